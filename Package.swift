@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "vhpc",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vhpc", targets: ["vhpc"]),
+        .executable(name: "vhpc-guest", targets: ["vhpc-guest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
+        .target(name: "Topology"),
+        // Frames, messages, codec, authentication.
+        .target(name: "Wire", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The tiny host<->guest framed protocol. No Foundation, so the guest agent stays small.
+        .target(name: "GuestProtocol"),
+        // Virtual System Environments: spec, validation, builders, cache, manifest.
+        .target(name: "VSE", dependencies: [
+            "GuestProtocol",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Hypervisor abstraction: profiles, VM lifecycle, plug-ins.
+        .target(name: "V2M", dependencies: [
+            "VSE", "GuestProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Agents: pure state machines plus the NIO shells that run them.
+        .target(name: "Control", dependencies: [
+            "Wire", "Topology",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // How root agents get onto nodes: local, ssh (slurm, pbs later).
+        .target(name: "Launch", dependencies: [
+            "Control",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "vhpc", dependencies: [
+            "VSE", "V2M", "Topology", "Wire", "Control", "Launch",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The agent inside each VM: Glibc only, static Swift runtime.
+        .executableTarget(
+            name: "vhpc-guest",
+            dependencies: ["GuestProtocol"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
+        .testTarget(name: "WireTests", dependencies: [
+            "Wire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+        ]),
+        .testTarget(name: "VSETests", dependencies: ["VSE", "GuestProtocol"]),
+        .testTarget(name: "V2MTests", dependencies: ["V2M", "VSE"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology"]),
+        // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
+        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// VSE module

@@ -1,0 +1,2 @@
+import GuestProtocol
+print("vhpc-guest")

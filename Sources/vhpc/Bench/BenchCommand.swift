@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `vhpc bench …`: benchmarks that print figures.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run a benchmark and print its figures.",
+        subcommands: [BenchTopologyCommand.self, BenchWireCommand.self]
+    )
+}

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func IntegrationPlaceholder() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func V2MPlaceholder() { #expect(Bool(true)) }

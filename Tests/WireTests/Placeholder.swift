@@ -1,0 +1,3 @@
+import Testing
+
+@Test func WirePlaceholder() { #expect(Bool(true)) }
