@@ -57,9 +57,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The agent inside each VM: Glibc only, static Swift runtime.
+        // GNU/Linux calls Swift's Glibc module does not expose (pipe2, setsid spawn flag, reboot).
+        .target(name: "CGuestSupport"),
         .executableTarget(
             name: "vhpc-guest",
-            dependencies: ["GuestProtocol"],
+            dependencies: ["GuestProtocol", "CGuestSupport"],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),

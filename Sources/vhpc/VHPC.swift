@@ -8,6 +8,7 @@ struct VHPC: AsyncParsableCommand {
         abstract: "Run parallel applications inside virtual machines on HPC clusters.",
         subcommands: [
             VSECommand.self,
+            VMCommand.self,
             TopologyCommand.self,
             BenchCommand.self,
         ]

@@ -1,1 +1,0 @@
-// GuestProtocol module

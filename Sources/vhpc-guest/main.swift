@@ -1,2 +1,0 @@
-import GuestProtocol
-print("vhpc-guest")
