@@ -5,6 +5,7 @@ struct VSECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vse",
         abstract: "Build and manage Virtual System Environment images.",
-        subcommands: []
+        subcommands: [VSEValidateCommand.self, VSEBuildCommand.self, VSEListCommand.self, VSEInspectCommand.self,
+                      VSERemoveCommand.self, VSEBootCommand.self]
     )
 }

@@ -1,0 +1,196 @@
+import GuestProtocol
+import Logging
+import NIOCore
+import Synchronization
+
+/// The guest channel's dispatcher: matches inbound messages to waiting operations. Owned by one
+/// `GuestChannel`; fed by `GuestChannelHandler` on the event loop.
+final class GuestChannelCore: Sendable {
+    typealias OutputSink = @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void
+
+    private struct Exec {
+        var onOutput: OutputSink
+        var continuation: CheckedContinuation<Int32, any Error>
+    }
+
+    private struct State {
+        var lastReady: GuestInfo?
+        var readyWaiters: [Int: CheckedContinuation<GuestInfo, any Error>] = [:]
+        var statusWaiters: [(Int, CheckedContinuation<GuestStatus, any Error>)] = []
+        var closeWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var execs: [UInt32: Exec] = [:]
+        var nextWaiter = 0
+        var nextExecID: UInt32 = 1
+        var closedReason: String?
+    }
+
+    let vmName: String
+    let logger: Logger
+    private let state = Mutex(State())
+
+    init(vmName: String, logger: Logger) {
+        self.vmName = vmName
+        self.logger = logger
+    }
+
+    var lastReady: GuestInfo? { state.withLock { $0.lastReady } }
+    var closedReason: String? { state.withLock { $0.closedReason } }
+
+    func allocateExecID() -> UInt32 {
+        state.withLock { s in
+            defer { s.nextExecID &+= 1 }
+            return s.nextExecID
+        }
+    }
+
+    // MARK: inbound (event loop)
+
+    func receive(_ message: GuestMessage) {
+        switch message {
+        case .ready(let info):
+            let waiters = state.withLock { s in
+                s.lastReady = info
+                defer { s.readyWaiters.removeAll() }
+                return Array(s.readyWaiters.values)
+            }
+            logger.debug("guest ready", metadata: ["vm": "\(vmName)", "kernel": "\(info.kernelRelease)"])
+            for waiter in waiters { waiter.resume(returning: info) }
+        case .status(let counter, let uptime):
+            let waiter = state.withLock { s in s.statusWaiters.isEmpty ? nil : s.statusWaiters.removeFirst().1 }
+            waiter?.resume(returning: GuestStatus(counter: counter, uptimeMilliseconds: uptime))
+        case .output(let id, let stream, let bytes):
+            let sink = state.withLock { $0.execs[id]?.onOutput }
+            sink?(stream, bytes)
+        case .exited(let id, let status):
+            state.withLock { $0.execs.removeValue(forKey: id) }?.continuation.resume(returning: status)
+        case .execFailed(let id, let reason):
+            state.withLock { $0.execs.removeValue(forKey: id) }?.continuation
+                .resume(throwing: V2MError.guestExecFailed(vm: vmName, reason: reason))
+        case .hello, .exec, .stdin, .signal, .statusRequest, .shutdown:
+            logger.debug("ignoring host-bound message from guest", metadata: ["vm": "\(vmName)"])
+        }
+    }
+
+    func closed(reason: String) {
+        let (ready, status, execs, closers) = state.withLock { s in
+            if s.closedReason == nil { s.closedReason = reason }
+            defer {
+                s.readyWaiters.removeAll()
+                s.statusWaiters.removeAll()
+                s.execs.removeAll()
+                s.closeWaiters.removeAll()
+            }
+            return (Array(s.readyWaiters.values), s.statusWaiters.map(\.1), Array(s.execs.values), Array(s.closeWaiters.values))
+        }
+        let error = V2MError.guestChannel(vm: vmName, reason: reason)
+        for w in ready { w.resume(throwing: error) }
+        for w in status { w.resume(throwing: error) }
+        for e in execs { e.continuation.resume(throwing: error) }
+        for c in closers { c.resume() }
+    }
+
+    // MARK: waiting
+
+    private func closedError() -> V2MError? {
+        state.withLock { $0.closedReason }.map { V2MError.guestChannel(vm: vmName, reason: $0) }
+    }
+
+    func nextReady() async throws -> GuestInfo {
+        let id = state.withLock { s in
+            defer { s.nextWaiter += 1 }
+            return s.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<GuestInfo, any Error>) in
+                let immediate: Result<GuestInfo, any Error>? = state.withLock { s in
+                    if let ready = s.lastReady { return .success(ready) }
+                    if let reason = s.closedReason { return .failure(V2MError.guestChannel(vm: vmName, reason: reason)) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    s.readyWaiters[id] = c
+                    return nil
+                }
+                if let immediate { c.resume(with: immediate) }
+            }
+        } onCancel: {
+            state.withLock { $0.readyWaiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    func awaitStatus(send: @escaping @Sendable () async throws -> Void) async throws -> GuestStatus {
+        if let error = closedError() { throw error }
+        let id = state.withLock { s in
+            defer { s.nextWaiter += 1 }
+            return s.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<GuestStatus, any Error>) in
+                state.withLock { $0.statusWaiters.append((id, c)) }
+                Task { [self] in
+                    do { try await send() } catch {
+                        self.failStatus(id: id, error: error)
+                    }
+                }
+            }
+        } onCancel: {
+            failStatus(id: id, error: CancellationError())
+        }
+    }
+
+    private func failStatus(id: Int, error: any Error) {
+        let waiter = state.withLock { s -> CheckedContinuation<GuestStatus, any Error>? in
+            guard let index = s.statusWaiters.firstIndex(where: { $0.0 == id }) else { return nil }
+            return s.statusWaiters.remove(at: index).1
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    func awaitExit(id: UInt32, onOutput: @escaping OutputSink,
+                   send: @escaping @Sendable () async throws -> Void) async throws -> Int32 {
+        if let error = closedError() { throw error }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, any Error>) in
+            state.withLock { $0.execs[id] = Exec(onOutput: onOutput, continuation: c) }
+            Task { [self] in
+                do { try await send() } catch {
+                    self.state.withLock { $0.execs.removeValue(forKey: id) }?.continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    func waitClosed() async {
+        let id = state.withLock { s in
+            defer { s.nextWaiter += 1 }
+            return s.nextWaiter
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let alreadyClosed = state.withLock { s in
+                if s.closedReason != nil { return true }
+                s.closeWaiters[id] = c
+                return false
+            }
+            if alreadyClosed { c.resume() }
+        }
+    }
+}
+
+/// Pipeline tail that hands decoded messages and connection close to a `GuestChannelCore`.
+final class GuestChannelHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = GuestMessage
+    let core: GuestChannelCore
+
+    init(core: GuestChannelCore) { self.core = core }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        core.receive(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        core.closed(reason: "connection closed")
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        core.closed(reason: "\(error)")
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,98 @@
+// STATUS: ready — `QuickBoot.run` is usable (boot an image under QEMU, run one command, tear down).
+
+import Foundation
+import GuestProtocol
+import Logging
+import VSE
+
+/// Boot an image under QEMU, run one command in it through the guest agent, shut it down.
+///
+/// For `vhpc vse boot` and smoke tests. Steps: resolve the accelerator (probe KVM by booting, cached per
+/// host boot; else TCG), create a per-VM qcow2 overlay when the image has a disk, start QEMU (dies with
+/// this process), connect the guest channel, wait for `ready`, run `argv` streaming its output to
+/// `onOutput`, then power the guest off (guest-channel `shutdown`, QEMU killed after `shutdownTimeout`)
+/// and remove overlay, sockets and logs. Errors are `V2MError`s naming the cause (qemu missing from PATH,
+/// boot timeout with the last console lines, guest exec failure).
+public enum QuickBoot {
+    /// Options beyond the essentials.
+    public struct Options: Sendable {
+        public var vcpus: Int?
+        public var memoryBytes: UInt64?
+        /// Extra `KEY=VALUE` environment for the command.
+        public var environment: [String] = []
+        public var workingDirectory: String = "/"
+        /// How long to wait for the guest's power-off before killing QEMU.
+        public var shutdownTimeout: Duration = .seconds(10)
+        /// Where runtime files go (defaults to `StateDirectory.resolve()`'s tmp).
+        public var state: StateDirectory = .resolve()
+        /// PATH used to find qemu-system-x86_64, qemu-img and setpriv.
+        public var searchPath: String? = nil
+
+        public init() {}
+    }
+
+    /// Boots `image`, runs `argv`, returns its exit status. `timeout` bounds the boot (QEMU start to guest
+    /// `ready`), not the command.
+    public static func run(image: ImageEntry, argv: [String], timeout: Duration = .seconds(60),
+                           accelerator: AcceleratorChoice = .auto, options: Options = Options(),
+                           onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void,
+                           logger: Logger) async throws -> QuickBootResult {
+        let locator = ExecutableLocator(searchPath: options.searchPath)
+        _ = try locator.require("qemu-system-x86_64")
+        if image.diskPath != nil { _ = try locator.require("qemu-img") }
+        let verdict = await AcceleratorProbe(state: options.state, locator: locator)
+            .resolve(accelerator, image: image, logger: logger)
+        logger.info("accelerator: \(verdict.accelerator) (\(verdict.reason)\(verdict.cached ? ", cached" : ""))")
+        let name = RuntimeDirectory.uniqueName(prefix: "boot")
+        let directory = try RuntimeDirectory.make(name: name, preferredParent: options.state.tmp)
+        let profile = VMProfile(image: image, name: name, vcpus: options.vcpus, memoryBytes: options.memoryBytes,
+                                runtimeDirectory: directory)
+        let machine: QEMUMachine
+        do {
+            machine = try await QEMUMachine.boot(profile, accelerator: verdict.accelerator, timeout: timeout,
+                                                 locator: locator, logger: logger)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let status: Int32
+        do {
+            status = try await withTaskCancellationHandler {
+                try await machine.guest.exec(argv, environment: options.environment,
+                                             workingDirectory: options.workingDirectory, onOutput: onOutput)
+            } onCancel: {
+                machine.process.signal(SIGKILL)
+            }
+        } catch {
+            await machine.kill()
+            try? FileManager.default.removeItem(atPath: directory)
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+        let runDuration = clock.now - started
+        let graceful = await machine.shutdown(timeout: options.shutdownTimeout)
+        try? FileManager.default.removeItem(atPath: directory)
+        return QuickBootResult(exitStatus: status, accelerator: verdict.accelerator, acceleratorReason: verdict.reason,
+                               guest: machine.info, bootDuration: machine.bootDuration, runDuration: runDuration,
+                               gracefulShutdown: graceful)
+    }
+}
+
+/// What `QuickBoot.run` reports.
+public struct QuickBootResult: Sendable, Equatable {
+    /// The command's exit status (128 + signal when killed by one).
+    public var exitStatus: Int32
+    public var accelerator: Accelerator
+    /// Why that accelerator ("requested", "KVM probe failed …; using TCG", …).
+    public var acceleratorReason: String
+    /// What the guest agent reported at `ready`.
+    public var guest: GuestInfo
+    /// QEMU start to guest `ready`.
+    public var bootDuration: Duration
+    /// The command's run time.
+    public var runDuration: Duration
+    /// True if the guest powered off by itself after `shutdown` (false: QEMU had to be killed).
+    public var gracefulShutdown: Bool
+}

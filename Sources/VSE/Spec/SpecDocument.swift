@@ -1,0 +1,142 @@
+import Foundation
+import Yams
+
+/// A spec file composed into a YAML node tree, with the problems found while composing.
+///
+/// Yams rejects a mapping with a duplicated key outright. To still report every other problem,
+/// the first occurrence of a duplicated key is renamed in the text to a same-length placeholder made
+/// of private-use characters (so no position moves), and composition is retried. Validation skips
+/// placeholder keys (``ignoredKeys``); the duplicates are reported at the later occurrence.
+struct SpecDocument {
+    /// A problem with a 1-based position.
+    struct Problem {
+        var line: Int
+        var column: Int
+        var message: String
+    }
+
+    /// The root node; nil when the text is empty or could not be composed.
+    var root: Node?
+    /// Syntax and duplicate-key problems.
+    var problems: [Problem] = []
+    /// Placeholder keys standing for renamed duplicates.
+    var ignoredKeys: Set<String> = []
+
+    private struct Duplicate {
+        var name: String
+        var placeholder: String
+        var firstMark: Mark
+    }
+
+    private static let maxDuplicates = 64
+
+    init(yaml: String) {
+        var text = yaml
+        var duplicates: [Duplicate] = []
+        while true {
+            do {
+                root = try Yams.compose(yaml: text, .default, .default, .utf8)
+                break
+            } catch YamlError.duplicatedKeysInMapping(let names, let context) {
+                let name = names.first ?? ""
+                let placeholder = Self.placeholder(length: name.unicodeScalars.count, index: duplicates.count)
+                guard duplicates.count < Self.maxDuplicates, !name.isEmpty,
+                      let renamed = Self.rename(in: text, at: context.mark, key: name, to: placeholder)
+                else {
+                    problems.append(Problem(line: context.mark.line, column: context.mark.column,
+                                            message: "duplicate key '\(name)'"))
+                    return
+                }
+                text = renamed
+                duplicates.append(Duplicate(name: name, placeholder: placeholder, firstMark: context.mark))
+            } catch {
+                problems.append(Self.problem(from: error, yaml: text))
+                return
+            }
+        }
+        ignoredKeys = Set(duplicates.map(\.placeholder))
+        if let root { reportDuplicates(duplicates, in: root) }
+    }
+
+    /// For each renamed key, reports the next key of its mapping with the same name.
+    private mutating func reportDuplicates(_ duplicates: [Duplicate], in root: Node) {
+        let byPlaceholder = Dictionary(uniqueKeysWithValues: duplicates.map { ($0.placeholder, $0) })
+        Self.forEachMapping(root) { mapping in
+            let keys = mapping.map(\.key)
+            for (index, key) in keys.enumerated() {
+                guard let string = key.scalar?.string, let duplicate = byPlaceholder[string] else { continue }
+                let later = keys[(index + 1)...].first { other in
+                    guard let otherString = other.scalar?.string else { return false }
+                    return otherString == duplicate.name || byPlaceholder[otherString]?.name == duplicate.name
+                }
+                let mark = later?.mark ?? duplicate.firstMark
+                problems.append(Problem(
+                    line: mark.line, column: mark.column,
+                    message: "duplicate key '\(duplicate.name)' (previously defined at \(key.mark ?? duplicate.firstMark))"))
+            }
+        }
+    }
+
+    private static func forEachMapping(_ node: Node, _ body: (Node.Mapping) -> Void) {
+        switch node {
+        case .mapping(let mapping):
+            body(mapping)
+            for (key, value) in mapping {
+                forEachMapping(key, body)
+                forEachMapping(value, body)
+            }
+        case .sequence(let sequence):
+            for element in sequence { forEachMapping(element, body) }
+        case .scalar, .alias:
+            break
+        }
+    }
+
+    /// `length` private-use scalars, the first one varying with `index` so placeholders differ.
+    private static func placeholder(length: Int, index: Int) -> String {
+        var scalars = String.UnicodeScalarView()
+        scalars.append(Unicode.Scalar(0xE000 + UInt32(index))!)
+        for _ in 1..<max(length, 1) { scalars.append(Unicode.Scalar(0xE000)!) }
+        return String(scalars)
+    }
+
+    /// `text` with the key written at `mark` (plain or quoted) replaced by `replacement`, which has the
+    /// same number of scalars; nil when the key is not written literally there.
+    private static func rename(in text: String, at mark: Mark, key: String, to replacement: String) -> String? {
+        var scalars = Array(text.unicodeScalars)
+        guard let start = SourceText.offset(ofLine: mark.line, column: mark.column, in: scalars) else { return nil }
+        let keyScalars = Array(key.unicodeScalars)
+        var keyStart = start
+        if start < scalars.count, scalars[start] == "\"" || scalars[start] == "'" {
+            let quote = scalars[start]
+            let end = start + 1 + keyScalars.count
+            guard end < scalars.count, scalars[end] == quote else { return nil }
+            keyStart = start + 1
+        }
+        let keyEnd = keyStart + keyScalars.count
+        guard keyEnd <= scalars.count, Array(scalars[keyStart..<keyEnd]) == keyScalars else { return nil }
+        scalars.replaceSubrange(keyStart..<keyEnd, with: replacement.unicodeScalars)
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
+
+    private static func problem(from error: Error, yaml: String) -> Problem {
+        guard let yamlError = error as? YamlError else {
+            return Problem(line: 1, column: 1, message: "cannot parse YAML: \(error)")
+        }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            var message = "YAML syntax error: \(problem)"
+            if let context { message += " (\(context.text) at \(context.mark))" }
+            return Problem(line: mark.line, column: mark.column, message: message)
+        case .reader(let problem, let offset, _, _):
+            let (line, column) = SourceText.position(ofCharacterOffset: offset ?? 0, in: yaml)
+            return Problem(line: line, column: column, message: "cannot read YAML: \(problem)")
+        default:
+            return Problem(line: 1, column: 1, message: "cannot parse YAML: \(yamlError)")
+        }
+    }
+}

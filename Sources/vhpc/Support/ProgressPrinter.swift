@@ -1,0 +1,45 @@
+import Foundation
+import VSE
+
+/// Shows build steps on stderr: an updating line with elapsed time on a terminal, plain lines otherwise.
+final class ProgressPrinter: @unchecked Sendable {
+    private let enabled: Bool
+    private let isTerminal = isatty(2) == 1
+    private let lock = NSLock()
+    private let start = ContinuousClock.now
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    func handle(_ event: BuildEvent) {
+        guard enabled else { return }
+        lock.withLock {
+            switch event.phase {
+            case .started:
+                write(isTerminal ? "\r\u{1B}[K  … \(event.step)" : "  … \(event.step)\n")
+            case .finished(let duration):
+                let line = String(format: "  ✓ %@ (%.1f s)", event.step, duration.seconds)
+                write(isTerminal ? "\r\u{1B}[K" + line + "\n" : line + "\n")
+            }
+        }
+    }
+
+    func summary(_ text: String) {
+        guard enabled else { return }
+        let total = (ContinuousClock.now - start).seconds
+        write(String(format: "%@ in %.2f s\n", text, total))
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import GuestProtocol
+import Logging
+import V2M
+import VSE
+
+/// `vhpc vse boot FILE|NAME|ID -- CMD`: boot the image, run CMD in the guest, print its output, exit
+/// with its status, shut the VM down.
+struct VSEBootCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boot",
+        abstract: "Boot an image, run a command in the guest and shut the VM down.",
+        discussion: "A spec file is built first (or found in the cache). Exits with the command's status.")
+
+    @Argument(help: "A VSE spec file, or a cached image's name or id.") var image: String
+    @Option(help: "Seconds to wait for the guest to be ready.") var timeout: Double = 60
+    @Option(help: "Accelerator: auto (probe KVM, else TCG), kvm or tcg.") var accel: AcceleratorChoice = .auto
+    @Option(help: "Virtual CPUs (default: the image's).") var vcpus: Int?
+    @Option(help: "Memory, e.g. 512M (default: the image's).") var memory: String?
+    @Flag(name: .shortAndLong, help: "Log what happens.") var verbose = false
+    @Argument(parsing: .postTerminator, help: "The command to run in the guest.") var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("missing the command to run: vhpc vse boot IMAGE -- CMD [ARGS...]") }
+        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        if let memory, SizeParser.parseBytes(memory) == nil { throw ValidationError("--memory '\(memory)' is not a size like 512M or 2G") }
+    }
+
+    func run() async throws {
+        LoggingSetup.bootstrap(verbose: verbose)
+        InterruptHandler.install()
+        let entry = try resolveImage()
+        var options = QuickBoot.Options()
+        options.vcpus = vcpus
+        options.memoryBytes = memory.flatMap(SizeParser.parseBytes)
+        let result: QuickBootResult
+        do {
+            result = try await QuickBoot.run(
+                image: entry, argv: command, timeout: .milliseconds(Int(timeout * 1000)), accelerator: accel,
+                options: options,
+                onOutput: { stream, bytes in
+                    (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
+                },
+                logger: Logger(label: "vhpc.vse.boot"))
+        } catch {
+            throw CLIErrors.fail("booting \(entry.manifest.name): \(error)")
+        }
+        if verbose || isatty(2) == 1 {
+            CLIErrors.printError(String(format: "vhpc: %@ booted under %@ (%@) in %.2f s; exit status %d",
+                                        entry.manifest.name, "\(result.accelerator)", result.acceleratorReason,
+                                        result.bootDuration.seconds, result.exitStatus))
+        }
+        if result.exitStatus != 0 { throw ExitCode(result.exitStatus) }
+    }
+
+    private func resolveImage() throws -> ImageEntry {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory), !isDirectory.boolValue {
+            let spec = try CLIErrors.loadSpec(image)
+            return try VSEBuildCommand.build(spec, quiet: !verbose && isatty(2) != 1).entry
+        }
+        do {
+            return try ImageStore(state: StateDirectory.resolve()).resolve(image)
+        } catch {
+            throw CLIErrors.fail("\(error)")
+        }
+    }
+}
+
+extension AcceleratorChoice: ExpressibleByArgument {}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// Real builds (busybox-static, mmdebstrap, apt-get download) and real boots under QEMU, through the CLI.
+@Suite(.serialized) struct VSEIntegrationTests {
+    @Test func tinyBuildsCachesAndBoots() throws {
+        let first = try CLI.run(["vse", "build", "examples/tiny.yaml"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let id = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64 && id.allSatisfy(\.isHexDigit))
+
+        let second = try CLI.run(["vse", "build", "examples/tiny.yaml"])
+        #expect(second.status == 0)
+        #expect(second.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        #expect(second.stderr.contains("cache hit"), "\(second.stderr)")
+        #expect(!second.stderr.contains("busybox userland"), "a cache hit must do no build work")
+
+        let inspect = try CLI.run(["vse", "inspect", "tiny"])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("\"id\" : \"\(id)\""))
+
+        let boot = try CLI.run(["vse", "boot", "examples/tiny.yaml", "--timeout", "120", "--",
+                                "sh", "-c", "cat /opt/hello.txt; echo \"greeting=$GREETING\"; cat /etc/motd; uname -r; echo oops >&2; exit 3"])
+        #expect(boot.status == 3, "\(boot.stderr)")
+        #expect(boot.stdout.contains("hello from the tiny VSE"))
+        #expect(boot.stdout.contains("greeting=hello"))
+        #expect(boot.stdout.contains("tiny\n"))  // /etc/motd written by the spec's setup step
+        #expect(boot.stdout.contains("-cloud-amd64"))
+        #expect(boot.stderr.contains("oops"))
+    }
+
+    @Test func debianWithExtraPackageBootsAndRunsIt() throws {
+        let build = try CLI.run(["vse", "build", "examples/debian.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let boot = try CLI.run(["vse", "boot", "debian-bc", "--timeout", "180", "--",
+                                "sh", "-c", "echo '6*7' | bc; cat /etc/debian_version; echo threads=$OMP_NUM_THREADS"])
+        #expect(boot.status == 0, "\(boot.stderr)")
+        #expect(boot.stdout.contains("42\n"))
+        #expect(boot.stdout.contains("threads=1"))
+        #expect(boot.stdout.contains("12."))
+    }
+
+    @Test func unknownPackageFailsNamingIt() throws {
+        let spec = try TemporarySpec("""
+        name: bad-package
+        base: debian:bookworm
+        packages: [bc, vhpc-no-such-package]
+        format: ext4
+        """)
+        defer { spec.remove() }
+        let result = try CLI.run(["vse", "build", spec.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("vhpc-no-such-package"), "\(result.stderr)")
+        #expect(!result.stderr.contains("bc,"))
+        let list = try CLI.run(["vse", "list"])
+        #expect(!list.stdout.contains("bad-package"))
+    }
+
+    @Test func invalidSpecReportsEveryProblemWithPositions() throws {
+        let spec = try TemporarySpec("""
+        name: Bad_Name
+        base: busybox
+        packages: [bc]
+        resources: {vcpus: 0, memory: 12Q}
+        colour: blue
+        """)
+        defer { spec.remove() }
+        let result = try CLI.run(["vse", "validate", spec.path])
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count >= 5, "\(result.stderr)")
+        #expect(lines.allSatisfy { $0.hasPrefix(spec.path + ":") })
+        #expect(result.stderr.contains(spec.path + ":1:"))
+        #expect(result.stderr.contains(spec.path + ":5:1:"))
+    }
+
+    @Test func interruptedBuildLeavesNoCacheEntry() throws {
+        let marker = "interrupt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let spec = try TemporarySpec("""
+        name: interrupted
+        base: debian:bookworm
+        setup: ["echo \(marker) > /etc/marker"]
+        format: ext4
+        """)
+        defer { spec.remove() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["vse", "build", spec.path]
+        process.environment = CLI.environment()
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until mmdebstrap is running, then interrupt like Ctrl-C.
+        var seen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !seen.contains("mmdebstrap"), Date() < deadline {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(seen.contains("mmdebstrap"), "\(seen)")
+        Thread.sleep(forTimeInterval: 2)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let list = try CLI.run(["vse", "list"])
+        #expect(!list.stdout.contains("interrupted"))
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []
+        #expect(!leftovers.contains { $0.hasPrefix(".build-interrupted-") }, "\(leftovers)")
+    }
+}
+
+/// A spec file in a fresh temporary directory.
+struct TemporarySpec {
+    let directory: String
+    var path: String { directory + "/spec.yaml" }
+
+    init(_ yaml: String) throws {
+        directory = NSTemporaryDirectory() + "vhpc-spec-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}

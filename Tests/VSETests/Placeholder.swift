@@ -1,3 +1,0 @@
-import Testing
-
-@Test func VSEPlaceholder() { #expect(Bool(true)) }

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs (idempotently) every Debian package vhpc and its tests use. Run as root.
+set -eu
+PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gzip kmod binutils
+  util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev
+  openssh-server openssh-client ca-certificates"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # shellcheck disable=SC2086
+  apt-get install -y -q --no-install-recommends $missing
+fi
