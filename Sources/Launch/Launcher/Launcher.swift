@@ -1,0 +1,55 @@
+/// How an agent process gets onto a node: the plug-in protocol of the Launch layer.
+///
+/// Implementations: `local` (a child process on this machine), `ssh` (OpenSSH to the host); Slurm
+/// (`srun --nodes=1 -w host`) and PBS (`pbsdsh -h host`) fit the same shape. The control runtime asks a
+/// launcher to start `vhpc agent …` on a host; with tree spawn every agent uses a launcher to start its
+/// own children, so the front-end is never a linear bottleneck.
+public protocol Launcher: Sendable {
+    /// A short name for messages and `--launcher` (`local`, `ssh`, …).
+    var name: String { get }
+    /// Starts the command on the request's host. Throws `LaunchError` naming host and command.
+    func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess
+}
+
+/// One process to start on one host.
+public struct LaunchRequest: Sendable, Hashable {
+    public var host: String
+    /// Absolute path of the program on that host (for ssh: the remote path).
+    public var executable: String
+    public var arguments: [String]
+    /// Extra environment for the process (ssh passes it on the remote command line).
+    public var environment: [String: String]
+
+    public init(host: String, executable: String, arguments: [String], environment: [String: String] = [:]) {
+        self.host = host
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+    }
+}
+
+/// A started process (local child, or the ssh client standing for the remote one).
+public protocol LaunchedProcess: Sendable {
+    var host: String { get }
+    /// Local pid of the child we started (the process itself, or the ssh client).
+    var pid: Int32 { get }
+    /// Sends a signal to the process (and its process group where the launcher made one).
+    func signal(_ signal: Int32)
+    /// Waits for exit; returns the exit status, or 128 + signal.
+    func waitForExit() async -> Int32
+}
+
+/// A launch that failed, naming where and what.
+public struct LaunchError: Error, CustomStringConvertible, Sendable {
+    public var host: String
+    public var command: String
+    public var reason: String
+
+    public init(host: String, command: String, reason: String) {
+        self.host = host
+        self.command = command
+        self.reason = reason
+    }
+
+    public var description: String { "cannot start on \(host): \(reason) (command: \(command))" }
+}
