@@ -1,7 +1,80 @@
 import ArgumentParser
+import Foundation
+import Logging
+import V2M
+import VSE
 
-/// `vhpc bench vse`.
+/// `vhpc bench vse`: cold and warm build times of the examples and boot-to-guest-ready time, medians.
+///
+/// "Cold" = empty image cache with the kernel package already unpacked (the download is network-bound
+/// and happens once per kernel version); the Debian cold build includes mmdebstrap's package downloads.
 struct BenchVSECommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "vse", abstract: "Image build and boot benchmark.")
-    func run() async throws { throw ValidationError("not implemented yet") }
+    static let configuration = CommandConfiguration(commandName: "vse", abstract: "Image build and boot benchmark (prints figures).")
+
+    @Option(help: "Repetitions for tiny builds and boots.") var runs = 5
+    @Option(help: "Repetitions for the Debian cold build (each downloads packages).") var debianRuns = 2
+    @Flag(help: "Skip the Debian example.") var skipDebian = false
+    @Option(help: "The busybox example.") var tiny = "examples/tiny.yaml"
+    @Option(help: "The Debian example.") var debian = "examples/debian.yaml"
+
+    func run() async throws {
+        LoggingSetup.bootstrap(verbose: false)
+        let shared = StateDirectory.resolve()
+        var rows = [["measurement", "median", "min", "max", "runs", "target"]]
+
+        let tinySpec = try CLIErrors.loadSpec(tiny)
+        let (tinyCold, tinyWarm, tinyEntry) = try measureBuilds(tinySpec, runs: runs, shared: shared)
+        rows.append(Self.row("tiny build, cold", tinyCold, target: "< 10 s"))
+        rows.append(Self.row("tiny build, cache hit", tinyWarm, target: "< 0.5 s"))
+
+        if !skipDebian {
+            let debianSpec = try CLIErrors.loadSpec(debian)
+            let (cold, warm, _) = try measureBuilds(debianSpec, runs: debianRuns, shared: shared)
+            rows.append(Self.row("debian + 1 package build, cold", cold, target: "< 60 s"))
+            rows.append(Self.row("debian + 1 package build, cache hit", warm, target: "< 0.5 s"))
+        }
+
+        var boots: [Double] = []
+        var accelerator = ""
+        for _ in 0..<runs {
+            let result = try await QuickBoot.run(image: tinyEntry, argv: ["true"], accelerator: .auto,
+                                                 onOutput: { _, _ in }, logger: Logger(label: "bench"))
+            boots.append(result.bootDuration.seconds)
+            accelerator = "\(result.accelerator)"
+        }
+        rows.append(Self.row("tiny boot to guest ready (\(accelerator))", boots, target: "< 2 s"))
+        print(TextTable.render(rows), terminator: "")
+    }
+
+    /// Cold builds each into a fresh state directory that shares only the kernel cache; then warm hits.
+    private func measureBuilds(_ spec: VSESpec, runs: Int, shared: StateDirectory) throws -> ([Double], [Double], ImageEntry) {
+        // Make sure the kernel is unpacked once in the shared cache.
+        let prepared = try ImageBuilder(state: shared).build(spec)
+        var cold: [Double] = []
+        var warm: [Double] = []
+        for _ in 0..<runs {
+            let scratch = try TemporaryDirectory(in: shared.tmp, prefix: "bench")
+            defer { scratch.remove() }
+            try FileManager.default.createSymbolicLink(atPath: scratch.path + "/kernels", withDestinationPath: shared.kernels)
+            let builder = try ImageBuilder(state: StateDirectory(root: scratch.path))
+            cold.append(try Self.time { _ = try builder.build(spec) })
+            warm.append(try Self.time { _ = try builder.build(spec) })
+        }
+        return (cold, warm, prepared.entry)
+    }
+
+    static func time(_ body: () throws -> Void) throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try body()
+        return (clock.now - start).seconds
+    }
+
+    static func row(_ name: String, _ samples: [Double], target: String) -> [String] {
+        let sorted = samples.sorted()
+        let median = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                                           : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
+        func format(_ value: Double) -> String { value < 1 ? String(format: "%.0f ms", value * 1000) : String(format: "%.2f s", value) }
+        return [name, format(median), format(sorted.first ?? 0), format(sorted.last ?? 0), "\(samples.count)", target]
+    }
 }
