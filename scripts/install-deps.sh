@@ -8,6 +8,10 @@ missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The image builder resolves kernel packages with apt-cache: the package lists must exist.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+  apt-get update -q
+fi
 if [ -n "$missing" ]; then
   echo "installing:$missing"
   export DEBIAN_FRONTEND=noninteractive
