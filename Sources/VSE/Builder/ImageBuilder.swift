@@ -80,7 +80,8 @@ public struct ImageBuilder: Sendable {
             }
         case .debian(let release):
             try step("mmdebstrap \(release)" + (spec.packages.isEmpty ? "" : " + \(spec.packages.joined(separator: ","))"), progress) {
-                try DebianBootstrap(release: release, packages: spec.packages).run(into: tree)
+                try DebianBootstrap(release: release, packages: spec.packages,
+                                    archiveCache: state.root + "/apt-archives/" + release).run(into: tree)
             }
         }
         let modules = try step("guest agent, init, modules", progress) { () throws -> [String] in
