@@ -32,16 +32,18 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // libvirt's C API for the V2M libvirt plug-in (Debian: libvirt-dev, pkg-config libvirt).
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         // Hypervisor abstraction: profiles, VM lifecycle, plug-ins.
         .target(name: "V2M", dependencies: [
-            "VSE", "GuestProtocol",
+            "VSE", "GuestProtocol", "CLibvirt",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Agents: pure state machines plus the NIO shells that run them.
         .target(name: "Control", dependencies: [
-            "Wire", "Topology",
+            "Wire", "Topology", "CControlSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -59,11 +61,20 @@ let package = Package(
         // The agent inside each VM: Glibc only, static Swift runtime.
         // GNU/Linux calls Swift's Glibc module does not expose (pipe2, setsid spawn flag, reboot).
         .target(name: "CGuestSupport"),
+        // fork/exec with process group + parent-death signal, and prctl: calls Swift cannot make directly.
+        .target(name: "CControlSupport"),
         .executableTarget(
             name: "vhpc-guest",
             dependencies: ["GuestProtocol", "CGuestSupport"],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
+        // libFuzzer target over the wire decoder, codec, session and handshake (scripts/fuzz-wire.sh builds it
+        // with -sanitize=fuzzer); a plain build makes a corpus replayer.
+        .executableTarget(name: "WireFuzz", dependencies: [
+            "Wire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ], path: "fuzz/WireFuzz"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
         .testTarget(name: "WireTests", dependencies: [
             "Wire",
@@ -75,7 +86,7 @@ let package = Package(
         .testTarget(name: "V2MTests", dependencies: ["V2M", "VSE"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology"]),
         // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
-        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,9 @@ struct VHPC: AsyncParsableCommand {
             VMCommand.self,
             TopologyCommand.self,
             BenchCommand.self,
+            RunCommand.self,
+            AgentCommand.self,
+            StatusCommand.self,
         ]
     )
 }

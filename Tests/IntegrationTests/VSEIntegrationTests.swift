@@ -108,7 +108,7 @@ import Testing
         let list = try CLI.run(["vse", "list"])
         #expect(!list.stdout.contains("interrupted"))
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []
-        #expect(!leftovers.contains { $0.hasPrefix(".build-interrupted-") }, "\(leftovers)")
+        #expect(!leftovers.contains { $0.hasPrefix(".build-interrupted-\(process.processIdentifier)-") }, "\(leftovers)")
     }
 }
 

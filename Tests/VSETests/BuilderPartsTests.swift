@@ -89,4 +89,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dead))
         #expect(FileManager.default.fileExists(atPath: alive))
     }
+
+    /// Ctrl-C handling kills build steps by process group: each child must lead its own group.
+    @Test func hostCommandChildrenLeadTheirOwnProcessGroup() throws {
+        let output = try HostCommand("/bin/sh", ["-c", "echo $$ $(cut -d' ' -f5 /proc/$$/stat)"]).run().stdoutText
+        let fields = output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(fields.count == 2)
+        #expect(fields.first == fields.last, "pid and process group differ: \(output)")
+        #expect(fields.first != String(getpgrp()))
+    }
+
+    @Test func hostCommandReportsFailureStatusAndStderr() {
+        #expect(throws: HostCommandError.self) { try HostCommand("/bin/sh", ["-c", "echo broken >&2; exit 4"]).run() }
+        do {
+            try HostCommand("/bin/sh", ["-c", "echo broken >&2; exit 4"]).run()
+        } catch {
+            #expect("\(error)".contains("exit status 4"))
+            #expect("\(error)".contains("broken"))
+        }
+    }
 }

@@ -19,12 +19,19 @@ public struct LaunchRequest: Sendable, Hashable {
     public var arguments: [String]
     /// Extra environment for the process (ssh passes it on the remote command line).
     public var environment: [String: String]
+    /// Bytes written to the process's stdin, which is then closed (how agents get the job secret: never on a
+    /// command line). Empty: stdin is /dev/null.
+    public var standardInput: [UInt8]
 
-    public init(host: String, executable: String, arguments: [String], environment: [String: String] = [:]) {
+    public init(
+        host: String, executable: String, arguments: [String], environment: [String: String] = [:],
+        standardInput: [UInt8] = []
+    ) {
         self.host = host
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
+        self.standardInput = standardInput
     }
 }
 

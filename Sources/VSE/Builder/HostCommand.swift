@@ -42,10 +42,10 @@ public struct HostCommand: Sendable {
     public func runAllowingFailure() throws(HostCommandError) -> Output {
         guard let path = Self.resolve(executable) else { throw .notFound(executable) }
         let process = Process()
-        // `setsid` gives the child its own process group, so an interrupt can stop the child and
-        // everything it started (mmdebstrap's apt and dpkg) with one kill(-pgid).
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = [path] + arguments
+        // Foundation starts the child as the leader of its own process group, so an interrupt can stop
+        // it and everything it started (mmdebstrap's apt and dpkg) with one kill(-pgid).
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
         if let environment { process.environment = environment }
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         let outPipe = Pipe(), errPipe = Pipe()

@@ -25,6 +25,8 @@ struct VSEBuildCommand: ParsableCommand {
                                              : "\(spec.name): built \(result.entry.manifest.id.prefix(12))")
             return result
         } catch {
+            // A step killed by Ctrl-C fails; report the interrupt, not the step's failure.
+            if CleanupRegistry.shared.interrupted { throw CLIErrors.fail("building \(spec.name): \(BuildError.interrupted)", code: 130) }
             throw CLIErrors.fail("building \(spec.name): \(error)")
         }
     }

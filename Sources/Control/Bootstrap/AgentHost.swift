@@ -1,0 +1,123 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Topology
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One agent OS process (`vhpc agent --role root`): hosts the root agents of its boot-tree chunk, starts the
+/// child processes of the chunks below in parallel, and runs until all its agents have exited.
+public struct AgentHost: Sendable {
+    public let configuration: AgentProcessConfiguration
+    public let spawner: any AgentSpawner
+    public let backend: any TaskBackend
+    public let logger: Logger
+
+    public init(configuration: AgentProcessConfiguration, spawner: any AgentSpawner, backend: any TaskBackend, logger: Logger) {
+        self.configuration = configuration
+        self.spawner = spawner
+        self.backend = backend
+        self.logger = logger
+    }
+
+    /// Runs the process's agents; returns the process exit code (0 = terminated normally, 1 = ended by a fault).
+    public func run() async throws -> Int32 {
+        let config = configuration
+        guard let secret = JobSecret(hexEncoded: config.secretHex) else {
+            throw ControlError.badConfiguration("job secret is not valid hex")
+        }
+        let tree = try BootTree(kind: .tree(arity: config.fanout), nodeCount: config.nodeCount + 1)
+        let plan = ChunkPlan(tree: tree, root: config.chunkRoot, depth: config.chunkDepth)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let window = Duration.milliseconds(config.handshakeMilliseconds)
+        let pid = getpid()
+
+        var listeners: [Int: WireListener] = [:]
+        var endpoints: [Int: AgentEndpoint] = [:]
+        for rank in plan.hosted {
+            let handshake = Handshake.Configuration(
+                role: .responder, jobID: config.jobID, secret: secret,
+                identity: PeerIdentity(rank: UInt32(rank), role: .rootAgent), timeout: window)
+            let listener = try await WireListener.bind(
+                group: group, host: config.bindHost, handshake: handshake,
+                report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
+            listeners[rank] = listener
+            endpoints[rank] = AgentEndpoint(rank: rank, host: config.host(ofRank: rank), port: listener.port, pid: pid)
+        }
+
+        var runtimes: [Int: AgentRuntime] = [:]
+        for rank in plan.hosted {
+            let parentRank = tree.parent(of: rank) ?? 0
+            var parent = rank == config.chunkRoot ? config.parent : endpoints[parentRank]!
+            if config.stallRanks.contains(rank) { parent.port = 1 }  // test hook: the handshake never comes
+            var agentLogger = logger
+            agentLogger[metadataKey: "agent.rank"] = "\(rank)"
+            let machine = AgentMachine.Configuration(
+                endpoint: endpoints[rank]!, rankCount: config.nodeCount + 1, tree: tree, handshakeWindow: window,
+                heartbeatPeriod: config.heartbeatMilliseconds > 0 ? .milliseconds(config.heartbeatMilliseconds) : nil,
+                heartbeatTimeout: config.heartbeatTimeoutMilliseconds > 0 ? .milliseconds(config.heartbeatTimeoutMilliseconds) : nil,
+                parent: parent)
+            runtimes[rank] = AgentRuntime(
+                configuration: machine, listener: listeners[rank]!,
+                environment: .init(
+                    group: group, jobID: config.jobID, secret: secret,
+                    tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,
+                    nodeCount: config.nodeCount, host: config.host(ofRank: rank), logger: agentLogger))
+        }
+
+        let failures = try await withThrowingTaskGroup(of: Bool?.self) { group in
+            for childRoot in plan.childRoots {
+                let parentRank = tree.parent(of: childRoot) ?? config.chunkRoot
+                let runtime = runtimes[parentRank]!
+                let childConfig = config.forChild(root: childRoot, parent: endpoints[parentRank]!)
+                let host = config.host(ofRank: childRoot)
+                group.addTask {
+                    await Self.spawnAndWatch(childRoot, host: host, configuration: childConfig, spawner: spawner, runtime: runtime)
+                    return nil
+                }
+            }
+            for rank in plan.hosted {
+                let runtime = runtimes[rank]!
+                group.addTask {
+                    let outcome = try await runtime.run()
+                    if outcome.failed {
+                        logger.warning("agent \(rank) exiting: \(outcome.reason)")
+                    }
+                    return outcome.failed ? true : false
+                }
+            }
+            var finished = 0
+            var failed = false
+            while finished < plan.hosted.count, let result = try await group.next() {
+                guard let agentFailed = result else { continue }  // a child process ended
+                finished += 1
+                failed = failed || agentFailed
+            }
+            group.cancelAll()
+            return failed
+        }
+        return failures ? 1 : 0
+    }
+
+    /// Tick interval for a heartbeat period: an eighth of it, between 20 ms and 250 ms.
+    public static func tickInterval(heartbeatMilliseconds: Int) -> Duration {
+        guard heartbeatMilliseconds > 0 else { return .milliseconds(250) }
+        return .milliseconds(min(250, max(20, heartbeatMilliseconds / 8)))
+    }
+
+    static func spawnAndWatch(
+        _ rank: Int, host: String, configuration: AgentProcessConfiguration, spawner: any AgentSpawner, runtime: AgentRuntime
+    ) async {
+        let child: SpawnedAgent
+        do {
+            child = try await spawner.spawnAgent(host: host, configuration: configuration)
+        } catch {
+            runtime.send(.spawnFailed(rank: rank, detail: "\(error)"))
+            return
+        }
+        let status = await child.waitForExit()
+        if status >= 0 { runtime.send(.childExited(rank: rank, status: status)) }
+    }
+}

@@ -1,0 +1,23 @@
+/// Starts the agent process for a chunk of the boot tree on its host. The vhpc front-end and every agent
+/// process use one (backed by a `Launcher`: local, ssh…); Control itself does not know how processes reach
+/// hosts.
+public protocol AgentSpawner: Sendable {
+    /// Starts `vhpc agent` on `host` with `configuration` on its stdin.
+    func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent
+}
+
+/// A started agent process, as its spawner sees it.
+public struct SpawnedAgent: Sendable {
+    /// Local pid (the agent itself, or the ssh client standing for it).
+    public var pid: Int32
+    /// Waits for the process to exit; returns its status (128 + signal when killed).
+    public var waitForExit: @Sendable () async -> Int32
+    /// Signals the process (group).
+    public var signal: @Sendable (Int32) -> Void
+
+    public init(pid: Int32, waitForExit: @escaping @Sendable () async -> Int32, signal: @escaping @Sendable (Int32) -> Void) {
+        self.pid = pid
+        self.waitForExit = waitForExit
+        self.signal = signal
+    }
+}

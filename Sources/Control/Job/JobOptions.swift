@@ -1,0 +1,42 @@
+/// What the user asked `vhpc run` for.
+public struct JobOptions: Sendable {
+    /// What to do when an agent fails.
+    public enum FailurePolicy: String, Sendable, CaseIterable {
+        /// Terminate everything still alive, report, exit non-zero.
+        case abort
+        /// Keep the survivors running; report the failure.
+        case `continue`
+    }
+
+    public var jobID: String
+    public var nodeCount: Int
+    public var taskCount: Int
+    /// Host of each node; empty = all on this machine.
+    public var hosts: [String]
+    public var fanout: Int = 2
+    public var agentsPerProcess: Int = 1
+    public var heartbeat: Duration? = .seconds(1)
+    public var heartbeatTimeout: Duration? = nil
+    public var handshakeWindow: Duration = .seconds(10)
+    public var onFailure: FailurePolicy = .abort
+    public var executable: String
+    public var arguments: [String]
+    public var workingDirectory: String
+    public var bindHost: String = "127.0.0.1"
+    public var launcher: String = "local"
+    /// Test hook: ranks whose parent handshake never comes.
+    public var stallRanks: [Int] = []
+    /// Stop after bootstrap (benchmarks): do not launch tasks.
+    public var bootstrapOnly: Bool = false
+    public var agentLogLevel: String = "warning"
+
+    public init(jobID: String, nodeCount: Int, taskCount: Int, hosts: [String], executable: String, arguments: [String], workingDirectory: String) {
+        self.jobID = jobID
+        self.nodeCount = nodeCount
+        self.taskCount = taskCount
+        self.hosts = hosts
+        self.executable = executable
+        self.arguments = arguments
+        self.workingDirectory = workingDirectory
+    }
+}

@@ -1,0 +1,274 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Topology
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The front-end's side of a job: hosts the controller (rank 0) in-process, starts the boot tree's first
+/// level through the spawner, and turns controller directives into a job: launch after bootstrap, output in
+/// order, exit-code aggregation, the failure policy, termination, and a final sweep of every agent process
+/// group it learned about (local launcher) so nothing outlives the job.
+public struct JobRunner: Sendable {
+    public let options: JobOptions
+    public let spawner: any AgentSpawner
+    public let logger: Logger
+
+    public init(options: JobOptions, spawner: any AgentSpawner, logger: Logger) {
+        self.options = options
+        self.spawner = spawner
+        self.logger = logger
+    }
+
+    /// The outcome of a job.
+    public struct Result: Sendable {
+        /// Highest task exit code, or non-zero when agents failed or the job was interrupted.
+        public var exitCode: Int32
+        public var failures: [FailureNotice]
+        public var bootstrapTime: Duration?
+        public var agents: [AgentEndpoint]
+    }
+
+    final class State: @unchecked Sendable {
+        let lock = NIOLock()
+        var tracker: JobTracker
+        var sequencer = OutputSequencer()
+        var failures: [FailureNotice] = []
+        var agents: [AgentEndpoint] = []
+        var bootstrapTime: Duration?
+        var ending = false
+        var interrupted: Int32?
+        var abortedForFailure = false
+        var nextCommandID: UInt64 = 10
+        init(tasks: Int) { tracker = JobTracker(taskCount: tasks) }
+    }
+
+    /// A handle to stop the job from outside (Ctrl-C).
+    public struct Interrupter: Sendable {
+        let stop: @Sendable (Int32) -> Void
+        /// Terminates the job; the run returns 128 + `signal`.
+        public func interrupt(signal: Int32) { stop(signal) }
+    }
+
+    /// Runs the job to completion. `events` sees bootstrap, failures and output; `ready` gets an interrupter
+    /// as soon as one exists, and a stdin sink (data, end-of-stream) once tasks run.
+    public func run(
+        events: @escaping @Sendable (JobEvent) -> Void,
+        ready: @escaping @Sendable (Interrupter) -> Void = { _ in },
+        stdinReady: (@Sendable (@escaping @Sendable ([UInt8], Bool) -> Void) -> Void)? = nil
+    ) async throws -> Result {
+        let options = self.options
+        let started = ContinuousClock.now
+        let secret = JobSecret.generate()
+        let tree = try BootTree(kind: .tree(arity: options.fanout), nodeCount: options.nodeCount + 1)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let handshake = Handshake.Configuration(
+            role: .responder, jobID: options.jobID, secret: secret,
+            identity: PeerIdentity(rank: 0, role: .controller), timeout: options.handshakeWindow)
+        let listener = try await WireListener.bind(
+            group: group, host: options.bindHost, handshake: handshake,
+            report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
+        let me = AgentEndpoint(rank: 0, host: options.bindHost == "0.0.0.0" ? hostName() : options.bindHost, port: listener.port, pid: getpid())
+        let heartbeatMS = options.heartbeat.map { Int($0.milliseconds) } ?? 0
+        let machine = AgentMachine.Configuration(
+            endpoint: me, rankCount: options.nodeCount + 1, tree: tree, handshakeWindow: options.handshakeWindow,
+            heartbeatPeriod: options.heartbeat, heartbeatTimeout: options.heartbeatTimeout, parent: nil)
+        let runtime = AgentRuntime(
+            configuration: machine, listener: listener,
+            environment: .init(
+                group: group, jobID: options.jobID, secret: secret,
+                tickInterval: AgentHost.tickInterval(heartbeatMilliseconds: heartbeatMS), backend: nil,
+                nodeCount: options.nodeCount, host: me.host, logger: logger))
+        let state = State(tasks: options.taskCount)
+        let layout = TaskLayout(tasks: options.taskCount, nodes: options.nodeCount)
+
+        @Sendable func end(_ reason: String) {
+            let id: UInt64? = state.lock.withLock {
+                guard !state.ending else { return nil }
+                state.ending = true
+                state.nextCommandID += 1
+                return state.nextCommandID
+            }
+            guard let id else { return }
+            events(.ending(reason: reason))
+            runtime.send(.broadcast(.control(ControlCommand(id: id, target: .all, operation: .terminate))))
+        }
+
+        ready(Interrupter { signal in
+            state.lock.withLock { state.interrupted = signal }
+            end("interrupted by signal \(signal)")
+        })
+
+        let processConfig = AgentProcessConfiguration(
+            jobID: options.jobID, secretHex: secret.hexEncoded, nodeCount: options.nodeCount, fanout: options.fanout,
+            chunkRoot: 0, chunkDepth: AgentProcessConfiguration.chunkDepth(agentsPerProcess: options.agentsPerProcess, fanout: options.fanout),
+            parent: me, hosts: options.hosts, bindHost: options.bindHost, heartbeatMilliseconds: heartbeatMS,
+            heartbeatTimeoutMilliseconds: options.heartbeatTimeout.map { Int($0.milliseconds) } ?? 0,
+            handshakeMilliseconds: Int(options.handshakeWindow.milliseconds), launcher: options.launcher,
+            stallRanks: options.stallRanks, logLevel: options.agentLogLevel)
+
+        let stdinSequence = NIOLockedValueBox<UInt64>(0)
+        let observe: @Sendable (AgentDirective) -> Void = { directive in
+            switch directive {
+            case .bootstrapped(let endpoints, _):
+                let elapsed = ContinuousClock.now - started
+                state.lock.withLock {
+                    state.agents = endpoints
+                    state.bootstrapTime = elapsed
+                }
+                events(.bootstrapped(agents: endpoints, elapsed: elapsed))
+                if options.bootstrapOnly {
+                    end("bootstrap finished")
+                    return
+                }
+                var environment = [EnvironmentVariable(name: "VHPC_JOB", value: options.jobID)]
+                if let path = getenv("PATH") { environment.append(EnvironmentVariable(name: "PATH", value: String(cString: path))) }
+                runtime.send(.broadcast(.launch(LaunchCommand(
+                    id: 1, target: .all, executable: options.executable, arguments: options.arguments,
+                    environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount)))))
+                stdinReady?({ bytes, eos in
+                    let sequence = stdinSequence.withLockedValue { value -> UInt64 in
+                        defer { value += 1 }
+                        return value
+                    }
+                    runtime.send(.stdin(Wire.IOData(
+                        launchID: 1, rank: 1, task: 0, stream: .stdin, sequence: sequence, isEndOfStream: eos,
+                        data: ByteBuffer(bytes: bytes))))
+                })
+            case .failure(let notice):
+                let (ending, bootstrapped) = state.lock.withLock { (state.ending, state.bootstrapTime != nil) }
+                events(.failure(notice))
+                guard !ending else {
+                    state.lock.withLock { state.failures.append(notice) }
+                    return
+                }
+                let finished: Bool = state.lock.withLock {
+                    state.failures.append(notice)
+                    if notice.rank >= 1 && notice.rank <= options.nodeCount {
+                        state.tracker.abandon(tasks: layout.ranks(onNode: notice.rank - 1), status: 128 + SIGKILL)
+                    }
+                    return bootstrapped && state.tracker.isComplete
+                }
+                if options.onFailure == .abort {
+                    state.lock.withLock { state.abortedForFailure = true }
+                    end("aborting after failure of agent \(notice.rank)")
+                } else if finished {
+                    end("all tasks finished")
+                }
+            case .output(let data):
+                let ready = state.lock.withLock { () -> [Wire.IOData] in
+                    let chunks = state.sequencer.accept(data)
+                    for chunk in chunks where chunk.isEndOfStream {
+                        state.tracker.streamEnded(task: Int(chunk.task), isError: chunk.stream == .stderr)
+                    }
+                    return chunks
+                }
+                for chunk in ready where chunk.data.readableBytes > 0 {
+                    events(.output(task: Int(chunk.task), stream: chunk.stream, data: chunk.data))
+                }
+                if state.lock.withLock({ state.tracker.isComplete }) { end("all tasks finished") }
+            case .report(let payload):
+                switch payload {
+                case .taskExited(_, let task, let status, _):
+                    state.lock.withLock { state.tracker.exited(task: task, status: status) }
+                case .launchFailed(let node, let message):
+                    events(.launchFailed(node: node, message: message))
+                    state.lock.withLock { state.tracker.abandon(tasks: layout.ranks(onNode: node - 1), status: 127) }
+                default:
+                    break
+                }
+                if state.lock.withLock({ state.tracker.isComplete }) { end("all tasks finished") }
+            default:
+                break
+            }
+        }
+
+        let spawned = try await withThrowingTaskGroup(of: SpawnedAgent?.self) { group in
+            for child in tree.children(of: 0) {
+                let config = processConfig.forChild(root: child, parent: me)
+                let host = processConfig.host(ofRank: child)
+                let spawner = self.spawner
+                group.addTask {
+                    do {
+                        let agent = try await spawner.spawnAgent(host: host, configuration: config)
+                        return agent
+                    } catch {
+                        runtime.send(.spawnFailed(rank: child, detail: "\(error)"))
+                        return nil
+                    }
+                }
+            }
+            group.addTask {
+                _ = try await runtime.run(observe: observe)
+                return nil
+            }
+            group.addTask {
+                // Output lost with a failed agent must not hang the job: once every task has exited, give
+                // missing output 2 s, then finish and say so.
+                var incompleteSince: ContinuousClock.Instant?
+                while !Task.isCancelled, !state.lock.withLock({ state.ending }) {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    let stuck = state.lock.withLock { state.tracker.exitedCount == state.tracker.taskCount && !state.tracker.isComplete }
+                    if !stuck { incompleteSince = nil; continue }
+                    if let since = incompleteSince, ContinuousClock.now - since > .seconds(2) {
+                        end("all tasks exited; some output was lost with a failed agent")
+                    } else if incompleteSince == nil {
+                        incompleteSince = .now
+                    }
+                }
+                return nil
+            }
+            var children: [SpawnedAgent] = []
+            for try await agent in group { if let agent { children.append(agent) } }
+            return children
+        }
+
+        // Give agents a moment to exit on their own, then sweep the process groups we know about.
+        let deadline = ContinuousClock.now + .milliseconds(1500)
+        var pids = Set(state.lock.withLock { state.agents.map(\.pid) })
+        for child in spawned { pids.insert(child.pid) }
+        pids.remove(getpid())
+        while ContinuousClock.now < deadline, pids.contains(where: { Self.isAlive($0) }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if options.launcher == "local" {
+            for pid in pids where Self.isAlive(pid) && Self.processGroup(of: pid) == pid {
+                kill(-pid, SIGKILL)
+            }
+        } else {
+            for child in spawned { child.signal(SIGKILL) }
+        }
+
+        return state.lock.withLock {
+            var code = state.tracker.exitCode
+            if !state.failures.isEmpty { code = max(code, 1) }
+            if let signal = state.interrupted { code = 128 + signal }
+            return Result(exitCode: code, failures: state.failures, bootstrapTime: state.bootstrapTime, agents: state.agents)
+        }
+    }
+
+    /// Whether `pid` exists and is not a zombie.
+    public static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.first.map { $0 != "Z" && $0 != "X" } ?? false
+    }
+
+    /// The process group of `pid` (from /proc), or nil.
+    public static func processGroup(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 2 ? pid_t(fields[2]) : nil
+    }
+
+    private func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,100 @@
+import CControlSupport
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts child processes: fork/exec through a tiny C shim so the child can get its own process group and a
+/// parent-death signal before exec, and so a missing program is an error here, not a dead child later.
+///
+/// Spawns that ask for a parent-death signal run on one long-lived thread: Linux delivers that signal when
+/// the *thread* that forked exits, and Swift's cooperative pool threads may come and go.
+public enum ProcessSpawner {
+    /// Standard streams of a child: inherit ours, or use a given descriptor.
+    public struct Streams: Sendable {
+        public var stdin: Int32
+        public var stdout: Int32
+        public var stderr: Int32
+        public init(stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) {
+            self.stdin = stdin
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+    }
+
+    private static let spawnThread: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        return pool
+    }()
+
+    /// Starts `executable` (an absolute path). Registers the child with ``ChildReaper`` before returning.
+    public static func spawn(
+        executable: String,
+        arguments: [String],
+        environment: [String: String],
+        streams: Streams = Streams(),
+        newProcessGroup: Bool,
+        parentDeathSignal: Int32? = nil
+    ) async throws -> pid_t {
+        let work: @Sendable () throws -> pid_t = {
+            try spawnNow(
+                executable: executable, arguments: arguments, environment: environment, streams: streams,
+                newProcessGroup: newProcessGroup, parentDeathSignal: parentDeathSignal)
+        }
+        if parentDeathSignal != nil {
+            return try await spawnThread.runIfActive(work)
+        }
+        return try work()
+    }
+
+    /// Synchronous spawn on the calling thread (see the type's note about parent-death signals).
+    public static func spawnNow(
+        executable: String,
+        arguments: [String],
+        environment: [String: String],
+        streams: Streams = Streams(),
+        newProcessGroup: Bool,
+        parentDeathSignal: Int32? = nil
+    ) throws(SpawnError) -> pid_t {
+        let argv = [executable] + arguments
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var failure: Int32 = 0
+        let pid = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in
+                ChildReaper.shared.willSpawn()
+                return vhpc_spawn(
+                    executable, cArgv, cEnvp, streams.stdin, streams.stdout, streams.stderr,
+                    newProcessGroup ? 1 : 0, parentDeathSignal ?? 0, &failure)
+            }
+        }
+        ChildReaper.shared.didSpawn(pid)
+        guard pid > 0 else { throw SpawnError(executable: executable, errorNumber: failure) }
+        return pid
+    }
+
+    /// A close-on-exec pipe: (read end, write end).
+    public static func makePipe() throws(SpawnError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard vhpc_pipe_cloexec(&fds) == 0 else { throw SpawnError(executable: "pipe", errorNumber: errno) }
+        return (fds[0], fds[1])
+    }
+
+    /// Makes this process the reaper of orphaned descendants (`PR_SET_CHILD_SUBREAPER`).
+    public static func becomeSubreaper() {
+        _ = vhpc_set_child_subreaper()
+        ChildReaper.shared.reapAllChildren()
+    }
+
+    /// Asks the kernel to send `signal` to this process when its parent exits.
+    public static func dieWithParent(signal: Int32) {
+        _ = vhpc_set_parent_death_signal(signal)
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { for pointer in pointers { free(pointer) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

@@ -1,0 +1,230 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Wire
+
+/// The NIO shell of one logical agent: runs its ``AgentMachine`` over real TCP links.
+///
+/// Structured concurrency throughout: one discarding task group holds the accept loop, the ticker, every
+/// connection (a reader and a writer each), every dial and the tool agent; a single loop owns the state
+/// machine and the table of outbound queues, so no locks and no actor hops on the message path.
+public struct AgentRuntime: Sendable {
+    /// Everything the shell needs besides the machine's configuration.
+    public struct Environment: Sendable {
+        public var group: any EventLoopGroup
+        public var jobID: String
+        public var secret: JobSecret
+        /// How often the machine gets a `.tick`.
+        public var tickInterval: Duration
+        /// Runs this node's tasks (nil for the controller).
+        public var backend: (any TaskBackend)?
+        /// Number of nodes (for task layout) and this node's host name.
+        public var nodeCount: Int
+        public var host: String
+        public var logger: Logger
+
+        public init(
+            group: any EventLoopGroup, jobID: String, secret: JobSecret, tickInterval: Duration, backend: (any TaskBackend)?,
+            nodeCount: Int, host: String, logger: Logger
+        ) {
+            self.group = group
+            self.jobID = jobID
+            self.secret = secret
+            self.tickInterval = tickInterval
+            self.backend = backend
+            self.nodeCount = nodeCount
+            self.host = host
+            self.logger = logger
+        }
+    }
+
+    /// How the agent ended.
+    public struct Outcome: Sendable {
+        public var reason: String
+        public var failed: Bool
+    }
+
+    enum ShellEvent: Sendable {
+        case agent(AgentEvent)
+        case opened(rank: Int, id: Int, queue: AsyncStream<Message>.Continuation)
+        case closed(rank: Int, id: Int)
+    }
+
+    let environment: Environment
+    let machineConfiguration: AgentMachine.Configuration
+    let listener: WireListener
+    let events: AsyncStream<ShellEvent>
+    let input: AsyncStream<ShellEvent>.Continuation
+
+    public init(configuration: AgentMachine.Configuration, listener: WireListener, environment: Environment) {
+        self.machineConfiguration = configuration
+        self.listener = listener
+        self.environment = environment
+        (events, input) = AsyncStream.makeStream(of: ShellEvent.self)
+    }
+
+    /// Feeds an event into the agent from outside (front-end commands, SIGCHLD, spawn failures).
+    public func send(_ event: AgentEvent) {
+        input.yield(.agent(event))
+    }
+
+    private var rank: Int { machineConfiguration.endpoint.rank }
+
+    private func handshake(_ role: Handshake.Role, expecting peer: Int?) -> Handshake.Configuration {
+        Handshake.Configuration(
+            role: role, jobID: environment.jobID, secret: environment.secret,
+            identity: PeerIdentity(rank: UInt32(rank), role: rank == 0 ? .controller : .rootAgent),
+            expectedPeer: peer.map { PeerIdentity(rank: UInt32($0), role: $0 == 0 ? .controller : .rootAgent) },
+            timeout: machineConfiguration.handshakeWindow)
+    }
+
+    /// Runs the agent until it exits; `observe` sees every directive first (the front-end uses the
+    /// controller's). Returns why it ended.
+    public func run(observe: @escaping @Sendable (AgentDirective) -> Void = { _ in }) async throws -> Outcome {
+        var machine = try AgentMachine(configuration: machineConfiguration)
+        let origin = ContinuousClock.now
+        let logger = environment.logger
+        let input = self.input
+        var outcome = Outcome(reason: "ended", failed: false)
+        var queues: [Int: (id: Int, queue: AsyncStream<Message>.Continuation)] = [:]
+        var nextLinkID = 0
+        var openLinks = 0
+        var toolControls: AsyncStream<TaskControl>.Continuation?
+        let server = listener.server
+
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                try? await server.executeThenClose { inbound in
+                    try await withThrowingDiscardingTaskGroup { connections in
+                        for try await link in inbound {
+                            connections.addTask { await serve(link, dialed: nil, input: input) }
+                        }
+                    }
+                }
+            }
+            let tick = environment.tickInterval
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tick)
+                    input.yield(.agent(.tick))
+                }
+            }
+            input.yield(.agent(.start))
+
+            loop: for await event in events {
+                let now = ContinuousClock.now - origin
+                let directives: [AgentDirective]
+                switch event {
+                case .agent(let agentEvent):
+                    directives = machine.handle(agentEvent, now: now)
+                case .opened(let peer, let id, let queue):
+                    openLinks += 1
+                    if let old = queues[peer] { old.queue.finish() }
+                    queues[peer] = (id, queue)
+                    directives = machine.handle(.linkUp(rank: peer), now: now)
+                case .closed(let peer, let id):
+                    openLinks -= 1
+                    guard queues[peer]?.id == id else { continue }
+                    queues[peer] = nil
+                    directives = machine.handle(.linkDown(rank: peer), now: now)
+                }
+                for directive in directives {
+                    logger.trace("directive", metadata: ["directive": "\(directive)"])
+                    observe(directive)
+                    switch directive {
+                    case .dial(let peer, let host, let port):
+                        nextLinkID += 1
+                        let configuration = handshake(.initiator, expecting: peer)
+                        let group2 = environment.group
+                        let window = machineConfiguration.handshakeWindow
+                        group.addTask {
+                            do {
+                                let link = try await WireListener.dial(
+                                    group: group2, host: host, port: port, handshake: configuration, connectTimeout: window,
+                                    report: { error in logger.debug("link error", metadata: ["peer": "\(peer)", "error": "\(error)"]) })
+                                await serve(link, dialed: peer, input: input)
+                            } catch {
+                                logger.debug("dial failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                            }
+                        }
+                    case .send(let message, let peer):
+                        queues[peer]?.queue.yield(message)
+                    case .closeLink(let peer):
+                        queues.removeValue(forKey: peer)?.queue.finish()
+                    case .startTasks(let command):
+                        guard let backend = environment.backend, toolControls == nil else { break }
+                        let plan = NodeTaskPlan(
+                            command: command, jobID: environment.jobID, agentRank: rank,
+                            nodeCount: environment.nodeCount, host: environment.host)
+                        let (controls, continuation) = AsyncStream.makeStream(of: TaskControl.self)
+                        toolControls = continuation
+                        group.addTask {
+                            await backend.run(plan, controls: controls) { event in input.yield(.agent(event)) }
+                        }
+                    case .signalTasks(let number):
+                        toolControls?.yield(.signal(number))
+                    case .writeStdin(let data):
+                        toolControls?.yield(.stdin(task: Int(data.task), data: data.data, endOfStream: data.isEndOfStream))
+                    case .exit(let reason, let failed):
+                        outcome = Outcome(reason: reason, failed: failed)
+                        logger.debug("agent exiting", metadata: ["reason": "\(reason)"])
+                        toolControls?.yield(.terminate)
+                        toolControls?.finish()
+                        for (_, entry) in queues { entry.queue.finish() }
+                        queues = [:]
+                        break loop
+                    case .bootstrapped, .failure, .output, .report:
+                        break
+                    }
+                }
+            }
+            // Let the writers flush what was queued (a forwarded terminate, the last output) before cancelling.
+            let drainDeadline = ContinuousClock.now + .seconds(1)
+            var open = openLinks
+            if open > 0 {
+                for await event in events {
+                    if case .closed = event { open -= 1 }
+                    if case .opened(_, _, let queue) = event { queue.finish(); open += 1 }
+                    if open <= 0 || ContinuousClock.now >= drainDeadline { break }
+                }
+            }
+            input.finish()
+            group.cancelAll()
+        }
+        return outcome
+
+        @Sendable func serve(_ link: WireLink, dialed: Int?, input: AsyncStream<ShellEvent>.Continuation) async {
+            let peer: PeerIdentity
+            do {
+                peer = try await link.authenticated.get()
+            } catch {
+                try? await link.channel.channel.close()
+                return
+            }
+            let peerRank = Int(peer.rank)
+            let id = Int.random(in: 1..<Int.max)
+            try? await link.channel.executeThenClose { inbound, outbound in
+                let (queue, continuation) = AsyncStream.makeStream(of: Message.self)
+                input.yield(.opened(rank: peerRank, id: id, queue: continuation))
+                try await withThrowingTaskGroup(of: Void.self) { pair in
+                    pair.addTask {
+                        for await message in queue { try await outbound.write(message) }
+                    }
+                    pair.addTask {
+                        for try await message in inbound {
+                            // Liveness is answered here, not by the (possibly busy) agent loop.
+                            if case .ping(let heartbeat) = message {
+                                continuation.yield(.pong(heartbeat))
+                                continue
+                            }
+                            input.yield(.agent(.message(message, from: peerRank)))
+                        }
+                    }
+                    _ = try await pair.next()
+                    pair.cancelAll()
+                }
+            }
+            input.yield(.closed(rank: peerRank, id: id))
+        }
+    }
+}

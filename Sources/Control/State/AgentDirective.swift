@@ -1,0 +1,27 @@
+import Wire
+
+/// What an ``AgentMachine`` asks its shell to do.
+public enum AgentDirective: Sendable, Hashable {
+    /// Open a link to the agent of `rank` (handshake expects that rank).
+    case dial(rank: Int, host: String, port: Int)
+    /// Write a message on the link to neighbour `rank`.
+    case send(Message, to: Int)
+    /// Close the link to neighbour `rank`.
+    case closeLink(Int)
+    /// Tool agent: start this node's tasks.
+    case startTasks(LaunchCommand)
+    /// Tool agent: deliver a signal to this node's tasks.
+    case signalTasks(Int32)
+    /// Tool agent: stdin data for one of this node's tasks.
+    case writeStdin(Wire.IOData)
+    /// This agent is done: stop its tasks, close its links, end. `failed` if it ends because of a fault.
+    case exit(reason: String, failed: Bool)
+    /// Controller: every live agent is up and BMG-wired.
+    case bootstrapped(endpoints: [AgentEndpoint], failed: [FailureNotice])
+    /// Controller: a failure reached the controller.
+    case failure(FailureNotice)
+    /// Controller: output of a task, in arrival order (sequence it with ``OutputSequencer``).
+    case output(Wire.IOData)
+    /// Controller: a control payload addressed to it (task exits, launch failures).
+    case report(ControlPayload)
+}

@@ -1,0 +1,432 @@
+import NIOCore
+import Topology
+import Wire
+
+/// One logical agent's protocol logic (controller = rank 0, or a node's root agent), as a sans-I/O state
+/// machine: feed it ``AgentEvent``s with the time, execute the ``AgentDirective``s it returns.
+///
+/// Phases: *joining* (link to the boot-tree parent within the handshake window, else exit) → *bootstrapping*
+/// (children connect within the window and report their subtrees; the report goes up) → *wiring* (the
+/// controller's address table comes down the tree; lower ranks dial higher BMG neighbours; wired counts go up)
+/// → *running* (heartbeats on every link, launch/control floods down, output and reports routed to rank 0
+/// over the tree or, once it is cut, the binomial graph) → *exited*.
+public struct AgentMachine: Sendable {
+    /// Static facts about the agent and its job.
+    public struct Configuration: Sendable {
+        /// This agent's own endpoint (rank, advertised host, port, pid).
+        public var endpoint: AgentEndpoint
+        /// Ranks in the job, controller included (nodes + 1).
+        public var rankCount: Int
+        /// The boot tree.
+        public var tree: BootTree
+        /// Window for a child to connect / for this agent to reach its parent, and for BMG links.
+        public var handshakeWindow: Duration
+        /// Heartbeat period (nil disables the ping-pong detector).
+        public var heartbeatPeriod: Duration?
+        /// Heartbeat timeout (default 1.25 × period).
+        public var heartbeatTimeout: Duration?
+        /// The parent's endpoint (nil for the controller).
+        public var parent: AgentEndpoint?
+
+        public init(
+            endpoint: AgentEndpoint, rankCount: Int, tree: BootTree, handshakeWindow: Duration = .seconds(10),
+            heartbeatPeriod: Duration? = .seconds(1), heartbeatTimeout: Duration? = nil, parent: AgentEndpoint?
+        ) {
+            self.endpoint = endpoint
+            self.rankCount = rankCount
+            self.tree = tree
+            self.handshakeWindow = handshakeWindow
+            self.heartbeatPeriod = heartbeatPeriod
+            self.heartbeatTimeout = heartbeatTimeout
+            self.parent = parent
+        }
+    }
+
+    /// Where the agent stands.
+    public enum Phase: String, Sendable, Hashable {
+        case idle, joining, bootstrapping, wiring, running, exited
+    }
+
+    public let configuration: Configuration
+    public var rank: Int { configuration.endpoint.rank }
+    public var isController: Bool { rank == 0 }
+    public private(set) var phase: Phase = .idle
+    /// Neighbours with an authenticated link.
+    public private(set) var links: Set<Int> = []
+    /// Ranks known failed (by detection, report or the address table).
+    public private(set) var failures: [Int: FailureNotice] = [:]
+    /// The address table (after bootstrap).
+    public private(set) var addresses: [Int: AgentEndpoint] = [:]
+    /// Current router (tree first, BMG fallback).
+    public private(set) var router: FailoverRouter
+    private var bootstrap: BootstrapTracker
+    private var parentDeadline: Duration?
+    private var wiringPending: Set<Int> = []
+    private var wiringDeadline: Duration?
+    private var ownWired = false
+    private var wiredChildrenPending: Set<Int> = []
+    private var wiredCount = 0
+    private var wiredReported = false
+    private var detector: HeartbeatDetector?
+    private var heartbeatArmed = false
+    private var flood = FloodFilter()
+    private var sequences: [Int: [IOStream: UInt64]] = [:]
+    private var launchID: UInt64 = 0
+    /// Final reports (task exits and end-of-stream marks), re-sent whenever a failure may have eaten them.
+    private var finalReports: [Message] = []
+    private var now: Duration = .zero
+
+    public init(configuration: Configuration) throws(TopologyError) {
+        self.configuration = configuration
+        let rank = configuration.endpoint.rank
+        router = try FailoverRouter(rank: rank, tree: configuration.tree)
+        bootstrap = BootstrapTracker(own: configuration.endpoint, children: configuration.tree.children(of: rank), deadline: .zero)
+        if let period = configuration.heartbeatPeriod {
+            detector = HeartbeatDetector(rank: rank, period: period, timeout: configuration.heartbeatTimeout)
+        }
+    }
+
+    /// The heartbeat detector's watched peers (for status views).
+    public var watchedPeers: [Int] { detector?.watched ?? [] }
+
+    /// Handles one event at time `now`.
+    public mutating func handle(_ event: AgentEvent, now: Duration) -> [AgentDirective] {
+        self.now = now
+        guard phase != .exited else { return [] }
+        var out: [AgentDirective] = []
+        switch event {
+        case .start: start(&out)
+        case .linkUp(let peer): linkUp(peer, &out)
+        case .linkDown(let peer): linkDown(peer, &out)
+        case .message(let message, let peer): receive(message, from: peer, &out)
+        case .tick: tick(&out)
+        case .spawnFailed(let child, let detail):
+            detect(child, .handshakeFailed, "could not start: \(detail)", &out)
+        case .childExited(let child, let status):
+            if failures[child] == nil, phase != .running || !links.contains(child) {
+                detect(child, .childExited, "agent process exited with status \(status)", &out)
+            }
+        case .taskOutput(let task, let stream, let data, let eos): taskOutput(task, stream, data, eos, &out)
+        case .taskExited(let task, let status, let message):
+            let report = ControlPayload.taskExited(node: rank, task: task, status: status, message: message).message
+            finalReports.append(report)
+            routeToController(report, &out)
+        case .launchFailed(let message):
+            routeToController(ControlPayload.launchFailed(node: rank, message: message).message, &out)
+        case .broadcast(let message):
+            if isController { floodOut(message, except: nil, &out); apply(message, &out) }
+        case .stdin(let data):
+            if isController { route(.ioData(data), to: Int(data.rank), &out) }
+        }
+        return out
+    }
+
+    // MARK: Bootstrap
+
+    private mutating func start(_ out: inout [AgentDirective]) {
+        guard phase == .idle else { return }
+        bootstrap = BootstrapTracker(
+            own: configuration.endpoint, children: configuration.tree.children(of: rank),
+            deadline: now + configuration.handshakeWindow)
+        if let parent = configuration.parent {
+            phase = .joining
+            parentDeadline = now + configuration.handshakeWindow
+            out.append(.dial(rank: parent.rank, host: parent.host, port: parent.port))
+        } else {
+            phase = .bootstrapping
+            progressBootstrap(&out)
+        }
+    }
+
+    private var parentRank: Int? { configuration.tree.parent(of: rank) }
+
+    private mutating func linkUp(_ peer: Int, _ out: inout [AgentDirective]) {
+        if failures[peer] != nil {
+            out.append(.closeLink(peer))
+            return
+        }
+        links.insert(peer)
+        if heartbeatArmed { detector?.watch(peer, now: now) }
+        if peer == parentRank, phase == .joining {
+            phase = .bootstrapping
+            parentDeadline = nil
+            progressBootstrap(&out)
+        }
+        if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer) }
+        if wiringPending.remove(peer) != nil { progressWiring(&out) }
+    }
+
+    private mutating func progressBootstrap(_ out: inout [AgentDirective]) {
+        guard phase == .bootstrapping, bootstrap.isComplete else { return }
+        if isController {
+            var failed = Dictionary(bootstrap.failed.map { ($0.rank, $0) }, uniquingKeysWith: { first, _ in first })
+            let up = Set(bootstrap.endpoints.map(\.rank))
+            for missing in 1..<configuration.rankCount where !up.contains(missing) && failed[missing] == nil {
+                failed[missing] = FailureNotice(
+                    rank: missing, reporter: 0, detector: .handshakeFailed, detail: "never joined (its boot-tree ancestor failed)")
+            }
+            for notice in failed.values.sorted(by: { $0.rank < $1.rank }) where failures[notice.rank] == nil {
+                record(notice, &out)
+                out.append(.failure(notice))
+            }
+            installTable(bootstrap.endpoints, failed: Array(failed.keys), &out)
+        } else if let parent = parentRank, links.contains(parent) {
+            out.append(.send(ControlPayload.subtreeReady(endpoints: bootstrap.endpoints, failed: bootstrap.failed).message, to: parent))
+            phase = .wiring
+        }
+    }
+
+    private mutating func installTable(_ endpoints: [AgentEndpoint], failed: [Int], _ out: inout [AgentDirective]) {
+        for endpoint in endpoints { addresses[endpoint.rank] = endpoint }
+        for rank in failed where failures[rank] == nil {
+            record(FailureNotice(rank: rank, reporter: 0, detector: .handshakeFailed, detail: "did not join"), &out)
+        }
+        for child in configuration.tree.children(of: rank) where links.contains(child) {
+            out.append(.send(ControlPayload.addressTable(endpoints: endpoints, failed: failed).message, to: child))
+        }
+        phase = .wiring
+        let neighbours = Set(router.fallbackGraph.neighbors(of: rank).map(Int.init)).filter { failures[$0] == nil }
+        wiringPending = neighbours.subtracting(links)
+        for peer in wiringPending.sorted() where peer > rank {
+            if let endpoint = addresses[peer] {
+                out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port))
+            }
+        }
+        wiringDeadline = now + configuration.handshakeWindow
+        wiredChildrenPending = Set(configuration.tree.children(of: rank).filter { failures[$0] == nil })
+        progressWiring(&out)
+    }
+
+    private mutating func progressWiring(_ out: inout [AgentDirective]) {
+        guard phase == .wiring, !addresses.isEmpty else { return }
+        if wiringPending.isEmpty && !ownWired {
+            ownWired = true
+            wiringDeadline = nil
+        }
+        guard ownWired, wiredChildrenPending.isEmpty, !wiredReported else { return }
+        wiredReported = true
+        phase = .running
+        if isController {
+            let live = addresses.values.filter { failures[$0.rank] == nil }.sorted { $0.rank < $1.rank }
+            out.append(.bootstrapped(endpoints: live, failed: failures.values.sorted { $0.rank < $1.rank }))
+        } else {
+            let message = ControlPayload.subtreeWired(count: wiredCount + 1).message
+            if let parent = parentRank, links.contains(parent) {
+                out.append(.send(message, to: parent))
+            } else {
+                routeToController(message, &out)
+            }
+        }
+    }
+
+    // MARK: Links and failures
+
+    private mutating func linkDown(_ peer: Int, _ out: inout [AgentDirective]) {
+        links.remove(peer)
+        detector?.forget(peer)
+        if peer == parentRank, addresses.isEmpty {
+            exit("lost the link to parent agent \(peer) during bootstrap", failed: true, &out)
+            return
+        }
+        detect(peer, .connectionClosed, "connection closed", &out)
+    }
+
+    private mutating func tick(_ out: inout [AgentDirective]) {
+        if let deadline = parentDeadline, now >= deadline {
+            exit("no handshake with parent agent \(parentRank ?? 0) within \(configuration.handshakeWindow)", failed: true, &out)
+            return
+        }
+        for child in bootstrap.expired(now: now) where failures[child] == nil {
+            detect(child, .handshakeFailed, "no handshake within \(configuration.handshakeWindow)", &out)
+        }
+        if let deadline = wiringDeadline, now >= deadline {
+            wiringDeadline = nil
+            for peer in wiringPending.sorted() {
+                detect(peer, .handshakeFailed, "binomial-graph link not up within \(configuration.handshakeWindow)", &out)
+            }
+            wiringPending = []
+            progressWiring(&out)
+        }
+        guard var detector else { return }
+        let actions = detector.tick(now: now)
+        self.detector = detector
+        for action in actions {
+            switch action {
+            case .ping(let peer, let id):
+                out.append(.send(.ping(Heartbeat(id: id, timestamp: UInt64(now.components.seconds))), to: peer))
+            case .suspect(let peer, let silence):
+                detect(peer, .heartbeatTimeout, "silent for \(silence.milliseconds) ms", &out)
+            }
+        }
+    }
+
+    /// A local detector fired for neighbour/child `peer`.
+    private mutating func detect(_ peer: Int, _ detector: FailureDetector, _ detail: String, _ out: inout [AgentDirective]) {
+        guard failures[peer] == nil, peer != rank else { return }
+        let notice = FailureNotice(rank: peer, reporter: rank, detector: detector, detail: detail)
+        spread(notice, from: nil, &out)
+    }
+
+    private mutating func spread(_ notice: FailureNotice, from: Int?, _ out: inout [AgentDirective]) {
+        guard flood.firstSighting(.failure(rank: notice.rank)) else { return }
+        if isController { out.append(.failure(notice)) }
+        record(notice, &out)
+        let report = FailureReport(
+            reporter: UInt32(notice.reporter), failed: UInt32(notice.rank),
+            detector: FailureDetector.allCases.first { $0.name == notice.detector } ?? .connectionClosed,
+            timestamp: UInt64(now.components.seconds), detail: notice.detail)
+        floodOut(.failureReport(report), except: from, &out)
+        if !isController, !router.canReach(0) {
+            exit("controller unreachable after failure of agent \(notice.rank)", failed: true, &out)
+            return
+        }
+        // Reports in flight through the failed agent may be lost: send the final ones again (idempotent).
+        for report in finalReports { routeToController(report, &out) }
+    }
+
+    /// Marks a rank failed locally: router, links, pending bootstrap and wiring state.
+    private mutating func record(_ notice: FailureNotice, _ out: inout [AgentDirective]) {
+        guard failures[notice.rank] == nil else { return }
+        failures[notice.rank] = notice
+        try? router.markFailed(node: notice.rank)
+        detector?.forget(notice.rank)
+        if links.remove(notice.rank) != nil { out.append(.closeLink(notice.rank)) }
+        if bootstrap.childFailed(notice) { progressBootstrap(&out) }
+        if wiringPending.remove(notice.rank) != nil { progressWiring(&out) }
+        if wiredChildrenPending.remove(notice.rank) != nil { progressWiring(&out) }
+    }
+
+    private mutating func exit(_ reason: String, failed: Bool, _ out: inout [AgentDirective]) {
+        guard phase != .exited else { return }
+        phase = .exited
+        for peer in links.sorted() { out.append(.closeLink(peer)) }
+        links = []
+        out.append(.exit(reason: reason, failed: failed))
+    }
+
+    // MARK: Messages
+
+    private mutating func receive(_ message: Message, from peer: Int, _ out: inout [AgentDirective]) {
+        detector?.heard(from: peer, now: now)
+        switch message {
+        case .ping(let heartbeat):
+            out.append(.send(.pong(heartbeat), to: peer))
+        case .failureReport(let report):
+            if Int(report.failed) == rank {
+                exit("declared failed by agent \(report.reporter) (\(report.detector.name))", failed: true, &out)
+                return
+            }
+            let notice = FailureNotice(
+                rank: Int(report.failed), reporter: Int(report.reporter), detector: report.detector, detail: report.detail)
+            spread(notice, from: peer, &out)
+        case .launch(let command):
+            guard flood.firstSighting(.launch(command.id)) else { return }
+            floodOut(message, except: peer, &out)
+            apply(message, &out)
+        case .control(let command):
+            guard flood.firstSighting(.control(command.id)) else { return }
+            floodOut(message, except: peer, &out)
+            apply(message, &out)
+        case .ioData(let data):
+            if data.stream == .stdin {
+                if Int(data.rank) == rank { out.append(.writeStdin(data)) } else { route(message, to: Int(data.rank), &out) }
+            } else if isController {
+                out.append(.output(data))
+            } else {
+                route(message, to: 0, &out)
+            }
+        case .fileChunk:
+            guard let payload = ControlPayload(message: message) else { return }
+            receive(payload, message: message, from: peer, &out)
+        default:
+            break
+        }
+    }
+
+    private mutating func receive(_ payload: ControlPayload, message: Message, from peer: Int, _ out: inout [AgentDirective]) {
+        switch payload {
+        case .subtreeReady(let endpoints, let failed):
+            for notice in failed where failures[notice.rank] == nil {
+                spread(notice, from: peer, &out)
+            }
+            if bootstrap.reported(peer, endpoints: endpoints, failed: failed) { progressBootstrap(&out) }
+        case .addressTable(let endpoints, let failed):
+            guard addresses.isEmpty, peer == parentRank else { return }
+            installTable(endpoints, failed: failed, &out)
+        case .subtreeWired(let count):
+            if isController || wiredChildrenPending.contains(peer) {
+                wiredCount += count
+                wiredChildrenPending.remove(peer)
+                progressWiring(&out)
+            } else {
+                routeToController(message, &out)
+            }
+        case .taskExited, .launchFailed:
+            if isController { out.append(.report(payload)) } else { route(message, to: 0, &out) }
+        }
+    }
+
+    /// Applies a flooded command locally.
+    private mutating func apply(_ message: Message, _ out: inout [AgentDirective]) {
+        switch message {
+        case .launch(let command):
+            launchID = command.id
+            // The ping-pong detector runs once the job runs: bootstrap is CPU-heavy on shared machines and a
+            // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.
+            if !heartbeatArmed {
+                heartbeatArmed = true
+                for peer in links { detector?.watch(peer, now: now) }
+            }
+            if !isController { out.append(.startTasks(command)) }
+        case .control(let command):
+            if case .rank(let target) = command.target, Int(target) != rank { return }
+            switch command.operation {
+            case .terminate, .stop:
+                exit("terminated by the controller", failed: false, &out)
+            case .signal(let number):
+                out.append(.signalTasks(number))
+            default:
+                break
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Output and routing
+
+    private mutating func taskOutput(_ task: Int, _ stream: IOStream, _ data: ByteBuffer, _ eos: Bool, _ out: inout [AgentDirective]) {
+        let sequence = sequences[task, default: [:]][stream, default: 0]
+        sequences[task, default: [:]][stream] = sequence + 1
+        let io = Wire.IOData(
+            launchID: launchID, rank: UInt32(rank), task: UInt32(task), stream: stream, sequence: sequence,
+            isEndOfStream: eos, data: data)
+        if eos && data.readableBytes == 0 { finalReports.append(.ioData(io)) }
+        routeToController(.ioData(io), &out)
+    }
+
+    private mutating func routeToController(_ message: Message, _ out: inout [AgentDirective]) {
+        if isController { return }
+        route(message, to: 0, &out)
+    }
+
+    private func route(_ message: Message, to destination: Int, _ out: inout [AgentDirective]) {
+        guard destination != rank else { return }
+        if links.contains(destination) {
+            out.append(.send(message, to: destination))
+            return
+        }
+        if let hop = router.nextHop(to: destination), links.contains(hop.rank) {
+            out.append(.send(message, to: hop.rank))
+            return
+        }
+        // No usable hop (the agent is cut off from `destination`): the message is dropped; the failure that
+        // caused it is being reported separately.
+    }
+
+    private func floodOut(_ message: Message, except: Int?, _ out: inout [AgentDirective]) {
+        for peer in links.sorted() where peer != except {
+            out.append(.send(message, to: peer))
+        }
+    }
+}

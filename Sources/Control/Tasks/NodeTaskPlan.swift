@@ -1,0 +1,59 @@
+import Wire
+
+/// One node's share of a launch: the command, and the global/local rank of each of its tasks.
+public struct NodeTaskPlan: Sendable, Hashable {
+    public var jobID: String
+    /// Agent rank of the node (1-based; the controller is 0).
+    public var agentRank: Int
+    /// 0-based node index (`VHPC_NODE`).
+    public var node: Int
+    /// Host name of the node (for messages).
+    public var host: String
+    /// Global ranks of this node's tasks.
+    public var taskRanks: Range<Int>
+    /// Total number of tasks (`VHPC_SIZE`).
+    public var size: Int
+    public var executable: String
+    public var arguments: [String]
+    /// Extra environment from the launch command.
+    public var environment: [String: String]
+    public var workingDirectory: String
+
+    public init(
+        jobID: String, agentRank: Int, node: Int, host: String, taskRanks: Range<Int>, size: Int, executable: String,
+        arguments: [String], environment: [String: String], workingDirectory: String
+    ) {
+        self.jobID = jobID
+        self.agentRank = agentRank
+        self.node = node
+        self.host = host
+        self.taskRanks = taskRanks
+        self.size = size
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+
+    /// The plan for `agentRank`'s node from a flooded launch command (`tasks` = job size).
+    public init(command: LaunchCommand, jobID: String, agentRank: Int, nodeCount: Int, host: String) {
+        let layout = TaskLayout(tasks: Int(command.tasks), nodes: nodeCount)
+        var environment: [String: String] = [:]
+        for variable in command.environment { environment[variable.name] = variable.value }
+        self.init(
+            jobID: jobID, agentRank: agentRank, node: agentRank - 1, host: host,
+            taskRanks: layout.ranks(onNode: agentRank - 1), size: Int(command.tasks), executable: command.executable,
+            arguments: command.arguments, environment: environment, workingDirectory: command.workingDirectory)
+    }
+
+    /// The environment of task `rank`: the agent's, the launch's, and the `VHPC_*` variables.
+    public func environment(forTask rank: Int, base: [String: String]) -> [String: String] {
+        var result = base.merging(environment) { _, new in new }
+        result["VHPC_RANK"] = String(rank)
+        result["VHPC_SIZE"] = String(size)
+        result["VHPC_NODE"] = String(node)
+        result["VHPC_LOCAL_RANK"] = String(rank - taskRanks.lowerBound)
+        result["VHPC_JOB"] = jobID
+        return result
+    }
+}

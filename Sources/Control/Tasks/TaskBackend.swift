@@ -1,0 +1,25 @@
+import NIOCore
+import Wire
+
+/// The part of a tool agent that actually runs the application on a node. ``ProcessTaskBackend`` runs plain
+/// processes; a VM-backed backend (V2M) boots VMs and runs the tasks inside them. Either way it reports
+/// output, exits and launch failures as ``AgentEvent``s and obeys ``TaskControl``s.
+public protocol TaskBackend: Sendable {
+    /// Runs the node's tasks and returns once every task has exited and all output was reported.
+    /// - Parameters:
+    ///   - plan: what to run and where each task sits in the job.
+    ///   - controls: signals, stdin data and termination from the agent.
+    ///   - report: `.taskOutput` (whole lines, then an end-of-stream mark per stream), `.taskExited`, or
+    ///     `.launchFailed` if nothing could start.
+    func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async
+}
+
+/// What the agent asks of running tasks.
+public enum TaskControl: Sendable {
+    /// Deliver a signal to every task (its process group).
+    case signal(Int32)
+    /// Bytes for a task's stdin; `endOfStream` closes it.
+    case stdin(task: Int, data: ByteBuffer, endOfStream: Bool)
+    /// Stop every task now (SIGTERM, then SIGKILL after a grace period).
+    case terminate
+}

@@ -1,0 +1,26 @@
+import Control
+import Foundation
+
+/// Starts agent processes with a ``Launcher``: `vhpc agent --role root`, configuration (with the job secret)
+/// on stdin.
+public struct LauncherAgentSpawner: AgentSpawner {
+    public let launcher: any Launcher
+    /// Path of the `vhpc` executable on the target hosts.
+    public let executable: String
+
+    public init(launcher: any Launcher, executable: String = ExecutableLookup.currentExecutable()) {
+        self.launcher = launcher
+        self.executable = executable
+    }
+
+    public func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent {
+        let encoder = JSONEncoder()
+        let bytes = Array(try encoder.encode(configuration)) + [UInt8(ascii: "\n")]
+        let request = LaunchRequest(
+            host: host, executable: executable,
+            arguments: ["agent", "--role", "root", "--job", configuration.jobID, "--rank", String(configuration.chunkRoot)],
+            standardInput: bytes)
+        let process = try await launcher.launch(request)
+        return SpawnedAgent(pid: process.pid, waitForExit: { await process.waitForExit() }, signal: { process.signal($0) })
+    }
+}

@@ -1,0 +1,17 @@
+/// Picks a launcher by name (`--launcher`).
+public enum LauncherFactory {
+    /// Launcher names `make(named:)` knows.
+    public static let names = ["local", "ssh"]
+
+    /// The launcher called `name`. 
+    public static func make(named name: String) throws -> any Launcher {
+        switch name {
+        case "local":
+            return LocalLauncher()
+        case "ssh":
+            return SSHLauncher()
+        default:
+            throw LaunchError(host: "-", command: name, reason: "unknown launcher '\(name)' (known: \(names.joined(separator: ", ")))")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Control
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded launcher: every "node" is this machine; the process is our child, in its own process group
+/// (so the job can be swept by group and the terminal's Ctrl-C reaches only the front-end).
+public struct LocalLauncher: Launcher {
+    public var name: String { "local" }
+
+    public init() {}
+
+    public func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess {
+        let command = ([request.executable] + request.arguments).joined(separator: " ")
+        let fds: [Int32]
+        do {
+            let pipe = try ProcessSpawner.makePipe()
+            fds = [pipe.read, pipe.write]
+        } catch {
+            throw LaunchError(host: request.host, command: command, reason: "\(error)")
+        }
+        let environment = ProcessInfo.processInfo.environment.merging(request.environment) { _, new in new }
+        let pid: pid_t
+        do {
+            pid = try await ProcessSpawner.spawn(
+                executable: request.executable, arguments: request.arguments, environment: environment,
+                streams: .init(stdin: fds[0]), newProcessGroup: true)
+        } catch {
+            close(fds[0])
+            close(fds[1])
+            throw LaunchError(host: request.host, command: command, reason: "\(error)")
+        }
+        close(fds[0])
+        request.standardInput.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(fds[1], bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+        close(fds[1])
+        return LocalProcess(host: request.host, pid: pid)
+    }
+}
+
+/// A child started by ``LocalLauncher``; signals go to its whole process group.
+public struct LocalProcess: LaunchedProcess {
+    public let host: String
+    public let pid: Int32
+
+    public func signal(_ signal: Int32) {
+        kill(-pid, signal)
+    }
+
+    public func waitForExit() async -> Int32 {
+        await ChildReaper.shared.waitForExit(pid)
+    }
+}

@@ -1,0 +1,88 @@
+import NIOCore
+
+/// Reads the fields of one message payload, turning every shortfall into a typed ``WireError``.
+///
+/// Variable-length fields (strings, byte runs, arrays) are bounded by the bytes actually present, so a
+/// hostile length or count can never cause an allocation larger than the payload itself.
+struct PayloadReader {
+    private(set) var buffer: ByteBuffer
+    let kind: MessageKind
+
+    init(_ buffer: ByteBuffer, kind: MessageKind) {
+        self.buffer = buffer
+        self.kind = kind
+    }
+
+    func malformed(_ reason: String) -> WireError {
+        .malformedMessage(kind, reason: reason)
+    }
+
+    mutating func integer<Value: FixedWidthInteger>(_ field: StaticString, as: Value.Type = Value.self) throws(WireError) -> Value {
+        guard let value = buffer.readInteger(as: Value.self) else {
+            throw malformed("truncated at \(field)")
+        }
+        return value
+    }
+
+    mutating func bool(_ field: StaticString) throws(WireError) -> Bool {
+        switch try integer(field, as: UInt8.self) {
+        case 0: return false
+        case 1: return true
+        case let other: throw malformed("\(field) is \(other), expected 0 or 1")
+        }
+    }
+
+    mutating func enumeration<Value: RawRepresentable>(_ field: StaticString, as: Value.Type = Value.self) throws(WireError) -> Value
+    where Value.RawValue: FixedWidthInteger {
+        let raw = try integer(field, as: Value.RawValue.self)
+        guard let value = Value(rawValue: raw) else { throw malformed("unknown \(field) \(raw)") }
+        return value
+    }
+
+    /// A u32 length followed by that many bytes of UTF-8.
+    mutating func string(_ field: StaticString) throws(WireError) -> String {
+        let length = try self.length(field, elementSize: 1)
+        do {
+            guard let string = try buffer.readUTF8ValidatedString(length: length) else {
+                throw malformed("truncated at \(field)")
+            }
+            return string
+        } catch let error as WireError {
+            throw error
+        } catch {
+            throw malformed("\(field) is not valid UTF-8")
+        }
+    }
+
+    /// `count` raw bytes.
+    mutating func bytes(_ field: StaticString, count: Int) throws(WireError) -> [UInt8] {
+        guard let bytes = buffer.readBytes(length: count) else { throw malformed("truncated at \(field)") }
+        return bytes
+    }
+
+    /// A u32 length followed by that many bytes, as a slice sharing the payload's storage (no copy).
+    mutating func slice(_ field: StaticString) throws(WireError) -> ByteBuffer {
+        let length = try self.length(field, elementSize: 1)
+        return buffer.readSlice(length: length)!
+    }
+
+    /// A u32 element count, checked against the bytes left given each element takes at least `elementSize`.
+    mutating func count(_ field: StaticString, elementSize: Int) throws(WireError) -> Int {
+        try length(field, elementSize: elementSize)
+    }
+
+    private mutating func length(_ field: StaticString, elementSize: Int) throws(WireError) -> Int {
+        let raw = Int(try integer(field, as: UInt32.self))
+        guard raw <= buffer.readableBytes / max(1, elementSize) else {
+            throw malformed("\(field) of \(raw) exceeds the \(buffer.readableBytes) bytes left")
+        }
+        return raw
+    }
+
+    /// Succeeds only if the whole payload was consumed.
+    func finish() throws(WireError) {
+        guard buffer.readableBytes == 0 else {
+            throw malformed("\(buffer.readableBytes) trailing bytes")
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import Crypto
+
+/// SHA-256 of a file chunk's data: end-to-end integrity as the chunk is forwarded hop by hop down a tree
+/// (each hop's MAC only protects that link).
+public struct ChunkChecksum: FixedBytes, Hashable, Sendable {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+
+    init(uncheckedBytes: [UInt8]) {
+        self.bytes = uncheckedBytes
+    }
+
+    /// `nil` unless `bytes` has exactly 32 elements.
+    public init?(bytes: some Collection<UInt8>) {
+        guard let checksum = Self.validated(bytes) else { return nil }
+        self = checksum
+    }
+
+    /// The SHA-256 of `data`.
+    public init(of data: UnsafeRawBufferPointer) {
+        self.init(uncheckedBytes: Array(SHA256.hash(data: data)))
+    }
+
+    /// A checksum of all zero bytes, for senders that verify integrity some other way.
+    public static let none = ChunkChecksum(uncheckedBytes: Array(repeating: 0, count: byteCount))
+
+    public var hex: String { hexString }
+}

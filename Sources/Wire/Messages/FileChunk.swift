@@ -1,0 +1,60 @@
+import NIOCore
+
+/// A piece of a staged file (such as a VM image) at `offset`, with its SHA-256 for end-to-end integrity.
+public struct FileChunk: Hashable, Sendable {
+    public var transferID: UInt64
+    /// Where `data` starts in the file.
+    public var offset: UInt64
+    /// Size of the whole file; `offset + data.readableBytes` never exceeds it.
+    public var totalLength: UInt64
+    public var checksum: ChunkChecksum
+    /// On decode, a slice of the received frame (no copy).
+    public var data: ByteBuffer
+
+    public init(transferID: UInt64, offset: UInt64, totalLength: UInt64, checksum: ChunkChecksum, data: ByteBuffer) {
+        self.transferID = transferID
+        self.offset = offset
+        self.totalLength = totalLength
+        self.checksum = checksum
+        self.data = data
+    }
+
+    /// A chunk whose checksum is computed from `data`.
+    public init(transferID: UInt64, offset: UInt64, totalLength: UInt64, data: ByteBuffer) {
+        let checksum = data.withUnsafeReadableBytes { ChunkChecksum(of: $0) }
+        self.init(transferID: transferID, offset: offset, totalLength: totalLength, checksum: checksum, data: data)
+    }
+
+    /// This chunk ends the file.
+    public var isLast: Bool { offset &+ UInt64(data.readableBytes) == totalLength }
+
+    /// Whether `checksum` is the SHA-256 of `data`.
+    public var isChecksumValid: Bool {
+        data.withUnsafeReadableBytes { ChunkChecksum(of: $0) } == checksum
+    }
+}
+
+extension FileChunk: PayloadCodable {
+    static let kind = MessageKind.fileChunk
+
+    func encode(into buffer: inout ByteBuffer) {
+        buffer.reserveCapacity(minimumWritableBytes: 60 + data.readableBytes)
+        buffer.writeInteger(transferID)
+        buffer.writeInteger(offset)
+        buffer.writeInteger(totalLength)
+        checksum.encode(into: &buffer)
+        buffer.writeWireBuffer(data)
+    }
+
+    init(reading reader: inout PayloadReader) throws(WireError) {
+        transferID = try reader.integer("transfer id")
+        offset = try reader.integer("offset")
+        totalLength = try reader.integer("total length")
+        checksum = try ChunkChecksum(reading: &reader, field: "checksum")
+        data = try reader.slice("data")
+        let (end, overflow) = offset.addingReportingOverflow(UInt64(data.readableBytes))
+        guard !overflow, end <= totalLength else {
+            throw reader.malformed("chunk \(offset)+\(data.readableBytes) lies beyond the file's \(totalLength) bytes")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Control
+import Foundation
+import Launch
+import Logging
+import NIOCore
+import Wire
+
+/// `vhpc run`: start agents over N nodes, run a command as T tasks, forward output, aggregate exit codes.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command as parallel tasks over nodes (like srun/mpirun), with fault-tolerant agents."
+    )
+
+    @Option(name: .customShort("N"), help: "Number of nodes.") var nodes: Int?
+    @Option(name: .customShort("n"), help: "Number of tasks (default: one per node).") var ntasks: Int?
+    @Option(name: .customLong("ntasks-per-node"), help: "Tasks per node.") var ntasksPerNode: Int?
+    @Option(name: .customShort("w"), help: "Hostlist, e.g. 'node[01-04],gpu7'.") var hostlist: String?
+    @Option(name: .customLong("hostfile"), help: "File with one host per line.") var hostfile: String?
+    @Option(help: "Launcher: local or ssh.") var launcher: String = "local"
+    @Option(help: "Boot tree fanout (k of the k-ary tree).") var fanout: Int = RunDefaults.fanout
+    @Flag(name: [.customShort("l"), .long], help: "Prefix each output line with the task rank.") var label = false
+    @Option(name: .customLong("on-failure"), help: "abort (default) or continue.") var onFailure: String = "abort"
+    @Option(help: "Heartbeat period, e.g. 2s, 500ms; 0 disables.") var heartbeat: String = "2s"
+    @Option(name: .customLong("heartbeat-timeout"), help: "Silence before a peer is declared failed (default 1.25 x period).")
+    var heartbeatTimeout: String?
+    @Option(name: .customLong("handshake-timeout"), help: "Window for an agent's handshake with its parent.")
+    var handshakeTimeout: String = "10s"
+    @Option(name: .customLong("agents-per-process"), help: "Root agents hosted per OS process (scale runs).")
+    var agentsPerProcess: Int = 1
+    @Option(name: .customLong("stall-rank"), help: .hidden) var stallRanks: [Int] = []
+    @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
+    @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]") var command: [String] = []
+
+    func run() async throws {
+        LoggingSetup.bootstrap(verbose: verbose)
+        var command = self.command
+        if command.first == "--" { command.removeFirst() }
+        let plan = try RunPlan.make(
+            nodes: nodes, ntasks: ntasks, ntasksPerNode: ntasksPerNode, hostlist: hostlist, hostfile: hostfile,
+            launcher: launcher, fanout: fanout, onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
+            handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess, command: command)
+        ResourceLimits.raiseOpenFiles()
+        signal(SIGPIPE, SIG_IGN)
+        ProcessSpawner.becomeSubreaper()
+        let launcherImpl: any Launcher
+        do {
+            launcherImpl = try LauncherFactory.make(named: launcher)
+        } catch {
+            throw CLIErrors.fail("\(error)")
+        }
+        var options = plan.options
+        options.stallRanks = stallRanks
+        options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
+        let logger = Logger(label: "vhpc.run")
+        let printer = OutputPrinter(label: label)
+        let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: launcherImpl), logger: logger)
+        let record = JobRecordWriter(options: options)
+        record.write(state: "starting", agents: [], failures: [])
+        let result: JobRunner.Result
+        do {
+            result = try await runner.run(
+                events: { event in
+                    switch event {
+                    case .output(let task, let stream, let data):
+                        printer.print(task: task, stream: stream, data: data)
+                    case .failure(let notice):
+                        printer.flush()
+                        CLIErrors.printError("vhpc: \(notice)")
+                        record.noteFailure(notice)
+                    case .launchFailed(_, let message):
+                        CLIErrors.printError("vhpc: \(message)")
+                    case .bootstrapped(let agents, let elapsed):
+                        record.write(state: "running", agents: agents, failures: [])
+                        logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
+                    case .ending(let reason):
+                        logger.info("job ending: \(reason)")
+                    }
+                },
+                ready: { interrupter in RunSignals.install { signal in interrupter.interrupt(signal: signal) } },
+                stdinReady: { sink in StdinForwarder.start(sink) })
+        } catch {
+            record.write(state: "failed", agents: [], failures: [])
+            throw CLIErrors.fail("\(error)")
+        }
+        printer.flush()
+        record.write(state: "finished (exit \(result.exitCode))", agents: result.agents, failures: result.failures)
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+/// Defaults chosen from measurements (see `vhpc bench bootstrap`).
+enum RunDefaults {
+    static let fanout = 2
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Control
+import Foundation
+import Launch
+
+/// Validated `vhpc run` arguments: one clear error line for each kind of bad input.
+struct RunPlan {
+    var options: JobOptions
+
+    static func make(
+        nodes: Int?, ntasks: Int?, ntasksPerNode: Int?, hostlist: String?, hostfile: String?, launcher: String, fanout: Int,
+        onFailure: String, heartbeat: String, heartbeatTimeout: String?, handshakeTimeout: String, agentsPerProcess: Int,
+        command: [String]
+    ) throws -> RunPlan {
+        guard let executable = command.first else { throw CLIErrors.fail("no command given (usage: vhpc run -N NODES -- CMD [ARGS…])") }
+        var hosts: [String] = []
+        if hostlist != nil && hostfile != nil { throw CLIErrors.fail("give either -w or --hostfile, not both") }
+        if let hostlist {
+            do { hosts = try Hostlist.expand(hostlist) } catch { throw CLIErrors.fail("bad hostlist '\(hostlist)': \(error)") }
+        } else if let hostfile {
+            guard let text = try? String(contentsOfFile: hostfile, encoding: .utf8) else {
+                throw CLIErrors.fail("cannot read hostfile \(hostfile)")
+            }
+            do { hosts = try Hostlist.parseHostfile(text, path: hostfile) } catch { throw CLIErrors.fail("\(error)") }
+        }
+        let nodeCount = nodes ?? (hosts.isEmpty ? 1 : hosts.count)
+        guard nodeCount >= 1 else { throw CLIErrors.fail("-N must be at least 1 (got \(nodeCount))") }
+        if !hosts.isEmpty {
+            guard hosts.count >= nodeCount else {
+                throw CLIErrors.fail("-N \(nodeCount) needs \(nodeCount) hosts but the host list has \(hosts.count)")
+            }
+            hosts = Array(hosts.prefix(nodeCount))
+        }
+        let tasks: Int
+        switch (ntasks, ntasksPerNode) {
+        case (let n?, let perNode?):
+            guard n == perNode * nodeCount else {
+                throw CLIErrors.fail("-n \(n) is not --ntasks-per-node \(perNode) × -N \(nodeCount)")
+            }
+            tasks = n
+        case (let n?, nil): tasks = n
+        case (nil, let perNode?): tasks = perNode * nodeCount
+        case (nil, nil): tasks = nodeCount
+        }
+        guard tasks >= 1 else { throw CLIErrors.fail("the number of tasks must be at least 1 (got \(tasks))") }
+        guard fanout >= 1 else { throw CLIErrors.fail("--fanout must be at least 1 (got \(fanout))") }
+        guard let policy = JobOptions.FailurePolicy(rawValue: onFailure) else {
+            throw CLIErrors.fail("--on-failure must be abort or continue (got '\(onFailure)')")
+        }
+        guard LauncherFactory.names.contains(launcher) else {
+            throw CLIErrors.fail("unknown launcher '\(launcher)' (known: \(LauncherFactory.names.joined(separator: ", ")))")
+        }
+        if launcher == "local", !hosts.isEmpty {
+            for host in hosts where !LocalHosts.isLocal(host) {
+                throw CLIErrors.fail("unknown host '\(host)': the local launcher only runs on this machine (use --launcher ssh)")
+            }
+        }
+        let beat = try DurationParser.parse(heartbeat, option: "--heartbeat")
+        let jobID = "job-\(getpid())-\(UInt32.random(in: 0..<UInt32.max) % 100_000)"
+        var options = JobOptions(
+            jobID: jobID, nodeCount: nodeCount, taskCount: tasks, hosts: launcher == "local" ? [] : hosts,
+            executable: executable, arguments: Array(command.dropFirst()),
+            workingDirectory: FileManager.default.currentDirectoryPath)
+        options.fanout = fanout
+        options.agentsPerProcess = max(1, agentsPerProcess)
+        options.heartbeat = beat == .zero ? nil : beat
+        options.heartbeatTimeout = try heartbeatTimeout.map { try DurationParser.parse($0, option: "--heartbeat-timeout") }
+        options.handshakeWindow = try DurationParser.parse(handshakeTimeout, option: "--handshake-timeout")
+        options.onFailure = policy
+        options.launcher = launcher
+        options.bindHost = launcher == "local" ? "127.0.0.1" : "0.0.0.0"
+        if launcher == "local", ExecutableLookup.resolve(executable) == nil {
+            throw CLIErrors.fail("command not found: \(executable)")
+        }
+        return RunPlan(options: options)
+    }
+}
+
+/// Names that mean this machine.
+enum LocalHosts {
+    static func isLocal(_ host: String) -> Bool {
+        if ["localhost", "127.0.0.1", "::1", ProcessInfo.processInfo.hostName].contains(host) { return true }
+        return host.hasPrefix("127.")
+    }
+}
+
+/// `1s`, `500ms`, `2.5s`, `1m`, `0` → Duration.
+enum DurationParser {
+    static func parse(_ text: String, option: String) throws -> Duration {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0 {
+                return .milliseconds(Int64((value * scale * 1000).rounded()))
+            }
+        }
+        if let value = Double(text), value >= 0 { return .milliseconds(Int64((value * 1000).rounded())) }
+        throw CLIErrors.fail("\(option): cannot read duration '\(text)' (e.g. 1s, 500ms)")
+    }
+}

@@ -1,0 +1,146 @@
+import NIOCore
+import Testing
+import Topology
+import Wire
+
+@testable import Control
+
+@Suite struct HeartbeatDetectorTests {
+    @Test func pingsEveryHalfPeriodAndSuspectsSilence() {
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1))
+        detector.watch(2, now: .zero)
+        #expect(detector.tick(now: .zero) == [.ping(peer: 2, id: 1)])
+        #expect(detector.tick(now: .milliseconds(100)).isEmpty)
+        detector.heard(from: 2, now: .milliseconds(200))
+        #expect(detector.tick(now: .milliseconds(600)) == [.ping(peer: 2, id: 2)])
+        #expect(detector.tick(now: .milliseconds(1000)).isEmpty)
+        #expect(detector.tick(now: .milliseconds(1400)) == [.ping(peer: 2, id: 3)])
+        let actions = detector.tick(now: .milliseconds(1500))
+        #expect(actions == [.suspect(peer: 2, silence: .milliseconds(1300))])
+        #expect(detector.watched.isEmpty)
+    }
+
+    @Test func ownPauseGivesGraceInsteadOfVerdict() {
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1))
+        detector.watch(2, now: .zero)
+        _ = detector.tick(now: .zero)
+        // This agent was not scheduled for 3 s: no suspicion, fresh grace.
+        #expect(detector.tick(now: .seconds(3)) == [.ping(peer: 2, id: 2)])
+        #expect(detector.tick(now: .milliseconds(3400)).isEmpty)
+    }
+
+    @Test func bothEndsPing() {
+        var detector = HeartbeatDetector(rank: 5, period: .seconds(1))
+        detector.watch(2, now: .zero)
+        #expect(detector.tick(now: .milliseconds(600)) == [.ping(peer: 2, id: 1)])
+    }
+}
+
+@Suite struct BookkeepingTests {
+    @Test func taskLayoutIsBlockDistribution() {
+        let layout = TaskLayout(tasks: 7, nodes: 3)
+        #expect(layout.ranks(onNode: 0) == 0..<3)
+        #expect(layout.ranks(onNode: 1) == 3..<5)
+        #expect(layout.ranks(onNode: 2) == 5..<7)
+        #expect(layout.node(ofRank: 4) == 1)
+    }
+
+    @Test func sequencerReordersAndDropsDuplicates() {
+        var sequencer = OutputSequencer()
+        func chunk(_ sequence: UInt64) -> Wire.IOData {
+            Wire.IOData(launchID: 1, rank: 1, task: 0, stream: .stdout, sequence: sequence, data: ByteBuffer(string: "\(sequence)\n"))
+        }
+        #expect(sequencer.accept(chunk(1)).isEmpty)
+        #expect(sequencer.accept(chunk(0)).map(\.sequence) == [0, 1])
+        #expect(sequencer.accept(chunk(1)).isEmpty)
+        #expect(sequencer.accept(chunk(2)).map(\.sequence) == [2])
+    }
+
+    @Test func lineFramerKeepsPartialLines() {
+        var framer = LineFramer()
+        #expect(framer.append(ByteBuffer(string: "ab")) == nil)
+        #expect(framer.append(ByteBuffer(string: "c\nde")).map { String(buffer: $0) } == "abc\n")
+        #expect(framer.flush().map { String(buffer: $0) } == "de")
+    }
+
+    @Test func jobTrackerTakesHighestExitCodeAfterAllOutput() {
+        var tracker = JobTracker(taskCount: 2)
+        tracker.exited(task: 0, status: 3)
+        tracker.exited(task: 1, status: 137)
+        #expect(!tracker.isComplete)
+        for task in 0..<2 {
+            tracker.streamEnded(task: task, isError: false)
+            tracker.streamEnded(task: task, isError: true)
+        }
+        #expect(tracker.isComplete)
+        #expect(tracker.exitCode == 137)
+    }
+
+    @Test func chunkPlanHostsSubtree() throws {
+        let tree = try BootTree(kind: .tree(arity: 2), nodeCount: 16)
+        let plan = ChunkPlan(tree: tree, root: 1, depth: 1)
+        #expect(plan.hosted == [1, 3, 4])
+        #expect(plan.childRoots == [7, 8, 9, 10])
+        #expect(ChunkPlan(tree: tree, root: 2, depth: 0).childRoots == [5, 6])
+    }
+
+    @Test func controlPayloadRoundTrips() {
+        let payload = ControlPayload.taskExited(node: 3, task: 7, status: 2, message: "x")
+        #expect(ControlPayload(message: payload.message) == payload)
+    }
+}
+
+@Suite struct AgentMachineTests {
+    func machine(rank: Int, ranks: Int = 4, window: Duration = .seconds(1)) throws -> AgentMachine {
+        let tree = try BootTree(kind: .tree(arity: 2), nodeCount: ranks)
+        let parent = tree.parent(of: rank).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: 1) }
+        return try AgentMachine(configuration: .init(
+            endpoint: AgentEndpoint(rank: rank, host: "h", port: 1000 + rank, pid: 1), rankCount: ranks, tree: tree,
+            handshakeWindow: window, heartbeatPeriod: .seconds(1), parent: parent))
+    }
+
+    @Test func childWithoutParentHandshakeExitsAfterWindow() throws {
+        var agent = try machine(rank: 1)
+        #expect(agent.handle(.start, now: .zero) == [.dial(rank: 0, host: "h", port: 1000)])
+        #expect(agent.handle(.tick, now: .milliseconds(500)).isEmpty)
+        let directives = agent.handle(.tick, now: .seconds(1))
+        #expect(directives.contains { if case .exit(_, true) = $0 { return true } else { return false } })
+        #expect(agent.phase == .exited)
+    }
+
+    @Test func parentReportsChildThatNeverHandshakes() throws {
+        var controller = try machine(rank: 0, ranks: 3)
+        _ = controller.handle(.start, now: .zero)
+        _ = controller.handle(.linkUp(rank: 1), now: .milliseconds(10))
+        _ = controller.handle(.message(ControlPayload.subtreeReady(
+            endpoints: [AgentEndpoint(rank: 1, host: "h", port: 1001, pid: 1)], failed: []).message, from: 1), now: .milliseconds(20))
+        let directives = controller.handle(.tick, now: .seconds(2))
+        let failures = directives.compactMap { if case .failure(let notice) = $0 { return notice } else { return nil } }
+        #expect(failures.map(\.rank) == [2])
+        #expect(failures.first?.detector == "handshake-failed")
+        // Bootstrap proceeds with the survivors: the address table goes to rank 1.
+        #expect(directives.contains { if case .send(.fileChunk, to: 1) = $0 { return true } else { return false } })
+    }
+
+    @Test func failureReportsAreFloodedOnce() throws {
+        var agent = try machine(rank: 1, ranks: 8)
+        _ = agent.handle(.start, now: .zero)
+        _ = agent.handle(.linkUp(rank: 0), now: .zero)
+        _ = agent.handle(.linkUp(rank: 2), now: .zero)
+        _ = agent.handle(.linkUp(rank: 5), now: .zero)
+        let report = Message.failureReport(FailureReport(reporter: 2, failed: 3, detector: .heartbeatTimeout, timestamp: 0))
+        let first = agent.handle(.message(report, from: 2), now: .seconds(1))
+        let targets = first.compactMap { if case .send(.failureReport, let to) = $0 { return to } else { return nil } }
+        #expect(Set(targets) == [0, 5])
+        #expect(agent.handle(.message(report, from: 5), now: .seconds(1)).isEmpty)
+    }
+
+    @Test func agentDeclaredFailedFencesItself() throws {
+        var agent = try machine(rank: 2, ranks: 4)
+        _ = agent.handle(.start, now: .zero)
+        _ = agent.handle(.linkUp(rank: 0), now: .zero)
+        let report = Message.failureReport(FailureReport(reporter: 1, failed: 2, detector: .heartbeatTimeout, timestamp: 0))
+        let directives = agent.handle(.message(report, from: 0), now: .seconds(1))
+        #expect(directives.contains { if case .exit = $0 { return true } else { return false } })
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+/// `vhpc run` with the local launcher: real agent processes over loopback TCP.
+@Suite(.serialized) struct ControlRunTests {
+    static func stateDirectory() -> String {
+        let path = NSTemporaryDirectory() + "vhpc-control-tests-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test(arguments: [1, 2, 3, 7])
+    func runsOneTaskPerNodeAndAggregatesExitCodes(nodes: Int) throws {
+        let result = try CLI.run(
+            ["run", "-N", "\(nodes)", "-l", "--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],
+            environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
+        #expect(result.status == Int32(nodes - 1), "stderr: \(result.stderr)")
+        let lines = Set(result.stdout.split(separator: "\n").map(String.init))
+        for rank in 0..<nodes {
+            #expect(lines.contains("\(rank): rank=\(rank) size=\(nodes) node=\(rank)"))
+        }
+    }
+
+    @Test func signalledTaskCountsAs128PlusSignal() throws {
+        let result = try CLI.run(["run", "-N", "2", "--", "sh", "-c", "[ $VHPC_RANK = 1 ] && kill -9 $$; exit 3"],
+                                 environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
+        #expect(result.status == 137)
+    }
+
+    @Test func hundredThousandLinesArriveCompleteAndInOrder() throws {
+        let result = try CLI.run(
+            ["run", "-N", "4", "-n", "8", "-l", "--", "sh", "-c", "seq 1 12500 | sed \"s/^/$VHPC_RANK /\""],
+            environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        var next = [Int: Int]()
+        var count = 0
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let rank = Int(fields[0].dropLast()), let value = Int(fields[2]) else {
+                Issue.record("malformed line: \(line)")
+                continue
+            }
+            #expect(value == next[rank, default: 1], "rank \(rank) out of order")
+            next[rank] = value + 1
+            count += 1
+        }
+        #expect(count == 100_000)
+    }
+
+    @Test func badInputGivesOneClearLine() throws {
+        let state = ["VHPC_STATE_DIR": Self.stateDirectory()]
+        let cases: [([String], String)] = [
+            (["run", "-w", "node[01-", "--", "true"], "bad hostlist"),
+            (["run", "-w", "nosuchhost.example", "--", "true"], "unknown host 'nosuchhost.example'"),
+            (["run", "-N", "2", "--", "no-such-command-xyz"], "command not found: no-such-command-xyz"),
+            (["run", "-N", "3", "-n", "7", "--ntasks-per-node", "2", "--", "true"], "is not --ntasks-per-node"),
+        ]
+        for (arguments, message) in cases {
+            let result = try CLI.run(arguments, environment: state)
+            #expect(result.status != 0)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test func handshakeThatNeverComesIsReportedAndTheChildLeaves() throws {
+        let state = Self.stateDirectory()
+        let result = try CLI.run(
+            ["run", "-N", "3", "--handshake-timeout", "1s", "--stall-rank", "1", "--", "true"],
+            environment: ["VHPC_STATE_DIR": state])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("agent 1 failed (handshake-failed"), "\(result.stderr)")
+        for pid in try Self.recordedPIDs(state) { #expect(!Self.isAlive(pid), "agent \(pid) survived") }
+    }
+
+    @Test(arguments: ["abort", "continue"])
+    func killingAnInteriorAgentIsDetectedAndNothingSurvives(policy: String) async throws {
+        let state = Self.stateDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "-N", "7", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+                             "sh", "-c", "sleep 3; echo survived $VHPC_RANK"]
+        process.environment = CLI.environment(["VHPC_STATE_DIR": state])
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var victim: Int32?
+        for _ in 0..<100 where victim == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            victim = try? Self.recordedAgents(state).first { $0.rank == 1 }?.pid
+        }
+        let pid = try #require(victim)
+        let killed = ContinuousClock.now
+        kill(pid, SIGKILL)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let elapsed = ContinuousClock.now - killed
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("agent 1 failed"), "\(stderr)")
+        if policy == "abort" {
+            #expect(elapsed < .seconds(3), "abort took \(elapsed)")
+        } else {
+            // Ranks 3 and 4 sit below agent 1 in the boot tree: their output arrives over BMG links.
+            let text = String(decoding: stdout, as: UTF8.self)
+            for rank in [2, 3, 4, 5, 6] { #expect(text.contains("\(rank): survived \(rank)"), "\(text)") }
+        }
+        for agent in try Self.recordedPIDs(state) { #expect(!Self.isAlive(agent), "agent \(agent) survived") }
+    }
+
+    @Test func stoppedInteriorAgentIsCaughtByHeartbeat() async throws {
+        let state = Self.stateDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "-N", "7", "--heartbeat", "300ms", "--", "sleep", "20"]
+        process.environment = CLI.environment(["VHPC_STATE_DIR": state])
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var victim: Int32?
+        for _ in 0..<100 where victim == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            victim = try? Self.recordedAgents(state).first { $0.rank == 2 }?.pid
+        }
+        let pid = try #require(victim)
+        kill(pid, SIGSTOP)
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("agent 2 failed (heartbeat-timeout"), "\(stderr)")
+        for agent in try Self.recordedPIDs(state) { #expect(!Self.isAlive(agent), "agent \(agent) survived") }
+    }
+
+    // MARK: Helpers
+
+    struct Agent: Decodable { var rank: Int; var pid: Int32 }
+    struct Record: Decodable { var agents: [Agent]; var state: String }
+
+    static func recordedAgents(_ state: String) throws -> [Agent] {
+        let directory = state + "/jobs"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        var agents: [Agent] = []
+        for file in files where file.hasSuffix(".json") {
+            let record = try JSONDecoder().decode(Record.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
+            agents += record.agents
+        }
+        guard !agents.isEmpty else { throw CocoaError(.fileReadNoSuchFile) }
+        return agents
+    }
+
+    static func recordedPIDs(_ state: String) throws -> [Int32] {
+        ((try? recordedAgents(state)) ?? []).map(\.pid).filter { $0 != getpid() }
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+}

@@ -1,0 +1,89 @@
+import Crypto
+import NIOCore
+import Testing
+@testable import Wire
+
+@Suite struct SessionTests {
+    /// Two ends of one session: `a` seals what `b` opens and vice versa.
+    static func pair() -> (a: Session, b: Session) {
+        let k1 = SymmetricKey(data: Array(repeating: UInt8(1), count: 32))
+        let k2 = SymmetricKey(data: Array(repeating: UInt8(2), count: 32))
+        return (
+            Session(sendingKey: k1, receivingKey: k2, version: .v1, peer: Fixtures.parent),
+            Session(sendingKey: k2, receivingKey: k1, version: .v1, peer: Fixtures.child)
+        )
+    }
+
+    @Test func sealedFramesOpenInOrder() throws {
+        var (a, b) = Self.pair()
+        for message in Fixtures.messages {
+            let sealed = try a.seal(MessageCodec.frame(message))
+            #expect(sealed.isSealed)
+            var bytes = Fixtures.bytes(sealed)
+            let parsed = try #require(try FrameParser().parse(&bytes))
+            #expect(try MessageCodec.message(from: try b.open(parsed)) == message)
+        }
+        #expect(a.nextOutboundSequence == UInt64(Fixtures.messages.count))
+        #expect(b.nextInboundSequence == UInt64(Fixtures.messages.count))
+    }
+
+    @Test func alteredPayloadFailsTheMAC() throws {
+        var (a, b) = Self.pair()
+        var frame = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 2))))
+        frame.payload.setInteger(UInt8(0xFF), at: frame.payload.readerIndex)
+        #expect(throws: WireError.badMAC(sequence: 0)) { try b.open(frame) }
+    }
+
+    @Test func alteredHeaderFailsTheMAC() throws {
+        var (a, b) = Self.pair()
+        var frame = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 2))))
+        frame.header.kind = .pong
+        #expect(throws: WireError.badMAC(sequence: 0)) { try b.open(frame) }
+    }
+
+    @Test func forgedSequenceNumberFailsTheMAC() throws {
+        var (a, b) = Self.pair()
+        var frame = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 2))))
+        frame.header.sequence = 1
+        #expect(throws: WireError.badMAC(sequence: 1)) { try b.open(frame) }
+    }
+
+    @Test func replayedFrameIsDetected() throws {
+        var (a, b) = Self.pair()
+        let frame = try a.seal(Fixtures.frame(.control(ControlCommand(id: 1, operation: .terminate))))
+        _ = try b.open(frame)
+        #expect(throws: WireError.sequenceMismatch(expected: 1, received: 0)) { try b.open(frame) }
+    }
+
+    @Test func reorderedAndDroppedFramesAreDetected() throws {
+        var (a, b) = Self.pair()
+        let first = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 0))))
+        let second = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 2, timestamp: 0))))
+        _ = first
+        #expect(throws: WireError.sequenceMismatch(expected: 0, received: 1)) { try b.open(second) }
+    }
+
+    @Test func reflectedFrameFailsTheMAC() throws {
+        var (a, _) = Self.pair()
+        let frame = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 0))))
+        #expect(throws: WireError.badMAC(sequence: 0)) { try a.open(frame) }
+    }
+
+    @Test func unsealedFrameIsRejected() {
+        var (_, b) = Self.pair()
+        #expect(throws: WireError.missingMAC(.ping)) { try b.open(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 0)))) }
+    }
+
+    @Test func macIsTheTruncatedHMACOfHeaderAndPayload() throws {
+        let key = SymmetricKey(data: Array(repeating: UInt8(1), count: 32))
+        var (a, _) = Self.pair()
+        let frame = try a.seal(Frame(kind: .ack, payload: ByteBuffer(string: "x")))
+        var covered = Fixtures.bytes(frame)
+        covered.moveWriterIndex(to: covered.writerIndex - FrameMAC.byteCount)
+        let expected = covered.withUnsafeReadableBytes { Array(HMAC<SHA256>.authenticationCode(for: $0, using: key)) }
+        var mac = ByteBuffer()
+        mac.writeInteger(frame.mac!.high)
+        mac.writeInteger(frame.mac!.low)
+        #expect(mac.readBytes(length: 16) == Array(expected.prefix(16)))
+    }
+}
