@@ -29,6 +29,8 @@ public struct JobOptions: Sendable {
     /// Stop after bootstrap (benchmarks): do not launch tasks.
     public var bootstrapOnly: Bool = false
     public var agentLogLevel: String = "warning"
+    /// Extra environment for every task (e.g. `VHPC_VSE_IMAGE`, which makes tool agents run tasks in VMs).
+    public var environment: [String: String] = [:]
 
     public init(jobID: String, nodeCount: Int, taskCount: Int, hosts: [String], executable: String, arguments: [String], workingDirectory: String) {
         self.jobID = jobID

@@ -126,6 +126,9 @@ public struct JobRunner: Sendable {
                 }
                 var environment = [EnvironmentVariable(name: "VHPC_JOB", value: options.jobID)]
                 if let path = getenv("PATH") { environment.append(EnvironmentVariable(name: "PATH", value: String(cString: path))) }
+                for (name, value) in options.environment.sorted(by: { $0.key < $1.key }) {
+                    environment.append(EnvironmentVariable(name: name, value: value))
+                }
                 runtime.send(.broadcast(.launch(LaunchCommand(
                     id: 1, target: .all, executable: options.executable, arguments: options.arguments,
                     environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount)))))

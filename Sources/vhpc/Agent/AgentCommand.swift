@@ -52,7 +52,8 @@ struct AgentCommand: AsyncParsableCommand {
         let launcher = try LauncherFactory.make(named: configuration.launcher)
         let host = AgentHost(
             configuration: configuration, spawner: LauncherAgentSpawner(launcher: launcher),
-            backend: ProcessTaskBackend(logger: logger), logger: logger)
+            backend: SelectingTaskBackend(processes: ProcessTaskBackend(logger: logger), vms: VMTaskBackend(logger: logger)),
+            logger: logger)
         let code = try await host.run()
         Foundation.exit(code)
     }

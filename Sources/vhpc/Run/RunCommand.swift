@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import VSE
 import Launch
 import Logging
 import NIOCore
@@ -31,14 +32,20 @@ struct RunCommand: AsyncParsableCommand {
     var agentsPerProcess: Int = 1
     @Option(name: .customLong("stall-rank"), help: .hidden) var stallRanks: [Int] = []
     @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
+    @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
+    @Option(name: .customLong("vms-per-node"), help: "With --vse: VMs (tasks) per node (default: one per core).") var vmsPerNode: Int?
     @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]") var command: [String] = []
 
     func run() async throws {
         LoggingSetup.bootstrap(verbose: verbose)
         var command = self.command
         if command.first == "--" { command.removeFirst() }
+        var image: ImageEntry?
+        if let vse { image = try Self.resolveImage(vse, verbose: verbose) }
+        let perNode = vse == nil ? ntasksPerNode : (vmsPerNode ?? ntasksPerNode ?? ProcessInfo.processInfo.activeProcessorCount)
+        if let vmsPerNode, vmsPerNode < 1 { throw CLIErrors.fail("--vms-per-node must be at least 1") }
         let plan = try RunPlan.make(
-            nodes: nodes, ntasks: ntasks, ntasksPerNode: ntasksPerNode, hostlist: hostlist, hostfile: hostfile,
+            nodes: nodes, ntasks: ntasks, ntasksPerNode: perNode, hostlist: hostlist, hostfile: hostfile,
             launcher: launcher, fanout: fanout, onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
             handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess, command: command)
         ResourceLimits.raiseOpenFiles()
@@ -52,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         var options = plan.options
         options.stallRanks = stallRanks
+        if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let printer = OutputPrinter(label: label)
@@ -87,6 +95,22 @@ struct RunCommand: AsyncParsableCommand {
         printer.flush()
         record.write(state: "finished (exit \(result.exitCode))", agents: result.agents, failures: result.failures)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+extension RunCommand {
+    /// A spec file is built (or found in the cache); anything else names a cached image.
+    static func resolveImage(_ reference: String, verbose: Bool) throws -> ImageEntry {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory), !isDirectory.boolValue {
+            let spec = try CLIErrors.loadSpec(reference)
+            return try VSEBuildCommand.build(spec, quiet: !verbose && isatty(2) != 1).entry
+        }
+        do {
+            return try ImageStore(state: StateDirectory.resolve()).resolve(reference)
+        } catch {
+            throw CLIErrors.fail("\(error)")
+        }
     }
 }
 

@@ -1,0 +1,141 @@
+import Control
+import Foundation
+import GuestProtocol
+import Logging
+import NIOCore
+import V2M
+import VSE
+
+/// The tool agent's VM backend: every task of the node runs in its own VM booted from the job's VSE image
+/// (V2M's QEMU plug-in via `QuickBoot`), with a per-VM hostname `<image>-r<rank>` and the usual
+/// `VHPC_*` variables; output comes back line by line over the guest channel, then the exit status.
+///
+/// Selected when the launch environment names an image (`VHPC_VSE_IMAGE`, set by `vhpc run --vse`).
+/// Not yet done (see the virtual-cluster issue): staging the image over the tree (nodes share this
+/// machine's image cache), a job-wide VM network, PMI.
+struct VMTaskBackend: TaskBackend {
+    static let imageVariable = "VHPC_VSE_IMAGE"
+    let logger: Logger
+
+    func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
+        guard !plan.taskRanks.isEmpty else { return }
+        let entry: ImageEntry
+        do {
+            entry = try ImageStore(state: StateDirectory.resolve()).resolve(plan.environment[Self.imageVariable] ?? "")
+        } catch {
+            report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
+            return
+        }
+        enum Outcome: Sendable { case taskDone, terminate, controlsClosed }
+        await withTaskGroup(of: Outcome.self) { group in
+            for rank in plan.taskRanks {
+                group.addTask {
+                    await runTask(rank: rank, plan: plan, image: entry, report: report)
+                    return .taskDone
+                }
+            }
+            group.addTask {
+                for await control in controls {
+                    if case .stdin = control { continue }
+                    return .terminate  // terminate or a signal: end every VM of the node
+                }
+                return .controlsClosed
+            }
+            var done = 0
+            while let outcome = await group.next() {
+                switch outcome {
+                case .taskDone:
+                    done += 1
+                    if done == plan.taskRanks.count { group.cancelAll() }
+                case .terminate:
+                    group.cancelAll()  // QuickBoot kills QEMU when its task is cancelled
+                case .controlsClosed:
+                    continue
+                }
+            }
+        }
+    }
+
+    private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, report: @escaping @Sendable (AgentEvent) -> Void) async {
+        let hostname = "\(image.manifest.name)-r\(rank)"
+        var environment = plan.environment(forTask: rank, base: [:])
+        environment["VHPC_HOSTNAME"] = hostname
+        var options = QuickBoot.Options()
+        options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        // Set the per-VM hostname, then become the application.
+        let argv = ["/bin/sh", "-c", "hostname \"$0\" 2>/dev/null; exec \"$@\"", hostname, plan.executable] + plan.arguments
+        let lines = LineSplitter(rank: rank, report: report)
+        do {
+            let result = try await QuickBoot.run(
+                image: image, argv: argv, timeout: .seconds(300), options: options,
+                onOutput: { stream, bytes in lines.add(stream, bytes) }, logger: logger)
+            lines.finish()
+            report(.taskExited(task: rank, status: result.exitStatus, message: ""))
+        } catch is CancellationError {
+            lines.finish()
+            report(.taskExited(task: rank, status: 128 + SIGTERM, message: "VM for rank \(rank) stopped"))
+        } catch {
+            lines.finish()
+            report(.taskExited(task: rank, status: 255, message: "VM for rank \(rank) on node \(plan.node): \(error)"))
+        }
+    }
+}
+
+/// Cuts a VM's output chunks into whole lines per stream, as the agent expects.
+final class LineSplitter: @unchecked Sendable {
+    private let rank: Int
+    private let report: @Sendable (AgentEvent) -> Void
+    private let lock = NSLock()
+    private var pending: [GuestMessage.OutputStream: [UInt8]] = [:]
+
+    init(rank: Int, report: @escaping @Sendable (AgentEvent) -> Void) {
+        self.rank = rank
+        self.report = report
+    }
+
+    func add(_ stream: GuestMessage.OutputStream, _ bytes: [UInt8]) {
+        let complete: [UInt8] = lock.withLock {
+            var buffer = pending[stream, default: []] + bytes
+            guard let lastNewline = buffer.lastIndex(of: UInt8(ascii: "\n")) else {
+                pending[stream] = buffer
+                return []
+            }
+            let lines = Array(buffer[...lastNewline])
+            buffer.removeFirst(lastNewline + 1)
+            pending[stream] = buffer
+            return lines
+        }
+        if !complete.isEmpty { send(stream, complete, endOfStream: false) }
+    }
+
+    func finish() {
+        let rest = lock.withLock { () -> [GuestMessage.OutputStream: [UInt8]] in
+            defer { pending = [:] }
+            return pending
+        }
+        for stream in [GuestMessage.OutputStream.stdout, .stderr] {
+            var bytes = rest[stream] ?? []
+            if !bytes.isEmpty && bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+            send(stream, bytes, endOfStream: true)
+        }
+    }
+
+    private func send(_ stream: GuestMessage.OutputStream, _ bytes: [UInt8], endOfStream: Bool) {
+        report(.taskOutput(task: rank, stream: stream == .stdout ? .stdout : .stderr,
+                           data: ByteBuffer(bytes: bytes), endOfStream: endOfStream))
+    }
+}
+
+/// Picks the VM backend when the job names a VSE image, the process backend otherwise.
+struct SelectingTaskBackend: TaskBackend {
+    let processes: ProcessTaskBackend
+    let vms: VMTaskBackend
+
+    func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
+        if plan.environment[VMTaskBackend.imageVariable] != nil {
+            await vms.run(plan, controls: controls, report: report)
+        } else {
+            await processes.run(plan, controls: controls, report: report)
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+/// `vhpc run --vse`: tasks in VMs booted by the tool agents (local launcher, real QEMU under TCG).
+@Suite(.serialized) struct ClusterRunTests {
+    @Test func fourVMsOnTwoNodesAnswerWithTheirOwnHostnamesAndExitCodes() throws {
+        let build = try CLI.run(["vse", "build", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+
+        let result = try CLI.run(["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "2", "-l", "--",
+                                  "sh", "-c", "echo host=$(hostname) rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE greeting=$GREETING; [ $VHPC_RANK = 1 ] && exit 3; exit 0"])
+        #expect(result.status == 3, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(result.stdout)")
+        for rank in 0..<4 {
+            let line = lines.first { $0.hasPrefix("\(rank): ") } ?? ""
+            #expect(line.contains("host=tiny-r\(rank) rank=\(rank) size=4 node=\(rank / 2) greeting=hello"), "\(result.stdout)")
+        }
+        #expect(Set(lines.compactMap { $0.split(separator: " ").dropFirst().first }).count == 4)
+        #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
+    }
+
+    /// QEMU processes whose runtime directory lies in the tests' state directory.
+    static func leftoverQEMU() -> [String] {
+        let marker = CLI.stateDirectory + "/tmp/boot-"
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { $0.allSatisfy(\.isNumber) } ?? []
+        return pids.compactMap { pid in
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+            let cmdline = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return cmdline.contains("qemu-system") && cmdline.contains(marker) ? "\(pid): \(cmdline.prefix(120))" : nil
+        }
+    }
+}
