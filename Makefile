@@ -19,10 +19,12 @@ build: deps
 	$(SWIFT) build --product vhpc-guest
 	$(SWIFT) build --product vhpc
 
-# The main job on the embedded default (this machine).
+# The main job on the embedded default (the local launcher: the "cluster" is this machine):
+# build the tiny VSE, boot 2 nodes x 2 VMs, run a command in every VM.
 run: release
 	$(RELEASE_BIN)/vhpc vse build examples/tiny.yaml
-	$(RELEASE_BIN)/vhpc vse boot examples/tiny.yaml -- sh -c 'echo "hello from $$(hostname) running $$(uname -r)"; cat /opt/hello.txt'
+	$(RELEASE_BIN)/vhpc run --vse examples/tiny.yaml -N 2 --vms-per-node 2 -l -- \
+	  sh -c 'echo "rank $$VHPC_RANK of $$VHPC_SIZE on node $$VHPC_NODE: $$(hostname), kernel $$(uname -r)"'
 
 # Everything: unit tests, then integration tests (real VMs, real services).
 test: build

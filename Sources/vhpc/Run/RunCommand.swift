@@ -39,6 +39,10 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSetup.bootstrap(verbose: verbose)
         var command = self.command
+        if command.first == "--help" || command.first == "-h" {
+            print(Self.helpMessage())
+            return
+        }
         if command.first == "--" { command.removeFirst() }
         var image: ImageEntry?
         if let vse { image = try Self.resolveImage(vse, verbose: verbose) }
