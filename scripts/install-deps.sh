@@ -19,3 +19,10 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -q --no-install-recommends $missing
 fi
+
+# Without udev (containers, minimal VMs) /dev/kvm stays root-only; libvirt's QEMU then cannot use it,
+# judges its capability cache stale and re-probes QEMU on every domain start (~50 s each). Debian's
+# udev rule would make it group kvm, mode 0660: do the same.
+if [ -e /dev/kvm ] && getent group kvm >/dev/null; then
+  chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+fi

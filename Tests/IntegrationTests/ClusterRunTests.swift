@@ -20,6 +20,16 @@ import Testing
         #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
     }
 
+    @Test func vmsShareOneJobNetworkAcrossNodes() throws {
+        // Rank 1 (node 1) pings rank 0 (node 0) by name and by address while rank 0 stays up.
+        let result = try CLI.run(["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "-l", "--",
+                                  "sh", "-c", "if [ $VHPC_RANK = 0 ]; then sleep 8; else sleep 1; ping -c 2 -W 3 tiny-r0 && ping -c 1 -W 3 10.77.0.1 && echo hosts=$VHPC_HOSTS; fi"])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("1: 64 bytes from 10.77.0.1"), "\(result.stdout)")
+        #expect(result.stdout.contains("1: hosts=tiny-r0=10.77.0.1 tiny-r1=10.77.0.2"), "\(result.stdout)")
+        #expect(Self.leftoverQEMU().isEmpty)
+    }
+
     /// QEMU processes whose runtime directory lies in the tests' state directory.
     static func leftoverQEMU() -> [String] {
         let marker = CLI.stateDirectory + "/tmp/boot-"

@@ -12,9 +12,12 @@ public struct GuestMessageDecoder: ByteToMessageDecoder {
         if buffer.readableBytes > 0, let bytes = buffer.readBytes(length: buffer.readableBytes) {
             frames.append(bytes)
         }
-        guard let message = try frames.next() else { return .needMoreData }
-        context.fireChannelRead(wrapInboundOut(message))
-        return .continue
+        // The pure decoder keeps its own buffer, so drain every complete message now: NIO only calls back
+        // when its (now empty) buffer gets more bytes.
+        while let message = try frames.next() {
+            context.fireChannelRead(wrapInboundOut(message))
+        }
+        return .needMoreData
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {

@@ -132,6 +132,9 @@ public struct VMNIC: Sendable, Equatable, Codable {
         case user
         /// A host bridge such as `br0` or `xenbr0`.
         case bridge(String)
+        /// A UDP multicast group: every NIC joined to it shares one virtual L2 segment, no privileges or
+        /// bridges needed (a job's VM network on one host; Xen/Palacios map it to their default bridge).
+        case multicast(group: String, port: Int)
     }
 
     public var mac: String

@@ -52,6 +52,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
             switch nic.network {
             case .user: a += ["-netdev", "user,id=n\(index)"]
             case .bridge(let bridge): a += ["-netdev", "bridge,id=n\(index),br=\(bridge)"]
+            case .multicast(let group, let port):
+                a += ["-netdev", "socket,id=n\(index),mcast=\(group):\(port),localaddr=127.0.0.1"]
             }
             a += ["-device", "virtio-net-device,netdev=n\(index),mac=\(nic.mac)"]
         }

@@ -96,6 +96,18 @@ public final class QEMUMachine: Sendable {
         }) {
             try await withThrowingTaskGroup(of: (GuestChannel, GuestInfo)?.self) { group in
                 group.addTask {
+                    do {
+                        return try await connectReady()
+                    } catch {
+                        // A reset channel usually means QEMU died: report that, with its own words.
+                        if await process.waitForExit(timeout: .milliseconds(300)) {
+                            let lines = QEMUProcess.tail(of: stderrPath, lines: 3) + QEMUProcess.tail(of: consolePath, lines: 3)
+                            throw V2MError.exitedDuringBoot(vm: vm, status: process.exitDescription, console: lines)
+                        }
+                        throw error
+                    }
+                }
+                @Sendable func connectReady() async throws -> (GuestChannel, GuestInfo)? {
                     let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, vmName: vm,
                                                                timeout: timeout, logger: Logger(label: "vhpc.v2m.guest"))
                     if !requireReady {
@@ -152,15 +164,20 @@ public final class QEMUMachine: Sendable {
         Self.removeFiles(profile: profile, paths: paths)
     }
 
-    /// Removes overlay, sockets, logs and the runtime directory (if empty afterwards).
+    /// Removes one QEMU process's sockets and logs (a migration's retired source), nothing else.
+    static func removeInstanceFiles(guestSocket: String, paths: Paths) {
+        for file in [guestSocket, paths.qmpSocket, paths.pidFile, paths.consoleLog, paths.stderrLog] {
+            try? FileManager.default.removeItem(atPath: file)
+        }
+    }
+
+    /// Removes overlay, sockets, logs and the runtime directory (which belongs to this one VM).
     static func removeFiles(profile: VMProfile, paths: Paths) {
         let fm = FileManager.default
         if let disk = profile.disk { OverlayDisk.remove(disk) }
         for file in [profile.guestChannel.socketPath, paths.qmpSocket, paths.pidFile, paths.consoleLog, paths.stderrLog] {
             try? fm.removeItem(atPath: file)
         }
-        if (try? fm.contentsOfDirectory(atPath: profile.runtimeDirectory))?.isEmpty == true {
-            try? fm.removeItem(atPath: profile.runtimeDirectory)
-        }
+        try? fm.removeItem(atPath: profile.runtimeDirectory)
     }
 }

@@ -20,6 +20,10 @@ public enum QuickBoot {
         public var memoryBytes: UInt64?
         /// Extra `KEY=VALUE` environment for the command.
         public var environment: [String] = []
+        /// Extra kernel command-line words (e.g. `vhpc.hostname=…`, `vhpc.ip=…`, read by the image's init).
+        public var kernelArguments: [String] = []
+        /// Virtual NICs (e.g. the job's multicast L2 segment).
+        public var nics: [VMNIC] = []
         public var workingDirectory: String = "/"
         /// How long to wait for the guest's power-off before killing QEMU.
         public var shutdownTimeout: Duration = .seconds(10)
@@ -45,8 +49,11 @@ public enum QuickBoot {
         logger.info("accelerator: \(verdict.accelerator) (\(verdict.reason)\(verdict.cached ? ", cached" : ""))")
         let name = RuntimeDirectory.uniqueName(prefix: "boot")
         let directory = try RuntimeDirectory.make(name: name, preferredParent: options.state.tmp)
-        let profile = VMProfile(image: image, name: name, vcpus: options.vcpus, memoryBytes: options.memoryBytes,
-                                runtimeDirectory: directory)
+        var profile = VMProfile(image: image, name: name, vcpus: options.vcpus, memoryBytes: options.memoryBytes,
+                                runtimeDirectory: directory, nics: options.nics)
+        if !options.kernelArguments.isEmpty {
+            profile.kernelCommandLine += " " + options.kernelArguments.joined(separator: " ")
+        }
         let machine: QEMUMachine
         do {
             machine = try await QEMUMachine.boot(profile, accelerator: verdict.accelerator, timeout: timeout,

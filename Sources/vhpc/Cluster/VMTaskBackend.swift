@@ -57,13 +57,17 @@ struct VMTaskBackend: TaskBackend {
     }
 
     private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, report: @escaping @Sendable (AgentEvent) -> Void) async {
-        let hostname = "\(image.manifest.name)-r\(rank)"
+        let network = JobNetwork(jobID: plan.jobID, imageName: image.manifest.name, size: plan.size)
+        let hostname = network.hostname(of: rank)
         var environment = plan.environment(forTask: rank, base: [:])
         environment["VHPC_HOSTNAME"] = hostname
+        environment["VHPC_HOSTS"] = network.hostsVariable
+        environment["VHPC_ADDRESS"] = network.address(of: rank)
         var options = QuickBoot.Options()
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        // Set the per-VM hostname, then become the application.
-        let argv = ["/bin/sh", "-c", "hostname \"$0\" 2>/dev/null; exec \"$@\"", hostname, plan.executable] + plan.arguments
+        options.kernelArguments = network.kernelArguments(for: rank)
+        options.nics = [VMNIC(mac: network.mac(of: rank), network: .multicast(group: network.group, port: network.port))]
+        let argv = [plan.executable] + plan.arguments
         let lines = LineSplitter(rank: rank, report: report)
         do {
             let result = try await QuickBoot.run(

@@ -1,0 +1,194 @@
+import Foundation
+import GuestProtocol
+import Logging
+import Synchronization
+
+/// One VM as a transient libvirt domain, driven through libvirt's C API (`LibvirtConnection`).
+final class LibvirtBackend: VMBackend, Sendable {
+    private struct State {
+        var pid: Int32?
+        var guest: GuestChannel?
+        var onExit: (@Sendable (String) -> Void)?
+        var generation = 0
+        var connection: LibvirtConnection?
+    }
+
+    let profile: VMProfile
+    let accelerator: Accelerator
+    let uri: String
+    let bootTimeout: Duration
+    let locator: ExecutableLocator
+    let logger: Logger
+    private let state = Mutex(State())
+
+    init(profile: VMProfile, accelerator: Accelerator, uri: String, bootTimeout: Duration, locator: ExecutableLocator,
+         logger: Logger) {
+        self.profile = profile
+        self.accelerator = accelerator
+        self.uri = uri
+        self.bootTimeout = bootTimeout
+        self.locator = locator
+        self.logger = logger
+    }
+
+    var domain: String { LibvirtDomainXML.domainName(for: profile.name) }
+    var consoleLog: String { profile.runtimeDirectory + "/console.log" }
+    var xmlPath: String { profile.runtimeDirectory + "/domain.xml" }
+    var processID: Int32? { state.withLock { $0.pid } }
+
+    var runtime: VMRuntimeInfo? {
+        state.withLock { s in
+            s.pid.map { VMRuntimeInfo(pid: $0, guestSocket: profile.guestChannel.socketPath, consoleLog: consoleLog, domain: domain) }
+        }
+    }
+
+    func adopt(pid: Int32?) {
+        state.withLock { $0.pid = pid }
+    }
+
+    /// The libvirtd connection, opened on first use.
+    func connection() async throws -> LibvirtConnection {
+        if let existing = state.withLock({ $0.connection }) { return existing }
+        let connection = try await LibvirtConnection.open(uri)
+        state.withLock { $0.connection = connection }
+        return connection
+    }
+
+    func start(onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
+        try? FileManager.default.createDirectory(atPath: profile.runtimeDirectory, withIntermediateDirectories: true)
+        for stale in [profile.guestChannel.socketPath, consoleLog] { try? FileManager.default.removeItem(atPath: stale) }
+        if let disk = profile.disk { try await OverlayDisk.create(disk, locator: locator) }
+        let emulator = try locator.require("qemu-system-x86_64")
+        let xml = LibvirtDomainXML(profile: profile, accelerator: accelerator, emulator: emulator, consoleLogPath: consoleLog)
+        do {
+            try xml.render().write(toFile: xmlPath, atomically: true, encoding: .utf8)
+        } catch {
+            throw V2MError.invalidProfile("cannot write \(xmlPath): \(error)")
+        }
+        try await connection().createDomain(xml: xml.render())
+        let pid = Self.readPID(domain: domain)
+        let generation = state.withLock { s in
+            s.pid = pid
+            s.onExit = onExit
+            s.generation += 1
+            return s.generation
+        }
+        do {
+            let guest = try await withDeadline(bootTimeout, onTimeout: { [profile, consoleLog, bootTimeout] in
+                .bootTimeout(vm: profile.name, seconds: bootTimeout.seconds, console: QEMUProcess.tail(of: consoleLog, lines: 5))
+            }) { [self] in
+                // Under load the first connection is sometimes reset while QEMU is still setting up the
+                // chardev; reconnect for as long as the domain exists (the deadline bounds it).
+                while true {
+                    let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, vmName: profile.name,
+                                                               timeout: bootTimeout, logger: logger)
+                    do {
+                        _ = try await guest.waitReady(timeout: bootTimeout)
+                        return guest
+                    } catch V2MError.guestChannel(let vm, let reason) {
+                        await guest.close()
+                        guard await domainExists() else {
+                            throw V2MError.exitedDuringBoot(vm: vm, status: "domain \(domain) ended (\(reason))",
+                                                            console: QEMUProcess.tail(of: consoleLog, lines: 5))
+                        }
+                        logger.debug("guest channel reset during boot; reconnecting", metadata: ["vm": "\(vm)"])
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
+            state.withLock { $0.guest = guest }
+            if let pid { monitor(pid: pid, generation: generation) }
+            return guest.lastReady
+        } catch {
+            await kill()
+            await cleanup()
+            throw error
+        }
+    }
+
+    /// libvirt writes the QEMU pid to /run/libvirt/qemu/<domain>.pid.
+    static func readPID(domain: String) -> Int32? {
+        (try? String(contentsOfFile: "/run/libvirt/qemu/\(domain).pid", encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    private func monitor(pid: Int32, generation: Int) {
+        Task.detached { [self] in
+            while QEMUProcess.processExists(pid) {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            let handler = state.withLock { s -> (@Sendable (String) -> Void)? in
+                guard s.generation == generation else { return nil }
+                defer { s.onExit = nil }
+                return s.onExit
+            }
+            handler?("QEMU process \(pid) of domain \(domain) ended")
+        }
+    }
+
+    func pause() async throws { try await connection().suspend(domain) }
+    func resume() async throws { try await connection().resume(domain) }
+
+    func guest() async throws -> GuestChannel {
+        if let guest = state.withLock({ $0.guest }), !guest.isClosed { return guest }
+        let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, vmName: profile.name,
+                                                   timeout: .seconds(5), logger: logger)
+        state.withLock { $0.guest = guest }
+        return guest
+    }
+
+    func stop(timeout: Duration) async throws -> Bool {
+        do {
+            try await guest().requestShutdown()
+        } catch {
+            try? await connection().shutdown(domain)
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            if await !domainExists() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    /// True while libvirt still lists the (transient) domain — it disappears only after libvirtd has
+    /// processed QEMU's exit, so a restart under the same name must wait for this.
+    func domainExists() async -> Bool {
+        if let pid = processID, QEMUProcess.processExists(pid) { return true }
+        guard let connection = try? await connection() else { return false }
+        return await connection.domainExists(domain)
+    }
+
+    func kill() async {
+        try? await connection().destroy(domain)
+        for _ in 0..<200 {
+            if await !domainExists() { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func migrate(to target: String?) async throws {
+        throw V2MError.unsupported(.libvirt, operation: "live migration on this single host (libvirt refuses a destination that is the source host; needs a second libvirtd)")
+    }
+
+    func guestStatus() async throws -> GuestStatus { try await guest().status() }
+
+    func exec(_ argv: [String], environment: [String],
+              onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
+        try await guest().exec(argv, environment: environment, onOutput: onOutput)
+    }
+
+    func cleanup() async {
+        let guest = state.withLock { s -> GuestChannel? in
+            defer { s.guest = nil; s.pid = nil; s.onExit = nil }
+            return s.guest
+        }
+        await guest?.close()
+        if let disk = profile.disk { OverlayDisk.remove(disk) }
+        for file in [profile.guestChannel.socketPath, consoleLog, xmlPath] { try? FileManager.default.removeItem(atPath: file) }
+        if (try? FileManager.default.contentsOfDirectory(atPath: profile.runtimeDirectory))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: profile.runtimeDirectory)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import CLibvirt
+import Dispatch
+import Foundation
+
+/// A connection to libvirtd through its C API (libvirt-dev). Calls block, so they run on a dispatch queue
+/// rather than on Swift's small cooperative pool; libvirt connections are thread-safe.
+final class LibvirtConnection: @unchecked Sendable {
+    // virConnectPtr is safe to share between threads (libvirt's own locking).
+    private let pointer: virConnectPtr
+    let uri: String
+    private static let queue = DispatchQueue(label: "vhpc.libvirt", attributes: .concurrent)
+
+    private init(pointer: virConnectPtr, uri: String) {
+        self.pointer = pointer
+        self.uri = uri
+    }
+
+    deinit { virConnectClose(pointer) }
+
+    /// The last libvirt error message on this thread.
+    static func lastError() -> String {
+        guard let message = virGetLastErrorMessage() else { return "unknown libvirt error" }
+        return String(cString: message)
+    }
+
+    private static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> Result<T, V2MError>) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            queue.async { c.resume(with: body().mapError { $0 as any Error }) }
+        }
+    }
+
+    /// libvirt prints every error to stderr unless a handler is set; errors are reported through V2MError instead.
+    private static let silenceDefaultErrorHandler: Void = {
+        virSetErrorFunc(nil) { _, _ in }
+    }()
+
+    static func open(_ uri: String) async throws -> LibvirtConnection {
+        _ = silenceDefaultErrorHandler
+        return try await blocking {
+            guard let pointer = virConnectOpen(uri) else {
+                return .failure(.libvirt(operation: "connect \(uri)", reason: LibvirtConnection.lastError()))
+            }
+            return .success(LibvirtConnection(pointer: pointer, uri: uri))
+        }
+    }
+
+    /// Starts a transient domain from XML.
+    func createDomain(xml: String) async throws {
+        let connection = self
+        try await Self.blocking { () -> Result<Void, V2MError> in
+            guard let domain = virDomainCreateXML(connection.pointer, xml, 0) else {
+                return .failure(.libvirt(operation: "virDomainCreateXML", reason: LibvirtConnection.lastError()))
+            }
+            virDomainFree(domain)
+            return .success(())
+        }
+    }
+
+    private func withDomain(_ name: String, _ operation: String,
+                            _ body: @escaping @Sendable (virDomainPtr) -> Int32) async throws {
+        let connection = self
+        try await Self.blocking { () -> Result<Void, V2MError> in
+            guard let domain = virDomainLookupByName(connection.pointer, name) else {
+                return .failure(.libvirt(operation: "\(operation) \(name)", reason: LibvirtConnection.lastError()))
+            }
+            defer { virDomainFree(domain) }
+            return body(domain) == 0 ? .success(()) : .failure(.libvirt(operation: "\(operation) \(name)", reason: LibvirtConnection.lastError()))
+        }
+    }
+
+    func suspend(_ name: String) async throws { try await withDomain(name, "virDomainSuspend") { virDomainSuspend($0) } }
+    func resume(_ name: String) async throws { try await withDomain(name, "virDomainResume") { virDomainResume($0) } }
+    func destroy(_ name: String) async throws { try await withDomain(name, "virDomainDestroy") { virDomainDestroy($0) } }
+    func shutdown(_ name: String) async throws { try await withDomain(name, "virDomainShutdown") { virDomainShutdown($0) } }
+
+    /// True if libvirt knows a domain of this name (a transient one disappears once stopped).
+    func domainExists(_ name: String) async -> Bool {
+        let connection = self
+        return (try? await Self.blocking { () -> Result<Bool, V2MError> in
+            guard let domain = virDomainLookupByName(connection.pointer, name) else { return .success(false) }
+            virDomainFree(domain)
+            return .success(true)
+        }) ?? false
+    }
+
+    /// The libvirtd version ("9.0.0").
+    func libraryVersion() -> String {
+        var version: UInt = 0
+        guard virConnectGetLibVersion(pointer, &version) == 0 else { return "unknown" }
+        return "\(version / 1_000_000).\((version / 1000) % 1000).\(version % 1000)"
+    }
+}

@@ -1,0 +1,90 @@
+/// A libvirt domain definition generated from a profile (pure; golden-tested).
+///
+/// Machine q35 with PCI virtio devices; `type='qemu'` (TCG) unless KVM is usable; direct kernel boot with
+/// the same timer arguments as the qemu plug-in; the guest channel as a virtio-serial `<channel>` bound to
+/// the profile's unix socket; console to a file; QEMU runs as root (static DAC label) so it can create the
+/// socket and open the overlay wherever the runtime directory is.
+public struct LibvirtDomainXML: Sendable, Equatable {
+    public var profile: VMProfile
+    public var accelerator: Accelerator
+    public var emulator: String
+    public var consoleLogPath: String
+
+    public init(profile: VMProfile, accelerator: Accelerator, emulator: String = "/usr/bin/qemu-system-x86_64",
+                consoleLogPath: String) {
+        self.profile = profile
+        self.accelerator = accelerator
+        self.emulator = emulator
+        self.consoleLogPath = consoleLogPath
+    }
+
+    /// The libvirt domain name for a VM.
+    public static func domainName(for vm: String) -> String { "vhpc-" + vm }
+
+    public func render() -> String {
+        var x: [String] = []
+        x.append("<domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>")
+        x.append("  <name>\(escape(Self.domainName(for: profile.name)))</name>")
+        x.append("  <memory unit='MiB'>\(profile.memoryMiB)</memory>")
+        x.append("  <vcpu placement='static'>\(profile.vcpus)</vcpu>")
+        x.append("  <os>")
+        x.append("    <type arch='x86_64' machine='q35'>hvm</type>")
+        x.append("    <kernel>\(escape(profile.kernelPath))</kernel>")
+        x.append("    <initrd>\(escape(profile.initrdPath))</initrd>")
+        x.append("    <cmdline>\(escape(profile.bootCommandLine(machine: .q35)))</cmdline>")
+        x.append("  </os>")
+        x.append("  <features>")
+        x.append("    <acpi/>")
+        x.append("  </features>")
+        if accelerator == .kvm { x.append("  <cpu mode='host-passthrough'/>") }
+        x.append("  <clock offset='utc'/>")
+        x.append("  <on_poweroff>destroy</on_poweroff>")
+        x.append("  <on_reboot>destroy</on_reboot>")
+        x.append("  <on_crash>destroy</on_crash>")
+        x.append("  <devices>")
+        x.append("    <emulator>\(escape(emulator))</emulator>")
+        if let disk = profile.disk {
+            x.append("    <disk type='file' device='disk'>")
+            x.append("      <driver name='qemu' type='qcow2' cache='unsafe'/>")
+            x.append("      <source file='\(escape(disk.overlayPath))'/>")
+            x.append("      <target dev='vda' bus='virtio'/>")
+            x.append("    </disk>")
+        }
+        x.append("    <controller type='virtio-serial' index='0'/>")
+        x.append("    <serial type='file'>")
+        x.append("      <source path='\(escape(consoleLogPath))'/>")
+        x.append("      <target port='0'/>")
+        x.append("    </serial>")
+        x.append("    <channel type='unix'>")
+        x.append("      <source mode='bind' path='\(escape(profile.guestChannel.socketPath))'/>")
+        x.append("      <target type='virtio' name='\(escape(profile.guestChannel.portName))'/>")
+        x.append("    </channel>")
+        for nic in profile.nics {
+            switch nic.network {
+            case .user:
+                x.append("    <interface type='user'>")
+            case .bridge(let bridge):
+                x.append("    <interface type='bridge'>")
+                x.append("      <source bridge='\(escape(bridge))'/>")
+            case .multicast(let group, let port):
+                x.append("    <interface type='mcast'>")
+                x.append("      <source address='\(escape(group))' port='\(port)'/>")
+            }
+            x.append("      <mac address='\(nic.mac)'/>")
+            x.append("      <model type='virtio'/>")
+            x.append("    </interface>")
+        }
+        x.append("    <memballoon model='none'/>")
+        x.append("  </devices>")
+        x.append("  <seclabel type='static' model='dac' relabel='no'>")
+        x.append("    <label>+0:+0</label>")
+        x.append("  </seclabel>")
+        x.append("</domain>")
+        return x.joined(separator: "\n") + "\n"
+    }
+
+    private func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "'", with: "&apos;")
+    }
+}

@@ -1,0 +1,53 @@
+/// The job's VM network: one virtual L2 segment shared by every VM of the job (a UDP multicast group
+/// that QEMU's `socket` netdev joins), with addresses `10.77.x.y/16` by rank and per-rank host names.
+///
+/// Derived from the job id alone, so every tool agent computes the same plan without talking.
+/// Works between VMs on one host; crossing hosts needs multicast routing between them (or a tunnel),
+/// which is not done yet.
+struct JobNetwork: Sendable {
+    let jobID: String
+    let imageName: String
+    let size: Int
+
+    /// Administratively scoped group 239.77.a.b and a port, both from a hash of the job id.
+    var group: String {
+        let h = hash
+        return "239.77.\((h >> 8) & 0xff).\(h & 0xff | 1)"
+    }
+
+    var port: Int { 20_000 + Int((hash >> 16) % 20_000) }
+
+    func hostname(of rank: Int) -> String { "\(imageName)-r\(rank)" }
+
+    func address(of rank: Int) -> String { "10.77.\(rank / 254).\(rank % 254 + 1)" }
+
+    /// A locally administered MAC unique per job and rank.
+    func mac(of rank: Int) -> String {
+        let h = hash
+        let bytes = [0x52, 0x56, Int((h >> 8) & 0xff), Int(h & 0xff), (rank >> 8) & 0xff, rank & 0xff]
+        return bytes.map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined(separator: ":")
+    }
+
+    /// `name=address` for every rank, space separated (the `VHPC_HOSTS` variable).
+    var hostsVariable: String {
+        (0..<size).map { "\(hostname(of: $0))=\(address(of: $0))" }.joined(separator: " ")
+    }
+
+    /// What the image's init reads: host name, address, and the hosts table when it fits the kernel's
+    /// 2 KiB command line.
+    func kernelArguments(for rank: Int) -> [String] {
+        var words = ["vhpc.hostname=\(hostname(of: rank))", "vhpc.ip=\(address(of: rank))/16"]
+        let table = (0..<size).map { "\(hostname(of: $0))=\(address(of: $0))" }.joined(separator: ",")
+        if table.utf8.count < 1400 { words.append("vhpc.hosts=" + table) }
+        return words
+    }
+
+    private var hash: UInt32 {
+        var h: UInt32 = 2_166_136_261
+        for byte in jobID.utf8 { h = (h ^ UInt32(byte)) &* 16_777_619 }
+        return h
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Logging
+import V2M
+import VSE
+
+extension HypervisorChoice: ExpressibleByArgument {}
+
+/// Shared plumbing for `vhpc vm …`: state directory, records, handles for recorded VMs.
+enum VMSupport {
+    static var state: StateDirectory { StateDirectory.resolve() }
+    static var records: VMRecordStore { VMRecordStore(state: state) }
+
+    /// A handle for a recorded VM, or an error naming why it cannot be controlled.
+    static func handle(for record: VMRecord, logger: Logger) throws -> VirtualMachine {
+        switch record.hypervisor {
+        case .qemu:
+            return try QEMUHypervisor(accelerator: record.accelerator, detached: true, logger: logger).adopt(record)
+        case .libvirt:
+            return try LibvirtHypervisor(accelerator: record.accelerator, logger: logger).adopt(record)
+        case .xen, .palacios, .simulated:
+            throw V2MError.unsupported(record.hypervisor, operation: "control from a new shell")
+        }
+    }
+
+    /// Loads a record and refuses if its VM is not in one of `allowed` states.
+    static func load(_ name: String) throws -> VMRecord {
+        try records.load(name)
+    }
+
+    /// Saves the handle's current state into the record.
+    static func update(_ record: VMRecord, from vm: VirtualMachine) throws {
+        var updated = record
+        updated.recordedState = vm.currentState
+        if let runtime = vm.runtime { updated.runtime = runtime }
+        updated.updatedAt = Date()
+        try records.save(updated)
+    }
+
+    static func fail(_ error: any Error) -> ExitCode {
+        CLIErrors.fail("\(error)")
+    }
+}

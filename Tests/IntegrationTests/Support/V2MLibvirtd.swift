@@ -1,0 +1,52 @@
+import Foundation
+
+/// Starts `virtlogd -d` and `libvirtd -d` if they are not running (tests only) and lists vhpc domains.
+enum V2MLibvirtd {
+    static func run(_ argv: [String]) -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (127, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func isRunning(_ daemon: String) -> Bool {
+        run(["pgrep", "-x", daemon]).0 == 0
+    }
+
+    /// True when libvirtd answers on qemu:///system (starting the daemons if needed).
+    static func ensureRunning() -> Bool {
+        if run(["which", "libvirtd"]).0 != 0 { return false }
+        fixKVMDevicePermissions()
+        if !isRunning("virtlogd") { _ = run(["virtlogd", "-d"]) }
+        if !isRunning("libvirtd") { _ = run(["libvirtd", "-d"]) }
+        for _ in 0..<50 {
+            if run(["virsh", "-c", "qemu:///system", "version"]).0 == 0 { return true }
+            usleep(200_000)
+        }
+        return false
+    }
+
+    /// Without udev (containers) /dev/kvm stays 0600 root:root. libvirtd then finds KVM "not usable" by its
+    /// QEMU user (libvirt-qemu, group kvm) while its capability probe saw KVM enabled, judges the cache under
+    /// /var/cache/libvirt/qemu/capabilities stale ("KVM was enabled when probing …, but it is not available
+    /// now") and re-probes QEMU on every domain start (~45 s). Debian's udev rule makes it 0660 root:kvm;
+    /// apply the same here.
+    static func fixKVMDevicePermissions() {
+        var info = stat()
+        guard stat("/dev/kvm", &info) == 0, info.st_mode & 0o777 == 0o600, run(["getent", "group", "kvm"]).0 == 0 else { return }
+        _ = run(["chgrp", "kvm", "/dev/kvm"])
+        _ = run(["chmod", "660", "/dev/kvm"])
+    }
+
+    /// Names of running domains created by vhpc.
+    static func vhpcDomains() -> [String] {
+        run(["virsh", "-q", "-c", "qemu:///system", "list", "--name"]).1
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("vhpc-") }
+    }
+}

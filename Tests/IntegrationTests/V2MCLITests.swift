@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import V2M
+import VSE
+
+/// `vhpc vm …` end to end through the built binary (skipped when it has not been built).
+@Suite("V2M vhpc vm CLI", .serialized)
+struct V2MCLITests {
+    static var binary: String? {
+        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let env = ProcessInfo.processInfo.environment
+        let candidates = [env["VHPC_BINARY"], url.path + "/.build/debug/vhpc", url.path + "/.build-v2m/debug/vhpc"].compactMap { $0 }
+        // The most recently built one.
+        return candidates.filter { FileManager.default.isExecutableFile(atPath: $0) }.max { a, b in
+            let date = { (p: String) in (try? FileManager.default.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantPast }
+            return date(a) < date(b)
+        }
+    }
+
+    /// A VHPC_HOME holding the test image under images/.
+    static func home(image: ImageEntry) throws -> String {
+        let root = V2MTestImage.scratchState().root
+        try FileManager.default.createDirectory(atPath: root + "/images", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/images/" + image.manifest.id, withDestinationPath: image.directory)
+        return root
+    }
+
+    static func vhpc(_ arguments: [String], home: String, path: String? = nil,
+                     extra: [String: String] = [:]) -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary!)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["VHPC_HOME"] = home
+        if let path { environment["PATH"] = path }
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try? process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test("start in one process, control from others; a killed VM lists as crashed, never running")
+    func lifecycleAcrossShells() async throws {
+        try #require(Self.binary != nil, "vhpc not built")
+        let image = try #require(V2MTestImage.find())
+        let home = try Self.home(image: image)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let start = Self.vhpc(["vm", "start", "--image", image.manifest.name, "--name", "cli1", "--accel", "tcg",
+                               "--hypervisor", "qemu"], home: home)
+        #expect(start.status == 0, "\(start.err)")
+        #expect(start.out == "cli1\n")
+        let record = try VMRecordStore(state: StateDirectory(root: home)).load("cli1")
+        let pid = try #require(record.runtime?.pid)
+        defer { kill(pid, SIGKILL) }
+        #expect(Self.vhpc(["vm", "list"], home: home).out.contains("cli1  running"))
+        let exec = Self.vhpc(["vm", "exec", "cli1", "--", "sh", "-c", "echo out; echo err >&2; exit 4"], home: home)
+        #expect(exec.status == 4)
+        #expect(exec.out == "out\n")
+        #expect(exec.err == "err\n")
+        #expect(Self.vhpc(["vm", "pause", "cli1"], home: home).status == 0)
+        #expect(Self.vhpc(["vm", "status", "cli1"], home: home).out.contains("state:      paused"))
+        #expect(Self.vhpc(["vm", "resume", "cli1"], home: home).status == 0)
+        let migrate = Self.vhpc(["vm", "migrate", "cli1"], home: home)
+        #expect(migrate.status == 0, "stderr: \(migrate.err)")
+        let moved = try #require(try VMRecordStore(state: StateDirectory(root: home)).load("cli1").runtime?.pid)
+        defer { kill(moved, SIGKILL) }
+        #expect(moved != pid)
+        #expect(!QEMUProcess.processExists(pid))
+        kill(moved, SIGKILL)
+        try await Task.sleep(for: .milliseconds(200))
+        let list = Self.vhpc(["vm", "list"], home: home).out
+        #expect(list.contains("cli1  crashed"), "\(list)")
+        #expect(!list.contains("running"))
+        #expect(Self.vhpc(["vm", "stop", "cli1"], home: home).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: home + "/vms/cli1"))
+        #expect(Self.vhpc(["vm", "list"], home: home).out.split(separator: "\n").count == 1)
+        #expect(V2MLeftovers.qemuProcesses(mentioning: home).isEmpty)
+    }
+
+    @Test("bad input: one clear error line, non-zero exit, nothing left running",
+          arguments: [
+            (["vm", "start", "--image", "no-such-image"], "no image named or with id 'no-such-image'", nil as String?),
+            (["vm", "start", "--image", "IMAGE", "--memory", "100T"], "more than this host has", nil),
+            (["vm", "start", "--image", "IMAGE", "--hypervisor", "qemu"], "qemu-system-x86_64 not on PATH", "/nonexistent"),
+            (["vm", "pause", "ghost"], "no VM named 'ghost'", nil),
+          ])
+    func badInput(arguments: [String], message: String, path: String?) throws {
+        try #require(Self.binary != nil, "vhpc not built")
+        let image = try #require(V2MTestImage.find())
+        let home = try Self.home(image: image)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let result = Self.vhpc(arguments.map { $0 == "IMAGE" ? image.manifest.name : $0 }, home: home, path: path)
+        #expect(result.status != 0)
+        let lines = result.err.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.err)")
+        #expect(result.err.contains(message), "stderr: \(result.err)")
+        #expect(VMRecordStore(state: StateDirectory(root: home)).list().isEmpty)
+        #expect(V2MLeftovers.qemuProcesses(mentioning: home).isEmpty)
+    }
+
+    @Test("libvirtd not running: a clear error naming it")
+    func libvirtdDown() throws {
+        try #require(Self.binary != nil, "vhpc not built")
+        let image = try #require(V2MTestImage.find())
+        let home = try Self.home(image: image)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // A libvirtd socket nobody serves stands in for a stopped daemon (stopping the shared one would disturb others).
+        let result = Self.vhpc(["vm", "start", "--image", image.manifest.name, "--name", "lvdown", "--hypervisor", "libvirt", "--accel", "tcg"],
+                               home: home, extra: ["LIBVIRT_DEFAULT_URI": "qemu+unix:///system?socket=/nonexistent/libvirt-sock"])
+        #expect(result.status != 0)
+        #expect(result.err.split(separator: "\n").count == 1, "stderr: \(result.err)")
+        #expect(result.err.contains("libvirtd not running"), "stderr: \(result.err)")
+        #expect(!V2MLibvirtd.vhpcDomains().contains("vhpc-lvdown"))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GuestProtocol
+import Logging
+import Synchronization
+import Testing
+@testable import V2M
+
+/// A fake guest agent on a plain POSIX unix socket: accepts one connection, then plays a script.
+final class FakeGuest: Sendable {
+    let path: String
+    private let listener: Int32
+
+    init() throws {
+        path = "/tmp/v2m-fake-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(listener, 1) == 0 else { throw V2MError.guestChannel(vm: "fake", reason: "bind failed") }
+    }
+
+    /// Accepts, reads one frame-sized chunk per step and answers with the given bytes (all in ONE write, so
+    /// several frames arrive coalesced).
+    func serve(_ replies: [[GuestMessage]], holdOpenMicroseconds: UInt32 = 0) {
+        let fd = accept(listener, nil, nil)
+        var decoder = GuestFrameDecoder()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for reply in replies {
+            // Wait for one host message.
+            var got = false
+            while !got {
+                let n = read(fd, &buffer, buffer.count)
+                if n <= 0 { close(fd); return }
+                decoder.append(buffer[0..<n])
+                got = (try? decoder.next()) != nil
+            }
+            let bytes = reply.flatMap(GuestFrame.encode)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
+        usleep(holdOpenMicroseconds)
+        close(fd)
+    }
+
+    deinit {
+        close(listener)
+        unlink(path)
+    }
+}
+
+@Suite("Guest channel against a fake agent")
+struct GuestChannelTests {
+    let info = GuestInfo(kernelRelease: "6.1", hostname: "g", vseName: "t", agentVersion: "1", counter: 0)
+
+    @Test("coalesced frames (ready+ready, output+output+exited) are all delivered")
+    func coalesced() async throws {
+        let guest = try FakeGuest()
+        let info = self.info
+        let server = Thread {
+            guest.serve([
+                [.ready(info), .ready(info)],  // reply to hello
+                [.output(id: 1, stream: .stdout, bytes: Array("a".utf8)), .output(id: 1, stream: .stderr, bytes: Array("b".utf8)),
+                 .exited(id: 1, status: 5)],  // reply to exec
+                [.status(counter: 42, uptimeMilliseconds: 4200)],  // reply to statusRequest
+            ])
+        }
+        server.start()
+        let channel = try await GuestChannel.connect(socketPath: guest.path, vmName: "fake", timeout: .seconds(5),
+                                                     logger: Logger(label: "test"))
+        #expect(try await channel.waitReady(timeout: .seconds(5)) == info)
+        let output = Mutex<[String]>([])
+        let status = try await channel.exec(["x"], onOutput: { stream, bytes in
+            output.withLock { $0.append("\(stream):\(String(decoding: bytes, as: UTF8.self))") }
+        })
+        #expect(status == 5)
+        #expect(output.withLock { $0 } == ["stdout:a", "stderr:b"])
+        #expect(try await channel.status(timeout: .seconds(5)) == GuestStatus(counter: 42, uptimeMilliseconds: 4200))
+        await channel.waitClosed()
+        #expect(channel.isClosed)
+        await #expect(throws: V2MError.self) { _ = try await channel.status(timeout: .seconds(1)) }
+    }
+
+    @Test("an exec the agent rejects is guestExecFailed; a silent agent times out")
+    func failures() async throws {
+        let guest = try FakeGuest()
+        let info = self.info
+        let server = Thread {
+            guest.serve([[.ready(info)], [.execFailed(id: 1, reason: "nope: not found")], []], holdOpenMicroseconds: 1_000_000)
+        }
+        server.start()
+        let channel = try await GuestChannel.connect(socketPath: guest.path, vmName: "fake", timeout: .seconds(5),
+                                                     logger: Logger(label: "test"))
+        _ = try await channel.waitReady(timeout: .seconds(5))
+        await #expect(throws: V2MError.guestExecFailed(vm: "fake", reason: "nope: not found")) {
+            _ = try await channel.exec(["nope"], onOutput: { _, _ in })
+        }
+        await #expect(throws: V2MError.guestTimeout(vm: "fake", operation: "statusRequest")) {
+            _ = try await channel.status(timeout: .milliseconds(300))
+        }
+        await channel.close()
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func V2MPlaceholder() { #expect(Bool(true)) }
