@@ -30,6 +30,17 @@ import Testing
         #expect(Self.leftoverQEMU().isEmpty)
     }
 
+    @Test func debianVSEAcrossTwoNodesRunsItsExtraPackage() throws {
+        let build = try CLI.run(["vse", "build", "-q", "examples/debian.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let result = try CLI.run(["run", "--vse", "debian-bc", "-N", "2", "--vms-per-node", "1", "-l", "--",
+                                  "sh", "-c", "echo \"$(hostname): $(echo \"2^$VHPC_RANK+40\" | bc)\""])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("0: debian-bc-r0: 41"), "\(result.stdout)")
+        #expect(result.stdout.contains("1: debian-bc-r1: 42"), "\(result.stdout)")
+        #expect(Self.leftoverQEMU().isEmpty)
+    }
+
     /// QEMU processes whose runtime directory lies in the tests' state directory.
     static func leftoverQEMU() -> [String] {
         let marker = CLI.stateDirectory + "/tmp/boot-"
