@@ -41,6 +41,37 @@ import Testing
         #expect(Self.leftoverQEMU().isEmpty)
     }
 
+    @Test func killingOneQEMUAbortsTheJobAndLeavesNothing() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "sleep", "60"]
+        process.environment = CLI.environment()
+        process.currentDirectoryURL = URL(fileURLWithPath: CLI.repositoryRoot)
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let started = Date()
+        var victims: [Int32] = []
+        while victims.count < 2, Date().timeIntervalSince(started) < 60 {
+            Thread.sleep(forTimeInterval: 0.5)
+            victims = Self.leftoverQEMU().compactMap { Int32($0.prefix { $0 != ":" }) }
+        }
+        #expect(victims.count == 2, "both VMs should be up")
+        Thread.sleep(forTimeInterval: 6)  // let the guests boot and start the command
+        if let victim = victims.first { kill(victim, SIGKILL) }
+        let killedAt = Date()
+        while process.isRunning, Date().timeIntervalSince(killedAt) < 30 { Thread.sleep(forTimeInterval: 0.2) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(Date().timeIntervalSince(killedAt) < 30, "abort must end the job promptly")
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("failed"), "\(stderr)")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
+    }
+
     /// QEMU processes whose runtime directory lies in the tests' state directory.
     static func leftoverQEMU() -> [String] {
         let marker = CLI.stateDirectory + "/tmp/boot-"

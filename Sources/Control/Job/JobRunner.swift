@@ -175,8 +175,17 @@ public struct JobRunner: Sendable {
                 if state.lock.withLock({ state.tracker.isComplete }) { end("all tasks finished") }
             case .report(let payload):
                 switch payload {
-                case .taskExited(_, let task, let status, _):
+                case .taskExited(let node, let task, let status, let message):
                     state.lock.withLock { state.tracker.exited(task: task, status: status) }
+                    // A message means the task's infrastructure failed (e.g. its VM crashed), not the task:
+                    // report it, and under the abort policy end the job like an agent failure.
+                    if !message.isEmpty {
+                        events(.launchFailed(node: node, message: message))
+                        if options.onFailure == .abort {
+                            state.lock.withLock { state.abortedForFailure = true }
+                            end("aborting: \(message)")
+                        }
+                    }
                 case .launchFailed(let node, let message):
                     events(.launchFailed(node: node, message: message))
                     state.lock.withLock { state.tracker.abandon(tasks: layout.ranks(onNode: node - 1), status: 127) }

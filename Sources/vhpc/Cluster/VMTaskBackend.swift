@@ -77,10 +77,10 @@ struct VMTaskBackend: TaskBackend {
             report(.taskExited(task: rank, status: result.exitStatus, message: ""))
         } catch is CancellationError {
             lines.finish()
-            report(.taskExited(task: rank, status: 128 + SIGTERM, message: "VM for rank \(rank) stopped"))
+            report(.taskExited(task: rank, status: 128 + SIGTERM, message: ""))
         } catch {
             lines.finish()
-            report(.taskExited(task: rank, status: 255, message: "VM for rank \(rank) on node \(plan.node): \(error)"))
+            report(.taskExited(task: rank, status: 255, message: "VM of rank \(rank) on node \(plan.node) (\(plan.host)) failed: \(error)"))
         }
     }
 }
