@@ -1,5 +1,4 @@
 import ArgumentParser
-import Logging
 import V2M
 
 /// `vhpc vm pause VM`.
@@ -8,15 +7,7 @@ struct VMPauseCommand: AsyncParsableCommand {
     @Argument(help: "VM name.") var vm: String
 
     func run() async throws {
-        LoggingSetup.bootstrap(verbose: false)
-        do {
-            let record = try VMSupport.load(vm)
-            let handle = try VMSupport.handle(for: record, logger: Logger(label: "vhpc.vm"))
-            try await handle.pause()
-            try VMSupport.update(record, from: handle)
-        } catch {
-            throw VMSupport.fail(error)
-        }
+        try await VMSupport.operate(on: vm) { try await $0.pause() }
     }
 }
 
@@ -26,14 +17,6 @@ struct VMResumeCommand: AsyncParsableCommand {
     @Argument(help: "VM name.") var vm: String
 
     func run() async throws {
-        LoggingSetup.bootstrap(verbose: false)
-        do {
-            let record = try VMSupport.load(vm)
-            let handle = try VMSupport.handle(for: record, logger: Logger(label: "vhpc.vm"))
-            try await handle.resume()
-            try VMSupport.update(record, from: handle)
-        } catch {
-            throw VMSupport.fail(error)
-        }
+        try await VMSupport.operate(on: vm) { try await $0.resume() }
     }
 }

@@ -37,6 +37,19 @@ enum VMSupport {
         try records.save(updated)
     }
 
+    /// Loads the VM's record, runs one lifecycle operation on its handle, saves the new state.
+    static func operate(on name: String, _ operation: (VirtualMachine) async throws -> Void) async throws {
+        LoggingSetup.bootstrap(verbose: false)
+        do {
+            let record = try load(name)
+            let handle = try handle(for: record, logger: Logger(label: "vhpc.vm"))
+            try await operation(handle)
+            try update(record, from: handle)
+        } catch {
+            throw fail(error)
+        }
+    }
+
     static func fail(_ error: any Error) -> ExitCode {
         CLIErrors.fail("\(error)")
     }
