@@ -30,7 +30,7 @@ run: release
 test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IntegrationTests
-	$(SWIFT) test --skip-build --no-parallel --filter IntegrationTests
+	timeout --kill-after=30 1800 $(SWIFT) test --skip-build --no-parallel --filter IntegrationTests
 
 test-unit:
 	$(SWIFT) test --skip IntegrationTests
