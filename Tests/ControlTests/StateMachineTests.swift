@@ -119,7 +119,7 @@ import Wire
         #expect(failures.map(\.rank) == [2])
         #expect(failures.first?.detector == "handshake-failed")
         // Bootstrap proceeds with the survivors: the address table goes to rank 1.
-        #expect(directives.contains { if case .send(.fileChunk, to: 1) = $0 { return true } else { return false } })
+        #expect(directives.contains { if case .send(.agentControl, to: 1) = $0 { return true } else { return false } })
     }
 
     @Test func failureReportsAreFloodedOnce() throws {

@@ -57,6 +57,7 @@ enum Fixtures {
             workingDirectory: "/scratch/job-42", tasks: 4)),
         .control(ControlCommand(id: 12, target: .rank(3), operation: .signal(15))),
         .control(ControlCommand(id: 13, operation: .migrate(toRank: 8))),
+        .agentControl(AgentControl(body: ByteBuffer(string: "{\"subtreeWired\":{\"count\":3}}"))),
         .ioData(IOData(launchID: 11, rank: 3, task: 1, stream: .stderr, sequence: 42, data: buffer("hello, world\n"))),
         .ioData(IOData(launchID: 11, rank: 3, stream: .stdout, sequence: 43, isEndOfStream: true, data: ByteBuffer())),
         .fileChunk(FileChunk(transferID: 5, offset: 4096, totalLength: 8192, data: ByteBuffer(repeating: 0x5A, count: 4096))),

@@ -45,6 +45,7 @@ enum SeedCorpus {
             .launch(LaunchCommand(id: 1, executable: "/bin/app", arguments: ["-v"],
                 environment: [EnvironmentVariable(name: "A", value: "1")], workingDirectory: "/tmp", tasks: 2)),
             .control(ControlCommand(id: 2, target: .rank(1), operation: .signal(9))),
+            .agentControl(AgentControl(body: ByteBuffer(string: "{}"))),
             .ioData(IOData(launchID: 1, rank: 1, stream: .stdout, sequence: 0, data: ByteBuffer(string: "line\n"))),
             .fileChunk(FileChunk(transferID: 1, offset: 0, totalLength: 8, data: ByteBuffer(string: "abcdefgh"))),
             .ack(Ack(of: .launch, id: 1)),

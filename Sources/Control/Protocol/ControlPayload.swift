@@ -2,11 +2,9 @@ import Foundation
 import NIOCore
 import Wire
 
-/// Control-layer messages that Wire has no dedicated kind for. They travel inside a ``Wire/FileChunk`` whose
-/// transfer id carries ``ControlPayload/transferID`` (a reserved value no file transfer uses), as JSON.
-///
-/// Wire could later grow a dedicated `agentControl` message kind; only ``message`` and ``init(message:)``
-/// would change.
+/// Control-layer messages (bootstrap reports, address tables, task results). They travel as Wire's
+/// ``Wire/Message/agentControl(_:)`` with a JSON body: Wire frames and authenticates them, the schema
+/// stays here.
 public enum ControlPayload: Codable, Sendable, Hashable {
     /// Child → parent after bootstrap of its subtree: every endpoint that came up, every rank that did not.
     case subtreeReady(endpoints: [AgentEndpoint], failed: [FailureNotice])
@@ -19,9 +17,6 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     /// Agent → controller: the tasks of a node could not start (e.g. command not found).
     case launchFailed(node: Int, message: String)
 
-    /// The reserved transfer id marking a control payload ("vhpcctl\0").
-    public static let transferID: UInt64 = 0x7668_7063_6374_6C00
-
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {
         switch self {
@@ -33,16 +28,13 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     /// This payload as a Wire message.
     public var message: Message {
         let bytes = (try? JSONEncoder().encode(self)) ?? Data()
-        let buffer = ByteBuffer(bytes: bytes)
-        return .fileChunk(FileChunk(
-            transferID: Self.transferID, offset: 0, totalLength: UInt64(bytes.count),
-            checksum: .none, data: buffer))
+        return .agentControl(AgentControl(body: ByteBuffer(bytes: bytes)))
     }
 
     /// Decodes a control payload from a Wire message, or nil if it is not one.
     public init?(message: Message) {
-        guard case .fileChunk(let chunk) = message, chunk.transferID == Self.transferID else { return nil }
-        let bytes = Data(chunk.data.readableBytesView)
+        guard case .agentControl(let control) = message else { return nil }
+        let bytes = Data(control.body.readableBytesView)
         guard let payload = try? JSONDecoder().decode(ControlPayload.self, from: bytes) else { return nil }
         self = payload
     }

@@ -335,7 +335,7 @@ public struct AgentMachine: Sendable {
             } else {
                 route(message, to: 0, &out)
             }
-        case .fileChunk:
+        case .agentControl:
             guard let payload = ControlPayload(message: message) else { return }
             receive(payload, message: message, from: peer, &out)
         default:

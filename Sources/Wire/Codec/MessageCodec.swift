@@ -14,6 +14,7 @@ public enum MessageCodec {
         case .failureReport(let body): body.encode(into: &buffer)
         case .launch(let body): body.encode(into: &buffer)
         case .control(let body): body.encode(into: &buffer)
+        case .agentControl(let body): body.encode(into: &buffer)
         case .ioData(let body): body.encode(into: &buffer)
         case .fileChunk(let body): body.encode(into: &buffer)
         case .ack(let body): body.encode(into: &buffer)
@@ -41,6 +42,7 @@ public enum MessageCodec {
         case .failureReport: return .failureReport(try .decode(payload))
         case .launch: return .launch(try .decode(payload))
         case .control: return .control(try .decode(payload))
+        case .agentControl: return .agentControl(try .decode(payload))
         case .ioData: return .ioData(try .decode(payload))
         case .fileChunk: return .fileChunk(try .decode(payload))
         case .ack: return .ack(try .decode(payload))
@@ -75,6 +77,7 @@ public enum MessageCodec {
         switch message {
         case .fileChunk(let chunk): return 64 + chunk.data.readableBytes
         case .ioData(let io): return 40 + io.data.readableBytes
+        case .agentControl(let control): return 8 + control.body.readableBytes
         default: return 64
         }
     }

@@ -16,6 +16,7 @@ public enum MessageKind: UInt8, CaseIterable, Hashable, Sendable, CustomStringCo
     // Commands.
     case launch = 0x30
     case control = 0x31
+    case agentControl = 0x32
     // Data.
     case ioData = 0x40
     case fileChunk = 0x41
@@ -43,6 +44,7 @@ public enum MessageKind: UInt8, CaseIterable, Hashable, Sendable, CustomStringCo
         case .failureReport: return "failureReport"
         case .launch: return "launch"
         case .control: return "control"
+        case .agentControl: return "agentControl"
         case .ioData: return "ioData"
         case .fileChunk: return "fileChunk"
         case .ack: return "ack"

@@ -14,6 +14,7 @@ public enum Message: Hashable, Sendable {
     // Commands.
     case launch(LaunchCommand)
     case control(ControlCommand)
+    case agentControl(AgentControl)
     // Data.
     case ioData(IOData)
     case fileChunk(FileChunk)
@@ -33,6 +34,7 @@ public enum Message: Hashable, Sendable {
         case .failureReport: return .failureReport
         case .launch: return .launch
         case .control: return .control
+        case .agentControl: return .agentControl
         case .ioData: return .ioData
         case .fileChunk: return .fileChunk
         case .ack: return .ack
