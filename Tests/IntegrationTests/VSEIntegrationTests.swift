@@ -40,6 +40,25 @@ import Testing
         #expect(boot.stdout.contains("12."))
     }
 
+    @Test func qcow2DebianImageBootsFromItsOverlay() throws {
+        let spec = try TemporarySpec("""
+        name: debian-qcow2
+        base: debian:bookworm
+        packages: [bc]
+        format: qcow2
+        """)
+        defer { spec.remove() }
+        let build = try CLI.run(["vse", "build", "-q", spec.path])
+        #expect(build.status == 0, "\(build.stderr)")
+        let inspect = try CLI.run(["vse", "inspect", "debian-qcow2"])
+        #expect(inspect.stdout.contains("\"diskFormat\" : \"qcow2\""))
+        let boot = try CLI.run(["vse", "boot", "debian-qcow2", "--timeout", "180", "--",
+                                "sh", "-c", "echo '3*3' | bc; grep ' / ' /proc/mounts"])
+        #expect(boot.status == 0, "\(boot.stderr)")
+        #expect(boot.stdout.contains("9\n"))
+        #expect(boot.stdout.contains("/dev/vda / ext4 rw"))
+    }
+
     @Test func unknownPackageFailsNamingIt() throws {
         let spec = try TemporarySpec("""
         name: bad-package
