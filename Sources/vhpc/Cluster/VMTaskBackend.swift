@@ -85,12 +85,12 @@ struct VMTaskBackend: TaskBackend {
     }
 }
 
-/// Cuts a VM's output chunks into whole lines per stream, as the agent expects.
+/// Cuts a VM's output chunks into whole lines per stream (Control's `LineFramer`), as the agent expects.
 final class LineSplitter: @unchecked Sendable {
     private let rank: Int
     private let report: @Sendable (AgentEvent) -> Void
     private let lock = NSLock()
-    private var pending: [GuestMessage.OutputStream: [UInt8]] = [:]
+    private var framers: [GuestMessage.OutputStream: LineFramer] = [.stdout: LineFramer(), .stderr: LineFramer()]
 
     init(rank: Int, report: @escaping @Sendable (AgentEvent) -> Void) {
         self.rank = rank
@@ -98,35 +98,22 @@ final class LineSplitter: @unchecked Sendable {
     }
 
     func add(_ stream: GuestMessage.OutputStream, _ bytes: [UInt8]) {
-        let complete: [UInt8] = lock.withLock {
-            var buffer = pending[stream, default: []] + bytes
-            guard let lastNewline = buffer.lastIndex(of: UInt8(ascii: "\n")) else {
-                pending[stream] = buffer
-                return []
-            }
-            let lines = Array(buffer[...lastNewline])
-            buffer.removeFirst(lastNewline + 1)
-            pending[stream] = buffer
-            return lines
-        }
-        if !complete.isEmpty { send(stream, complete, endOfStream: false) }
+        let lines = lock.withLock { framers[stream]?.append(ByteBuffer(bytes: bytes)) }
+        if let lines { send(stream, lines, endOfStream: false) }
     }
 
     func finish() {
-        let rest = lock.withLock { () -> [GuestMessage.OutputStream: [UInt8]] in
-            defer { pending = [:] }
-            return pending
-        }
         for stream in [GuestMessage.OutputStream.stdout, .stderr] {
-            var bytes = rest[stream] ?? []
-            if !bytes.isEmpty && bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
-            send(stream, bytes, endOfStream: true)
+            var rest = lock.withLock { framers[stream]?.flush() } ?? ByteBuffer()
+            if rest.readableBytes > 0, rest.readableBytesView.last != UInt8(ascii: "\n") {
+                rest.writeInteger(UInt8(ascii: "\n"))
+            }
+            send(stream, rest, endOfStream: true)
         }
     }
 
-    private func send(_ stream: GuestMessage.OutputStream, _ bytes: [UInt8], endOfStream: Bool) {
-        report(.taskOutput(task: rank, stream: stream == .stdout ? .stdout : .stderr,
-                           data: ByteBuffer(bytes: bytes), endOfStream: endOfStream))
+    private func send(_ stream: GuestMessage.OutputStream, _ data: ByteBuffer, endOfStream: Bool) {
+        report(.taskOutput(task: rank, stream: stream == .stdout ? .stdout : .stderr, data: data, endOfStream: endOfStream))
     }
 }
 

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if command.first == "--" { command.removeFirst() }
         var image: ImageEntry?
-        if let vse { image = try Self.resolveImage(vse, verbose: verbose) }
+        if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
         let perNode = vse == nil ? ntasksPerNode : (vmsPerNode ?? ntasksPerNode ?? ProcessInfo.processInfo.activeProcessorCount)
         if let vmsPerNode, vmsPerNode < 1 { throw CLIErrors.fail("--vms-per-node must be at least 1") }
         let plan = try RunPlan.make(
@@ -99,22 +99,6 @@ struct RunCommand: AsyncParsableCommand {
         printer.flush()
         record.write(state: "finished (exit \(result.exitCode))", agents: result.agents, failures: result.failures)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
-    }
-}
-
-extension RunCommand {
-    /// A spec file is built (or found in the cache); anything else names a cached image.
-    static func resolveImage(_ reference: String, verbose: Bool) throws -> ImageEntry {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory), !isDirectory.boolValue {
-            let spec = try CLIErrors.loadSpec(reference)
-            return try VSEBuildCommand.build(spec, quiet: !verbose && isatty(2) != 1).entry
-        }
-        do {
-            return try ImageStore(state: StateDirectory.resolve()).resolve(reference)
-        } catch {
-            throw CLIErrors.fail("\(error)")
-        }
     }
 }
 

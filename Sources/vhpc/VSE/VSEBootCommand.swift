@@ -30,7 +30,7 @@ struct VSEBootCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSetup.bootstrap(verbose: verbose)
         InterruptHandler.install()
-        let entry = try resolveImage()
+        let entry = try VSEBuildCommand.resolveImage(image, verbose: verbose)
         var options = QuickBoot.Options()
         options.vcpus = vcpus
         options.memoryBytes = memory.flatMap(SizeParser.parseBytes)
@@ -52,19 +52,6 @@ struct VSEBootCommand: AsyncParsableCommand {
                                         result.bootDuration.seconds, result.exitStatus))
         }
         if result.exitStatus != 0 { throw ExitCode(result.exitStatus) }
-    }
-
-    private func resolveImage() throws -> ImageEntry {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory), !isDirectory.boolValue {
-            let spec = try CLIErrors.loadSpec(image)
-            return try VSEBuildCommand.build(spec, quiet: !verbose && isatty(2) != 1).entry
-        }
-        do {
-            return try ImageStore(state: StateDirectory.resolve()).resolve(image)
-        } catch {
-            throw CLIErrors.fail("\(error)")
-        }
     }
 }
 

@@ -31,3 +31,19 @@ struct VSEBuildCommand: ParsableCommand {
         }
     }
 }
+
+extension VSEBuildCommand {
+    /// A spec file is built (or found in the cache); anything else names a cached image.
+    static func resolveImage(_ reference: String, verbose: Bool) throws -> ImageEntry {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory), !isDirectory.boolValue {
+            let spec = try CLIErrors.loadSpec(reference)
+            return try VSEBuildCommand.build(spec, quiet: !verbose && isatty(2) != 1).entry
+        }
+        do {
+            return try ImageStore(state: StateDirectory.resolve()).resolve(reference)
+        } catch {
+            throw CLIErrors.fail("\(error)")
+        }
+    }
+}
