@@ -14,12 +14,27 @@ public struct AgentHost: Sendable {
     public let spawner: any AgentSpawner
     public let backend: any TaskBackend
     public let logger: Logger
+    /// The state directory of the node of each rank (staged files and images go there); nil: no staging.
+    public let nodeDirectory: (@Sendable (Int) -> String)?
 
-    public init(configuration: AgentProcessConfiguration, spawner: any AgentSpawner, backend: any TaskBackend, logger: Logger) {
+    public init(
+        configuration: AgentProcessConfiguration, spawner: any AgentSpawner, backend: any TaskBackend, logger: Logger,
+        nodeDirectory: (@Sendable (Int) -> String)? = nil
+    ) {
         self.configuration = configuration
         self.spawner = spawner
         self.backend = backend
         self.logger = logger
+        self.nodeDirectory = nodeDirectory
+    }
+
+    /// Test hook: `VHPC_TEST_CORRUPT_CHUNK=RANK:OFFSET` corrupts the first staging chunk agent RANK receives at
+    /// OFFSET (checks that a bad chunk is detected and sent again). Never set outside tests.
+    static func corruptChunkOffset(rank: Int) -> UInt64? {
+        guard let value = getenv("VHPC_TEST_CORRUPT_CHUNK") else { return nil }
+        let parts = String(cString: value).split(separator: ":")
+        guard parts.count == 2, Int(parts[0]) == rank else { return nil }
+        return UInt64(parts[1])
     }
 
     /// Runs the process's agents; returns the process exit code (0 = terminated normally, 1 = ended by a fault).
@@ -64,7 +79,9 @@ public struct AgentHost: Sendable {
                 environment: .init(
                     group: group, jobID: config.jobID, secret: secret,
                     tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,
-                    nodeCount: config.nodeCount, host: config.host(ofRank: rank), logger: agentLogger))
+                    nodeCount: config.nodeCount, host: config.host(ofRank: rank), logger: agentLogger,
+                    staging: nodeDirectory.map { StagingFiles(role: .node(directory: $0(rank), jobID: config.jobID), durable: config.stagingDurable) },
+                    corruptChunkOffset: Self.corruptChunkOffset(rank: rank)))
         }
 
         let failures = try await withThrowingTaskGroup(of: Bool?.self) { group in

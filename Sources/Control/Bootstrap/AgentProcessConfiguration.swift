@@ -32,6 +32,8 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     public var stallRanks: [Int]
     /// Log level name for agents (`warning`, `debug`…).
     public var logLevel: String
+    /// Whether staged files are fsynced before they are renamed into place.
+    public var stagingDurable: Bool = true
 
     public init(
         jobID: String, secretHex: String, nodeCount: Int, fanout: Int, chunkRoot: Int, chunkDepth: Int, parent: AgentEndpoint,

@@ -11,6 +11,10 @@ public enum JobEvent: Sendable {
     case output(task: Int, stream: IOStream, data: ByteBuffer)
     /// A node could not start its tasks.
     case launchFailed(node: Int, message: String)
+    /// Staging: the slowest first-level node acknowledged `bytes` of `total`; `nodesDone` of `nodes` finished.
+    case stagingProgress(bytes: UInt64, total: UInt64, nodesDone: Int, nodes: Int)
+    /// Staging finished on every live node (`skipped` files were already present).
+    case staged(bytes: UInt64, nodes: Int, skipped: Int, elapsed: Duration)
     /// The job is ending: `reason`.
     case ending(reason: String)
 }

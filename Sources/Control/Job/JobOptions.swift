@@ -31,6 +31,10 @@ public struct JobOptions: Sendable {
     public var agentLogLevel: String = "warning"
     /// Extra environment for every task (e.g. `VHPC_VSE_IMAGE`, which makes tool agents run tasks in VMs).
     public var environment: [String: String] = [:]
+    /// Files staged to every node after bootstrap, before the tasks start.
+    public var staging: [StagingFile] = []
+    /// Whether nodes fsync staged files before renaming them into place.
+    public var stagingDurable: Bool = true
 
     public init(jobID: String, nodeCount: Int, taskCount: Int, hosts: [String], executable: String, arguments: [String], workingDirectory: String) {
         self.jobID = jobID

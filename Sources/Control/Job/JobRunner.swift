@@ -30,6 +30,8 @@ public struct JobRunner: Sendable {
         public var failures: [FailureNotice]
         public var bootstrapTime: Duration?
         public var agents: [AgentEndpoint]
+        /// Time from the start of staging until every live node held every file (nil: nothing staged).
+        public var stagingTime: Duration?
     }
 
     final class State: @unchecked Sendable {
@@ -43,6 +45,11 @@ public struct JobRunner: Sendable {
         var interrupted: Int32?
         var abortedForFailure = false
         var nextCommandID: UInt64 = 10
+        var staging: StagingTracker?
+        var stagingStarted: ContinuousClock.Instant?
+        var stagingTime: Duration?
+        var stagingBytes: [UInt64: UInt64] = [:]
+        var launched = false
         init(tasks: Int) { tracker = JobTracker(taskCount: tasks) }
     }
 
@@ -81,7 +88,9 @@ public struct JobRunner: Sendable {
             environment: .init(
                 group: group, jobID: options.jobID, secret: secret,
                 tickInterval: AgentHost.tickInterval(heartbeatMilliseconds: heartbeatMS), backend: nil,
-                nodeCount: options.nodeCount, host: me.host, logger: logger))
+                nodeCount: options.nodeCount, host: me.host, logger: logger,
+                staging: StagingFiles(role: .source(Dictionary(
+                    options.staging.map { ($0.offer.transferID, $0.source) }, uniquingKeysWith: { first, _ in first })))))
         let state = State(tasks: options.taskCount)
         let layout = TaskLayout(tasks: options.taskCount, nodes: options.nodeCount)
 
@@ -102,15 +111,58 @@ public struct JobRunner: Sendable {
             end("interrupted by signal \(signal)")
         })
 
-        let processConfig = AgentProcessConfiguration(
+        var processConfig = AgentProcessConfiguration(
             jobID: options.jobID, secretHex: secret.hexEncoded, nodeCount: options.nodeCount, fanout: options.fanout,
             chunkRoot: 0, chunkDepth: AgentProcessConfiguration.chunkDepth(agentsPerProcess: options.agentsPerProcess, fanout: options.fanout),
             parent: me, hosts: options.hosts, bindHost: options.bindHost, heartbeatMilliseconds: heartbeatMS,
             heartbeatTimeoutMilliseconds: options.heartbeatTimeout.map { Int($0.milliseconds) } ?? 0,
             handshakeMilliseconds: Int(options.handshakeWindow.milliseconds), launcher: options.launcher,
             stallRanks: options.stallRanks, logLevel: options.agentLogLevel)
+        processConfig.stagingDurable = options.stagingDurable
 
         let stdinSequence = NIOLockedValueBox<UInt64>(0)
+        @Sendable func launch() {
+            let first = state.lock.withLock { () -> Bool in
+                defer { state.launched = true }
+                return !state.launched
+            }
+            guard first else { return }
+            var environment = [EnvironmentVariable(name: "VHPC_JOB", value: options.jobID)]
+            if let path = getenv("PATH") { environment.append(EnvironmentVariable(name: "PATH", value: String(cString: path))) }
+            for (name, value) in options.environment.sorted(by: { $0.key < $1.key }) {
+                environment.append(EnvironmentVariable(name: name, value: value))
+            }
+            runtime.send(.broadcast(.launch(LaunchCommand(
+                id: 1, target: .all, executable: options.executable, arguments: options.arguments,
+                environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount)))))
+            stdinReady?({ bytes, eos in
+                let sequence = stdinSequence.withLockedValue { value -> UInt64 in
+                    defer { value += 1 }
+                    return value
+                }
+                runtime.send(.stdin(Wire.IOData(
+                    launchID: 1, rank: 1, task: 0, stream: .stdin, sequence: sequence, isEndOfStream: eos,
+                    data: ByteBuffer(bytes: bytes))))
+            })
+        }
+
+        /// Reports staging progress; launches once every live node holds every file.
+        @Sendable func stagingProgressed() {
+            let (tracker, bytes, started) = state.lock.withLock { (state.staging, state.stagingBytes.values.reduce(0, +), state.stagingStarted) }
+            guard let tracker, let started else { return }
+            events(.stagingProgress(bytes: bytes, total: tracker.totalBytes, nodesDone: tracker.nodesDone, nodes: tracker.nodes.count))
+            guard tracker.isComplete, !state.lock.withLock({ state.ending }) else { return }
+            let elapsed = ContinuousClock.now - started
+            let first = state.lock.withLock { () -> Bool in
+                guard state.stagingTime == nil else { return false }
+                state.stagingTime = elapsed
+                return true
+            }
+            guard first else { return }
+            events(.staged(bytes: tracker.totalBytes, nodes: tracker.nodes.count, skipped: tracker.skipped, elapsed: elapsed))
+            launch()
+        }
+
         let observe: @Sendable (AgentDirective) -> Void = { directive in
             switch directive {
             case .bootstrapped(let endpoints, _):
@@ -124,23 +176,29 @@ public struct JobRunner: Sendable {
                     end("bootstrap finished")
                     return
                 }
-                var environment = [EnvironmentVariable(name: "VHPC_JOB", value: options.jobID)]
-                if let path = getenv("PATH") { environment.append(EnvironmentVariable(name: "PATH", value: String(cString: path))) }
-                for (name, value) in options.environment.sorted(by: { $0.key < $1.key }) {
-                    environment.append(EnvironmentVariable(name: name, value: value))
+                let offers = options.staging.map(\.offer)
+                guard !offers.isEmpty else { return launch() }
+                let live = endpoints.map(\.rank).filter { $0 != 0 }
+                state.lock.withLock {
+                    state.staging = StagingTracker(offers: offers, nodes: live)
+                    state.stagingStarted = .now
                 }
-                runtime.send(.broadcast(.launch(LaunchCommand(
-                    id: 1, target: .all, executable: options.executable, arguments: options.arguments,
-                    environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount)))))
-                stdinReady?({ bytes, eos in
-                    let sequence = stdinSequence.withLockedValue { value -> UInt64 in
-                        defer { value += 1 }
-                        return value
+                events(.stagingProgress(bytes: 0, total: offers.reduce(0) { $0 + $1.size }, nodesDone: 0, nodes: live.count))
+                for offer in offers { runtime.send(.stage(offer)) }
+            case .stagingReport(let report):
+                let (isNew, ending) = state.lock.withLock { (state.staging?.record(report) ?? false, state.ending) }
+                guard isNew, !ending else { return }
+                if report.outcome == .failed {
+                    events(.launchFailed(node: report.node, message: "staging failed on node \(report.node - 1): \(report.detail)"))
+                    if options.onFailure == .abort {
+                        state.lock.withLock { state.abortedForFailure = true }
+                        return end("aborting: staging failed")
                     }
-                    runtime.send(.stdin(Wire.IOData(
-                        launchID: 1, rank: 1, task: 0, stream: .stdin, sequence: sequence, isEndOfStream: eos,
-                        data: ByteBuffer(bytes: bytes))))
-                })
+                }
+                stagingProgressed()
+            case .stagingProgress(let id, let bytes):
+                state.lock.withLock { state.stagingBytes[id] = bytes }
+                stagingProgressed()
             case .failure(let notice):
                 let (ending, bootstrapped) = state.lock.withLock { (state.ending, state.bootstrapTime != nil) }
                 events(.failure(notice))
@@ -150,6 +208,7 @@ public struct JobRunner: Sendable {
                 }
                 let finished: Bool = state.lock.withLock {
                     state.failures.append(notice)
+                    state.staging?.nodeFailed(notice.rank)
                     if notice.rank >= 1 && notice.rank <= options.nodeCount {
                         state.tracker.abandon(tasks: layout.ranks(onNode: notice.rank - 1), status: 128 + SIGKILL)
                     }
@@ -160,6 +219,8 @@ public struct JobRunner: Sendable {
                     end("aborting after failure of agent \(notice.rank)")
                 } else if finished {
                     end("all tasks finished")
+                } else {
+                    stagingProgressed()
                 }
             case .output(let data):
                 let ready = state.lock.withLock { () -> [Wire.IOData] in
@@ -258,7 +319,9 @@ public struct JobRunner: Sendable {
             var code = state.tracker.exitCode
             if !state.failures.isEmpty { code = max(code, 1) }
             if let signal = state.interrupted { code = 128 + signal }
-            return Result(exitCode: code, failures: state.failures, bootstrapTime: state.bootstrapTime, agents: state.agents)
+            return Result(
+                exitCode: code, failures: state.failures, bootstrapTime: state.bootstrapTime, agents: state.agents,
+                stagingTime: state.stagingTime)
         }
     }
 

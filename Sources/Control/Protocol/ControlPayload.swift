@@ -16,11 +16,19 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case taskExited(node: Int, task: Int, status: Int32, message: String)
     /// Agent → controller: the tasks of a node could not start (e.g. command not found).
     case launchFailed(node: Int, message: String)
+    /// Controller → every agent (flooded): a file to stage.
+    case stageOffer(StagingOffer)
+    /// Child → feeder: the chunk at `offset` failed its checksum; send again from there.
+    case stageResend(transferID: UInt64, offset: UInt64)
+    /// Feeder → child: this agent cannot feed the transfer any more (its own copy failed); find another feeder.
+    case stageDetach(transferID: UInt64)
+    /// Node → controller: the outcome of one staged file on that node.
+    case staged(StagingReport)
 
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {
         switch self {
-        case .taskExited, .launchFailed: return true
+        case .taskExited, .launchFailed, .staged: return true
         default: return false
         }
     }

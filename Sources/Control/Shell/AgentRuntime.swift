@@ -22,11 +22,17 @@ public struct AgentRuntime: Sendable {
         public var nodeCount: Int
         public var host: String
         public var logger: Logger
+        /// Staging file I/O (a node's directory, or the controller's source files); nil: staging unsupported.
+        public var staging: StagingFiles?
+        /// Test hook (`VHPC_TEST_CORRUPT_CHUNK`): the first chunk received at this offset is corrupted.
+        public var corruptChunkOffset: UInt64?
 
         public init(
             group: any EventLoopGroup, jobID: String, secret: JobSecret, tickInterval: Duration, backend: (any TaskBackend)?,
-            nodeCount: Int, host: String, logger: Logger
+            nodeCount: Int, host: String, logger: Logger, staging: StagingFiles? = nil, corruptChunkOffset: UInt64? = nil
         ) {
+            self.staging = staging
+            self.corruptChunkOffset = corruptChunkOffset
             self.group = group
             self.jobID = jobID
             self.secret = secret
@@ -90,6 +96,9 @@ public struct AgentRuntime: Sendable {
         var nextLinkID = 0
         var openLinks = 0
         var toolControls: AsyncStream<TaskControl>.Continuation?
+        var corruptOffset = environment.corruptChunkOffset
+        let staging = environment.staging
+        defer { staging?.close() }
         let server = listener.server
 
         try await withThrowingDiscardingTaskGroup { group in
@@ -115,6 +124,10 @@ public struct AgentRuntime: Sendable {
                 let now = ContinuousClock.now - origin
                 let directives: [AgentDirective]
                 switch event {
+                case .agent(.message(.fileChunk(let chunk), let peer)) where chunk.offset == corruptOffset:
+                    corruptOffset = nil
+                    logger.warning("test hook: corrupting the chunk at offset \(chunk.offset)")
+                    directives = machine.handle(.message(.fileChunk(chunk.corrupted()), from: peer), now: now)
                 case .agent(let agentEvent):
                     directives = machine.handle(agentEvent, now: now)
                 case .opened(let peer, let id, let queue):
@@ -148,14 +161,18 @@ public struct AgentRuntime: Sendable {
                             }
                         }
                     case .send(let message, let peer):
+                        if case .agentControl = message, case .stageResend(let id, let offset)? = ControlPayload(message: message) {
+                            logger.warning("staging: chunk at offset \(offset) of transfer \(id) failed its checksum on agent \(rank); asked agent \(peer) to send it again")
+                        }
                         queues[peer]?.queue.yield(message)
                     case .closeLink(let peer):
                         queues.removeValue(forKey: peer)?.queue.finish()
                     case .startTasks(let command):
                         guard let backend = environment.backend, toolControls == nil else { break }
-                        let plan = NodeTaskPlan(
+                        var plan = NodeTaskPlan(
                             command: command, jobID: environment.jobID, agentRank: rank,
                             nodeCount: environment.nodeCount, host: environment.host)
+                        if let staging { plan.environment.merge(staging.taskEnvironment()) { _, staged in staged } }
                         let (controls, continuation) = AsyncStream.makeStream(of: TaskControl.self)
                         toolControls = continuation
                         group.addTask {
@@ -173,7 +190,9 @@ public struct AgentRuntime: Sendable {
                         for (_, entry) in queues { entry.queue.finish() }
                         queues = [:]
                         break loop
-                    case .bootstrapped, .failure, .output, .report:
+                    case .stagingIO(let io):
+                        staging?.perform(io) { event in input.yield(.agent(.staging(event))) }
+                    case .bootstrapped, .failure, .output, .report, .stagingReport, .stagingProgress:
                         break
                     }
                 }

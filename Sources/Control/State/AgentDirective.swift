@@ -22,6 +22,12 @@ public enum AgentDirective: Sendable, Hashable {
     case failure(FailureNotice)
     /// Controller: output of a task, in arrival order (sequence it with ``OutputSequencer``).
     case output(Wire.IOData)
+    /// Staging file work (open, write, read, commit, discard) for the shell.
+    case stagingIO(StagingIO)
+    /// Controller: a node's outcome for one staged file.
+    case stagingReport(StagingReport)
+    /// Controller: the slowest first-level node has acknowledged `bytes` of a staged file.
+    case stagingProgress(transferID: UInt64, bytes: UInt64)
     /// Controller: a control payload addressed to it (task exits, launch failures).
     case report(ControlPayload)
 }

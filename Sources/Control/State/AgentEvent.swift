@@ -25,6 +25,10 @@ public enum AgentEvent: Sendable {
     case launchFailed(message: String)
     /// Controller only: broadcast a command from the front-end.
     case broadcast(Message)
+    /// Controller only: stage a file to every node (after bootstrap).
+    case stage(StagingOffer)
+    /// The shell finished staging file work.
+    case staging(StagingEvent)
     /// Controller only: send stdin data to the node running task 0.
     case stdin(Wire.IOData)
 }

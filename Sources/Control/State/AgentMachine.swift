@@ -27,6 +27,8 @@ public struct AgentMachine: Sendable {
         public var heartbeatTimeout: Duration?
         /// The parent's endpoint (nil for the controller).
         public var parent: AgentEndpoint?
+        /// Staging flow-control window, in chunks per child.
+        public var stagingWindow: Int = 8
 
         public init(
             endpoint: AgentEndpoint, rankCount: Int, tree: BootTree, handshakeWindow: Duration = .seconds(10),
@@ -75,12 +77,15 @@ public struct AgentMachine: Sendable {
     /// Final reports (task exits and end-of-stream marks), re-sent whenever a failure may have eaten them.
     private var finalReports: [Message] = []
     private var now: Duration = .zero
+    /// File staging (see ``StagingMachine``).
+    public private(set) var staging: StagingMachine
 
     public init(configuration: Configuration) throws(TopologyError) {
         self.configuration = configuration
         let rank = configuration.endpoint.rank
         router = try FailoverRouter(rank: rank, tree: configuration.tree)
         bootstrap = BootstrapTracker(own: configuration.endpoint, children: configuration.tree.children(of: rank), deadline: .zero)
+        staging = StagingMachine(configuration: .init(rank: rank, tree: configuration.tree, window: configuration.stagingWindow))
         if let period = configuration.heartbeatPeriod {
             detector = HeartbeatDetector(rank: rank, period: period, timeout: configuration.heartbeatTimeout)
         }
@@ -117,6 +122,10 @@ public struct AgentMachine: Sendable {
             if isController { floodOut(message, except: nil, &out); apply(message, &out) }
         case .stdin(let data):
             if isController { route(.ioData(data), to: Int(data.rank), &out) }
+        case .stage(let offer):
+            if isController { stage(&out) { $0.start(offer) } }
+        case .staging(let event):
+            stage(&out) { $0.handle(event) }
         }
         return out
     }
@@ -294,6 +303,7 @@ public struct AgentMachine: Sendable {
         if bootstrap.childFailed(notice) { progressBootstrap(&out) }
         if wiringPending.remove(notice.rank) != nil { progressWiring(&out) }
         if wiredChildrenPending.remove(notice.rank) != nil { progressWiring(&out) }
+        stage(&out) { $0.peerFailed(notice.rank) }
     }
 
     private mutating func exit(_ reason: String, failed: Bool, _ out: inout [AgentDirective]) {
@@ -338,6 +348,10 @@ public struct AgentMachine: Sendable {
         case .agentControl:
             guard let payload = ControlPayload(message: message) else { return }
             receive(payload, message: message, from: peer, &out)
+        case .fileChunk(let chunk):
+            stage(&out) { $0.receiveChunk(chunk, from: peer) }
+        case .ack(let ack) where ack.of == .fileChunk:
+            stage(&out) { $0.receiveAck(ack.id, position: ack.position, from: peer) }
         default:
             break
         }
@@ -363,6 +377,14 @@ public struct AgentMachine: Sendable {
             }
         case .taskExited, .launchFailed:
             if isController { out.append(.report(payload)) } else { route(message, to: 0, &out) }
+        case .stageOffer(let offer):
+            stage(&out) { $0.receiveOffer(offer, from: peer) }
+        case .stageResend(let id, let offset):
+            stage(&out) { $0.receiveResend(id, offset: offset, from: peer) }
+        case .stageDetach(let id):
+            stage(&out) { $0.receiveDetach(id, from: peer) }
+        case .staged(let report):
+            if isController { out.append(.stagingReport(report)) } else { route(message, to: 0, &out) }
         }
     }
 
@@ -390,6 +412,28 @@ public struct AgentMachine: Sendable {
             }
         default:
             break
+        }
+    }
+
+    // MARK: Staging
+
+    /// Runs a step of the staging machine with the current links and turns its actions into directives.
+    private mutating func stage(_ out: inout [AgentDirective], _ step: (inout StagingMachine) -> [StagingAction]) {
+        staging.links = links
+        for action in step(&staging) {
+            switch action {
+            case .send(let message, let peer):
+                if links.contains(peer) { out.append(.send(message, to: peer)) }
+            case .flood(let message, let except):
+                floodOut(message, except: except, &out)
+            case .toController(let message):
+                if isController { continue }
+                finalReports.append(message)  // re-sent if a failure may have eaten it (the controller dedupes)
+                route(message, to: 0, &out)
+            case .io(let io): out.append(.stagingIO(io))
+            case .report(let report): out.append(.stagingReport(report))
+            case .progress(let id, let bytes): out.append(.stagingProgress(transferID: id, bytes: bytes))
+            }
         }
     }
 

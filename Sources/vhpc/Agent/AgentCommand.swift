@@ -53,7 +53,7 @@ struct AgentCommand: AsyncParsableCommand {
         let host = AgentHost(
             configuration: configuration, spawner: LauncherAgentSpawner(launcher: launcher),
             backend: SelectingTaskBackend(processes: ProcessTaskBackend(logger: logger), vms: VMTaskBackend(logger: logger)),
-            logger: logger)
+            logger: logger, nodeDirectory: StagePlan.nodeDirectory())
         let code = try await host.run()
         Foundation.exit(code)
     }

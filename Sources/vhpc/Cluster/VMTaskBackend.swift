@@ -11,8 +11,8 @@ import VSE
 /// `VHPC_*` variables; output comes back line by line over the guest channel, then the exit status.
 ///
 /// Selected when the launch environment names an image (`VHPC_VSE_IMAGE`, set by `vhpc run --vse`).
-/// Not yet done (see the virtual-cluster issue): staging the image over the tree (nodes share this
-/// machine's image cache), a job-wide VM network, PMI.
+/// The image comes from the node's own cache (`VHPC_NODE_STATE`, where `vhpc run --vse` staged it over the
+/// tree), else from this machine's cache. Not yet done (see the virtual-cluster issue): PMI.
 struct VMTaskBackend: TaskBackend {
     static let imageVariable = "VHPC_VSE_IMAGE"
     let logger: Logger
@@ -21,7 +21,8 @@ struct VMTaskBackend: TaskBackend {
         guard !plan.taskRanks.isEmpty else { return }
         let entry: ImageEntry
         do {
-            entry = try ImageStore(state: StateDirectory.resolve()).resolve(plan.environment[Self.imageVariable] ?? "")
+            let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
+            entry = try ImageStore(state: state).resolve(plan.environment[Self.imageVariable] ?? "")
         } catch {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return

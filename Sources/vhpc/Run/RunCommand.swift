@@ -34,6 +34,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
     @Option(name: .customLong("vms-per-node"), help: "With --vse: VMs (tasks) per node (default: one per core).") var vmsPerNode: Int?
+    @Option(name: .customLong("stage"), help: ArgumentHelp(
+        "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
+        valueName: "FILE[:DEST]")) var stage: [String] = []
+    @Option(name: .customLong("stage-chunk-size"), help: .hidden) var stageChunkSize: Int = StagePlan.defaultChunkSize
     @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]") var command: [String] = []
 
     func run() async throws {
@@ -63,10 +67,16 @@ struct RunCommand: AsyncParsableCommand {
         }
         var options = plan.options
         options.stallRanks = stallRanks
+        guard stageChunkSize >= 4096, stageChunkSize <= 1 << 20 else { throw CLIErrors.fail("--stage-chunk-size must be 4096…1048576") }
+        options.staging = try StagePlan.jobFiles(stage, chunkSize: stageChunkSize)
+        if let image {
+            options.staging += try StagePlan.image(image, firstTransferID: 1000, chunkSize: stageChunkSize)
+        }
         if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let printer = OutputPrinter(label: label)
+        let progress = StageProgress()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: launcherImpl), logger: logger)
         let record = JobRecordWriter(options: options)
         record.write(state: "starting", agents: [], failures: [])
@@ -88,6 +98,8 @@ struct RunCommand: AsyncParsableCommand {
                         logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
                     case .ending(let reason):
                         logger.info("job ending: \(reason)")
+                    case .stagingProgress, .staged:
+                        progress.handle(event)
                     }
                 },
                 ready: { interrupter in RunSignals.install { signal in interrupter.interrupt(signal: signal) } },
@@ -97,6 +109,7 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIErrors.fail("\(error)")
         }
         printer.flush()
+        if launcher == "local", !options.staging.isEmpty { StagePlan.sweep(jobID: options.jobID, nodes: options.nodeCount) }
         record.write(state: "finished (exit \(result.exitCode))", agents: result.agents, failures: result.failures)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }

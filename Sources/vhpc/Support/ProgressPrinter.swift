@@ -31,6 +31,18 @@ final class ProgressPrinter: @unchecked Sendable {
         write(String(format: "%@ in %.2f s\n", text, total))
     }
 
+    /// Redraws the progress line in place (terminal only; nothing otherwise).
+    func update(_ line: String) {
+        guard enabled, isTerminal else { return }
+        lock.withLock { write("\r\u{1B}[K" + line) }
+    }
+
+    /// Ends a progress line with a final one (a plain line when stderr is not a terminal).
+    func finish(_ line: String) {
+        guard enabled else { return }
+        lock.withLock { write((isTerminal ? "\r\u{1B}[K" : "") + line + "\n") }
+    }
+
     private func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }

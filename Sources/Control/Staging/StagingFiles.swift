@@ -1,0 +1,228 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The I/O shell of staging for one agent: runs ``StagingIO`` on a private serial queue (never on an event
+/// loop), with `pwrite`/`pread` on one descriptor per file, and answers with ``StagingEvent``s.
+///
+/// Node layout (`directory` is the node's state directory, e.g. `$VHPC_HOME/nodes/<rank>` for the local
+/// launcher): job files go to `staged/<job>/<path>` (removed by ``close()``), images to `images/<id>/`
+/// (assembled in `tmp/stage-<job>-<id>/` and renamed into place once every artifact is committed). A file
+/// is written as `<target>.partial-<pid>` and renamed only after the whole-file digest matched and `fsync`.
+public final class StagingFiles: @unchecked Sendable {
+    /// Where files come from or go to.
+    public enum Role: Sendable {
+        /// A node agent writing into its state directory.
+        case node(directory: String, jobID: String)
+        /// The controller reading the original files, by transfer id.
+        case source([UInt64: String])
+    }
+
+    struct Handle {
+        var fd: Int32
+        var partial: String?
+        var final: String
+        var offer: StagingOffer
+    }
+
+    public let role: Role
+    /// Whether commits `fsync` the file before renaming it (off only for benchmarks that say so).
+    public let durable: Bool
+    private let queue: DispatchQueue
+    private let allocator = ByteBufferAllocator()
+    // Touched only on `queue`.
+    private var handles: [UInt64: Handle] = [:]
+    private var imageCommits: [String: Int] = [:]
+    private let committed = NIOLockedValueBox<[Int: String]>([:])
+
+    public init(role: Role, durable: Bool = true) {
+        self.role = role
+        self.durable = durable
+        self.queue = DispatchQueue(label: "vhpc.staging")
+    }
+
+    /// Runs `io` in order after earlier work; `deliver` gets the answer (nothing for `discard`).
+    public func perform(_ io: StagingIO, deliver: @escaping @Sendable (StagingEvent) -> Void) {
+        queue.async {
+            if let event = self.execute(io) { deliver(event) }
+        }
+    }
+
+    /// Variables for tasks: `VHPC_STAGE_DIR`, `VHPC_STAGED_<index>` per committed job file, `VHPC_NODE_STATE`.
+    public func taskEnvironment() -> [String: String] {
+        guard case .node(let directory, let jobID) = role else { return [:] }
+        var environment = ["VHPC_NODE_STATE": directory, "VHPC_STAGE_DIR": Self.jobDirectory(directory, jobID)]
+        for (index, path) in committed.withLockedValue({ $0 }) { environment["VHPC_STAGED_\(index)"] = path }
+        return environment
+    }
+
+    /// Closes every file, removes partial files and (for a node) the job's staged files and image temp dirs.
+    /// Waits for queued work first.
+    public func close() {
+        queue.sync {
+            for handle in handles.values {
+                Glibc.close(handle.fd)
+                if let partial = handle.partial { unlink(partial) }
+            }
+            handles = [:]
+            guard case .node(let directory, let jobID) = role else { return }
+            Self.removeJobFiles(directory: directory, jobID: jobID)
+        }
+    }
+
+    /// Removes what a job left in a node directory (its staged files, image temp dirs): also used by the
+    /// front-end to sweep after agents that were killed.
+    public static func removeJobFiles(directory: String, jobID: String) {
+        let manager = FileManager.default
+        try? manager.removeItem(atPath: jobDirectory(directory, jobID))
+        let tmp = directory + "/tmp"
+        for name in (try? manager.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix("stage-\(jobID)-") {
+            try? manager.removeItem(atPath: tmp + "/" + name)
+        }
+    }
+
+    static func jobDirectory(_ directory: String, _ jobID: String) -> String { directory + "/staged/" + jobID }
+
+    private func execute(_ io: StagingIO) -> StagingEvent? {
+        switch io {
+        case .open(let offer): return open(offer)
+        case .write(let id, let offset, let data): return write(id, offset, data)
+        case .read(let id, let offset, let length): return read(id, offset, length)
+        case .commit(let id): return commit(id)
+        case .discard(let id):
+            if let handle = handles.removeValue(forKey: id) {
+                Glibc.close(handle.fd)
+                if let partial = handle.partial { unlink(partial) }
+            }
+            return nil
+        }
+    }
+
+    private func open(_ offer: StagingOffer) -> StagingEvent {
+        let id = offer.transferID
+        do {
+            let (final, present) = try locate(offer)
+            if present {
+                let fd = Glibc.open(final, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw StagingError.io("cannot open \(final)", errno) }
+                handles[id] = Handle(fd: fd, partial: nil, final: final, offer: offer)
+                noteCommitted(offer, final)
+                return .opened(transferID: id, present: true)
+            }
+            let partial = final + ".partial-\(getpid())"
+            try FileManager.default.createDirectory(
+                atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw StagingError.io("cannot create \(partial)", errno) }
+            handles[id] = Handle(fd: fd, partial: partial, final: final, offer: offer)
+            return .opened(transferID: id, present: false)
+        } catch {
+            return .failed(transferID: id, message: "\(offer.target.displayName): \(error)")
+        }
+    }
+
+    /// The final path of `offer` and whether it is already there (the source's files always are).
+    private func locate(_ offer: StagingOffer) throws -> (String, Bool) {
+        switch role {
+        case .source(let paths):
+            guard let path = paths[offer.transferID] else { throw StagingError.io("no source for transfer \(offer.transferID)", ENOENT) }
+            return (path, true)
+        case .node(let directory, let jobID):
+            switch offer.target {
+            case .job(_, let path):
+                return (Self.jobDirectory(directory, jobID) + "/" + path, false)
+            case .image(let imageID, let artifact, _):
+                let installed = directory + "/images/" + imageID
+                if FileManager.default.fileExists(atPath: installed + "/manifest.json") {
+                    return (installed + "/" + artifact, true)
+                }
+                return (directory + "/tmp/stage-\(jobID)-\(imageID)/" + artifact, false)
+            }
+        }
+    }
+
+    private func write(_ id: UInt64, _ offset: UInt64, _ data: ByteBuffer) -> StagingEvent {
+        guard let handle = handles[id] else { return .failed(transferID: id, message: "transfer \(id) is not open") }
+        let failure: Int32? = data.withUnsafeReadableBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let count = pwrite(handle.fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { return count < 0 ? errno : EIO }
+                done += count
+            }
+            return nil
+        }
+        if let failure {
+            return .failed(transferID: id, message: "\(handle.partial ?? handle.final): write at offset \(offset): \(String(cString: strerror(failure)))")
+        }
+        return .written(transferID: id, offset: offset, length: data.readableBytes)
+    }
+
+    private func read(_ id: UInt64, _ offset: UInt64, _ length: Int) -> StagingEvent {
+        guard let handle = handles[id] else { return .failed(transferID: id, message: "transfer \(id) is not open") }
+        var buffer = allocator.buffer(capacity: length)
+        var failure: Int32?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+            var done = 0
+            while done < length {
+                let count = pread(handle.fd, target.baseAddress! + done, length - done, off_t(offset) + off_t(done))
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { failure = count < 0 ? errno : EIO; break }
+                done += count
+            }
+            return done
+        }
+        if let failure {
+            return .failed(transferID: id, message: "\(handle.partial ?? handle.final): read at offset \(offset): \(String(cString: strerror(failure)))")
+        }
+        let checksum = buffer.withUnsafeReadableBytes { ChunkChecksum(of: $0) }
+        return .read(transferID: id, offset: offset, data: buffer, checksum: checksum)
+    }
+
+    private func commit(_ id: UInt64) -> StagingEvent {
+        guard var handle = handles[id], let partial = handle.partial else {
+            return .failed(transferID: id, message: "transfer \(id) is not open")
+        }
+        if durable, fsync(handle.fd) != 0 {
+            return .failed(transferID: id, message: "\(partial): fsync: \(String(cString: strerror(errno)))")
+        }
+        guard rename(partial, handle.final) == 0 else {
+            return .failed(transferID: id, message: "rename \(partial) → \(handle.final): \(String(cString: strerror(errno)))")
+        }
+        handle.partial = nil
+        handles[id] = handle
+        var path = handle.final
+        if case .image(let imageID, let artifact, let count) = handle.offer.target, case .node(let directory, _) = role {
+            imageCommits[imageID, default: 0] += 1
+            let installed = directory + "/images/" + imageID
+            if imageCommits[imageID] == count {
+                let temp = (handle.final as NSString).deletingLastPathComponent
+                try? FileManager.default.createDirectory(atPath: directory + "/images", withIntermediateDirectories: true)
+                if rename(temp, installed) != 0 { try? FileManager.default.removeItem(atPath: temp) }  // a concurrent job won
+            }
+            path = installed + "/" + artifact
+        }
+        noteCommitted(handle.offer, path)
+        return .committed(transferID: id, path: path)
+    }
+
+    private func noteCommitted(_ offer: StagingOffer, _ path: String) {
+        if case .job(let index, _) = offer.target { committed.withLockedValue { $0[index] = path } }
+    }
+}
+
+/// A staging file operation that failed, with the OS error.
+enum StagingError: Error, CustomStringConvertible {
+    case io(String, Int32)
+
+    var description: String {
+        switch self {
+        case .io(let what, let code): return "\(what): \(String(cString: strerror(code)))"
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Wire
+
+extension StagingMachine {
+    /// A child acknowledged `position` bytes (the first acknowledgement attaches it; the whole file detaches it).
+    public mutating func receiveAck(_ id: UInt64, position: UInt64, from peer: Int) -> [StagingAction] {
+        guard var transfer = transfers[id] else {
+            pendingAttach[id, default: [:]][peer] = position
+            return []
+        }
+        guard transfer.isActive, peer != transfer.feeder else { return [] }
+        if position >= transfer.size {
+            transfer.children[peer] = nil
+        } else if var child = transfer.children[peer] {
+            child.acked = max(child.acked, position)
+            child.next = max(child.next, child.acked)
+            transfer.children[peer] = child
+        } else {
+            transfer.children[peer] = .init(next: position, acked: position)
+        }
+        transfers[id] = transfer
+        var out: [StagingAction] = []
+        pump(id, &out)
+        if transfer.isSource { noteProgress(id, &out) }
+        return out
+    }
+
+    /// A child got a bad chunk at `offset`: go back and send again from there.
+    public mutating func receiveResend(_ id: UInt64, offset: UInt64, from peer: Int) -> [StagingAction] {
+        guard var transfer = transfers[id], var child = transfer.children[peer] else { return [] }
+        child.next = min(child.next, offset)
+        transfer.children[peer] = child
+        transfers[id] = transfer
+        var out: [StagingAction] = []
+        pump(id, &out)
+        return out
+    }
+
+    /// Sends every child what its window allows, from memory or by reading the file; then trims memory.
+    mutating func pump(_ id: UInt64, _ out: inout [StagingAction]) {
+        guard var transfer = transfers[id], transfer.isActive, transfer.opened else { return }
+        let chunkSize = UInt64(transfer.offer.chunkSize)
+        let window = UInt64(configuration.window) * chunkSize
+        for peer in transfer.children.keys.sorted() where links.contains(peer) && !failed.contains(peer) {
+            guard var child = transfer.children[peer] else { continue }
+            let limit = min(transfer.available, child.acked + window)
+            while child.next < limit {
+                let offset = child.next
+                if let chunk = transfer.buffer[offset] {
+                    out.append(.send(.fileChunk(chunk), to: peer))
+                    child.next += UInt64(chunk.data.readableBytes)
+                    continue
+                }
+                if offset < transfer.readable, transfer.reading.insert(offset).inserted {
+                    out.append(.io(.read(transferID: id, offset: offset, length: transfer.offer.chunkLength(at: offset))))
+                }
+                break
+            }
+            transfer.children[peer] = child
+        }
+        trim(&transfer)
+        transfers[id] = transfer
+    }
+
+    /// Drops chunks that are on disk and that every child has passed; beyond the buffer limit, drops the
+    /// oldest written ones anyway (a child that needs them again gets them read back).
+    func trim(_ transfer: inout StagingTransfer) {
+        let live = transfer.children.filter { links.contains($0.key) && !failed.contains($0.key) }
+        let slowest = live.values.map(\.next).min() ?? .max
+        let readable = transfer.readable
+        let onDisk = transfer.buffer.keys.filter { $0 + UInt64(transfer.offer.chunkLength(at: $0)) <= readable }.sorted()
+        var count = transfer.buffer.count
+        for offset in onDisk where offset < slowest || count > configuration.bufferLimit {
+            transfer.buffer[offset] = nil
+            count -= 1
+        }
+    }
+
+    /// Source: reports the slowest direct child's acknowledged bytes when it moves.
+    mutating func noteProgress(_ id: UInt64, _ out: inout [StagingAction]) {
+        guard var transfer = transfers[id] else { return }
+        let slowest = transfer.children.values.map(\.acked).min() ?? transfer.size
+        guard slowest > transfer.progressReported else { return }
+        transfer.progressReported = slowest
+        transfers[id] = transfer
+        out.append(.progress(transferID: id, bytes: slowest))
+    }
+}

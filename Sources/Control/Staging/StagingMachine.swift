@@ -1,0 +1,155 @@
+import Topology
+import Wire
+
+/// File staging down the agent tree as a sans-I/O state machine (one per agent, hosted by ``AgentMachine``).
+///
+/// The controller is the source: it floods a ``StagingOffer`` over every link and reads the file in chunks.
+/// Every node opens `<target>.partial-<pid>` (or finds the file present), then *attaches* to its feeder — its
+/// tree parent — by acknowledging the bytes it holds. A feeder sends each child chunks from the child's
+/// position, at most `window` chunks beyond the child's last acknowledgement (flow control); a relay forwards
+/// each verified chunk to its children as soon as it arrives (pipelining) while its own write is in flight,
+/// and serves children that fell behind by reading its file. A node acknowledges
+/// `min(received, written + window)`, so a slow disk throttles its feeder and memory stays bounded.
+///
+/// A chunk whose SHA-256 does not match is dropped and asked for again (`stageResend`); the file is
+/// committed (fsync, rename) only when the whole-file SHA-256 equals the offer's. A node that already holds
+/// the file acknowledges it whole at once — its feeder sends it nothing — and feeds its own subtree from its
+/// copy. When a feeder fails, its orphans attach to another live neighbour of lower rank (the tree parent,
+/// else a binomial-graph neighbour: lower ranks only, so feeding never forms a cycle) by acknowledging the
+/// highest contiguous offset they hold; the new feeder resumes there.
+public struct StagingMachine: Sendable {
+    /// Static parameters.
+    public struct Configuration: Sendable {
+        public var rank: Int
+        public var tree: BootTree
+        /// Chunks in flight per child, and unwritten chunks a node may hold beyond its writes.
+        public var window: Int
+        /// Chunks kept in memory for children before they are read back from the file instead.
+        public var bufferLimit: Int
+
+        public init(rank: Int, tree: BootTree, window: Int = 8, bufferLimit: Int = 32) {
+            self.rank = rank
+            self.tree = tree
+            self.window = max(1, window)
+            self.bufferLimit = max(self.window, bufferLimit)
+        }
+    }
+
+    public let configuration: Configuration
+    /// Neighbours with a live link (kept up to date by the host machine).
+    public var links: Set<Int> = []
+    var transfers: [UInt64: StagingTransfer] = [:]
+    /// Acknowledgements (attachments) that arrived before the offer.
+    var pendingAttach: [UInt64: [Int: UInt64]] = [:]
+    var failed: Set<Int> = []
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    var rank: Int { configuration.rank }
+
+    /// Whether this agent holds the whole verified file of `transferID`.
+    public func isComplete(_ transferID: UInt64) -> Bool { transfers[transferID]?.complete ?? false }
+
+    /// Contiguous verified bytes this agent holds of `transferID`.
+    public func received(_ transferID: UInt64) -> UInt64 { transfers[transferID]?.available ?? 0 }
+
+    /// Controller: begin staging `offer` from the original file.
+    public mutating func start(_ offer: StagingOffer) -> [StagingAction] {
+        guard transfers[offer.transferID] == nil else { return [] }
+        transfers[offer.transferID] = StagingTransfer(offer: offer, isSource: true)
+        applyPendingAttach(offer.transferID)
+        return [
+            .flood(ControlPayload.stageOffer(offer).message, except: nil),
+            .io(.open(offer)),
+        ]
+    }
+
+    /// An offer arrived (flooded): forward it once, open the file, pick the feeder.
+    public mutating func receiveOffer(_ offer: StagingOffer, from peer: Int) -> [StagingAction] {
+        guard transfers[offer.transferID] == nil else { return [] }
+        var transfer = StagingTransfer(offer: offer, isSource: false)
+        transfer.feeder = chooseFeeder(avoiding: [])
+        transfers[offer.transferID] = transfer
+        applyPendingAttach(offer.transferID)
+        return [.flood(ControlPayload.stageOffer(offer).message, except: peer), .io(.open(offer))]
+    }
+
+    /// Agent `rank` failed: stop feeding it; if it fed us, attach to another feeder where we stand.
+    public mutating func peerFailed(_ failedRank: Int) -> [StagingAction] {
+        guard failed.insert(failedRank).inserted else { return [] }
+        var out: [StagingAction] = []
+        for id in transfers.keys.sorted() {
+            guard var transfer = transfers[id] else { continue }
+            transfer.children[failedRank] = nil
+            transfers[id] = transfer
+            if transfer.feeder == failedRank { refeed(id, avoiding: failedRank, reason: "agent \(failedRank) failed", &out) }
+            pump(id, &out)
+        }
+        return out
+    }
+
+    /// Our feeder for `transferID` gave up on it (its own copy failed): find another.
+    public mutating func receiveDetach(_ transferID: UInt64, from peer: Int) -> [StagingAction] {
+        guard transfers[transferID]?.feeder == peer else { return [] }
+        var out: [StagingAction] = []
+        refeed(transferID, avoiding: peer, reason: "agent \(peer) could not stage the file", &out)
+        return out
+    }
+
+    mutating func refeed(_ id: UInt64, avoiding peer: Int, reason: String, _ out: inout [StagingAction]) {
+        guard var transfer = transfers[id], !transfer.isSource, !transfer.complete, transfer.isActive else { return }
+        transfer.avoid.insert(peer)
+        transfer.feeder = chooseFeeder(avoiding: transfer.avoid)
+        transfer.lastAck = nil
+        transfer.resendRequested = nil
+        transfers[id] = transfer
+        if transfer.feeder == nil {
+            fail(id, "no live agent left to feed node \(rank) (\(reason))", &out)
+        } else {
+            acknowledge(id, &out)
+        }
+    }
+
+    /// The tree parent when alive and linked, else the live linked neighbour of lower rank nearest the root
+    /// (ties: the highest rank, to spread orphans away from the controller).
+    func chooseFeeder(avoiding avoid: Set<Int>) -> Int? {
+        let usable = { (peer: Int) in self.links.contains(peer) && !self.failed.contains(peer) && !avoid.contains(peer) }
+        if let parent = configuration.tree.parent(of: rank), usable(parent) { return parent }
+        let tree = configuration.tree
+        return links.filter { $0 < rank && usable($0) }.min { a, b in
+            (tree.depth(of: a), -a) < (tree.depth(of: b), -b)
+        }
+    }
+
+    mutating func applyPendingAttach(_ id: UInt64) {
+        guard let pending = pendingAttach.removeValue(forKey: id), var transfer = transfers[id] else { return }
+        for (peer, position) in pending where position < transfer.size {
+            transfer.children[peer] = .init(next: position, acked: position)
+        }
+        transfers[id] = transfer
+    }
+
+    mutating func fail(_ id: UInt64, _ message: String, _ out: inout [StagingAction]) {
+        guard var transfer = transfers[id], transfer.isActive else { return }
+        transfer.failure = message
+        transfer.buffer = [:]
+        let children = transfer.children.keys.sorted()
+        transfer.children = [:]
+        transfers[id] = transfer
+        if !transfer.isSource { out.append(.io(.discard(transferID: id))) }
+        for child in children where links.contains(child) {
+            out.append(.send(ControlPayload.stageDetach(transferID: id).message, to: child))
+        }
+        report(id, .failed, detail: message, &out)
+    }
+
+    mutating func report(_ id: UInt64, _ outcome: StagingReport.Outcome, detail: String, _ out: inout [StagingAction]) {
+        guard var transfer = transfers[id], !transfer.reported, !transfer.isSource else { return }
+        transfer.reported = true
+        transfers[id] = transfer
+        let report = StagingReport(node: rank, transferID: id, outcome: outcome, detail: detail)
+        out.append(.toController(ControlPayload.staged(report).message))
+    }
+}

@@ -1,0 +1,49 @@
+/// One file to stage to every node: announced by the controller, flooded over every link (so agents cut off
+/// from their tree parent still learn of it), then streamed down the tree in chunks.
+public struct StagingOffer: Codable, Sendable, Hashable {
+    /// Unique per job (the `transferID` of every ``Wire/FileChunk`` of this file).
+    public var transferID: UInt64
+    /// Size of the file in bytes.
+    public var size: UInt64
+    /// Lowercase hex SHA-256 of the whole file; every node checks it before the file is renamed into place.
+    public var sha256: String
+    /// Bytes per chunk (the last one may be shorter).
+    public var chunkSize: Int
+    /// Where the file goes on each node.
+    public var target: StagingTarget
+
+    public init(transferID: UInt64, size: UInt64, sha256: String, chunkSize: Int = 1 << 20, target: StagingTarget) {
+        self.transferID = transferID
+        self.size = size
+        self.sha256 = sha256
+        self.chunkSize = max(1, chunkSize)
+        self.target = target
+    }
+
+    /// Length of the chunk starting at `offset`.
+    public func chunkLength(at offset: UInt64) -> Int {
+        Int(min(UInt64(chunkSize), size - min(offset, size)))
+    }
+
+    /// Number of chunks (at least one, so that an empty file is still staged and committed).
+    public var chunkCount: Int { max(1, Int((size + UInt64(chunkSize) - 1) / UInt64(chunkSize))) }
+}
+
+/// Where a staged file lands in a node's state directory.
+public enum StagingTarget: Codable, Sendable, Hashable {
+    /// A job file (`vhpc run --stage FILE[:DEST]`): `<node dir>/staged/<job>/<path>`; tasks see it as
+    /// `VHPC_STAGED_<index>`. Removed when the job ends.
+    case job(index: Int, path: String)
+    /// One artifact of a VSE image: `<node dir>/images/<imageID>/<artifact>`. The image directory appears
+    /// (atomic rename) once all `artifactCount` artifacts are committed; a node that already has the image
+    /// skips it and feeds its subtree from its own copy.
+    case image(imageID: String, artifact: String, artifactCount: Int)
+
+    /// For messages: the file's name as the user knows it.
+    public var displayName: String {
+        switch self {
+        case .job(_, let path): return path
+        case .image(let id, let artifact, _): return "image \(id.prefix(12))/\(artifact)"
+        }
+    }
+}

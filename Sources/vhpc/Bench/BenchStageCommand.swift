@@ -1,0 +1,140 @@
+import ArgumentParser
+import Control
+import Foundation
+import Launch
+import Logging
+
+/// `vhpc bench stage`: stage one file to N local agents over the tree, side by side with the machine's own
+/// limit (N `cp`s of the file in parallel on the same filesystem) and a sequential copy to each node
+/// (`cp` one after the other: what an scp loop from the front-end does, without ssh's encryption).
+struct BenchStageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stage", abstract: "File staging over the agent tree vs plain copies.")
+
+    @Option(help: "File size (e.g. 1G, 256M).") var size: String = "1G"
+    @Option(help: "Node counts.") var nodes: [Int] = [4, 16, 64]
+    @Option(help: "Boot tree fanout.") var fanout: Int = 2
+    @Option(name: .customLong("agents-per-process"), help: "Agents per OS process for N ≥ 64.") var agentsPerProcess: Int = 8
+    @Option(name: .customLong("chunk-size"), help: "Staging chunk size in bytes.") var chunkSize: Int = StagePlan.defaultChunkSize
+    @Flag(name: .customLong("no-fsync"), help: "Neither vhpc nor the copies fsync (page cache only).") var noFsync = false
+    @Option(help: "Working directory (default: a fresh one under $TMPDIR; removed afterwards).") var directory: String?
+
+    func run() async throws {
+        LoggingSetup.bootstrap(verbose: false)
+        ResourceLimits.raiseOpenFiles()
+        signal(SIGPIPE, SIG_IGN)
+        ProcessSpawner.becomeSubreaper()
+        guard let bytes = Self.parseSize(size) else { throw CLIErrors.fail("--size: cannot read '\(size)' (e.g. 1G, 256M)") }
+        let base = directory ?? NSTemporaryDirectory() + "vhpc-bench-stage-\(getpid())"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        setenv("VHPC_HOME", base + "/home", 1)  // the agents' node directories: <base>/home/nodes/<rank>
+        let source = base + "/source.bin"
+        try Self.makeFile(source, bytes: bytes)
+        let hashStart = ContinuousClock.now
+        let files = try StagePlan.jobFiles([source], chunkSize: chunkSize)
+        let hashTime = ContinuousClock.now - hashStart
+        let mib = Double(bytes) / 1_048_576
+        print(String(format: "file %.0f MiB, chunk %d KiB, fsync %@; front-end sha256 of the source: %.2f s (not counted below)",
+                     mib, chunkSize / 1024, noFsync ? "off" : "on", hashTime.seconds))
+        var rows = [["N", "vhpc stage", "MiB/s (all nodes)", "limit: N parallel cp", "vhpc / limit", "sequential cp", "sequential / vhpc"]]
+        for n in nodes {
+            let perProcess = n >= 64 ? agentsPerProcess : 1
+            let staged = try await stage(files, nodes: n, perProcess: perProcess)
+            let limit = try await copies(source, to: base + "/limit", count: n, parallel: true)
+            let sequential = try await copies(source, to: base + "/seq", count: n, parallel: false)
+            let row = [
+                "\(n)", Self.format(staged),
+                staged.map { String(format: "%.0f", mib * Double(n) / $0.seconds) } ?? "-",
+                Self.format(limit),
+                staged.map { String(format: "%.2f", limit.seconds / $0.seconds) } ?? "-",
+                Self.format(sequential),
+                staged.map { String(format: "%.2f", sequential.seconds / $0.seconds) } ?? "-",
+            ]
+            rows.append(row)
+            print(TextTable.render([rows[0], row]), terminator: "")
+        }
+        print("")
+        print(TextTable.render(rows), terminator: "")
+        print("limit = N `cp` processes at once, then `sync` of the copies; sequential = `cp` (+ `sync`) to each node in turn")
+    }
+
+    private func stage(_ files: [StagingFile], nodes: Int, perProcess: Int) async throws -> Duration? {
+        var options = JobOptions(
+            jobID: "bench-stage-\(getpid())-\(nodes)", nodeCount: nodes, taskCount: nodes, hosts: [], executable: "true",
+            arguments: [], workingDirectory: "/")
+        options.fanout = fanout
+        options.agentsPerProcess = perProcess
+        options.heartbeat = .seconds(5)
+        options.handshakeWindow = .seconds(60)
+        options.staging = files
+        options.stagingDurable = !noFsync
+        let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
+        let result = try await runner.run(events: { _ in })
+        guard result.failures.isEmpty, result.exitCode == 0 else {
+            print("N=\(nodes): staging job failed (exit \(result.exitCode)): \(result.failures.map(\.description).joined(separator: "; "))")
+            return nil
+        }
+        return result.stagingTime
+    }
+
+    /// `count` copies with `cp` (all at once or one after another), each followed by `sync FILE` unless
+    /// --no-fsync; the copies are removed afterwards.
+    private func copies(_ source: String, to directory: String, count: Int, parallel: Bool) async throws -> Duration {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let script = noFsync ? "cp \"$1\" \"$2\"" : "cp \"$1\" \"$2\" && sync \"$2\""
+        let started = ContinuousClock.now
+        if parallel {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<count {
+                    group.addTask { try await Self.shell(script, source, directory + "/copy-\(index)") }
+                }
+                try await group.waitForAll()
+            }
+        } else {
+            for index in 0..<count { try await Self.shell(script, source, directory + "/copy-\(index)") }
+        }
+        return ContinuousClock.now - started
+    }
+
+    private static func shell(_ script: String, _ a: String, _ b: String) async throws {
+        let pid = try ProcessSpawner.spawnNow(
+            executable: "/bin/sh", arguments: ["-c", script, "sh", a, b], environment: ProcessInfo.processInfo.environment,
+            streams: .init(), newProcessGroup: false)
+        let status = await ChildReaper.shared.waitForExit(pid)
+        guard status == 0 else { throw CLIErrors.fail("copy \(a) → \(b) failed with status \(status)") }
+    }
+
+    static func makeFile(_ path: String, bytes: UInt64) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else { throw CLIErrors.fail("cannot create \(path)") }
+        defer { try? handle.close() }
+        var generator = SystemRandomNumberGenerator()
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var written: UInt64 = 0
+        while written < bytes {
+            let count = Int(min(UInt64(block.count), bytes - written))
+            block.withUnsafeMutableBytes { raw in
+                let words = raw.bindMemory(to: UInt64.self)
+                for index in words.indices { words[index] = generator.next() }
+            }
+            try handle.write(contentsOf: Data(block[0..<count]))
+            written += UInt64(count)
+        }
+    }
+
+    static func parseSize(_ text: String) -> UInt64? {
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = text.uppercased().last, let scale = units[last], let value = Double(text.dropLast()) {
+            return UInt64(value * Double(scale))
+        }
+        return UInt64(text)
+    }
+
+    static func format(_ value: Duration?) -> String {
+        guard let value else { return "failed" }
+        return String(format: "%.2f s", value.seconds)
+    }
+}

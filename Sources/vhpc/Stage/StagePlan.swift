@@ -1,0 +1,75 @@
+import Control
+import Foundation
+import VSE
+
+/// What `vhpc run` stages to every node: `--stage FILE[:DEST]` job files and, with `--vse`, the image's
+/// artifacts (manifest, kernel, initrd, disk). Each becomes one ``StagingFile`` with its size and SHA-256.
+enum StagePlan {
+    /// Default chunk size: 1 MiB (fits the wire's 2 MiB payload limit with room to spare).
+    static let defaultChunkSize = 1 << 20
+
+    /// Offers for `--stage` arguments (`FILE` or `FILE:DEST`, DEST relative to the node's job stage directory).
+    static func jobFiles(_ arguments: [String], firstTransferID: UInt64 = 1, chunkSize: Int = defaultChunkSize) throws -> [StagingFile] {
+        var files: [StagingFile] = []
+        for (index, argument) in arguments.enumerated() {
+            let (source, destination) = split(argument)
+            let path = (source as NSString).standardizingPath
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw CLIErrors.fail("--stage \(argument): no such file: \(source)")
+            }
+            guard !destination.isEmpty, !destination.hasPrefix("/"), !destination.split(separator: "/").contains("..") else {
+                throw CLIErrors.fail("--stage \(argument): DEST must be a relative path without '..' (got '\(destination)')")
+            }
+            let offer = StagingOffer(
+                transferID: firstTransferID + UInt64(index), size: try size(of: path), sha256: try digest(of: path),
+                chunkSize: chunkSize, target: .job(index: index, path: destination))
+            files.append(StagingFile(source: (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path, offer: offer))
+        }
+        return files
+    }
+
+    /// Offers for every artifact of a cached image (the manifest last: its arrival completes the image).
+    static func image(_ entry: ImageEntry, firstTransferID: UInt64, chunkSize: Int = defaultChunkSize) throws -> [StagingFile] {
+        let manifest = entry.manifest
+        var artifacts = [manifest.kernel, manifest.initrd] + (manifest.disk.map { [$0] } ?? [])
+        let manifestPath = entry.directory + "/" + ImageManifest.fileName
+        artifacts.append(Artifact(path: ImageManifest.fileName, size: try size(of: manifestPath), sha256: try digest(of: manifestPath)))
+        return artifacts.enumerated().map { index, artifact in
+            StagingFile(
+                source: entry.directory + "/" + artifact.path,
+                offer: StagingOffer(
+                    transferID: firstTransferID + UInt64(index), size: artifact.size, sha256: artifact.sha256, chunkSize: chunkSize,
+                    target: .image(imageID: manifest.id, artifact: artifact.path, artifactCount: artifacts.count)))
+        }
+    }
+
+    static func split(_ argument: String) -> (String, String) {
+        if let colon = argument.lastIndex(of: ":") {
+            return (String(argument[..<colon]), String(argument[argument.index(after: colon)...]))
+        }
+        return (argument, (argument as NSString).lastPathComponent)
+    }
+
+    static func size(of path: String) throws -> UInt64 {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    static func digest(of path: String) throws -> String {
+        do { return try FileHashing.sha256(ofFile: path) } catch { throw CLIErrors.fail("cannot read \(path): \(error)") }
+    }
+
+    /// Each node's state directory: `$VHPC_HOME/nodes/<rank>` (every local "node" is this machine, so each
+    /// gets its own image cache and stage directory).
+    static func nodeDirectory(state: StateDirectory = .resolve()) -> @Sendable (Int) -> String {
+        let root = state.root
+        return { rank in root + "/nodes/\(rank)" }
+    }
+
+    /// Removes what a job left in the local node directories (agents remove their own; this catches killed ones).
+    static func sweep(jobID: String, nodes: Int, state: StateDirectory = .resolve()) {
+        let directory = nodeDirectory(state: state)
+        for rank in 1...max(1, nodes) { StagingFiles.removeJobFiles(directory: directory(rank), jobID: jobID) }
+    }
+}

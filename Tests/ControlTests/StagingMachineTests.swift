@@ -1,0 +1,106 @@
+import NIOCore
+import Testing
+import Topology
+import Wire
+
+@testable import Control
+
+@Suite struct StagingMachineTests {
+    @Test func everyNodeGetsTheVerifiedFileDownTheTree() throws {
+        var network = try StagingNetwork(nodes: 8, fileSize: 37 * 1000 + 123, chunkSize: 1000)
+        network.start()
+        network.run()
+        for rank in 1...8 {
+            #expect(network.committed[rank] == network.source, "node \(rank)")
+            #expect(network.outcome(of: rank) == .staged)
+            #expect(network.chunksDelivered[rank] == 38, "node \(rank) got each chunk once")
+        }
+    }
+
+    @Test func relaysForwardWhileReceiving() throws {
+        // Pipelining: a leaf (rank 7, depth 3) has chunks before its grandparent has the whole file.
+        var network = try StagingNetwork(nodes: 8, fileSize: 100 * 1000, chunkSize: 1000)
+        network.start()
+        network.run { $0.chunksDelivered[7, default: 0] > 0 }
+        #expect(network.machines[1]!.received(7) < 50 * 1000)
+        network.run()
+        #expect(network.committed[7] == network.source)
+    }
+
+    @Test func windowBoundsMemoryAtEveryNode() throws {
+        var network = try StagingNetwork(nodes: 16, fileSize: 200 * 1000, chunkSize: 1000, window: 4)
+        network.start()
+        network.run()
+        #expect(network.maxBuffered <= 8 + 4, "buffered \(network.maxBuffered) chunks")
+        for rank in 1...16 { #expect(network.committed[rank] == network.source) }
+    }
+
+    @Test func aCorruptedChunkIsDetectedAndSentAgain() throws {
+        var network = try StagingNetwork(nodes: 7, fileSize: 30 * 1000, chunkSize: 1000)
+        network.corrupt = [3: 5000, 1: 0]
+        network.start()
+        network.run()
+        #expect(network.resendRequests == 2)
+        for rank in 1...7 { #expect(network.committed[rank] == network.source, "node \(rank)") }
+    }
+
+    @Test func aNodeThatHasTheFileIsSkippedAndFeedsItsSubtree() throws {
+        var network = try StagingNetwork(nodes: 7, fileSize: 20 * 1000, chunkSize: 1000)
+        network.present = [1]
+        network.start()
+        network.run()
+        #expect(network.outcome(of: 1) == .skipped)
+        #expect(network.chunksDelivered[1, default: 0] == 0)
+        for rank in [3, 4, 7] { #expect(network.committed[rank] == network.source, "node \(rank) (below node 1)") }
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func orphansOfAFailedInteriorNodeResumeFromAnotherFeeder(victim: Int) throws {
+        var network = try StagingNetwork(nodes: 12, fileSize: 80 * 1000, chunkSize: 1000)
+        network.start()
+        network.run { $0.chunksDelivered[victim, default: 0] >= 30 }
+        let orphans = network.tree.children(of: victim)
+        let before = orphans.map { network.machines[$0]!.received(7) }
+        network.kill(victim)
+        network.run()
+        for rank in 1...12 where rank != victim {
+            #expect(network.committed[rank] == network.source, "node \(rank)")
+        }
+        // Resumed where they stood: no orphan received the file twice.
+        for (index, orphan) in orphans.enumerated() {
+            #expect(network.chunksDelivered[orphan, default: 0] <= 80 + 8, "orphan \(orphan) had \(before[index]) bytes")
+        }
+    }
+
+    @Test func emptyFileIsCommittedEverywhere() throws {
+        var network = try StagingNetwork(nodes: 3, fileSize: 0, chunkSize: 1000)
+        network.start()
+        network.run()
+        for rank in 1...3 { #expect(network.committed[rank] == [], "node \(rank)") }
+    }
+
+    @Test func wrongWholeFileDigestFailsAndDiscards() throws {
+        var network = try StagingNetwork(nodes: 3, fileSize: 5000, chunkSize: 1000)
+        network.offer.sha256 = String(repeating: "0", count: 64)
+        network.start()
+        network.run()
+        for rank in 1...3 {
+            #expect(network.outcome(of: rank) == .failed)
+            #expect(network.committed[rank] == nil)
+        }
+        #expect(network.reports.first?.detail.contains("does not match") == true)
+    }
+
+    @Test func trackerCompletesWhenEveryLiveNodeReported() {
+        let offer = StagingOffer(transferID: 1, size: 10, sha256: "", target: .job(index: 0, path: "a"))
+        var tracker = StagingTracker(offers: [offer], nodes: [1, 2, 3])
+        let first = tracker.record(StagingReport(node: 1, transferID: 1, outcome: .staged, detail: ""))
+        let duplicate = tracker.record(StagingReport(node: 1, transferID: 1, outcome: .staged, detail: ""))
+        let second = tracker.record(StagingReport(node: 2, transferID: 1, outcome: .skipped, detail: ""))
+        #expect(first && !duplicate && second)
+        #expect(!tracker.isComplete)
+        tracker.nodeFailed(3)
+        #expect(tracker.isComplete)
+        #expect(tracker.skipped == 1)
+    }
+}
