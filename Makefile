@@ -30,7 +30,8 @@ run: release
 test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IntegrationTests
-	timeout --kill-after=30 1800 $(SWIFT) test --skip-build --no-parallel --filter IntegrationTests
+	# Line-buffered so a CI log shows the last test started even when the run is cut short.
+	stdbuf -oL -eL timeout --kill-after=30 1800 $(SWIFT) test --skip-build --no-parallel --filter IntegrationTests
 
 test-unit:
 	$(SWIFT) test --skip IntegrationTests

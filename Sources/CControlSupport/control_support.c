@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,60 +34,79 @@ static int move_to(int fd, int target) {
     return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* What the child needs; shared with the parent (CLONE_VM), which waits (CLONE_VFORK) until the child
+ * has exec'd or exited, so `error` is read only after the child is done with it. */
+struct spawn_request {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int stdin_fd, stdout_fd, stderr_fd;
+    int new_process_group, pdeathsig;
+    pid_t parent;
+    int error;
+};
+
+/* Runs in the child on its own stack: only system calls, no locks, no allocation. */
+static int spawn_child(void *argument) {
+    struct spawn_request *request = argument;
+    int err = 0;
+    if (request->new_process_group && setpgid(0, 0) != 0) err = errno;
+    if (!err && request->pdeathsig > 0) {
+        if (prctl(PR_SET_PDEATHSIG, request->pdeathsig) != 0) err = errno;
+        else if (getppid() != request->parent) _exit(127);
+    }
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        struct sigaction action = {0};
+        action.sa_handler = SIG_DFL;
+        sigemptyset(&action.sa_mask);
+        sigaction(s, &action, NULL);
+    }
+    // Duplicate high first so a source fd equal to a lower target is not clobbered.
+    int in = request->stdin_fd, out = request->stdout_fd, errfd = request->stderr_fd;
+    if (!err && in >= 0 && in < 3 && in != 0) { in = fcntl(in, F_DUPFD_CLOEXEC, 3); }
+    if (!err && out >= 0 && out < 3 && out != 1) { out = fcntl(out, F_DUPFD_CLOEXEC, 3); }
+    if (!err && errfd >= 0 && errfd < 3 && errfd != 2) { errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3); }
+    if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2))) err = errno;
+    if (!err) {
+        mark_cloexec_from(3);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(request->path, request->argv, request->envp);
+        err = errno;
+    }
+    request->error = err ? err : ECHILD;
+    _exit(127);
+}
+
+/* fork+exec without copying the parent's page tables: clone(CLONE_VM | CLONE_VFORK) on a private stack,
+ * as posix_spawn does, plus what posix_spawn cannot do (PR_SET_PDEATHSIG). A large agent process
+ * starting hundreds of tasks would otherwise spend most of its time in fork's page-table copies. */
 pid_t vhpc_spawn(const char *path, char *const argv[], char *const envp[],
                  int stdin_fd, int stdout_fd, int stderr_fd,
                  int new_process_group, int pdeathsig, int *error_out) {
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) { *error_out = errno; return -1; }
-    pid_t parent = getpid();
+    enum { STACK_SIZE = 256 * 1024 };
+    void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { *error_out = errno; return -1; }
+    struct spawn_request request = {
+        .path = path, .argv = argv, .envp = envp,
+        .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd,
+        .new_process_group = new_process_group, .pdeathsig = pdeathsig,
+        .parent = getpid(), .error = 0,
+    };
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int err = 0;
-        if (new_process_group && setpgid(0, 0) != 0) err = errno;
-        if (!err && pdeathsig > 0) {
-            if (prctl(PR_SET_PDEATHSIG, pdeathsig) != 0) err = errno;
-            else if (getppid() != parent) _exit(127);
-        }
-        for (int s = 1; s < NSIG; s++) {
-            if (s == SIGKILL || s == SIGSTOP) continue;
-            struct sigaction action = {0};
-            action.sa_handler = SIG_DFL;
-            sigemptyset(&action.sa_mask);
-            sigaction(s, &action, NULL);
-        }
-        // Duplicate high first so a source fd equal to a lower target is not clobbered.
-        int in = stdin_fd, out = stdout_fd, errfd = stderr_fd;
-        if (!err && in >= 0 && in < 3 && in != 0) { in = fcntl(in, F_DUPFD_CLOEXEC, 3); }
-        if (!err && out >= 0 && out < 3 && out != 1) { out = fcntl(out, F_DUPFD_CLOEXEC, 3); }
-        if (!err && errfd >= 0 && errfd < 3 && errfd != 2) { errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3); }
-        if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2))) err = errno;
-        if (!err) {
-            mark_cloexec_from(3);
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, NULL);
-            execve(path, argv, envp);
-            err = errno;
-        }
-        ssize_t ignored = write(report[1], &err, sizeof err);
-        (void)ignored;
-        _exit(127);
-    }
-    int fork_errno = errno;
+    pid_t pid = clone(spawn_child, (char *)stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &request);
+    int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(report[1]);
-    if (pid < 0) { close(report[0]); *error_out = fork_errno; return -1; }
-    int child_err = 0;
-    ssize_t n;
-    do { n = read(report[0], &child_err, sizeof child_err); } while (n < 0 && errno == EINTR);
-    close(report[0]);
-    if (n == (ssize_t)sizeof child_err) {
+    munmap(stack, STACK_SIZE);
+    if (pid < 0) { *error_out = clone_errno; return -1; }
+    if (request.error != 0) {
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        *error_out = child_err;
+        *error_out = request.error;
         return -1;
     }
     *error_out = 0;

@@ -78,10 +78,31 @@ import Wire
 
     @Test func chunkPlanHostsSubtree() throws {
         let tree = try BootTree(kind: .tree(arity: 2), nodeCount: 16)
-        let plan = ChunkPlan(tree: tree, root: 1, depth: 1)
+        let plan = ChunkPlan(tree: tree, roots: [1], capacity: 3)
         #expect(plan.hosted == [1, 3, 4])
-        #expect(plan.childRoots == [7, 8, 9, 10])
-        #expect(ChunkPlan(tree: tree, root: 2, depth: 0).childRoots == [5, 6])
+        // Subtrees of 7 (7, 15) and 8 (8) fit one process of 3; 9 and 10 are leaves.
+        #expect(plan.childGroups == [[7, 8], [9, 10]])
+        #expect(ChunkPlan(tree: tree, roots: [2], capacity: 1).childGroups == [[5], [6]])
+    }
+
+    @Test(arguments: [(2, 257, 64), (2, 1025, 64), (8, 1025, 64), (3, 100, 10), (1, 50, 8), (2, 33, 1)])
+    func chunkPlansCoverEveryRankOnceInFewProcesses(fanout: Int, ranks: Int, perProcess: Int) throws {
+        let tree = try BootTree(kind: .tree(arity: fanout), nodeCount: ranks)
+        var seen = [0]
+        var processes = 0
+        var pending = ChunkPlan(tree: tree, roots: [0], capacity: 1, childCapacity: perProcess).childGroups
+        while let roots = pending.popLast() {
+            let plan = ChunkPlan(tree: tree, roots: roots, capacity: perProcess)
+            #expect(plan.hosted.count <= max(perProcess, roots.count))
+            #expect(Array(plan.hosted.prefix(roots.count)) == roots)
+            for child in plan.childGroups.joined() { #expect(plan.hosted.contains(tree.parent(of: child)!)) }
+            seen += plan.hosted
+            processes += 1
+            pending += plan.childGroups
+        }
+        #expect(seen.sorted() == Array(0..<ranks))
+        // At most about twice the ideal number of processes.
+        #expect(processes <= 2 * ((ranks - 1 + perProcess - 1) / perProcess) + 1, "\(processes) processes")
     }
 
     @Test func controlPayloadRoundTrips() {

@@ -6,18 +6,6 @@ import VSE
 /// `vhpc vm …` end to end through the built binary (skipped when it has not been built).
 @Suite("V2M vhpc vm CLI", .serialized)
 struct V2MCLITests {
-    static var binary: String? {
-        var url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        let env = ProcessInfo.processInfo.environment
-        let candidates = [env["VHPC_BINARY"], url.path + "/.build/debug/vhpc", url.path + "/.build-v2m/debug/vhpc"].compactMap { $0 }
-        // The most recently built one.
-        return candidates.filter { FileManager.default.isExecutableFile(atPath: $0) }.max { a, b in
-            let date = { (p: String) in (try? FileManager.default.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantPast }
-            return date(a) < date(b)
-        }
-    }
-
     /// A VHPC_HOME holding the test image under images/.
     static func home(image: ImageEntry) throws -> String {
         let root = V2MTestImage.scratchState().root
@@ -26,28 +14,20 @@ struct V2MCLITests {
         return root
     }
 
+    /// `vhpc ARGS` with VHPC_HOME = `home` (and PATH = `path` when given).
     static func vhpc(_ arguments: [String], home: String, path: String? = nil,
                      extra: [String: String] = [:]) -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary!)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = extra
         environment["VHPC_HOME"] = home
         if let path { environment["PATH"] = path }
-        environment.merge(extra) { $1 }
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try? process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        guard let result = try? CLI.run(arguments, environment: environment, timeout: .seconds(180)) else {
+            return (-1, "", "could not start \(CLI.vhpc)")
+        }
+        return (result.status, result.stdout, result.stderr)
     }
 
     @Test("start in one process, control from others; a killed VM lists as crashed, never running")
     func lifecycleAcrossShells() async throws {
-        try #require(Self.binary != nil, "vhpc not built")
         let image = try #require(V2MTestImage.find())
         let home = try Self.home(image: image)
         defer { try? FileManager.default.removeItem(atPath: home) }
@@ -91,7 +71,6 @@ struct V2MCLITests {
             (["vm", "pause", "ghost"], "no VM named 'ghost'", nil),
           ])
     func badInput(arguments: [String], message: String, path: String?) throws {
-        try #require(Self.binary != nil, "vhpc not built")
         let image = try #require(V2MTestImage.find())
         let home = try Self.home(image: image)
         defer { try? FileManager.default.removeItem(atPath: home) }
@@ -106,7 +85,6 @@ struct V2MCLITests {
 
     @Test("libvirtd not running: a clear error naming it")
     func libvirtdDown() throws {
-        try #require(Self.binary != nil, "vhpc not built")
         let image = try #require(V2MTestImage.find())
         let home = try Self.home(image: image)
         defer { try? FileManager.default.removeItem(atPath: home) }

@@ -44,11 +44,14 @@ public struct AgentHost: Sendable {
             throw ControlError.badConfiguration("job secret is not valid hex")
         }
         let tree = try BootTree(kind: .tree(arity: config.fanout), nodeCount: config.nodeCount + 1)
-        let plan = ChunkPlan(tree: tree, root: config.chunkRoot, depth: config.chunkDepth)
+        let plan = ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
+        let rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)
         let pid = getpid()
 
+        // Over ssh, the addresses of the launching connection are the ones known to be reachable.
+        let sshAddresses = config.launcher == "ssh" ? SSHConnectionAddresses.current() : nil
         var listeners: [Int: WireListener] = [:]
         var endpoints: [Int: AgentEndpoint] = [:]
         for rank in plan.hosted {
@@ -59,13 +62,15 @@ public struct AgentHost: Sendable {
                 group: group, host: config.bindHost, handshake: handshake,
                 report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
             listeners[rank] = listener
-            endpoints[rank] = AgentEndpoint(rank: rank, host: config.host(ofRank: rank), port: listener.port, pid: pid)
+            endpoints[rank] = AgentEndpoint(rank: rank, host: sshAddresses?.server ?? config.host(ofRank: rank),
+                                            port: listener.port, pid: pid)
         }
 
         var runtimes: [Int: AgentRuntime] = [:]
         for rank in plan.hosted {
             let parentRank = tree.parent(of: rank) ?? 0
-            var parent = rank == config.chunkRoot ? config.parent : endpoints[parentRank]!
+            var parent = rootParents[rank] ?? endpoints[parentRank]!
+            if rootParents[rank] != nil, let sshAddresses { parent.host = sshAddresses.client }
             if config.stallRanks.contains(rank) { parent.port = 1 }  // test hook: the handshake never comes
             var agentLogger = logger
             agentLogger[metadataKey: "agent.rank"] = "\(rank)"
@@ -85,13 +90,13 @@ public struct AgentHost: Sendable {
         }
 
         let failures = try await withThrowingTaskGroup(of: Bool?.self) { group in
-            for childRoot in plan.childRoots {
-                let parentRank = tree.parent(of: childRoot) ?? config.chunkRoot
-                let runtime = runtimes[parentRank]!
-                let childConfig = config.forChild(root: childRoot, parent: endpoints[parentRank]!)
-                let host = config.host(ofRank: childRoot)
+            for childGroup in plan.childGroups {
+                let roots = childGroup.map { ChunkRoot(rank: $0, parent: endpoints[tree.parent(of: $0)!]!) }
+                let childConfig = config.forChild(roots: roots)
+                let host = config.host(ofRank: childGroup[0])
+                let parents = childGroup.map { (rank: $0, runtime: runtimes[tree.parent(of: $0)!]!) }
                 group.addTask {
-                    await Self.spawnAndWatch(childRoot, host: host, configuration: childConfig, spawner: spawner, runtime: runtime)
+                    await Self.spawnAndWatch(parents, host: host, configuration: childConfig, spawner: spawner)
                     return nil
                 }
             }
@@ -124,17 +129,22 @@ public struct AgentHost: Sendable {
         return .milliseconds(min(250, max(20, heartbeatMilliseconds / 8)))
     }
 
+    /// Starts the child process hosting `roots` and tells each root's parent agent when it fails to start or
+    /// exits.
     static func spawnAndWatch(
-        _ rank: Int, host: String, configuration: AgentProcessConfiguration, spawner: any AgentSpawner, runtime: AgentRuntime
+        _ roots: [(rank: Int, runtime: AgentRuntime)], host: String, configuration: AgentProcessConfiguration,
+        spawner: any AgentSpawner
     ) async {
         let child: SpawnedAgent
         do {
             child = try await spawner.spawnAgent(host: host, configuration: configuration)
         } catch {
-            runtime.send(.spawnFailed(rank: rank, detail: "\(error)"))
+            for root in roots { root.runtime.send(.spawnFailed(rank: root.rank, detail: "\(error)")) }
             return
         }
         let status = await child.waitForExit()
-        if status >= 0 { runtime.send(.childExited(rank: rank, status: status)) }
+        if status >= 0 {
+            for root in roots { root.runtime.send(.childExited(rank: root.rank, status: status)) }
+        }
     }
 }

@@ -10,12 +10,10 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     public var nodeCount: Int
     /// Boot tree arity.
     public var fanout: Int
-    /// The first rank this process hosts; it hosts the boot subtree below it down to `chunkDepth` levels.
-    public var chunkRoot: Int
-    /// Extra tree levels hosted in this process (0 = one agent per process).
-    public var chunkDepth: Int
-    /// Where the chunk root's parent listens.
-    public var parent: AgentEndpoint
+    /// The subtree roots this process hosts, each with the endpoint of its parent agent.
+    public var roots: [ChunkRoot]
+    /// About how many agents one process hosts (1 = one agent per process).
+    public var agentsPerProcess: Int
     /// Host of each node (index rank − 1); empty means every node is this machine (loopback).
     public var hosts: [String]
     /// Address agents bind to (`127.0.0.1` for local runs, `0.0.0.0` across hosts).
@@ -36,7 +34,7 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     public var stagingDurable: Bool = true
 
     public init(
-        jobID: String, secretHex: String, nodeCount: Int, fanout: Int, chunkRoot: Int, chunkDepth: Int, parent: AgentEndpoint,
+        jobID: String, secretHex: String, nodeCount: Int, fanout: Int, roots: [ChunkRoot], agentsPerProcess: Int,
         hosts: [String], bindHost: String, heartbeatMilliseconds: Int, heartbeatTimeoutMilliseconds: Int,
         handshakeMilliseconds: Int, launcher: String, stallRanks: [Int] = [], logLevel: String = "warning"
     ) {
@@ -44,9 +42,8 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
         self.secretHex = secretHex
         self.nodeCount = nodeCount
         self.fanout = fanout
-        self.chunkRoot = chunkRoot
-        self.chunkDepth = chunkDepth
-        self.parent = parent
+        self.roots = roots
+        self.agentsPerProcess = agentsPerProcess
         self.hosts = hosts
         self.bindHost = bindHost
         self.heartbeatMilliseconds = heartbeatMilliseconds
@@ -62,26 +59,21 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
         rank >= 1 && rank <= hosts.count ? hosts[rank - 1] : "127.0.0.1"
     }
 
-    /// The same configuration for the process hosting the chunk rooted at `root`, whose parent is `parent`.
-    public func forChild(root: Int, parent: AgentEndpoint) -> AgentProcessConfiguration {
+    /// The same configuration for a child process hosting `roots`.
+    public func forChild(roots: [ChunkRoot]) -> AgentProcessConfiguration {
         var copy = self
-        copy.chunkRoot = root
-        copy.parent = parent
+        copy.roots = roots
         return copy
     }
+}
 
-    /// Chunk depth that puts about `agentsPerProcess` agents in one process for a tree of arity `fanout`.
-    public static func chunkDepth(agentsPerProcess: Int, fanout: Int) -> Int {
-        guard agentsPerProcess > 1 else { return 0 }
-        var depth = 0
-        var size = 1
-        var level = 1
-        while true {
-            level *= max(fanout, 1)
-            if size + level > agentsPerProcess || fanout <= 1 && depth + 2 > agentsPerProcess { break }
-            size += level
-            depth += 1
-        }
-        return depth
+/// A boot-subtree root hosted by an agent process, and where its parent agent listens.
+public struct ChunkRoot: Codable, Sendable, Hashable {
+    public var rank: Int
+    public var parent: AgentEndpoint
+
+    public init(rank: Int, parent: AgentEndpoint) {
+        self.rank = rank
+        self.parent = parent
     }
 }

@@ -23,6 +23,9 @@ public struct JobOptions: Sendable {
     public var arguments: [String]
     public var workingDirectory: String
     public var bindHost: String = "127.0.0.1"
+    /// The address other agents dial the controller at (nil: `bindHost`, or this host's name when binding
+    /// all interfaces). Across hosts, the front-end sets the local address that routes to them.
+    public var advertisedHost: String?
     public var launcher: String = "local"
     /// Test hook: ranks whose parent handshake never comes.
     public var stallRanks: [Int] = []

@@ -78,7 +78,7 @@ public struct JobRunner: Sendable {
         let listener = try await WireListener.bind(
             group: group, host: options.bindHost, handshake: handshake,
             report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
-        let me = AgentEndpoint(rank: 0, host: options.bindHost == "0.0.0.0" ? hostName() : options.bindHost, port: listener.port, pid: getpid())
+        let me = AgentEndpoint(rank: 0, host: options.advertisedHost ?? (options.bindHost == "0.0.0.0" ? hostName() : options.bindHost), port: listener.port, pid: getpid())
         let heartbeatMS = options.heartbeat.map { Int($0.milliseconds) } ?? 0
         let machine = AgentMachine.Configuration(
             endpoint: me, rankCount: options.nodeCount + 1, tree: tree, handshakeWindow: options.handshakeWindow,
@@ -113,8 +113,7 @@ public struct JobRunner: Sendable {
 
         var processConfig = AgentProcessConfiguration(
             jobID: options.jobID, secretHex: secret.hexEncoded, nodeCount: options.nodeCount, fanout: options.fanout,
-            chunkRoot: 0, chunkDepth: AgentProcessConfiguration.chunkDepth(agentsPerProcess: options.agentsPerProcess, fanout: options.fanout),
-            parent: me, hosts: options.hosts, bindHost: options.bindHost, heartbeatMilliseconds: heartbeatMS,
+            roots: [], agentsPerProcess: options.agentsPerProcess, hosts: options.hosts, bindHost: options.bindHost, heartbeatMilliseconds: heartbeatMS,
             heartbeatTimeoutMilliseconds: options.heartbeatTimeout.map { Int($0.milliseconds) } ?? 0,
             handshakeMilliseconds: Int(options.handshakeWindow.milliseconds), launcher: options.launcher,
             stallRanks: options.stallRanks, logLevel: options.agentLogLevel)
@@ -260,16 +259,17 @@ public struct JobRunner: Sendable {
         }
 
         let spawned = try await withThrowingTaskGroup(of: SpawnedAgent?.self) { group in
-            for child in tree.children(of: 0) {
-                let config = processConfig.forChild(root: child, parent: me)
-                let host = processConfig.host(ofRank: child)
+            // The controller is alone in the front-end; the ranks below it are packed into agent processes.
+            for childGroup in ChunkPlan(tree: tree, roots: [0], capacity: 1, childCapacity: options.agentsPerProcess).childGroups {
+                let config = processConfig.forChild(roots: childGroup.map { ChunkRoot(rank: $0, parent: me) })
+                let host = processConfig.host(ofRank: childGroup[0])
                 let spawner = self.spawner
                 group.addTask {
                     do {
                         let agent = try await spawner.spawnAgent(host: host, configuration: config)
                         return agent
                     } catch {
-                        runtime.send(.spawnFailed(rank: child, detail: "\(error)"))
+                        for child in childGroup { runtime.send(.spawnFailed(rank: child, detail: "\(error)")) }
                         return nil
                     }
                 }

@@ -18,7 +18,7 @@ public struct LauncherAgentSpawner: AgentSpawner {
         let bytes = Array(try encoder.encode(configuration)) + [UInt8(ascii: "\n")]
         let request = LaunchRequest(
             host: host, executable: executable,
-            arguments: ["agent", "--role", "root", "--job", configuration.jobID, "--rank", String(configuration.chunkRoot)],
+            arguments: ["agent", "--role", "root", "--job", configuration.jobID, "--rank", String(configuration.roots.first?.rank ?? 0)],
             standardInput: bytes)
         let process = try await launcher.launch(request)
         return SpawnedAgent(pid: process.pid, waitForExit: { await process.waitForExit() }, signal: { process.signal($0) })

@@ -124,7 +124,17 @@ final class GuestChannelCore: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<GuestStatus, any Error>) in
-                state.withLock { $0.statusWaiters.append((id, c)) }
+                // Checked under the lock: a close that lands between the check above and here must not
+                // strand the waiter.
+                let closedReason = state.withLock { s -> String? in
+                    if let reason = s.closedReason { return reason }
+                    s.statusWaiters.append((id, c))
+                    return nil
+                }
+                if let closedReason {
+                    c.resume(throwing: V2MError.guestChannel(vm: vmName, reason: closedReason))
+                    return
+                }
                 Task { [self] in
                     do { try await send() } catch {
                         self.failStatus(id: id, error: error)
@@ -148,7 +158,15 @@ final class GuestChannelCore: Sendable {
                    send: @escaping @Sendable () async throws -> Void) async throws -> Int32 {
         if let error = closedError() { throw error }
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, any Error>) in
-            state.withLock { $0.execs[id] = Exec(onOutput: onOutput, continuation: c) }
+            let closedReason = state.withLock { s -> String? in
+                if let reason = s.closedReason { return reason }
+                s.execs[id] = Exec(onOutput: onOutput, continuation: c)
+                return nil
+            }
+            if let closedReason {
+                c.resume(throwing: V2MError.guestChannel(vm: vmName, reason: closedReason))
+                return
+            }
             Task { [self] in
                 do { try await send() } catch {
                     self.state.withLock { $0.execs.removeValue(forKey: id) }?.continuation.resume(throwing: error)

@@ -13,6 +13,10 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
     @Option(help: "Boot tree fanouts to compare.") var fanout: [Int] = [2, 8]
     @Option(name: .customLong("agents-per-process"), help: "Agents per OS process for N ≥ 256.") var agentsPerProcess: Int = 64
     @Option(name: .customLong("repeat"), help: "Repetitions per point (median reported).") var repetitions: Int = 3
+    @Option(name: .customLong("mpirun-timeout"), help: "Seconds after which an mpirun run counts as hung and is killed.")
+    var mpirunTimeoutSeconds: Int = 20
+
+    var mpirunTimeout: Duration { .seconds(mpirunTimeoutSeconds) }
 
     func run() async throws {
         LoggingSetup.bootstrap(verbose: false)
@@ -33,8 +37,15 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
                 var mpi = "-"
                 if let mpirun, k == fanout.first {
                     var times: [Duration] = []
-                    for _ in 0..<self.repetitions { if let time = await Self.mpirun(mpirun, size) { times.append(time) } }
-                    mpi = Self.format(Self.median(times))
+                    var hung = 0
+                    for _ in 0..<self.repetitions {
+                        switch await Self.mpirun(mpirun, size, timeout: mpirunTimeout) {
+                        case .finished(let time): times.append(time)
+                        case .hung: hung += 1
+                        case .failed: break
+                        }
+                    }
+                    mpi = Self.format(Self.median(times)) + (hung > 0 ? " (\(hung)/\(self.repetitions) hung)" : "")
                 }
                 rows.append(["\(size)", "\(k)", "\(perProcess)", Self.format(Self.median(wired)), Self.format(Self.median(full)), mpi])
                 print(TextTable.render(rows.suffix(1)), terminator: "")
@@ -61,16 +72,32 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         return bootstrapOnly ? result.bootstrapTime : (ContinuousClock.now - started)
     }
 
-    static func mpirun(_ path: String, _ size: Int) async -> Duration? {
+    /// How one `mpirun` run ended.
+    enum MPIRunOutcome { case finished(Duration), hung, failed }
+
+    /// Open MPI's `mpirun --oversubscribe -n N true`, bounded: Debian's Open MPI 4.1 intermittently never
+    /// returns when its processes exit before the launch completes (seen here at N = 48–128), so a run
+    /// still going after `timeout` is killed (its whole process group) and counted as hung, not timed.
+    static func mpirun(_ path: String, _ size: Int, timeout: Duration) async -> MPIRunOutcome {
         let started = ContinuousClock.now
         let devNull = open("/dev/null", O_WRONLY)
         defer { close(devNull) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         guard let pid = try? ProcessSpawner.spawnNow(
-            executable: path, arguments: ["--allow-run-as-root", "--oversubscribe", "-n", "\(size)", "true"],
-            environment: ProcessInfo.processInfo.environment, streams: .init(stdout: devNull, stderr: devNull),
-            newProcessGroup: true) else { return nil }
+            executable: path, arguments: ["--oversubscribe", "-n", "\(size)", "true"],
+            environment: environment, streams: .init(stdout: devNull, stderr: devNull),
+            newProcessGroup: true) else { return .failed }
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            kill(-pid, SIGKILL)
+        }
         let status = await ChildReaper.shared.waitForExit(pid)
-        return status == 0 ? ContinuousClock.now - started : nil
+        let elapsed = ContinuousClock.now - started
+        watchdog.cancel()
+        if elapsed >= timeout { return .hung }
+        return status == 0 ? .finished(elapsed) : .failed
     }
 
     static func median(_ values: [Duration]) -> Duration? {

@@ -69,6 +69,10 @@ struct RunPlan {
         options.onFailure = policy
         options.launcher = launcher
         options.bindHost = launcher == "local" ? "127.0.0.1" : "0.0.0.0"
+        if launcher == "ssh", let first = hosts.first {
+            let target = SSHHostResolver.hostname(of: first) ?? first
+            options.advertisedHost = SSHHostResolver.localAddress(towards: target)
+        }
         if launcher == "local", ExecutableLookup.resolve(executable) == nil {
             throw CLIErrors.fail("command not found: \(executable)")
         }

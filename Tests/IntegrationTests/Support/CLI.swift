@@ -42,8 +42,11 @@ enum CLI {
         return env
     }
 
-    /// Runs `vhpc ARGS` to completion.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    /// Runs `vhpc ARGS` to completion. A child still running after `timeout` is killed (SIGKILL) and the
+    /// run reported as status 137 with a note on stderr: a hung command fails its test instead of hanging
+    /// the whole suite.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:],
+                    timeout: Duration = .seconds(600)) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: vhpc)
         process.arguments = arguments
@@ -54,6 +57,14 @@ enum CLI {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem {
+            FileHandle.standardError.write(Data("CLI watchdog: `vhpc \(arguments.joined(separator: " "))` (pid \(pid)) still running after \(timeout); killing it\n".utf8))
+            kill(pid, SIGKILL)
+        }
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18, execute: watchdog)
+        defer { watchdog.cancel() }
         let errData = SendableData()
         let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
         reader.start()

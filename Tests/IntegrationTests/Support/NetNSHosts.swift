@@ -28,6 +28,8 @@ struct NetNSHosts: Sendable {
     /// when setup or `body` fails.
     static func withHosts<R: Sendable>(count: Int, _ body: (NetNSHosts) async throws -> R) async throws -> R {
         let keys = try await SSHDKeys.generate()
+        let forwarding = IPForwarding.enable()
+        defer { forwarding.restore() }
         var created: [Host] = []
         var partial: (namespace: String?, link: String?) = (nil, nil)
         do {
@@ -49,6 +51,8 @@ struct NetNSHosts: Sendable {
                 try await SSHDShell.run(["/usr/sbin/ip", "-n", namespace, "addr", "add", "\(prefix).2/24", "dev", peer])
                 try await SSHDShell.run(["/usr/sbin/ip", "-n", namespace, "link", "set", peer, "up"])
                 try await SSHDShell.run(["/usr/sbin/ip", "-n", namespace, "link", "set", "lo", "up"])
+                // Hosts reach each other through the root namespace (which forwards while hosts exist).
+                try await SSHDShell.run(["/usr/sbin/ip", "-n", namespace, "route", "add", "default", "via", "\(prefix).1"])
                 let server = try await SSHDServer.start(
                     keys: keys, name: namespace, address: "\(prefix).2", port: 22, namespace: namespace)
                 created.append(Host(
@@ -107,5 +111,21 @@ struct NetNSHosts: Sendable {
             if !addresses.contains(needle) && !routes.contains(needle) { return third }
         }
         throw SSHDShell.CommandFailed(command: ["freeSubnet"], status: -1, output: "no free 10.\(second).y.0/24")
+    }
+}
+
+/// IPv4 forwarding in the root namespace, switched on for the namespace hosts and restored afterwards.
+struct IPForwarding {
+    static let path = "/proc/sys/net/ipv4/ip_forward"
+    let previous: String?
+
+    static func enable() -> IPForwarding {
+        let previous = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        if previous != "1" { try? "1\n".write(toFile: path, atomically: false, encoding: .utf8) }
+        return IPForwarding(previous: previous)
+    }
+
+    func restore() {
+        if let previous, previous != "1" { try? "\(previous)\n".write(toFile: Self.path, atomically: false, encoding: .utf8) }
     }
 }

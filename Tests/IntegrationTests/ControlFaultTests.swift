@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// `vhpc run` (local launcher) under interruption and faults during bootstrap: what the user sees, and
+/// that no agent or task process outlives the job (checked in the process table).
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ControlFaultTests {
+    /// A running `vhpc run` whose process tree is watched while it runs.
+    final class Job: @unchecked Sendable {
+        let process = Process()
+        let out = Pipe(), err = Pipe()
+        let state = ControlRunTests.stateDirectory()
+        private(set) var seen: Set<Int32> = []
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+            process.arguments = arguments
+            process.environment = CLI.environment(["VHPC_STATE_DIR": state])
+            process.standardOutput = out
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// Current descendants of the front-end (also remembered in `seen`).
+        func descendants() -> [ProcessEntry] {
+            let found = ProcessTable.descendants(of: process.processIdentifier)
+            seen.formUnion(found.map(\.pid))
+            return found
+        }
+
+        /// Polls the process tree until `condition` holds (or `timeout`).
+        func waitFor(_ timeout: Duration = .seconds(20), _ condition: ([ProcessEntry]) -> Bool) async throws -> [ProcessEntry] {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                let tree = descendants()
+                if condition(tree) { return tree }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            Issue.record("condition not reached within \(timeout); tree: \(descendants())")
+            throw CancellationError()
+        }
+
+        /// Waits for the front-end's exit; returns its status, stdout and stderr.
+        func finish() -> (status: Int32, stdout: String, stderr: String) {
+            let errData = SendableData()
+            let reader = Thread { [err] in errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+            reader.start()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errData.wait(), as: UTF8.self))
+        }
+
+        /// Every process ever seen under the front-end that is still alive.
+        func survivors() -> [Int32] { seen.filter { ControlRunTests.isAlive($0) }.sorted() }
+    }
+
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptEndsEveryAgentAndTaskWithinTwoSeconds(signal: Int32) async throws {
+        let job = try Job(["run", "-N", "7", "--", "sleep", "30"])
+        defer { try? FileManager.default.removeItem(atPath: job.state) }
+        // Running: one `sleep` per node under the agents.
+        _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 7 }
+        let sent = ContinuousClock.now
+        kill(job.process.processIdentifier, signal)
+        var gone = false
+        while ContinuousClock.now - sent < .seconds(2) {
+            if !job.process.isRunning && job.survivors().isEmpty { gone = true; break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let elapsed = ContinuousClock.now - sent
+        let result = job.finish()
+        #expect(gone, "after \(elapsed): still alive \(job.survivors()); front-end running: \(job.process.isRunning)")
+        #expect(result.status == 128 + signal, "stderr: \(result.stderr)")
+        print("signal \(signal): every agent and task gone \(elapsed) after it")
+    }
+
+    /// Agent 1 (interior: agents 3 and 4 hang below it) is killed or stopped the moment its process
+    /// appears, i.e. before its own handshake and before it could start its children.
+    @Test(arguments: [(SIGKILL, "abort"), (SIGKILL, "continue"), (SIGSTOP, "abort"), (SIGSTOP, "continue")])
+    func interiorAgentLostDuringBootstrap(signal: Int32, policy: String) async throws {
+        let job = try Job(["run", "-N", "6", "--fanout", "2", "--handshake-timeout", "1s", "--heartbeat", "300ms",
+                           "--on-failure", policy, "-l", "--", "sh", "-c", "echo ok $VHPC_RANK"])
+        defer { try? FileManager.default.removeItem(atPath: job.state) }
+        let first = try await job.waitFor { tree in tree.contains { $0.parent == job.process.processIdentifier } }
+        // Agent processes are started in rank order: the front-end's first child hosts agent 1.
+        let victim = first.filter { $0.parent == job.process.processIdentifier }.map(\.pid).min()!
+        kill(victim, signal)
+        let started = ContinuousClock.now
+        let result = job.finish()
+        let elapsed = ContinuousClock.now - started
+        _ = job.descendants()
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("agent 1 failed"), "\(result.stderr)")
+        #expect(elapsed < .seconds(8), "the job took \(elapsed) to end")
+        if policy == "continue" {
+            // Agents 2, 5, 6 (task ranks 1, 4, 5) do not depend on agent 1.
+            for rank in [1, 4, 5] { #expect(result.stdout.contains("\(rank): ok \(rank)"), "\(result.stdout)\n\(result.stderr)") }
+            #expect(!result.stdout.contains("0: ok"))
+        }
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        for pid in job.survivors() { kill(pid, SIGKILL) }
+    }
+}
+
+/// One row of the process table.
+struct ProcessEntry: Sendable, CustomStringConvertible {
+    var pid: Int32
+    var parent: Int32
+    var command: String
+    var description: String { "\(pid)<-\(parent) \(command)" }
+}
+
+/// Reads /proc: who is whose child.
+enum ProcessTable {
+    static func all() -> [ProcessEntry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> ProcessEntry? in
+            guard let pid = Int32(name),
+                  let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, fields[0] != "Z", let parent = Int32(fields[1]) else { return nil }
+            return ProcessEntry(pid: pid, parent: parent, command: String(stat[stat.index(after: open)..<close]))
+        }
+    }
+
+    /// Live descendants of `root` (not including it).
+    static func descendants(of root: Int32) -> [ProcessEntry] {
+        let table = all()
+        var children: [Int32: [ProcessEntry]] = [:]
+        for entry in table { children[entry.parent, default: []].append(entry) }
+        var result: [ProcessEntry] = []
+        var queue = [root]
+        while let next = queue.popLast() {
+            for child in children[next] ?? [] {
+                result.append(child)
+                queue.append(child.pid)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+/// `vhpc run --launcher ssh` end to end: real OpenSSH servers in network namespaces acting as separate
+/// hosts, agents spawned down the boot tree over ssh, tasks run on their own hosts.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct SSHRunTests {
+    @Test(arguments: [2, 4])
+    func tasksRunOnTheirOwnHostsAndAgentsSpawnDownTheTree(hosts count: Int) async throws {
+        try await NetNSHosts.withHosts(count: count) { cluster in
+            let state = ControlRunTests.stateDirectory()
+            defer { try? FileManager.default.removeItem(atPath: state) }
+            let result = try CLI.run(
+                ["run", "--launcher", "ssh", "-w", "node[01-\(String(format: "%02d", count))]", "--fanout", "2", "-l", "--",
+                 "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE from=${SSH_CONNECTION%% *} on=$(ip -o -4 addr show | grep -o 'inet 10[.0-9]*'); exit $VHPC_RANK"],
+                environment: ["VHPC_SSH_CONFIG": cluster.clientConfig, "VHPC_STATE_DIR": state],
+                timeout: .seconds(90))
+            #expect(result.status == Int32(count - 1), "stderr: \(result.stderr)")
+            let lines = Set(result.stdout.split(separator: "\n").map(String.init))
+            for (rank, host) in cluster.hosts.enumerated() {
+                // Boot tree (fanout 2): agents 1 and 2 are started by the front-end, agent r ≥ 3 by agent (r-1)/2.
+                let agent = rank + 1
+                let parentAgent = (agent - 1) / 2
+                let from = parentAgent == 0
+                    ? host.address.split(separator: ".").dropLast().joined(separator: ".") + ".1"
+                    : cluster.hosts[parentAgent - 1].address
+                let expected = "\(rank): rank=\(rank) size=\(count) from=\(from) on=inet \(host.address)"
+                #expect(lines.contains(expected), "missing '\(expected)' in:\n\(result.stdout)\nstderr: \(result.stderr)")
+            }
+            for pid in try ControlRunTests.recordedPIDs(state) { #expect(!ControlRunTests.isAlive(pid), "agent \(pid) survived") }
+        }
+    }
+
+    @Test func unreachableHostIsOneClearError() async throws {
+        try await NetNSHosts.withHosts(count: 1) { cluster in
+            let result = try CLI.run(["run", "--launcher", "ssh", "-w", "node01,node09", "--", "true"],
+                                     environment: ["VHPC_SSH_CONFIG": cluster.clientConfig], timeout: .seconds(60))
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("node09"), "\(result.stderr)")
+        }
+    }
+}
