@@ -19,8 +19,19 @@ public struct LauncherAgentSpawner: AgentSpawner {
         let request = LaunchRequest(
             host: host, executable: executable,
             arguments: ["agent", "--role", "root", "--job", configuration.jobID, "--rank", String(configuration.roots.first?.rank ?? 0)],
-            standardInput: bytes)
+            environment: Self.forwardedEnvironment(), standardInput: bytes)
         let process = try await launcher.launch(request)
         return SpawnedAgent(pid: process.pid, waitForExit: { await process.waitForExit() }, signal: { process.signal($0) })
+    }
+
+    /// Settings agents pass down the tree so every level launches the way the front-end does (an agent
+    /// started over ssh gets a fresh login environment): the ssh config file.
+    static func forwardedEnvironment() -> [String: String] {
+        let environment = ProcessInfo.processInfo.environment
+        var forwarded: [String: String] = [:]
+        if let config = environment[SSHOptions.configEnvironmentVariable], !config.isEmpty {
+            forwarded[SSHOptions.configEnvironmentVariable] = config
+        }
+        return forwarded
     }
 }
