@@ -20,7 +20,7 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     public var bindHost: String
     /// Heartbeat period in milliseconds (0 disables the ping-pong detector).
     public var heartbeatMilliseconds: Int
-    /// Heartbeat timeout in milliseconds (0 = 1.25 × period).
+    /// Heartbeat timeout in milliseconds (0 = 1.5 × period).
     public var heartbeatTimeoutMilliseconds: Int
     /// Handshake window in milliseconds.
     public var handshakeMilliseconds: Int

@@ -3,7 +3,7 @@ import NIOCore
 import Wire
 
 /// Control-layer messages (bootstrap reports, address tables, task results). They travel as Wire's
-/// ``Wire/Message/agentControl(_:)`` with a JSON body: Wire frames and authenticates them, the schema
+/// ``Wire/Message/agentControl(_:)`` with a binary body: Wire frames and authenticates them, the schema
 /// stays here.
 public enum ControlPayload: Codable, Sendable, Hashable {
     /// Child → parent after bootstrap of its subtree: every endpoint that came up, every rank that did not.
@@ -33,17 +33,18 @@ public enum ControlPayload: Codable, Sendable, Hashable {
         }
     }
 
-    /// This payload as a Wire message.
+    /// This payload as a Wire message (binary body, see `ControlPayloadCodec.swift`).
     public var message: Message {
-        let bytes = (try? JSONEncoder().encode(self)) ?? Data()
-        return .agentControl(AgentControl(body: ByteBuffer(bytes: bytes)))
+        var body = ByteBuffer()
+        encode(into: &body)
+        return .agentControl(AgentControl(body: body))
     }
 
     /// Decodes a control payload from a Wire message, or nil if it is not one.
     public init?(message: Message) {
         guard case .agentControl(let control) = message else { return nil }
-        let bytes = Data(control.body.readableBytesView)
-        guard let payload = try? JSONDecoder().decode(ControlPayload.self, from: bytes) else { return nil }
+        var body = control.body
+        guard let payload = ControlPayload(decoding: &body) else { return nil }
         self = payload
     }
 }

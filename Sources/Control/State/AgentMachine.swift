@@ -23,7 +23,7 @@ public struct AgentMachine: Sendable {
         public var handshakeWindow: Duration
         /// Heartbeat period (nil disables the ping-pong detector).
         public var heartbeatPeriod: Duration?
-        /// Heartbeat timeout (default 1.25 × period).
+        /// Heartbeat timeout (default 1.5 × period).
         public var heartbeatTimeout: Duration?
         /// The parent's endpoint (nil for the controller).
         public var parent: AgentEndpoint?
@@ -149,13 +149,24 @@ public struct AgentMachine: Sendable {
 
     private var parentRank: Int? { configuration.tree.parent(of: rank) }
 
+    /// Links the ping-pong detector watches: the boot-tree links and the binomial graph's nearest ring
+    /// links (±1, ±2). Symmetric, so both ends watch; every agent has at least four watchers (fewer in tiny
+    /// jobs), so a hung agent is caught unless all of them failed too, at a fixed cost per agent instead of
+    /// one growing with log N. Dead agents are caught on every link by the connection-close detector.
+    private func isWatched(_ peer: Int) -> Bool {
+        if peer == parentRank || configuration.tree.parent(of: peer) == rank { return true }
+        let n = configuration.rankCount
+        let distance = ((peer - rank) % n + n) % n
+        return distance == 1 || distance == 2 || distance == n - 1 || distance == n - 2
+    }
+
     private mutating func linkUp(_ peer: Int, _ out: inout [AgentDirective]) {
         if failures[peer] != nil {
             out.append(.closeLink(peer))
             return
         }
         links.insert(peer)
-        if heartbeatArmed { detector?.watch(peer, now: now) }
+        if heartbeatArmed, isWatched(peer) { detector?.watch(peer, now: now) }
         if peer == parentRank, phase == .joining {
             phase = .bootstrapping
             parentDeadline = nil
@@ -397,7 +408,7 @@ public struct AgentMachine: Sendable {
             // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.
             if !heartbeatArmed {
                 heartbeatArmed = true
-                for peer in links { detector?.watch(peer, now: now) }
+                for peer in links where isWatched(peer) { detector?.watch(peer, now: now) }
             }
             if !isController { out.append(.startTasks(command)) }
         case .control(let command):

@@ -1,0 +1,158 @@
+import Foundation
+import NIOCore
+
+/// The binary body of a ``ControlPayload`` inside Wire's `agentControl` message: a tag byte, then the
+/// case's fields (integers big-endian, strings as UInt32 length + UTF-8, arrays as UInt32 count + items).
+///
+/// Binary rather than JSON because address tables are big and hot: at 1,024 agents every agent receives
+/// and forwards a table of 1,024 endpoints during bootstrap, and JSON coding of those tables took a third of
+/// the CPU of a bootstrap. The rare staging offers and reports carry a JSON blob (their schema evolves).
+extension ControlPayload {
+    private enum Tag: UInt8 {
+        case subtreeReady = 1, addressTable, subtreeWired, taskExited, launchFailed
+        case stageOffer, stageResend, stageDetach, staged
+    }
+
+    /// Appends the encoded payload.
+    func encode(into buffer: inout ByteBuffer) {
+        switch self {
+        case .subtreeReady(let endpoints, let failed):
+            buffer.writeInteger(Tag.subtreeReady.rawValue)
+            buffer.writeEndpoints(endpoints)
+            buffer.writeInteger(UInt32(failed.count))
+            for notice in failed {
+                buffer.writeInteger(Int64(notice.rank))
+                buffer.writeInteger(Int64(notice.reporter))
+                buffer.writeLengthPrefixed(notice.detector)
+                buffer.writeLengthPrefixed(notice.detail)
+            }
+        case .addressTable(let endpoints, let failed):
+            buffer.writeInteger(Tag.addressTable.rawValue)
+            buffer.writeEndpoints(endpoints)
+            buffer.writeInteger(UInt32(failed.count))
+            for rank in failed { buffer.writeInteger(Int64(rank)) }
+        case .subtreeWired(let count):
+            buffer.writeInteger(Tag.subtreeWired.rawValue)
+            buffer.writeInteger(Int64(count))
+        case .taskExited(let node, let task, let status, let message):
+            buffer.writeInteger(Tag.taskExited.rawValue)
+            buffer.writeInteger(Int64(node))
+            buffer.writeInteger(Int64(task))
+            buffer.writeInteger(status)
+            buffer.writeLengthPrefixed(message)
+        case .launchFailed(let node, let message):
+            buffer.writeInteger(Tag.launchFailed.rawValue)
+            buffer.writeInteger(Int64(node))
+            buffer.writeLengthPrefixed(message)
+        case .stageOffer(let offer):
+            buffer.writeInteger(Tag.stageOffer.rawValue)
+            buffer.writeJSON(offer)
+        case .stageResend(let transferID, let offset):
+            buffer.writeInteger(Tag.stageResend.rawValue)
+            buffer.writeInteger(transferID)
+            buffer.writeInteger(offset)
+        case .stageDetach(let transferID):
+            buffer.writeInteger(Tag.stageDetach.rawValue)
+            buffer.writeInteger(transferID)
+        case .staged(let report):
+            buffer.writeInteger(Tag.staged.rawValue)
+            buffer.writeJSON(report)
+        }
+    }
+
+    /// Decodes one payload; nil if the bytes are not a well-formed payload.
+    init?(decoding buffer: inout ByteBuffer) {
+        guard let raw = buffer.readInteger(as: UInt8.self), let tag = Tag(rawValue: raw) else { return nil }
+        switch tag {
+        case .subtreeReady:
+            guard let endpoints = buffer.readEndpoints(), let count = buffer.readInteger(as: UInt32.self),
+                  count <= buffer.readableBytes else { return nil }
+            var failed: [FailureNotice] = []
+            for _ in 0..<count {
+                guard let rank = buffer.readInteger(as: Int64.self), let reporter = buffer.readInteger(as: Int64.self),
+                      let detector = buffer.readLengthPrefixed(), let detail = buffer.readLengthPrefixed() else { return nil }
+                var notice = FailureNotice(rank: Int(rank), reporter: Int(reporter), detector: .handshakeFailed, detail: detail)
+                notice.detector = detector
+                failed.append(notice)
+            }
+            self = .subtreeReady(endpoints: endpoints, failed: failed)
+        case .addressTable:
+            guard let endpoints = buffer.readEndpoints(), let count = buffer.readInteger(as: UInt32.self),
+                  count <= buffer.readableBytes else { return nil }
+            var failed: [Int] = []
+            for _ in 0..<count {
+                guard let rank = buffer.readInteger(as: Int64.self) else { return nil }
+                failed.append(Int(rank))
+            }
+            self = .addressTable(endpoints: endpoints, failed: failed)
+        case .subtreeWired:
+            guard let count = buffer.readInteger(as: Int64.self) else { return nil }
+            self = .subtreeWired(count: Int(count))
+        case .taskExited:
+            guard let node = buffer.readInteger(as: Int64.self), let task = buffer.readInteger(as: Int64.self),
+                  let status = buffer.readInteger(as: Int32.self), let message = buffer.readLengthPrefixed() else { return nil }
+            self = .taskExited(node: Int(node), task: Int(task), status: status, message: message)
+        case .launchFailed:
+            guard let node = buffer.readInteger(as: Int64.self), let message = buffer.readLengthPrefixed() else { return nil }
+            self = .launchFailed(node: Int(node), message: message)
+        case .stageOffer:
+            guard let offer = buffer.readJSON(StagingOffer.self) else { return nil }
+            self = .stageOffer(offer)
+        case .stageResend:
+            guard let transferID = buffer.readInteger(as: UInt64.self), let offset = buffer.readInteger(as: UInt64.self) else { return nil }
+            self = .stageResend(transferID: transferID, offset: offset)
+        case .stageDetach:
+            guard let transferID = buffer.readInteger(as: UInt64.self) else { return nil }
+            self = .stageDetach(transferID: transferID)
+        case .staged:
+            guard let report = buffer.readJSON(StagingReport.self) else { return nil }
+            self = .staged(report)
+        }
+        guard buffer.readableBytes == 0 else { return nil }
+    }
+}
+
+extension ByteBuffer {
+    fileprivate mutating func writeLengthPrefixed(_ string: String) {
+        let lengthIndex = writerIndex
+        writeInteger(UInt32(0))
+        let length = writeString(string)
+        setInteger(UInt32(length), at: lengthIndex)
+    }
+
+    fileprivate mutating func readLengthPrefixed() -> String? {
+        guard let length = readInteger(as: UInt32.self), length <= readableBytes else { return nil }
+        return readString(length: Int(length))
+    }
+
+    fileprivate mutating func writeEndpoints(_ endpoints: [AgentEndpoint]) {
+        writeInteger(UInt32(endpoints.count))
+        for endpoint in endpoints {
+            writeInteger(Int64(endpoint.rank))
+            writeLengthPrefixed(endpoint.host)
+            writeInteger(Int64(endpoint.port))
+            writeInteger(endpoint.pid)
+        }
+    }
+
+    fileprivate mutating func readEndpoints() -> [AgentEndpoint]? {
+        guard let count = readInteger(as: UInt32.self), count <= readableBytes else { return nil }
+        var endpoints: [AgentEndpoint] = []
+        endpoints.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let rank = readInteger(as: Int64.self), let host = readLengthPrefixed(),
+                  let port = readInteger(as: Int64.self), let pid = readInteger(as: Int32.self) else { return nil }
+            endpoints.append(AgentEndpoint(rank: Int(rank), host: host, port: Int(port), pid: pid))
+        }
+        return endpoints
+    }
+
+    fileprivate mutating func writeJSON<T: Encodable>(_ value: T) {
+        writeLengthPrefixed(String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self))
+    }
+
+    fileprivate mutating func readJSON<T: Decodable>(_ type: T.Type) -> T? {
+        guard let text = readLengthPrefixed() else { return nil }
+        return try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

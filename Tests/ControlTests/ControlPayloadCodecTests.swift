@@ -1,0 +1,44 @@
+import Control
+import NIOCore
+import Testing
+import Wire
+
+@Suite struct ControlPayloadCodecTests {
+    static let endpoints = (0..<5).map { AgentEndpoint(rank: $0, host: "10.0.0.\($0)", port: 40_000 + $0, pid: Int32(100 + $0)) }
+    static let payloads: [ControlPayload] = [
+        .subtreeReady(endpoints: endpoints, failed: [FailureNotice(rank: 3, reporter: 1, detector: .heartbeatTimeout, detail: "silent for 2.5 s — ünïcode")]),
+        .subtreeReady(endpoints: [], failed: []),
+        .addressTable(endpoints: endpoints, failed: [7, 9]),
+        .subtreeWired(count: 1023),
+        .taskExited(node: 2, task: 5, status: -1, message: ""),
+        .launchFailed(node: 4, message: "command not found: x"),
+        .stageOffer(StagingOffer(transferID: 7, size: 1 << 30, sha256: String(repeating: "ab", count: 32), target: .job(index: 0, path: "in.dat"))),
+        .stageResend(transferID: 7, offset: 1 << 20),
+        .stageDetach(transferID: 7),
+        .staged(StagingReport(node: 3, transferID: 7, outcome: .staged, detail: "/x/y")),
+    ]
+
+    @Test(arguments: payloads)
+    func roundTripsThroughAWireMessage(_ payload: ControlPayload) {
+        #expect(ControlPayload(message: payload.message) == payload)
+    }
+
+    @Test(arguments: payloads)
+    func everyTruncationAndTrailingByteIsRejected(_ payload: ControlPayload) {
+        guard case .agentControl(let control) = payload.message else { Issue.record("not agentControl"); return }
+        let bytes = Array(control.body.readableBytesView)
+        for length in 0..<bytes.count {
+            let truncated = Message.agentControl(AgentControl(body: ByteBuffer(bytes: bytes.prefix(length))))
+            #expect(ControlPayload(message: truncated) == nil, "accepted \(length) of \(bytes.count) bytes")
+        }
+        let padded = Message.agentControl(AgentControl(body: ByteBuffer(bytes: bytes + [0])))
+        #expect(ControlPayload(message: padded) == nil)
+    }
+
+    @Test func aHugeCountCannotMakeTheDecoderAllocate() {
+        var body = ByteBuffer()
+        body.writeInteger(UInt8(2))  // address table
+        body.writeInteger(UInt32.max)
+        #expect(ControlPayload(message: .agentControl(AgentControl(body: body))) == nil)
+    }
+}
