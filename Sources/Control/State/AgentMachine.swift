@@ -149,15 +149,9 @@ public struct AgentMachine: Sendable {
 
     private var parentRank: Int? { configuration.tree.parent(of: rank) }
 
-    /// Links the ping-pong detector watches: the boot-tree links and the binomial graph's nearest ring
-    /// links (±1, ±2). Symmetric, so both ends watch; every agent has at least four watchers (fewer in tiny
-    /// jobs), so a hung agent is caught unless all of them failed too, at a fixed cost per agent instead of
-    /// one growing with log N. Dead agents are caught on every link by the connection-close detector.
+    /// Whether the ping-pong detector watches the link to `peer` (see ``HeartbeatWatchSet``).
     private func isWatched(_ peer: Int) -> Bool {
-        if peer == parentRank || configuration.tree.parent(of: peer) == rank { return true }
-        let n = configuration.rankCount
-        let distance = ((peer - rank) % n + n) % n
-        return distance == 1 || distance == 2 || distance == n - 1 || distance == n - 2
+        HeartbeatWatchSet.watches(rank, peer, tree: configuration.tree, rankCount: configuration.rankCount)
     }
 
     private mutating func linkUp(_ peer: Int, _ out: inout [AgentDirective]) {

@@ -36,15 +36,22 @@ struct BenchDetectCommand: AsyncParsableCommand {
         }
         print(TextTable.render(rows), terminator: "")
 
-        print("\nDetector traffic (model of the implemented scheme: both ends ping every half period, pongs answer):")
+        print("\nDetector traffic (computed from the implemented scheme: both ends of each watched link ping once per")
+        print("period and answer pings with pongs; watched = boot-tree links and ±1/±2 ring links, see HeartbeatWatchSet):")
         for size in [64, 1024] {
-            let graph = try BootTree(kind: .tree(arity: 2), nodeCount: size + 1).graph()
-                .union(try BinomialGraph(nodeCount: size + 1).graph())
-            let links = Double(graph.linkCount)
-            let linksPerAgent = 2 * links / Double(size + 1)
-            let sentPerAgent = linksPerAgent * 2 / (Double(period) / 2000)
-            print(String(format: "  N=%d: %.1f links/agent, %.0f detector messages sent per agent per second (as many received) at period %d ms",
-                         size, linksPerAgent, sentPerAgent / 2, period))
+            let ranks = size + 1
+            let tree = try BootTree(kind: .tree(arity: 2), nodeCount: ranks)
+            let graph = tree.graph().union(try BinomialGraph(nodeCount: ranks).graph())
+            var watched = 0
+            for link in graph.links where HeartbeatWatchSet.watches(Int(link.lower), Int(link.upper), tree: tree, rankCount: ranks) {
+                watched += 1
+            }
+            let linksPerAgent = 2 * Double(graph.linkCount) / Double(ranks)
+            let watchedPerAgent = 2 * Double(watched) / Double(ranks)
+            // Per watched link and period each end sends one ping and one pong.
+            let sentPerAgent = watchedPerAgent * 2 / (Double(period) / 1000)
+            print(String(format: "  N=%d: %.1f links/agent, %.1f watched; %.1f detector messages sent per agent per second (as many received) at period %d ms",
+                         size, linksPerAgent, watchedPerAgent, sentPerAgent, period))
         }
 
         print("\nReachability after killing (degree − 1) random agents (the agents' own routing graph: tree ∪ BMG):")
@@ -85,8 +92,15 @@ struct BenchDetectCommand: AsyncParsableCommand {
                 let victims = agents.filter { $0.rank != 0 }
                 guard !victims.isEmpty else { return }
                 let victim = victims[seed % victims.count]
-                killedAt.withLockedValue { $0 = .now }
-                kill(victim.pid, signal)
+                // The fault comes at a random moment in steady state (1 to 3 periods after the launch), not in
+                // step with the detector's first ping.
+                var rng = SplitMix64(seed: UInt64(seed) &+ 1)
+                let delay = Duration.milliseconds(period + rng.uniform(below: 2 * period))
+                Task {
+                    try? await Task.sleep(for: delay)
+                    killedAt.withLockedValue { $0 = .now }
+                    kill(victim.pid, signal)
+                }
             case .failure:
                 if let start = killedAt.withLockedValue({ $0 }), latency.withLockedValue({ $0 }) == nil {
                     latency.withLockedValue { $0 = Double((ContinuousClock.now - start).milliseconds) }
