@@ -77,6 +77,13 @@ public struct FailoverRouter: Sendable {
         try update(failures: updated)
     }
 
+    /// Marks a failed link usable again and recomputes routes.
+    public mutating func markRestored(link: Link) throws(TopologyError) {
+        var updated = failures
+        guard updated.restore(link: link) else { return }
+        try update(failures: updated)
+    }
+
     /// Whether every rank and link on the tree path to `destination` survives.
     public func isTreePathIntact(to destination: Int) -> Bool {
         let path = tree.path(from: rank, to: destination)

@@ -27,6 +27,12 @@ public struct FailureSet: Sendable, Hashable {
         links.insert(link).inserted
     }
 
+    /// Marks `link` usable again (a closed connection that was re-established); returns whether it was listed.
+    @discardableResult
+    public mutating func restore(link: Link) -> Bool {
+        links.remove(link) != nil
+    }
+
     /// Whether nothing has failed.
     public var isEmpty: Bool { nodes.isEmpty && links.isEmpty }
 

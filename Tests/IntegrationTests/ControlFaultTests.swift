@@ -81,9 +81,9 @@ import Testing
         let job = try Job(["run", "-N", "6", "--fanout", "2", "--handshake-timeout", "1s", "--heartbeat", "300ms",
                            "--on-failure", policy, "-l", "--", "sh", "-c", "echo ok $VHPC_RANK"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
-        let first = try await job.waitFor { tree in tree.contains { $0.parent == job.process.processIdentifier } }
-        // Agent processes are started in rank order: the front-end's first child hosts agent 1.
-        let victim = first.filter { $0.parent == job.process.processIdentifier }.map(\.pid).min()!
+        // The agent process started with `--rank 1` hosts agent 1.
+        let tree = try await job.waitFor { tree in tree.contains { ProcessTable.arguments(of: $0.pid).contains("--rank 1 ") } }
+        let victim = tree.first { ProcessTable.arguments(of: $0.pid).contains("--rank 1 ") }!.pid
         kill(victim, signal)
         let started = ContinuousClock.now
         let result = job.finish()
@@ -99,6 +99,52 @@ import Testing
         }
         #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
         for pid in job.survivors() { kill(pid, SIGKILL) }
+    }
+}
+
+extension ControlFaultTests {
+    /// Every connection dialed to agent 1 (its children's tree links and the BMG links of higher ranks) is
+    /// reset with `ss -K` while the job runs: the links are re-established, nobody is declared failed, every
+    /// task finishes, and the job succeeds under either policy.
+    @Test(arguments: ["abort", "continue"])
+    func cutLinksAreReestablishedWithoutDeclaringAFailure(policy: String) async throws {
+        let job = try Job(["run", "-N", "7", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+                           "sh", "-c", "sleep 2; echo ok $VHPC_RANK"])
+        defer { try? FileManager.default.removeItem(atPath: job.state) }
+        var port: Int?
+        for _ in 0..<200 where port == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            port = (try? Self.recordedEndpoints(job.state))?.first { $0.rank == 1 }?.port
+        }
+        let agentOnePort = try #require(port)
+        _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 7 }
+        let cut = Process()
+        cut.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+        cut.arguments = ["-K", "-t", "dst", "127.0.0.1", "dport", "=", ":\(agentOnePort)"]
+        let listing = Pipe()
+        cut.standardOutput = listing
+        try cut.run()
+        let killed = String(decoding: listing.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cut.waitUntilExit()
+        #expect(killed.split(separator: "\n").count >= 3, "ss -K reset no connection: \(killed)")
+        let result = job.finish()
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(!result.stderr.contains("failed"), "\(result.stderr)")
+        for rank in 0..<7 { #expect(result.stdout.contains("\(rank): ok \(rank)"), "\(result.stdout)") }
+        _ = job.descendants()
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+    }
+
+    struct Endpoint: Decodable { var rank: Int; var port: Int }
+    struct EndpointRecord: Decodable { var agents: [Endpoint] }
+
+    static func recordedEndpoints(_ state: String) throws -> [Endpoint] {
+        let directory = state + "/jobs"
+        var endpoints: [Endpoint] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".json") {
+            endpoints += try JSONDecoder().decode(EndpointRecord.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))).agents
+        }
+        return endpoints
     }
 }
 
@@ -122,6 +168,12 @@ enum ProcessTable {
             guard fields.count > 2, fields[0] != "Z", let parent = Int32(fields[1]) else { return nil }
             return ProcessEntry(pid: pid, parent: parent, command: String(stat[stat.index(after: open)..<close]))
         }
+    }
+
+    /// The process's command line, arguments joined by spaces (with a trailing space).
+    static func arguments(of pid: Int32) -> String {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+        return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 
     /// Live descendants of `root` (not including it).

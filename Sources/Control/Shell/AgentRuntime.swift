@@ -158,6 +158,7 @@ public struct AgentRuntime: Sendable {
                                 await serve(link, dialed: peer, input: input)
                             } catch {
                                 logger.debug("dial failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                                input.yield(.agent(.dialFailed(rank: peer, detail: "\(error)")))
                             }
                         }
                     case .send(let message, let peer):

@@ -51,11 +51,18 @@ public struct WireListener: Sendable {
         group: any EventLoopGroup, host: String, port: Int, handshake: Handshake.Configuration,
         connectTimeout: Duration, report: @escaping @Sendable (any Error) -> Void
     ) async throws -> WireLink {
-        try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.nanoseconds(Int64(connectTimeout.milliseconds) * 1_000_000))
-            .connect(host: host, port: port) { channel in
+        // Agents advertise IP addresses: connect directly, skipping NIO's resolver and Happy Eyeballs (an
+        // eighth of a 1,024-agent bootstrap went there); names still resolve the usual way.
+        if let address = try? SocketAddress(ipAddress: host, port: port) {
+            return try await bootstrap.connect(to: address) { channel in
                 WireLink.make(channel: channel, handshake: handshake, report: report)
             }
+        }
+        return try await bootstrap.connect(host: host, port: port) { channel in
+            WireLink.make(channel: channel, handshake: handshake, report: report)
+        }
     }
 }

@@ -11,6 +11,8 @@ public enum AgentEvent: Sendable {
     case linkDown(rank: Int)
     /// A message arrived on the link from `rank`.
     case message(Message, from: Int)
+    /// Dialing neighbour `rank` failed (refused, unreachable, handshake failed or timed out).
+    case dialFailed(rank: Int, detail: String)
     /// Time passed (drives deadlines and the heartbeat detector).
     case tick
     /// Starting the process for child `rank` failed.

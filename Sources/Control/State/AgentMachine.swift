@@ -71,6 +71,10 @@ public struct AgentMachine: Sendable {
     private var wiredReported = false
     private var detector: HeartbeatDetector?
     private var heartbeatArmed = false
+    /// Closed links being re-established: peer → deadline.
+    private var relinking: [Int: Duration] = [:]
+    /// Child agents whose process exited (SIGCHLD): their closed links are not cut links.
+    private var exitedChildren: Set<Int> = []
     private var flood = FloodFilter()
     private var sequences: [Int: [IOStream: UInt64]] = [:]
     private var launchID: UInt64 = 0
@@ -105,9 +109,14 @@ public struct AgentMachine: Sendable {
         case .linkDown(let peer): linkDown(peer, &out)
         case .message(let message, let peer): receive(message, from: peer, &out)
         case .tick: tick(&out)
+        case .dialFailed(let peer, let detail):
+            if relinking.removeValue(forKey: peer) != nil {
+                detect(peer, .connectionClosed, "connection closed and could not be re-established: \(detail)", &out)
+            }
         case .spawnFailed(let child, let detail):
             detect(child, .handshakeFailed, "could not start: \(detail)", &out)
         case .childExited(let child, let status):
+            exitedChildren.insert(child)
             if failures[child] == nil, phase != .running || !links.contains(child) {
                 detect(child, .childExited, "agent process exited with status \(status)", &out)
             }
@@ -160,6 +169,7 @@ public struct AgentMachine: Sendable {
             return
         }
         links.insert(peer)
+        if relinking.removeValue(forKey: peer) != nil { try? router.markRestored(link: Link(rank, peer)) }
         if heartbeatArmed, isWatched(peer) { detector?.watch(peer, now: now) }
         if peer == parentRank, phase == .joining {
             phase = .bootstrapping
@@ -236,19 +246,35 @@ public struct AgentMachine: Sendable {
     // MARK: Links and failures
 
     private mutating func linkDown(_ peer: Int, _ out: inout [AgentDirective]) {
-        links.remove(peer)
+        guard links.remove(peer) != nil else { return }
         detector?.forget(peer)
         if peer == parentRank, addresses.isEmpty {
             exit("lost the link to parent agent \(peer) during bootstrap", failed: true, &out)
             return
         }
+        // A running peer whose process is not known to be gone may only have lost this connection (a cut
+        // link): route around it and re-establish it — the higher rank dials, as when wiring. A dead peer's
+        // listener refuses at once, so kill -9 is still detected in one round trip.
+        if phase == .running, failures[peer] == nil, !exitedChildren.contains(peer), let endpoint = addresses[peer] {
+            try? router.markFailed(link: Link(rank, peer))
+            relinking[peer] = now + relinkWindow
+            if rank > peer { out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port)) }
+            return
+        }
         detect(peer, .connectionClosed, "connection closed", &out)
     }
+
+    /// How long a closed link may take to come back before its peer is declared failed.
+    private var relinkWindow: Duration { min(configuration.handshakeWindow, .seconds(2)) }
 
     private mutating func tick(_ out: inout [AgentDirective]) {
         if let deadline = parentDeadline, now >= deadline {
             exit("no handshake with parent agent \(parentRank ?? 0) within \(configuration.handshakeWindow)", failed: true, &out)
             return
+        }
+        for (peer, deadline) in relinking.sorted(by: { $0.key < $1.key }) where now >= deadline {
+            relinking[peer] = nil
+            detect(peer, .connectionClosed, "connection closed and not re-established within \(relinkWindow)", &out)
         }
         for child in bootstrap.expired(now: now) where failures[child] == nil {
             detect(child, .handshakeFailed, "no handshake within \(configuration.handshakeWindow)", &out)
@@ -302,6 +328,7 @@ public struct AgentMachine: Sendable {
     private mutating func record(_ notice: FailureNotice, _ out: inout [AgentDirective]) {
         guard failures[notice.rank] == nil else { return }
         failures[notice.rank] = notice
+        relinking[notice.rank] = nil
         try? router.markFailed(node: notice.rank)
         detector?.forget(notice.rank)
         if links.remove(notice.rank) != nil { out.append(.closeLink(notice.rank)) }
