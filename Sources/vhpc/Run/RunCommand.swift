@@ -24,7 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("l"), .long], help: "Prefix each output line with the task rank.") var label = false
     @Option(name: .customLong("on-failure"), help: "abort (default) or continue.") var onFailure: String = "abort"
     @Option(help: "Heartbeat period, e.g. 2s, 500ms; 0 disables.") var heartbeat: String = "2s"
-    @Option(name: .customLong("heartbeat-timeout"), help: "Silence before a peer is declared failed (default 1.25 x period).")
+    @Option(name: .customLong("heartbeat-timeout"), help: "Silence before a peer is declared failed (default 1.5 x period).")
     var heartbeatTimeout: String?
     @Option(name: .customLong("handshake-timeout"), help: "Window for an agent's handshake with its parent.")
     var handshakeTimeout: String = "10s"
