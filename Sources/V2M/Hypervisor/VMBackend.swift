@@ -13,7 +13,8 @@ public protocol VMBackend: Sendable {
     func stop(timeout: Duration) async throws -> Bool
     /// Immediate stop.
     func kill() async
-    /// Live migration to a new hypervisor process (`target` is plug-in-specific, nil for "this host").
+    /// Live migration to a new hypervisor process (`target` is plug-in-specific: for qemu nil or a
+    /// `tcp:127.0.0.1:PORT` on this host, for libvirt the destination libvirtd's URI).
     func migrate(to target: String?) async throws
     /// The guest agent's liveness counter.
     func guestStatus() async throws -> GuestStatus
@@ -36,14 +37,18 @@ public struct VMRuntimeInfo: Sendable, Equatable, Codable {
     public var consoleLog: String?
     /// libvirt domain name, for the libvirt plug-in.
     public var domain: String?
+    /// URI of the libvirtd running the domain (changes with a migration); nil in records written before
+    /// migration existed, meaning the plug-in's default URI.
+    public var libvirtURI: String?
 
     public init(pid: Int32? = nil, qmpSocket: String? = nil, guestSocket: String? = nil, consoleLog: String? = nil,
-                domain: String? = nil) {
+                domain: String? = nil, libvirtURI: String? = nil) {
         self.pid = pid
         self.qmpSocket = qmpSocket
         self.guestSocket = guestSocket
         self.consoleLog = consoleLog
         self.domain = domain
+        self.libvirtURI = libvirtURI
     }
 }
 

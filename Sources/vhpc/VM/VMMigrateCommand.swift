@@ -2,11 +2,18 @@ import ArgumentParser
 import Logging
 import V2M
 
-/// `vhpc vm migrate VM [--to URI]`: live migration to a new hypervisor process on this host.
+/// `vhpc vm migrate VM [--to URI]`: live migration to a new hypervisor process (qemu: on this host over
+/// loopback TCP; libvirt: to the libvirtd the URI names).
 struct VMMigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Live-migrate a VM to a new process.")
     @Argument(help: "VM name.") var vm: String
-    @Option(help: "Destination, e.g. tcp:127.0.0.1:4444 (default: a free loopback port).") var to: String?
+    @Option(help: ArgumentHelp(
+        "Destination. qemu: tcp:127.0.0.1:PORT (default: a free loopback port). "
+            + "libvirt (required): the URI of the destination libvirtd.",
+        discussion: "libvirt example: qemu+ssh://HOST/system, or a second daemon on this host from "
+            + "`scripts/libvirtd-peer.sh start DIR`: qemu+unix:///system?socket=DIR/sock/libvirt-sock "
+            + "(libvirt refuses a destination with the source's host UUID).",
+        valueName: "URI")) var to: String?
 
     func run() async throws {
         LoggingSetup.bootstrap(verbose: false)

@@ -22,6 +22,7 @@ struct VMStatusCommand: AsyncParsableCommand {
             print("memory:     \(record.profile.memoryMiB) MiB")
             if let pid = record.runtime?.pid { print("pid:        \(pid)") }
             if let console = record.runtime?.consoleLog { print("console:    \(console)") }
+            if let uri = record.runtime?.libvirtURI { print("libvirtd:   \(uri)") }
             if state == .running {
                 let handle = try VMSupport.handle(for: record, logger: Logger(label: "vhpc.vm"))
                 if let status = try? await handle.guestStatus() {

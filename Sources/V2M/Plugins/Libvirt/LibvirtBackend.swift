@@ -3,58 +3,89 @@ import GuestProtocol
 import Logging
 import Synchronization
 
-/// One VM as a transient libvirt domain, driven through libvirt's C API (`LibvirtConnection`).
+/// One VM as a transient libvirt domain, driven through libvirt's C API (`LibvirtConnection`). A live
+/// migration (`LibvirtBackend+Migration.swift`) moves the domain to another libvirtd; the backend then
+/// talks to that daemon, the new QEMU process and its guest socket.
 final class LibvirtBackend: VMBackend, Sendable {
-    private struct State {
+    /// Where the domain runs now: the libvirtd holding it, its QEMU process and that process's own paths.
+    struct Placement: Sendable, Equatable {
+        var uri: String
+        var guestSocket: String
+        var consoleLog: String
         var pid: Int32?
+    }
+
+    struct State {
+        var placement: Placement
         var guest: GuestChannel?
         var onExit: (@Sendable (String) -> Void)?
         var generation = 0
+        /// The connection to `placement.uri`, opened on first use.
         var connection: LibvirtConnection?
+        /// True while a migration runs: the source QEMU's end is then expected, not a crash.
+        var migrating = false
     }
 
     let profile: VMProfile
     let accelerator: Accelerator
-    let uri: String
     let bootTimeout: Duration
     let locator: ExecutableLocator
     let logger: Logger
-    private let state = Mutex(State())
+    let state: Mutex<State>
 
     init(profile: VMProfile, accelerator: Accelerator, uri: String, bootTimeout: Duration, locator: ExecutableLocator,
          logger: Logger) {
         self.profile = profile
         self.accelerator = accelerator
-        self.uri = uri
         self.bootTimeout = bootTimeout
         self.locator = locator
         self.logger = logger
+        self.state = Mutex(State(placement: Placement(uri: uri, guestSocket: profile.guestChannel.socketPath,
+                                                      consoleLog: profile.runtimeDirectory + "/console.log")))
     }
 
     var domain: String { LibvirtDomainXML.domainName(for: profile.name) }
-    var consoleLog: String { profile.runtimeDirectory + "/console.log" }
+    var defaultConsoleLog: String { profile.runtimeDirectory + "/console.log" }
     var xmlPath: String { profile.runtimeDirectory + "/domain.xml" }
-    var processID: Int32? { state.withLock { $0.pid } }
+    var placement: Placement { state.withLock { $0.placement } }
+    /// URI of the libvirtd running the domain (the hypervisor's until a migration moves it).
+    var uri: String { placement.uri }
+    var processID: Int32? { placement.pid }
 
     var runtime: VMRuntimeInfo? {
-        state.withLock { s in
-            s.pid.map { VMRuntimeInfo(pid: $0, guestSocket: profile.guestChannel.socketPath, consoleLog: consoleLog, domain: domain) }
+        let placement = placement
+        return placement.pid.map {
+            VMRuntimeInfo(pid: $0, guestSocket: placement.guestSocket, consoleLog: placement.consoleLog, domain: domain,
+                          libvirtURI: placement.uri)
         }
     }
 
-    func adopt(pid: Int32?) {
-        state.withLock { $0.pid = pid }
+    /// Takes over a domain started (and perhaps migrated) by another process, from its record.
+    func adopt(runtime: VMRuntimeInfo?) {
+        guard let runtime else { return }
+        state.withLock { s in
+            s.placement.pid = runtime.pid
+            if let uri = runtime.libvirtURI { s.placement.uri = uri }
+            if let socket = runtime.guestSocket { s.placement.guestSocket = socket }
+            if let console = runtime.consoleLog { s.placement.consoleLog = console }
+        }
     }
 
-    /// The libvirtd connection, opened on first use.
+    /// The connection to the libvirtd running the domain, opened on first use.
     func connection() async throws -> LibvirtConnection {
-        if let existing = state.withLock({ $0.connection }) { return existing }
+        let (existing, uri) = state.withLock { ($0.connection, $0.placement.uri) }
+        if let existing, existing.uri == uri { return existing }
         let connection = try await LibvirtConnection.open(uri)
-        state.withLock { $0.connection = connection }
+        state.withLock { s in if s.placement.uri == uri { s.connection = connection } }
         return connection
     }
 
     func start(onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
+        // A new boot uses the profile's paths, on the daemon the domain last ran on.
+        let consoleLog = defaultConsoleLog
+        state.withLock { s in
+            s.placement = Placement(uri: s.placement.uri, guestSocket: profile.guestChannel.socketPath, consoleLog: consoleLog)
+        }
         try? FileManager.default.createDirectory(atPath: profile.runtimeDirectory, withIntermediateDirectories: true)
         for stale in [profile.guestChannel.socketPath, consoleLog] { try? FileManager.default.removeItem(atPath: stale) }
         if let disk = profile.disk { try await OverlayDisk.create(disk, locator: locator) }
@@ -65,10 +96,10 @@ final class LibvirtBackend: VMBackend, Sendable {
         } catch {
             throw V2MError.invalidProfile("cannot write \(xmlPath): \(error)")
         }
-        try await connection().createDomain(xml: xml.render())
-        let pid = Self.readPID(domain: domain)
+        let uuid = try await connection().createDomain(xml: xml.render())
+        let pid = LibvirtQEMUProcess.find(uuid: uuid, consoleLog: consoleLog)
         let generation = state.withLock { s in
-            s.pid = pid
+            s.placement.pid = pid
             s.onExit = onExit
             s.generation += 1
             return s.generation
@@ -106,19 +137,14 @@ final class LibvirtBackend: VMBackend, Sendable {
         }
     }
 
-    /// libvirt writes the QEMU pid to /run/libvirt/qemu/<domain>.pid.
-    static func readPID(domain: String) -> Int32? {
-        (try? String(contentsOfFile: "/run/libvirt/qemu/\(domain).pid", encoding: .utf8))
-            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
-    private func monitor(pid: Int32, generation: Int) {
+    /// Watches the domain's QEMU process; reports its end unless a newer start or a migration retired it.
+    func monitor(pid: Int32, generation: Int) {
         Task.detached { [self] in
             while QEMUProcess.processExists(pid) {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             let handler = state.withLock { s -> (@Sendable (String) -> Void)? in
-                guard s.generation == generation else { return nil }
+                guard s.generation == generation, !s.migrating else { return nil }
                 defer { s.onExit = nil }
                 return s.onExit
             }
@@ -131,7 +157,7 @@ final class LibvirtBackend: VMBackend, Sendable {
 
     func guest() async throws -> GuestChannel {
         if let guest = state.withLock({ $0.guest }), !guest.isClosed { return guest }
-        let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, vmName: profile.name,
+        let guest = try await GuestChannel.connect(socketPath: placement.guestSocket, vmName: profile.name,
                                                    timeout: .seconds(5), logger: logger)
         state.withLock { $0.guest = guest }
         return guest
@@ -168,10 +194,6 @@ final class LibvirtBackend: VMBackend, Sendable {
         }
     }
 
-    func migrate(to target: String?) async throws {
-        throw V2MError.unsupported(.libvirt, operation: "live migration on this single host (libvirt refuses a destination that is the source host; needs a second libvirtd)")
-    }
-
     func guestStatus() async throws -> GuestStatus { try await guest().status() }
 
     func exec(_ argv: [String], environment: [String],
@@ -180,13 +202,15 @@ final class LibvirtBackend: VMBackend, Sendable {
     }
 
     func cleanup() async {
-        let guest = state.withLock { s -> GuestChannel? in
-            defer { s.guest = nil; s.pid = nil; s.onExit = nil }
-            return s.guest
+        let (guest, placement) = state.withLock { s -> (GuestChannel?, Placement) in
+            defer { s.guest = nil; s.placement.pid = nil; s.onExit = nil }
+            return (s.guest, s.placement)
         }
         await guest?.close()
         if let disk = profile.disk { OverlayDisk.remove(disk) }
-        for file in [profile.guestChannel.socketPath, consoleLog, xmlPath] { try? FileManager.default.removeItem(atPath: file) }
+        for file in [placement.guestSocket, placement.consoleLog, profile.guestChannel.socketPath, defaultConsoleLog, xmlPath] {
+            try? FileManager.default.removeItem(atPath: file)
+        }
         if (try? FileManager.default.contentsOfDirectory(atPath: profile.runtimeDirectory))?.isEmpty == true {
             try? FileManager.default.removeItem(atPath: profile.runtimeDirectory)
         }

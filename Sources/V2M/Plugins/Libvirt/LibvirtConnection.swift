@@ -6,7 +6,7 @@ import Foundation
 /// rather than on Swift's small cooperative pool; libvirt connections are thread-safe.
 final class LibvirtConnection: @unchecked Sendable {
     // virConnectPtr is safe to share between threads (libvirt's own locking).
-    private let pointer: virConnectPtr
+    let pointer: virConnectPtr
     let uri: String
     private static let queue = DispatchQueue(label: "vhpc.libvirt", attributes: .concurrent)
 
@@ -23,7 +23,7 @@ final class LibvirtConnection: @unchecked Sendable {
         return String(cString: message)
     }
 
-    private static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> Result<T, V2MError>) async throws -> T {
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> Result<T, V2MError>) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             queue.async { c.resume(with: body().mapError { $0 as any Error }) }
         }
@@ -44,15 +44,51 @@ final class LibvirtConnection: @unchecked Sendable {
         }
     }
 
-    /// Starts a transient domain from XML.
-    func createDomain(xml: String) async throws {
+    /// Starts a transient domain from XML; returns its UUID.
+    @discardableResult
+    func createDomain(xml: String) async throws -> String {
         let connection = self
-        try await Self.blocking { () -> Result<Void, V2MError> in
+        return try await Self.blocking { () -> Result<String, V2MError> in
             guard let domain = virDomainCreateXML(connection.pointer, xml, 0) else {
                 return .failure(.libvirt(operation: "virDomainCreateXML", reason: LibvirtConnection.lastError()))
             }
-            virDomainFree(domain)
-            return .success(())
+            defer { virDomainFree(domain) }
+            return .success(Self.uuid(of: domain))
+        }
+    }
+
+    /// The UUID of domain `name`.
+    func domainUUID(_ name: String) async throws -> String {
+        let connection = self
+        return try await Self.blocking { () -> Result<String, V2MError> in
+            guard let domain = virDomainLookupByName(connection.pointer, name) else {
+                return .failure(.libvirt(operation: "virDomainLookupByName \(name)", reason: LibvirtConnection.lastError()))
+            }
+            defer { virDomainFree(domain) }
+            return .success(Self.uuid(of: domain))
+        }
+    }
+
+    static func uuid(of domain: virDomainPtr) -> String {
+        var buffer = [CChar](repeating: 0, count: 37)  // VIR_UUID_STRING_BUFLEN
+        guard virDomainGetUUIDString(domain, &buffer) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// True if domain `name` is paused (`VIR_DOMAIN_PAUSED`), false if running or in any other state.
+    func isPaused(_ name: String) async throws -> Bool {
+        let connection = self
+        return try await Self.blocking { () -> Result<Bool, V2MError> in
+            guard let domain = virDomainLookupByName(connection.pointer, name) else {
+                return .failure(.libvirt(operation: "virDomainLookupByName \(name)", reason: LibvirtConnection.lastError()))
+            }
+            defer { virDomainFree(domain) }
+            var state: Int32 = 0
+            var reason: Int32 = 0
+            guard virDomainGetState(domain, &state, &reason, 0) == 0 else {
+                return .failure(.libvirt(operation: "virDomainGetState \(name)", reason: LibvirtConnection.lastError()))
+            }
+            return .success(state == Int32(VIR_DOMAIN_PAUSED.rawValue))
         }
     }
 

@@ -83,8 +83,12 @@ public struct LibvirtDomainXML: Sendable, Equatable {
         return x.joined(separator: "\n") + "\n"
     }
 
-    private func escape(_ s: String) -> String {
+    private func escape(_ s: String) -> String { Self.escape(s) }
+
+    /// `s` escaped for an XML attribute or text (as libvirt formats it).
+    static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "'", with: "&apos;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

@@ -4,7 +4,8 @@ import Logging
 /// The `libvirt` plug-in: a real libvirtd (`qemu:///system`) driven through libvirt's C API (the `CLibvirt`
 /// system-library target over Debian's libvirt-dev) — transient domains from generated XML
 /// (`virDomainCreateXML`), `virDomainSuspend`/`Resume`/`Shutdown`/`Destroy`, the guest agent over the
-/// domain's virtio-serial channel.
+/// domain's virtio-serial channel, and live migration to another libvirtd (`virDomainMigrate3`; on one
+/// host that is a second daemon with its own host UUID, see `scripts/libvirtd-peer.sh`).
 public struct LibvirtHypervisor: Hypervisor {
     public let kind = HypervisorKind.libvirt
     public var accelerator: Accelerator
@@ -37,11 +38,12 @@ public struct LibvirtHypervisor: Hypervisor {
                        locator: locator, logger: logger)
     }
 
-    /// A handle for a domain started earlier (by another process) from its record.
+    /// A handle for a domain started earlier (by another process) from its record; it talks to the libvirtd
+    /// the record names (where a migration moved the domain), else to `uri`.
     public func adopt(_ record: VMRecord) throws(V2MError) -> VirtualMachine {
         let backend = LibvirtBackend(profile: record.profile, accelerator: record.accelerator, uri: uri,
                                      bootTimeout: bootTimeout, locator: locator, logger: logger)
-        backend.adopt(pid: record.runtime?.pid)
+        backend.adopt(runtime: record.runtime)
         return VirtualMachine(profile: record.profile, kind: kind, backend: backend, state: record.effectiveState)
     }
 }
