@@ -34,6 +34,30 @@ import Testing
         #expect(throws: WireError.badMAC(sequence: 0)) { try b.open(frame) }
     }
 
+    /// File-chunk data is bound by the authenticated chunk checksum, not by the frame MAC: every byte of the
+    /// prefix (ids, offset, lengths, checksum) is covered; a changed data byte passes the MAC and is caught by
+    /// the checksum the receiver must check.
+    @Test func fileChunkMACCoversThePrefixAndTheChecksumBindsTheData() throws {
+        let chunk = FileChunk(transferID: 9, offset: 4096, totalLength: 1 << 20, data: ByteBuffer(repeating: 0x5A, count: 4096))
+        let prefix = FileChunk.authenticatedPrefixLength
+        for index in [0, 8, 16, 24, 40, prefix - 1] {
+            var (a, b) = Self.pair()
+            var frame = try a.seal(MessageCodec.frame(.fileChunk(chunk)))
+            frame.payload.setInteger(frame.payload.getInteger(at: frame.payload.readerIndex + index, as: UInt8.self)! ^ 1,
+                                     at: frame.payload.readerIndex + index)
+            #expect(throws: WireError.badMAC(sequence: 0), "byte \(index) of the prefix") { try b.open(frame) }
+        }
+        var (a, b) = Self.pair()
+        var frame = try a.seal(MessageCodec.frame(.fileChunk(chunk)))
+        frame.payload.setInteger(UInt8(0xA5), at: frame.payload.readerIndex + prefix + 100)
+        guard case .fileChunk(let received) = try MessageCodec.message(from: try b.open(frame)) else {
+            Issue.record("not a file chunk")
+            return
+        }
+        #expect(!received.isChecksumValid)
+        #expect(chunk.isChecksumValid)
+    }
+
     @Test func alteredHeaderFailsTheMAC() throws {
         var (a, b) = Self.pair()
         var frame = try a.seal(Fixtures.frame(.ping(Heartbeat(id: 1, timestamp: 2))))

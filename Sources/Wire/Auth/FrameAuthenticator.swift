@@ -15,11 +15,19 @@ struct FrameAuthenticator: @unchecked Sendable {
         keyed = HMAC<SHA256>(key: key)
     }
 
-    /// HMAC-SHA256(key, header bytes ‖ payload bytes), truncated to 16 bytes.
+    /// HMAC-SHA256(key, header bytes ‖ authenticated payload bytes), truncated to 16 bytes.
+    ///
+    /// The authenticated payload is the whole payload, except for file chunks: their MAC stops before the
+    /// chunk data (``FileChunk/authenticatedPrefixLength``). The data is bound by the chunk's SHA-256, which
+    /// lies in the authenticated prefix and which every receiver checks (``FileChunk/isChecksumValid``)
+    /// before it writes or forwards the data — so a byte changed on the link is still caught, and bulk data is
+    /// hashed once per hop instead of three times (sender MAC, receiver MAC, checksum).
     func mac(header: FrameHeader, payload: ByteBuffer) -> FrameMAC {
         var hmac = keyed
         header.withBytes { hmac.update(data: $0) }
-        payload.withUnsafeReadableBytes { hmac.update(data: $0) }
+        let covered = header.kind == .fileChunk
+            ? min(payload.readableBytes, FileChunk.authenticatedPrefixLength) : payload.readableBytes
+        payload.withUnsafeReadableBytes { hmac.update(data: UnsafeRawBufferPointer(rebasing: $0.prefix(covered))) }
         return hmac.finalize().withUnsafeBytes { FrameMAC(prefixOf: $0) }
     }
 }

@@ -17,7 +17,8 @@ import NIOCore
 ///    20+n    16  mac       only if sealed: HMAC-SHA256(direction key, bytes 0..<20+n), first 16 bytes
 /// ```
 ///
-/// The MAC covers the header (so kind, flags, length and sequence cannot be altered) and the payload.
+/// The MAC covers the header (so kind, flags, length and sequence cannot be altered) and the payload (for file
+/// chunks the payload up to the data, which the authenticated chunk checksum binds; see `FileChunk`).
 /// Each direction of a session has its own key and its own sequence counter, so a frame cannot be reflected
 /// back to its sender, replayed, dropped or reordered without the receiver noticing.
 public struct FrameHeader: Hashable, Sendable {

@@ -1,7 +1,13 @@
 import NIOCore
 
 /// A piece of a staged file (such as a VM image) at `offset`, with its SHA-256 for end-to-end integrity.
+///
+/// A session's frame MAC covers a chunk's fields and checksum but not its data (see
+/// ``authenticatedPrefixLength``): receivers must check ``isChecksumValid`` before using the data.
 public struct FileChunk: Hashable, Sendable {
+    /// Payload bytes the frame MAC covers: transfer id, offset, total length, checksum, data length.
+    public static let authenticatedPrefixLength = 8 + 8 + 8 + ChunkChecksum.byteCount + 4
+
     public var transferID: UInt64
     /// Where `data` starts in the file.
     public var offset: UInt64
