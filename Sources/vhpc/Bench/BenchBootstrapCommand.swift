@@ -11,7 +11,9 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
 
     @Option(help: "Agent counts.") var sizes: [Int] = [16, 64, 256, 1024]
     @Option(help: "Boot tree fanouts to compare.") var fanout: [Int] = [2, 8]
-    @Option(name: .customLong("agents-per-process"), help: "Agents per OS process for N ≥ 256.") var agentsPerProcess: Int = 64
+    @Option(name: .customLong("agents-per-process"), help: "Agents per OS process from --pack-from agents on.") var agentsPerProcess: Int = 64
+    @Option(name: .customLong("pack-from"), help: "Smallest N run with --agents-per-process (below: one agent per process).")
+    var packFrom: Int = 64
     @Option(name: .customLong("repeat"), help: "Repetitions per point (median reported).") var repetitions: Int = 3
     @Option(name: .customLong("mpirun-timeout"), help: "Seconds after which an mpirun run counts as hung and is killed.")
     var mpirunTimeoutSeconds: Int = 20
@@ -27,7 +29,7 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "vhpc run true", "mpirun true"]]
         for size in sizes {
             for k in fanout {
-                let perProcess = size >= 256 ? agentsPerProcess : 1
+                let perProcess = size >= packFrom ? agentsPerProcess : 1
                 var wired: [Duration] = []
                 var full: [Duration] = []
                 for _ in 0..<self.repetitions {
