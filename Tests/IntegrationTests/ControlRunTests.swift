@@ -9,7 +9,7 @@ import Testing
         return path
     }
 
-    @Test(arguments: [1, 2, 3, 7, 64])
+    @Test(arguments: [1, 2, 3, 7, 64, 256])
     func runsOneTaskPerNodeAndAggregatesExitCodes(nodes: Int) throws {
         let result = try CLI.run(
             ["run", "-N", "\(nodes)", "-l", "--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],

@@ -28,8 +28,9 @@ struct RunCommand: AsyncParsableCommand {
     var heartbeatTimeout: String?
     @Option(name: .customLong("handshake-timeout"), help: "Window for an agent's handshake with its parent.")
     var handshakeTimeout: String = "10s"
-    @Option(name: .customLong("agents-per-process"), help: "Root agents hosted per OS process (scale runs).")
-    var agentsPerProcess: Int = 1
+    @Option(name: .customLong("agents-per-process"),
+            help: "Root agents hosted per OS process (default: 1; with the local launcher 64 from 128 nodes on).")
+    var agentsPerProcess: Int?
     @Option(name: .customLong("stall-rank"), help: .hidden) var stallRanks: [Int] = []
     @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
@@ -55,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         let plan = try RunPlan.make(
             nodes: nodes, ntasks: ntasks, ntasksPerNode: perNode, hostlist: hostlist, hostfile: hostfile,
             launcher: launcher, fanout: fanout, onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
-            handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess, command: command)
+            handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command)
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
@@ -118,4 +119,10 @@ struct RunCommand: AsyncParsableCommand {
 /// Defaults chosen from measurements (see `vhpc bench bootstrap`).
 enum RunDefaults {
     static let fanout = 2
+
+    /// Large local jobs pack agents into processes (every "node" is this machine: hundreds of agent
+    /// processes only cost start-up time; measured with `vhpc bench bootstrap`). Across hosts: one per node.
+    static func agentsPerProcess(launcher: String, nodes: Int) -> Int {
+        launcher == "local" && nodes >= 128 ? 64 : 1
+    }
 }
