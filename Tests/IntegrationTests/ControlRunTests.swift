@@ -47,6 +47,27 @@ import Testing
         #expect(count == 100_000)
     }
 
+    @Test func standardInputGoesToRankZeroOnly() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "-N", "3", "-l", "--", "sh", "-c", "cat; echo done $VHPC_RANK"]
+        process.environment = CLI.environment(["VHPC_STATE_DIR": Self.stateDirectory()])
+        let input = Pipe(), out = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data((1...2000).map { "line \($0)\n" }.joined().utf8))
+        try input.fileHandleForWriting.close()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = stdout.split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.hasPrefix("0: line ") } == (1...2000).map { "0: line \($0)" })
+        #expect(!lines.contains { $0.hasPrefix("1: line") || $0.hasPrefix("2: line") })
+        for rank in 0..<3 { #expect(lines.contains("\(rank): done \(rank)")) }
+    }
+
     @Test func badInputGivesOneClearLine() throws {
         let state = ["VHPC_STATE_DIR": Self.stateDirectory()]
         let cases: [([String], String)] = [
