@@ -89,6 +89,8 @@ import Wire
             #expect(network.committed[rank] == nil)
         }
         #expect(network.reports.first?.detail.contains("does not match") == true)
+        for rank in 1...3 { #expect(network.machines[rank]?.failureReasons.count == 1) }
+        #expect(network.machines[0]?.failureReasons.isEmpty == true)
     }
 
     @Test func trackerCompletesWhenEveryLiveNodeReported() {

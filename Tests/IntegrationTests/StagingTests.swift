@@ -64,6 +64,24 @@ import Testing
         for pid in try ControlRunTests.recordedPIDs(home + "/state") { #expect(!ControlRunTests.isAlive(pid), "agent \(pid) survived") }
     }
 
+    /// Node 2 cannot write its copy (its stage directory is a plain file): it reports the failure, its
+    /// tasks are not started (counted as 127), the other nodes' tasks run with their verified copies.
+    @Test func aNodeThatCannotStageDoesNotStartItsTasks() throws {
+        let (home, source, sha) = try Self.fixture(megabytes: 4)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home + "/nodes/2", withIntermediateDirectories: true)
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: home + "/nodes/2/staged"))
+        let result = try CLI.run(
+            ["run", "-N", "3", "-l", "--on-failure", "continue", "--stage", source, "--", "sh", "-c", "sha256sum \"$VHPC_STAGED_0\""],
+            environment: Self.environment(home), timeout: .seconds(60))
+        #expect(result.status == 127, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("staging failed"), "\(result.stderr)")
+        let digests = Self.digests(result.stdout)
+        #expect(Set(digests.keys) == [0, 2], "\(result.stdout)")
+        for (rank, entry) in digests { #expect(entry.sha == sha, "rank \(rank)") }
+        #expect(Self.partialFiles(home).isEmpty)
+    }
+
     @Test func aCorruptedChunkIsDetectedAndSentAgain() throws {
         let (home, source, sha) = try Self.fixture(megabytes: 8)
         defer { try? FileManager.default.removeItem(atPath: home) }

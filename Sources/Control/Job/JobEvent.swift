@@ -13,7 +13,8 @@ public enum JobEvent: Sendable {
     case launchFailed(node: Int, message: String)
     /// Staging: the slowest first-level node acknowledged `bytes` of `total`; `nodesDone` of `nodes` finished.
     case stagingProgress(bytes: UInt64, total: UInt64, nodesDone: Int, nodes: Int)
-    /// Staging finished on every live node (`skipped` files were already present).
+    /// Staging finished: `nodes` live nodes hold every file (`skipped` files were already present); nodes
+    /// where it failed were reported with `launchFailed`.
     case staged(bytes: UInt64, nodes: Int, skipped: Int, elapsed: Duration)
     /// The job is ending: `reason`.
     case ending(reason: String)

@@ -158,7 +158,8 @@ public struct JobRunner: Sendable {
                 return true
             }
             guard first else { return }
-            events(.staged(bytes: tracker.totalBytes, nodes: tracker.nodes.count, skipped: tracker.skipped, elapsed: elapsed))
+            let failedNodes = Set(tracker.failedReports.map(\.node)).count
+            events(.staged(bytes: tracker.totalBytes, nodes: tracker.nodes.count - failedNodes, skipped: tracker.skipped, elapsed: elapsed))
             launch()
         }
 

@@ -114,8 +114,13 @@ public final class StagingFiles: @unchecked Sendable {
                 return .opened(transferID: id, present: true)
             }
             let partial = final + ".partial-\(getpid())"
-            try FileManager.default.createDirectory(
-                atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let directory = (final as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey].flatMap { $0 as? any Error }
+                throw StagingError.io("cannot create directory \(directory)", underlying.map { Int32(($0 as NSError).code) } ?? EIO)
+            }
             let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw StagingError.io("cannot create \(partial)", errno) }
             handles[id] = Handle(fd: fd, partial: partial, final: final, offer: offer)

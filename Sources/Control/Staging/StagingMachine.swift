@@ -55,6 +55,11 @@ public struct StagingMachine: Sendable {
     /// Contiguous verified bytes this agent holds of `transferID`.
     public func received(_ transferID: UInt64) -> UInt64 { transfers[transferID]?.available ?? 0 }
 
+    /// Why files failed to stage on this node (empty when none did): its tasks must not start.
+    public var failureReasons: [String] {
+        transfers.keys.sorted().compactMap { transfers[$0]?.failure }
+    }
+
     /// Controller: begin staging `offer` from the original file.
     public mutating func start(_ offer: StagingOffer) -> [StagingAction] {
         guard transfers[offer.transferID] == nil else { return [] }

@@ -431,7 +431,16 @@ public struct AgentMachine: Sendable {
                 heartbeatArmed = true
                 for peer in links where isWatched(peer) { detector?.watch(peer, now: now) }
             }
-            if !isController { out.append(.startTasks(command)) }
+            if !isController {
+                // A node that could not stage the job's files (its image, its --stage files) does not start
+                // tasks that would run without them; the controller counts them as not started.
+                if let reason = staging.failureReasons.first {
+                    routeToController(ControlPayload.launchFailed(
+                        node: rank, message: "tasks not started on node \(rank - 1): staging failed: \(reason)").message, &out)
+                } else {
+                    out.append(.startTasks(command))
+                }
+            }
         case .control(let command):
             if case .rank(let target) = command.target, Int(target) != rank { return }
             switch command.operation {
