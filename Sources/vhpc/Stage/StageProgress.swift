@@ -31,8 +31,11 @@ final class StageProgress: @unchecked Sendable {
         case .staged(let bytes, let nodes, let skipped, let elapsed):
             let seconds = max(elapsed.seconds, 1e-6)
             let mib = Double(bytes) / 1_048_576
-            let skippedText = skipped > 0 ? " (\(skipped) file copies already present)" : ""
-            printer.finish(String(format: "staged %.1f MiB to %d nodes in %.2f s, %.1f MiB/s%@", mib, nodes, seconds, mib * Double(nodes) / seconds, skippedText))
+            // A rate would be meaningless when some copies were not sent at all.
+            let tail = skipped > 0
+                ? " (\(skipped) file copies already present, not sent)"
+                : String(format: ", %.1f MiB/s", mib * Double(nodes) / seconds)
+            printer.finish(String(format: "staged %.1f MiB to %d nodes in %.2f s", mib, nodes, seconds) + tail)
         default:
             break
         }
