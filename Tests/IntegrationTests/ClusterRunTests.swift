@@ -72,6 +72,37 @@ import Testing
         #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
     }
 
+    /// Ctrl-C while the VMs run: the front-end exits 130, every QEMU is gone and no runtime directory
+    /// (overlay, guest and QMP sockets, logs) is left.
+    @Test func interruptShutsDownEveryVMAndLeavesNothing() throws {
+        let runtimeDirectories = { Set(((try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []).filter { $0.hasPrefix("boot-") }) }
+        let before = runtimeDirectories()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "sleep", "60"]
+        process.environment = CLI.environment()
+        process.currentDirectoryURL = URL(fileURLWithPath: CLI.repositoryRoot)
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let started = Date()
+        while Self.leftoverQEMU().count < 2, Date().timeIntervalSince(started) < 60 { Thread.sleep(forTimeInterval: 0.5) }
+        #expect(Self.leftoverQEMU().count == 2, "both VMs should be up")
+        Thread.sleep(forTimeInterval: 3)
+        kill(process.processIdentifier, SIGINT)
+        let interrupted = Date()
+        while process.isRunning, Date().timeIntervalSince(interrupted) < 20 { Thread.sleep(forTimeInterval: 0.1) }
+        let elapsed = Date().timeIntervalSince(interrupted)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(elapsed < 10, "took \(elapsed) s")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
+        #expect(runtimeDirectories().subtracting(before).isEmpty, "left: \(runtimeDirectories().subtracting(before))")
+        print("Ctrl-C with 2 VMs: front-end gone \(elapsed) s after SIGINT")
+    }
+
     /// QEMU processes whose runtime directory lies in the tests' state directory.
     static func leftoverQEMU() -> [String] {
         let marker = CLI.stateDirectory + "/tmp/boot-"
