@@ -41,6 +41,7 @@ import Wire
         network.start()
         network.run()
         #expect(network.resendRequests == 2)
+        #expect(network.resendsAnnounced == 2)
         for rank in 1...7 { #expect(network.committed[rank] == network.source, "node \(rank)") }
     }
 

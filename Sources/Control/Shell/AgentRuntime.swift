@@ -162,10 +162,9 @@ public struct AgentRuntime: Sendable {
                             }
                         }
                     case .send(let message, let peer):
-                        if case .agentControl = message, case .stageResend(let id, let offset)? = ControlPayload(message: message) {
-                            logger.warning("staging: chunk at offset \(offset) of transfer \(id) failed its checksum on agent \(rank); asked agent \(peer) to send it again")
-                        }
                         queues[peer]?.queue.yield(message)
+                    case .stagingResendRequested(let id, let offset, let feeder):
+                        logger.warning("staging: chunk at offset \(offset) of transfer \(id) failed its checksum on agent \(rank); asked agent \(feeder) to send it again")
                     case .closeLink(let peer):
                         queues.removeValue(forKey: peer)?.queue.finish()
                     case .startTasks(let command):

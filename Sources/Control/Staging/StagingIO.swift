@@ -41,6 +41,8 @@ public enum StagingAction: Sendable, Hashable {
     case report(StagingReport)
     /// Controller (source): the slowest direct child has acknowledged this many bytes of the transfer.
     case progress(transferID: UInt64, bytes: UInt64)
+    /// A chunk failed its checksum and was asked for again from `feeder` (for the log).
+    case resendRequested(transferID: UInt64, offset: UInt64, feeder: Int)
 }
 
 /// A node's result for one staged file, as it reaches the controller.

@@ -15,6 +15,7 @@ extension StagingMachine {
                 transfer.resendRequested = chunk.offset
                 transfers[id] = transfer
                 out.append(.send(ControlPayload.stageResend(transferID: id, offset: chunk.offset).message, to: peer))
+                out.append(.resendRequested(transferID: id, offset: chunk.offset, feeder: peer))
             }
             return out
         }

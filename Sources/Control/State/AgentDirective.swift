@@ -28,6 +28,8 @@ public enum AgentDirective: Sendable, Hashable {
     case stagingReport(StagingReport)
     /// Controller: the slowest first-level node has acknowledged `bytes` of a staged file.
     case stagingProgress(transferID: UInt64, bytes: UInt64)
+    /// A staged chunk failed its checksum here and was asked for again from `feeder` (the shell logs it).
+    case stagingResendRequested(transferID: UInt64, offset: UInt64, feeder: Int)
     /// Controller: a control payload addressed to it (task exits, launch failures).
     case report(ControlPayload)
 }

@@ -474,6 +474,8 @@ public struct AgentMachine: Sendable {
             case .io(let io): out.append(.stagingIO(io))
             case .report(let report): out.append(.stagingReport(report))
             case .progress(let id, let bytes): out.append(.stagingProgress(transferID: id, bytes: bytes))
+            case .resendRequested(let id, let offset, let feeder):
+                out.append(.stagingResendRequested(transferID: id, offset: offset, feeder: feeder))
             }
         }
     }

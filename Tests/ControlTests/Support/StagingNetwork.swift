@@ -25,6 +25,8 @@ struct StagingNetwork {
     /// Corrupt the first chunk `rank` receives at `offset`.
     var corrupt: [Int: UInt64] = [:]
     var resendRequests = 0
+    /// Resend requests the receivers announced for the log.
+    var resendsAnnounced = 0
     var chunksDelivered: [Int: Int] = [:]
     var maxBuffered = 0
     var steps = 0
@@ -117,6 +119,7 @@ struct StagingNetwork {
                 if let result = perform(rank, io) { queue.append(.io(rank: rank, result)) }
             case .report(let report): reports.append(report)
             case .progress: break
+            case .resendRequested: resendsAnnounced += 1
             }
         }
     }
