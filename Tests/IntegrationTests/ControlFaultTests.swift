@@ -114,7 +114,7 @@ extension ControlFaultTests {
         var port: Int?
         for _ in 0..<200 where port == nil {
             try await Task.sleep(for: .milliseconds(20))
-            port = (try? Self.recordedEndpoints(job.state))?.first { $0.rank == 1 }?.port
+            port = (try? ControlRunTests.recordedAgents(job.state))?.first { $0.rank == 1 }?.port
         }
         let agentOnePort = try #require(port)
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 7 }
@@ -134,18 +134,6 @@ extension ControlFaultTests {
         _ = job.descendants()
         #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
     }
-
-    struct Endpoint: Decodable { var rank: Int; var port: Int }
-    struct EndpointRecord: Decodable { var agents: [Endpoint] }
-
-    static func recordedEndpoints(_ state: String) throws -> [Endpoint] {
-        let directory = state + "/jobs"
-        var endpoints: [Endpoint] = []
-        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".json") {
-            endpoints += try JSONDecoder().decode(EndpointRecord.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))).agents
-        }
-        return endpoints
-    }
 }
 
 /// One row of the process table.
@@ -160,14 +148,16 @@ struct ProcessEntry: Sendable, CustomStringConvertible {
 enum ProcessTable {
     static func all() -> [ProcessEntry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return names.compactMap { name -> ProcessEntry? in
-            guard let pid = Int32(name),
-                  let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, fields[0] != "Z", let parent = Int32(fields[1]) else { return nil }
-            return ProcessEntry(pid: pid, parent: parent, command: String(stat[stat.index(after: open)..<close]))
-        }
+        return names.compactMap { Int32($0).flatMap(entry) }
+    }
+
+    /// The live (not zombie) process `pid`, from /proc/PID/stat.
+    static func entry(_ pid: Int32) -> ProcessEntry? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, fields[0] != "Z", fields[0] != "X", let parent = Int32(fields[1]) else { return nil }
+        return ProcessEntry(pid: pid, parent: parent, command: String(stat[stat.index(after: open)..<close]))
     }
 
     /// The process's command line, arguments joined by spaces (with a trailing space).

@@ -165,7 +165,7 @@ import Testing
 
     // MARK: Helpers
 
-    struct Agent: Decodable { var rank: Int; var pid: Int32 }
+    struct Agent: Decodable { var rank: Int; var pid: Int32; var port: Int }
     struct Record: Decodable { var agents: [Agent]; var state: String }
 
     static func recordedAgents(_ state: String) throws -> [Agent] {
@@ -185,9 +185,6 @@ import Testing
     }
 
     static func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].split(separator: " ").first
-        return state != "Z" && state != "X"
+        ProcessTable.entry(pid) != nil
     }
 }
