@@ -13,7 +13,7 @@ func withDeadline<T: Sendable>(_ timeout: Duration, onTimeout: @escaping @Sendab
         try? await Task.sleep(for: timeout)
         if !Task.isCancelled { race.finish(.failure(onTimeout())) }
     }
-    let watcher = Task {
+    Task {
         let result = await work.result
         timer.cancel()
         race.finish(result)
@@ -21,7 +21,6 @@ func withDeadline<T: Sendable>(_ timeout: Duration, onTimeout: @escaping @Sendab
     defer {
         work.cancel()
         timer.cancel()
-        _ = watcher
     }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { race.install($0) }
