@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs (idempotently) every Debian package vhpc and its tests use. Run as root.
 set -eu
-PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gzip kmod binutils
+PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gzip lz4 xz-utils zstd kmod binutils
   util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev
   openssh-server openssh-client ca-certificates"
 missing=""

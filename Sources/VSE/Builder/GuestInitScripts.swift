@@ -18,7 +18,10 @@ enum GuestInitScripts {
     $BB mkdir -p /dev/pts /dev/shm /run /tmp
     mounted /dev/pts || $BB mount -t devpts devpts /dev/pts
     mounted /run || $BB mount -t tmpfs tmpfs /run
-    for m in $($BB cat /etc/vhpc/modules 2>/dev/null); do $BB modprobe "$m" 2>/dev/null; done
+    # One modprobe for all modules; virtio_pci only where there is a PCI bus (not on microvm).
+    modules=$($BB cat /etc/vhpc/modules 2>/dev/null)
+    [ -n "$($BB ls /sys/bus/pci/devices 2>/dev/null)" ] || modules=$(echo "$modules" | $BB grep -v '^virtio_pci')
+    [ -z "$modules" ] || $BB modprobe -a $modules 2>/dev/null
     name=$($BB cat /etc/vhpc/vse-name 2>/dev/null)
     for word in $($BB cat /proc/cmdline); do
       case "$word" in

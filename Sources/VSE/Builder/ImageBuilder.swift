@@ -8,7 +8,7 @@ import Crypto
 /// Builds happen in a private temporary directory that is renamed into `images/<key>` only when
 /// complete, so an interrupted or failed build leaves nothing a later run would use.
 public struct ImageBuilder: Sendable {
-    public static let version = "3"
+    public static let version = "4"
 
     public let state: StateDirectory
     let tools: BuildTools
@@ -104,7 +104,7 @@ public struct ImageBuilder: Sendable {
         let commandLine: String
         switch spec.format {
         case .initramfs:
-            try step("pack initramfs", progress) { try ImagePacker.initramfs(from: tree, to: output + "/initrd.img") }
+            try step("pack initramfs", progress) { try ImagePacker.initramfs(from: tree, to: output + "/initrd.img", compression: kernel.initrdCompression) }
             commandLine = "rdinit=/init"
         case .ext4, .qcow2:
             try step("ext4 root disk", progress) { try ImagePacker.ext4(from: tree, to: output + "/disk.ext4") }
@@ -121,7 +121,7 @@ public struct ImageBuilder: Sendable {
                 _ = try boot.installModules(from: kernel)
                 try boot.write(modules.joined(separator: "\n") + "\n", to: "/etc/vhpc/modules")
                 try boot.write(GuestInitScripts.diskBootInit, to: "/init", mode: 0o755)
-                try ImagePacker.initramfs(from: bootTree, to: output + "/initrd.img")
+                try ImagePacker.initramfs(from: bootTree, to: output + "/initrd.img", compression: kernel.initrdCompression)
             }
             let file = spec.format == .qcow2 ? "disk.qcow2" : "disk.ext4"
             disk = try Self.artifact(file, in: output)
@@ -129,12 +129,13 @@ public struct ImageBuilder: Sendable {
             commandLine = "root=/dev/vda rw rdinit=/init"
         }
         try FileManager.default.removeItem(atPath: tree)
-        try HostCommand("cp", [kernel.imagePath, output + "/vmlinuz"]).run()
+        let kernelFile = PVHKernel.isELF(path: kernel.imagePath) ? "vmlinux" : "vmlinuz"
+        try Self.linkOrCopy(kernel.imagePath, to: output + "/" + kernelFile)
 
         let manifest = ImageManifest(
             id: key, name: spec.name, specHash: spec.specHash, builderVersion: Self.version, createdAt: Date(),
             base: spec.base.specString, format: spec.format.rawValue,
-            kernel: try Self.artifact("vmlinuz", in: output), initrd: try Self.artifact("initrd.img", in: output),
+            kernel: try Self.artifact(kernelFile, in: output), initrd: try Self.artifact("initrd.img", in: output),
             disk: disk, diskFormat: diskFormat, kernelRelease: kernel.release, kernelCommandLine: commandLine,
             guestChannel: GuestChannelDescription(), modules: modules, environment: spec.environment,
             defaultVCPUs: spec.resources.vcpus, defaultMemoryBytes: spec.resources.memoryBytes)
@@ -142,6 +143,12 @@ public struct ImageBuilder: Sendable {
         try step("publish", progress) { _ = try AtomicRename.publish(output, to: state.images + "/" + key) }
         guard let entry = store.entry(id: key) else { throw BuildError.interrupted }
         return Result(entry: entry, cacheHit: false)
+    }
+
+    /// Images are never modified in place, so the kernel cache's file can be shared by a hard link.
+    static func linkOrCopy(_ source: String, to destination: String) throws {
+        if link(source, destination) == 0 { return }
+        try HostCommand("cp", [source, destination]).run()
     }
 
     static func artifact(_ name: String, in directory: String) throws -> Artifact {

@@ -1,11 +1,11 @@
 import Foundation
 
-/// Turns a root filesystem tree into boot artifacts: a gzip'd newc cpio initramfs, an ext4 disk
+/// Turns a root filesystem tree into boot artifacts: a compressed newc cpio initramfs, an ext4 disk
 /// made with `mkfs.ext4 -d` (no loop device, no mount), or a qcow2 converted from it.
 enum ImagePacker {
-    /// `find | cpio -o -H newc | gzip` over the tree, entries sorted for reproducibility.
-    static func initramfs(from tree: String, to output: String) throws {
-        let script = "cd \(HostCommand.quoted(tree)) && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0 | gzip -1 -n > \(HostCommand.quoted(output))"
+    /// `find | cpio -o -H newc | lz4` (or gzip) over the tree, entries sorted for reproducibility.
+    static func initramfs(from tree: String, to output: String, compression: InitrdCompression) throws {
+        let script = "cd \(HostCommand.quoted(tree)) && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet --owner=0:0 | \(compression.filter) > \(HostCommand.quoted(output))"
         try HostCommand("/bin/bash", ["-o", "pipefail", "-c", script]).run()
     }
 

@@ -3,12 +3,35 @@ import Crypto
 
 /// A guest kernel ready to use: the image, its release and (for packaged kernels) its module tree.
 public struct PreparedKernel: Sendable, Equatable {
+    /// What a VM boots: the PVH ELF unpacked from the bzImage when it has one, else the image as given.
     public var imagePath: String
     public var release: String
     /// `lib/modules/<release>` with `modules.dep`, or nil for a bare kernel image given by path.
     public var modulesDirectory: String?
     /// What identifies this kernel in a cache key: `package=version` or the image's SHA-256.
     public var identity: String
+    /// How initramfs archives for this kernel are compressed (what it can unpack, fastest first).
+    public var initrdCompression: InitrdCompression = .gzip
+}
+
+/// An initramfs compression the guest kernel can undo. LZ4 unpacks about 0.2 s faster than gzip
+/// under TCG for a 16 MiB archive; gzip is what every kernel supports.
+public enum InitrdCompression: String, Sendable, Equatable {
+    case lz4
+    case gzip
+
+    /// The strongest choice a kernel config (`/boot/config-*` text) allows.
+    static func best(forKernelConfig config: String) -> InitrdCompression {
+        config.split(separator: "\n").contains("CONFIG_RD_LZ4=y") ? .lz4 : .gzip
+    }
+
+    /// The shell filter that compresses a cpio stream (reproducibly: no names or times stored).
+    var filter: String {
+        switch self {
+        case .lz4: return "lz4 -l -q"
+        case .gzip: return "gzip -1 -n"
+        }
+    }
 }
 
 /// Fetches Debian kernel packages with `apt-get download` and unpacks them with `dpkg -x` into the
@@ -36,7 +59,9 @@ public struct KernelProvider: Sendable {
         switch source {
         case .path(let path):
             let hash = try FileHashing.sha256(ofFile: path)
-            return PreparedKernel(imagePath: path, release: "unknown", modulesDirectory: nil, identity: "path:" + hash)
+            try state.ensure(state.kernels + "/pvh")
+            let boot = PVHKernel.unpack(bzImage: path, cachePath: state.kernels + "/pvh/" + hash) ?? path
+            return PreparedKernel(imagePath: boot, release: "unknown", modulesDirectory: nil, identity: "path:" + hash)
         case .package(let name):
             let resolved = try resolvePackage(name)
             let directory = state.kernels + "/\(resolved.name)_\(resolved.version)"
@@ -57,7 +82,10 @@ public struct KernelProvider: Sendable {
         let release = String(image.dropFirst("vmlinuz-".count))
         let modules = directory + "/lib/modules/" + release
         guard FileManager.default.fileExists(atPath: modules + "/modules.dep") else { return nil }
-        return PreparedKernel(imagePath: boot + "/" + image, release: release, modulesDirectory: modules, identity: identity)
+        let bootImage = PVHKernel.unpack(bzImage: boot + "/" + image, cachePath: boot + "/vmlinux-" + release) ?? boot + "/" + image
+        let config = (try? String(contentsOfFile: boot + "/config-" + release, encoding: .utf8)) ?? ""
+        return PreparedKernel(imagePath: bootImage, release: release, modulesDirectory: modules, identity: identity,
+                              initrdCompression: .best(forKernelConfig: config))
     }
 
     /// A concrete kernel package: metapackages such as `linux-image-cloud-amd64` are followed to the
