@@ -28,6 +28,7 @@ import Testing
         #expect(result.stdout.contains("1: 64 bytes from 10.77.0.1"), "\(result.stdout)")
         #expect(result.stdout.contains("1: hosts=tiny-r0=10.77.0.1 tiny-r1=10.77.0.2"), "\(result.stdout)")
         #expect(Self.leftoverQEMU().isEmpty)
+        #expect(Self.switchDirectories().isEmpty, "job-switch sockets left: \(Self.switchDirectories())")
     }
 
     @Test func debianVSEAcrossTwoNodesRunsItsExtraPackage() throws {
@@ -100,7 +101,20 @@ import Testing
         Thread.sleep(forTimeInterval: 0.5)
         #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
         #expect(runtimeDirectories().subtracting(before).isEmpty, "left: \(runtimeDirectories().subtracting(before))")
+        #expect(Self.switchDirectories().isEmpty, "job-switch sockets left: \(Self.switchDirectories())")
         print("Ctrl-C with 2 VMs: front-end gone \(elapsed) s after SIGINT")
+    }
+
+    /// Job-switch socket directories (`net-<job>-n<node>`) anywhere in the tests' state directory.
+    static func switchDirectories() -> [String] {
+        let root = URL(fileURLWithPath: CLI.stateDirectory)
+        let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+        var found: [String] = []
+        while let url = walker?.nextObject() as? URL {
+            if url.lastPathComponent.hasPrefix("net-") { found.append(url.path) }
+            if url.pathComponents.count - root.pathComponents.count >= 4 { walker?.skipDescendants() }
+        }
+        return found
     }
 
     /// QEMU processes whose runtime directory lies in the tests' state directory.

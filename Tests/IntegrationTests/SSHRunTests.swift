@@ -30,6 +30,22 @@ import Testing
         }
     }
 
+    /// The job's VM network across hosts: each host's switch binds the host's own address and the two
+    /// switches exchange the VMs' Ethernet frames over UDP between the namespaces.
+    @Test func vmsOnTwoHostsShareOneJobNetwork() async throws {
+        let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        try await NetNSHosts.withHosts(count: 2) { cluster in
+            let result = try CLI.run(
+                ["run", "--launcher", "ssh", "-w", "node[01-02]", "--vse", "tiny", "--vms-per-node", "1", "-l", "--",
+                 "sh", "-c", "if [ $VHPC_RANK = 0 ]; then sleep 8; else sleep 1; ping -c 2 -W 3 tiny-r0 && ping -c 1 -W 3 10.77.0.1; fi"],
+                environment: ["VHPC_SSH_CONFIG": cluster.clientConfig], timeout: .seconds(150))
+            #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+            #expect(result.stdout.contains("1: 64 bytes from 10.77.0.1"), "\(result.stdout)\nstderr: \(result.stderr)")
+            #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+        }
+    }
+
     @Test func unreachableHostIsOneClearError() async throws {
         try await NetNSHosts.withHosts(count: 1) { cluster in
             let result = try CLI.run(["run", "--launcher", "ssh", "-w", "node01,node09", "--", "true"],

@@ -173,6 +173,7 @@ public struct AgentRuntime: Sendable {
                             command: command, jobID: environment.jobID, agentRank: rank,
                             nodeCount: environment.nodeCount, host: environment.host)
                         if let staging { plan.environment.merge(staging.taskEnvironment()) { _, staged in staged } }
+                        for (peer, endpoint) in machine.addresses where peer != 0 { plan.nodeAddresses[peer] = endpoint.host }
                         let (controls, continuation) = AsyncStream.makeStream(of: TaskControl.self)
                         toolControls = continuation
                         group.addTask {

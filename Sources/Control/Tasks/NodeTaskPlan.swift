@@ -18,6 +18,9 @@ public struct NodeTaskPlan: Sendable, Hashable {
     /// Extra environment from the launch command.
     public var environment: [String: String]
     public var workingDirectory: String
+    /// Where every node's agent listens: agent rank → address (from the bootstrap's address table), so a
+    /// backend can reach its peers on other nodes (the job's VM network).
+    public var nodeAddresses: [Int: String] = [:]
 
     public init(
         jobID: String, agentRank: Int, node: Int, host: String, taskRanks: Range<Int>, size: Int, executable: String,

@@ -1,21 +1,20 @@
-/// The job's VM network: one virtual L2 segment shared by every VM of the job (a UDP multicast group
-/// that QEMU's `socket` netdev joins), with addresses `10.77.x.y/16` by rank and per-rank host names.
+/// The job's VM network: one virtual L2 segment shared by every VM of the job, on every node (V2M's
+/// ``JobSwitch`` per node, the switches joined by UDP), with addresses `10.77.x.y/16` by rank and per-rank
+/// host names.
 ///
-/// Derived from the job id alone, so every tool agent computes the same plan without talking.
-/// Works between VMs on one host; crossing hosts needs multicast routing between them (or a tunnel),
-/// which is not done yet.
+/// Derived from the job id alone (plus the nodes' addresses from the bootstrap), so every tool agent
+/// computes the same plan without talking.
 struct JobNetwork: Sendable {
     let jobID: String
     let imageName: String
     let size: Int
 
-    /// Administratively scoped group 239.77.a.b and a port, both from a hash of the job id.
-    var group: String {
-        let h = hash
-        return "239.77.\((h >> 8) & 0xff).\(h & 0xff | 1)"
-    }
+    /// Tags the switches' datagrams (stray traffic of other jobs is dropped).
+    var tag: UInt32 { hash }
 
-    var port: Int { 20_000 + Int((hash >> 16) % 20_000) }
+    /// The UDP port of node `agentRank`'s switch: a job-chosen base plus the rank, in 20000-31999 (below
+    /// Linux's ephemeral ports), so nodes sharing a host (the local launcher) do not collide.
+    func switchPort(ofNode agentRank: Int) -> Int { 20_000 + (Int(hash % 12_000) + agentRank) % 12_000 }
 
     func hostname(of rank: Int) -> String { "\(imageName)-r\(rank)" }
 

@@ -3,6 +3,7 @@ import Foundation
 import GuestProtocol
 import Logging
 import NIOCore
+import NIOPosix
 import V2M
 import VSE
 
@@ -27,11 +28,19 @@ struct VMTaskBackend: TaskBackend {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return
         }
+        let network = JobNetwork(jobID: plan.jobID, imageName: entry.manifest.name, size: plan.size)
+        let jobSwitch: JobSwitch
+        do {
+            jobSwitch = try await JobSwitch.start(Self.switchConfiguration(plan, network: network), group: MultiThreadedEventLoopGroup.singleton)
+        } catch {
+            report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
+            return
+        }
         enum Outcome: Sendable { case taskDone, terminate, controlsClosed }
         await withTaskGroup(of: Outcome.self) { group in
             for rank in plan.taskRanks {
                 group.addTask {
-                    await runTask(rank: rank, plan: plan, image: entry, report: report)
+                    await runTask(rank: rank, plan: plan, image: entry, network: network, nic: jobSwitch.network(for: rank), report: report)
                     return .taskDone
                 }
             }
@@ -55,10 +64,27 @@ struct VMTaskBackend: TaskBackend {
                 }
             }
         }
+        let (fromVMs, fromNodes) = await jobSwitch.counters()
+        logger.debug("job network of node \(plan.node): \(fromVMs) frames from its VMs, \(fromNodes) from other nodes")
+        await jobSwitch.stop()
     }
 
-    private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, report: @escaping @Sendable (AgentEvent) -> Void) async {
-        let network = JobNetwork(jobID: plan.jobID, imageName: image.manifest.name, size: plan.size)
+    /// This node's switch: on the address its agent listens on (the bootstrap's address table), peers = the
+    /// job's other nodes, sockets in a per-job, per-node directory of the node's state.
+    static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork) -> JobSwitch.Configuration {
+        let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
+        var peers: [Int: JobSwitch.TunnelEndpoint] = [:]
+        for (agentRank, host) in plan.nodeAddresses where agentRank != plan.agentRank {
+            peers[agentRank] = JobSwitch.TunnelEndpoint(host: host, port: network.switchPort(ofNode: agentRank))
+        }
+        return JobSwitch.Configuration(
+            jobTag: network.tag, agentRank: plan.agentRank, tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1",
+            tunnelPort: network.switchPort(ofNode: plan.agentRank), peers: peers, localRanks: Array(plan.taskRanks),
+            directory: state.tmp + "/net-\(plan.jobID.prefix(12))-n\(plan.node)")
+    }
+
+    private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
+                         report: @escaping @Sendable (AgentEvent) -> Void) async {
         let hostname = network.hostname(of: rank)
         var environment = plan.environment(forTask: rank, base: [:])
         environment["VHPC_HOSTNAME"] = hostname
@@ -67,7 +93,7 @@ struct VMTaskBackend: TaskBackend {
         var options = QuickBoot.Options()
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         options.kernelArguments = network.kernelArguments(for: rank)
-        options.nics = [VMNIC(mac: network.mac(of: rank), network: .multicast(group: network.group, port: network.port))]
+        options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
         let argv = [plan.executable] + plan.arguments
         let lines = LineSplitter(rank: rank, report: report)
         do {

@@ -81,6 +81,11 @@ final class LibvirtBackend: VMBackend, Sendable {
     }
 
     func start(onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
+        for nic in profile.nics {
+            if case .unixDatagram = nic.network {
+                throw V2MError.invalidProfile("\(profile.name): a job-switch NIC is QEMU's unix dgram netdev, which libvirt cannot express; use --hypervisor qemu")
+            }
+        }
         // A new boot uses the profile's paths, on the daemon the domain last ran on.
         let consoleLog = defaultConsoleLog
         state.withLock { s in

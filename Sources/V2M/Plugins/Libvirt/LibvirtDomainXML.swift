@@ -69,6 +69,9 @@ public struct LibvirtDomainXML: Sendable, Equatable {
             case .multicast(let group, let port):
                 x.append("    <interface type='mcast'>")
                 x.append("      <source address='\(escape(group))' port='\(port)'/>")
+            case .unixDatagram:
+                // libvirt has no unix datagram interface; LibvirtBackend refuses such profiles before this.
+                x.append("    <interface type='user'>")
             }
             x.append("      <mac address='\(nic.mac)'/>")
             x.append("      <model type='virtio'/>")
