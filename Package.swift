@@ -84,7 +84,12 @@ let package = Package(
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
         .testTarget(name: "VSETests", dependencies: ["VSE", "GuestProtocol"]),
-        .testTarget(name: "V2MTests", dependencies: ["V2M", "VSE"]),
+        .testTarget(name: "V2MTests", dependencies: [
+            "V2M", "VSE",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology"]),
         // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
         .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch"]),
