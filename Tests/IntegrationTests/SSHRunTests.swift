@@ -51,7 +51,14 @@ import Testing
             let result = try CLI.run(["run", "--launcher", "ssh", "-w", "node01,node09", "--", "true"],
                                      environment: ["VHPC_SSH_CONFIG": cluster.clientConfig], timeout: .seconds(60))
             #expect(result.status != 0)
-            #expect(result.stderr.contains("node09"), "\(result.stderr)")
+            // One line that names the host, what went wrong there, and the command that failed.
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.stderr)")
+            let line = String(lines.first ?? "")
+            #expect(line.hasPrefix("vhpc: "), "\(line)")
+            #expect(line.contains("cannot start on node09"), "\(line)")
+            #expect(line.contains("Could not resolve hostname node09"), "\(line)")
+            #expect(line.contains("vhpc agent --role root"), "\(line)")
         }
     }
 }
