@@ -31,6 +31,31 @@ import Testing
         #expect(Self.switchDirectories().isEmpty, "job-switch sockets left: \(Self.switchDirectories())")
     }
 
+    @Test func vmSizeComesFromTheCommandLine() throws {
+        let result = try CLI.run(["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--vcpus", "2", "--memory", "384M", "--",
+                                  "sh", "-c", "echo cpus=$(grep -c ^processor /proc/cpuinfo); grep MemTotal /proc/meminfo"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("cpus=2"), "\(result.stdout)")
+        // MemTotal is what the kernel keeps after its own reservations: a little under 384 MiB.
+        let kilobytes = result.stdout.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect((300 * 1024...384 * 1024).contains(kilobytes), "\(result.stdout)")
+    }
+
+    @Test(arguments: [
+        (["--hypervisor", "libvirt"], "libvirt cannot attach a unix datagram NIC"),
+        (["--hypervisor", "vbox"], "--hypervisor 'vbox' is not known"),
+        (["--memory", "12Q"], "--memory '12Q' is not a size"),
+        (["--vcpus", "0"], "--vcpus must be at least 1"),
+    ])
+    func badVMOptionsAreOneClearError(options: [String], message: String) throws {
+        let result = try CLI.run(["run", "--vse", "tiny", "-N", "1"] + options + ["--", "true"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(Self.leftoverQEMU().isEmpty)
+    }
+
     @Test func debianVSEAcrossTwoNodesRunsItsExtraPackage() throws {
         let build = try CLI.run(["vse", "build", "-q", "examples/debian.yaml"])
         #expect(build.status == 0, "\(build.stderr)")

@@ -91,6 +91,9 @@ struct VMTaskBackend: TaskBackend {
         environment["VHPC_HOSTS"] = network.hostsVariable
         environment["VHPC_ADDRESS"] = network.address(of: rank)
         var options = QuickBoot.Options()
+        let settings = VMSettings(launchEnvironment: plan.environment)
+        options.vcpus = settings.vcpus
+        options.memoryBytes = settings.memoryBytes
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         options.kernelArguments = network.kernelArguments(for: rank)
         options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]

@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
     @Option(name: .customLong("vms-per-node"), help: "With --vse: VMs (tasks) per node (default: one per core).") var vmsPerNode: Int?
+    @Option(help: "With --vse: virtual CPUs per VM (default: the image's).") var vcpus: Int?
+    @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
+    @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
         valueName: "FILE[:DEST]")) var stage: [String] = []
@@ -49,6 +52,7 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         if command.first == "--" { command.removeFirst() }
+        let vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus, memory: memory, hypervisor: hypervisor)
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
         let perNode = vse == nil ? ntasksPerNode : (vmsPerNode ?? ntasksPerNode ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -74,6 +78,7 @@ struct RunCommand: AsyncParsableCommand {
             options.staging += try StagePlan.image(image, firstTransferID: 1000, chunkSize: stageChunkSize)
         }
         if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
+        options.environment.merge(vmSettings.environment) { _, new in new }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let printer = OutputPrinter(label: label)
