@@ -5,9 +5,9 @@ import Wire
 
 /// The NIO shell of one logical agent: runs its ``AgentMachine`` over real TCP links.
 ///
-/// Structured concurrency throughout: one discarding task group holds the accept loop, the ticker, every
-/// connection (a reader and a writer each), every dial and the tool agent; a single loop owns the state
-/// machine and the table of outbound queues, so no locks and no actor hops on the message path.
+/// One discarding task group holds the accept loop, the ticker, every dial and the tool agent; a single loop
+/// owns the state machine and the table of links. A link costs no task: its pipeline's ``AgentLinkHandler``
+/// feeds the loop's event stream from the event loop, and the loop writes to the channel directly.
 public struct AgentRuntime: Sendable {
     /// Everything the shell needs besides the machine's configuration.
     public struct Environment: Sendable {
@@ -52,7 +52,7 @@ public struct AgentRuntime: Sendable {
 
     enum ShellEvent: Sendable {
         case agent(AgentEvent)
-        case opened(rank: Int, id: Int, queue: AsyncStream<Message>.Continuation)
+        case opened(rank: Int, id: Int, link: LinkWriter)
         case closed(rank: Int, id: Int)
     }
 
@@ -92,7 +92,8 @@ public struct AgentRuntime: Sendable {
         let logger = environment.logger
         let input = self.input
         var outcome = Outcome(reason: "ended", failed: false)
-        var queues: [Int: (id: Int, queue: AsyncStream<Message>.Continuation)] = [:]
+        var links: [Int: (id: Int, writer: LinkWriter)] = [:]
+        var allLinks: [Int: LinkWriter] = [:]  // by link id, until closed: what is force-closed at the end
         var nextLinkID = 0
         var openLinks = 0
         var toolControls: AsyncStream<TaskControl>.Continuation?
@@ -106,7 +107,7 @@ public struct AgentRuntime: Sendable {
                 try? await server.executeThenClose { inbound in
                     try await withThrowingDiscardingTaskGroup { connections in
                         for try await link in inbound {
-                            connections.addTask { await serve(link, dialed: nil, input: input) }
+                            connections.addTask { await serve(link, input: input) }
                         }
                     }
                 }
@@ -130,15 +131,17 @@ public struct AgentRuntime: Sendable {
                     directives = machine.handle(.message(.fileChunk(chunk.corrupted()), from: peer), now: now)
                 case .agent(let agentEvent):
                     directives = machine.handle(agentEvent, now: now)
-                case .opened(let peer, let id, let queue):
+                case .opened(let peer, let id, let writer):
                     openLinks += 1
-                    if let old = queues[peer] { old.queue.finish() }
-                    queues[peer] = (id, queue)
+                    allLinks[id] = writer
+                    if let old = links[peer] { old.writer.finish() }
+                    links[peer] = (id, writer)
                     directives = machine.handle(.linkUp(rank: peer), now: now)
                 case .closed(let peer, let id):
                     openLinks -= 1
-                    guard queues[peer]?.id == id else { continue }
-                    queues[peer] = nil
+                    allLinks[id] = nil
+                    guard links[peer]?.id == id else { continue }
+                    links[peer] = nil
                     directives = machine.handle(.linkDown(rank: peer), now: now)
                 }
                 for directive in directives {
@@ -155,18 +158,18 @@ public struct AgentRuntime: Sendable {
                                 let link = try await WireListener.dial(
                                     group: group2, host: host, port: port, handshake: configuration, connectTimeout: window,
                                     report: { error in logger.debug("link error", metadata: ["peer": "\(peer)", "error": "\(error)"]) })
-                                await serve(link, dialed: peer, input: input)
+                                await serve(link, input: input)
                             } catch {
                                 logger.debug("dial failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
                                 input.yield(.agent(.dialFailed(rank: peer, detail: "\(error)")))
                             }
                         }
                     case .send(let message, let peer):
-                        queues[peer]?.queue.yield(message)
+                        links[peer]?.writer.send(message)
                     case .stagingResendRequested(let id, let offset, let feeder):
                         logger.warning("staging: chunk at offset \(offset) of transfer \(id) failed its checksum on agent \(rank); asked agent \(feeder) to send it again")
                     case .closeLink(let peer):
-                        queues.removeValue(forKey: peer)?.queue.finish()
+                        links.removeValue(forKey: peer)?.writer.finish()
                     case .startTasks(let command):
                         guard let backend = environment.backend, toolControls == nil else { break }
                         var plan = NodeTaskPlan(
@@ -188,8 +191,8 @@ public struct AgentRuntime: Sendable {
                         logger.debug("agent exiting", metadata: ["reason": "\(reason)"])
                         toolControls?.yield(.terminate)
                         toolControls?.finish()
-                        for (_, entry) in queues { entry.queue.finish() }
-                        queues = [:]
+                        for (_, entry) in links { entry.writer.finish() }
+                        links = [:]
                         break loop
                     case .stagingIO(let io):
                         staging?.perform(io) { event in input.yield(.agent(.staging(event))) }
@@ -198,53 +201,30 @@ public struct AgentRuntime: Sendable {
                     }
                 }
             }
-            // Let the writers flush what was queued (a forwarded terminate, the last output) before cancelling.
+            // Let the links flush what was written (a forwarded terminate, the last output) and close; whatever
+            // is still open after a second is closed at once (the ticker keeps the loop waking until then).
             let drainDeadline = ContinuousClock.now + .seconds(1)
             var open = openLinks
             if open > 0 {
                 for await event in events {
-                    if case .closed = event { open -= 1 }
-                    if case .opened(_, _, let queue) = event { queue.finish(); open += 1 }
+                    if case .closed(_, let id) = event { open -= 1; allLinks[id] = nil }
+                    if case .opened(_, let id, let writer) = event { writer.finish(); allLinks[id] = writer; open += 1 }
                     if open <= 0 || ContinuousClock.now >= drainDeadline { break }
                 }
             }
+            for writer in allLinks.values { writer.abort() }
             input.finish()
             group.cancelAll()
         }
         return outcome
 
-        @Sendable func serve(_ link: WireLink, dialed: Int?, input: AsyncStream<ShellEvent>.Continuation) async {
-            let peer: PeerIdentity
+        @Sendable func serve(_ link: WireLink, input: AsyncStream<ShellEvent>.Continuation) async {
             do {
-                peer = try await link.authenticated.get()
+                let peer = try await link.authenticated.get()
+                try await link.attach(rank: Int(peer.rank), id: Int.random(in: 1..<Int.max), input: input)
             } catch {
-                try? await link.channel.channel.close()
-                return
+                try? await link.channel.close()
             }
-            let peerRank = Int(peer.rank)
-            let id = Int.random(in: 1..<Int.max)
-            try? await link.channel.executeThenClose { inbound, outbound in
-                let (queue, continuation) = AsyncStream.makeStream(of: Message.self)
-                input.yield(.opened(rank: peerRank, id: id, queue: continuation))
-                try await withThrowingTaskGroup(of: Void.self) { pair in
-                    pair.addTask {
-                        for await message in queue { try await outbound.write(message) }
-                    }
-                    pair.addTask {
-                        for try await message in inbound {
-                            // Liveness is answered here, not by the (possibly busy) agent loop.
-                            if case .ping(let heartbeat) = message {
-                                continuation.yield(.pong(heartbeat))
-                                continue
-                            }
-                            input.yield(.agent(.message(message, from: peerRank)))
-                        }
-                    }
-                    _ = try await pair.next()
-                    pair.cancelAll()
-                }
-            }
-            input.yield(.closed(rank: peerRank, id: id))
         }
     }
 }

@@ -3,13 +3,17 @@ import NIOPosix
 import Wire
 
 /// An accepted or dialed connection carrying Wire messages, and the handshake's outcome.
+///
+/// The pipeline ends in an ``AgentLinkHandler``: no task and no async sequence per link. Inbound messages
+/// go straight from the event loop to the agent's event stream once ``attach(rank:id:input:)`` is called;
+/// outbound messages are written with ``LinkWriter``.
 public struct WireLink: Sendable {
-    /// The message channel (usable once `authenticated` succeeds).
-    public var channel: NIOAsyncChannel<Message, Message>
+    public var channel: any Channel
+    let handler: NIOLoopBound<AgentLinkHandler>
     /// Completes with the peer's identity after the authenticated handshake, or fails.
     public var authenticated: EventLoopFuture<PeerIdentity>
 
-    /// Installs the Wire handlers on a fresh channel and wraps it.
+    /// Installs the Wire handlers and the link handler on a fresh channel.
     static func make(channel: any Channel, handshake: Handshake.Configuration, report: @escaping @Sendable (any Error) -> Void)
         -> EventLoopFuture<WireLink>
     {
@@ -17,9 +21,79 @@ public struct WireLink: Sendable {
             let promise = channel.eventLoop.makePromise(of: PeerIdentity.self)
             try channel.pipeline.syncOperations.addWireHandlers(
                 handshake: handshake, authenticated: promise, reportError: report)
-            let wrapped = try NIOAsyncChannel<Message, Message>(wrappingChannelSynchronously: channel)
-            return WireLink(channel: wrapped, authenticated: promise.futureResult)
+            let handler = AgentLinkHandler()
+            try channel.pipeline.syncOperations.addHandler(handler)
+            return WireLink(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+                            authenticated: promise.futureResult)
         }
+    }
+
+    /// From now on every inbound message of this link becomes `.agent(.message(_, from: rank))` on `input`,
+    /// preceded by `.opened` and followed, when the connection ends, by `.closed`.
+    func attach(rank: Int, id: Int, input: AsyncStream<AgentRuntime.ShellEvent>.Continuation) async throws {
+        let handler = self.handler
+        let writer = LinkWriter(channel: channel)
+        try await channel.eventLoop.submit {
+            input.yield(.opened(rank: rank, id: id, link: writer))
+            handler.value.attach(
+                deliver: { message in input.yield(.agent(.message(message, from: rank))) },
+                closed: { input.yield(.closed(rank: rank, id: id)) })
+        }.get()
+    }
+}
+
+/// Sends on one link from any thread; writes keep their order.
+struct LinkWriter: Sendable {
+    let channel: any Channel
+
+    func send(_ message: Message) {
+        channel.writeAndFlush(message, promise: nil)
+    }
+
+    /// Ends the link once what was written has gone out (the peer then closes its side, which closes ours).
+    func finish() {
+        channel.close(mode: .output, promise: nil)
+    }
+
+    /// Closes at once.
+    func abort() {
+        channel.close(promise: nil)
+    }
+}
+
+/// The tail of an agent link's pipeline (event-loop confined): answers liveness pings itself, buffers
+/// messages until the link is attached to its agent, then hands them over; reports the connection's end.
+final class AgentLinkHandler: ChannelInboundHandler {
+    typealias InboundIn = Message
+    typealias OutboundOut = Message
+
+    private var deliver: ((Message) -> Void)?
+    private var closed: (() -> Void)?
+    private var buffered: [Message] = []
+    private var isInactive = false
+
+    func attach(deliver: @escaping (Message) -> Void, closed: @escaping () -> Void) {
+        self.deliver = deliver
+        for message in buffered { deliver(message) }
+        buffered = []
+        if isInactive { closed() } else { self.closed = closed }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        // Liveness is answered here, on the event loop, not by the (possibly busy) agent loop.
+        if case .ping(let heartbeat) = message {
+            context.writeAndFlush(wrapOutboundOut(.pong(heartbeat)), promise: nil)
+            return
+        }
+        if let deliver { deliver(message) } else { buffered.append(message) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isInactive = true
+        closed?()
+        closed = nil
+        context.fireChannelInactive()
     }
 }
 
