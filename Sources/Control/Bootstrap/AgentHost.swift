@@ -45,6 +45,8 @@ public struct AgentHost: Sendable {
         }
         let tree = try BootTree(kind: .tree(arity: config.fanout), nodeCount: config.nodeCount + 1)
         let plan = ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
+        let fallbackGraph = plan.hosted.count > 1
+            ? tree.graph().union(try BinomialGraph(nodeCount: tree.nodeCount).graph()) : nil
         let rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)
@@ -74,11 +76,12 @@ public struct AgentHost: Sendable {
             if config.stallRanks.contains(rank) { parent.port = 1 }  // test hook: the handshake never comes
             var agentLogger = logger
             agentLogger[metadataKey: "agent.rank"] = "\(rank)"
-            let machine = AgentMachine.Configuration(
+            var machine = AgentMachine.Configuration(
                 endpoint: endpoints[rank]!, rankCount: config.nodeCount + 1, tree: tree, handshakeWindow: window,
                 heartbeatPeriod: config.heartbeatMilliseconds > 0 ? .milliseconds(config.heartbeatMilliseconds) : nil,
                 heartbeatTimeout: config.heartbeatTimeoutMilliseconds > 0 ? .milliseconds(config.heartbeatTimeoutMilliseconds) : nil,
                 parent: parent)
+            machine.fallbackGraph = fallbackGraph
             runtimes[rank] = AgentRuntime(
                 configuration: machine, listener: listeners[rank]!,
                 environment: .init(

@@ -29,6 +29,9 @@ public struct AgentMachine: Sendable {
         public var parent: AgentEndpoint?
         /// Staging flow-control window, in chunks per child.
         public var stagingWindow: Int = 8
+        /// The boot tree's links plus the binomial graph's (what the router falls back on), if already built:
+        /// agents hosted in one process share one copy instead of building it each.
+        public var fallbackGraph: Graph?
 
         public init(
             endpoint: AgentEndpoint, rankCount: Int, tree: BootTree, handshakeWindow: Duration = .seconds(10),
@@ -87,7 +90,7 @@ public struct AgentMachine: Sendable {
     public init(configuration: Configuration) throws(TopologyError) {
         self.configuration = configuration
         let rank = configuration.endpoint.rank
-        router = try FailoverRouter(rank: rank, tree: configuration.tree)
+        router = try FailoverRouter(rank: rank, tree: configuration.tree, fallbackGraph: configuration.fallbackGraph)
         bootstrap = BootstrapTracker(own: configuration.endpoint, children: configuration.tree.children(of: rank), deadline: .zero)
         staging = StagingMachine(configuration: .init(rank: rank, tree: configuration.tree, window: configuration.stagingWindow))
         if let period = configuration.heartbeatPeriod {

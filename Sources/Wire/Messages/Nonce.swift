@@ -18,7 +18,14 @@ public struct Nonce: FixedBytes, Hashable, Sendable {
 
     /// 32 bytes from the system's cryptographically secure generator.
     public static func random() -> Nonce {
+        // Eight bytes per draw from the system CSPRNG (one getrandom call each), not one byte per call.
         var generator = SystemRandomNumberGenerator()
-        return Nonce(uncheckedBytes: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(byteCount)
+        while bytes.count < byteCount {
+            let word: UInt64 = generator.next()
+            withUnsafeBytes(of: word) { bytes.append(contentsOf: $0.prefix(byteCount - bytes.count)) }
+        }
+        return Nonce(uncheckedBytes: bytes)
     }
 }
