@@ -281,10 +281,11 @@ public struct JobRunner: Sendable {
             }
             group.addTask {
                 // Output lost with a failed agent must not hang the job: once every task has exited, give
-                // missing output 2 s, then finish and say so.
+                // missing output 2 s, then finish and say so. (It looks every 20 ms: the job's end waits for
+                // this task to notice it.)
                 var incompleteSince: ContinuousClock.Instant?
                 while !Task.isCancelled, !state.lock.withLock({ state.ending }) {
-                    try? await Task.sleep(for: .milliseconds(250))
+                    try? await Task.sleep(for: .milliseconds(20))
                     let stuck = state.lock.withLock { state.tracker.exitedCount == state.tracker.taskCount && !state.tracker.isComplete }
                     if !stuck { incompleteSince = nil; continue }
                     if let since = incompleteSince, ContinuousClock.now - since > .seconds(2) {
