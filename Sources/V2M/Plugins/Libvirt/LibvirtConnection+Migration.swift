@@ -6,12 +6,7 @@ extension LibvirtConnection {
     /// The running domain's definition as libvirt sends it to a destination (`VIR_DOMAIN_XML_MIGRATABLE`):
     /// the base of a destination XML whose host-side paths are changed.
     func migratableXML(_ name: String) async throws -> String {
-        let connection = self
-        return try await Self.blocking { () -> Result<String, V2MError> in
-            guard let domain = virDomainLookupByName(connection.pointer, name) else {
-                return .failure(.libvirt(operation: "virDomainLookupByName \(name)", reason: LibvirtConnection.lastError()))
-            }
-            defer { virDomainFree(domain) }
+        try await lookingUp(name, for: "virDomainLookupByName \(name)") { domain in
             let flags = VIR_DOMAIN_XML_MIGRATABLE.rawValue | VIR_DOMAIN_XML_SECURE.rawValue
             guard let xml = virDomainGetXMLDesc(domain, flags) else {
                 return .failure(.libvirt(operation: "virDomainGetXMLDesc \(name)", reason: LibvirtConnection.lastError()))
@@ -29,13 +24,8 @@ extension LibvirtConnection {
     /// disks with a host cache mode that are not on shared storage.
     func migrate(_ name: String, to destination: LibvirtConnection, migrationURI: String, listenAddress: String,
                  destinationXML: String, unsafe: Bool) async throws {
-        let source = self
-        try await Self.blocking { () -> Result<Void, V2MError> in
-            let operation = "virDomainMigrate3 \(name) to \(destination.uri)"
-            guard let domain = virDomainLookupByName(source.pointer, name) else {
-                return .failure(.libvirt(operation: operation, reason: LibvirtConnection.lastError()))
-            }
-            defer { virDomainFree(domain) }
+        let operation = "virDomainMigrate3 \(name) to \(destination.uri)"
+        try await lookingUp(name, for: operation) { domain -> Result<Void, V2MError> in
             var params: virTypedParameterPtr?
             var count: Int32 = 0
             var capacity: Int32 = 0

@@ -57,16 +57,23 @@ final class LibvirtConnection: @unchecked Sendable {
         }
     }
 
-    /// The UUID of domain `name`.
-    func domainUUID(_ name: String) async throws -> String {
+    /// Looks up domain `name` on libvirt's queue and runs `body` with it (freed afterwards); a missing domain
+    /// is an error naming `operation`.
+    func lookingUp<T: Sendable>(_ name: String, for operation: String,
+                                _ body: @escaping @Sendable (virDomainPtr) -> Result<T, V2MError>) async throws -> T {
         let connection = self
-        return try await Self.blocking { () -> Result<String, V2MError> in
+        return try await Self.blocking { () -> Result<T, V2MError> in
             guard let domain = virDomainLookupByName(connection.pointer, name) else {
-                return .failure(.libvirt(operation: "virDomainLookupByName \(name)", reason: LibvirtConnection.lastError()))
+                return .failure(.libvirt(operation: operation, reason: LibvirtConnection.lastError()))
             }
             defer { virDomainFree(domain) }
-            return .success(Self.uuid(of: domain))
+            return body(domain)
         }
+    }
+
+    /// The UUID of domain `name`.
+    func domainUUID(_ name: String) async throws -> String {
+        try await lookingUp(name, for: "virDomainLookupByName \(name)") { .success(Self.uuid(of: $0)) }
     }
 
     static func uuid(of domain: virDomainPtr) -> String {
@@ -77,12 +84,7 @@ final class LibvirtConnection: @unchecked Sendable {
 
     /// True if domain `name` is paused (`VIR_DOMAIN_PAUSED`), false if running or in any other state.
     func isPaused(_ name: String) async throws -> Bool {
-        let connection = self
-        return try await Self.blocking { () -> Result<Bool, V2MError> in
-            guard let domain = virDomainLookupByName(connection.pointer, name) else {
-                return .failure(.libvirt(operation: "virDomainLookupByName \(name)", reason: LibvirtConnection.lastError()))
-            }
-            defer { virDomainFree(domain) }
+        try await lookingUp(name, for: "virDomainLookupByName \(name)") { domain in
             var state: Int32 = 0
             var reason: Int32 = 0
             guard virDomainGetState(domain, &state, &reason, 0) == 0 else {
@@ -94,13 +96,8 @@ final class LibvirtConnection: @unchecked Sendable {
 
     private func withDomain(_ name: String, _ operation: String,
                             _ body: @escaping @Sendable (virDomainPtr) -> Int32) async throws {
-        let connection = self
-        try await Self.blocking { () -> Result<Void, V2MError> in
-            guard let domain = virDomainLookupByName(connection.pointer, name) else {
-                return .failure(.libvirt(operation: "\(operation) \(name)", reason: LibvirtConnection.lastError()))
-            }
-            defer { virDomainFree(domain) }
-            return body(domain) == 0 ? .success(()) : .failure(.libvirt(operation: "\(operation) \(name)", reason: LibvirtConnection.lastError()))
+        try await lookingUp(name, for: "\(operation) \(name)") { domain -> Result<Void, V2MError> in
+            body(domain) == 0 ? .success(()) : .failure(.libvirt(operation: "\(operation) \(name)", reason: LibvirtConnection.lastError()))
         }
     }
 
