@@ -93,9 +93,7 @@ public struct AgentRuntime: Sendable {
         let input = self.input
         var outcome = Outcome(reason: "ended", failed: false)
         var links: [Int: (id: Int, writer: LinkWriter)] = [:]
-        var allLinks: [Int: LinkWriter] = [:]  // by link id, until closed: what is force-closed at the end
-        var nextLinkID = 0
-        var openLinks = 0
+        var allLinks: [Int: LinkWriter] = [:]  // every open link by id (a replaced one too, until it closes)
         var toolControls: AsyncStream<TaskControl>.Continuation?
         var corruptOffset = environment.corruptChunkOffset
         let staging = environment.staging
@@ -132,13 +130,11 @@ public struct AgentRuntime: Sendable {
                 case .agent(let agentEvent):
                     directives = machine.handle(agentEvent, now: now)
                 case .opened(let peer, let id, let writer):
-                    openLinks += 1
                     allLinks[id] = writer
                     if let old = links[peer] { old.writer.finish() }
                     links[peer] = (id, writer)
                     directives = machine.handle(.linkUp(rank: peer), now: now)
                 case .closed(let peer, let id):
-                    openLinks -= 1
                     allLinks[id] = nil
                     guard links[peer]?.id == id else { continue }
                     links[peer] = nil
@@ -149,7 +145,6 @@ public struct AgentRuntime: Sendable {
                     observe(directive)
                     switch directive {
                     case .dial(let peer, let host, let port):
-                        nextLinkID += 1
                         let configuration = handshake(.initiator, expecting: peer)
                         let group2 = environment.group
                         let window = machineConfiguration.handshakeWindow
@@ -204,12 +199,11 @@ public struct AgentRuntime: Sendable {
             // Let the links flush what was written (a forwarded terminate, the last output) and close; whatever
             // is still open after a second is closed at once (the ticker keeps the loop waking until then).
             let drainDeadline = ContinuousClock.now + .seconds(1)
-            var open = openLinks
-            if open > 0 {
+            if !allLinks.isEmpty {
                 for await event in events {
-                    if case .closed(_, let id) = event { open -= 1; allLinks[id] = nil }
-                    if case .opened(_, let id, let writer) = event { writer.finish(); allLinks[id] = writer; open += 1 }
-                    if open <= 0 || ContinuousClock.now >= drainDeadline { break }
+                    if case .closed(_, let id) = event { allLinks[id] = nil }
+                    if case .opened(_, let id, let writer) = event { writer.finish(); allLinks[id] = writer }
+                    if allLinks.isEmpty || ContinuousClock.now >= drainDeadline { break }
                 }
             }
             for writer in allLinks.values { writer.abort() }
