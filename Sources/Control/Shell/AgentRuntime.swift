@@ -105,7 +105,7 @@ public struct AgentRuntime: Sendable {
                 try? await server.executeThenClose { inbound in
                     try await withThrowingDiscardingTaskGroup { connections in
                         for try await link in inbound {
-                            connections.addTask { await serve(link, input: input) }
+                            connections.addTask { try? await serve(link, input: input) }
                         }
                     }
                 }
@@ -153,7 +153,8 @@ public struct AgentRuntime: Sendable {
                                 let link = try await WireListener.dial(
                                     group: group2, host: host, port: port, handshake: configuration, connectTimeout: window,
                                     report: { error in logger.debug("link error", metadata: ["peer": "\(peer)", "error": "\(error)"]) })
-                                await serve(link, input: input)
+                                // A handshake that fails after the TCP connect is a failed dial too.
+                                try await serve(link, input: input)
                             } catch {
                                 logger.debug("dial failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
                                 input.yield(.agent(.dialFailed(rank: peer, detail: "\(error)")))
@@ -208,16 +209,25 @@ public struct AgentRuntime: Sendable {
             }
             for writer in allLinks.values { writer.abort() }
             input.finish()
+            // Links that opened after the drain: nothing will read their events any more.
+            for await case .opened(_, _, let writer) in events { writer.abort() }
             group.cancelAll()
         }
         return outcome
 
-        @Sendable func serve(_ link: WireLink, input: AsyncStream<ShellEvent>.Continuation) async {
+        /// Waits for the link's handshake (closing the link if the agent stops first), then hands it to the
+        /// agent loop. Throws, with the link closed, if the handshake fails.
+        @Sendable func serve(_ link: WireLink, input: AsyncStream<ShellEvent>.Continuation) async throws {
             do {
-                let peer = try await link.authenticated.get()
+                let peer = try await withTaskCancellationHandler {
+                    try await link.authenticated.get()
+                } onCancel: {
+                    link.channel.close(promise: nil)
+                }
                 try await link.attach(rank: Int(peer.rank), id: Int.random(in: 1..<Int.max), input: input)
             } catch {
                 try? await link.channel.close()
+                throw error
             }
         }
     }

@@ -34,7 +34,11 @@ public struct WireLink: Sendable {
         let handler = self.handler
         let writer = LinkWriter(channel: channel)
         try await channel.eventLoop.submit {
-            input.yield(.opened(rank: rank, id: id, link: writer))
+            // An agent that already stopped reading its events will never close this link: close it here.
+            if case .terminated = input.yield(.opened(rank: rank, id: id, link: writer)) {
+                writer.abort()
+                return
+            }
             handler.value.attach(
                 deliver: { message in input.yield(.agent(.message(message, from: rank))) },
                 closed: { input.yield(.closed(rank: rank, id: id)) })
@@ -50,9 +54,12 @@ struct LinkWriter: Sendable {
         channel.writeAndFlush(message, promise: nil)
     }
 
-    /// Ends the link once what was written has gone out (the peer then closes its side, which closes ours).
+    /// Ends the link once what was written has gone out (the peer then closes its side, which closes ours);
+    /// a peer that never does (hung, stopped, cut off) is closed on a second later.
     func finish() {
         channel.close(mode: .output, promise: nil)
+        let channel = self.channel
+        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
     }
 
     /// Closes at once.
