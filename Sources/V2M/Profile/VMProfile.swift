@@ -135,9 +135,6 @@ public struct VMNIC: Sendable, Equatable, Codable {
         case user
         /// A host bridge such as `br0` or `xenbr0`.
         case bridge(String)
-        /// A UDP multicast group: every NIC joined to it shares one virtual L2 segment, no privileges or
-        /// bridges needed (a job's VM network on one host; Xen/Palacios map it to their default bridge).
-        case multicast(group: String, port: Int)
         /// A port of vhpc's user-space job switch (``JobSwitch``): QEMU's `dgram` netdev between the VM's
         /// unix datagram socket and the switch's. Spans hosts through the switches; QEMU plug-in only.
         case unixDatagram(vmPath: String, switchPath: String)

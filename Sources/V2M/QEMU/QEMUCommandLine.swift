@@ -52,8 +52,6 @@ public struct QEMUCommandLine: Sendable, Equatable {
             switch nic.network {
             case .user: a += ["-netdev", "user,id=n\(index)"]
             case .bridge(let bridge): a += ["-netdev", "bridge,id=n\(index),br=\(bridge)"]
-            case .multicast(let group, let port):
-                a += ["-netdev", "socket,id=n\(index),mcast=\(group):\(port),localaddr=127.0.0.1"]
             case .unixDatagram(let vmPath, let switchPath):
                 a += ["-netdev", "dgram,id=n\(index),local.type=unix,local.path=\(vmPath),remote.type=unix,remote.path=\(switchPath)"]
             }

@@ -22,7 +22,7 @@ public enum QuickBoot {
         public var environment: [String] = []
         /// Extra kernel command-line words (e.g. `vhpc.hostname=…`, `vhpc.ip=…`, read by the image's init).
         public var kernelArguments: [String] = []
-        /// Virtual NICs (e.g. the job's multicast L2 segment).
+        /// Virtual NICs (e.g. a port of the job network's switch).
         public var nics: [VMNIC] = []
         public var workingDirectory: String = "/"
         /// How long to wait for the guest's power-off before killing QEMU.

@@ -66,9 +66,6 @@ public struct LibvirtDomainXML: Sendable, Equatable {
             case .bridge(let bridge):
                 x.append("    <interface type='bridge'>")
                 x.append("      <source bridge='\(escape(bridge))'/>")
-            case .multicast(let group, let port):
-                x.append("    <interface type='mcast'>")
-                x.append("      <source address='\(escape(group))' port='\(port)'/>")
             case .unixDatagram:
                 // libvirt has no unix datagram interface; LibvirtBackend refuses such profiles before this.
                 x.append("    <interface type='user'>")

@@ -85,7 +85,7 @@ public struct PalaciosConfig: Sendable, Equatable {
             x.append("    <device class=\"NIC_BRIDGE\" id=\"net\(index)-bridge\">")
             x.append("      <frontend tag=\"net\(index)\" />")
             switch nic.network {
-            case .user, .multicast, .unixDatagram: x.append("      <bridge>br0</bridge>")
+            case .user, .unixDatagram: x.append("      <bridge>br0</bridge>")
             case .bridge(let name): x.append("      <bridge>\(escape(name))</bridge>")
             }
             x.append("    </device>")

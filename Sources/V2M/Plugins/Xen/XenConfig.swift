@@ -35,7 +35,7 @@ public struct XenConfig: Sendable, Equatable {
         let vifs = profile.nics.map { nic -> String in
             let bridge: String
             switch nic.network {
-            case .user, .multicast, .unixDatagram: bridge = defaultBridge
+            case .user, .unixDatagram: bridge = defaultBridge
             case .bridge(let name): bridge = name
             }
             return "'mac=\(nic.mac), bridge=\(bridge), type=vif'"
