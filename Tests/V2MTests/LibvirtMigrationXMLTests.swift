@@ -43,8 +43,16 @@ struct LibvirtMigrationXMLTests {
 
     @Test("a prefix of a longer path is not replaced")
     func wholeValuesOnly() throws {
-        let moved = try LibvirtMigrationXML.retarget(Self.source, moving: [("/run/vms/a/guest.sock", "/x.sock")])
+        // A second value that merely starts with the moved path must stay as it is.
+        let source = Self.source.replacingOccurrences(
+            of: "</devices>", with: "  <filesystem><source dir='/run/vms/a/guest.sock.d'/></filesystem>\n  </devices>")
+        let moved = try LibvirtMigrationXML.retarget(source, moving: [("/run/vms/a/guest.sock", "/x.sock")])
         #expect(moved.contains("path='/x.sock'"))
         #expect(moved.contains("/run/vms/a/console.log"))
+        #expect(moved.contains("dir='/run/vms/a/guest.sock.d'"), "\(moved)")
+        // Without the quotes the prefix would match too: moving only the shorter value must throw.
+        #expect(throws: V2MError.self) {
+            try LibvirtMigrationXML.retarget(Self.source, moving: [("/run/vms/a/guest", "/y")])
+        }
     }
 }
