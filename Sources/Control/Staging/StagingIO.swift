@@ -37,8 +37,6 @@ public enum StagingAction: Sendable, Hashable {
     case toController(Message)
     /// Run file work.
     case io(StagingIO)
-    /// Controller: a node finished (or failed) a file.
-    case report(StagingReport)
     /// Controller (source): the slowest direct child has acknowledged this many bytes of the transfer.
     case progress(transferID: UInt64, bytes: UInt64)
     /// A chunk failed its checksum and was asked for again from `feeder` (for the log).

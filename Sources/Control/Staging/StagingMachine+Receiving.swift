@@ -37,10 +37,7 @@ extension StagingMachine {
         case .opened(let id, let present):
             guard var transfer = transfers[id], transfer.isActive else { return [] }
             transfer.opened = true
-            if present || transfer.isSource {
-                transfer.complete = true
-                transfer.present = present
-            }
+            if present || transfer.isSource { transfer.complete = true }
             transfers[id] = transfer
             if present { report(id, .skipped, detail: "already present", &out) }
             acknowledge(id, &out)

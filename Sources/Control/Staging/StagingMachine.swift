@@ -49,9 +49,6 @@ public struct StagingMachine: Sendable {
 
     var rank: Int { configuration.rank }
 
-    /// Whether this agent holds the whole verified file of `transferID`.
-    public func isComplete(_ transferID: UInt64) -> Bool { transfers[transferID]?.complete ?? false }
-
     /// Contiguous verified bytes this agent holds of `transferID`.
     public func received(_ transferID: UInt64) -> UInt64 { transfers[transferID]?.available ?? 0 }
 

@@ -15,7 +15,6 @@ struct StagingTransfer: Sendable {
     var opened = false
     /// The node holds the whole verified file (present, committed, or the source).
     var complete = false
-    var present = false
     var committing = false
     var failure: String?
     /// Who feeds this agent (nil for the source or when no live feeder is left).

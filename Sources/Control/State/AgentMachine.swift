@@ -475,7 +475,6 @@ public struct AgentMachine: Sendable {
                 finalReports.append(message)  // re-sent if a failure may have eaten it (the controller dedupes)
                 route(message, to: 0, &out)
             case .io(let io): out.append(.stagingIO(io))
-            case .report(let report): out.append(.stagingReport(report))
             case .progress(let id, let bytes): out.append(.stagingProgress(transferID: id, bytes: bytes))
             case .resendRequested(let id, let offset, let feeder):
                 out.append(.stagingResendRequested(transferID: id, offset: offset, feeder: feeder))

@@ -117,7 +117,6 @@ struct StagingNetwork {
                 if case .staged(let report) = ControlPayload(message: message) { reports.append(report) }
             case .io(let io):
                 if let result = perform(rank, io) { queue.append(.io(rank: rank, result)) }
-            case .report(let report): reports.append(report)
             case .progress: break
             case .resendRequested: resendsAnnounced += 1
             }
