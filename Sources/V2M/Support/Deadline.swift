@@ -66,7 +66,7 @@ private final class FirstResult<T: Sendable>: Sendable {
 
 extension Duration {
     /// The duration in seconds as a Double.
-    var seconds: Double {
+    public var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
     }

@@ -47,9 +47,9 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
                         case .failed: break
                         }
                     }
-                    mpi = Self.format(Self.median(times)) + (hung > 0 ? " (\(hung)/\(self.repetitions) hung)" : "")
+                    mpi = benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(self.repetitions) hung)" : "")
                 }
-                rows.append(["\(size)", "\(k)", "\(perProcess)", Self.format(Self.median(wired)), Self.format(Self.median(full)), mpi])
+                rows.append(["\(size)", "\(k)", "\(perProcess)", benchSeconds(Self.median(wired), decimals: 3), benchSeconds(Self.median(full), decimals: 3), mpi])
                 print(TextTable.render(rows.suffix(1)), terminator: "")
             }
         }
@@ -106,8 +106,4 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         values.isEmpty ? nil : values.sorted()[values.count / 2]
     }
 
-    static func format(_ value: Duration?) -> String {
-        guard let value else { return "failed" }
-        return String(format: "%.3f s", Double(value.milliseconds) / 1000)
-    }
 }

@@ -63,7 +63,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         })
         StagePlan.sweep(jobID: options.jobID, nodes: nodes)
         let m = marks.withLockedValue { $0 }
-        func seconds(_ value: Duration?) -> String { value.map { String(format: "%.2f s", Double($0.milliseconds) / 1000) } ?? "-" }
+        func seconds(_ value: Duration?) -> String { benchSeconds(value, missing: "-") }
         let bootstrap = m.bootstrap
         let staging = m.staged.flatMap { staged in bootstrap.map { staged - $0 } }
         let boot = m.allStarted.flatMap { all in m.staged.map { all - $0 } }

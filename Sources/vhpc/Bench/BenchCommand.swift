@@ -8,3 +8,9 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [BenchVSECommand.self, BenchVMCommand.self, BenchTopologyCommand.self, BenchWireCommand.self, BenchBootstrapCommand.self, BenchDetectCommand.self, BenchStageCommand.self, BenchClusterCommand.self]
     )
 }
+
+/// How benchmarks print a duration: seconds with `decimals` places, or `missing` when there is none.
+func benchSeconds(_ value: Duration?, decimals: Int = 2, missing: String = "failed") -> String {
+    guard let value else { return missing }
+    return String(format: "%.\(decimals)f s", value.seconds)
+}

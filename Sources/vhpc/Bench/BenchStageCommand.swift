@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import VSE
 import Launch
 import Logging
 
@@ -23,7 +24,7 @@ struct BenchStageCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
-        guard let bytes = Self.parseSize(size) else { throw CLIErrors.fail("--size: cannot read '\(size)' (e.g. 1G, 256M)") }
+        guard let bytes = SizeParser.parseBytes(size) else { throw CLIErrors.fail("--size: cannot read '\(size)' (e.g. 1G, 256M)") }
         let base = directory ?? NSTemporaryDirectory() + "vhpc-bench-stage-\(getpid())"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }
@@ -43,11 +44,11 @@ struct BenchStageCommand: AsyncParsableCommand {
             let limit = try await copies(source, to: base + "/limit", count: n, parallel: true)
             let sequential = try await copies(source, to: base + "/seq", count: n, parallel: false)
             let row = [
-                "\(n)", Self.format(staged),
+                "\(n)", benchSeconds(staged),
                 staged.map { String(format: "%.0f", mib * Double(n) / $0.seconds) } ?? "-",
-                Self.format(limit),
+                benchSeconds(limit),
                 staged.map { String(format: "%.2f", limit.seconds / $0.seconds) } ?? "-",
-                Self.format(sequential),
+                benchSeconds(sequential),
                 staged.map { String(format: "%.2f", sequential.seconds / $0.seconds) } ?? "-",
             ]
             rows.append(row)
@@ -125,16 +126,4 @@ struct BenchStageCommand: AsyncParsableCommand {
         }
     }
 
-    static func parseSize(_ text: String) -> UInt64? {
-        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        if let last = text.uppercased().last, let scale = units[last], let value = Double(text.dropLast()) {
-            return UInt64(value * Double(scale))
-        }
-        return UInt64(text)
-    }
-
-    static func format(_ value: Duration?) -> String {
-        guard let value else { return "failed" }
-        return String(format: "%.2f s", value.seconds)
-    }
 }

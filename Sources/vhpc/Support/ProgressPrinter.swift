@@ -47,11 +47,3 @@ final class ProgressPrinter: @unchecked Sendable {
         FileHandle.standardError.write(Data(text.utf8))
     }
 }
-
-extension Duration {
-    /// The duration in seconds as a Double.
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-}
