@@ -40,6 +40,8 @@ import Testing
     @Test func fileChunkMACCoversThePrefixAndTheChecksumBindsTheData() throws {
         let chunk = FileChunk(transferID: 9, offset: 4096, totalLength: 1 << 20, data: ByteBuffer(repeating: 0x5A, count: 4096))
         let prefix = FileChunk.authenticatedPrefixLength
+        // The MAC's prefix is exactly the fields before the data: everything but the data is covered.
+        #expect(MessageCodec.frame(.fileChunk(chunk)).payload.readableBytes - chunk.data.readableBytes == prefix)
         for index in [0, 8, 16, 24, 40, prefix - 1] {
             var (a, b) = Self.pair()
             var frame = try a.seal(MessageCodec.frame(.fileChunk(chunk)))

@@ -20,8 +20,9 @@ struct FrameAuthenticator: @unchecked Sendable {
     /// The authenticated payload is the whole payload, except for file chunks: their MAC stops before the
     /// chunk data (``FileChunk/authenticatedPrefixLength``). The data is bound by the chunk's SHA-256, which
     /// lies in the authenticated prefix and which every receiver checks (``FileChunk/isChecksumValid``)
-    /// before it writes or forwards the data — so a byte changed on the link is still caught, and bulk data is
-    /// hashed once per hop instead of three times (sender MAC, receiver MAC, checksum).
+    /// before it writes or forwards the data — so a byte changed on the link is still caught, and the link
+    /// costs one hash of the data per hop instead of three (sender MAC, receiver MAC, checksum). A staging
+    /// node hashes the data once more for the whole-file digest.
     func mac(header: FrameHeader, payload: ByteBuffer) -> FrameMAC {
         var hmac = keyed
         header.withBytes { hmac.update(data: $0) }

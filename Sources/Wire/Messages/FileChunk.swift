@@ -44,7 +44,7 @@ extension FileChunk: PayloadCodable {
     static let kind = MessageKind.fileChunk
 
     func encode(into buffer: inout ByteBuffer) {
-        buffer.reserveCapacity(minimumWritableBytes: 60 + data.readableBytes)
+        buffer.reserveCapacity(minimumWritableBytes: Self.authenticatedPrefixLength + data.readableBytes)
         buffer.writeInteger(transferID)
         buffer.writeInteger(offset)
         buffer.writeInteger(totalLength)
