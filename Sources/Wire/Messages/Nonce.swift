@@ -1,3 +1,4 @@
+import Crypto
 /// 32 fresh random bytes that one side contributes to a handshake.
 ///
 /// Both sides contribute one, and both proofs and the session keys depend on both, so a recorded handshake
@@ -18,14 +19,7 @@ public struct Nonce: FixedBytes, Hashable, Sendable {
 
     /// 32 bytes from the system's cryptographically secure generator.
     public static func random() -> Nonce {
-        // Eight bytes per draw from the system CSPRNG (one getrandom call each), not one byte per call.
-        var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(byteCount)
-        while bytes.count < byteCount {
-            let word: UInt64 = generator.next()
-            withUnsafeBytes(of: word) { bytes.append(contentsOf: $0.prefix(byteCount - bytes.count)) }
-        }
-        return Nonce(uncheckedBytes: bytes)
+        // One draw from the system CSPRNG, as JobSecret makes its key.
+        Nonce(uncheckedBytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
     }
 }
