@@ -44,17 +44,18 @@ public struct FailoverRouter: Sendable {
             throw .rankOutOfRange(rank: rank, nodeCount: tree.nodeCount)
         }
         let graph: Graph
-        if let fallbackGraph {
-            graph = fallbackGraph
-        } else {
-            graph = tree.graph().union(try BinomialGraph(nodeCount: tree.nodeCount).graph())
-        }
+        if let fallbackGraph { graph = fallbackGraph } else { graph = try Self.defaultFallbackGraph(for: tree) }
         precondition(graph.nodeCount == tree.nodeCount, "fallback graph and tree differ in size")
         self.rank = rank
         self.tree = tree
         self.fallbackGraph = graph
         self.failures = failures
         self.fallbackTable = try RoutingTable(graph: graph, failures: failures, source: rank)
+    }
+
+    /// The boot tree's links plus the binomial graph's: what agents wire and route over.
+    public static func defaultFallbackGraph(for tree: BootTree) throws(TopologyError) -> Graph {
+        tree.graph().union(try BinomialGraph(nodeCount: tree.nodeCount).graph())
     }
 
     /// Replaces the failure set and recomputes the fallback table.

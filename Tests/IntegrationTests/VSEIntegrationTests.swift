@@ -21,8 +21,8 @@ import Testing
         // The fast boot path: Debian's kernel unpacked to its PVH ELF, the initramfs LZ4-compressed.
         #expect(inspect.stdout.contains("\"path\" : \"vmlinux\""), "\(inspect.stdout)")
         let imageDirectory = CLI.stateDirectory + "/images/" + id
-        let kernel = try #require(FileManager.default.contents(atPath: imageDirectory + "/vmlinux"))
-        #expect(kernel.prefix(4) == Data([0x7F, 0x45, 0x4C, 0x46]))
+        let kernel = try #require(FileHandle(forReadingAtPath: imageDirectory + "/vmlinux")?.readData(ofLength: 4))
+        #expect(kernel == Data([0x7F, 0x45, 0x4C, 0x46]))
         let initrd = try #require(FileHandle(forReadingAtPath: imageDirectory + "/initrd.img")?.readData(ofLength: 4))
         #expect(initrd == Data([0x02, 0x21, 0x4C, 0x18]), "initrd should be LZ4 (legacy frame)")
 

@@ -46,7 +46,7 @@ public struct AgentHost: Sendable {
         let tree = try BootTree(kind: .tree(arity: config.fanout), nodeCount: config.nodeCount + 1)
         let plan = ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
         let fallbackGraph = plan.hosted.count > 1
-            ? tree.graph().union(try BinomialGraph(nodeCount: tree.nodeCount).graph()) : nil
+            ? try FailoverRouter.defaultFallbackGraph(for: tree) : nil
         let rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)

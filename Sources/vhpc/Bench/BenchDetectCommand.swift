@@ -41,7 +41,7 @@ struct BenchDetectCommand: AsyncParsableCommand {
         for size in [64, 1024] {
             let ranks = size + 1
             let tree = try BootTree(kind: .tree(arity: 2), nodeCount: ranks)
-            let graph = tree.graph().union(try BinomialGraph(nodeCount: ranks).graph())
+            let graph = try FailoverRouter.defaultFallbackGraph(for: tree)
             var watched = 0
             for link in graph.links where HeartbeatWatchSet.watches(Int(link.lower), Int(link.upper), tree: tree, rankCount: ranks) {
                 watched += 1
@@ -57,8 +57,7 @@ struct BenchDetectCommand: AsyncParsableCommand {
         print("\nReachability after killing (degree − 1) random agents (the agents' own routing graph: tree ∪ BMG):")
         var reach = [["N", "KILLED", "SURVIVORS", "REACHED", "SHARE (worst of 100)"]]
         for size in [64, 1024] {
-            let graph = try BootTree(kind: .tree(arity: 2), nodeCount: size + 1).graph()
-                .union(try BinomialGraph(nodeCount: size + 1).graph())
+            let graph = try FailoverRouter.defaultFallbackGraph(for: BootTree(kind: .tree(arity: 2), nodeCount: size + 1))
             let kill = try BinomialGraph(nodeCount: size + 1).degree - 1
             var worst = 1.0
             var rng = SplitMix64(seed: 42)
