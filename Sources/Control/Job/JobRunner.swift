@@ -179,11 +179,12 @@ public struct JobRunner: Sendable {
                 let offers = options.staging.map(\.offer)
                 guard !offers.isEmpty else { return launch() }
                 let live = endpoints.map(\.rank).filter { $0 != 0 }
+                let tracker = StagingTracker(offers: offers, nodes: live)
                 state.lock.withLock {
-                    state.staging = StagingTracker(offers: offers, nodes: live)
+                    state.staging = tracker
                     state.stagingStarted = .now
                 }
-                events(.stagingProgress(bytes: 0, total: offers.reduce(0) { $0 + $1.size }, nodesDone: 0, nodes: live.count))
+                events(.stagingProgress(bytes: 0, total: tracker.totalBytes, nodesDone: 0, nodes: live.count))
                 for offer in offers { runtime.send(.stage(offer)) }
             case .stagingReport(let report):
                 let (isNew, ending) = state.lock.withLock { (state.staging?.record(report) ?? false, state.ending) }

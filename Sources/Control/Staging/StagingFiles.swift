@@ -64,10 +64,7 @@ public final class StagingFiles: @unchecked Sendable {
     /// Waits for queued work first.
     public func close() {
         queue.sync {
-            for handle in handles.values {
-                Glibc.close(handle.fd)
-                if let partial = handle.partial { unlink(partial) }
-            }
+            for handle in handles.values { drop(handle) }
             handles = [:]
             guard case .node(let directory, let jobID) = role else { return }
             Self.removeJobFiles(directory: directory, jobID: jobID)
@@ -87,6 +84,12 @@ public final class StagingFiles: @unchecked Sendable {
 
     static func jobDirectory(_ directory: String, _ jobID: String) -> String { directory + "/staged/" + jobID }
 
+    /// Closes a file and removes it if it was still partial.
+    private func drop(_ handle: Handle) {
+        Glibc.close(handle.fd)
+        if let partial = handle.partial { unlink(partial) }
+    }
+
     private func execute(_ io: StagingIO) -> StagingEvent? {
         switch io {
         case .open(let offer): return open(offer)
@@ -94,10 +97,7 @@ public final class StagingFiles: @unchecked Sendable {
         case .read(let id, let offset, let length): return read(id, offset, length)
         case .commit(let id): return commit(id)
         case .discard(let id):
-            if let handle = handles.removeValue(forKey: id) {
-                Glibc.close(handle.fd)
-                if let partial = handle.partial { unlink(partial) }
-            }
+            if let handle = handles.removeValue(forKey: id) { drop(handle) }
             return nil
         }
     }

@@ -186,6 +186,7 @@ final class SwitchCore {
     }
 
     private func emit(_ frame: ByteBuffer, to ports: [SwitchTable.Port]) {
+        var datagram: ByteBuffer?  // the tunnel form, made once however many nodes get it
         for port in ports {
             switch port {
             case .vm(let rank):
@@ -193,16 +194,22 @@ final class SwitchCore {
                 channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: frame), promise: nil)
             case .node(let agentRank):
                 guard let tunnel, let address = peers[agentRank] else { continue }
-                var datagram = tunnel.allocator.buffer(capacity: Self.headerSize + frame.readableBytes)
-                datagram.writeInteger(Self.magic)
-                datagram.writeInteger(Self.version)
-                datagram.writeInteger(UInt8(0))
-                datagram.writeInteger(configuration.jobTag)
-                datagram.writeInteger(UInt32(configuration.agentRank))
-                datagram.writeImmutableBuffer(frame)
-                tunnel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: datagram), promise: nil)
+                if datagram == nil { datagram = tunnelDatagram(frame, allocator: tunnel.allocator) }
+                tunnel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: datagram!), promise: nil)
             }
         }
+    }
+
+    /// `frame` behind the 12-byte switch header.
+    private func tunnelDatagram(_ frame: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var datagram = allocator.buffer(capacity: Self.headerSize + frame.readableBytes)
+        datagram.writeInteger(Self.magic)
+        datagram.writeInteger(Self.version)
+        datagram.writeInteger(UInt8(0))
+        datagram.writeInteger(configuration.jobTag)
+        datagram.writeInteger(UInt32(configuration.agentRank))
+        datagram.writeImmutableBuffer(frame)
+        return datagram
     }
 }
 

@@ -151,7 +151,8 @@ public struct ImageBuilder: Sendable {
         try HostCommand("cp", [source, destination]).run()
     }
 
-    static func artifact(_ name: String, in directory: String) throws -> Artifact {
+    /// The manifest record (size, SHA-256) of file `name` in `directory`.
+    public static func artifact(_ name: String, in directory: String) throws -> Artifact {
         let path = directory + "/" + name
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
         return Artifact(path: name, size: size, sha256: try FileHashing.sha256(ofFile: path))

@@ -20,9 +20,9 @@ struct VMTaskBackend: TaskBackend {
 
     func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         guard !plan.taskRanks.isEmpty else { return }
+        let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
         let entry: ImageEntry
         do {
-            let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
             entry = try ImageStore(state: state).resolve(plan.environment[Self.imageVariable] ?? "")
         } catch {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
@@ -31,7 +31,7 @@ struct VMTaskBackend: TaskBackend {
         let network = JobNetwork(jobID: plan.jobID, imageName: entry.manifest.name, size: plan.size)
         let jobSwitch: JobSwitch
         do {
-            jobSwitch = try await JobSwitch.start(Self.switchConfiguration(plan, network: network), group: MultiThreadedEventLoopGroup.singleton)
+            jobSwitch = try await JobSwitch.start(Self.switchConfiguration(plan, network: network, state: state), group: MultiThreadedEventLoopGroup.singleton)
         } catch {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return
@@ -71,8 +71,7 @@ struct VMTaskBackend: TaskBackend {
 
     /// This node's switch: on the address its agent listens on (the bootstrap's address table), peers = the
     /// job's other nodes, sockets in a per-job, per-node directory of the node's state.
-    static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork) -> JobSwitch.Configuration {
-        let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
+    static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork, state: StateDirectory) -> JobSwitch.Configuration {
         var peers: [Int: JobSwitch.TunnelEndpoint] = [:]
         for (agentRank, host) in plan.nodeAddresses where agentRank != plan.agentRank {
             peers[agentRank] = JobSwitch.TunnelEndpoint(host: host, port: network.switchPort(ofNode: agentRank))

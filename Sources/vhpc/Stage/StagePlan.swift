@@ -21,8 +21,9 @@ enum StagePlan {
             guard !destination.isEmpty, !destination.hasPrefix("/"), !destination.split(separator: "/").contains("..") else {
                 throw CLIErrors.fail("--stage \(argument): DEST must be a relative path without '..' (got '\(destination)')")
             }
+            let file = try record(of: path)
             let offer = StagingOffer(
-                transferID: firstTransferID + UInt64(index), size: try size(of: path), sha256: try digest(of: path),
+                transferID: firstTransferID + UInt64(index), size: file.size, sha256: file.sha256,
                 chunkSize: chunkSize, target: .job(index: index, path: destination))
             files.append(StagingFile(source: (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path, offer: offer))
         }
@@ -33,11 +34,10 @@ enum StagePlan {
     static func image(_ entry: ImageEntry, firstTransferID: UInt64, chunkSize: Int = defaultChunkSize) throws -> [StagingFile] {
         let manifest = entry.manifest
         var artifacts = [manifest.kernel, manifest.initrd] + (manifest.disk.map { [$0] } ?? [])
-        let manifestPath = entry.directory + "/" + ImageManifest.fileName
-        artifacts.append(Artifact(path: ImageManifest.fileName, size: try size(of: manifestPath), sha256: try digest(of: manifestPath)))
+        artifacts.append(try record(of: entry.directory + "/" + ImageManifest.fileName))
         return artifacts.enumerated().map { index, artifact in
             StagingFile(
-                source: entry.directory + "/" + artifact.path,
+                source: entry.path(of: artifact),
                 offer: StagingOffer(
                     transferID: firstTransferID + UInt64(index), size: artifact.size, sha256: artifact.sha256, chunkSize: chunkSize,
                     target: .image(imageID: manifest.id, artifact: artifact.path, artifactCount: artifacts.count)))
@@ -51,13 +51,15 @@ enum StagePlan {
         return (argument, (argument as NSString).lastPathComponent)
     }
 
-    static func size(of path: String) throws -> UInt64 {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        return (attributes[.size] as? NSNumber)?.uint64Value ?? 0
-    }
-
-    static func digest(of path: String) throws -> String {
-        do { return try FileHashing.sha256(ofFile: path) } catch { throw CLIErrors.fail("cannot read \(path): \(error)") }
+    /// Size and SHA-256 of `path` (its `Artifact`, named by its last path component).
+    static func record(of path: String) throws -> Artifact {
+        let name = (path as NSString).lastPathComponent
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            return try ImageBuilder.artifact(name, in: directory.isEmpty ? "." : directory)
+        } catch {
+            throw CLIErrors.fail("cannot read \(path): \(error)")
+        }
     }
 
     /// Each node's state directory: `$VHPC_HOME/nodes/<rank>` (every local "node" is this machine, so each
