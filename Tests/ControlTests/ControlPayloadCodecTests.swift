@@ -35,6 +35,23 @@ import Wire
         #expect(ControlPayload(message: padded) == nil)
     }
 
+    @Test func aHostNameThatIsNotUTF8IsRefused() {
+        func table(host: [UInt8]) -> ControlPayload? {
+            var body = ByteBuffer()
+            body.writeInteger(UInt8(2))  // address table
+            body.writeInteger(UInt32(1))
+            body.writeInteger(Int64(1))
+            body.writeInteger(UInt32(host.count))
+            body.writeBytes(host)
+            body.writeInteger(Int64(4000))
+            body.writeInteger(Int32(42))
+            body.writeInteger(UInt32(0))  // no failed ranks
+            return ControlPayload(message: .agentControl(AgentControl(body: body)))
+        }
+        #expect(table(host: Array("node1".utf8)) != nil)
+        #expect(table(host: [0x6E, 0xFF, 0xFE]) == nil)
+    }
+
     @Test func aHugeCountCannotMakeTheDecoderAllocate() {
         var body = ByteBuffer()
         body.writeInteger(UInt8(2))  // address table

@@ -120,9 +120,10 @@ extension ByteBuffer {
         setInteger(UInt32(length), at: lengthIndex)
     }
 
+    /// A length-prefixed string; nil if it is cut short or not valid UTF-8 (as Wire's own strings).
     fileprivate mutating func readLengthPrefixed() -> String? {
         guard let length = readInteger(as: UInt32.self), length <= readableBytes else { return nil }
-        return readString(length: Int(length))
+        return try? readUTF8ValidatedString(length: Int(length))
     }
 
     fileprivate mutating func writeEndpoints(_ endpoints: [AgentEndpoint]) {
@@ -136,7 +137,9 @@ extension ByteBuffer {
     }
 
     fileprivate mutating func readEndpoints() -> [AgentEndpoint]? {
-        guard let count = readInteger(as: UInt32.self), count <= readableBytes else { return nil }
+        // Each endpoint takes at least 24 bytes (rank, host length, port, pid): a count the rest of the
+        // payload cannot hold is refused before anything is reserved for it.
+        guard let count = readInteger(as: UInt32.self), Int(count) <= readableBytes / 24 else { return nil }
         var endpoints: [AgentEndpoint] = []
         endpoints.reserveCapacity(Int(count))
         for _ in 0..<count {
