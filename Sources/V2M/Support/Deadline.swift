@@ -8,15 +8,12 @@ import Synchronization
 func withDeadline<T: Sendable>(_ timeout: Duration, onTimeout: @escaping @Sendable () -> V2MError,
                                _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let race = FirstResult<T>()
-    let work = Task { try await body() }
+    let work = Task {
+        do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+    }
     let timer = Task {
         try? await Task.sleep(for: timeout)
         if !Task.isCancelled { race.finish(.failure(onTimeout())) }
-    }
-    Task {
-        let result = await work.result
-        timer.cancel()
-        race.finish(result)
     }
     defer {
         work.cancel()
@@ -35,16 +32,12 @@ private final class FirstResult<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, any Error>?
         var result: Result<T, any Error>?
-        var delivered = false
     }
     private let state = Mutex(State())
 
     func install(_ continuation: CheckedContinuation<T, any Error>) {
         let ready: Result<T, any Error>? = state.withLock { s in
-            if let result = s.result, !s.delivered {
-                s.delivered = true
-                return result
-            }
+            if let result = s.result { return result }
             s.continuation = continuation
             return nil
         }
@@ -55,10 +48,8 @@ private final class FirstResult<T: Sendable>: Sendable {
         let waiter: CheckedContinuation<T, any Error>? = state.withLock { s in
             guard s.result == nil else { return nil }
             s.result = result
-            guard let c = s.continuation, !s.delivered else { return nil }
-            s.delivered = true
-            s.continuation = nil
-            return c
+            defer { s.continuation = nil }
+            return s.continuation
         }
         waiter?.resume(with: result)
     }
