@@ -27,6 +27,10 @@ public final class StagingFiles: @unchecked Sendable {
         var partial: String?
         var final: String
         var offer: StagingOffer
+        /// SHA-256 of the bytes written so far (the machine writes in order), checked at commit: the
+        /// whole-file hash is taken here, on the I/O queue, not on the agent's event loop.
+        var digest = ContentDigest()
+        var digested: UInt64 = 0
     }
 
     public let role: Role
@@ -165,6 +169,10 @@ public final class StagingFiles: @unchecked Sendable {
         if let failure {
             return .failed(transferID: id, message: "\(handle.partial ?? handle.final): write at offset \(offset): \(String(cString: strerror(failure)))")
         }
+        if offset == handle.digested {
+            data.withUnsafeReadableBytes { handles[id]?.digest.update($0) }
+            handles[id]?.digested += UInt64(data.readableBytes)
+        }
         return .written(transferID: id, offset: offset, length: data.readableBytes)
     }
 
@@ -192,6 +200,12 @@ public final class StagingFiles: @unchecked Sendable {
     private func commit(_ id: UInt64) -> StagingEvent {
         guard var handle = handles[id], let partial = handle.partial else {
             return .failed(transferID: id, message: "transfer \(id) is not open")
+        }
+        guard handle.digested == handle.offer.size else {
+            return .failed(transferID: id, message: "\(partial): written out of order; cannot verify it")
+        }
+        if let mismatch = handle.offer.mismatch(digest: handle.digest.hex()) {
+            return .failed(transferID: id, message: mismatch)
         }
         if durable, fsync(handle.fd) != 0 {
             return .failed(transferID: id, message: "\(partial): fsync: \(String(cString: strerror(errno)))")

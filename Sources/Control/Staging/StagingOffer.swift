@@ -27,6 +27,11 @@ public struct StagingOffer: Codable, Sendable, Hashable {
 
     /// Number of chunks (at least one, so that an empty file is still staged and committed).
     public var chunkCount: Int { max(1, Int((size + UInt64(chunkSize) - 1) / UInt64(chunkSize))) }
+
+    /// Why a received file whose SHA-256 is `digest` must not be committed, or nil if it is this file.
+    public func mismatch(digest: String) -> String? {
+        digest == sha256.lowercased() ? nil : "\(target.displayName): sha256 \(digest) does not match the expected \(sha256)"
+    }
 }
 
 /// Where a staged file lands in a node's state directory.

@@ -25,7 +25,6 @@ struct StagingTransfer: Sendable {
     var received: UInt64 = 0
     /// Contiguous bytes written to the partial file.
     var written: UInt64 = 0
-    var digest = ContentDigest()
     var lastAck: UInt64?
     /// Offset whose resend was asked for (one request per bad chunk).
     var resendRequested: UInt64?

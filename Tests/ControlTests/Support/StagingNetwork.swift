@@ -137,6 +137,8 @@ struct StagingNetwork {
             let data = ByteBuffer(bytes: bytes[Int(offset)..<Int(offset) + length])
             return .read(transferID: id, offset: offset, data: data, checksum: data.withUnsafeReadableBytes { ChunkChecksum(of: $0) })
         case .commit(let id):
+            // As StagingFiles: the whole-file digest is checked before the file is committed.
+            if let mismatch = offer.mismatch(digest: Self.sha(files[rank]!)) { return .failed(transferID: id, message: mismatch) }
             committed[rank] = files[rank]
             return .committed(transferID: id, path: "node\(rank)/f")
         case .discard:
