@@ -6,17 +6,15 @@ final class StageProgress: @unchecked Sendable {
     private let printer: ProgressPrinter
     private let lock = NSLock()
     private var lastDraw = ContinuousClock.now - .seconds(1)
-    private let enabled: Bool
 
     init(enabled: Bool = true) {
-        self.enabled = enabled
         printer = ProgressPrinter(enabled: enabled)
     }
 
     func handle(_ event: JobEvent) {
-        guard enabled else { return }
         switch event {
         case .stagingProgress(let bytes, let total, let done, let nodes):
+            guard printer.drawsProgress else { return }
             let now = ContinuousClock.now
             let draw = lock.withLock { () -> Bool in
                 guard now - lastDraw >= .milliseconds(100) || done == nodes else { return false }

@@ -5,6 +5,8 @@ import VSE
 final class ProgressPrinter: @unchecked Sendable {
     private let enabled: Bool
     private let isTerminal = isatty(2) == 1
+    /// Whether ``update(_:)`` draws anything (enabled, on a terminal): callers skip formatting otherwise.
+    var drawsProgress: Bool { enabled && isTerminal }
     private let lock = NSLock()
     private let start = ContinuousClock.now
 
@@ -33,7 +35,7 @@ final class ProgressPrinter: @unchecked Sendable {
 
     /// Redraws the progress line in place (terminal only; nothing otherwise).
     func update(_ line: String) {
-        guard enabled, isTerminal else { return }
+        guard drawsProgress else { return }
         lock.withLock { write("\r\u{1B}[K" + line) }
     }
 
