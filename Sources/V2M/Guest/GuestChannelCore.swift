@@ -91,10 +91,6 @@ final class GuestChannelCore: Sendable {
 
     // MARK: waiting
 
-    private func closedError() -> V2MError? {
-        state.withLock { $0.closedReason }.map { V2MError.guestChannel(vm: vmName, reason: $0) }
-    }
-
     func nextReady() async throws -> GuestInfo {
         let id = state.withLock { s in
             defer { s.nextWaiter += 1 }
@@ -117,15 +113,14 @@ final class GuestChannelCore: Sendable {
     }
 
     func awaitStatus(send: @escaping @Sendable () async throws -> Void) async throws -> GuestStatus {
-        if let error = closedError() { throw error }
         let id = state.withLock { s in
             defer { s.nextWaiter += 1 }
             return s.nextWaiter
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<GuestStatus, any Error>) in
-                // Checked under the lock: a close that lands between the check above and here must not
-                // strand the waiter.
+                // A closed channel is checked under the same lock that registers the waiter, so a close
+                // cannot strand it.
                 let closedReason = state.withLock { s -> String? in
                     if let reason = s.closedReason { return reason }
                     s.statusWaiters.append((id, c))
@@ -156,7 +151,6 @@ final class GuestChannelCore: Sendable {
 
     func awaitExit(id: UInt32, onOutput: @escaping OutputSink,
                    send: @escaping @Sendable () async throws -> Void) async throws -> Int32 {
-        if let error = closedError() { throw error }
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, any Error>) in
             let closedReason = state.withLock { s -> String? in
                 if let reason = s.closedReason { return reason }
