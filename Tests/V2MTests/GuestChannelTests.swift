@@ -89,7 +89,8 @@ struct GuestChannelTests {
         let guest = try FakeGuest()
         let info = self.info
         let server = Thread {
-            guest.serve([[.ready(info)], [.execFailed(id: 1, reason: "nope: not found")], []], holdOpenMicroseconds: 1_000_000)
+            // Held open well past the status timeout, even on a machine busy with parallel tests.
+            guest.serve([[.ready(info)], [.execFailed(id: 1, reason: "nope: not found")], []], holdOpenMicroseconds: 10_000_000)
         }
         server.start()
         let channel = try await GuestChannel.connect(socketPath: guest.path, vmName: "fake", timeout: .seconds(5),

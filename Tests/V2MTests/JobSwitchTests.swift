@@ -26,8 +26,11 @@ import Testing
             return (vm, channel)
         }
 
+        /// What arrived once `count` frames did, or after 15 s (parallel tests can starve a 2-core machine
+        /// for seconds; waiting longer does not weaken what is compared).
         func waitForFrames(_ count: Int) async -> [[UInt8]] {
-            for _ in 0..<200 {
+            let deadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < deadline {
                 let frames = received.withLockedValue { $0 }
                 if frames.count >= count { return frames }
                 try? await Task.sleep(for: .milliseconds(10))
@@ -68,6 +71,10 @@ import Testing
 
         // VM 1 announces itself (broadcast); VM 0 has sent nothing yet, so it is not sent to.
         try await send(Self.frame(to: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], from: mac1, payload: 1), on: channel1, to: port1)
+        // Let node A take the broadcast in before VM 0 speaks (else it would rightly reach VM 0 too).
+        let deadline = ContinuousClock.now + .seconds(15)
+        while await a.counters().fromNodes < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await a.counters().fromNodes == 1)
         // VM 0 answers by unicast: node A learned mac1 behind node B, which delivers to VM 1 alone.
         let unicast = Self.frame(to: mac1, from: mac0, payload: 2)
         try await send(unicast, on: channel0, to: port0)
@@ -97,7 +104,6 @@ import Testing
     @Test func aTakenPortIsAClearError() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let holder = try await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        defer { try? holder.close().wait() }
         let port = holder.localAddress?.port ?? 0
         let directory = NSTemporaryDirectory() + "vhpc-switch-taken-\(getpid())"
         await #expect {
@@ -108,5 +114,6 @@ import Testing
             "\(error)".contains("node 3 on 127.0.0.1:\(port)")
         }
         #expect(!FileManager.default.fileExists(atPath: directory), "a failed start leaves no directory")
+        try? await holder.close()
     }
 }
