@@ -94,6 +94,7 @@ public struct AgentRuntime: Sendable {
         var outcome = Outcome(reason: "ended", failed: false)
         var links: [Int: (id: Int, writer: LinkWriter)] = [:]
         var allLinks: [Int: LinkWriter] = [:]  // every open link by id (a replaced one too, until it closes)
+        var flushes: [EventLoopFuture<Void>] = []  // at exit: each link's last writes going out
         var toolControls: AsyncStream<TaskControl>.Continuation?
         var corruptOffset = environment.corruptChunkOffset
         let staging = environment.staging
@@ -187,7 +188,7 @@ public struct AgentRuntime: Sendable {
                         logger.debug("agent exiting", metadata: ["reason": "\(reason)"])
                         toolControls?.yield(.terminate)
                         toolControls?.finish()
-                        for (_, entry) in links { entry.writer.finish() }
+                        flushes = links.values.map { $0.writer.finish() }
                         links = [:]
                         break loop
                     case .stagingIO(let io):
@@ -197,14 +198,15 @@ public struct AgentRuntime: Sendable {
                     }
                 }
             }
-            // Let the links flush what was written (a forwarded terminate, the last output) and close; whatever
-            // is still open after a second is closed at once (the ticker keeps the loop waking until then).
-            let drainDeadline = ContinuousClock.now + .seconds(1)
-            if !allLinks.isEmpty {
-                for await event in events {
-                    if case .closed(_, let id) = event { allLinks[id] = nil }
-                    if case .opened(_, let id, let writer) = event { writer.finish(); allLinks[id] = writer }
-                    if allLinks.isEmpty || ContinuousClock.now >= drainDeadline { break }
+            // Let the links send what was written (a forwarded terminate, the last output), at most a second,
+            // without waiting for peers to close their side (a hung one never would); then close them all.
+            if !flushes.isEmpty {
+                let sent = EventLoopFuture.andAllComplete(flushes, on: environment.group.next())
+                await withTaskGroup(of: Void.self) { drain in
+                    drain.addTask { try? await sent.get() }
+                    drain.addTask { try? await Task.sleep(for: .seconds(1)) }
+                    await drain.next()
+                    drain.cancelAll()
                 }
             }
             for writer in allLinks.values { writer.abort() }

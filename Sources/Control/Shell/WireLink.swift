@@ -55,11 +55,15 @@ struct LinkWriter: Sendable {
     }
 
     /// Ends the link once what was written has gone out (the peer then closes its side, which closes ours);
-    /// a peer that never does (hung, stopped, cut off) is closed on a second later.
-    func finish() {
-        channel.close(mode: .output, promise: nil)
+    /// a peer that never does (hung, stopped, cut off) is closed on a second later. The future completes
+    /// when the written data has gone out (or the link is gone).
+    @discardableResult
+    func finish() -> EventLoopFuture<Void> {
+        let flushed = channel.eventLoop.makePromise(of: Void.self)
+        channel.close(mode: .output, promise: flushed)
         let channel = self.channel
         channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        return flushed.futureResult
     }
 
     /// Closes at once.
