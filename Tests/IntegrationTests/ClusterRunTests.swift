@@ -130,7 +130,8 @@ import Testing
         print("Ctrl-C with 2 VMs: front-end gone \(elapsed) s after SIGINT")
     }
 
-    /// Job-switch socket directories (`net-<job>-n<node>`) anywhere in the tests' state directory.
+    /// Job-switch socket directories (`net-<job>-n<node>`) anywhere in the tests' state directory, and in
+    /// /tmp, where they go when the state directory's path is too long for a unix socket.
     static func switchDirectories() -> [String] {
         let root = URL(fileURLWithPath: CLI.stateDirectory)
         let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
@@ -139,7 +140,8 @@ import Testing
             if url.lastPathComponent.hasPrefix("net-") { found.append(url.path) }
             if url.pathComponents.count - root.pathComponents.count >= 4 { walker?.skipDescendants() }
         }
-        return found
+        let inTmp = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        return found + inTmp.filter { $0.hasPrefix("net-job-") }.map { "/tmp/" + $0 }
     }
 
     /// QEMU processes whose runtime directory lies in the tests' state directory.

@@ -116,4 +116,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory), "a failed start leaves no directory")
         try? await holder.close()
     }
+
+    @Test func aSocketPathTooLongIsAClearErrorAndLeavesNothing() async throws {
+        let directory = NSTemporaryDirectory() + "vhpc-switch-long-\(getpid())/" + String(repeating: "d", count: 100)
+        await #expect {
+            _ = try await JobSwitch.start(JobSwitch.Configuration(
+                jobTag: 1, agentRank: 0, tunnelHost: "127.0.0.1", tunnelPort: 0, peers: [:], localRanks: [0],
+                directory: directory), group: MultiThreadedEventLoopGroup.singleton)
+        } throws: { error in
+            "\(error)".contains("longer than a unix socket allows (107)") && "\(error)".contains(directory + "/r0.vm")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory), "a failed start leaves no directory")
+    }
+
+    @Test func theSocketDirectoryFallsBackToTmpOnlyWhenTheStatePathIsTooLong() {
+        let short = JobSwitch.socketDirectory(parent: "/var/lib/vhpc/tmp", name: "net-job-1-n0", largestRank: 3)
+        #expect(short == "/var/lib/vhpc/tmp/net-job-1-n0")
+        let deep = "/" + String(repeating: "p", count: 90)
+        let fallback = JobSwitch.socketDirectory(parent: deep, name: "net-job-1-n0", largestRank: 3)
+        #expect(fallback == "/tmp/net-job-1-n0")
+        // Exactly at the limit still fits: "<parent>/net-job-1-n0/r3.vm" is 107 bytes.
+        let edge = "/" + String(repeating: "e", count: 107 - 1 - "/net-job-1-n0/r3.vm".utf8.count)
+        #expect(JobSwitch.socketDirectory(parent: edge, name: "net-job-1-n0", largestRank: 3) == edge + "/net-job-1-n0")
+        #expect(JobSwitch.socketDirectory(parent: edge + "x", name: "net-job-1-n0", largestRank: 3) == "/tmp/net-job-1-n0")
+    }
 }

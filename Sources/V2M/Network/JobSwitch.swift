@@ -71,19 +71,35 @@ public final class JobSwitch: Sendable {
     static func vmPath(_ directory: String, _ rank: Int) -> String { directory + "/r\(rank).vm" }
     static func switchPath(_ directory: String, _ rank: Int) -> String { directory + "/r\(rank).sw" }
 
+    /// The longest path a unix socket can have on Linux (`sun_path` is 108 bytes with its terminating NUL).
+    public static let longestSocketPath = 107
+
+    /// `<parent>/<name>` when every socket path for ranks up to `largestRank` fits in `sun_path`; otherwise
+    /// `<fallbackParent>/<name>` (as Open MPI falls back to /tmp for a too-long `TMPDIR`).
+    public static func socketDirectory(parent: String, name: String, largestRank: Int,
+                                       fallbackParent: String = "/tmp") -> String {
+        let preferred = parent + "/" + name
+        return vmPath(preferred, largestRank).utf8.count <= longestSocketPath ? preferred : fallbackParent + "/" + name
+    }
+
     /// Binds the tunnel socket and one switch port per local VM, all on one event loop of `group`.
     public static func start(_ configuration: Configuration, group: any EventLoopGroup) async throws -> JobSwitch {
         let loop = group.next()
-        try? FileManager.default.removeItem(atPath: configuration.directory)
-        try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
         var peerAddresses: [Int: SocketAddress] = [:]
         for (rank, endpoint) in configuration.peers {
             peerAddresses[rank] = try SocketAddress.makeAddressResolvingHost(endpoint.host, port: endpoint.port)
         }
         var vmAddresses: [Int: SocketAddress] = [:]
         for rank in configuration.localRanks {
-            vmAddresses[rank] = try SocketAddress(unixDomainSocketPath: vmPath(configuration.directory, rank))
+            let path = vmPath(configuration.directory, rank)
+            guard path.utf8.count <= longestSocketPath else {
+                throw JobSwitchError.bindFailed(
+                    "job network: the VM socket path \(path) is \(path.utf8.count) bytes, longer than a unix socket allows (\(longestSocketPath))")
+            }
+            vmAddresses[rank] = try SocketAddress(unixDomainSocketPath: path)
         }
+        try? FileManager.default.removeItem(atPath: configuration.directory)
+        try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
         let core = try await loop.submit {
             NIOLoopBound(SwitchCore(configuration: configuration, peers: peerAddresses, vms: vmAddresses), eventLoop: loop)
         }.get()

@@ -70,7 +70,8 @@ struct VMTaskBackend: TaskBackend {
     }
 
     /// This node's switch: on the address its agent listens on (the bootstrap's address table), peers = the
-    /// job's other nodes, sockets in a per-job, per-node directory of the node's state.
+    /// job's other nodes, sockets in a per-job, per-node directory of the node's state (or of /tmp when that
+    /// path is too long for a unix socket).
     static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork, state: StateDirectory) -> JobSwitch.Configuration {
         var peers: [Int: JobSwitch.TunnelEndpoint] = [:]
         for (agentRank, host) in plan.nodeAddresses where agentRank != plan.agentRank {
@@ -79,7 +80,8 @@ struct VMTaskBackend: TaskBackend {
         return JobSwitch.Configuration(
             jobTag: network.tag, agentRank: plan.agentRank, tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1",
             tunnelPort: network.switchPort(ofNode: plan.agentRank), peers: peers, localRanks: Array(plan.taskRanks),
-            directory: state.tmp + "/net-\(plan.jobID.prefix(12))-n\(plan.node)")
+            directory: JobSwitch.socketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
+                                                 largestRank: plan.taskRanks.last ?? 0))
     }
 
     private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
