@@ -18,8 +18,14 @@ let package = Package(
     targets: [
         // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
         .target(name: "Topology"),
-        // Frames, messages, codec, authentication.
+        // Frames, messages, codec, handshake and session state machines, NIO handlers; the hash primitives
+        // are injected (WireCryptography), so no Foundation and no swift-crypto: the guest agent links it.
+        .target(name: "WireCore", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // WireCore with swift-crypto's SHA-256/HMAC/HKDF, plus the wire benchmarks. What the host side uses.
         .target(name: "Wire", dependencies: [
+            "WireCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -78,7 +84,7 @@ let package = Package(
         ], path: "fuzz/WireFuzz"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
         .testTarget(name: "WireTests", dependencies: [
-            "Wire",
+            "Wire", "WireCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),

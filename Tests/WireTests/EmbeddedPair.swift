@@ -1,7 +1,8 @@
 import NIOCore
 import NIOEmbedded
 import Synchronization
-@testable import Wire
+@testable import WireCore
+import Wire
 
 /// Collects what ``WireErrorHandler`` reports.
 final class ErrorLog: Sendable {

@@ -1,5 +1,6 @@
 import NIOCore
-@testable import Wire
+@testable import WireCore
+import Wire
 
 /// Shared values for the Wire tests.
 enum Fixtures {

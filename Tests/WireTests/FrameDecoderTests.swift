@@ -2,7 +2,8 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct FrameDecoderTests {
     @Test func verifierAcceptsEveryMessageByteByByteWholeAndShuffled() throws {

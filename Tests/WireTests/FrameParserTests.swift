@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct FrameParserTests {
     let parser = FrameParser()

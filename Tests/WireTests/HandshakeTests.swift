@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct HandshakeTests {
     static let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)

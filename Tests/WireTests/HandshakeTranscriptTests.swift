@@ -1,7 +1,8 @@
 import Crypto
 import NIOCore
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 /// The session keys are exactly the documented HKDF-SHA256 derivations (one extract shared by both
 /// directions must give what two full derivations give).
@@ -9,11 +10,12 @@ import Testing
     @Test func directionKeysAreTheDocumentedHKDFDerivations() {
         let hello = Hello(jobID: Fixtures.jobID, sender: Fixtures.child, nonce: Fixtures.nonce(1))
         let challenge = Challenge(version: .v1, sender: Fixtures.parent, nonce: Fixtures.nonce(2))
-        let transcript = HandshakeTranscript(secret: Fixtures.secret, hello: hello, challenge: challenge)
+        let transcript = HandshakeTranscript(secret: Fixtures.secret, hello: hello, challenge: challenge, crypto: SwiftCryptoWire())
         func documented(_ label: String) -> FrameAuthenticator {
-            FrameAuthenticator(key: HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: Fixtures.secret.key, salt: hello.nonce.bytes + challenge.nonce.bytes,
-                info: Array(label.utf8) + transcript.digest, outputByteCount: 32))
+            let key = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: Fixtures.secret.bytes), salt: hello.nonce.bytes + challenge.nonce.bytes,
+                info: Array(label.utf8) + transcript.digest, outputByteCount: 32)
+            return FrameAuthenticator(key: SwiftCryptoWire().frameMACKey(key.withUnsafeBytes { Array($0) }))
         }
         let header = FrameHeader(kind: .ping, length: 5)
         let payload = ByteBuffer(bytes: [1, 2, 3, 4, 5])

@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct MessageCodecTests {
     @Test func samplesCoverEveryKind() {

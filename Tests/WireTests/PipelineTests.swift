@@ -1,7 +1,8 @@
 import NIOCore
 import NIOEmbedded
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct PipelineTests {
     let launch = Message.launch(LaunchCommand(id: 1, executable: "/bin/hostname", tasks: 2))

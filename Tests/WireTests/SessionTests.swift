@@ -1,7 +1,8 @@
 import Crypto
 import NIOCore
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct SessionTests {
     /// Two ends of one session: `a` seals what `b` opens and vice versa.

@@ -1,5 +1,6 @@
 import Testing
-@testable import Wire
+@testable import WireCore
+import Wire
 
 @Suite struct WireBenchmarkTests {
     @Test func runsEveryCaseOnce() {

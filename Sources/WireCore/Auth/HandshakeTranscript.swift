@@ -1,5 +1,3 @@
-import Crypto
-import Foundation
 import NIOCore
 
 /// The cryptography of one handshake, derived from the job secret and the first two messages.
@@ -20,7 +18,7 @@ struct HandshakeTranscript: Sendable {
     let initiatorToResponder: FrameAuthenticator
     let responderToInitiator: FrameAuthenticator
 
-    init(secret: JobSecret, hello: Hello, challenge: Challenge) {
+    init(secret: JobSecret, hello: Hello, challenge: Challenge, crypto: any WireCryptography) {
         var helloBytes = ByteBuffer()
         hello.encode(into: &helloBytes)
         var challengeBytes = ByteBuffer()
@@ -29,33 +27,21 @@ struct HandshakeTranscript: Sendable {
         transcript.writeString("vhpc-wire-1 transcript")
         transcript.writeWireBuffer(helloBytes)
         transcript.writeWireBuffer(challengeBytes)
-        digest = transcript.withUnsafeReadableBytes { Array(SHA256.hash(data: $0)) }
+        digest = transcript.withUnsafeReadableBytes { crypto.sha256($0) }
 
-        initiatorProof = Self.proof(label: "vhpc-wire-1 initiator proof", digest: digest, secret: secret)
-        responderProof = Self.proof(label: "vhpc-wire-1 responder proof", digest: digest, secret: secret)
+        initiatorProof = HandshakeProof(uncheckedBytes: crypto.hmacSHA256(
+            key: secret.bytes, data: Array("vhpc-wire-1 initiator proof".utf8) + digest))
+        responderProof = HandshakeProof(uncheckedBytes: crypto.hmacSHA256(
+            key: secret.bytes, data: Array("vhpc-wire-1 responder proof".utf8) + digest))
 
         // One HKDF extract, two expands: the same keys as two full derivations, one HMAC fewer per handshake.
-        let salt = hello.nonce.bytes + challenge.nonce.bytes
-        let pseudoRandomKey = HKDF<SHA256>.extract(inputKeyMaterial: secret.key, salt: salt)
-        let initiatorToResponderKey = HKDF<SHA256>.expand(
-            pseudoRandomKey: pseudoRandomKey,
-            info: Array("vhpc-wire-1 initiator->responder".utf8) + digest,
-            outputByteCount: 32
-        )
-        let responderToInitiatorKey = HKDF<SHA256>.expand(
-            pseudoRandomKey: pseudoRandomKey,
-            info: Array("vhpc-wire-1 responder->initiator".utf8) + digest,
-            outputByteCount: 32
-        )
-        initiatorToResponder = FrameAuthenticator(key: initiatorToResponderKey)
-        responderToInitiator = FrameAuthenticator(key: responderToInitiatorKey)
-    }
-
-    private static func proof(label: String, digest: [UInt8], secret: JobSecret) -> HandshakeProof {
-        var hmac = HMAC<SHA256>(key: secret.key)
-        hmac.update(data: Array(label.utf8))
-        hmac.update(data: digest)
-        return HandshakeProof(uncheckedBytes: Array(hmac.finalize()))
+        let keys = crypto.hkdfSHA256(
+            inputKeyMaterial: secret.bytes, salt: hello.nonce.bytes + challenge.nonce.bytes,
+            infos: [Array("vhpc-wire-1 initiator->responder".utf8) + digest,
+                    Array("vhpc-wire-1 responder->initiator".utf8) + digest],
+            outputByteCount: 32)
+        initiatorToResponder = FrameAuthenticator(key: crypto.frameMACKey(keys[0]))
+        responderToInitiator = FrameAuthenticator(key: crypto.frameMACKey(keys[1]))
     }
 
     /// The session of the side playing `role`.

@@ -1,13 +1,10 @@
-import Crypto
-
 /// The per-job shared secret every agent of a job holds; the root of all handshake proofs and session keys.
 ///
 /// Never printed: its description is redacted. Hand it to agents with ``hexEncoded`` over a trusted channel
-/// (a file readable only by the user, an environment variable of a launched process).
-public struct JobSecret: @unchecked Sendable, CustomStringConvertible {
-    // SymmetricKey is an immutable value (copy-on-write storage that zeroes itself on release); swift-crypto
-    // 3.12 merely does not declare it Sendable.
-    let key: SymmetricKey
+/// (a file readable only by the user, an environment variable of a launched process, a VM's fw_cfg file).
+public struct JobSecret: Sendable, CustomStringConvertible {
+    /// The secret itself, for the cryptography backends.
+    package let bytes: [UInt8]
 
     /// Smallest accepted secret, in bytes.
     public static let minimumByteCount = 16
@@ -15,7 +12,7 @@ public struct JobSecret: @unchecked Sendable, CustomStringConvertible {
     /// `nil` if `bytes` is shorter than ``minimumByteCount``.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count >= Self.minimumByteCount else { return nil }
-        key = SymmetricKey(data: Array(bytes))
+        self.bytes = Array(bytes)
     }
 
     /// Parses the output of ``hexEncoded``.
@@ -35,21 +32,15 @@ public struct JobSecret: @unchecked Sendable, CustomStringConvertible {
 
     /// 32 bytes from the system's cryptographically secure generator.
     public static func generate() -> JobSecret {
-        JobSecret(key: SymmetricKey(size: .bits256))
-    }
-
-    private init(key: SymmetricKey) {
-        self.key = key
+        JobSecret(bytes: systemRandomBytes(32))!
     }
 
     /// The secret as lowercase hexadecimal, for distribution to agents.
     public var hexEncoded: String {
-        key.withUnsafeBytes { bytes in
-            bytes.map { byte in
-                let digits = String(byte, radix: 16)
-                return digits.count == 1 ? "0" + digits : digits
-            }.joined()
-        }
+        bytes.map { byte in
+            let digits = String(byte, radix: 16)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined()
     }
 
     public var description: String { "JobSecret(redacted)" }

@@ -1,4 +1,3 @@
-import Crypto
 /// 32 fresh random bytes that one side contributes to a handshake.
 ///
 /// Both sides contribute one, and both proofs and the session keys depend on both, so a recorded handshake
@@ -19,7 +18,6 @@ public struct Nonce: FixedBytes, Hashable, Sendable {
 
     /// 32 bytes from the system's cryptographically secure generator.
     public static func random() -> Nonce {
-        // One draw from the system CSPRNG, as JobSecret makes its key.
-        Nonce(uncheckedBytes: SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })
+        Nonce(uncheckedBytes: systemRandomBytes(byteCount))
     }
 }

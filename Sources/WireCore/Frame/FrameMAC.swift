@@ -17,7 +17,7 @@ public struct FrameMAC: Hashable, Sendable {
     }
 
     /// Takes the first 16 bytes of `bytes` (which must hold at least 16).
-    init(prefixOf bytes: UnsafeRawBufferPointer) {
+    public init(prefixOf bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count >= Self.byteCount)
         var high: UInt64 = 0
         var low: UInt64 = 0

@@ -1,12 +1,10 @@
-import Crypto
-
 /// SHA-256 of a file chunk's data: end-to-end integrity as the chunk is forwarded hop by hop down a tree
 /// (each hop's MAC only protects that link).
 public struct ChunkChecksum: FixedBytes, Hashable, Sendable {
     public static let byteCount = 32
     public let bytes: [UInt8]
 
-    init(uncheckedBytes: [UInt8]) {
+    package init(uncheckedBytes: [UInt8]) {
         self.bytes = uncheckedBytes
     }
 
@@ -14,11 +12,6 @@ public struct ChunkChecksum: FixedBytes, Hashable, Sendable {
     public init?(bytes: some Collection<UInt8>) {
         guard let checksum = Self.validated(bytes) else { return nil }
         self = checksum
-    }
-
-    /// The SHA-256 of `data`.
-    public init(of data: UnsafeRawBufferPointer) {
-        self.init(uncheckedBytes: Array(SHA256.hash(data: data)))
     }
 
     /// A checksum of all zero bytes, for senders that verify integrity some other way.

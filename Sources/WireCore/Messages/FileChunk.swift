@@ -3,7 +3,7 @@ import NIOCore
 /// A piece of a staged file (such as a VM image) at `offset`, with its SHA-256 for end-to-end integrity.
 ///
 /// A session's frame MAC covers a chunk's fields and checksum but not its data (see
-/// ``authenticatedPrefixLength``): receivers must check ``isChecksumValid`` before using the data.
+/// ``authenticatedPrefixLength``): receivers must check `isChecksumValid` (module Wire) before using the data.
 public struct FileChunk: Hashable, Sendable {
     /// Payload bytes the frame MAC covers: transfer id, offset, total length, checksum, data length.
     public static let authenticatedPrefixLength = 8 + 8 + 8 + ChunkChecksum.byteCount + 4
@@ -25,19 +25,8 @@ public struct FileChunk: Hashable, Sendable {
         self.data = data
     }
 
-    /// A chunk whose checksum is computed from `data`.
-    public init(transferID: UInt64, offset: UInt64, totalLength: UInt64, data: ByteBuffer) {
-        let checksum = data.withUnsafeReadableBytes { ChunkChecksum(of: $0) }
-        self.init(transferID: transferID, offset: offset, totalLength: totalLength, checksum: checksum, data: data)
-    }
-
     /// This chunk ends the file.
     public var isLast: Bool { offset &+ UInt64(data.readableBytes) == totalLength }
-
-    /// Whether `checksum` is the SHA-256 of `data`.
-    public var isChecksumValid: Bool {
-        data.withUnsafeReadableBytes { ChunkChecksum(of: $0) } == checksum
-    }
 }
 
 extension FileChunk: PayloadCodable {

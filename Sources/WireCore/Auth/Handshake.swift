@@ -38,6 +38,8 @@ public struct Handshake: Sendable {
         public var timeout: Duration
         public var versions: ClosedRange<ProtocolVersion>
         public var nonceSource: NonceSource
+        /// SHA-256, HMAC and HKDF for the proofs and keys (module `Wire` supplies swift-crypto's by default).
+        public var crypto: any WireCryptography
 
         public init(
             role: Role,
@@ -47,7 +49,8 @@ public struct Handshake: Sendable {
             expectedPeer: PeerIdentity? = nil,
             timeout: Duration = .seconds(10),
             versions: ClosedRange<ProtocolVersion> = ProtocolVersion.supported,
-            nonceSource: NonceSource = .system
+            nonceSource: NonceSource = .system,
+            crypto: any WireCryptography
         ) {
             self.role = role
             self.jobID = jobID
@@ -57,6 +60,7 @@ public struct Handshake: Sendable {
             self.timeout = timeout
             self.versions = versions
             self.nonceSource = nonceSource
+            self.crypto = crypto
         }
     }
 
@@ -207,7 +211,7 @@ public struct Handshake: Sendable {
         }
         if let failure = checkExpectedPeer(hello.sender) { return failure }
         let challenge = Challenge(version: common, sender: configuration.identity, nonce: configuration.nonceSource.next())
-        let transcript = HandshakeTranscript(secret: configuration.secret, hello: hello, challenge: challenge)
+        let transcript = HandshakeTranscript(secret: configuration.secret, hello: hello, challenge: challenge, crypto: configuration.crypto)
         let session = transcript.session(role: .responder, version: common, peer: hello.sender)
         state = .awaitingResponse(transcript, session)
         return [.send(.challenge(challenge))]
@@ -221,7 +225,7 @@ public struct Handshake: Sendable {
             return fail(.authenticationFailed(reason: "responder echoed the initiator's nonce"))
         }
         if let failure = checkExpectedPeer(challenge.sender) { return failure }
-        let transcript = HandshakeTranscript(secret: configuration.secret, hello: hello, challenge: challenge)
+        let transcript = HandshakeTranscript(secret: configuration.secret, hello: hello, challenge: challenge, crypto: configuration.crypto)
         let session = transcript.session(role: .initiator, version: challenge.version, peer: challenge.sender)
         state = .awaitingWelcome(transcript, session)
         return [.send(.response(ChallengeResponse(proof: transcript.initiatorProof)))]

@@ -1,4 +1,3 @@
-import Crypto
 import NIOCore
 
 /// The authenticated state of one connection after a successful handshake: a key and a sequence counter per
@@ -27,7 +26,7 @@ public struct Session: Sendable {
     private let inbound: FrameAuthenticator
 
     /// A session keyed explicitly; ``Handshake`` derives the keys for you.
-    public init(sendingKey: SymmetricKey, receivingKey: SymmetricKey, version: ProtocolVersion, peer: PeerIdentity) {
+    public init(sendingKey: any FrameMACKey, receivingKey: any FrameMACKey, version: ProtocolVersion, peer: PeerIdentity) {
         self.init(
             outbound: FrameAuthenticator(key: sendingKey),
             inbound: FrameAuthenticator(key: receivingKey),

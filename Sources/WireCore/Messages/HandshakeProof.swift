@@ -3,7 +3,7 @@ public struct HandshakeProof: FixedBytes, Hashable, Sendable {
     public static let byteCount = 32
     public let bytes: [UInt8]
 
-    init(uncheckedBytes: [UInt8]) {
+    package init(uncheckedBytes: [UInt8]) {
         self.bytes = uncheckedBytes
     }
 

@@ -1,0 +1,27 @@
+import NIOCore
+
+/// Computes the ``FrameMAC`` of frames in one direction of a session, with a key its backend has already
+/// prepared (inner and outer pads absorbed), so each frame costs only the hashing of its own bytes.
+struct FrameAuthenticator: Sendable {
+    private let key: any FrameMACKey
+
+    init(key: any FrameMACKey) {
+        self.key = key
+    }
+
+    /// HMAC-SHA256(key, header bytes ‖ authenticated payload bytes), truncated to 16 bytes.
+    ///
+    /// The authenticated payload is the whole payload, except for file chunks: their MAC stops before the
+    /// chunk data (``FileChunk/authenticatedPrefixLength``). The data is bound by the chunk's SHA-256, which
+    /// lies in the authenticated prefix and which every receiver checks (`FileChunk.isChecksumValid`)
+    /// before it writes or forwards the data — so a byte changed on the link is still caught, and the link
+    /// costs one hash of the data per hop instead of three (sender MAC, receiver MAC, checksum). A staging
+    /// node hashes the data once more for the whole-file digest.
+    func mac(header: FrameHeader, payload: ByteBuffer) -> FrameMAC {
+        let covered = header.kind == .fileChunk
+            ? min(payload.readableBytes, FileChunk.authenticatedPrefixLength) : payload.readableBytes
+        return header.withBytes { headerBytes in
+            payload.withUnsafeReadableBytes { key.mac(header: headerBytes, payload: UnsafeRawBufferPointer(rebasing: $0.prefix(covered))) }
+        }
+    }
+}
