@@ -1,12 +1,14 @@
 import Glibc
 import CGuestSupport
 import GuestProtocol
+import NIOCore
 
-/// The agent's event loop: channel I/O, running commands, the 10 Hz liveness counter.
+/// The agent's event loop: channel I/O (a Wire link, see `GuestLinkEndpoint`), running commands, the 10 Hz
+/// liveness counter.
 struct AgentLoop {
     let port: VirtioPort
     let environment: GuestEnvironment
-    private var decoder = GuestFrameDecoder()
+    private var link: GuestLinkEndpoint
     private var outgoing: [UInt8] = []
     private var outgoingOffset = 0
     private var commands: [UInt32: RunningCommand] = [:]
@@ -14,14 +16,14 @@ struct AgentLoop {
     private let start = monotonicMilliseconds()
     private var nextTick: UInt64
 
-    init(port: VirtioPort, environment: GuestEnvironment) {
+    init(port: VirtioPort, environment: GuestEnvironment, link: GuestLinkEndpoint) {
         self.port = port
         self.environment = environment
+        self.link = link
         self.nextTick = monotonicMilliseconds() + 100
     }
 
     mutating func run() {
-        send(.ready(readyInfo()))
         while true {
             var fds = [pollfd(fd: port.fd, events: Int16(POLLIN | (hasOutgoing ? POLLOUT : 0)), revents: 0)]
             var owners: [(UInt32, Int32)] = []
@@ -37,7 +39,11 @@ struct AgentLoop {
             if ready < 0 && errno != EINTR { break }
             tick()
             if fds[0].revents & Int16(POLLHUP) != 0 {
-                // No host connected: virtio reports HUP until one connects; don't spin.
+                // No host connected: virtio reports HUP until one connects; don't spin. The next host
+                // starts with a fresh handshake.
+                link.reset()
+                outgoing.removeAll(keepingCapacity: true)
+                outgoingOffset = 0
                 usleep(20_000)
             }
             if fds[0].revents & Int16(POLLIN) != 0 { readChannel() }
@@ -71,7 +77,8 @@ struct AgentLoop {
     // MARK: channel
 
     private mutating func send(_ message: GuestMessage) {
-        outgoing += GuestFrame.encode(message)
+        guard let bytes = link.send(message) else { return }  // no authenticated host: nobody to tell
+        outgoing += bytes
         flush()
     }
 
@@ -91,12 +98,19 @@ struct AgentLoop {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = read(port.fd, &chunk, chunk.count)
         guard n > 0 else { return }
-        decoder.append(chunk[0..<n])
-        do {
-            while let message = try decoder.next() { handle(message) }
-        } catch {
-            writeStderr("vhpc-guest: dropping channel input: \(error)\n")
-            decoder = GuestFrameDecoder()
+        let events = chunk.withUnsafeBytes { link.receive(UnsafeRawBufferPointer(rebasing: $0.prefix(n)), now: .now()) }
+        for event in events {
+            switch event {
+            case .send(let bytes):
+                outgoing += bytes
+                flush()
+            case .established:
+                send(.ready(readyInfo()))
+            case .message(let message):
+                handle(message)
+            case .failed(let reason):
+                writeStderr("vhpc-guest: \(reason)\n")
+            }
         }
     }
 
@@ -127,7 +141,7 @@ struct AgentLoop {
 
     private mutating func forwardOutput(id: UInt32, fd: Int32) {
         guard var command = commands[id] else { return }
-        var chunk = [UInt8](repeating: 0, count: GuestFrame.maximumChunk)
+        var chunk = [UInt8](repeating: 0, count: GuestMessageBody.maximumChunk)
         let n = read(fd, &chunk, chunk.count)
         if n > 0 {
             let stream: GuestMessage.OutputStream = fd == command.stdoutFD ? .stdout : .stderr

@@ -1,7 +1,9 @@
 import Glibc
+import GuestCrypto
 import GuestProtocol
 
-/// The agent inside every VM: speaks `GuestProtocol` over the virtio-serial port, runs commands with the
+/// The agent inside every VM, a leaf of its job's control plane: speaks the Wire protocol (handshake under
+/// the job secret, sealed frames) over the virtio-serial port to its tool agent, runs commands with the
 /// VSE's environment, streams their output, reports liveness, powers the VM off on request.
 ///
 /// Single-threaded `poll(2)` loop; no Foundation so the initramfs stays small.
@@ -18,9 +20,29 @@ struct GuestAgent {
             writeStderr("vhpc-guest: no virtio-serial port named \(name)\n")
             exit(2)
         }
-        var loop = AgentLoop(port: port, environment: GuestEnvironment.load())
+        guard let credentials = loadCredentials() else { exit(2) }
+        let link = GuestLinkEndpoint(credentials: credentials, crypto: OpenSSLWireCryptography())
+        var loop = AgentLoop(port: port, environment: GuestEnvironment.load(), link: link)
         loop.run()
     }
+}
+
+/// The job id, rank and secret the host put in fw_cfg (see `GuestCredentials`); the sysfs file appears once
+/// the qemu_fw_cfg module has probed.
+func loadCredentials() -> GuestCredentials? {
+    for _ in 0..<100 {
+        if let text = readSmallFile(GuestCredentials.guestPath) {
+            do {
+                return try GuestCredentials(fileContents: text)
+            } catch {
+                writeStderr("vhpc-guest: \(GuestCredentials.guestPath): \(error)\n")
+                return nil
+            }
+        }
+        usleep(20_000)
+    }
+    writeStderr("vhpc-guest: no credentials at \(GuestCredentials.guestPath) (QEMU's -fw_cfg name=\(GuestCredentials.firmwareConfigName) and module qemu_fw_cfg)\n")
+    return nil
 }
 
 func writeStderr(_ text: String) {

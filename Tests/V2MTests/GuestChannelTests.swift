@@ -1,17 +1,26 @@
 import Foundation
+import GuestCrypto
 import GuestProtocol
+import NIOCore
 import Logging
 import Synchronization
 import Testing
 @testable import V2M
 
-/// A fake guest agent on a plain POSIX unix socket: accepts one connection, then plays a script.
+/// A fake guest agent on a plain POSIX unix socket, with the real guest end of the link
+/// (`GuestLinkEndpoint`, OpenSSL's crypto): accepts one connection, then plays a script.
 final class FakeGuest: Sendable {
     let path: String
+    let credentialsPath: String
+    let credentials: GuestCredentials
     private let listener: Int32
 
-    init() throws {
+    /// `hostCredentials` are what the host end is given (by default the guest's own).
+    init(hostCredentials: GuestCredentials? = nil) throws {
         path = "/tmp/v2m-fake-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        credentialsPath = path + ".credentials"
+        credentials = GuestCredentials(jobID: "job-fake", rank: 3, secret: .generate())
+        try GuestCredentialsFile.write(hostCredentials ?? credentials, to: credentialsPath)
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -24,31 +33,41 @@ final class FakeGuest: Sendable {
         guard bound == 0, listen(listener, 1) == 0 else { throw V2MError.guestChannel(vm: "fake", reason: "bind failed") }
     }
 
-    /// Accepts, reads one frame-sized chunk per step and answers with the given bytes (all in ONE write, so
-    /// several frames arrive coalesced).
-    func serve(_ replies: [[GuestMessage]], holdOpenMicroseconds: UInt32 = 0) {
+    /// Accepts, answers the handshake, then sends `replies[0]` once it is established and `replies[i]` after
+    /// the i-th host message, each step in ONE write, so several frames arrive coalesced. Returns the
+    /// link's failures.
+    @discardableResult
+    func serve(_ replies: [[GuestMessage]], holdOpenMicroseconds: UInt32 = 0) -> [String] {
         let fd = accept(listener, nil, nil)
-        var decoder = GuestFrameDecoder()
+        var link = GuestLinkEndpoint(credentials: credentials, crypto: OpenSSLWireCryptography())
         var buffer = [UInt8](repeating: 0, count: 4096)
-        for reply in replies {
-            // Wait for one host message.
-            var got = false
-            while !got {
-                let n = read(fd, &buffer, buffer.count)
-                if n <= 0 { close(fd); return }
-                decoder.append(buffer[0..<n])
-                got = (try? decoder.next()) != nil
+        var step = 0
+        var failures: [String] = []
+        func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+        reading: while step < replies.count {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            for event in buffer.withUnsafeBytes({ link.receive(UnsafeRawBufferPointer(rebasing: $0.prefix(n)), now: .now()) }) {
+                switch event {
+                case .send(let bytes): write(bytes)
+                case .established, .message:
+                    write(replies[step].flatMap { link.send($0) ?? [] })
+                    step += 1
+                    if step == replies.count { break reading }
+                case .failed(let reason): failures.append(reason)
+                }
             }
-            let bytes = reply.flatMap(GuestFrame.encode)
-            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if !failures.isEmpty { break }
         }
         usleep(holdOpenMicroseconds)
         close(fd)
+        return failures
     }
 
     deinit {
         close(listener)
         unlink(path)
+        unlink(credentialsPath)
     }
 }
 
@@ -62,14 +81,14 @@ struct GuestChannelTests {
         let info = self.info
         let server = Thread {
             guest.serve([
-                [.ready(info), .ready(info)],  // reply to hello
+                [.ready(info), .ready(info)],  // once the handshake succeeds
                 [.output(id: 1, stream: .stdout, bytes: Array("a".utf8)), .output(id: 1, stream: .stderr, bytes: Array("b".utf8)),
                  .exited(id: 1, status: 5)],  // reply to exec
                 [.status(counter: 42, uptimeMilliseconds: 4200)],  // reply to statusRequest
             ])
         }
         server.start()
-        let channel = try await GuestChannel.connect(socketPath: guest.path, vmName: "fake", timeout: .seconds(5),
+        let channel = try await GuestChannel.connect(socketPath: guest.path, credentialsPath: guest.credentialsPath, vmName: "fake", timeout: .seconds(5),
                                                      logger: Logger(label: "test"))
         #expect(try await channel.waitReady(timeout: .seconds(5)) == info)
         let output = Mutex<[String]>([])
@@ -93,7 +112,7 @@ struct GuestChannelTests {
             guest.serve([[.ready(info)], [.execFailed(id: 1, reason: "nope: not found")], []], holdOpenMicroseconds: 10_000_000)
         }
         server.start()
-        let channel = try await GuestChannel.connect(socketPath: guest.path, vmName: "fake", timeout: .seconds(5),
+        let channel = try await GuestChannel.connect(socketPath: guest.path, credentialsPath: guest.credentialsPath, vmName: "fake", timeout: .seconds(5),
                                                      logger: Logger(label: "test"))
         _ = try await channel.waitReady(timeout: .seconds(5))
         await #expect(throws: V2MError.guestExecFailed(vm: "fake", reason: "nope: not found")) {
@@ -103,5 +122,22 @@ struct GuestChannelTests {
             _ = try await channel.status(timeout: .milliseconds(300))
         }
         await channel.close()
+    }
+
+    @Test("a host with another secret fails the handshake on both ends; nothing reaches the guest")
+    func wrongSecret() async throws {
+        let guest = try FakeGuest(hostCredentials: GuestCredentials(jobID: "job-fake", rank: 3, secret: .generate()))
+        let failures = Mutex<[String]>([])
+        let server = Thread { failures.withLock { $0 = guest.serve([[.ready(self.info)]]) } }
+        server.start()
+        let channel = try await GuestChannel.connect(socketPath: guest.path, credentialsPath: guest.credentialsPath,
+                                                     vmName: "fake", timeout: .seconds(5), logger: Logger(label: "test"))
+        await #expect(throws: V2MError.self) { _ = try await channel.waitReady(timeout: .seconds(5)) }
+        #expect(channel.isClosed)
+        await channel.close()
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while failures.withLock({ $0.isEmpty }) && clock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(failures.withLock { $0 }.contains { $0.contains("initiator proof does not verify") }, "\(failures.withLock { $0 })")
     }
 }

@@ -174,6 +174,7 @@ public struct AgentRuntime: Sendable {
                             nodeCount: environment.nodeCount, host: environment.host)
                         if let staging { plan.environment.merge(staging.taskEnvironment()) { _, staged in staged } }
                         for (peer, endpoint) in machine.addresses where peer != 0 { plan.nodeAddresses[peer] = endpoint.host }
+                        plan.secret = environment.secret
                         let (controls, continuation) = AsyncStream.makeStream(of: TaskControl.self)
                         toolControls = continuation
                         group.addTask {

@@ -21,6 +21,9 @@ public struct NodeTaskPlan: Sendable, Hashable {
     /// Where every node's agent listens: agent rank → address (from the bootstrap's address table), so a
     /// backend can reach its peers on other nodes (the job's VM network).
     public var nodeAddresses: [Int: String] = [:]
+    /// The job secret, for backends whose tasks join the control plane themselves (the guest agents of
+    /// `vhpc run --vse` authenticate to their tool agent with it).
+    public var secret: JobSecret?
 
     public init(
         jobID: String, agentRank: Int, node: Int, host: String, taskRanks: Range<Int>, size: Int, executable: String,

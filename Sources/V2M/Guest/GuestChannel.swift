@@ -4,10 +4,13 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import Wire
 
-/// The host end of a VM's guest channel: a NIO unix-socket client speaking `GuestProtocol` to the
-/// in-guest agent. Sends `hello` on connect (so a reconnect after migration gets a fresh `ready`),
-/// waits for `ready`, reads the 10 Hz status counter, runs commands and streams their output.
+/// The host end of a VM's guest channel: a NIO unix-socket client speaking the Wire protocol to the
+/// in-guest agent, as its tool agent. Every connection begins with the Wire handshake under the VM's
+/// credentials (job id, rank, job secret; see `GuestCredentials`), so a reconnect after a migration or from
+/// another `vhpc vm` command is authenticated afresh; the guest answers with `ready`. Then it reads the
+/// 10 Hz status counter, runs commands and streams their output, every frame sealed.
 public final class GuestChannel: Sendable {
     public let vmName: String
     public let socketPath: String
@@ -22,8 +25,10 @@ public final class GuestChannel: Sendable {
     }
 
     /// Connects to the unix socket QEMU serves, retrying until it accepts or `timeout` passes.
-    public static func connect(socketPath: String, vmName: String, timeout: Duration = .seconds(10),
+    /// `credentialsPath` is the VM's credentials file (``GuestCredentialsFile``), read at each connect.
+    public static func connect(socketPath: String, credentialsPath: String, vmName: String, timeout: Duration = .seconds(10),
                                logger: Logger) async throws -> GuestChannel {
+        let credentials = try GuestCredentialsFile.read(credentialsPath, vmName: vmName)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var lastError: any Error = V2MError.guestChannel(vm: vmName, reason: "socket \(socketPath) never appeared")
@@ -35,9 +40,15 @@ public final class GuestChannel: Sendable {
                     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                         .channelInitializer { channel in
                             channel.eventLoop.makeCompletedFuture {
+                                // The handshake may wait for a whole boot: the guest reads the hello once its
+                                // agent opens the port. waitReady's own timeout is the one users see.
+                                let handshake = Handshake.Configuration(
+                                    role: .initiator, jobID: credentials.jobID, secret: credentials.secret,
+                                    identity: credentials.hostIdentity, expectedPeer: credentials.guestIdentity,
+                                    timeout: .seconds(3600))
+                                try channel.pipeline.syncOperations.addWireHandlers(handshake: handshake) { _ in }
                                 try channel.pipeline.syncOperations.addHandlers([
-                                    ByteToMessageHandler(GuestMessageDecoder()),
-                                    MessageToByteHandler(GuestMessageEncoder()),
+                                    GuestWireHandler(rank: credentials.rank),
                                     GuestChannelHandler(core: core),
                                 ])
                             }
@@ -45,7 +56,6 @@ public final class GuestChannel: Sendable {
                         .connect(unixDomainSocketPath: socketPath).get()
                     let guest = GuestChannel(vmName: vmName, socketPath: socketPath, channel: channel, core: core)
                     logger.debug("guest channel connected", metadata: ["vm": "\(vmName)", "socket": "\(socketPath)"])
-                    try? await guest.send(.hello(protocolVersion: 1))
                     return guest
                 } catch {
                     lastError = error
@@ -72,27 +82,13 @@ public final class GuestChannel: Sendable {
     /// True once the socket has closed.
     public var isClosed: Bool { core.closedReason != nil }
 
-    /// Waits for the agent's `ready` (returns at once if one was already received), re-sending `hello`
-    /// every second.
+    /// Waits for the agent's `ready`, which follows a successful handshake (returns at once if one was
+    /// already received).
     public func waitReady(timeout: Duration) async throws -> GuestInfo {
         if let ready = core.lastReady { return ready }
         let vm = vmName
-        return try await withDeadline(timeout, onTimeout: { .guestTimeout(vm: vm, operation: "hello") }) { [self] in
-            try await withThrowingTaskGroup(of: GuestInfo?.self) { group in
-                group.addTask { try await self.core.nextReady() }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(1))
-                        try? await self.send(.hello(protocolVersion: 1))
-                    }
-                    return nil
-                }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let info = result { return info }
-                }
-                throw CancellationError()
-            }
+        return try await withDeadline(timeout, onTimeout: { .guestTimeout(vm: vm, operation: "handshake") }) { [self] in
+            try await self.core.nextReady()
         }
     }
 

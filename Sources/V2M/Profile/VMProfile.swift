@@ -116,14 +116,19 @@ public struct VMDisk: Sendable, Equatable, Codable {
     }
 }
 
-/// The host end of the guest channel: the virtio-serial port name and the unix socket QEMU serves it on.
+/// The host end of the guest channel: the virtio-serial port name, the unix socket QEMU serves it on, and
+/// the credentials file (``GuestCredentialsFile``) the guest gets through fw_cfg.
 public struct GuestChannelEndpoint: Sendable, Equatable, Codable {
     public var portName: String
     public var socketPath: String
+    public var credentialsPath: String
 
-    public init(portName: String = "org.vhpc.guest.0", socketPath: String) {
+    /// `credentialsPath` defaults to `guest-credentials` next to the socket.
+    public init(portName: String = "org.vhpc.guest.0", socketPath: String, credentialsPath: String? = nil) {
         self.portName = portName
         self.socketPath = socketPath
+        self.credentialsPath = credentialsPath
+            ?? String(socketPath[..<(socketPath.lastIndex(of: "/") ?? socketPath.startIndex)]) + "/guest-credentials"
     }
 }
 

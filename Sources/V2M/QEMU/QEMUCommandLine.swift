@@ -1,7 +1,9 @@
+import GuestProtocol
 /// Turns a `VMProfile` into a `qemu-system-x86_64` command line (pure; golden-tested).
 ///
 /// Machine `microvm` with virtio-mmio devices: guest channel as a `virtserialport` named after the
-/// profile's port, whose chardev is a unix socket QEMU serves (`server=on,wait=off`); disk as the qcow2
+/// profile's port, whose chardev is a unix socket QEMU serves (`server=on,wait=off`); the guest's
+/// credentials as an fw_cfg file (never inline: `ps` shows command lines); disk as the qcow2
 /// overlay; console to a log file; QMP on its own unix socket.
 public struct QEMUCommandLine: Sendable, Equatable {
     public var profile: VMProfile
@@ -43,7 +45,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
         if accelerator == .kvm { a += ["-cpu", "host"] }
         a += ["-device", "virtio-serial-device",
               "-chardev", "socket,id=guest,path=\(profile.guestChannel.socketPath),server=on,wait=off",
-              "-device", "virtserialport,chardev=guest,name=\(profile.guestChannel.portName)"]
+              "-device", "virtserialport,chardev=guest,name=\(profile.guestChannel.portName)",
+              "-fw_cfg", "name=\(GuestCredentials.firmwareConfigName),file=\(profile.guestChannel.credentialsPath)"]
         if let disk = profile.disk {
             a += ["-drive", "id=d0,if=none,file=\(disk.overlayPath),format=qcow2,cache=unsafe",
                   "-device", "virtio-blk-device,drive=d0"]

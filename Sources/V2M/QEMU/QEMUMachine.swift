@@ -54,6 +54,7 @@ public final class QEMUMachine: Sendable {
         for stale in [profile.guestChannel.socketPath, paths.qmpSocket, paths.consoleLog, paths.stderrLog, paths.pidFile] {
             try? FileManager.default.removeItem(atPath: stale)
         }
+        try GuestCredentialsFile.ensure(profile.guestChannel.credentialsPath, vmName: profile.name)
         if let disk = profile.disk, incomingURI == nil || !FileManager.default.fileExists(atPath: disk.overlayPath) {
             try await OverlayDisk.create(disk, locator: locator)
         }
@@ -108,7 +109,7 @@ public final class QEMUMachine: Sendable {
                     }
                 }
                 @Sendable func connectReady() async throws -> (GuestChannel, GuestInfo)? {
-                    let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, vmName: vm,
+                    let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, credentialsPath: profile.guestChannel.credentialsPath, vmName: vm,
                                                                timeout: timeout, logger: Logger(label: "vhpc.v2m.guest"))
                     if !requireReady {
                         return (guest, GuestInfo(kernelRelease: "", hostname: "", vseName: "", agentVersion: "", counter: 0))

@@ -31,6 +31,9 @@ public enum QuickBoot {
         public var state: StateDirectory = .resolve()
         /// PATH used to find qemu-system-x86_64, qemu-img and setpriv.
         public var searchPath: String? = nil
+        /// The guest agent's job id, rank and secret (a job's tool agent passes the job's); nil for a secret
+        /// of the VM's own.
+        public var credentials: GuestCredentials? = nil
 
         public init() {}
     }
@@ -53,6 +56,14 @@ public enum QuickBoot {
                                 runtimeDirectory: directory, nics: options.nics)
         if !options.kernelArguments.isEmpty {
             profile.kernelCommandLine += " " + options.kernelArguments.joined(separator: " ")
+        }
+        if let credentials = options.credentials {
+            do {
+                try GuestCredentialsFile.write(credentials, to: profile.guestChannel.credentialsPath)
+            } catch {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw error
+            }
         }
         let machine: QEMUMachine
         do {

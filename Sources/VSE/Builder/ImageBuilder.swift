@@ -8,7 +8,7 @@ import Crypto
 /// Builds happen in a private temporary directory that is renamed into `images/<key>` only when
 /// complete, so an interrupted or failed build leaves nothing a later run would use.
 public struct ImageBuilder: Sendable {
-    public static let version = "4"
+    public static let version = "5"
 
     public let state: StateDirectory
     let tools: BuildTools

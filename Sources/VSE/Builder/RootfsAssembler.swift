@@ -6,8 +6,9 @@ struct RootfsAssembler {
     let root: String
     let tools: BuildTools
 
-    /// Kernel modules every guest loads (their dependencies are added from modules.dep).
-    static let guestModules = ["virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk", "virtio_net", "virtio_rng"]
+    /// Kernel modules every guest loads: virtio devices, and qemu_fw_cfg for the guest credentials (their
+    /// dependencies are added from modules.dep).
+    static let guestModules = ["virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk", "virtio_net", "virtio_rng", "qemu_fw_cfg"]
 
     private var fm: FileManager { .default }
 

@@ -2,7 +2,7 @@
 ///
 /// Never printed: its description is redacted. Hand it to agents with ``hexEncoded`` over a trusted channel
 /// (a file readable only by the user, an environment variable of a launched process, a VM's fw_cfg file).
-public struct JobSecret: Sendable, CustomStringConvertible {
+public struct JobSecret: Sendable, Hashable, CustomStringConvertible {
     /// The secret itself, for the cryptography backends.
     package let bytes: [UInt8]
 

@@ -98,6 +98,9 @@ struct VMTaskBackend: TaskBackend {
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         options.kernelArguments = network.kernelArguments(for: rank)
         options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
+        if let secret = plan.secret {
+            options.credentials = GuestCredentials(jobID: plan.jobID, rank: UInt32(rank), secret: secret)
+        }
         let argv = [plan.executable] + plan.arguments
         let lines = LineSplitter(rank: rank, report: report)
         do {

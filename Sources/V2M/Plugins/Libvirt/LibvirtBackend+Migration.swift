@@ -74,7 +74,7 @@ extension LibvirtBackend {
             logger.warning("migrated QEMU process not found; its end will not be reported", metadata: ["vm": "\(profile.name)"])
         }
         // The guest channel reconnects: `hello` → `ready` from the same, still running agent.
-        let guest = try await GuestChannel.connect(socketPath: moved.guestSocket, vmName: profile.name, timeout: .seconds(10),
+        let guest = try await GuestChannel.connect(socketPath: moved.guestSocket, credentialsPath: GuestChannelEndpoint(socketPath: moved.guestSocket).credentialsPath, vmName: profile.name, timeout: .seconds(10),
                                                    logger: logger)
         state.withLock { s in if s.generation == generation { s.guest = guest } }
         if try await !destination.isPaused(domain) {

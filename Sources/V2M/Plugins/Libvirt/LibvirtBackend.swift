@@ -93,6 +93,7 @@ final class LibvirtBackend: VMBackend, Sendable {
         }
         try? FileManager.default.createDirectory(atPath: profile.runtimeDirectory, withIntermediateDirectories: true)
         for stale in [profile.guestChannel.socketPath, consoleLog] { try? FileManager.default.removeItem(atPath: stale) }
+        try GuestCredentialsFile.ensure(profile.guestChannel.credentialsPath, vmName: profile.name)
         if let disk = profile.disk { try await OverlayDisk.create(disk, locator: locator) }
         let emulator = try locator.require("qemu-system-x86_64")
         let xml = LibvirtDomainXML(profile: profile, accelerator: accelerator, emulator: emulator, consoleLogPath: consoleLog)
@@ -116,7 +117,7 @@ final class LibvirtBackend: VMBackend, Sendable {
                 // Under load the first connection is sometimes reset while QEMU is still setting up the
                 // chardev; reconnect for as long as the domain exists (the deadline bounds it).
                 while true {
-                    let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, vmName: profile.name,
+                    let guest = try await GuestChannel.connect(socketPath: profile.guestChannel.socketPath, credentialsPath: profile.guestChannel.credentialsPath, vmName: profile.name,
                                                                timeout: bootTimeout, logger: logger)
                     do {
                         _ = try await guest.waitReady(timeout: bootTimeout)
@@ -162,7 +163,7 @@ final class LibvirtBackend: VMBackend, Sendable {
 
     func guest() async throws -> GuestChannel {
         if let guest = state.withLock({ $0.guest }), !guest.isClosed { return guest }
-        let guest = try await GuestChannel.connect(socketPath: placement.guestSocket, vmName: profile.name,
+        let guest = try await GuestChannel.connect(socketPath: placement.guestSocket, credentialsPath: GuestChannelEndpoint(socketPath: placement.guestSocket).credentialsPath, vmName: profile.name,
                                                    timeout: .seconds(5), logger: logger)
         state.withLock { $0.guest = guest }
         return guest

@@ -1,3 +1,4 @@
+import GuestProtocol
 /// A libvirt domain definition generated from a profile (pure; golden-tested).
 ///
 /// Machine q35 with PCI virtio devices; `type='qemu'` (TCG) unless KVM is usable; direct kernel boot with
@@ -33,6 +34,10 @@ public struct LibvirtDomainXML: Sendable, Equatable {
         x.append("    <initrd>\(escape(profile.initrdPath))</initrd>")
         x.append("    <cmdline>\(escape(profile.bootCommandLine(machine: .q35)))</cmdline>")
         x.append("  </os>")
+        // The guest's credentials as an fw_cfg file (libvirt ≥ 6.5), never inline in the domain.
+        x.append("  <sysinfo type='fwcfg'>")
+        x.append("    <entry name='\(GuestCredentials.firmwareConfigName)' file='\(escape(profile.guestChannel.credentialsPath))'/>")
+        x.append("  </sysinfo>")
         x.append("  <features>")
         x.append("    <acpi/>")
         x.append("  </features>")

@@ -127,7 +127,7 @@ final class QEMUBackend: VMBackend, Sendable {
     func guest() async throws -> GuestChannel {
         let instance = try currentInstance()
         if let guest = instance.guest, !guest.isClosed { return guest }
-        let channel = try await GuestChannel.connect(socketPath: instance.guestSocket, vmName: profile.name,
+        let channel = try await GuestChannel.connect(socketPath: instance.guestSocket, credentialsPath: GuestChannelEndpoint(socketPath: instance.guestSocket).credentialsPath, vmName: profile.name,
                                                      timeout: .seconds(5), logger: logger)
         state.withLock { s in
             if s.instance?.generation == instance.generation { s.instance?.guest = channel }
@@ -268,7 +268,7 @@ final class QEMUBackend: VMBackend, Sendable {
             await old.qmp?.close()
             QEMUMachine.removeInstanceFiles(guestSocket: old.guestSocket, paths: old.paths)
             // The guest channel reconnects: `hello` → `ready` from the same (still running) agent.
-            let guest = try await GuestChannel.connect(socketPath: newProfile.guestChannel.socketPath, vmName: profile.name,
+            let guest = try await GuestChannel.connect(socketPath: newProfile.guestChannel.socketPath, credentialsPath: newProfile.guestChannel.credentialsPath, vmName: profile.name,
                                                        timeout: .seconds(10), logger: logger)
             state.withLock { s in if s.instance?.generation == generation { s.instance?.guest = guest } }
             if try await targetQMP.status() == "running" {

@@ -1,22 +1,15 @@
-/// Framing of the guest channel.
-///
-/// Layout (big endian): `magic 0x56 0x47 ("VG")`, `version u8`, `kind u8`, `length u32`, then `length`
-/// payload bytes. Payload fields: integers big endian; strings and byte arrays as `u32 length` + bytes;
-/// string lists as `u32 count` + strings.
-public enum GuestFrame {
-    public static let magic: (UInt8, UInt8) = (0x56, 0x47)
-    public static let version: UInt8 = 1
-    public static let headerSize = 8
-    /// The largest payload accepted; a larger length field is rejected before any allocation.
-    public static let maximumPayload = 1 << 20
-    /// Output chunks are split to stay well under the maximum.
+/// The body of a guest message that rides in a Wire `agentControl` message (see ``GuestWireTranslator``):
+/// `kind u8`, then the fields. Integers big endian; strings and byte arrays as `u32 length` + bytes; string
+/// lists as `u32 count` + strings.
+public enum GuestMessageBody {
+    /// Output chunks are cut to this size (a Wire frame carries up to 2 MiB).
     public static let maximumChunk = 64 * 1024
 
     enum Kind: UInt8 {
         case hello = 1, ready, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown
     }
 
-    /// Encodes one message as a complete frame.
+    /// Encodes one message as a body.
     public static func encode(_ message: GuestMessage) -> [UInt8] {
         var payload = PayloadWriter()
         let kind: Kind
@@ -68,17 +61,14 @@ public enum GuestFrame {
             kind = .shutdown
             payload.u8(reboot ? 1 : 0)
         }
-        var frame: [UInt8] = [magic.0, magic.1, version, kind.rawValue]
-        frame.reserveCapacity(headerSize + payload.buffer.count)
-        let length = UInt32(payload.buffer.count)
-        frame += [UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)]
-        frame += payload.buffer
-        return frame
+        return [kind.rawValue] + payload.buffer
     }
 
-    static func decodePayload(kind rawKind: UInt8, _ payload: ArraySlice<UInt8>) throws(GuestFrameError) -> GuestMessage {
+    /// Decodes a body made by ``encode(_:)``.
+    public static func decode(_ body: ArraySlice<UInt8>) throws(GuestFrameError) -> GuestMessage {
+        guard let rawKind = body.first else { throw .malformed("empty body") }
         guard let kind = Kind(rawValue: rawKind) else { throw .unknownKind(rawKind) }
-        var reader = PayloadReader(payload)
+        var reader = PayloadReader(body.dropFirst())
         let message: GuestMessage
         switch kind {
         case .hello:
@@ -114,21 +104,15 @@ public enum GuestFrame {
     }
 }
 
-/// Why a guest-channel frame was rejected.
+/// Why a guest message body was rejected.
 public enum GuestFrameError: Error, Equatable, CustomStringConvertible {
-    case badMagic
-    case unsupportedVersion(UInt8)
     case unknownKind(UInt8)
-    case oversized(Int)
     case malformed(String)
 
     public var description: String {
         switch self {
-        case .badMagic: return "bad magic"
-        case .unsupportedVersion(let v): return "unsupported protocol version \(v)"
-        case .unknownKind(let k): return "unknown message kind \(k)"
-        case .oversized(let n): return "frame of \(n) bytes exceeds the maximum of \(GuestFrame.maximumPayload)"
-        case .malformed(let why): return "malformed frame: \(why)"
+        case .unknownKind(let k): return "unknown guest message kind \(k)"
+        case .malformed(let why): return "malformed guest message: \(why)"
         }
     }
 }
