@@ -131,7 +131,7 @@ import Testing
     }
 
     /// Job-switch socket directories (`net-<job>-n<node>`) anywhere in the tests' state directory, and in
-    /// /tmp, where they go when the state directory's path is too long for a unix socket.
+    /// /tmp/vhpc-<uid>, where they go when the state directory's path is too long for a unix socket.
     static func switchDirectories() -> [String] {
         let root = URL(fileURLWithPath: CLI.stateDirectory)
         let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
@@ -140,18 +140,20 @@ import Testing
             if url.lastPathComponent.hasPrefix("net-") { found.append(url.path) }
             if url.pathComponents.count - root.pathComponents.count >= 4 { walker?.skipDescendants() }
         }
-        let inTmp = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
-        return found + inTmp.filter { $0.hasPrefix("net-job-") }.map { "/tmp/" + $0 }
+        let fallback = "/tmp/vhpc-\(getuid())"
+        let inTmp = (try? FileManager.default.contentsOfDirectory(atPath: fallback)) ?? []
+        return found + inTmp.filter { $0.hasPrefix("net-job-") }.map { fallback + "/" + $0 }
     }
 
     /// QEMU processes whose runtime directory lies in the tests' state directory.
     static func leftoverQEMU() -> [String] {
-        let marker = CLI.stateDirectory + "/tmp/boot-"
+        // VM runtime directories live in the state's tmp, or in /tmp/vhpc-<uid> when that path is too long.
+        let markers = [CLI.stateDirectory + "/tmp/boot-", "/tmp/vhpc-\(getuid())/boot-"]
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { $0.allSatisfy(\.isNumber) } ?? []
         return pids.compactMap { pid in
             guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
             let cmdline = String(decoding: raw.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return cmdline.contains("qemu-system") && cmdline.contains(marker) ? "\(pid): \(cmdline.prefix(120))" : nil
+            return cmdline.contains("qemu-system") && markers.contains(where: cmdline.contains) ? "\(pid): \(cmdline.prefix(120))" : nil
         }
     }
 }

@@ -75,9 +75,10 @@ public final class JobSwitch: Sendable {
     public static let longestSocketPath = 107
 
     /// `<parent>/<name>` when every socket path for ranks up to `largestRank` fits in `sun_path`; otherwise
-    /// `<fallbackParent>/<name>` (as Open MPI falls back to /tmp for a too-long `TMPDIR`).
+    /// `<fallbackParent>/<name>`, by default `/tmp/vhpc-<uid>` where VM runtime directories go too (as
+    /// Open MPI falls back to /tmp for a too-long `TMPDIR`).
     public static func socketDirectory(parent: String, name: String, largestRank: Int,
-                                       fallbackParent: String = "/tmp") -> String {
+                                       fallbackParent: String = "/tmp/vhpc-\(getuid())") -> String {
         let preferred = parent + "/" + name
         return vmPath(preferred, largestRank).utf8.count <= longestSocketPath ? preferred : fallbackParent + "/" + name
     }
