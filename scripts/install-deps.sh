@@ -2,7 +2,7 @@
 # Installs (idempotently) every Debian package vhpc and its tests use. Run as root.
 set -eu
 PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gzip lz4 xz-utils zstd kmod binutils
-  util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev libssl-dev
+  util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev libssl-dev mpich libmpich-dev
   openssh-server openssh-client ca-certificates"
 missing=""
 for p in $PACKAGES; do

@@ -40,7 +40,7 @@ struct spawn_request {
     const char *path;
     char *const *argv;
     char *const *envp;
-    int stdin_fd, stdout_fd, stderr_fd;
+    int stdin_fd, stdout_fd, stderr_fd, extra_fd;
     int new_process_group, pdeathsig;
     pid_t parent;
     int error;
@@ -63,13 +63,14 @@ static int spawn_child(void *argument) {
         sigaction(s, &action, NULL);
     }
     // Duplicate high first so a source fd equal to a lower target is not clobbered.
-    int in = request->stdin_fd, out = request->stdout_fd, errfd = request->stderr_fd;
-    if (!err && in >= 0 && in < 3 && in != 0) { in = fcntl(in, F_DUPFD_CLOEXEC, 3); }
-    if (!err && out >= 0 && out < 3 && out != 1) { out = fcntl(out, F_DUPFD_CLOEXEC, 3); }
-    if (!err && errfd >= 0 && errfd < 3 && errfd != 2) { errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3); }
-    if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2))) err = errno;
+    int in = request->stdin_fd, out = request->stdout_fd, errfd = request->stderr_fd, extra = request->extra_fd;
+    if (!err && in >= 0 && in < 4 && in != 0) { in = fcntl(in, F_DUPFD_CLOEXEC, 4); }
+    if (!err && out >= 0 && out < 4 && out != 1) { out = fcntl(out, F_DUPFD_CLOEXEC, 4); }
+    if (!err && errfd >= 0 && errfd < 4 && errfd != 2) { errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4); }
+    if (!err && extra >= 0 && extra < 4 && extra != 3) { extra = fcntl(extra, F_DUPFD_CLOEXEC, 4); }
+    if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2) || move_to(extra, 3))) err = errno;
     if (!err) {
-        mark_cloexec_from(3);
+        mark_cloexec_from(extra >= 0 ? 4 : 3);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -84,14 +85,14 @@ static int spawn_child(void *argument) {
  * as posix_spawn does, plus what posix_spawn cannot do (PR_SET_PDEATHSIG). A large agent process
  * starting hundreds of tasks would otherwise spend most of its time in fork's page-table copies. */
 pid_t vhpc_spawn(const char *path, char *const argv[], char *const envp[],
-                 int stdin_fd, int stdout_fd, int stderr_fd,
+                 int stdin_fd, int stdout_fd, int stderr_fd, int extra_fd,
                  int new_process_group, int pdeathsig, int *error_out) {
     enum { STACK_SIZE = 256 * 1024 };
     void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) { *error_out = errno; return -1; }
     struct spawn_request request = {
         .path = path, .argv = argv, .envp = envp,
-        .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd,
+        .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd, .extra_fd = extra_fd,
         .new_process_group = new_process_group, .pdeathsig = pdeathsig,
         .parent = getpid(), .error = 0,
     };

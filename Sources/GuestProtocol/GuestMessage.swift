@@ -1,11 +1,9 @@
-/// A message on the host <-> guest-agent channel (virtio-serial).
+/// A message on the host <-> guest-agent channel (virtio-serial), carried by Wire (``GuestWireTranslator``).
 ///
-/// The guest agent answers `hello` with `ready`, runs `exec` requests and streams their output back,
+/// The guest agent says `ready` once a host has authenticated, runs `exec` requests and streams their output back,
 /// reports `status` (its 10 Hz liveness counter) and powers the VM off on `shutdown`.
 /// Deliberately Foundation-free so the in-guest agent stays small.
 public enum GuestMessage: Sendable, Equatable {
-    /// host → guest: a (re)connected host asks the agent to announce itself.
-    case hello(protocolVersion: UInt16)
     /// guest → host: the agent is up.
     case ready(GuestInfo)
     /// host → guest: run a command. `environment` entries are `KEY=VALUE`, added to the VSE's environment.

@@ -6,7 +6,8 @@ public enum GuestMessageBody {
     public static let maximumChunk = 64 * 1024
 
     enum Kind: UInt8 {
-        case hello = 1, ready, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown
+        // 1 was `hello`, which the Wire handshake replaced.
+        case ready = 2, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown
     }
 
     /// Encodes one message as a body.
@@ -14,9 +15,6 @@ public enum GuestMessageBody {
         var payload = PayloadWriter()
         let kind: Kind
         switch message {
-        case .hello(let version):
-            kind = .hello
-            payload.u16(version)
         case .ready(let info):
             kind = .ready
             payload.string(info.kernelRelease)
@@ -71,8 +69,6 @@ public enum GuestMessageBody {
         var reader = PayloadReader(body.dropFirst())
         let message: GuestMessage
         switch kind {
-        case .hello:
-            message = .hello(protocolVersion: try reader.u16())
         case .ready:
             message = .ready(GuestInfo(
                 kernelRelease: try reader.string(), hostname: try reader.string(), vseName: try reader.string(),

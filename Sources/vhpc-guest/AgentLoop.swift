@@ -116,8 +116,6 @@ struct AgentLoop {
 
     private mutating func handle(_ message: GuestMessage) {
         switch message {
-        case .hello:
-            send(.ready(readyInfo()))
         case .statusRequest:
             send(.status(counter: counter, uptimeMilliseconds: monotonicMilliseconds() - start))
         case .exec(let id, let argv, let extra, let directory):

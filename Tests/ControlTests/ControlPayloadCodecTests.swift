@@ -16,6 +16,9 @@ import Wire
         .stageResend(transferID: 7, offset: 1 << 20),
         .stageDetach(transferID: 7),
         .staged(StagingReport(node: 3, transferID: 7, outcome: .staged, detail: "/x/y")),
+        .pmiFence(node: 2, epoch: 0, entries: [PMIEntry(key: "P0-businesscard", value: "description#vm$port#5000$"), PMIEntry(key: "k", value: "")]),
+        .pmiFence(node: 1, epoch: 3, entries: []),
+        .pmiRelease(epoch: 1, entries: [PMIEntry(key: "a", value: "1"), PMIEntry(key: "b", value: "2")]),
     ]
 
     @Test(arguments: payloads)

@@ -9,7 +9,6 @@ import Wire
 /// machines.
 @Suite struct GuestLinkTests {
     static let samples: [GuestMessage] = [
-        .hello(protocolVersion: 1),
         .ready(GuestInfo(kernelRelease: "6.1.0-56-cloud-amd64", hostname: "vm-1", vseName: "tiny", agentVersion: "1", counter: 42)),
         .exec(id: 7, argv: ["sh", "-c", "echo ü"], environment: ["A=1", "B=", "C=x=y"], workingDirectory: "/tmp"),
         .stdin(id: 7, bytes: [1, 2, 3]),

@@ -10,15 +10,19 @@ import Glibc
 /// Spawns that ask for a parent-death signal run on one long-lived thread: Linux delivers that signal when
 /// the *thread* that forked exits, and Swift's cooperative pool threads may come and go.
 public enum ProcessSpawner {
-    /// Standard streams of a child: inherit ours, or use a given descriptor.
+    /// Standard streams of a child: inherit ours, or use a given descriptor; and optionally one more
+    /// descriptor the child gets as fd 3 (``extraFD``).
     public struct Streams: Sendable {
         public var stdin: Int32
         public var stdout: Int32
         public var stderr: Int32
-        public init(stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) {
+        /// Passed to the child as fd 3 (a task's `PMI_FD`), or -1.
+        public var extraFD: Int32
+        public init(stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1, extraFD: Int32 = -1) {
             self.stdin = stdin
             self.stdout = stdout
             self.stderr = stderr
+            self.extraFD = extraFD
         }
     }
 
@@ -64,7 +68,7 @@ public enum ProcessSpawner {
             withCStrings(envp) { cEnvp in
                 ChildReaper.shared.willSpawn()
                 return vhpc_spawn(
-                    executable, cArgv, cEnvp, streams.stdin, streams.stdout, streams.stderr,
+                    executable, cArgv, cEnvp, streams.stdin, streams.stdout, streams.stderr, streams.extraFD,
                     newProcessGroup ? 1 : 0, parentDeathSignal ?? 0, &failure)
             }
         }

@@ -24,11 +24,16 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case stageDetach(transferID: UInt64)
     /// Node → controller: the outcome of one staged file on that node.
     case staged(StagingReport)
+    /// Node → controller: every PMI task of the node entered fence (barrier) `epoch`; `entries` are the
+    /// node's puts since the previous fence.
+    case pmiFence(node: Int, epoch: Int, entries: [PMIEntry])
+    /// Controller → every agent (flooded): every node entered fence `epoch`; `entries` are all their puts.
+    case pmiRelease(epoch: Int, entries: [PMIEntry])
 
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {
         switch self {
-        case .taskExited, .launchFailed, .staged: return true
+        case .taskExited, .launchFailed, .staged, .pmiFence: return true
         default: return false
         }
     }

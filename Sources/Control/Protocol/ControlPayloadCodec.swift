@@ -11,6 +11,7 @@ extension ControlPayload {
     private enum Tag: UInt8 {
         case subtreeReady = 1, addressTable, subtreeWired, taskExited, launchFailed
         case stageOffer, stageResend, stageDetach, staged
+        case pmiFence, pmiRelease
     }
 
     /// Appends the encoded payload.
@@ -57,6 +58,15 @@ extension ControlPayload {
         case .staged(let report):
             buffer.writeInteger(Tag.staged.rawValue)
             buffer.writeJSON(report)
+        case .pmiFence(let node, let epoch, let entries):
+            buffer.writeInteger(Tag.pmiFence.rawValue)
+            buffer.writeInteger(Int64(node))
+            buffer.writeInteger(Int64(epoch))
+            buffer.writeEntries(entries)
+        case .pmiRelease(let epoch, let entries):
+            buffer.writeInteger(Tag.pmiRelease.rawValue)
+            buffer.writeInteger(Int64(epoch))
+            buffer.writeEntries(entries)
         }
     }
 
@@ -107,6 +117,13 @@ extension ControlPayload {
         case .staged:
             guard let report = buffer.readJSON(StagingReport.self) else { return nil }
             self = .staged(report)
+        case .pmiFence:
+            guard let node = buffer.readInteger(as: Int64.self), let epoch = buffer.readInteger(as: Int64.self),
+                  let entries = buffer.readEntries() else { return nil }
+            self = .pmiFence(node: Int(node), epoch: Int(epoch), entries: entries)
+        case .pmiRelease:
+            guard let epoch = buffer.readInteger(as: Int64.self), let entries = buffer.readEntries() else { return nil }
+            self = .pmiRelease(epoch: Int(epoch), entries: entries)
         }
         guard buffer.readableBytes == 0 else { return nil }
     }
@@ -148,6 +165,26 @@ extension ByteBuffer {
             endpoints.append(AgentEndpoint(rank: Int(rank), host: host, port: Int(port), pid: pid))
         }
         return endpoints
+    }
+
+    fileprivate mutating func writeEntries(_ entries: [PMIEntry]) {
+        writeInteger(UInt32(entries.count))
+        for entry in entries {
+            writeLengthPrefixed(entry.key)
+            writeLengthPrefixed(entry.value)
+        }
+    }
+
+    fileprivate mutating func readEntries() -> [PMIEntry]? {
+        // Each entry takes at least 8 bytes (two lengths): a count the payload cannot hold is refused.
+        guard let count = readInteger(as: UInt32.self), Int(count) <= readableBytes / 8 else { return nil }
+        var entries: [PMIEntry] = []
+        entries.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let key = readLengthPrefixed(), let value = readLengthPrefixed() else { return nil }
+            entries.append(PMIEntry(key: key, value: value))
+        }
+        return entries
     }
 
     fileprivate mutating func writeJSON<T: Encodable>(_ value: T) {

@@ -182,6 +182,8 @@ public struct AgentRuntime: Sendable {
                         }
                     case .signalTasks(let number):
                         toolControls?.yield(.signal(number))
+                    case .pmiRelease(let epoch, let entries):
+                        toolControls?.yield(.pmiRelease(epoch: epoch, entries: entries))
                     case .writeStdin(let data):
                         toolControls?.yield(.stdin(task: Int(data.task), data: data.data, endOfStream: data.isEndOfStream))
                     case .exit(let reason, let failed):

@@ -14,6 +14,8 @@ public enum AgentDirective: Sendable, Hashable {
     case signalTasks(Int32)
     /// Tool agent: stdin data for one of this node's tasks.
     case writeStdin(Wire.IOData)
+    /// Tool agent: every node entered PMI fence `epoch`; `entries` are the job's puts since the last one.
+    case pmiRelease(epoch: Int, entries: [PMIEntry])
     /// This agent is done: stop its tasks, close its links, end. `failed` if it ends because of a fault.
     case exit(reason: String, failed: Bool)
     /// Controller: every live agent is up and BMG-wired.

@@ -25,6 +25,8 @@ public enum AgentEvent: Sendable {
     case taskExited(task: Int, status: Int32, message: String)
     /// Tool agent: the tasks could not be started.
     case launchFailed(message: String)
+    /// Tool agent: every PMI task of the node entered fence `epoch`, having put `entries` since the last.
+    case pmiFence(epoch: Int, entries: [PMIEntry])
     /// Controller only: broadcast a command from the front-end.
     case broadcast(Message)
     /// Controller only: stage a file to every node (after bootstrap).

@@ -86,6 +86,8 @@ public struct AgentMachine: Sendable {
     private var now: Duration = .zero
     /// File staging (see ``StagingMachine``).
     public private(set) var staging: StagingMachine
+    /// Controller: the job's PMI fences (set up at launch).
+    private var pmiFences: PMIFenceTracker?
 
     public init(configuration: Configuration) throws(TopologyError) {
         self.configuration = configuration
@@ -130,6 +132,8 @@ public struct AgentMachine: Sendable {
             routeToController(report, &out)
         case .launchFailed(let message):
             routeToController(ControlPayload.launchFailed(node: rank, message: message).message, &out)
+        case .pmiFence(let epoch, let entries):
+            routeToController(ControlPayload.pmiFence(node: rank, epoch: epoch, entries: entries).message, &out)
         case .broadcast(let message):
             if isController { floodOut(message, except: nil, &out); apply(message, &out) }
         case .stdin(let data):
@@ -314,6 +318,10 @@ public struct AgentMachine: Sendable {
         guard flood.firstSighting(.failure(rank: notice.rank)) else { return }
         if isController { out.append(.failure(notice)) }
         record(notice, &out)
+        if isController, var fences = pmiFences {
+            for (epoch, entries) in fences.nodesFailed(Set(failures.keys)) { releasePMI(epoch, entries, &out) }
+            pmiFences = fences
+        }
         let report = FailureReport(
             reporter: UInt32(notice.reporter), failed: UInt32(notice.rank),
             detector: FailureDetector.allCases.first { $0.name == notice.detector } ?? .connectionClosed,
@@ -420,7 +428,22 @@ public struct AgentMachine: Sendable {
             stage(&out) { $0.receiveDetach(id, from: peer) }
         case .staged(let report):
             if isController { out.append(.stagingReport(report)) } else { route(message, to: 0, &out) }
+        case .pmiFence(let node, let epoch, let entries):
+            guard isController else { route(message, to: 0, &out); return }
+            if let merged = pmiFences?.fence(from: node, epoch: epoch, entries: entries, failed: Set(failures.keys)) {
+                releasePMI(epoch, merged, &out)
+            }
+        case .pmiRelease(let epoch, let entries):
+            guard flood.firstSighting(.pmiRelease(epoch: epoch)) else { return }
+            floodOut(message, except: peer, &out)
+            if !isController { out.append(.pmiRelease(epoch: epoch, entries: entries)) }
         }
+    }
+
+    /// Controller: every node is in fence `epoch`; flood the merged puts down.
+    private mutating func releasePMI(_ epoch: Int, _ entries: [PMIEntry], _ out: inout [AgentDirective]) {
+        guard flood.firstSighting(.pmiRelease(epoch: epoch)) else { return }
+        floodOut(ControlPayload.pmiRelease(epoch: epoch, entries: entries).message, except: nil, &out)
     }
 
     /// Applies a flooded command locally.
@@ -428,6 +451,10 @@ public struct AgentMachine: Sendable {
         switch message {
         case .launch(let command):
             launchID = command.id
+            if isController {
+                let layout = TaskLayout(tasks: Int(command.tasks), nodes: max(1, configuration.rankCount - 1))
+                pmiFences = PMIFenceTracker(nodes: Set((1..<max(2, configuration.rankCount)).filter { layout.taskCount(onNode: $0 - 1) > 0 }))
+            }
             // The ping-pong detector runs once the job runs: bootstrap is CPU-heavy on shared machines and a
             // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.
             if !heartbeatArmed {

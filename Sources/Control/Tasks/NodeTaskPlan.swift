@@ -24,6 +24,8 @@ public struct NodeTaskPlan: Sendable, Hashable {
     /// The job secret, for backends whose tasks join the control plane themselves (the guest agents of
     /// `vhpc run --vse` authenticate to their tool agent with it).
     public var secret: JobSecret?
+    /// Number of nodes in the job.
+    public var nodeCount = 1
 
     public init(
         jobID: String, agentRank: Int, node: Int, host: String, taskRanks: Range<Int>, size: Int, executable: String,
@@ -50,6 +52,24 @@ public struct NodeTaskPlan: Sendable, Hashable {
             jobID: jobID, agentRank: agentRank, node: agentRank - 1, host: host,
             taskRanks: layout.ranks(onNode: agentRank - 1), size: Int(command.tasks), executable: command.executable,
             arguments: command.arguments, environment: environment, workingDirectory: command.workingDirectory)
+        self.nodeCount = nodeCount
+    }
+
+    /// Whether tasks get a PMI-1 server (`vhpc run --mpi pmi1`, the default; `--mpi none` turns it off).
+    public var usesPMI: Bool { (environment[Self.mpiVariable] ?? "pmi1") == "pmi1" }
+    /// The launch variable that carries `--mpi`.
+    public static let mpiVariable = "VHPC_MPI"
+
+    /// The node's PMI server configuration; `tasksPerVM` when every task runs in a VM of its own.
+    public func pmiConfiguration(tasksPerVM: Bool) -> PMINodeServer.Configuration {
+        PMINodeServer.Configuration(
+            kvsName: "kvs_" + jobID, size: size, localRanks: taskRanks,
+            processMapping: PMINodeServer.processMapping(TaskLayout(tasks: size, nodes: nodeCount), tasksPerVM: tasksPerVM))
+    }
+
+    /// The PMI-1 variables of task `rank` whose connection is `fd` (`PMI_FD`, `PMI_RANK`, `PMI_SIZE`).
+    public func pmiEnvironment(forTask rank: Int, fd: Int32) -> [String: String] {
+        ["PMI_FD": String(fd), "PMI_RANK": String(rank), "PMI_SIZE": String(size)]
     }
 
     /// The environment of task `rank`: the agent's, the launch's, and the `VHPC_*` variables.

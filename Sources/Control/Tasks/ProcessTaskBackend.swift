@@ -2,13 +2,16 @@ import CControlSupport
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Runs a node's tasks as ordinary processes: each in its own process group, killed by the kernel if the agent
-/// dies (parent-death signal), stdout/stderr read line by line, stdin only for global rank 0.
+/// dies (parent-death signal), stdout/stderr read line by line, stdin only for global rank 0. With PMI (the
+/// default) each task gets a socketpair as `PMI_FD` (fd 3) to the node's ``PMINodeShell``, so MPICH
+/// programs wire up without `mpiexec`.
 public struct ProcessTaskBackend: TaskBackend {
     /// Environment every task starts from (the agent's own by default).
     public var baseEnvironment: [String: String]
@@ -29,7 +32,13 @@ public struct ProcessTaskBackend: TaskBackend {
             report(.launchFailed(message: "command not found on node \(plan.node) (\(plan.host)): \(plan.executable)"))
             return
         }
-        var started: [(rank: Int, pid: pid_t, stdinFD: Int32?, out: Int32, err: Int32)] = []
+        var started: [(rank: Int, pid: pid_t, stdinFD: Int32?, out: Int32, err: Int32, pmi: Int32?)] = []
+        let pmiWriters = PMIWriters()
+        let pmi = plan.usesPMI ? PMINodeShell(
+            configuration: plan.pmiConfiguration(tasksPerVM: false), logger: logger,
+            send: { rank, bytes in
+                pmiWriters.write(bytes, to: rank)
+            }, report: report) : nil
         for rank in plan.taskRanks {
             do {
                 let outPipe = try Self.pipe()
@@ -42,17 +51,26 @@ public struct ProcessTaskBackend: TaskBackend {
                     childStdin = inPipe.read
                     stdinFD = inPipe.write
                 }
+                let pmiPair = pmi == nil ? nil : try Self.socketPair()
                 defer {
                     close(childStdin)
                     close(outPipe.write)
                     close(errPipe.write)
+                    if let pmiPair { close(pmiPair.child) }
                 }
+                var environment = plan.environment(forTask: rank, base: baseEnvironment)
+                if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
                 let pid = try await ProcessSpawner.spawn(
-                    executable: executable, arguments: plan.arguments,
-                    environment: plan.environment(forTask: rank, base: baseEnvironment),
-                    streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write),
+                    executable: executable, arguments: plan.arguments, environment: environment,
+                    streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
                     newProcessGroup: true, parentDeathSignal: SIGKILL)
-                started.append((rank, pid, stdinFD, outPipe.read, errPipe.read))
+                if let pmiPair {
+                    // Replies go through a duplicate: the reader closes its descriptor at EOF, and a number
+                    // closed there could be reused by another open before a late reply is written.
+                    let writer = fcntl(pmiPair.agent, F_DUPFD_CLOEXEC, 0)
+                    pmiWriters.add(writer, for: rank)
+                }
+                started.append((rank, pid, stdinFD, outPipe.read, errPipe.read, pmiPair?.agent))
             } catch {
                 report(.launchFailed(message: "cannot start on node \(plan.node) (\(plan.host)): \(error)"))
                 for task in started { kill(-task.pid, SIGKILL) }
@@ -69,8 +87,9 @@ public struct ProcessTaskBackend: TaskBackend {
                     async let err: Void = PipeReader(fd: task.err).run { data, eos in
                         report(.taskOutput(task: task.rank, stream: .stderr, data: data, endOfStream: eos))
                     }
+                    async let pmiDone: Void = Self.servePMI(task.pmi, rank: task.rank, shell: pmi, writers: pmiWriters)
                     let status = await ChildReaper.shared.waitForExit(task.pid)
-                    _ = await (out, err)
+                    _ = await (out, err, pmiDone)
                     report(.taskExited(task: task.rank, status: status, message: ""))
                     return true
                 }
@@ -99,6 +118,8 @@ public struct ProcessTaskBackend: TaskBackend {
                         for pid in pids { kill(-pid, SIGTERM) }
                         try? await Task.sleep(for: grace)
                         for pid in pids { kill(-pid, SIGKILL) }
+                    case .pmiRelease(let epoch, let entries):
+                        pmi?.release(epoch: epoch, entries: entries)
                     }
                 }
                 return false
@@ -111,11 +132,56 @@ public struct ProcessTaskBackend: TaskBackend {
         }
     }
 
+    /// Reads task `rank`'s PMI socket to its end into `shell`, then closes the reply descriptor.
+    private static func servePMI(_ fd: Int32?, rank: Int, shell: PMINodeShell?, writers: PMIWriters) async {
+        guard let fd, let shell else { return }
+        await PipeReader(fd: fd).run { data, _ in shell.received(data, from: rank) }
+        writers.close(rank)
+    }
+
+    private static func socketPair() throws -> (agent: Int32, child: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw SpawnError(executable: "socketpair", errorNumber: errno)
+        }
+        return (fds[0], fds[1])
+    }
+
     private static func pipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
         guard vhpc_pipe_cloexec(&fds) == 0 else {
             throw SpawnError(executable: "pipe", errorNumber: errno)
         }
         return (fds[0], fds[1])
+    }
+}
+
+/// The descriptors PMI replies are written to, per task rank; closed once the task's connection ends.
+private final class PMIWriters: Sendable {
+    private let descriptors = Mutex<[Int: Int32]>([:])
+
+    func add(_ fd: Int32, for rank: Int) {
+        descriptors.withLock { $0[rank] = fd }
+    }
+
+    /// Writes all of `bytes` (under the lock, so a reply is never interleaved with another or written to
+    /// a closed descriptor).
+    func write(_ bytes: [UInt8], to rank: Int) {
+        descriptors.withLock { descriptors in
+            guard let fd = descriptors[rank] else { return }
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    func close(_ rank: Int) {
+        if let fd = descriptors.withLock({ $0.removeValue(forKey: rank) }) { Glibc.close(fd) }
     }
 }

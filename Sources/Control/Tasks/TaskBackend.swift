@@ -22,4 +22,6 @@ public enum TaskControl: Sendable {
     case stdin(task: Int, data: ByteBuffer, endOfStream: Bool)
     /// Stop every task now (SIGTERM, then SIGKILL after a grace period).
     case terminate
+    /// Every node entered PMI fence `epoch`; `entries` are the job's puts since the previous one.
+    case pmiRelease(epoch: Int, entries: [PMIEntry])
 }

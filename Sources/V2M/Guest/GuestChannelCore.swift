@@ -66,7 +66,7 @@ final class GuestChannelCore: Sendable {
         case .execFailed(let id, let reason):
             state.withLock { $0.execs.removeValue(forKey: id) }?.continuation
                 .resume(throwing: V2MError.guestExecFailed(vm: vmName, reason: reason))
-        case .hello, .exec, .stdin, .signal, .statusRequest, .shutdown:
+        case .exec, .stdin, .signal, .statusRequest, .shutdown:
             logger.debug("ignoring host-bound message from guest", metadata: ["vm": "\(vmName)"])
         }
     }

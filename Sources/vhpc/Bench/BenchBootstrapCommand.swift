@@ -25,7 +25,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
-        let mpirun = ExecutableLookup.resolve("mpirun")
+        // Open MPI's, named explicitly: with mpich installed too, `mpirun` is whichever alternative wins.
+        let mpirun = ExecutableLookup.resolve("mpirun.openmpi") ?? ExecutableLookup.resolve("mpirun")
         var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "vhpc run true", "mpirun true"]]
         for size in sizes {
             for k in fanout {

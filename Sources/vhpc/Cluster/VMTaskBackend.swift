@@ -46,7 +46,10 @@ struct VMTaskBackend: TaskBackend {
             }
             group.addTask {
                 for await control in controls {
-                    if case .stdin = control { continue }
+                    switch control {
+                    case .stdin, .pmiRelease: continue
+                    case .signal, .terminate: break
+                    }
                     return .terminate  // terminate or a signal: end every VM of the node
                 }
                 return .controlsClosed

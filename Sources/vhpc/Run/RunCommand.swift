@@ -38,6 +38,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "With --vse: virtual CPUs per VM (default: the image's).") var vcpus: Int?
     @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
     @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
+    @Option(help: "pmi1 (default: every task gets a PMI-1 server, as MPICH's PMI_FD clients expect) or none.")
+    var mpi: String = "pmi1"
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
         valueName: "FILE[:DEST]")) var stage: [String] = []
@@ -52,6 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
         if command.first == "--" { command.removeFirst() }
+        guard ["pmi1", "none"].contains(mpi) else { throw CLIErrors.fail("--mpi must be pmi1 or none (got '\(mpi)')") }
         let vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus, memory: memory, hypervisor: hypervisor)
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
@@ -79,6 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
         options.environment.merge(vmSettings.environment) { _, new in new }
+        options.environment[NodeTaskPlan.mpiVariable] = mpi
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let printer = OutputPrinter(label: label)

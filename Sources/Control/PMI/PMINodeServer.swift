@@ -1,0 +1,128 @@
+/// One node's PMI-1 server, sans I/O: the node's tasks (MPI processes) talk to it over `PMI_FD`, and its
+/// fences go over the agent tree (``AgentEvent/pmiFence(epoch:entries:)`` up,
+/// ``TaskControl/pmiRelease(epoch:entries:)`` down), so a barrier costs the node one message each way.
+///
+/// Puts are visible to the node's own tasks at once and to every task after the next barrier, as PMI-1
+/// promises. `PMI_process_mapping` is answered from the layout so MPI libraries know which ranks share a
+/// node (for VMs: one rank per "node").
+public struct PMINodeServer: Sendable {
+    /// What the server knows about the job.
+    public struct Configuration: Sendable, Hashable {
+        /// The job's key-value space name (one per job).
+        public var kvsName: String
+        /// Number of tasks in the job.
+        public var size: Int
+        /// Global ranks served here.
+        public var localRanks: Range<Int>
+        /// MPICH's `PMI_process_mapping` value, e.g. `(vector,(0,4,1))`.
+        public var processMapping: String
+
+        public init(kvsName: String, size: Int, localRanks: Range<Int>, processMapping: String) {
+            self.kvsName = kvsName
+            self.size = size
+            self.localRanks = localRanks
+            self.processMapping = processMapping
+        }
+    }
+
+    /// What the shell must do.
+    public enum Output: Sendable, Hashable {
+        /// Write `line` to task `rank`'s PMI connection.
+        case reply(rank: Int, line: String)
+        /// Every local task is in the barrier: send this node's fence up the tree.
+        case fence(epoch: Int, entries: [PMIEntry])
+        /// Task `rank` called `PMI_Abort`.
+        case abort(rank: Int, message: String)
+    }
+
+    /// Limits announced in `maxes` (MPICH's hydra uses the same).
+    public static let kvsNameMax = 256, keyMax = 64, valueMax = 1024
+
+    public let configuration: Configuration
+    private var visible: [String: String]
+    private var pending: [PMIEntry] = []
+    private var inBarrier: Set<Int> = []
+    private var epoch = 0
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        visible = ["PMI_process_mapping": configuration.processMapping]
+    }
+
+    /// MPICH's `PMI_process_mapping` for a block layout: `(vector,(firstNode,nodeCount,tasksPerNode),…)`.
+    public static func processMapping(_ layout: TaskLayout, tasksPerVM: Bool) -> String {
+        if tasksPerVM { return "(vector,(0,\(layout.tasks),1))" }
+        var blocks: [(first: Int, count: Int, perNode: Int)] = []
+        for node in 0..<layout.nodes {
+            let perNode = layout.taskCount(onNode: node)
+            guard perNode > 0 else { continue }
+            if let last = blocks.last, last.perNode == perNode, last.first + last.count == node {
+                blocks[blocks.count - 1].count += 1
+            } else {
+                blocks.append((node, 1, perNode))
+            }
+        }
+        return "(vector," + blocks.map { "(\($0.first),\($0.count),\($0.perNode))" }.joined(separator: ",") + ")"
+    }
+
+    /// Handles one line from task `rank`.
+    public mutating func receive(_ line: String, from rank: Int) -> [Output] {
+        guard configuration.localRanks.contains(rank) else { return [] }
+        guard let command = PMICommand(line: line) else {
+            // Multi-line spawn requests (`mcmd=spawn` … `endcmd`) are not supported.
+            return line.hasPrefix("endcmd") ? [reply(rank, "spawn_result", ["rc": "-1"])] : []
+        }
+        let config = configuration
+        switch command.name {
+        case "init":
+            return [reply(rank, "response_to_init", ["pmi_version": "1", "pmi_subversion": "1", "rc": "0"])]
+        case "get_maxes":
+            return [reply(rank, "maxes", ["kvsname_max": "\(Self.kvsNameMax)", "keylen_max": "\(Self.keyMax)",
+                                          "vallen_max": "\(Self.valueMax)", "rc": "0"])]
+        case "get_appnum":
+            return [reply(rank, "appnum", ["appnum": "0", "rc": "0"])]
+        case "get_my_kvsname":
+            return [reply(rank, "my_kvsname", ["kvsname": config.kvsName, "rc": "0"])]
+        case "get_universe_size":
+            return [reply(rank, "universe_size", ["size": "\(config.size)", "rc": "0"])]
+        case "put":
+            guard let key = command.fields["key"], let value = command.fields["value"],
+                  key.utf8.count <= Self.keyMax, value.utf8.count <= Self.valueMax else {
+                return [reply(rank, "put_result", ["rc": "-1", "msg": "bad_key_or_value"])]
+            }
+            visible[key] = value
+            pending.append(PMIEntry(key: key, value: value))
+            return [reply(rank, "put_result", ["rc": "0", "msg": "success"])]
+        case "get":
+            guard let key = command.fields["key"], let value = visible[key] else {
+                return [reply(rank, "get_result", ["rc": "-1", "msg": "key_\(command.fields["key"] ?? "")_not_found"])]
+            }
+            return [reply(rank, "get_result", ["rc": "0", "msg": "success", "value": value])]
+        case "barrier_in":
+            inBarrier.insert(rank)
+            guard inBarrier.count == config.localRanks.count else { return [] }
+            defer { pending.removeAll() }
+            return [.fence(epoch: epoch, entries: pending)]
+        case "finalize":
+            return [reply(rank, "finalize_ack", ["rc": "0"])]
+        case "abort":
+            return [.abort(rank: rank, message: command.fields["message"] ?? "PMI_Abort")]
+        default:
+            return [reply(rank, command.name + "_result", ["rc": "-1", "msg": "unsupported"])]
+        }
+    }
+
+    /// Every node is in fence `epoch`: learn everyone's puts and let the local tasks out of the barrier.
+    public mutating func release(epoch released: Int, entries: [PMIEntry]) -> [Output] {
+        guard released == epoch else { return [] }
+        for entry in entries { visible[entry.key] = entry.value }
+        epoch += 1
+        let waiting = inBarrier.sorted()
+        inBarrier.removeAll()
+        return waiting.map { reply($0, "barrier_out", ["rc": "0"]) }
+    }
+
+    private func reply(_ rank: Int, _ name: String, _ fields: KeyValuePairs<String, String>) -> Output {
+        .reply(rank: rank, line: PMICommand.line(name, fields))
+    }
+}

@@ -1,0 +1,60 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// Runs one node's ``PMINodeServer`` for its tasks' PMI connections, whatever carries their bytes (a
+/// socketpair for processes, the guest channel for VMs): frames lines per task, sends the replies, turns
+/// fences into ``AgentEvent/pmiFence(epoch:entries:)`` for the agent.
+public final class PMINodeShell: Sendable {
+    private struct State {
+        var server: PMINodeServer
+        var framers: [Int: LineFramer] = [:]
+    }
+
+    private let state: Mutex<State>
+    private let send: @Sendable (_ rank: Int, _ bytes: [UInt8]) -> Void
+    private let report: @Sendable (AgentEvent) -> Void
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - send: writes bytes to task `rank`'s PMI connection.
+    ///   - report: the agent's event sink (fences go up the tree through it).
+    public init(configuration: PMINodeServer.Configuration, logger: Logger,
+                send: @escaping @Sendable (_ rank: Int, _ bytes: [UInt8]) -> Void,
+                report: @escaping @Sendable (AgentEvent) -> Void) {
+        state = Mutex(State(server: PMINodeServer(configuration: configuration)))
+        self.send = send
+        self.report = report
+        self.logger = logger
+    }
+
+    /// Bytes from task `rank`'s connection (any cut: lines are reassembled here).
+    public func received(_ bytes: ByteBuffer, from rank: Int) {
+        let outputs = state.withLock { state -> [PMINodeServer.Output] in
+            var framer = state.framers[rank] ?? LineFramer(maximumLineLength: 64 * 1024)
+            let lines = framer.append(bytes)
+            state.framers[rank] = framer
+            guard let lines else { return [] }
+            return String(buffer: lines).split(separator: "\n").flatMap { state.server.receive(String($0), from: rank) }
+        }
+        perform(outputs)
+    }
+
+    /// Every node is in fence `epoch` (from ``TaskControl/pmiRelease(epoch:entries:)``).
+    public func release(epoch: Int, entries: [PMIEntry]) {
+        perform(state.withLock { $0.server.release(epoch: epoch, entries: entries) })
+    }
+
+    private func perform(_ outputs: [PMINodeServer.Output]) {
+        for output in outputs {
+            switch output {
+            case .reply(let rank, let line):
+                send(rank, Array(line.utf8))
+            case .fence(let epoch, let entries):
+                report(.pmiFence(epoch: epoch, entries: entries))
+            case .abort(let rank, let message):
+                logger.warning("rank \(rank) called PMI_Abort: \(message)")
+            }
+        }
+    }
+}

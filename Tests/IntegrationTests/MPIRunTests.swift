@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// MPICH programs (Debian's mpich, compiled here with `mpicc.mpich`) started by `vhpc run` alone: no
+/// `mpiexec`; every task's PMI-1 client talks to its node's server over `PMI_FD`, and fences cross the tree.
+@Suite(.serialized) struct MPIRunTests {
+    /// `tests/fixtures/mpi/allreduce.c`, compiled once into a temporary directory.
+    static let program: String? = {
+        let directory = NSTemporaryDirectory() + "vhpc-mpi-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let output = directory + "/allreduce"
+        let compile = Process()
+        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
+        compile.arguments = ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/allreduce.c"]
+        guard (try? compile.run()) != nil else { return nil }
+        compile.waitUntilExit()
+        return compile.terminationStatus == 0 ? output : nil
+    }()
+
+    @Test(arguments: [(1, 1), (2, 4), (4, 8), (8, 8)])
+    func allreduceCompletesAcrossNodes(nodes: Int, tasks: Int) throws {
+        let program = try #require(Self.program, "mpicc.mpich could not build the test program (package libmpich-dev)")
+        let result = try CLI.run(["run", "-N", "\(nodes)", "-n", "\(tasks)", "-l", "--", program],
+                                 environment: ["VHPC_STATE_DIR": ControlRunTests.stateDirectory()], timeout: .seconds(120))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let expected = tasks * (tasks + 1) / 2
+        for rank in 0..<tasks {
+            #expect(result.stdout.contains("\(rank): rank \(rank) of \(tasks) on "), "\(result.stdout)")
+        }
+        #expect(result.stdout.components(separatedBy: "allreduce sum = \(expected) (expected \(expected))").count - 1 == tasks)
+    }
+
+    @Test func withoutPMIEveryTaskIsASingleton() throws {
+        let program = try #require(Self.program)
+        let result = try CLI.run(["run", "-N", "2", "--mpi", "none", "--", program],
+                                 environment: ["VHPC_STATE_DIR": ControlRunTests.stateDirectory()], timeout: .seconds(120))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.components(separatedBy: "rank 0 of 1 on").count - 1 == 2)
+    }
+
+    @Test func anUnknownMPIModeIsOneClearError() throws {
+        let result = try CLI.run(["run", "-N", "1", "--mpi", "pmix", "--", "true"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--mpi must be pmi1 or none (got 'pmix')"), "\(result.stderr)")
+    }
+}
