@@ -24,6 +24,9 @@ public enum GuestMessage: Sendable, Equatable {
     case status(counter: UInt64, uptimeMilliseconds: UInt64)
     /// host → guest: sync and power off (or reboot) the VM.
     case shutdown(reboot: Bool)
+    /// Either way: bytes of a command's PMI-1 connection (its `PMI_FD`, a socketpair the agent relays),
+    /// for the PMI server in the host's tool agent.
+    case pmi(id: UInt32, bytes: [UInt8])
 
     /// Which output stream a chunk came from.
     public enum OutputStream: UInt8, Sendable {

@@ -7,7 +7,7 @@ public enum GuestMessageBody {
 
     enum Kind: UInt8 {
         // 1 was `hello`, which the Wire handshake replaced.
-        case ready = 2, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown
+        case ready = 2, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown, pmi
     }
 
     /// Encodes one message as a body.
@@ -58,6 +58,10 @@ public enum GuestMessageBody {
         case .shutdown(let reboot):
             kind = .shutdown
             payload.u8(reboot ? 1 : 0)
+        case .pmi(let id, let bytes):
+            kind = .pmi
+            payload.u32(id)
+            payload.bytes(bytes)
         }
         return [kind.rawValue] + payload.buffer
     }
@@ -94,6 +98,8 @@ public enum GuestMessageBody {
             message = .status(counter: try reader.u64(), uptimeMilliseconds: try reader.u64())
         case .shutdown:
             message = .shutdown(reboot: try reader.u8() != 0)
+        case .pmi:
+            message = .pmi(id: try reader.u32(), bytes: try reader.bytes())
         }
         guard reader.isAtEnd else { throw .malformed("trailing bytes in \(kind)") }
         return message

@@ -38,7 +38,7 @@ public struct GuestWireTranslator: Sendable {
         case .exited(let id, _), .execFailed(let id, _):
             forget(command: id)
             return .agentControl(AgentControl(body: ByteBuffer(bytes: GuestMessageBody.encode(message))))
-        case .ready, .statusRequest, .status, .shutdown:
+        case .ready, .statusRequest, .status, .shutdown, .pmi:
             return .agentControl(AgentControl(body: ByteBuffer(bytes: GuestMessageBody.encode(message))))
         }
     }

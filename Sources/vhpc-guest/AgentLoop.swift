@@ -28,7 +28,7 @@ struct AgentLoop {
             var fds = [pollfd(fd: port.fd, events: Int16(POLLIN | (hasOutgoing ? POLLOUT : 0)), revents: 0)]
             var owners: [(UInt32, Int32)] = []
             for (id, command) in commands {
-                for fd in command.openOutputs {
+                for fd in command.openOutputs + (command.pmiFD >= 0 ? [command.pmiFD] : []) {
                     fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                     owners.append((id, fd))
                 }
@@ -125,6 +125,8 @@ struct AgentLoop {
             }
         case .stdin(let id, let bytes):
             commands[id]?.writeStdin(bytes)
+        case .pmi(let id, let bytes):
+            commands[id]?.writePMI(bytes)
         case .signal(let id, let signal):
             if let pid = commands[id]?.pid { kill(-pid, signal) }
         case .shutdown(let reboot):
@@ -141,6 +143,15 @@ struct AgentLoop {
         guard var command = commands[id] else { return }
         var chunk = [UInt8](repeating: 0, count: GuestMessageBody.maximumChunk)
         let n = read(fd, &chunk, chunk.count)
+        if fd == command.pmiFD {
+            if n > 0 {
+                send(.pmi(id: id, bytes: Array(chunk[0..<n])))
+            } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                command.closePMI()
+                commands[id] = command
+            }
+            return
+        }
         if n > 0 {
             let stream: GuestMessage.OutputStream = fd == command.stdoutFD ? .stdout : .stderr
             send(.output(id: id, stream: stream, bytes: Array(chunk[0..<n])))

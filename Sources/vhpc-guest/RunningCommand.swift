@@ -2,6 +2,8 @@ import Glibc
 import CGuestSupport
 
 /// A command the agent started: its pid (leader of its own session) and the pipe ends the agent holds.
+/// An MPI task (its environment has `PMI_RANK`) also gets a socketpair as `PMI_FD` (fd 3), whose other
+/// end the agent relays to the host's PMI server.
 struct RunningCommand {
     let pid: pid_t
     let stdoutFD: Int32
@@ -9,6 +11,8 @@ struct RunningCommand {
     var stdinFD: Int32
     var openOutputs: [Int32]
     var exitStatus: Int32?
+    /// The agent's end of the PMI socketpair, or -1.
+    var pmiFD: Int32 = -1
 
     struct SpawnFailure: Error { let message: String }
 
@@ -18,12 +22,21 @@ struct RunningCommand {
         guard vhpc_pipe_cloexec(&inPipe) == 0, vhpc_pipe_cloexec(&outPipe) == 0, vhpc_pipe_cloexec(&errPipe) == 0 else {
             return .failure(SpawnFailure(message: "pipe: \(String(cString: strerror(errno)))"))
         }
+        var environment = environment
+        var pmiPair: [Int32] = [-1, -1]
+        if environment.contains(where: { $0.hasPrefix("PMI_RANK=") }) {
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pmiPair) == 0 else {
+                return .failure(SpawnFailure(message: "socketpair: \(String(cString: strerror(errno)))"))
+            }
+            environment.append("PMI_FD=3")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        if pmiPair[1] >= 0 { posix_spawn_file_actions_adddup2(&actions, pmiPair[1], 3) }
         if !directory.isEmpty { vhpc_spawn_addchdir(&actions, directory) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -40,13 +53,15 @@ struct RunningCommand {
         defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
         let rc = posix_spawnp(&pid, program, &actions, &attributes, cArgs, cEnv)
         close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        if pmiPair[1] >= 0 { close(pmiPair[1]) }
         guard rc == 0 else {
             close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
+            if pmiPair[0] >= 0 { close(pmiPair[0]) }
             return .failure(SpawnFailure(message: "\(program): \(String(cString: strerror(rc)))"))
         }
-        for fd in [outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in [outPipe[0], errPipe[0], pmiPair[0]] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         return .success(RunningCommand(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: inPipe[1],
-                                       openOutputs: [outPipe[0], errPipe[0]], exitStatus: nil))
+                                       openOutputs: [outPipe[0], errPipe[0]], exitStatus: nil, pmiFD: pmiPair[0]))
     }
 
     mutating func writeStdin(_ bytes: [UInt8]) {
@@ -76,9 +91,27 @@ struct RunningCommand {
         openOutputs.removeAll { $0 == fd }
     }
 
+    /// Writes a reply from the host's PMI server to the task (PMI replies are short; the socket's buffer
+    /// holds them).
+    func writePMI(_ bytes: [UInt8]) {
+        guard pmiFD >= 0 else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(pmiFD, $0.baseAddress, $0.count) }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+
+    mutating func closePMI() {
+        if pmiFD >= 0 { close(pmiFD); pmiFD = -1 }
+    }
+
     mutating func closeAll() {
         for fd in openOutputs { close(fd) }
         openOutputs = []
         if stdinFD >= 0 { close(stdinFD); stdinFD = -1 }
+        closePMI()
     }
 }

@@ -43,4 +43,32 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains("--mpi must be pmi1 or none (got 'pmix')"), "\(result.stderr)")
     }
+
+    /// The same program inside VMs: a Debian VSE with MPICH's runtime, 2 nodes × 2 VMs. Each guest agent
+    /// relays its task's PMI_FD to the tool agent's PMI server; MPICH's UCX traffic crosses the job network.
+    @Test func allreduceCompletesAcrossVMsOnTwoNodes() throws {
+        let program = try #require(Self.program)
+        let directory = (program as NSString).deletingLastPathComponent
+        let spec = directory + "/mpi.yaml"
+        try """
+        name: mpi-env
+        base: debian:bookworm
+        kernel: linux-image-cloud-amd64
+        packages: [libmpich12]
+        files:
+          - {source: ./allreduce, target: /opt/app/allreduce, mode: "0755"}
+        environment:
+          UCX_TLS: tcp,self
+        format: ext4
+        resources: {vcpus: 1, memory: 512M}
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["run", "--vse", spec, "-N", "2", "--vms-per-node", "2", "-l", "--", "/opt/app/allreduce"],
+                                 timeout: .seconds(900))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        for rank in 0..<4 {
+            #expect(result.stdout.contains("\(rank): rank \(rank) of 4 on mpi-env-r\(rank): allreduce sum = 10 (expected 10)"),
+                    "\(result.stdout)")
+        }
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
 }

@@ -21,6 +21,7 @@ import Wire
         .statusRequest,
         .status(counter: UInt64.max, uptimeMilliseconds: 12),
         .shutdown(reboot: true),
+        .pmi(id: 7, bytes: Array("cmd=barrier_in\n".utf8)),
     ]
 
     @Test func everyMessageCrossesWireAndComesBackTheSame() throws {

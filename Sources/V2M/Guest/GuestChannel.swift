@@ -102,10 +102,24 @@ public final class GuestChannel: Sendable {
 
     /// Runs `argv` in the guest, streaming output to `onOutput`; returns the exit status (128 + signal when
     /// killed). Throws `guestExecFailed` if the agent could not start it.
+    ///
+    /// With `onPMI` (and `PMI_RANK` in `environment`) the command gets a PMI-1 connection as `PMI_FD`: its
+    /// bytes arrive in `onPMI` with a function that sends bytes back to it.
     public func exec(_ argv: [String], environment: [String] = [], workingDirectory: String = "/",
-                     onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
+                     onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void,
+                     onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil)
+        async throws -> Int32 {
         let id = core.allocateExecID()
-        return try await core.awaitExit(id: id, onOutput: onOutput) {
+        var pmiSink: (@Sendable ([UInt8]) -> Void)?
+        if let onPMI {
+            let channel = self.channel
+            // Replies are written in the order they are made (NIO keeps the order of writes).
+            let reply: @Sendable ([UInt8]) -> Void = { bytes in
+                channel.writeAndFlush(GuestMessage.pmi(id: id, bytes: bytes), promise: nil)
+            }
+            pmiSink = { bytes in onPMI(bytes, reply) }
+        }
+        return try await core.awaitExit(id: id, onOutput: onOutput, onPMI: pmiSink) {
             try await self.send(.exec(id: id, argv: argv, environment: environment, workingDirectory: workingDirectory))
         }
     }

@@ -10,6 +10,7 @@ final class GuestChannelCore: Sendable {
 
     private struct Exec {
         var onOutput: OutputSink
+        var onPMI: (@Sendable ([UInt8]) -> Void)?
         var continuation: CheckedContinuation<Int32, any Error>
     }
 
@@ -61,6 +62,9 @@ final class GuestChannelCore: Sendable {
         case .output(let id, let stream, let bytes):
             let sink = state.withLock { $0.execs[id]?.onOutput }
             sink?(stream, bytes)
+        case .pmi(let id, let bytes):
+            let sink = state.withLock { $0.execs[id]?.onPMI }
+            sink?(bytes)
         case .exited(let id, let status):
             state.withLock { $0.execs.removeValue(forKey: id) }?.continuation.resume(returning: status)
         case .execFailed(let id, let reason):
@@ -149,12 +153,12 @@ final class GuestChannelCore: Sendable {
         waiter?.resume(throwing: error)
     }
 
-    func awaitExit(id: UInt32, onOutput: @escaping OutputSink,
+    func awaitExit(id: UInt32, onOutput: @escaping OutputSink, onPMI: (@Sendable ([UInt8]) -> Void)? = nil,
                    send: @escaping @Sendable () async throws -> Void) async throws -> Int32 {
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, any Error>) in
             let closedReason = state.withLock { s -> String? in
                 if let reason = s.closedReason { return reason }
-                s.execs[id] = Exec(onOutput: onOutput, continuation: c)
+                s.execs[id] = Exec(onOutput: onOutput, onPMI: onPMI, continuation: c)
                 return nil
             }
             if let closedReason {

@@ -34,6 +34,8 @@ public enum QuickBoot {
         /// The guest agent's job id, rank and secret (a job's tool agent passes the job's); nil for a secret
         /// of the VM's own.
         public var credentials: GuestCredentials? = nil
+        /// The command's PMI-1 traffic (see `GuestChannel.exec(_:environment:workingDirectory:onOutput:onPMI:)`).
+        public var onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil
 
         public init() {}
     }
@@ -79,7 +81,7 @@ public enum QuickBoot {
         do {
             status = try await withTaskCancellationHandler {
                 try await machine.guest.exec(argv, environment: options.environment,
-                                             workingDirectory: options.workingDirectory, onOutput: onOutput)
+                                             workingDirectory: options.workingDirectory, onOutput: onOutput, onPMI: options.onPMI)
             } onCancel: {
                 machine.process.signal(SIGKILL)
             }

@@ -4,6 +4,7 @@ import GuestProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import V2M
 import VSE
 
@@ -36,18 +37,26 @@ struct VMTaskBackend: TaskBackend {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return
         }
+        let replies = PMIReplies()
+        let pmi = plan.usesPMI ? PMINodeShell(
+            configuration: plan.pmiConfiguration(tasksPerVM: true), logger: logger,
+            send: { rank, bytes in replies.send(bytes, to: rank) }, report: report) : nil
         enum Outcome: Sendable { case taskDone, terminate, controlsClosed }
         await withTaskGroup(of: Outcome.self) { group in
             for rank in plan.taskRanks {
                 group.addTask {
-                    await runTask(rank: rank, plan: plan, image: entry, network: network, nic: jobSwitch.network(for: rank), report: report)
+                    await runTask(rank: rank, plan: plan, image: entry, network: network, nic: jobSwitch.network(for: rank),
+                                  pmi: pmi.map { ($0, replies) }, report: report)
                     return .taskDone
                 }
             }
             group.addTask {
                 for await control in controls {
                     switch control {
-                    case .stdin, .pmiRelease: continue
+                    case .stdin: continue
+                    case .pmiRelease(let epoch, let entries):
+                        pmi?.release(epoch: epoch, entries: entries)
+                        continue
                     case .signal, .terminate: break
                     }
                     return .terminate  // terminate or a signal: end every VM of the node
@@ -88,6 +97,7 @@ struct VMTaskBackend: TaskBackend {
     }
 
     private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
+                         pmi: (shell: PMINodeShell, replies: PMIReplies)?,
                          report: @escaping @Sendable (AgentEvent) -> Void) async {
         let hostname = network.hostname(of: rank)
         var environment = plan.environment(forTask: rank, base: [:])
@@ -98,6 +108,14 @@ struct VMTaskBackend: TaskBackend {
         let settings = VMSettings(launchEnvironment: plan.environment)
         options.vcpus = settings.vcpus
         options.memoryBytes = settings.memoryBytes
+        if let pmi {
+            // The guest agent sees PMI_RANK and gives the command a socketpair as PMI_FD, relayed to `pmi`.
+            environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3).filter { $0.key != "PMI_FD" }) { _, new in new }
+            options.onPMI = { bytes, reply in
+                pmi.replies.register(reply, for: rank)
+                pmi.shell.received(ByteBuffer(bytes: bytes), from: rank)
+            }
+        }
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         options.kernelArguments = network.kernelArguments(for: rank)
         options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
@@ -165,5 +183,19 @@ struct SelectingTaskBackend: TaskBackend {
         } else {
             await processes.run(plan, controls: controls, report: report)
         }
+    }
+}
+
+/// Where each local rank's PMI replies go: the reply function of its VM's guest channel, known from the
+/// rank's first PMI bytes.
+final class PMIReplies: Sendable {
+    private let table = Mutex<[Int: @Sendable ([UInt8]) -> Void]>([:])
+
+    func register(_ reply: @escaping @Sendable ([UInt8]) -> Void, for rank: Int) {
+        table.withLock { $0[rank] = reply }
+    }
+
+    func send(_ bytes: [UInt8], to rank: Int) {
+        table.withLock { $0[rank] }?(bytes)
     }
 }

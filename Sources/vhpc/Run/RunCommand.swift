@@ -63,7 +63,8 @@ struct RunCommand: AsyncParsableCommand {
         let plan = try RunPlan.make(
             nodes: nodes, ntasks: ntasks, ntasksPerNode: perNode, hostlist: hostlist, hostfile: hostfile,
             launcher: launcher, fanout: fanout, onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
-            handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command)
+            handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command,
+            commandRunsInVMs: vse != nil)
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()

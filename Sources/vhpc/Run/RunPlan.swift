@@ -10,7 +10,7 @@ struct RunPlan {
     static func make(
         nodes: Int?, ntasks: Int?, ntasksPerNode: Int?, hostlist: String?, hostfile: String?, launcher: String, fanout: Int,
         onFailure: String, heartbeat: String, heartbeatTimeout: String?, handshakeTimeout: String, agentsPerProcess: Int,
-        command: [String]
+        command: [String], commandRunsInVMs: Bool = false
     ) throws -> RunPlan {
         guard let executable = command.first else { throw CLIErrors.fail("no command given (usage: vhpc run -N NODES -- CMD [ARGS…])") }
         var hosts: [String] = []
@@ -73,7 +73,8 @@ struct RunPlan {
             let target = SSHHostResolver.hostname(of: first) ?? first
             options.advertisedHost = SSHHostResolver.localAddress(towards: target)
         }
-        if launcher == "local", ExecutableLookup.resolve(executable) == nil {
+        // With --vse the command lives in the image, not on this machine.
+        if launcher == "local", !commandRunsInVMs, ExecutableLookup.resolve(executable) == nil {
             throw CLIErrors.fail("command not found: \(executable)")
         }
         return RunPlan(options: options)
