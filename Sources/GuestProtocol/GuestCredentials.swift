@@ -37,7 +37,7 @@ public struct GuestCredentials: Sendable {
     }
 
     /// Parses ``fileContents``.
-    public init(fileContents: String) throws(GuestFrameError) {
+    public init(fileContents: String) throws(GuestCredentialsError) {
         var fields: [Substring: Substring] = [:]
         for line in fileContents.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { throw .malformed("credentials line without '='") }
@@ -49,5 +49,16 @@ public struct GuestCredentials: Sendable {
             throw .malformed("credentials without a valid secret")
         }
         self.init(jobID: String(job), rank: rank, secret: secret)
+    }
+}
+
+/// Why a guest credentials file was rejected.
+public enum GuestCredentialsError: Error, Equatable, CustomStringConvertible {
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let why): return "bad guest credentials: \(why)"
+        }
     }
 }

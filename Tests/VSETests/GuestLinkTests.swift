@@ -178,10 +178,10 @@ import Wire
         let credentials = GuestCredentials(jobID: "job-1", rank: 9, secret: .generate())
         let parsed = try GuestCredentials(fileContents: credentials.fileContents)
         #expect(parsed.jobID == "job-1" && parsed.rank == 9 && parsed.secret == credentials.secret)
-        #expect(throws: GuestFrameError.malformed("credentials without a valid secret")) {
+        #expect(throws: GuestCredentialsError.malformed("credentials without a valid secret")) {
             _ = try GuestCredentials(fileContents: "job=j\nrank=1\nsecret=zz\n")
         }
-        #expect(throws: GuestFrameError.malformed("credentials without a rank")) {
+        #expect(throws: GuestCredentialsError.malformed("credentials without a rank")) {
             _ = try GuestCredentials(fileContents: "job=j\nsecret=\(credentials.secret.hexEncoded)\n")
         }
     }
