@@ -43,6 +43,9 @@ public struct QEMUCommandLine: Sendable, Equatable {
                  "-append", profile.bootCommandLine(machine: .microvm),
                  "-no-reboot"]
         if accelerator == .kvm { a += ["-cpu", "host"] }
+        // A virtio RNG seeds the guest kernel's CRNG at once: without one, the guest agent's first nonce
+        // (its Wire handshake) waits about a second under TCG for the CRNG to initialise.
+        a += ["-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-device,rng=rng0"]
         a += ["-device", "virtio-serial-device",
               "-chardev", "socket,id=guest,path=\(profile.guestChannel.socketPath),server=on,wait=off",
               "-device", "virtserialport,chardev=guest,name=\(profile.guestChannel.portName)",

@@ -80,6 +80,8 @@ public struct LibvirtDomainXML: Sendable, Equatable {
             x.append("    </interface>")
         }
         x.append("    <memballoon model='none'/>")
+        // Seeds the guest's CRNG at boot (the guest agent's handshake nonce would wait for it otherwise).
+        x.append("    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>")
         x.append("  </devices>")
         x.append("  <seclabel type='static' model='dac' relabel='no'>")
         x.append("    <label>+0:+0</label>")
