@@ -2,31 +2,57 @@
 /// with its tasks' puts (``ControlPayload/pmiFence(node:epoch:entries:)``); once every node that runs tasks
 /// is in, the merged puts go back down to every node in one flood. So a fence costs each node one message
 /// up and one down, whatever the number of tasks.
+///
+/// With `lenientAfter`, an epoch whose fences so far carry no puts is released that long after its first
+/// fence even if nodes are missing (see ``PMINodeServer/Configuration/lenientAfter``).
 public struct PMIFenceTracker: Sendable, Hashable {
     /// Agent ranks of the nodes that run tasks.
     public let nodes: Set<Int>
+    public let lenientAfter: Duration?
     private var arrived: [Int: [Int: [PMIEntry]]] = [:]
+    private var opened: [Int: Duration] = [:]
+    /// Every epoch up to this one is released; a late fence for one of them is ignored.
+    private var releasedThrough = -1
 
-    public init(nodes: Set<Int>) {
+    public init(nodes: Set<Int>, lenientAfter: Duration? = nil) {
         self.nodes = nodes
+        self.lenientAfter = lenientAfter
     }
 
     /// Records node `rank`'s fence; returns every node's entries (in node order) when it completes the
     /// epoch. `failed` nodes are not waited for.
-    public mutating func fence(from rank: Int, epoch: Int, entries: [PMIEntry], failed: Set<Int> = []) -> [PMIEntry]? {
-        guard nodes.contains(rank) else { return nil }
+    public mutating func fence(from rank: Int, epoch: Int, entries: [PMIEntry], failed: Set<Int> = [],
+                               now: Duration = .zero) -> [PMIEntry]? {
+        guard nodes.contains(rank), epoch > releasedThrough else { return nil }
+        if arrived[epoch] == nil { opened[epoch] = now }
         arrived[epoch, default: [:]][rank] = entries
-        return complete(epoch, failed: failed)
+        return complete(epoch, failed: failed) ? take(epoch) : nil
     }
 
     /// Re-checks every open epoch after a failure; returns the epochs that completed, with their entries.
     public mutating func nodesFailed(_ failed: Set<Int>) -> [(epoch: Int, entries: [PMIEntry])] {
-        arrived.keys.sorted().compactMap { epoch in complete(epoch, failed: failed).map { (epoch, $0) } }
+        arrived.keys.sorted().compactMap { epoch in complete(epoch, failed: failed) ? (epoch, take(epoch)) : nil }
     }
 
-    private mutating func complete(_ epoch: Int, failed: Set<Int>) -> [PMIEntry]? {
-        guard let byNode = arrived[epoch], nodes.subtracting(failed).isSubset(of: byNode.keys) else { return nil }
-        arrived[epoch] = nil
+    /// Epochs released early at `now`: open that long, and no fence so far with a put.
+    public mutating func tick(now: Duration) -> [(epoch: Int, entries: [PMIEntry])] {
+        guard let lenientAfter else { return [] }
+        return arrived.keys.sorted().compactMap { epoch in
+            guard let since = opened[epoch], now - since >= lenientAfter,
+                  arrived[epoch]!.values.allSatisfy(\.isEmpty) else { return nil }
+            return (epoch, take(epoch))
+        }
+    }
+
+    private func complete(_ epoch: Int, failed: Set<Int>) -> Bool {
+        guard let byNode = arrived[epoch] else { return false }
+        return nodes.subtracting(failed).isSubset(of: byNode.keys)
+    }
+
+    private mutating func take(_ epoch: Int) -> [PMIEntry] {
+        let byNode = arrived.removeValue(forKey: epoch) ?? [:]
+        opened[epoch] = nil
+        releasedThrough = max(releasedThrough, epoch)
         return byNode.keys.sorted().flatMap { byNode[$0]! }
     }
 }

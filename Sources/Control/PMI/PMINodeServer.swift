@@ -16,12 +16,19 @@ public struct PMINodeServer: Sendable {
         public var localRanks: Range<Int>
         /// MPICH's `PMI_process_mapping` value, e.g. `(vector,(0,4,1))`.
         public var processMapping: String
+        /// If set, a barrier in which no local task has put anything is fenced this long after its first
+        /// task entered, even if others have not: a late task is let out at once when it comes. This works
+        /// around MPICH 4.0.2's finalize hang (bug #6596: with three or more ranks over TCP, one rank can
+        /// spin in a UCX disconnect that needs the others to leave the final barrier). Only safe when every
+        /// task puts before the barriers that carry data, as MPICH's do with one task per node (VMs).
+        public var lenientAfter: Duration?
 
-        public init(kvsName: String, size: Int, localRanks: Range<Int>, processMapping: String) {
+        public init(kvsName: String, size: Int, localRanks: Range<Int>, processMapping: String, lenientAfter: Duration? = nil) {
             self.kvsName = kvsName
             self.size = size
             self.localRanks = localRanks
             self.processMapping = processMapping
+            self.lenientAfter = lenientAfter
         }
     }
 
@@ -43,6 +50,12 @@ public struct PMINodeServer: Sendable {
     private var pending: [PMIEntry] = []
     private var inBarrier: Set<Int> = []
     private var epoch = 0
+    /// Barriers each task has entered so far.
+    private var entered: [Int: Int] = [:]
+    /// This epoch's fence is sent.
+    private var fenced = false
+    /// When the first task entered this epoch's barrier.
+    private var barrierOpened: Duration?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -65,8 +78,8 @@ public struct PMINodeServer: Sendable {
         return "(vector," + blocks.map { "(\($0.first),\($0.count),\($0.perNode))" }.joined(separator: ",") + ")"
     }
 
-    /// Handles one line from task `rank`.
-    public mutating func receive(_ line: String, from rank: Int) -> [Output] {
+    /// Handles one line from task `rank` at `now` (any monotonic time base; used only with `lenientAfter`).
+    public mutating func receive(_ line: String, from rank: Int, now: Duration = .zero) -> [Output] {
         guard configuration.localRanks.contains(rank) else { return [] }
         guard let command = PMICommand(line: line) else {
             // Multi-line spawn requests (`mcmd=spawn` … `endcmd`) are not supported.
@@ -99,10 +112,14 @@ public struct PMINodeServer: Sendable {
             }
             return [reply(rank, "get_result", ["rc": "0", "msg": "success", "value": value])]
         case "barrier_in":
+            let index = entered[rank, default: 0]
+            entered[rank] = index + 1
+            // A barrier released without this task (lenient mode): let it out at once.
+            if index < epoch { return [reply(rank, "barrier_out", ["rc": "0"])] }
             inBarrier.insert(rank)
-            guard inBarrier.count == config.localRanks.count else { return [] }
-            defer { pending.removeAll() }
-            return [.fence(epoch: epoch, entries: pending)]
+            if barrierOpened == nil { barrierOpened = now }
+            guard !fenced, inBarrier.count == config.localRanks.count else { return [] }
+            return [fence()]
         case "finalize":
             return [reply(rank, "finalize_ack", ["rc": "0"])]
         case "abort":
@@ -112,14 +129,29 @@ public struct PMINodeServer: Sendable {
         }
     }
 
+    /// Fences a barrier without puts early (see ``Configuration/lenientAfter``).
+    public mutating func tick(now: Duration) -> [Output] {
+        guard let lenientAfter = configuration.lenientAfter, !fenced, pending.isEmpty, !inBarrier.isEmpty,
+              let opened = barrierOpened, now - opened >= lenientAfter else { return [] }
+        return [fence()]
+    }
+
     /// Every node is in fence `epoch`: learn everyone's puts and let the local tasks out of the barrier.
     public mutating func release(epoch released: Int, entries: [PMIEntry]) -> [Output] {
         guard released == epoch else { return [] }
         for entry in entries { visible[entry.key] = entry.value }
         epoch += 1
+        fenced = false
+        barrierOpened = nil
         let waiting = inBarrier.sorted()
         inBarrier.removeAll()
         return waiting.map { reply($0, "barrier_out", ["rc": "0"]) }
+    }
+
+    private mutating func fence() -> Output {
+        fenced = true
+        defer { pending.removeAll() }
+        return .fence(epoch: epoch, entries: pending)
     }
 
     private func reply(_ rank: Int, _ name: String, _ fields: KeyValuePairs<String, String>) -> Output {

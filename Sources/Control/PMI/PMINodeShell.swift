@@ -12,6 +12,8 @@ public final class PMINodeShell: Sendable {
     }
 
     private let state: Mutex<State>
+    private let start = ContinuousClock.now
+    private let lenient: Bool
     private let send: @Sendable (_ rank: Int, _ bytes: [UInt8]) -> Void
     private let report: @Sendable (AgentEvent) -> Void
     private let logger: Logger
@@ -23,6 +25,7 @@ public final class PMINodeShell: Sendable {
                 send: @escaping @Sendable (_ rank: Int, _ bytes: [UInt8]) -> Void,
                 report: @escaping @Sendable (AgentEvent) -> Void) {
         state = Mutex(State(server: PMINodeServer(configuration: configuration)))
+        lenient = configuration.lenientAfter != nil
         self.send = send
         self.report = report
         self.logger = logger
@@ -35,7 +38,8 @@ public final class PMINodeShell: Sendable {
             let lines = framer.append(bytes)
             state.framers[rank] = framer
             guard let lines else { return [] }
-            return String(buffer: lines).split(separator: "\n").flatMap { state.server.receive(String($0), from: rank) }
+            let now = ContinuousClock.now - start
+            return String(buffer: lines).split(separator: "\n").flatMap { state.server.receive(String($0), from: rank, now: now) }
         }
         perform(outputs)
     }
@@ -43,6 +47,19 @@ public final class PMINodeShell: Sendable {
     /// Every node is in fence `epoch` (from ``TaskControl/pmiRelease(epoch:entries:)``).
     public func release(epoch: Int, entries: [PMIEntry]) {
         perform(state.withLock { $0.server.release(epoch: epoch, entries: entries) })
+    }
+
+    /// Drives the lenient barrier timer (``PMINodeServer/Configuration/lenientAfter``) until cancelled;
+    /// returns at once when there is none.
+    public func runTimer() async {
+        guard lenient else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            let now = ContinuousClock.now - start
+            let outputs = state.withLock { $0.server.tick(now: now) }
+            if !outputs.isEmpty { logger.debug("PMI barrier fenced early: a task is late and nobody put anything") }
+            perform(outputs)
+        }
     }
 
     private func perform(_ outputs: [PMINodeServer.Output]) {

@@ -275,6 +275,10 @@ public struct AgentMachine: Sendable {
     private var relinkWindow: Duration { min(configuration.handshakeWindow, .seconds(2)) }
 
     private mutating func tick(_ out: inout [AgentDirective]) {
+        if isController, var fences = pmiFences {
+            for (epoch, entries) in fences.tick(now: now) { releasePMI(epoch, entries, &out) }
+            pmiFences = fences
+        }
         if let deadline = parentDeadline, now >= deadline {
             exit("no handshake with parent agent \(parentRank ?? 0) within \(configuration.handshakeWindow)", failed: true, &out)
             return
@@ -430,7 +434,7 @@ public struct AgentMachine: Sendable {
             if isController { out.append(.stagingReport(report)) } else { route(message, to: 0, &out) }
         case .pmiFence(let node, let epoch, let entries):
             guard isController else { route(message, to: 0, &out); return }
-            if let merged = pmiFences?.fence(from: node, epoch: epoch, entries: entries, failed: Set(failures.keys)) {
+            if let merged = pmiFences?.fence(from: node, epoch: epoch, entries: entries, failed: Set(failures.keys), now: now) {
                 releasePMI(epoch, merged, &out)
             }
         case .pmiRelease(let epoch, let entries):
@@ -453,7 +457,10 @@ public struct AgentMachine: Sendable {
             launchID = command.id
             if isController {
                 let layout = TaskLayout(tasks: Int(command.tasks), nodes: max(1, configuration.rankCount - 1))
-                pmiFences = PMIFenceTracker(nodes: Set((1..<max(2, configuration.rankCount)).filter { layout.taskCount(onNode: $0 - 1) > 0 }))
+                var environment: [String: String] = [:]
+                for variable in command.environment { environment[variable.name] = variable.value }
+                pmiFences = PMIFenceTracker(nodes: Set((1..<max(2, configuration.rankCount)).filter { layout.taskCount(onNode: $0 - 1) > 0 }),
+                                            lenientAfter: NodeTaskPlan.pmiLenientDelay(environment))
             }
             // The ping-pong detector runs once the job runs: bootstrap is CPU-heavy on shared machines and a
             // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.

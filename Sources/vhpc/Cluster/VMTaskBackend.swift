@@ -50,6 +50,12 @@ struct VMTaskBackend: TaskBackend {
                     return .taskDone
                 }
             }
+            if let pmi {
+                group.addTask {
+                    await pmi.runTimer()
+                    return .controlsClosed
+                }
+            }
             group.addTask {
                 for await control in controls {
                     switch control {

@@ -84,6 +84,9 @@ struct RunCommand: AsyncParsableCommand {
         if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
         options.environment.merge(vmSettings.environment) { _, new in new }
         options.environment[NodeTaskPlan.mpiVariable] = mpi
+        // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
+        // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
+        if vse != nil, mpi == "pmi1" { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let printer = OutputPrinter(label: label)
