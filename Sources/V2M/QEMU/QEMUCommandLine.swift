@@ -42,7 +42,8 @@ public struct QEMUCommandLine: Sendable, Equatable {
                  "-initrd", profile.initrdPath,
                  "-append", profile.bootCommandLine(machine: .microvm),
                  "-no-reboot"]
-        if accelerator == .kvm { a += ["-cpu", "host"] }
+        // Under TCG the default CPU lacks RDRAND; with it the guest kernel seeds its CRNG at boot.
+        a += ["-cpu", accelerator == .kvm ? "host" : "qemu64,+rdrand"]
         // A virtio RNG seeds the guest kernel's CRNG at once: without one, the guest agent's first nonce
         // (its Wire handshake) waits about a second under TCG for the CRNG to initialise.
         a += ["-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-device,rng=rng0"]
