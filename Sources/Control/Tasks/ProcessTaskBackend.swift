@@ -60,10 +60,17 @@ public struct ProcessTaskBackend: TaskBackend {
                 }
                 var environment = plan.environment(forTask: rank, base: baseEnvironment)
                 if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
-                let pid = try await ProcessSpawner.spawn(
-                    executable: executable, arguments: plan.arguments, environment: environment,
-                    streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
-                    newProcessGroup: true, parentDeathSignal: SIGKILL)
+                let pid: pid_t
+                do {
+                    pid = try await ProcessSpawner.spawn(
+                        executable: executable, arguments: plan.arguments, environment: environment,
+                        streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
+                        newProcessGroup: true, parentDeathSignal: SIGKILL)
+                } catch {
+                    // Nothing will read or write the agent's ends of a task that did not start.
+                    for fd in [outPipe.read, errPipe.read, stdinFD ?? -1, pmiPair?.agent ?? -1] where fd >= 0 { close(fd) }
+                    throw error
+                }
                 if let pmiPair {
                     // Replies go through a duplicate: the reader closes its descriptor at EOF, and a number
                     // closed there could be reused by another open before a late reply is written.
