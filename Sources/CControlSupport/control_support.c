@@ -64,10 +64,10 @@ static int spawn_child(void *argument) {
     }
     // Duplicate high first so a source fd equal to a lower target is not clobbered.
     int in = request->stdin_fd, out = request->stdout_fd, errfd = request->stderr_fd, extra = request->extra_fd;
-    if (!err && in >= 0 && in < 4 && in != 0) { in = fcntl(in, F_DUPFD_CLOEXEC, 4); }
-    if (!err && out >= 0 && out < 4 && out != 1) { out = fcntl(out, F_DUPFD_CLOEXEC, 4); }
-    if (!err && errfd >= 0 && errfd < 4 && errfd != 2) { errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4); }
-    if (!err && extra >= 0 && extra < 4 && extra != 3) { extra = fcntl(extra, F_DUPFD_CLOEXEC, 4); }
+    if (!err && in >= 0 && in < 4 && in != 0 && (in = fcntl(in, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && out >= 0 && out < 4 && out != 1 && (out = fcntl(out, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && errfd >= 0 && errfd < 4 && errfd != 2 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && extra >= 0 && extra < 4 && extra != 3 && (extra = fcntl(extra, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
     if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2) || move_to(extra, 3))) err = errno;
     if (!err) {
         mark_cloexec_from(extra >= 0 ? 4 : 3);

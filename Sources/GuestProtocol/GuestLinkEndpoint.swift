@@ -14,6 +14,9 @@ public struct GuestLinkEndpoint {
     public enum Event: Equatable {
         /// Write these bytes to the port.
         case send([UInt8])
+        /// A new host took over (its hello came mid-handshake or mid-session): drop whatever is still
+        /// queued for the old one. Comes before the new handshake's `.send`.
+        case reset
         /// An authenticated host is connected; say `ready`.
         case established
         /// A message from the authenticated host.
@@ -81,17 +84,19 @@ public struct GuestLinkEndpoint {
     }
 
     private mutating func handle(_ frame: Frame, now: NIODeadline) -> [Event] {
-        if session != nil, !frame.isSealed, frame.kind == .hello {
+        var events: [Event] = []
+        if !frame.isSealed, frame.kind == .hello, session != nil || ![.idle, .awaitingHello].contains(handshake.phase) {
             reset()  // a new host: start over with its hello
+            events.append(.reset)
         }
         if var session {
             do {
                 let opened = try session.open(frame)
                 self.session = session
-                return [.message(try translator.guestMessage(from: MessageCodec.message(from: opened)))]
+                return events + [.message(try translator.guestMessage(from: MessageCodec.message(from: opened)))]
             } catch {
                 reset()
-                return [.failed("dropping the host's session: \(error)")]
+                return events + [.failed("dropping the host's session: \(error)")]
             }
         }
         let message: Message
@@ -99,10 +104,9 @@ public struct GuestLinkEndpoint {
             message = try MessageCodec.message(from: frame)
         } catch {
             reset()
-            return [.failed("bad handshake message from the host: \(error)")]
+            return events + [.failed("bad handshake message from the host: \(error)")]
         }
         if handshake.phase == .idle { _ = handshake.start(now: now) }
-        var events: [Event] = []
         for action in handshake.receive(message) {
             switch action {
             case .send(let reply):

@@ -101,6 +101,9 @@ struct AgentLoop {
         let events = chunk.withUnsafeBytes { link.receive(UnsafeRawBufferPointer(rebasing: $0.prefix(n)), now: .now()) }
         for event in events {
             switch event {
+            case .reset:
+                outgoing.removeAll(keepingCapacity: true)
+                outgoingOffset = 0
             case .send(let bytes):
                 outgoing += bytes
                 flush()

@@ -151,10 +151,14 @@ import Wire
         #expect(tracker.fence(from: 1, epoch: 0, entries: [], now: .seconds(5)) == nil)
         #expect(tracker.tick(now: .seconds(6)).isEmpty)
         #expect(tracker.tick(now: .seconds(7)).map(\.epoch) == [0])
-        #expect(tracker.fence(from: 2, epoch: 0, entries: [], now: .seconds(8)) == nil, "a late fence for a released epoch")
+        #expect(tracker.fence(from: 2, epoch: 0, entries: [PMIEntry(key: "late", value: "1")], now: .seconds(8)) == nil,
+                "a late fence for a released epoch")
         #expect(tracker.tick(now: .seconds(20)).isEmpty)
+        // Its puts go down with the next release.
+        for node in [1, 2] { _ = tracker.fence(from: node, epoch: 1, entries: [], now: .seconds(21)) }
+        #expect(tracker.fence(from: 3, epoch: 1, entries: [], now: .seconds(21)) == [PMIEntry(key: "late", value: "1")])
         // An epoch with data is never released early.
-        #expect(tracker.fence(from: 1, epoch: 1, entries: [PMIEntry(key: "k", value: "v")], now: .seconds(21)) == nil)
+        #expect(tracker.fence(from: 1, epoch: 2, entries: [PMIEntry(key: "k", value: "v")], now: .seconds(21)) == nil)
         #expect(tracker.tick(now: .seconds(60)).isEmpty)
     }
 }

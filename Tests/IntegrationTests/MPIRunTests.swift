@@ -30,6 +30,23 @@ import Testing
         #expect(result.stdout.components(separatedBy: "allreduce sum = \(expected) (expected \(expected))").count - 1 == tasks)
     }
 
+    @Test func mpiAbortEndsTheJobWithItsCode() throws {
+        let program = try #require(Self.program)
+        let directory = (program as NSString).deletingLastPathComponent
+        let compile = Process()
+        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
+        compile.arguments = ["-o", directory + "/abort", CLI.repositoryRoot + "/tests/fixtures/mpi/abort.c"]
+        try compile.run()
+        compile.waitUntilExit()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/abort"],
+                                 environment: ["VHPC_STATE_DIR": ControlRunTests.stateDirectory()], timeout: .seconds(60))
+        #expect(result.status == 7, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("rank 1 called MPI_Abort (exit code 7)"), "\(result.stderr)")
+        #expect(clock.now - start < .seconds(30), "the other ranks wait in a barrier forever unless the job is ended")
+    }
+
     @Test func withoutPMIEveryTaskIsASingleton() throws {
         let program = try #require(Self.program)
         let result = try CLI.run(["run", "-N", "2", "--mpi", "none", "--", program],

@@ -55,6 +55,7 @@ final class FakeGuest: Sendable {
                     step += 1
                     if step == replies.count { break reading }
                 case .failed(let reason): failures.append(reason)
+                case .reset: break
                 }
             }
             if !failures.isEmpty { break }

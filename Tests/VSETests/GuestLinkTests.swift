@@ -148,18 +148,29 @@ import Wire
         let exec = GuestMessage.exec(id: 1, argv: ["true"], environment: [], workingDirectory: "/")
         #expect(Self.deliver(try host.seal(exec), to: &guest).events == [.message(exec)])
 
+        // A new host takes over an established session with its own hello.
+        var second = HostEnd(credentials)
+        let again = Self.deliver(second.start(), to: &guest)
+        #expect(again.events.first == .reset, "bytes queued for the old host are dropped first")
+        #expect(!guest.isEstablished)
+        let secondWelcome = Self.deliver(try second.receive(again.bytes).reply, to: &guest)
+        #expect(secondWelcome.events.contains(.established))
+        _ = try second.receive(secondWelcome.bytes)
+
         // One flipped byte in a sealed frame drops the session.
-        var tampered = try host.seal(.statusRequest)
+        var tampered = try second.seal(.statusRequest)
         tampered[tampered.count - 1] ^= 1
         let dropped = Self.deliver(tampered, to: &guest).events
         #expect(dropped.count == 1 && !guest.isEstablished)
         if case .failed(let reason) = dropped.first { #expect(reason.contains("MAC")) } else { Issue.record("\(dropped)") }
 
-        // A new host starts over with its own hello.
-        var second = HostEnd(credentials)
-        let again = Self.deliver(second.start(), to: &guest)
-        let secondWelcome = Self.deliver(try second.receive(again.bytes).reply, to: &guest)
-        #expect(secondWelcome.events.contains(.established))
+        // A hello in the middle of a handshake restarts it too.
+        var third = HostEnd(credentials)
+        _ = Self.deliver(third.start(), to: &guest)
+        var fourth = HostEnd(credentials)
+        let restarted = Self.deliver(fourth.start(), to: &guest)
+        #expect(restarted.events.first == .reset)
+        #expect(Self.deliver(try fourth.receive(restarted.bytes).reply, to: &guest).events.contains(.established))
     }
 
     @Test func aHostWithoutTheSecretIsRefused() throws {

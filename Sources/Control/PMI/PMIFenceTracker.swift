@@ -13,6 +13,8 @@ public struct PMIFenceTracker: Sendable, Hashable {
     private var opened: [Int: Duration] = [:]
     /// Every epoch up to this one is released; a late fence for one of them is ignored.
     private var releasedThrough = -1
+    /// Puts of late fences for epochs released early: they go down with the next release.
+    private var carried: [PMIEntry] = []
 
     public init(nodes: Set<Int>, lenientAfter: Duration? = nil) {
         self.nodes = nodes
@@ -23,7 +25,11 @@ public struct PMIFenceTracker: Sendable, Hashable {
     /// epoch. `failed` nodes are not waited for.
     public mutating func fence(from rank: Int, epoch: Int, entries: [PMIEntry], failed: Set<Int> = [],
                                now: Duration = .zero) -> [PMIEntry]? {
-        guard nodes.contains(rank), epoch > releasedThrough else { return nil }
+        guard nodes.contains(rank) else { return nil }
+        guard epoch > releasedThrough else {
+            carried += entries
+            return nil
+        }
         if arrived[epoch] == nil { opened[epoch] = now }
         arrived[epoch, default: [:]][rank] = entries
         return complete(epoch, failed: failed) ? take(epoch) : nil
@@ -53,6 +59,7 @@ public struct PMIFenceTracker: Sendable, Hashable {
         let byNode = arrived.removeValue(forKey: epoch) ?? [:]
         opened[epoch] = nil
         releasedThrough = max(releasedThrough, epoch)
-        return byNode.keys.sorted().flatMap { byNode[$0]! }
+        defer { carried.removeAll() }
+        return carried + byNode.keys.sorted().flatMap { byNode[$0]! }
     }
 }

@@ -38,8 +38,8 @@ public struct PMINodeServer: Sendable {
         case reply(rank: Int, line: String)
         /// Every local task is in the barrier: send this node's fence up the tree.
         case fence(epoch: Int, entries: [PMIEntry])
-        /// Task `rank` called `PMI_Abort`.
-        case abort(rank: Int, message: String)
+        /// Task `rank` called `PMI_Abort` (MPI_Abort) with exit code `code`.
+        case abort(rank: Int, code: Int32, message: String)
     }
 
     /// Limits announced in `maxes` (MPICH's hydra uses the same).
@@ -123,7 +123,8 @@ public struct PMINodeServer: Sendable {
         case "finalize":
             return [reply(rank, "finalize_ack", ["rc": "0"])]
         case "abort":
-            return [.abort(rank: rank, message: command.fields["message"] ?? "PMI_Abort")]
+            return [.abort(rank: rank, code: command.fields["exitcode"].flatMap { Int32($0) } ?? 1,
+                           message: command.fields["message"] ?? "")]
         default:
             return [reply(rank, command.name + "_result", ["rc": "-1", "msg": "unsupported"])]
         }

@@ -69,8 +69,11 @@ public final class PMINodeShell: Sendable {
                 send(rank, Array(line.utf8))
             case .fence(let epoch, let entries):
                 report(.pmiFence(epoch: epoch, entries: entries))
-            case .abort(let rank, let message):
-                logger.warning("rank \(rank) called PMI_Abort: \(message)")
+            case .abort(let rank, let code, let message):
+                // The client waits for the job to end: report the task ended with a reason, which the
+                // front-end treats as a failure (under --on-failure abort it ends the job).
+                let detail = message.isEmpty ? "" : ": \(message)"
+                report(.taskExited(task: rank, status: code, message: "rank \(rank) called MPI_Abort (exit code \(code))\(detail)"))
             }
         }
     }

@@ -51,7 +51,15 @@ public struct ProcessTaskBackend: TaskBackend {
                     childStdin = inPipe.read
                     stdinFD = inPipe.write
                 }
-                let pmiPair = pmi == nil ? nil : try Self.socketPair()
+                var pmiPair: (agent: Int32, child: Int32)?
+                if pmi != nil {
+                    do {
+                        pmiPair = try Self.socketPair()
+                    } catch {
+                        for fd in [childStdin, outPipe.read, outPipe.write, errPipe.read, errPipe.write, stdinFD ?? -1] where fd >= 0 { close(fd) }
+                        throw error
+                    }
+                }
                 defer {
                     close(childStdin)
                     close(outPipe.write)
@@ -75,6 +83,7 @@ public struct ProcessTaskBackend: TaskBackend {
                     // Replies go through a duplicate: the reader closes its descriptor at EOF, and a number
                     // closed there could be reused by another open before a late reply is written.
                     let writer = fcntl(pmiPair.agent, F_DUPFD_CLOEXEC, 0)
+                    if writer < 0 { logger.error("rank \(rank): no descriptor for PMI replies: \(String(cString: strerror(errno)))") }
                     pmiWriters.add(writer, for: rank)
                 }
                 started.append((rank, pid, stdinFD, outPipe.read, errPipe.read, pmiPair?.agent))
@@ -96,6 +105,8 @@ public struct ProcessTaskBackend: TaskBackend {
                     }
                     async let pmiDone: Void = Self.servePMI(task.pmi, rank: task.rank, shell: pmi, writers: pmiWriters)
                     let status = await ChildReaper.shared.waitForExit(task.pid)
+                    // A descendant may still hold the task's PMI socket (fd 3 is inherited): end it now.
+                    pmiWriters.shutdown(task.rank)
                     _ = await (out, err, pmiDone)
                     report(.taskExited(task: task.rank, status: status, message: ""))
                     return true
@@ -185,6 +196,13 @@ private final class PMIWriters: Sendable {
                     offset += written
                 }
             }
+        }
+    }
+
+    /// Ends the connection (both directions) without closing the descriptor: its reader sees EOF.
+    func shutdown(_ rank: Int) {
+        descriptors.withLock { descriptors in
+            if let fd = descriptors[rank] { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
         }
     }
 

@@ -26,8 +26,10 @@ public final class GuestChannel: Sendable {
 
     /// Connects to the unix socket QEMU serves, retrying until it accepts or `timeout` passes.
     /// `credentialsPath` is the VM's credentials file (``GuestCredentialsFile``), read at each connect.
+    /// `handshakeTimeout` bounds the Wire handshake, which waits for the guest agent to open its port (a
+    /// whole boot, the first time).
     public static func connect(socketPath: String, credentialsPath: String, vmName: String, timeout: Duration = .seconds(10),
-                               logger: Logger) async throws -> GuestChannel {
+                               handshakeTimeout: Duration = .seconds(300), logger: Logger) async throws -> GuestChannel {
         let credentials = try GuestCredentialsFile.read(credentialsPath, vmName: vmName)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
@@ -40,13 +42,15 @@ public final class GuestChannel: Sendable {
                     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                         .channelInitializer { channel in
                             channel.eventLoop.makeCompletedFuture {
-                                // The handshake may wait for a whole boot: the guest reads the hello once its
-                                // agent opens the port. waitReady's own timeout is the one users see.
                                 let handshake = Handshake.Configuration(
                                     role: .initiator, jobID: credentials.jobID, secret: credentials.secret,
                                     identity: credentials.hostIdentity, expectedPeer: credentials.guestIdentity,
-                                    timeout: .seconds(3600))
-                                try channel.pipeline.syncOperations.addWireHandlers(handshake: handshake) { _ in }
+                                    timeout: handshakeTimeout)
+                                // A failed handshake (wrong secret, wrong job, timeout) is the reason the
+                                // channel closed, rather than a bare "connection closed".
+                                try channel.pipeline.syncOperations.addWireHandlers(handshake: handshake) { error in
+                                    core.closed(reason: "guest link: \(error)")
+                                }
                                 try channel.pipeline.syncOperations.addHandlers([
                                     GuestWireHandler(rank: credentials.rank),
                                     GuestChannelHandler(core: core),

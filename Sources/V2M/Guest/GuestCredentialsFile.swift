@@ -7,25 +7,40 @@ import GuestProtocol
 /// A job's tool agent writes the job's credentials before it starts the VM; a VM started on its own gets a
 /// fresh secret (``ensure(_:vmName:)``).
 public enum GuestCredentialsFile {
-    /// Writes `credentials` to `path` atomically (temp file, then rename), readable by the owner only.
+    /// Writes `credentials` to `path` atomically: a new temporary file created mode 0600 (never readable by
+    /// others, not even for a moment), written, synced, then renamed over `path`.
     public static func write(_ credentials: GuestCredentials, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(credentials.fileContents.utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw V2MError.invalidProfile("cannot write guest credentials \(temporary)")
+        func failure(_ what: String) -> V2MError {
+            V2MError.invalidProfile("cannot write guest credentials \(what): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure(temporary) }
+        let bytes = Array(credentials.fileContents.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced else {
+            let error = failure(temporary)
+            unlink(temporary)
+            throw error
         }
         guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let error = failure(path)
             unlink(temporary)
-            throw V2MError.invalidProfile("cannot write guest credentials \(path): \(reason)")
+            throw error
         }
     }
 
-    /// Makes sure `path` holds credentials: keeps the ones there, else writes a VM-private set.
+    /// Makes sure `path` holds credentials: keeps a file there that only this user can read, else writes a
+    /// VM-private set.
     public static func ensure(_ path: String, vmName: String) throws {
-        if FileManager.default.fileExists(atPath: path) { return }
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == getuid(), info.st_mode & 0o077 == 0 {
+            return
+        }
         try write(.standalone(vmName: vmName), to: path)
     }
 

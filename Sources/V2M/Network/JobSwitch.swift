@@ -83,6 +83,14 @@ public final class JobSwitch: Sendable {
         return vmPath(preferred, largestRank).utf8.count <= longestSocketPath ? preferred : fallbackParent + "/" + name
     }
 
+    /// ``socketDirectory(parent:name:largestRank:fallbackParent:)`` with the fallback parent checked
+    /// private (created mode 0700 if missing).
+    public static func privateSocketDirectory(parent: String, name: String, largestRank: Int) throws -> String {
+        let directory = socketDirectory(parent: parent, name: name, largestRank: largestRank)
+        if directory.hasPrefix(RuntimeDirectory.fallbackParent + "/") { try RuntimeDirectory.ensurePrivateFallbackParent() }
+        return directory
+    }
+
     /// Binds the tunnel socket and one switch port per local VM, all on one event loop of `group`.
     public static func start(_ configuration: Configuration, group: any EventLoopGroup) async throws -> JobSwitch {
         let loop = group.next()

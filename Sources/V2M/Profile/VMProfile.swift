@@ -130,6 +130,16 @@ public struct GuestChannelEndpoint: Sendable, Equatable, Codable {
         self.credentialsPath = credentialsPath
             ?? String(socketPath[..<(socketPath.lastIndex(of: "/") ?? socketPath.startIndex)]) + "/guest-credentials"
     }
+
+    private enum CodingKeys: String, CodingKey { case portName, socketPath, credentialsPath }
+
+    /// Records written before guest credentials existed have no `credentialsPath`: the default applies.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(portName: try container.decode(String.self, forKey: .portName),
+                  socketPath: try container.decode(String.self, forKey: .socketPath),
+                  credentialsPath: try container.decodeIfPresent(String.self, forKey: .credentialsPath))
+    }
 }
 
 /// A virtual NIC (virtio-net).

@@ -6,11 +6,15 @@ import VSE
 enum RuntimeDirectory {
     private static let counter = Mutex(0)
 
+    /// The per-user fallback parent for socket directories whose preferred path is too long.
+    static var fallbackParent: String { "/tmp/vhpc-\(getuid())" }
+
     /// `preferredParent/name`, or `/tmp/vhpc-<uid>/name` when the preferred path is too long for sockets.
     static func make(name: String, preferredParent: String) throws(V2MError) -> String {
         var directory = preferredParent + "/" + name
         if (directory + "/guest.sock").utf8.count >= 100 {
-            directory = "/tmp/vhpc-\(getuid())/" + name
+            try ensurePrivateFallbackParent()
+            directory = fallbackParent + "/" + name
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -18,6 +22,22 @@ enum RuntimeDirectory {
             throw .invalidProfile("cannot create runtime directory \(directory): \(error)")
         }
         return directory
+    }
+
+    /// Creates `/tmp/vhpc-<uid>` mode 0700, or checks that the one there is a real directory of this user's
+    /// (and makes it 0700): /tmp is shared, and the name is predictable.
+    static func ensurePrivateFallbackParent() throws(V2MError) {
+        let path = fallbackParent
+        if mkdir(path, 0o700) != 0, errno != EEXIST {
+            throw .invalidProfile("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid() else {
+            throw .invalidProfile("\(path) is not a directory of user \(getuid()) (a symlink, or someone else's): refusing to put VM sockets and credentials there")
+        }
+        if info.st_mode & 0o077 != 0, chmod(path, 0o700) != 0 {
+            throw .invalidProfile("cannot make \(path) private (mode 0700): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// A process-unique short name: `prefix-<pid>-<n>`.

@@ -32,7 +32,7 @@ struct VMTaskBackend: TaskBackend {
         let network = JobNetwork(jobID: plan.jobID, imageName: entry.manifest.name, size: plan.size)
         let jobSwitch: JobSwitch
         do {
-            jobSwitch = try await JobSwitch.start(Self.switchConfiguration(plan, network: network, state: state), group: MultiThreadedEventLoopGroup.singleton)
+            jobSwitch = try await JobSwitch.start(try Self.switchConfiguration(plan, network: network, state: state), group: MultiThreadedEventLoopGroup.singleton)
         } catch {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return
@@ -90,7 +90,7 @@ struct VMTaskBackend: TaskBackend {
     /// This node's switch: on the address its agent listens on (the bootstrap's address table), peers = the
     /// job's other nodes, sockets in a per-job, per-node directory of the node's state (or of /tmp when that
     /// path is too long for a unix socket).
-    static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork, state: StateDirectory) -> JobSwitch.Configuration {
+    static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork, state: StateDirectory) throws -> JobSwitch.Configuration {
         var peers: [Int: JobSwitch.TunnelEndpoint] = [:]
         for (agentRank, host) in plan.nodeAddresses where agentRank != plan.agentRank {
             peers[agentRank] = JobSwitch.TunnelEndpoint(host: host, port: network.switchPort(ofNode: agentRank))
@@ -98,8 +98,8 @@ struct VMTaskBackend: TaskBackend {
         return JobSwitch.Configuration(
             jobTag: network.tag, agentRank: plan.agentRank, tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1",
             tunnelPort: network.switchPort(ofNode: plan.agentRank), peers: peers, localRanks: Array(plan.taskRanks),
-            directory: JobSwitch.socketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
-                                                 largestRank: plan.taskRanks.last ?? 0))
+            directory: try JobSwitch.privateSocketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
+                                                            largestRank: plan.taskRanks.last ?? 0))
     }
 
     private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
