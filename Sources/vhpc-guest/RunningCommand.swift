@@ -26,7 +26,9 @@ struct RunningCommand {
         var pmiPair: [Int32] = [-1, -1]
         if environment.contains(where: { $0.hasPrefix("PMI_RANK=") }) {
             guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pmiPair) == 0 else {
-                return .failure(SpawnFailure(message: "socketpair: \(String(cString: strerror(errno)))"))
+                let reason = String(cString: strerror(errno))
+                for fd in inPipe + outPipe + errPipe { close(fd) }
+                return .failure(SpawnFailure(message: "socketpair: \(reason)"))
             }
             environment.append("PMI_FD=3")
         }
