@@ -1,4 +1,5 @@
 import Foundation
+import GuestProtocol
 import Testing
 import V2M
 import VSE
@@ -60,6 +61,33 @@ struct V2MCLITests {
         #expect(Self.vhpc(["vm", "stop", "cli1"], home: home).status == 0)
         #expect(!FileManager.default.fileExists(atPath: home + "/vms/cli1"))
         #expect(Self.vhpc(["vm", "list"], home: home).out.split(separator: "\n").count == 1)
+        #expect(V2MLeftovers.qemuProcesses(mentioning: home).isEmpty)
+    }
+
+    @Test("a host end with credentials not the VM's is refused at once, with a clear error")
+    func wrongCredentialsAreRefused() async throws {
+        let image = try #require(V2MTestImage.find())
+        let home = try Self.home(image: image)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let start = Self.vhpc(["vm", "start", "--image", image.manifest.name, "--name", "cli2", "--accel", "tcg",
+                               "--hypervisor", "qemu"], home: home)
+        #expect(start.status == 0, "\(start.err)")
+        let record = try VMRecordStore(state: StateDirectory(root: home)).load("cli2")
+        let pid = try #require(record.runtime?.pid)
+        defer { kill(pid, SIGKILL) }
+        // The guest booted with the file's first secret; the host side now reads another one.
+        let path = record.profile.guestChannel.credentialsPath
+        let original = try GuestCredentialsFile.read(path, vmName: "cli2")
+        try GuestCredentialsFile.write(GuestCredentials(jobID: original.jobID, rank: original.rank, secret: .generate()), to: path)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let exec = Self.vhpc(["vm", "exec", "cli2", "--", "true"], home: home)
+        #expect(exec.status != 0)
+        #expect(exec.err.contains("did not authenticate each other"), "\(exec.err)")
+        #expect(clock.now - began < .seconds(30), "refused at once, not after a timeout")
+        try GuestCredentialsFile.write(original, to: path)
+        #expect(Self.vhpc(["vm", "exec", "cli2", "--", "true"], home: home).status == 0, "the right secret works again")
+        #expect(Self.vhpc(["vm", "stop", "cli2"], home: home).status == 0)
         #expect(V2MLeftovers.qemuProcesses(mentioning: home).isEmpty)
     }
 

@@ -133,7 +133,11 @@ struct GuestChannelTests {
         server.start()
         let channel = try await GuestChannel.connect(socketPath: guest.path, credentialsPath: guest.credentialsPath,
                                                      vmName: "fake", timeout: .seconds(5), logger: Logger(label: "test"))
-        await #expect(throws: V2MError.self) { _ = try await channel.waitReady(timeout: .seconds(5)) }
+        await #expect { _ = try await channel.waitReady(timeout: .seconds(5)) } throws: { error in
+            if case V2MError.guestRefused = error { return true }
+            Issue.record("expected guestRefused, got \(error)")
+            return false
+        }
         #expect(channel.isClosed)
         await channel.close()
         let clock = ContinuousClock()

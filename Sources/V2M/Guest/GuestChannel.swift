@@ -49,7 +49,7 @@ public final class GuestChannel: Sendable {
                                 // A failed handshake (wrong secret, wrong job, timeout) is the reason the
                                 // channel closed, rather than a bare "connection closed".
                                 try channel.pipeline.syncOperations.addWireHandlers(handshake: handshake) { error in
-                                    core.closed(reason: "guest link: \(error)")
+                                    core.closed(reason: "guest link: \(error)", refused: Self.isRefusal(error))
                                 }
                                 try channel.pipeline.syncOperations.addHandlers([
                                     GuestWireHandler(rank: credentials.rank),
@@ -69,6 +69,14 @@ public final class GuestChannel: Sendable {
         }
         if let v2m = lastError as? V2MError { throw v2m }
         throw V2MError.guestChannel(vm: vmName, reason: "cannot connect to \(socketPath): \(lastError)")
+    }
+
+    /// A handshake failure no retry can mend: the other side's proof, job or identity is not ours.
+    static func isRefusal(_ error: any Error) -> Bool {
+        switch error as? WireError {
+        case .authenticationFailed, .jobMismatch, .rejectedByPeer: return true
+        default: return false
+        }
     }
 
     /// Sends one message.

@@ -23,6 +23,7 @@ final class GuestChannelCore: Sendable {
         var nextWaiter = 0
         var nextExecID: UInt32 = 1
         var closedReason: String?
+        var refused = false
     }
 
     let vmName: String
@@ -75,18 +76,27 @@ final class GuestChannelCore: Sendable {
         }
     }
 
-    func closed(reason: String) {
-        let (ready, status, execs, closers) = state.withLock { s in
-            if s.closedReason == nil { s.closedReason = reason }
+    /// `refused`: the handshake failed on credentials; waiters get `guestRefused`, not `guestChannel`.
+    private func closedError(_ s: State) -> V2MError {
+        let reason = s.closedReason ?? "closed"
+        return s.refused ? .guestRefused(vm: vmName, reason: reason) : .guestChannel(vm: vmName, reason: reason)
+    }
+
+    func closed(reason: String, refused: Bool = false) {
+        let (ready, status, execs, closers, error) = state.withLock { s in
+            if s.closedReason == nil {
+                s.closedReason = reason
+                s.refused = refused
+            }
             defer {
                 s.readyWaiters.removeAll()
                 s.statusWaiters.removeAll()
                 s.execs.removeAll()
                 s.closeWaiters.removeAll()
             }
-            return (Array(s.readyWaiters.values), s.statusWaiters.map(\.1), Array(s.execs.values), Array(s.closeWaiters.values))
+            return (Array(s.readyWaiters.values), s.statusWaiters.map(\.1), Array(s.execs.values), Array(s.closeWaiters.values),
+                    closedError(s))
         }
-        let error = V2MError.guestChannel(vm: vmName, reason: reason)
         for w in ready { w.resume(throwing: error) }
         for w in status { w.resume(throwing: error) }
         for e in execs { e.continuation.resume(throwing: error) }
@@ -104,7 +114,7 @@ final class GuestChannelCore: Sendable {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<GuestInfo, any Error>) in
                 let immediate: Result<GuestInfo, any Error>? = state.withLock { s in
                     if let ready = s.lastReady { return .success(ready) }
-                    if let reason = s.closedReason { return .failure(V2MError.guestChannel(vm: vmName, reason: reason)) }
+                    if s.closedReason != nil { return .failure(closedError(s)) }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     s.readyWaiters[id] = c
                     return nil
@@ -125,13 +135,13 @@ final class GuestChannelCore: Sendable {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<GuestStatus, any Error>) in
                 // A closed channel is checked under the same lock that registers the waiter, so a close
                 // cannot strand it.
-                let closedReason = state.withLock { s -> String? in
-                    if let reason = s.closedReason { return reason }
+                let closed = state.withLock { s -> V2MError? in
+                    if s.closedReason != nil { return closedError(s) }
                     s.statusWaiters.append((id, c))
                     return nil
                 }
-                if let closedReason {
-                    c.resume(throwing: V2MError.guestChannel(vm: vmName, reason: closedReason))
+                if let closed {
+                    c.resume(throwing: closed)
                     return
                 }
                 Task { [self] in
@@ -156,13 +166,13 @@ final class GuestChannelCore: Sendable {
     func awaitExit(id: UInt32, onOutput: @escaping OutputSink, onPMI: (@Sendable ([UInt8]) -> Void)? = nil,
                    send: @escaping @Sendable () async throws -> Void) async throws -> Int32 {
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, any Error>) in
-            let closedReason = state.withLock { s -> String? in
-                if let reason = s.closedReason { return reason }
+            let closed = state.withLock { s -> V2MError? in
+                if s.closedReason != nil { return closedError(s) }
                 s.execs[id] = Exec(onOutput: onOutput, onPMI: onPMI, continuation: c)
                 return nil
             }
-            if let closedReason {
-                c.resume(throwing: V2MError.guestChannel(vm: vmName, reason: closedReason))
+            if let closed {
+                c.resume(throwing: closed)
                 return
             }
             Task { [self] in

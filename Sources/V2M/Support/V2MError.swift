@@ -14,6 +14,8 @@ public enum V2MError: Error, Sendable, Equatable, CustomStringConvertible {
     case guestExecFailed(vm: String, reason: String)
     /// The guest channel closed or could not be opened.
     case guestChannel(vm: String, reason: String)
+    /// The guest agent and this host did not authenticate each other (wrong secret or job): retrying cannot help.
+    case guestRefused(vm: String, reason: String)
     /// An operation on the guest channel did not complete in time.
     case guestTimeout(vm: String, operation: String)
     /// A QMP command failed or the monitor misbehaved.
@@ -60,6 +62,8 @@ public enum V2MError: Error, Sendable, Equatable, CustomStringConvertible {
             return "VM \(vm): guest could not run the command: \(reason)"
         case .guestChannel(let vm, let reason):
             return "VM \(vm): guest channel: \(reason)"
+        case .guestRefused(let vm, let reason):
+            return "VM \(vm): the guest agent and this host did not authenticate each other (its credentials are not this job's?): \(reason)"
         case .guestTimeout(let vm, let operation):
             return "VM \(vm): guest did not answer \(operation) in time"
         case .qmp(let vm, let command, let reason):
