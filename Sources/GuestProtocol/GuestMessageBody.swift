@@ -67,7 +67,7 @@ public enum GuestMessageBody {
     }
 
     /// Decodes a body made by ``encode(_:)``.
-    public static func decode(_ body: ArraySlice<UInt8>) throws(GuestFrameError) -> GuestMessage {
+    public static func decode(_ body: ArraySlice<UInt8>) throws(GuestMessageError) -> GuestMessage {
         guard let rawKind = body.first else { throw .malformed("empty body") }
         guard let kind = Kind(rawValue: rawKind) else { throw .unknownKind(rawKind) }
         var reader = PayloadReader(body.dropFirst())
@@ -107,7 +107,7 @@ public enum GuestMessageBody {
 }
 
 /// Why a guest message body was rejected.
-public enum GuestFrameError: Error, Equatable, CustomStringConvertible {
+public enum GuestMessageError: Error, Equatable, CustomStringConvertible {
     case unknownKind(UInt8)
     case malformed(String)
 

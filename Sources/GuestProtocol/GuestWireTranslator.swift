@@ -44,9 +44,9 @@ public struct GuestWireTranslator: Sendable {
     }
 
     /// The guest message a Wire message carries.
-    /// - Throws: ``GuestFrameError`` for a message the guest channel does not use, a bad body, or a gap in
+    /// - Throws: ``GuestMessageError`` for a message the guest channel does not use, a bad body, or a gap in
     ///   an I/O stream's sequence numbers.
-    public mutating func guestMessage(from message: Message) throws(GuestFrameError) -> GuestMessage {
+    public mutating func guestMessage(from message: Message) throws(GuestMessageError) -> GuestMessage {
         switch message {
         case .launch(let launch):
             guard let id = UInt32(exactly: launch.id), !launch.executable.isEmpty else {

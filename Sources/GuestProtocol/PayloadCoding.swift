@@ -34,33 +34,33 @@ struct PayloadReader {
 
     var isAtEnd: Bool { index == data.endIndex }
 
-    private mutating func take(_ n: Int) throws(GuestFrameError) -> ArraySlice<UInt8> {
+    private mutating func take(_ n: Int) throws(GuestMessageError) -> ArraySlice<UInt8> {
         guard n >= 0, data.endIndex - index >= n else { throw .malformed("truncated field") }
         defer { index += n }
         return data[index..<index + n]
     }
 
-    mutating func u8() throws(GuestFrameError) -> UInt8 { try take(1).first! }
-    mutating func u16() throws(GuestFrameError) -> UInt16 {
+    mutating func u8() throws(GuestMessageError) -> UInt8 { try take(1).first! }
+    mutating func u16() throws(GuestMessageError) -> UInt16 {
         let b = try take(2)
         return UInt16(b[b.startIndex]) << 8 | UInt16(b[b.startIndex + 1])
     }
-    mutating func u32() throws(GuestFrameError) -> UInt32 {
+    mutating func u32() throws(GuestMessageError) -> UInt32 {
         let b = try take(4)
         var v: UInt32 = 0
         for byte in b { v = v << 8 | UInt32(byte) }
         return v
     }
-    mutating func u64() throws(GuestFrameError) -> UInt64 {
+    mutating func u64() throws(GuestMessageError) -> UInt64 {
         UInt64(try u32()) << 32 | UInt64(try u32())
     }
-    mutating func bytes() throws(GuestFrameError) -> [UInt8] {
+    mutating func bytes() throws(GuestMessageError) -> [UInt8] {
         Array(try take(Int(try u32())))
     }
-    mutating func string() throws(GuestFrameError) -> String {
+    mutating func string() throws(GuestMessageError) -> String {
         String(decoding: try bytes(), as: UTF8.self)
     }
-    mutating func strings() throws(GuestFrameError) -> [String] {
+    mutating func strings() throws(GuestMessageError) -> [String] {
         let count = Int(try u32())
         // Each string needs at least its 4-byte length: bound the count by what is left.
         guard count <= (data.endIndex - index) / 4 else { throw .malformed("string list count \(count) too large") }

@@ -73,12 +73,7 @@ struct RunningCommand {
             stdinFD = -1
             return
         }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            offset += n
-        }
+        Self.writeAll(stdinFD, bytes)
     }
 
     mutating func pollExit() {
@@ -97,9 +92,14 @@ struct RunningCommand {
     /// holds them).
     func writePMI(_ bytes: [UInt8]) {
         guard pmiFD >= 0 else { return }
+        Self.writeAll(pmiFD, bytes)
+    }
+
+    /// Writes all of `bytes` unless the descriptor fails; retries interrupted and would-block writes.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(pmiFD, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             if n <= 0 { break }
             offset += n

@@ -129,15 +129,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory), "a failed start leaves no directory")
     }
 
-    @Test func theSocketDirectoryFallsBackToTmpOnlyWhenTheStatePathIsTooLong() {
-        let short = JobSwitch.socketDirectory(parent: "/var/lib/vhpc/tmp", name: "net-job-1-n0", largestRank: 3)
+    @Test func theSocketDirectoryFallsBackToTmpOnlyWhenTheStatePathIsTooLong() throws {
+        let short = try JobSwitch.socketDirectory(parent: "/var/lib/vhpc/tmp", name: "net-job-1-n0", largestRank: 3)
         #expect(short == "/var/lib/vhpc/tmp/net-job-1-n0")
         let deep = "/" + String(repeating: "p", count: 90)
-        let fallback = JobSwitch.socketDirectory(parent: deep, name: "net-job-1-n0", largestRank: 3)
+        let fallback = try JobSwitch.socketDirectory(parent: deep, name: "net-job-1-n0", largestRank: 3)
         #expect(fallback == "/tmp/vhpc-\(getuid())/net-job-1-n0")
         // Exactly at the limit still fits: "<parent>/net-job-1-n0/r3.vm" is 107 bytes.
         let edge = "/" + String(repeating: "e", count: 107 - 1 - "/net-job-1-n0/r3.vm".utf8.count)
-        #expect(JobSwitch.socketDirectory(parent: edge, name: "net-job-1-n0", largestRank: 3) == edge + "/net-job-1-n0")
-        #expect(JobSwitch.socketDirectory(parent: edge + "x", name: "net-job-1-n0", largestRank: 3) == "/tmp/vhpc-\(getuid())/net-job-1-n0")
+        #expect(try JobSwitch.socketDirectory(parent: edge, name: "net-job-1-n0", largestRank: 3) == edge + "/net-job-1-n0")
+        #expect(try JobSwitch.socketDirectory(parent: edge + "x", name: "net-job-1-n0", largestRank: 3) == "/tmp/vhpc-\(getuid())/net-job-1-n0")
     }
 }

@@ -40,18 +40,18 @@ import Wire
         var receiver = GuestWireTranslator(rank: 0)
         _ = try receiver.guestMessage(from: sender.wireMessage(for: .output(id: 1, stream: .stdout, bytes: [1])))
         _ = sender.wireMessage(for: .output(id: 1, stream: .stdout, bytes: [2]))  // lost on the way
-        #expect(throws: GuestFrameError.self) {
+        #expect(throws: GuestMessageError.self) {
             _ = try receiver.guestMessage(from: sender.wireMessage(for: .output(id: 1, stream: .stdout, bytes: [3])))
         }
     }
 
     @Test func badBodiesAndForeignMessagesAreRejected() {
-        #expect(throws: GuestFrameError.unknownKind(200)) { _ = try GuestMessageBody.decode([200][...]) }
+        #expect(throws: GuestMessageError.unknownKind(200)) { _ = try GuestMessageBody.decode([200][...]) }
         let truncated = Array(GuestMessageBody.encode(.exited(id: 1, status: 0)).dropLast())
-        #expect(throws: GuestFrameError.self) { _ = try GuestMessageBody.decode(truncated[...]) }
-        #expect(throws: GuestFrameError.self) { _ = try GuestMessageBody.decode((GuestMessageBody.encode(.statusRequest) + [0])[...]) }
+        #expect(throws: GuestMessageError.self) { _ = try GuestMessageBody.decode(truncated[...]) }
+        #expect(throws: GuestMessageError.self) { _ = try GuestMessageBody.decode((GuestMessageBody.encode(.statusRequest) + [0])[...]) }
         var translator = GuestWireTranslator(rank: 0)
-        #expect(throws: GuestFrameError.self) { _ = try translator.guestMessage(from: .ping(Heartbeat(id: 1, timestamp: 2))) }
+        #expect(throws: GuestMessageError.self) { _ = try translator.guestMessage(from: .ping(Heartbeat(id: 1, timestamp: 2))) }
     }
 
     @Test func openSSLGivesSwiftCryptosBytes() {

@@ -457,10 +457,8 @@ public struct AgentMachine: Sendable {
             launchID = command.id
             if isController {
                 let layout = TaskLayout(tasks: Int(command.tasks), nodes: max(1, configuration.rankCount - 1))
-                var environment: [String: String] = [:]
-                for variable in command.environment { environment[variable.name] = variable.value }
                 pmiFences = PMIFenceTracker(nodes: Set((1..<max(2, configuration.rankCount)).filter { layout.taskCount(onNode: $0 - 1) > 0 }),
-                                            lenientAfter: NodeTaskPlan.pmiLenientDelay(environment))
+                                            lenientAfter: NodeTaskPlan.pmiLenientDelay(command.environmentDictionary))
             }
             // The ping-pong detector runs once the job runs: bootstrap is CPU-heavy on shared machines and a
             // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.

@@ -46,12 +46,10 @@ public struct NodeTaskPlan: Sendable, Hashable {
     /// The plan for `agentRank`'s node from a flooded launch command (`tasks` = job size).
     public init(command: LaunchCommand, jobID: String, agentRank: Int, nodeCount: Int, host: String) {
         let layout = TaskLayout(tasks: Int(command.tasks), nodes: nodeCount)
-        var environment: [String: String] = [:]
-        for variable in command.environment { environment[variable.name] = variable.value }
         self.init(
             jobID: jobID, agentRank: agentRank, node: agentRank - 1, host: host,
             taskRanks: layout.ranks(onNode: agentRank - 1), size: Int(command.tasks), executable: command.executable,
-            arguments: command.arguments, environment: environment, workingDirectory: command.workingDirectory)
+            arguments: command.arguments, environment: command.environmentDictionary, workingDirectory: command.workingDirectory)
         self.nodeCount = nodeCount
     }
 
@@ -76,9 +74,12 @@ public struct NodeTaskPlan: Sendable, Hashable {
             lenientAfter: Self.pmiLenientDelay(environment))
     }
 
-    /// The PMI-1 variables of task `rank` whose connection is `fd` (`PMI_FD`, `PMI_RANK`, `PMI_SIZE`).
-    public func pmiEnvironment(forTask rank: Int, fd: Int32) -> [String: String] {
-        ["PMI_FD": String(fd), "PMI_RANK": String(rank), "PMI_SIZE": String(size)]
+    /// The PMI-1 variables of task `rank`: `PMI_RANK`, `PMI_SIZE`, and `PMI_FD` when the connection's
+    /// descriptor is known here (in a VM the guest agent sets it).
+    public func pmiEnvironment(forTask rank: Int, fd: Int32?) -> [String: String] {
+        var variables = ["PMI_RANK": String(rank), "PMI_SIZE": String(size)]
+        if let fd { variables["PMI_FD"] = String(fd) }
+        return variables
     }
 
     /// The environment of task `rank`: the agent's, the launch's, and the `VHPC_*` variables.
@@ -89,6 +90,15 @@ public struct NodeTaskPlan: Sendable, Hashable {
         result["VHPC_NODE"] = String(node)
         result["VHPC_LOCAL_RANK"] = String(rank - taskRanks.lowerBound)
         result["VHPC_JOB"] = jobID
+        return result
+    }
+}
+
+extension LaunchCommand {
+    /// The launch's environment as a dictionary (a later entry wins).
+    public var environmentDictionary: [String: String] {
+        var result: [String: String] = [:]
+        for variable in environment { result[variable.name] = variable.value }
         return result
     }
 }

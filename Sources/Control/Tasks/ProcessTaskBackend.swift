@@ -122,14 +122,7 @@ public struct ProcessTaskBackend: TaskBackend {
                         for pid in pids { kill(-pid, number) }
                     case .stdin(_, let data, let eos):
                         if let fd = stdinFD {
-                            data.withUnsafeReadableBytes { bytes in
-                                var offset = 0
-                                while offset < bytes.count {
-                                    let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                                    if written <= 0 { break }
-                                    offset += written
-                                }
-                            }
+                            data.withUnsafeReadableBytes { writeAll(fd, $0) }
                             if eos { close(fd) }
                         }
                     case .terminate:
@@ -187,15 +180,7 @@ private final class PMIWriters: Sendable {
     func write(_ bytes: [UInt8], to rank: Int) {
         descriptors.withLock { descriptors in
             guard let fd = descriptors[rank] else { return }
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 && errno == EINTR { continue }
-                    if written <= 0 { break }
-                    offset += written
-                }
-            }
+            bytes.withUnsafeBytes { writeAll(fd, $0) }
         }
     }
 
@@ -208,5 +193,16 @@ private final class PMIWriters: Sendable {
 
     func close(_ rank: Int) {
         if let fd = descriptors.withLock({ $0.removeValue(forKey: rank) }) { Glibc.close(fd) }
+    }
+}
+
+/// Writes all of `bytes` to a blocking descriptor unless it fails; retries interrupted writes.
+private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    var offset = 0
+    while offset < bytes.count {
+        let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { break }
+        offset += written
     }
 }

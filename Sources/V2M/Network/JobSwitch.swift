@@ -75,20 +75,10 @@ public final class JobSwitch: Sendable {
     public static let longestSocketPath = 107
 
     /// `<parent>/<name>` when every socket path for ranks up to `largestRank` fits in `sun_path`; otherwise
-    /// `<fallbackParent>/<name>`, by default `/tmp/vhpc-<uid>` where VM runtime directories go too (as
-    /// Open MPI falls back to /tmp for a too-long `TMPDIR`).
-    public static func socketDirectory(parent: String, name: String, largestRank: Int,
-                                       fallbackParent: String = "/tmp/vhpc-\(getuid())") -> String {
-        let preferred = parent + "/" + name
-        return vmPath(preferred, largestRank).utf8.count <= longestSocketPath ? preferred : fallbackParent + "/" + name
-    }
-
-    /// ``socketDirectory(parent:name:largestRank:fallbackParent:)`` with the fallback parent checked
-    /// private (created mode 0700 if missing).
-    public static func privateSocketDirectory(parent: String, name: String, largestRank: Int) throws -> String {
-        let directory = socketDirectory(parent: parent, name: name, largestRank: largestRank)
-        if directory.hasPrefix(RuntimeDirectory.fallbackParent + "/") { try RuntimeDirectory.ensurePrivateFallbackParent() }
-        return directory
+    /// `/tmp/vhpc-<uid>/<name>`, where VM runtime directories go too (as Open MPI falls back to /tmp for a
+    /// too-long `TMPDIR`).
+    public static func socketDirectory(parent: String, name: String, largestRank: Int) throws -> String {
+        try RuntimeDirectory.path(name: name, preferredParent: parent) { vmPath($0, largestRank).utf8.count <= longestSocketPath }
     }
 
     /// Binds the tunnel socket and one switch port per local VM, all on one event loop of `group`.

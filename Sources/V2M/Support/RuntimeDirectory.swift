@@ -9,13 +9,19 @@ enum RuntimeDirectory {
     /// The per-user fallback parent for socket directories whose preferred path is too long.
     static var fallbackParent: String { "/tmp/vhpc-\(getuid())" }
 
-    /// `preferredParent/name`, or `/tmp/vhpc-<uid>/name` when the preferred path is too long for sockets.
+    /// `preferredParent/name` when `fits` says the sockets it will hold fit in `sun_path`, else
+    /// `/tmp/vhpc-<uid>/name` (its parent made private first). Creates nothing else.
+    static func path(name: String, preferredParent: String, fits: (String) -> Bool) throws(V2MError) -> String {
+        let preferred = preferredParent + "/" + name
+        if fits(preferred) { return preferred }
+        try ensurePrivateFallbackParent()
+        return fallbackParent + "/" + name
+    }
+
+    /// Creates a VM's runtime directory: `preferredParent/name`, or `/tmp/vhpc-<uid>/name` when the
+    /// preferred path is too long for its sockets (`guest.sock`, and the longer names a migration uses).
     static func make(name: String, preferredParent: String) throws(V2MError) -> String {
-        var directory = preferredParent + "/" + name
-        if (directory + "/guest.sock").utf8.count >= 100 {
-            try ensurePrivateFallbackParent()
-            directory = fallbackParent + "/" + name
-        }
+        let directory = try path(name: name, preferredParent: preferredParent) { ($0 + "/guest.sock").utf8.count < 100 }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

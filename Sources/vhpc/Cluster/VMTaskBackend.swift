@@ -98,8 +98,8 @@ struct VMTaskBackend: TaskBackend {
         return JobSwitch.Configuration(
             jobTag: network.tag, agentRank: plan.agentRank, tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1",
             tunnelPort: network.switchPort(ofNode: plan.agentRank), peers: peers, localRanks: Array(plan.taskRanks),
-            directory: try JobSwitch.privateSocketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
-                                                            largestRank: plan.taskRanks.last ?? 0))
+            directory: try JobSwitch.socketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
+                                                     largestRank: plan.taskRanks.last ?? 0))
     }
 
     private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
@@ -116,7 +116,7 @@ struct VMTaskBackend: TaskBackend {
         options.memoryBytes = settings.memoryBytes
         if let pmi {
             // The guest agent sees PMI_RANK and gives the command a socketpair as PMI_FD, relayed to `pmi`.
-            environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3).filter { $0.key != "PMI_FD" }) { _, new in new }
+            environment.merge(plan.pmiEnvironment(forTask: rank, fd: nil)) { _, new in new }
             options.onPMI = { bytes, reply in
                 pmi.replies.register(reply, for: rank)
                 pmi.shell.received(ByteBuffer(bytes: bytes), from: rank)
