@@ -124,7 +124,7 @@ import Testing
                 jobTag: 1, agentRank: 0, tunnelHost: "127.0.0.1", tunnelPort: 0, peers: [:], localRanks: [0],
                 directory: directory), group: MultiThreadedEventLoopGroup.singleton)
         } throws: { error in
-            "\(error)".contains("longer than a unix socket allows (107)") && "\(error)".contains(directory + "/r0.vm")
+            "\(error)".contains("longer than a unix socket allows (103)") && "\(error)".contains(directory + "/r0.vm")
         }
         #expect(!FileManager.default.fileExists(atPath: directory), "a failed start leaves no directory")
     }
@@ -135,9 +135,26 @@ import Testing
         let deep = "/" + String(repeating: "p", count: 90)
         let fallback = try JobSwitch.socketDirectory(parent: deep, name: "net-job-1-n0", largestRank: 3)
         #expect(fallback == "/tmp/vhpc-\(getuid())/net-job-1-n0")
-        // Exactly at the limit still fits: "<parent>/net-job-1-n0/r3.vm" is 107 bytes.
-        let edge = "/" + String(repeating: "e", count: 107 - 1 - "/net-job-1-n0/r3.vm".utf8.count)
+        // Exactly at the limit still fits: "<parent>/net-job-1-n0/r3.vm" is 103 bytes.
+        let edge = "/" + String(repeating: "e", count: 103 - 1 - "/net-job-1-n0/r3.vm".utf8.count)
         #expect(try JobSwitch.socketDirectory(parent: edge, name: "net-job-1-n0", largestRank: 3) == edge + "/net-job-1-n0")
         #expect(try JobSwitch.socketDirectory(parent: edge + "x", name: "net-job-1-n0", largestRank: 3) == "/tmp/vhpc-\(getuid())/net-job-1-n0")
+    }
+
+    /// The directory `socketDirectory` picks at the very edge of the limit really binds: the limit is the one
+    /// the socket library enforces, not only the kernel's.
+    @Test func aSwitchAtTheEdgeOfTheLimitBinds() async throws {
+        let base = NSTemporaryDirectory() + "vhpc-switch-edge-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let name = "net-job-1-n0"
+        let parent = base + "/" + String(repeating: "e", count: 103 - base.utf8.count - 1 - "/\(name)/r3.vm".utf8.count)
+        let directory = try JobSwitch.socketDirectory(parent: parent, name: name, largestRank: 3)
+        #expect(directory == parent + "/" + name)
+        #expect((directory + "/r3.sw").utf8.count == 103)
+        let running = try await JobSwitch.start(JobSwitch.Configuration(
+            jobTag: 1, agentRank: 0, tunnelHost: "127.0.0.1", tunnelPort: 0, peers: [:], localRanks: [2, 3],
+            directory: directory), group: MultiThreadedEventLoopGroup.singleton)
+        #expect(FileManager.default.fileExists(atPath: directory + "/r3.sw"))
+        await running.stop()
     }
 }

@@ -71,8 +71,8 @@ public final class JobSwitch: Sendable {
     static func vmPath(_ directory: String, _ rank: Int) -> String { directory + "/r\(rank).vm" }
     static func switchPath(_ directory: String, _ rank: Int) -> String { directory + "/r\(rank).sw" }
 
-    /// The longest path a unix socket can have on Linux (`sun_path` is 108 bytes with its terminating NUL).
-    public static let longestSocketPath = 107
+    /// The longest socket path the switch can bind (SwiftNIO's limit, 103 bytes; see `RuntimeDirectory`).
+    public static var longestSocketPath: Int { RuntimeDirectory.longestSocketPath }
 
     /// `<parent>/<name>` when every socket path for ranks up to `largestRank` fits in `sun_path`; otherwise
     /// `/tmp/vhpc-<uid>/<name>`, where VM runtime directories go too (as Open MPI falls back to /tmp for a

@@ -2,9 +2,13 @@ import Foundation
 import Synchronization
 import VSE
 
-/// Picks and creates per-VM runtime directories, keeping unix socket paths under the 108-byte limit.
-enum RuntimeDirectory {
+/// Picks and creates per-VM runtime directories, keeping unix socket paths short enough to bind.
+public enum RuntimeDirectory {
     private static let counter = Mutex(0)
+
+    /// The longest unix socket path vhpc uses: SwiftNIO's `SocketAddress(unixDomainSocketPath:)` refuses more
+    /// than 103 bytes (the portable limit; Linux alone would allow 107).
+    static let longestSocketPath = 103
 
     /// The per-user fallback parent for socket directories whose preferred path is too long.
     static var fallbackParent: String { "/tmp/vhpc-\(getuid())" }
@@ -19,15 +23,21 @@ enum RuntimeDirectory {
     }
 
     /// Creates a VM's runtime directory: `preferredParent/name`, or `/tmp/vhpc-<uid>/name` when the
-    /// preferred path is too long for its sockets (`guest.sock`, and the longer names a migration uses).
+    /// preferred path is too long for its sockets (`guest.sock`, and the longer names a migration uses,
+    /// `m<N>-guest.sock`, allowed for up to N = 999).
     static func make(name: String, preferredParent: String) throws(V2MError) -> String {
-        let directory = try path(name: name, preferredParent: preferredParent) { ($0 + "/guest.sock").utf8.count < 100 }
+        let directory = try vmPath(name: name, preferredParent: preferredParent)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw .invalidProfile("cannot create runtime directory \(directory): \(error)")
         }
         return directory
+    }
+
+    /// Where `make` puts a VM's runtime directory, without creating it.
+    public static func vmPath(name: String, preferredParent: String) throws(V2MError) -> String {
+        try path(name: name, preferredParent: preferredParent) { ($0 + "/m999-guest.sock").utf8.count <= longestSocketPath }
     }
 
     /// Creates `/tmp/vhpc-<uid>` mode 0700, or checks that the one there is a real directory of this user's

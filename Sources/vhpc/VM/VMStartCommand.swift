@@ -38,7 +38,7 @@ struct VMStartCommand: AsyncParsableCommand {
             if records.exists(vmName), (try? records.load(vmName))?.effectiveState.isActive == true {
                 throw V2MError.vmExists(vmName)
             }
-            let directory = state.vms + "/" + vmName
+            let directory = try RuntimeDirectory.vmPath(name: vmName, preferredParent: state.vms)
             let selector = HypervisorSelector(state: state, accelerator: accel, probeImage: entry, detached: true,
                                               bootTimeout: .milliseconds(Int(timeout * 1000)), logger: logger)
             let (plugin, explanation) = try await selector.select(hypervisor)
