@@ -84,6 +84,8 @@ public final class GuestChannel: Sendable {
         do {
             try await channel.writeAndFlush(message)
         } catch {
+            // A write racing the peer's refusal fails with the refusal itself: the same clear error as a waiter gets.
+            if Self.isRefusal(error) { throw V2MError.guestRefused(vm: vmName, reason: "guest link: \(error)") }
             throw V2MError.guestChannel(vm: vmName, reason: "write failed: \(error)")
         }
     }
