@@ -40,6 +40,13 @@ struct BenchStageCommand: AsyncParsableCommand {
         var rows = [["N", "vhpc stage", "MiB/s (all nodes)", "limit before / after", "vhpc / limit", "sequential cp", "sequential / vhpc"]]
         for n in nodes {
             let perProcess = n >= 64 ? agentsPerProcess : 1
+            // Every point holds N copies at once (the staged files, then the limit's copies).
+            let needed = bytes * UInt64(n) + bytes / 8
+            if let free = Self.freeBytes(base), free < needed {
+                print(String(format: "N=%d: skipped — needs %.1f GiB free in %@, has %.1f GiB (try a smaller --size)",
+                             n, Double(needed) / 1_073_741_824, base, Double(free) / 1_073_741_824))
+                continue
+            }
             // The limit runs right before and right after vhpc, and the faster of the two counts: on a VM whose
             // freed memory goes back to the host, whichever writer comes first pays for the host's page faults.
             let limitBefore = try await copies(source, to: base + "/limit", count: n, parallel: true)
@@ -108,6 +115,13 @@ struct BenchStageCommand: AsyncParsableCommand {
             streams: .init(), newProcessGroup: false)
         let status = await ChildReaper.shared.waitForExit(pid)
         guard status == 0 else { throw CLIErrors.fail("copy \(a) → \(b) failed with status \(status)") }
+    }
+
+    /// Bytes free for this user on the filesystem holding `path`.
+    static func freeBytes(_ path: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
     static func makeFile(_ path: String, bytes: UInt64) throws {
