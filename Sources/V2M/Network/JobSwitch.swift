@@ -71,14 +71,12 @@ public final class JobSwitch: Sendable {
     static func vmPath(_ directory: String, _ rank: Int) -> String { directory + "/r\(rank).vm" }
     static func switchPath(_ directory: String, _ rank: Int) -> String { directory + "/r\(rank).sw" }
 
-    /// The longest socket path the switch can bind (SwiftNIO's limit, 103 bytes; see `RuntimeDirectory`).
-    public static var longestSocketPath: Int { RuntimeDirectory.longestSocketPath }
-
-    /// `<parent>/<name>` when every socket path for ranks up to `largestRank` fits in `sun_path`; otherwise
+    /// `<parent>/<name>` when every socket path for ranks up to `largestRank` fits (103 bytes, SwiftNIO's
+    /// limit; see `RuntimeDirectory`); otherwise
     /// `/tmp/vhpc-<uid>/<name>`, where VM runtime directories go too (as Open MPI falls back to /tmp for a
     /// too-long `TMPDIR`).
     public static func socketDirectory(parent: String, name: String, largestRank: Int) throws -> String {
-        try RuntimeDirectory.path(name: name, preferredParent: parent) { vmPath($0, largestRank).utf8.count <= longestSocketPath }
+        try RuntimeDirectory.path(name: name, preferredParent: parent) { vmPath($0, largestRank).utf8.count <= RuntimeDirectory.longestSocketPath }
     }
 
     /// Binds the tunnel socket and one switch port per local VM, all on one event loop of `group`.
@@ -91,9 +89,9 @@ public final class JobSwitch: Sendable {
         var vmAddresses: [Int: SocketAddress] = [:]
         for rank in configuration.localRanks {
             let path = vmPath(configuration.directory, rank)
-            guard path.utf8.count <= longestSocketPath else {
+            guard path.utf8.count <= RuntimeDirectory.longestSocketPath else {
                 throw JobSwitchError.bindFailed(
-                    "job network: the VM socket path \(path) is \(path.utf8.count) bytes, longer than a unix socket allows (\(longestSocketPath))")
+                    "job network: the VM socket path \(path) is \(path.utf8.count) bytes, longer than a unix socket allows (\(RuntimeDirectory.longestSocketPath))")
             }
             vmAddresses[rank] = try SocketAddress(unixDomainSocketPath: path)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import VSE
 
 /// How to deploy one VM from a VSE image: what every plug-in needs, and nothing hypervisor-specific.
@@ -128,7 +129,7 @@ public struct GuestChannelEndpoint: Sendable, Equatable, Codable {
         self.portName = portName
         self.socketPath = socketPath
         self.credentialsPath = credentialsPath
-            ?? String(socketPath[..<(socketPath.lastIndex(of: "/") ?? socketPath.startIndex)]) + "/guest-credentials"
+            ?? (socketPath as NSString).deletingLastPathComponent + "/guest-credentials"
     }
 
     private enum CodingKeys: String, CodingKey { case portName, socketPath, credentialsPath }
