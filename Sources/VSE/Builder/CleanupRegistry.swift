@@ -39,8 +39,18 @@ extension TemporaryDirectory {
 
 /// Removes a build tree that a killed tool (mmdebstrap) may have left mounts in: unmounts anything
 /// mounted below it first, so the removal can never reach into /proc, /sys or a bind-mounted /dev.
+///
+/// Removals run one at a time: on Ctrl-C the interrupt handler and the interrupted build's own clean-up both
+/// remove the same tree, and two recursive removals racing each other can both give up half-way (each fails
+/// on entries the other deleted), leaving part of the tree behind.
 enum SafeRemove {
+    private static let lock = NSLock()
+
     static func remove(_ path: String) {
+        lock.withLock { removeAlone(path) }
+    }
+
+    private static func removeAlone(_ path: String) {
         let prefix = path.hasSuffix("/") ? path : path + "/"
         let mounts = (try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? ""
         let below = mounts.split(separator: "\n")
