@@ -130,6 +130,35 @@ import Wire
         #expect(agent.phase == .exited)
     }
 
+    /// A parent that stays connected but never passes the address table down (its side of the job is gone,
+    /// or its link was left open by a process that stopped reading) must not keep the agent alive forever.
+    @Test func agentWithoutAddressTableExitsAfterTheTreeHasHadItsTime() throws {
+        func reportedLeaf() throws -> AgentMachine {
+            var leaf = try machine(rank: 3, ranks: 4)  // height 2: the table may take (2 + 2) windows
+            _ = leaf.handle(.start, now: .zero)
+            let reported = leaf.handle(.linkUp(rank: 1), now: .milliseconds(10))
+            #expect(reported.contains { if case .send(.agentControl, to: 1) = $0 { return true } else { return false } })
+            #expect(leaf.phase == .wiring)
+            return leaf
+        }
+        func exitReason(_ directives: [AgentDirective]) -> String? {
+            directives.lazy.compactMap { if case .exit(let reason, true) = $0 { return reason } else { return nil } }.first
+        }
+        var waiting = try reportedLeaf()
+        #expect(exitReason(waiting.handle(.tick, now: .milliseconds(4000))) == nil)
+        let reason = exitReason(waiting.handle(.tick, now: .milliseconds(4010)))
+        #expect(reason?.contains("no address table from parent agent 1") == true)
+        #expect(waiting.phase == .exited)
+
+        var served = try reportedLeaf()
+        let table = ControlPayload.addressTable(
+            endpoints: (0..<4).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: 1) }, failed: []).message
+        _ = served.handle(.message(table, from: 1), now: .milliseconds(20))
+        #expect(!served.addresses.isEmpty)
+        let later = served.handle(.tick, now: .seconds(60))
+        #expect(exitReason(later)?.contains("address table") != true)
+    }
+
     @Test func parentReportsChildThatNeverHandshakes() throws {
         var controller = try machine(rank: 0, ranks: 3)
         _ = controller.handle(.start, now: .zero)

@@ -103,6 +103,38 @@ import Testing
 }
 
 extension ControlFaultTests {
+    /// A 1,024-agent job (64 agents per process) with a handshake window too short for this machine: agents
+    /// fail all over the bootstrap and the job aborts. Not one agent process of the job may be left — also none
+    /// the front-end never heard of, or re-parented to init. (This used to leave a few processes for good:
+    /// a link accepted while its agent was exiting stayed open and kept the agent below it waiting.)
+    @Test func aBootstrapFailingEverywhereLeavesNoAgentProcess() async throws {
+        let job = try Job(["run", "-N", "1024", "--agents-per-process", "64", "--handshake-timeout", "500ms", "--", "true"])
+        defer { try? FileManager.default.removeItem(atPath: job.state) }
+        let marker = "--job job-\(job.process.processIdentifier)-"
+        // The output is read all along (a full pipe would stall the job); it ends when the last process holding
+        // the pipes — the front-end or a left-over agent — is gone.
+        let stderr = SendableData()
+        let reader = Thread { stderr.set(Data(job.finish().stderr.utf8)) }
+        reader.start()
+        while job.process.isRunning {
+            _ = job.descendants()
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let ofTheJob = { ProcessTable.all().filter { ProcessTable.arguments(of: $0.pid).contains(marker) } }
+        var left = ofTheJob()
+        let deadline = ContinuousClock.now + .seconds(3)  // agents killed by the front-end may still be exiting
+        while !left.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            left = ofTheJob()
+        }
+        #expect(left.isEmpty, "agent processes of the job left: \(left)")
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        for entry in left { kill(entry.pid, SIGKILL) }
+        for pid in job.survivors() { kill(pid, SIGKILL) }
+        let errors = String(decoding: stderr.wait(), as: UTF8.self)
+        #expect(job.process.terminationStatus != 0, "the window is too short for 1,024 agents here; stderr: \(errors.suffix(2000))")
+    }
+
     /// Every connection dialed to agent 1 (its children's tree links and the BMG links of higher ranks) is
     /// reset with `ss -K` while the job runs: the links are re-established, nobody is declared failed, every
     /// task finishes, and the job succeeds under either policy.

@@ -311,6 +311,8 @@ public struct JobRunner: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if options.launcher == "local" {
+            // Agent processes whose agents never joined are not in the table: find them as descendants.
+            pids.formUnion(JobProcessScan.agentProcesses(of: options.jobID, below: getpid()))
             for pid in pids where Self.isAlive(pid) && Self.processGroup(of: pid) == pid {
                 kill(-pid, SIGKILL)
             }
@@ -330,18 +332,13 @@ public struct JobRunner: Sendable {
 
     /// Whether `pid` exists and is not a zombie.
     public static func isAlive(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.first.map { $0 != "Z" && $0 != "X" } ?? false
+        JobProcessScan.statFields(of: pid)?.first.map { $0 != "Z" && $0 != "X" } ?? false
     }
 
     /// The process group of `pid` (from /proc), or nil.
     public static func processGroup(of pid: pid_t) -> pid_t? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 2 ? pid_t(fields[2]) : nil
+        guard let fields = JobProcessScan.statFields(of: pid), fields.count > 2 else { return nil }
+        return pid_t(fields[2])
     }
 
     private func hostName() -> String {

@@ -213,6 +213,7 @@ public struct AgentRuntime: Sendable {
                 }
             }
             for writer in allLinks.values { writer.abort() }
+            listener.accepted.shut()
             input.finish()
             // Links that opened after the drain: nothing will read their events any more.
             for await case .opened(_, _, let writer) in events { writer.abort() }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Wire
@@ -114,6 +115,8 @@ public struct WireListener: Sendable {
     public var server: NIOAsyncChannel<WireLink, Never>
     /// The port it listens on.
     public var port: Int
+    /// Every connection it accepted that is still open (see ``AcceptedChannels``).
+    let accepted: AcceptedChannels
 
     /// Binds `host:0` (or a given port) and installs the Wire stack with `handshake` (responder side) on
     /// every accepted connection.
@@ -121,14 +124,16 @@ public struct WireListener: Sendable {
         group: any EventLoopGroup, host: String, port: Int = 0, handshake: Handshake.Configuration,
         report: @escaping @Sendable (any Error) -> Void
     ) async throws -> WireListener {
+        let accepted = AcceptedChannels()
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
-                WireLink.make(channel: channel, handshake: handshake, report: report)
+                accepted.register(channel)
+                return WireLink.make(channel: channel, handshake: handshake, report: report)
             }
-        return WireListener(server: server, port: server.channel.localAddress?.port ?? 0)
+        return WireListener(server: server, port: server.channel.localAddress?.port ?? 0, accepted: accepted)
     }
 
     /// Dials `host:port` with `handshake` (initiator side).
@@ -150,4 +155,48 @@ public struct WireListener: Sendable {
             WireLink.make(channel: channel, handshake: handshake, report: report)
         }
     }
+}
+
+/// The connections a listener accepted and that are still open.
+///
+/// NIO completes a connection's handshake in its pipeline whether or not anyone still iterates the listener's
+/// accepted links: a link accepted while its agent was exiting would stay open, authenticated and answering
+/// pings, and keep the peer waiting on an agent that is gone. The agent shuts this set when it exits: every
+/// connection in it is closed, and any accepted later is closed at once.
+final class AcceptedChannels: Sendable {
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var isShut = false
+    }
+
+    func register(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        let admitted = state.withLockedValue { state in
+            guard !state.isShut else { return false }
+            state.open[key] = channel
+            return true
+        }
+        guard admitted else {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { [state] _ in
+            state.withLockedValue { _ = $0.open.removeValue(forKey: key) }
+        }
+    }
+
+    /// Closes every open accepted connection, and from now on every newly accepted one.
+    func shut() {
+        let channels = state.withLockedValue { state in
+            state.isShut = true
+            defer { state.open = [:] }
+            return Array(state.open.values)
+        }
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    /// Number of accepted connections still open.
+    var openCount: Int { state.withLockedValue { $0.open.count } }
 }

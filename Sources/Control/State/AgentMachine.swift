@@ -66,6 +66,8 @@ public struct AgentMachine: Sendable {
     public private(set) var router: FailoverRouter
     private var bootstrap: BootstrapTracker
     private var parentDeadline: Duration?
+    /// A non-controller agent that reported its subtree: when the address table must have come by.
+    private var tableDeadline: Duration?
     private var wiringPending: Set<Int> = []
     private var wiringDeadline: Duration?
     private var ownWired = false
@@ -204,10 +206,16 @@ public struct AgentMachine: Sendable {
         } else if let parent = parentRank, links.contains(parent) {
             out.append(.send(ControlPayload.subtreeReady(endpoints: bootstrap.endpoints, failed: bootstrap.failed).message, to: parent))
             phase = .wiring
+            tableDeadline = now + tableWindow
         }
     }
 
+    /// How long the address table may take after this agent reported its subtree: every level of the tree
+    /// may use one handshake window for its children, and one more is allowed for the way back down.
+    private var tableWindow: Duration { configuration.handshakeWindow * (configuration.tree.height + 2) }
+
     private mutating func installTable(_ endpoints: [AgentEndpoint], failed: [Int], _ out: inout [AgentDirective]) {
+        tableDeadline = nil
         for endpoint in endpoints { addresses[endpoint.rank] = endpoint }
         for rank in failed where failures[rank] == nil {
             record(FailureNotice(rank: rank, reporter: 0, detector: .handshakeFailed, detail: "did not join"), &out)
@@ -281,6 +289,12 @@ public struct AgentMachine: Sendable {
         }
         if let deadline = parentDeadline, now >= deadline {
             exit("no handshake with parent agent \(parentRank ?? 0) within \(configuration.handshakeWindow)", failed: true, &out)
+            return
+        }
+        // A parent that stays connected but never passes the table down (its own side of the job is gone)
+        // must not keep this agent alive forever.
+        if let deadline = tableDeadline, now >= deadline {
+            exit("no address table from parent agent \(parentRank ?? 0) within \(tableWindow)", failed: true, &out)
             return
         }
         for (peer, deadline) in relinking.sorted(by: { $0.key < $1.key }) where now >= deadline {

@@ -1,0 +1,45 @@
+import NIOCore
+import NIOPosix
+import Testing
+import Wire
+
+@testable import Control
+
+/// A listener's accepted connections are closed when its agent exits, including ones nobody took from its
+/// accept loop, and ones accepted afterwards (real sockets on loopback).
+@Suite struct AcceptedChannelsTests {
+    /// Opens a plain TCP connection to `port`.
+    func connect(to port: Int, group: any EventLoopGroup) async throws -> any Channel {
+        try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// Whether the listener's side closed `channel` within `limit` (polls; a close future cannot be cancelled).
+    func closed(_ channel: any Channel, within limit: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while channel.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        return !channel.isActive
+    }
+
+    @Test func shuttingTheListenerClosesConnectionsNobodyTookAndLaterOnes() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let handshake = Handshake.Configuration(
+            role: .responder, jobID: "accepted-test", secret: JobSecret.generate(),
+            identity: PeerIdentity(rank: 1, role: .rootAgent), timeout: .seconds(30))
+        let listener = try await WireListener.bind(group: group, host: "127.0.0.1", handshake: handshake, report: { _ in })
+        defer { listener.server.channel.close(promise: nil) }
+
+        // Nobody iterates the listener's accept loop: the connection is accepted and then just sits there.
+        let early = try await connect(to: listener.port, group: group)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while listener.accepted.openCount < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(listener.accepted.openCount == 1)
+        #expect(try await !closed(early, within: .milliseconds(200)))
+
+        listener.accepted.shut()
+        #expect(try await closed(early, within: .seconds(5)))
+        #expect(listener.accepted.openCount == 0)
+
+        let late = try await connect(to: listener.port, group: group)
+        #expect(try await closed(late, within: .seconds(5)))
+    }
+}
