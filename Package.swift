@@ -25,7 +25,7 @@ let package = Package(
         ]),
         // WireCore with swift-crypto's SHA-256/HMAC/HKDF, plus the wire benchmarks. What the host side uses.
         .target(name: "Wire", dependencies: [
-            "WireCore",
+            "WireCore", "CChunkDigest",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -37,6 +37,8 @@ let package = Package(
         ]),
         // OpenSSL's libcrypto (static) for the guest agent's Wire handshake and frame MACs.
         .target(name: "CGuestCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        // SHA-256 that resumes from a chaining value (staged files: one hash pass checks each chunk and the file).
+        .target(name: "CChunkDigest", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "GuestCrypto", dependencies: ["CGuestCrypto", "WireCore"]),
         // Virtual System Environments: spec, validation, builders, cache, manifest.
         .target(name: "VSE", dependencies: [

@@ -78,13 +78,14 @@ extension ChunkChecksum {
 }
 
 extension FileChunk {
-    /// A chunk whose checksum is computed from `data`.
+    /// A chunk that is a whole file on its own (its checksum is the SHA-256 of `data`, as ``ChunkChain`` gives
+    /// for a one-chunk file). Staged files in several chunks get chained checksums instead.
     public init(transferID: UInt64, offset: UInt64, totalLength: UInt64, data: ByteBuffer) {
         let checksum = data.withUnsafeReadableBytes { ChunkChecksum(of: $0) }
         self.init(transferID: transferID, offset: offset, totalLength: totalLength, checksum: checksum, data: data)
     }
 
-    /// Whether `checksum` is the SHA-256 of `data`.
+    /// Whether `checksum` is the SHA-256 of `data` (a chunk made by ``init(transferID:offset:totalLength:data:)``).
     public var isChecksumValid: Bool {
         data.withUnsafeReadableBytes { ChunkChecksum(of: $0) } == checksum
     }

@@ -7,7 +7,7 @@ import Wire
 
 @Suite struct StagingMachineTests {
     @Test func everyNodeGetsTheVerifiedFileDownTheTree() throws {
-        var network = try StagingNetwork(nodes: 8, fileSize: 37 * 1000 + 123, chunkSize: 1000)
+        var network = try StagingNetwork(nodes: 8, fileSize: 37 * 1024 + 123, chunkSize: 1024)
         network.start()
         network.run()
         for rank in 1...8 {
@@ -19,16 +19,16 @@ import Wire
 
     @Test func relaysForwardWhileReceiving() throws {
         // Pipelining: a leaf (rank 7, depth 3) has chunks before its grandparent has the whole file.
-        var network = try StagingNetwork(nodes: 8, fileSize: 100 * 1000, chunkSize: 1000)
+        var network = try StagingNetwork(nodes: 8, fileSize: 100 * 1024, chunkSize: 1024)
         network.start()
         network.run { $0.chunksDelivered[7, default: 0] > 0 }
-        #expect(network.machines[1]!.received(7) < 50 * 1000)
+        #expect(network.machines[1]!.received(7) < 50 * 1024)
         network.run()
         #expect(network.committed[7] == network.source)
     }
 
     @Test func windowBoundsMemoryAtEveryNode() throws {
-        var network = try StagingNetwork(nodes: 16, fileSize: 200 * 1000, chunkSize: 1000, window: 4)
+        var network = try StagingNetwork(nodes: 16, fileSize: 200 * 1024, chunkSize: 1024, window: 4)
         network.start()
         network.run()
         #expect(network.maxBuffered <= 8 + 4, "buffered \(network.maxBuffered) chunks")
@@ -36,8 +36,8 @@ import Wire
     }
 
     @Test func aCorruptedChunkIsDetectedAndSentAgain() throws {
-        var network = try StagingNetwork(nodes: 7, fileSize: 30 * 1000, chunkSize: 1000)
-        network.corrupt = [3: 5000, 1: 0]
+        var network = try StagingNetwork(nodes: 7, fileSize: 30 * 1024, chunkSize: 1024)
+        network.corrupt = [3: 5 * 1024, 1: 0]
         network.start()
         network.run()
         #expect(network.resendRequests == 2)
@@ -46,7 +46,7 @@ import Wire
     }
 
     @Test func aNodeThatHasTheFileIsSkippedAndFeedsItsSubtree() throws {
-        var network = try StagingNetwork(nodes: 7, fileSize: 20 * 1000, chunkSize: 1000)
+        var network = try StagingNetwork(nodes: 7, fileSize: 20 * 1024, chunkSize: 1024)
         network.present = [1]
         network.start()
         network.run()
@@ -57,7 +57,7 @@ import Wire
 
     @Test(arguments: [1, 2, 3])
     func orphansOfAFailedInteriorNodeResumeFromAnotherFeeder(victim: Int) throws {
-        var network = try StagingNetwork(nodes: 12, fileSize: 80 * 1000, chunkSize: 1000)
+        var network = try StagingNetwork(nodes: 12, fileSize: 80 * 1024, chunkSize: 1024)
         network.start()
         network.run { $0.chunksDelivered[victim, default: 0] >= 30 }
         let orphans = network.tree.children(of: victim)
@@ -74,14 +74,14 @@ import Wire
     }
 
     @Test func emptyFileIsCommittedEverywhere() throws {
-        var network = try StagingNetwork(nodes: 3, fileSize: 0, chunkSize: 1000)
+        var network = try StagingNetwork(nodes: 3, fileSize: 0, chunkSize: 1024)
         network.start()
         network.run()
         for rank in 1...3 { #expect(network.committed[rank] == [], "node \(rank)") }
     }
 
     @Test func wrongWholeFileDigestFailsAndDiscards() throws {
-        var network = try StagingNetwork(nodes: 3, fileSize: 5000, chunkSize: 1000)
+        var network = try StagingNetwork(nodes: 3, fileSize: 5000, chunkSize: 1024)
         network.offer.sha256 = String(repeating: "0", count: 64)
         network.start()
         network.run()

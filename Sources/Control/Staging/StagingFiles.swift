@@ -12,7 +12,12 @@ import Glibc
 /// Node layout (`directory` is the node's state directory, e.g. `$VHPC_HOME/nodes/<rank>` for the local
 /// launcher): job files go to `staged/<job>/<path>` (removed by ``close()``), images to `images/<id>/`
 /// (assembled in `tmp/stage-<job>-<id>/` and renamed into place once every artifact is committed). A file
-/// is written as `<target>.partial-<pid>` and renamed only after the whole-file digest matched and `fsync`.
+/// is written as `<target>.partial-<pid>` and renamed only after the whole-file digest matched (checked by the
+/// machine as the last chunk arrives) and `fsync`.
+///
+/// A file that was complete when opened (the source's, or a node's own copy) is read to feed children: its
+/// chunk checksums (``ChunkChain``) are taken here as it is read in order, kept, and a read ahead of the
+/// chain first hashes the bytes in between.
 public final class StagingFiles: @unchecked Sendable {
     /// Where files come from or go to.
     public enum Role: Sendable {
@@ -27,10 +32,9 @@ public final class StagingFiles: @unchecked Sendable {
         var partial: String?
         var final: String
         var offer: StagingOffer
-        /// SHA-256 of the bytes written so far (the machine writes in order), checked at commit: the
-        /// whole-file hash is taken here, on the I/O queue, not on the agent's event loop.
-        var digest = ContentDigest()
-        var digested: UInt64 = 0
+        /// A complete file's chain over the bytes read so far in order, and the checksums of those chunks.
+        var chain = ChunkChain()
+        var checksums: [UInt64: ChunkChecksum] = [:]
     }
 
     public let role: Role
@@ -98,7 +102,7 @@ public final class StagingFiles: @unchecked Sendable {
         switch io {
         case .open(let offer): return open(offer)
         case .write(let id, let offset, let data): return write(id, offset, data)
-        case .read(let id, let offset, let length): return read(id, offset, length)
+        case .read(let id, let offset, let length): return read(id, offset, length, chained: true)
         case .commit(let id): return commit(id)
         case .discard(let id):
             if let handle = handles.removeValue(forKey: id) { drop(handle) }
@@ -169,14 +173,11 @@ public final class StagingFiles: @unchecked Sendable {
         if let failure {
             return .failed(transferID: id, message: "\(handle.partial ?? handle.final): write at offset \(offset): \(String(cString: strerror(failure)))")
         }
-        if offset == handle.digested {
-            data.withUnsafeReadableBytes { handles[id]?.digest.update($0) }
-            handles[id]?.digested += UInt64(data.readableBytes)
-        }
         return .written(transferID: id, offset: offset, length: data.readableBytes)
     }
 
-    private func read(_ id: UInt64, _ offset: UInt64, _ length: Int) -> StagingEvent {
+    /// Reads a chunk; `chained`: with its checksum if the file is complete.
+    private func read(_ id: UInt64, _ offset: UInt64, _ length: Int, chained: Bool) -> StagingEvent {
         guard let handle = handles[id] else { return .failed(transferID: id, message: "transfer \(id) is not open") }
         var buffer = allocator.buffer(capacity: length)
         var failure: Int32?
@@ -193,19 +194,52 @@ public final class StagingFiles: @unchecked Sendable {
         if let failure {
             return .failed(transferID: id, message: "\(handle.partial ?? handle.final): read at offset \(offset): \(String(cString: strerror(failure)))")
         }
-        let checksum = buffer.withUnsafeReadableBytes { ChunkChecksum(of: $0) }
-        return .read(transferID: id, offset: offset, data: buffer, checksum: checksum)
+        guard chained, handle.partial == nil else { return .read(transferID: id, offset: offset, data: buffer, checksum: nil) }
+        do {
+            let checksum = try checksum(id, offset: offset, data: buffer)
+            return .read(transferID: id, offset: offset, data: buffer, checksum: checksum)
+        } catch {
+            return .failed(transferID: id, message: "\(handle.final): \(error)")
+        }
+    }
+
+    /// The checksum of the chunk at `offset` of a complete file (see ``ChunkChain``), `data` being its bytes.
+    private func checksum(_ id: UInt64, offset: UInt64, data: ByteBuffer) throws -> ChunkChecksum {
+        guard var handle = handles[id] else { throw StagingError.io("transfer \(id) is not open", EBADF) }
+        defer { handles[id] = handle }
+        if let known = handle.checksums[offset] { return known }
+        let offer = handle.offer
+        // Hash forward from where the chain stands to this chunk (reads normally come in order: nothing to do).
+        while handle.chain.position < offset {
+            let position = handle.chain.position
+            let length = offer.chunkLength(at: position)
+            guard case .read(_, _, let bytes, _) = read(id, position, length, chained: false) else {
+                throw StagingError.io("read at offset \(position)", EIO)
+            }
+            try absorb(&handle, at: position, bytes)
+        }
+        try absorb(&handle, at: offset, data)
+        return handle.checksums[offset]!
+    }
+
+    /// Adds the chunk at `offset` (the chain's position) to a complete file's chain.
+    private func absorb(_ handle: inout Handle, at offset: UInt64, _ bytes: ByteBuffer) throws {
+        let isLast = offset + UInt64(bytes.readableBytes) == handle.offer.size
+        try bytes.withUnsafeReadableBytes { raw in
+            if isLast {
+                handle.checksums[offset] = handle.chain.finishing(raw)
+            } else if let (checksum, next) = handle.chain.absorbing(raw) {
+                handle.checksums[offset] = checksum
+                handle.chain = next
+            } else {
+                throw StagingError.io("chunk of \(raw.count) bytes is not a multiple of \(ChunkChain.blockSize)", EINVAL)
+            }
+        }
     }
 
     private func commit(_ id: UInt64) -> StagingEvent {
         guard var handle = handles[id], let partial = handle.partial else {
             return .failed(transferID: id, message: "transfer \(id) is not open")
-        }
-        guard handle.digested == handle.offer.size else {
-            return .failed(transferID: id, message: "\(partial): written out of order; cannot verify it")
-        }
-        if let mismatch = handle.offer.mismatch(digest: handle.digest.hex()) {
-            return .failed(transferID: id, message: mismatch)
         }
         if durable, fsync(handle.fd) != 0 {
             return .failed(transferID: id, message: "\(partial): fsync: \(String(cString: strerror(errno)))")

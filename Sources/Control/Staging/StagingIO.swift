@@ -10,7 +10,7 @@ public enum StagingIO: Sendable, Hashable {
     case write(transferID: UInt64, offset: UInt64, data: ByteBuffer)
     /// Read `length` bytes at `offset` (to feed a child that is behind, or as the source).
     case read(transferID: UInt64, offset: UInt64, length: Int)
-    /// Every byte was written and the whole-file digest matched: fsync, rename into place.
+    /// Every byte was written and the whole-file digest matched (checked by the machine): fsync, rename into place.
     case commit(transferID: UInt64)
     /// Give up on the file: remove the partial file.
     case discard(transferID: UInt64)
@@ -20,8 +20,10 @@ public enum StagingIO: Sendable, Hashable {
 public enum StagingEvent: Sendable, Hashable {
     case opened(transferID: UInt64, present: Bool)
     case written(transferID: UInt64, offset: UInt64, length: Int)
-    /// Bytes read at `offset` with their SHA-256 (computed off the event loop).
-    case read(transferID: UInt64, offset: UInt64, data: ByteBuffer, checksum: ChunkChecksum)
+    /// Bytes read at `offset`, with their chunk checksum when the file was complete when opened (the source,
+    /// or a node that had it): computed off the event loop. A partial file's chunks were checked on arrival,
+    /// and the machine has their checksums.
+    case read(transferID: UInt64, offset: UInt64, data: ByteBuffer, checksum: ChunkChecksum?)
     case committed(transferID: UInt64, path: String)
     /// The operation failed; `message` names file, offset and cause.
     case failed(transferID: UInt64, message: String)

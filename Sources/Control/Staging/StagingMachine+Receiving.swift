@@ -1,7 +1,8 @@
 import Wire
 
 extension StagingMachine {
-    /// A chunk arrived from `peer`: accept it only from the current feeder, in order, with a valid checksum.
+    /// A chunk arrived from `peer`: accept it only from the current feeder, in order, with a valid checksum
+    /// (the SHA-256 chain over the file up to its end; the last chunk's is the file's SHA-256).
     public mutating func receiveChunk(_ chunk: FileChunk, from peer: Int) -> [StagingAction] {
         let id = chunk.transferID
         guard var transfer = transfers[id], !transfer.isSource, !transfer.complete, transfer.opened, transfer.isActive,
@@ -10,7 +11,10 @@ extension StagingMachine {
         guard chunk.offset == transfer.received else { return [] }
         var out: [StagingAction] = []
         let expectedLength = transfer.offer.chunkLength(at: chunk.offset)
-        guard chunk.totalLength == transfer.size, chunk.data.readableBytes == expectedLength, chunk.isChecksumValid else {
+        let isLast = chunk.offset + UInt64(expectedLength) == transfer.size
+        let verified = chunk.totalLength == transfer.size && chunk.data.readableBytes == expectedLength
+            ? Self.chain(transfer.chain, after: chunk, isLast: isLast) : nil
+        guard let chain = verified else {
             if transfer.resendRequested != chunk.offset {
                 transfer.resendRequested = chunk.offset
                 transfers[id] = transfer
@@ -21,12 +25,25 @@ extension StagingMachine {
         }
         transfer.resendRequested = nil
         transfer.received += UInt64(expectedLength)
+        transfer.chain = chain
+        transfer.checksums[chunk.offset] = chunk.checksum
+        if isLast { transfer.digest = chunk.checksum }
         transfer.buffer[chunk.offset] = chunk
         transfers[id] = transfer
         out.append(.io(.write(transferID: id, offset: chunk.offset, data: chunk.data)))
         pump(id, &out)
         acknowledge(id, &out)
         return out
+    }
+
+    /// The chain after `chunk` if the chunk is the next one and its checksum is right, else nil.
+    static func chain(_ chain: ChunkChain, after chunk: FileChunk, isLast: Bool) -> ChunkChain? {
+        guard chunk.offset == chain.position else { return nil }
+        return chunk.data.withUnsafeReadableBytes { bytes in
+            if isLast { return chain.finishing(bytes) == chunk.checksum ? chain : nil }
+            guard let (checksum, next) = chain.absorbing(bytes), checksum == chunk.checksum else { return nil }
+            return next
+        }
     }
 
     /// The shell finished a piece of file work.
@@ -52,6 +69,10 @@ extension StagingMachine {
         case .read(let id, let offset, let data, let checksum):
             guard var transfer = transfers[id], transfer.isActive else { return [] }
             transfer.reading.remove(offset)
+            guard let checksum = checksum ?? transfer.checksums[offset] else {
+                fail(id, "\(transfer.offer.target.displayName): no checksum for the chunk at offset \(offset)", &out)
+                return out
+            }
             transfer.buffer[offset] = FileChunk(
                 transferID: id, offset: offset, totalLength: transfer.size, checksum: checksum, data: data)
             transfers[id] = transfer
@@ -70,11 +91,16 @@ extension StagingMachine {
         return out
     }
 
-    /// Every byte received and written: commit (the shell checks the whole-file digest first and answers
-    /// `.failed` if it does not match).
+    /// Every byte received and written: commit if the file's SHA-256 (checked with the last chunk) is the
+    /// manifest's, else fail.
     mutating func finishIfDone(_ id: UInt64, _ out: inout [StagingAction]) {
         guard var transfer = transfers[id], transfer.isActive, transfer.opened, !transfer.complete, !transfer.committing,
               transfer.received == transfer.size, transfer.written == transfer.size else { return }
+        let digest = transfer.digest ?? ChunkChain().finishing(UnsafeRawBufferPointer(start: nil, count: 0))  // an empty file
+        if let mismatch = transfer.offer.mismatch(digest: digest.hex) {
+            fail(id, mismatch, &out)
+            return
+        }
         transfer.committing = true
         transfers[id] = transfer
         out.append(.io(.commit(transferID: id)))

@@ -1,3 +1,5 @@
+import Wire
+
 /// One file to stage to every node: announced by the controller, flooded over every link (so agents cut off
 /// from their tree parent still learn of it), then streamed down the tree in chunks.
 public struct StagingOffer: Codable, Sendable, Hashable {
@@ -7,7 +9,8 @@ public struct StagingOffer: Codable, Sendable, Hashable {
     public var size: UInt64
     /// Lowercase hex SHA-256 of the whole file; every node checks it before the file is renamed into place.
     public var sha256: String
-    /// Bytes per chunk (the last one may be shorter).
+    /// Bytes per chunk (the last one may be shorter): a multiple of SHA-256's 64-byte block, so that every chunk
+    /// but the last ends on a block boundary and carries its chaining value (``Wire/ChunkChain``).
     public var chunkSize: Int
     /// Where the file goes on each node.
     public var target: StagingTarget
@@ -16,7 +19,8 @@ public struct StagingOffer: Codable, Sendable, Hashable {
         self.transferID = transferID
         self.size = size
         self.sha256 = sha256
-        self.chunkSize = max(1, chunkSize)
+        let block = ChunkChain.blockSize
+        self.chunkSize = max(block, (chunkSize + block - 1) / block * block)
         self.target = target
     }
 

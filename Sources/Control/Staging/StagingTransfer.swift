@@ -23,6 +23,12 @@ struct StagingTransfer: Sendable {
     var avoid: Set<Int> = []
     /// Contiguous verified bytes from offset 0.
     var received: UInt64 = 0
+    /// The SHA-256 chain over the `received` bytes: the next chunk is checked by absorbing it (``ChunkChain``).
+    var chain = ChunkChain()
+    /// Checksums of the received chunks by offset, for chunks sent on again after being read back from the file.
+    var checksums: [UInt64: ChunkChecksum] = [:]
+    /// The file's SHA-256, once the last chunk checked out (compared with the manifest's before the commit).
+    var digest: ChunkChecksum?
     /// Contiguous bytes written to the partial file.
     var written: UInt64 = 0
     var lastAck: UInt64?

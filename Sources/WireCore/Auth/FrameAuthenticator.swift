@@ -12,11 +12,10 @@ struct FrameAuthenticator: Sendable {
     /// HMAC-SHA256(key, header bytes ‖ authenticated payload bytes), truncated to 16 bytes.
     ///
     /// The authenticated payload is the whole payload, except for file chunks: their MAC stops before the
-    /// chunk data (``FileChunk/authenticatedPrefixLength``). The data is bound by the chunk's SHA-256, which
-    /// lies in the authenticated prefix and which every receiver checks (`FileChunk.isChecksumValid`)
-    /// before it writes or forwards the data — so a byte changed on the link is still caught, and the link
-    /// costs one hash of the data per hop instead of three (sender MAC, receiver MAC, checksum). A staging
-    /// node hashes the data once more for the whole-file digest.
+    /// chunk data (``FileChunk/authenticatedPrefixLength``). The data is bound by the chunk's checksum (a
+    /// SHA-256 chaining value), which lies in the authenticated prefix and which every receiver checks before
+    /// it writes or forwards the data — so a byte changed on the link is still caught, and a staging node
+    /// hashes the data once: that one pass checks each chunk and, with the last, the whole file.
     func mac(header: FrameHeader, payload: ByteBuffer) -> FrameMAC {
         let covered = header.kind == .fileChunk
             ? min(payload.readableBytes, FileChunk.authenticatedPrefixLength) : payload.readableBytes

@@ -1,5 +1,6 @@
-/// SHA-256 of a file chunk's data: end-to-end integrity as the chunk is forwarded hop by hop down a tree
-/// (each hop's MAC only protects that link).
+/// A file chunk's checksum: end-to-end integrity as the chunk is forwarded hop by hop down a tree (each hop's
+/// MAC only protects that link). Staging uses SHA-256 chaining values (`ChunkChain`, module Wire); a chunk
+/// that is a whole file on its own carries its SHA-256.
 public struct ChunkChecksum: FixedBytes, Hashable, Sendable {
     public static let byteCount = 32
     public let bytes: [UInt8]

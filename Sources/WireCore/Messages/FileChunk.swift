@@ -1,9 +1,11 @@
 import NIOCore
 
-/// A piece of a staged file (such as a VM image) at `offset`, with its SHA-256 for end-to-end integrity.
+/// A piece of a staged file (such as a VM image) at `offset`, with its checksum for end-to-end integrity: the
+/// SHA-256 chaining value after the chunk, or for the last chunk the file's SHA-256 (see `ChunkChain`, module
+/// Wire).
 ///
 /// A session's frame MAC covers a chunk's fields and checksum but not its data (see
-/// ``authenticatedPrefixLength``): receivers must check `isChecksumValid` (module Wire) before using the data.
+/// ``authenticatedPrefixLength``): receivers must check the checksum before using the data.
 public struct FileChunk: Hashable, Sendable {
     /// Payload bytes the frame MAC covers: transfer id, offset, total length, checksum, data length.
     public static let authenticatedPrefixLength = 8 + 8 + 8 + ChunkChecksum.byteCount + 4

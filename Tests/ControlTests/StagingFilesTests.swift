@@ -1,0 +1,48 @@
+import Foundation
+import NIOCore
+import Testing
+import Wire
+
+@testable import Control
+
+/// The source's side of staging on a real file: chunk checksums taken as it is read, in any order.
+@Suite struct StagingFilesTests {
+    func withSource<R>(_ bytes: [UInt8], _ body: (StagingFiles, StagingOffer) throws -> R) throws -> R {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vhpc-staging-files-\(getpid())-\(UInt64.random(in: 0 ..< .max))").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let offer = StagingOffer(transferID: 3, size: UInt64(bytes.count), sha256: "", chunkSize: 4096, target: .job(index: 0, path: "f"))
+        let files = StagingFiles(role: .source([3: path]))
+        defer { files.close() }
+        return try body(files, offer)
+    }
+
+    func perform(_ files: StagingFiles, _ io: StagingIO) -> StagingEvent? {
+        let answer = SendableBox()
+        let done = DispatchSemaphore(value: 0)
+        files.perform(io) { event in answer.event = event; done.signal() }
+        done.wait()
+        return answer.event
+    }
+
+    final class SendableBox: @unchecked Sendable { var event: StagingEvent? }
+
+    @Test func chunksReadOutOfOrderGetTheChecksumsOfTheChain() throws {
+        let bytes = (0..<(6 * 4096 + 100)).map { UInt8(truncatingIfNeeded: $0 / 7) }
+        let expected = ChunkChecksum.chain(of: bytes, chunkSize: 4096)
+        try withSource(bytes) { files, offer in
+            #expect(perform(files, .open(offer)) == .opened(transferID: 3, present: true))
+            // The last chunk first (the chain is hashed forward to it), then one before it (from the table).
+            for index in [6, 2, 0, 5] {
+                let offset = UInt64(index * 4096)
+                guard case .read(_, let at, let data, let checksum) = perform(files, .read(transferID: 3, offset: offset, length: offer.chunkLength(at: offset))) else {
+                    Issue.record("no read answer for chunk \(index)")
+                    continue
+                }
+                #expect(at == offset)
+                #expect(Array(data.readableBytesView) == Array(bytes[Int(offset)..<Int(offset) + offer.chunkLength(at: offset)]))
+                #expect(checksum == expected[index], "chunk \(index)")
+            }
+        }
+    }
+}
