@@ -5,9 +5,10 @@ import CChunkDigest
 /// A chunk's ``ChunkChecksum`` is the SHA-256 chaining value after the file's bytes up to the chunk's end;
 /// the last chunk's is the SHA-256 of the whole file. A receiver that takes chunks in order keeps one
 /// `ChunkChain`: absorbing a chunk and comparing the result checks that chunk, and the last comparison is the
-/// whole-file check against the manifest. One hash pass per node checks both (SHA-256's compression
-/// function is as collision resistant as the hash). Chunks other than the last must be a multiple of
-/// ``blockSize`` bytes long.
+/// whole-file check against the manifest. One hash pass per node checks both: from its own chaining value
+/// (itself checked), a receiver can only reach the sender's next value with the sender's bytes, short of a
+/// second preimage of SHA-256's compression function; and the last comparison is SHA-256 itself. Chunks
+/// other than the last must be a multiple of ``blockSize`` bytes long.
 public struct ChunkChain: Sendable, Hashable {
     /// SHA-256's block size: every chunk but the last is a multiple of it.
     public static let blockSize = 64
@@ -63,6 +64,7 @@ extension ChunkChecksum {
     public static func chain(of file: [UInt8], chunkSize: Int) -> [ChunkChecksum] {
         var chain = ChunkChain()
         var result: [ChunkChecksum] = []
+        precondition(chunkSize > 0 && chunkSize % ChunkChain.blockSize == 0, "chunk size \(chunkSize) is not a multiple of 64")
         var offset = 0
         repeat {
             let end = min(file.count, offset + chunkSize)

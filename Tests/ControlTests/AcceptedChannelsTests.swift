@@ -41,5 +41,6 @@ import Wire
 
         let late = try await connect(to: listener.port, group: group)
         #expect(try await closed(late, within: .seconds(5)))
+        for channel in [early, late] { try? await channel.close() }
     }
 }

@@ -45,6 +45,18 @@ import Wire
         for rank in 1...7 { #expect(network.committed[rank] == network.source, "node \(rank)") }
     }
 
+    /// A feeder whose copy of a chunk is bad every time it is sent: after one resend the node takes the file
+    /// from another neighbour instead of asking forever.
+    @Test func aChunkBadTwiceFromTheSameFeederIsTakenFromAnotherNeighbour() throws {
+        var network = try StagingNetwork(nodes: 7, fileSize: 30 * 1024, chunkSize: 1024)
+        network.damagedAtParent = [4: 3 * 1024]
+        network.start()
+        network.run()
+        #expect(network.resendRequests == 1)
+        for rank in 1...7 { #expect(network.committed[rank] == network.source, "node \(rank)") }
+        #expect(network.machines[4]?.transfers[7]?.feeder != network.tree.parent(of: 4))
+    }
+
     @Test func aNodeThatHasTheFileIsSkippedAndFeedsItsSubtree() throws {
         var network = try StagingNetwork(nodes: 7, fileSize: 20 * 1024, chunkSize: 1024)
         network.present = [1]

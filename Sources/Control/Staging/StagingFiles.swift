@@ -32,10 +32,15 @@ public final class StagingFiles: @unchecked Sendable {
         var partial: String?
         var final: String
         var offer: StagingOffer
-        /// A complete file's chain over the bytes read so far in order, and the checksums of those chunks.
-        var chain = ChunkChain()
-        var checksums: [UInt64: ChunkChecksum] = [:]
+        /// The file was complete when opened (the source's, or a node's own copy): its chunk checksums are
+        /// taken here. (A file received and committed later has its checksums in the machine.)
+        var completeWhenOpened: Bool
     }
+
+    /// A complete file's chain over the bytes read so far in order, and its chunks' checksums, by transfer
+    /// (outside ``Handle`` so that adding one is an in-place insert, not a copy).
+    private var chains: [UInt64: ChunkChain] = [:]
+    private var checksums: [UInt64: [UInt64: ChunkChecksum]] = [:]
 
     public let role: Role
     /// Whether commits `fsync` the file before renaming it (off only for benchmarks that say so).
@@ -74,6 +79,8 @@ public final class StagingFiles: @unchecked Sendable {
         queue.sync {
             for handle in handles.values { drop(handle) }
             handles = [:]
+            chains = [:]
+            checksums = [:]
             guard case .node(let directory, let jobID) = role else { return }
             Self.removeJobFiles(directory: directory, jobID: jobID)
         }
@@ -106,6 +113,8 @@ public final class StagingFiles: @unchecked Sendable {
         case .commit(let id): return commit(id)
         case .discard(let id):
             if let handle = handles.removeValue(forKey: id) { drop(handle) }
+            chains[id] = nil
+            checksums[id] = nil
             return nil
         }
     }
@@ -117,7 +126,7 @@ public final class StagingFiles: @unchecked Sendable {
             if present {
                 let fd = Glibc.open(final, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw StagingError.io("cannot open \(final)", errno) }
-                handles[id] = Handle(fd: fd, partial: nil, final: final, offer: offer)
+                handles[id] = Handle(fd: fd, partial: nil, final: final, offer: offer, completeWhenOpened: true)
                 noteCommitted(offer, final)
                 return .opened(transferID: id, present: true)
             }
@@ -131,7 +140,7 @@ public final class StagingFiles: @unchecked Sendable {
             }
             let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw StagingError.io("cannot create \(partial)", errno) }
-            handles[id] = Handle(fd: fd, partial: partial, final: final, offer: offer)
+            handles[id] = Handle(fd: fd, partial: partial, final: final, offer: offer, completeWhenOpened: false)
             return .opened(transferID: id, present: false)
         } catch {
             return .failed(transferID: id, message: "\(offer.target.displayName): \(error)")
@@ -194,10 +203,12 @@ public final class StagingFiles: @unchecked Sendable {
         if let failure {
             return .failed(transferID: id, message: "\(handle.partial ?? handle.final): read at offset \(offset): \(String(cString: strerror(failure)))")
         }
-        guard chained, handle.partial == nil else { return .read(transferID: id, offset: offset, data: buffer, checksum: nil) }
+        guard chained, handle.completeWhenOpened else { return .read(transferID: id, offset: offset, data: buffer, checksum: nil) }
         do {
             let checksum = try checksum(id, offset: offset, data: buffer)
             return .read(transferID: id, offset: offset, data: buffer, checksum: checksum)
+        } catch StagingError.message(let described) {
+            return .failed(transferID: id, message: described)
         } catch {
             return .failed(transferID: id, message: "\(handle.final): \(error)")
         }
@@ -205,36 +216,37 @@ public final class StagingFiles: @unchecked Sendable {
 
     /// The checksum of the chunk at `offset` of a complete file (see ``ChunkChain``), `data` being its bytes.
     private func checksum(_ id: UInt64, offset: UInt64, data: ByteBuffer) throws -> ChunkChecksum {
-        guard var handle = handles[id] else { throw StagingError.io("transfer \(id) is not open", EBADF) }
-        defer { handles[id] = handle }
-        if let known = handle.checksums[offset] { return known }
-        let offer = handle.offer
+        if let known = checksums[id]?[offset] { return known }
+        guard let offer = handles[id]?.offer else { throw StagingError.io("transfer \(id) is not open", EBADF) }
         // Hash forward from where the chain stands to this chunk (reads normally come in order: nothing to do).
-        while handle.chain.position < offset {
-            let position = handle.chain.position
-            let length = offer.chunkLength(at: position)
-            guard case .read(_, _, let bytes, _) = read(id, position, length, chained: false) else {
-                throw StagingError.io("read at offset \(position)", EIO)
+        while chains[id, default: ChunkChain()].position < offset {
+            let position = chains[id, default: ChunkChain()].position
+            switch read(id, position, offer.chunkLength(at: position), chained: false) {
+            case .read(_, _, let bytes, _): try absorb(id, offer, at: position, bytes)
+            case .failed(_, let message): throw StagingError.message(message)
+            default: throw StagingError.io("read at offset \(position)", EIO)
             }
-            try absorb(&handle, at: position, bytes)
         }
-        try absorb(&handle, at: offset, data)
-        return handle.checksums[offset]!
+        try absorb(id, offer, at: offset, data)
+        return checksums[id]![offset]!
     }
 
-    /// Adds the chunk at `offset` (the chain's position) to a complete file's chain.
-    private func absorb(_ handle: inout Handle, at offset: UInt64, _ bytes: ByteBuffer) throws {
-        let isLast = offset + UInt64(bytes.readableBytes) == handle.offer.size
-        try bytes.withUnsafeReadableBytes { raw in
-            if isLast {
-                handle.checksums[offset] = handle.chain.finishing(raw)
-            } else if let (checksum, next) = handle.chain.absorbing(raw) {
-                handle.checksums[offset] = checksum
-                handle.chain = next
-            } else {
+    /// Adds the chunk at `offset`, which must be where the chain stands, to a complete file's chain.
+    private func absorb(_ id: UInt64, _ offer: StagingOffer, at offset: UInt64, _ bytes: ByteBuffer) throws {
+        let chain = chains[id, default: ChunkChain()]
+        guard offset == chain.position else {
+            throw StagingError.io("chunk at offset \(offset) is not where the checksum chain stands (\(chain.position))", EINVAL)
+        }
+        let isLast = offset + UInt64(bytes.readableBytes) == offer.size
+        let checksum: ChunkChecksum = try bytes.withUnsafeReadableBytes { raw in
+            if isLast { return chain.finishing(raw) }
+            guard let (checksum, next) = chain.absorbing(raw) else {
                 throw StagingError.io("chunk of \(raw.count) bytes is not a multiple of \(ChunkChain.blockSize)", EINVAL)
             }
+            chains[id] = next
+            return checksum
         }
+        checksums[id, default: [:]][offset] = checksum
     }
 
     private func commit(_ id: UInt64) -> StagingEvent {
@@ -272,10 +284,13 @@ public final class StagingFiles: @unchecked Sendable {
 /// A staging file operation that failed, with the OS error.
 enum StagingError: Error, CustomStringConvertible {
     case io(String, Int32)
+    /// A failure already described (by a nested read).
+    case message(String)
 
     var description: String {
         switch self {
         case .io(let what, let code): return "\(what): \(String(cString: strerror(code)))"
+        case .message(let text): return text
         }
     }
 }

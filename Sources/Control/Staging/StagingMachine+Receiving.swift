@@ -15,19 +15,23 @@ extension StagingMachine {
         let verified = chunk.totalLength == transfer.size && chunk.data.readableBytes == expectedLength
             ? Self.chain(transfer.chain, after: chunk, isLast: isLast) : nil
         guard let chain = verified else {
-            if transfer.resendRequested != chunk.offset {
-                transfer.resendRequested = chunk.offset
-                transfers[id] = transfer
-                out.append(.send(ControlPayload.stageResend(transferID: id, offset: chunk.offset).message, to: peer))
-                out.append(.resendRequested(transferID: id, offset: chunk.offset, feeder: peer))
+            // A second bad copy from the same feeder is no accident on a link: its copy of the file changed or
+            // is damaged. Take the file from another neighbour (or fail if none is left).
+            if transfer.resendRequested == chunk.offset {
+                refeed(id, avoiding: peer, reason: "agent \(peer) sent the chunk at offset \(chunk.offset) twice with a bad checksum", &out)
+                return out
             }
+            transfer.resendRequested = chunk.offset
+            transfers[id] = transfer
+            out.append(.send(ControlPayload.stageResend(transferID: id, offset: chunk.offset).message, to: peer))
+            out.append(.resendRequested(transferID: id, offset: chunk.offset, feeder: peer))
             return out
         }
         transfer.resendRequested = nil
         transfer.received += UInt64(expectedLength)
         transfer.chain = chain
-        transfer.checksums[chunk.offset] = chunk.checksum
         if isLast { transfer.digest = chunk.checksum }
+        checksums[id, default: [:]][chunk.offset] = chunk.checksum
         transfer.buffer[chunk.offset] = chunk
         transfers[id] = transfer
         out.append(.io(.write(transferID: id, offset: chunk.offset, data: chunk.data)))
@@ -69,7 +73,7 @@ extension StagingMachine {
         case .read(let id, let offset, let data, let checksum):
             guard var transfer = transfers[id], transfer.isActive else { return [] }
             transfer.reading.remove(offset)
-            guard let checksum = checksum ?? transfer.checksums[offset] else {
+            guard let checksum = checksum ?? checksums[id]?[offset] else {
                 fail(id, "\(transfer.offer.target.displayName): no checksum for the chunk at offset \(offset)", &out)
                 return out
             }

@@ -39,6 +39,9 @@ public struct StagingMachine: Sendable {
     /// Neighbours with a live link (kept up to date by the host machine).
     public var links: Set<Int> = []
     var transfers: [UInt64: StagingTransfer] = [:]
+    /// Checksums of the received chunks by transfer and offset, for chunks sent on after being read back from
+    /// the file (kept out of ``transfers`` so that recording one is an in-place insert, not a copy).
+    var checksums: [UInt64: [UInt64: ChunkChecksum]] = [:]
     /// Acknowledgements (attachments) that arrived before the offer.
     var pendingAttach: [UInt64: [Int: UInt64]] = [:]
     var failed: Set<Int> = []
@@ -75,7 +78,13 @@ public struct StagingMachine: Sendable {
         transfer.feeder = chooseFeeder(avoiding: [])
         transfers[offer.transferID] = transfer
         applyPendingAttach(offer.transferID)
-        return [.flood(ControlPayload.stageOffer(offer).message, except: peer), .io(.open(offer))]
+        var out: [StagingAction] = [.flood(ControlPayload.stageOffer(offer).message, except: peer)]
+        guard offer.chunkSize % ChunkChain.blockSize == 0 else {
+            fail(offer.transferID, "\(offer.target.displayName): chunk size \(offer.chunkSize) is not a multiple of \(ChunkChain.blockSize) bytes", &out)
+            return out
+        }
+        out.append(.io(.open(offer)))
+        return out
     }
 
     /// Agent `rank` failed: stop feeding it; if it fed us, attach to another feeder where we stand.
@@ -137,6 +146,7 @@ public struct StagingMachine: Sendable {
         guard var transfer = transfers[id], transfer.isActive else { return }
         transfer.failure = message
         transfer.buffer = [:]
+        checksums[id] = nil
         let children = transfer.children.keys.sorted()
         transfer.children = [:]
         transfers[id] = transfer

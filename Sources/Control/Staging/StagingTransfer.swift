@@ -25,8 +25,6 @@ struct StagingTransfer: Sendable {
     var received: UInt64 = 0
     /// The SHA-256 chain over the `received` bytes: the next chunk is checked by absorbing it (``ChunkChain``).
     var chain = ChunkChain()
-    /// Checksums of the received chunks by offset, for chunks sent on again after being read back from the file.
-    var checksums: [UInt64: ChunkChecksum] = [:]
     /// The file's SHA-256, once the last chunk checked out (compared with the manifest's before the commit).
     var digest: ChunkChecksum?
     /// Contiguous bytes written to the partial file.

@@ -211,7 +211,7 @@ public struct AgentMachine: Sendable {
     }
 
     /// How long the address table may take after this agent reported its subtree: every level of the tree
-    /// may use one handshake window for its children, and one more is allowed for the way back down.
+    /// may use one handshake window for its children, and two more are allowed for the way back down.
     private var tableWindow: Duration { configuration.handshakeWindow * (configuration.tree.height + 2) }
 
     private mutating func installTable(_ endpoints: [AgentEndpoint], failed: [Int], _ out: inout [AgentDirective]) {

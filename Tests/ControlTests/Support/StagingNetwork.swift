@@ -1,5 +1,6 @@
 import NIOCore
 import Topology
+import Testing
 import Wire
 
 @testable import Control
@@ -24,6 +25,8 @@ struct StagingNetwork {
     var source: [UInt8]
     /// Corrupt the first chunk `rank` receives at `offset`.
     var corrupt: [Int: UInt64] = [:]
+    /// Corrupt every chunk `rank` receives at `offset` from its tree parent (a parent whose copy is damaged).
+    var damagedAtParent: [Int: UInt64] = [:]
     var resendRequests = 0
     /// Resend requests the receivers announced for the log.
     var resendsAnnounced = 0
@@ -87,6 +90,7 @@ struct StagingNetwork {
                 corrupt[to] = nil
                 chunk = chunk.corrupted()
             }
+            if damagedAtParent[to] == chunk.offset, from == tree.parent(of: to) { chunk = chunk.corrupted() }
             actions = machine.receiveChunk(chunk, from: from)
         case .ack(let ack):
             actions = machine.receiveAck(ack.id, position: ack.position, from: from)
@@ -141,7 +145,10 @@ struct StagingNetwork {
             return .read(transferID: id, offset: offset, data: data, checksum: checksums[Int(offset) / offer.chunkSize])
         case .commit(let id):
             // The machine checked the whole-file digest before asking: what it commits must be the source's file.
-            precondition(files[rank] == source, "node \(rank) asked to commit a file that is not the source's")
+            guard files[rank] == source else {
+                Issue.record("node \(rank) asked to commit a file that is not the source's")
+                return .failed(transferID: id, message: "not the source's file")
+            }
             committed[rank] = files[rank]
             return .committed(transferID: id, path: "node\(rank)/f")
         case .discard:
