@@ -118,3 +118,7 @@ int vhpc_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
 int vhpc_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig); }
 int vhpc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int vhpc_open_direct_write(const char *path) {
+    return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+}

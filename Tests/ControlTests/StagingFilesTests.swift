@@ -45,4 +45,32 @@ import Wire
             }
         }
     }
+
+    /// A node writes whole chunks past the page cache and the short last one the ordinary way; what it
+    /// commits is the file, byte for byte, and a chunk read back before the commit is what was written.
+    @Test func aNodeWritesChunksDirectlyAndCommitsTheExactFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vhpc-staging-node-\(getpid())-\(UInt64.random(in: 0 ..< .max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bytes = (0..<(3 * 8192 + 1000)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        let offer = StagingOffer(transferID: 4, size: UInt64(bytes.count), sha256: "", chunkSize: 8192, target: .job(index: 0, path: "f"))
+        let files = StagingFiles(role: .node(directory: directory, jobID: "job-t"), durable: true)
+        defer { files.close() }
+        #expect(perform(files, .open(offer)) == .opened(transferID: 4, present: false))
+        for offset in stride(from: 0, to: bytes.count, by: 8192) {
+            let length = offer.chunkLength(at: UInt64(offset))
+            let data = ByteBuffer(bytes: bytes[offset..<offset + length])
+            #expect(perform(files, .write(transferID: 4, offset: UInt64(offset), data: data)) == .written(transferID: 4, offset: UInt64(offset), length: length))
+        }
+        guard case .read(_, _, let back, let checksum) = perform(files, .read(transferID: 4, offset: 8192, length: 8192)) else {
+            Issue.record("no read answer")
+            return
+        }
+        #expect(Array(back.readableBytesView) == Array(bytes[8192..<16384]))
+        #expect(checksum == nil, "a received file's checksums are the machine's")
+        guard case .committed(_, let path) = perform(files, .commit(transferID: 4)) else {
+            Issue.record("not committed")
+            return
+        }
+        #expect(FileManager.default.contents(atPath: path) == Data(bytes))
+    }
 }

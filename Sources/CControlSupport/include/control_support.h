@@ -22,4 +22,8 @@ int vhpc_set_parent_death_signal(int sig);
 /// `pipe2(fds, O_CLOEXEC)`.
 int vhpc_pipe_cloexec(int fds[2]);
 
+/// Opens an existing file for writing with `O_DIRECT` (no page cache); -1 with errno if the file system
+/// refuses it.
+int vhpc_open_direct_write(const char *path);
+
 #endif

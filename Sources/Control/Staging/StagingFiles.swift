@@ -35,6 +35,8 @@ public final class StagingFiles: @unchecked Sendable {
         /// The file was complete when opened (the source's, or a node's own copy): its chunk checksums are
         /// taken here. (A file received and committed later has its checksums in the machine.)
         var completeWhenOpened: Bool
+        /// Writes whole chunks past the page cache, when the file system allows it (see ``DirectWriter``).
+        var direct: DirectWriter? = nil
     }
 
     /// A complete file's chain over the bytes read so far in order, and its chunks' checksums, by transfer
@@ -140,7 +142,9 @@ public final class StagingFiles: @unchecked Sendable {
             }
             let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw StagingError.io("cannot create \(partial)", errno) }
-            handles[id] = Handle(fd: fd, partial: partial, final: final, offer: offer, completeWhenOpened: false)
+            handles[id] = Handle(
+                fd: fd, partial: partial, final: final, offer: offer, completeWhenOpened: false,
+                direct: DirectWriter(path: partial, chunkSize: offer.chunkSize))
             return .opened(transferID: id, present: false)
         } catch {
             return .failed(transferID: id, message: "\(offer.target.displayName): \(error)")
@@ -169,6 +173,18 @@ public final class StagingFiles: @unchecked Sendable {
 
     private func write(_ id: UInt64, _ offset: UInt64, _ data: ByteBuffer) -> StagingEvent {
         guard let handle = handles[id] else { return .failed(transferID: id, message: "transfer \(id) is not open") }
+        if let direct = handle.direct {
+            switch data.withUnsafeReadableBytes({ direct.write($0, at: offset) }) {
+            case .written:
+                return .written(transferID: id, offset: offset, length: data.readableBytes)
+            case .notApplicable:
+                break
+            case .failed(EINVAL):
+                handles[id]?.direct = nil  // no direct I/O here after all: every write goes the ordinary way
+            case .failed(let code):
+                return .failed(transferID: id, message: "\(handle.partial ?? handle.final): write at offset \(offset): \(String(cString: strerror(code)))")
+            }
+        }
         let failure: Int32? = data.withUnsafeReadableBytes { bytes in
             var done = 0
             while done < bytes.count {
@@ -260,6 +276,7 @@ public final class StagingFiles: @unchecked Sendable {
             return .failed(transferID: id, message: "rename \(partial) → \(handle.final): \(String(cString: strerror(errno)))")
         }
         handle.partial = nil
+        handle.direct = nil
         handles[id] = handle
         var path = handle.final
         if case .image(let imageID, let artifact, let count) = handle.offer.target, case .node(let directory, _) = role {
