@@ -3,11 +3,25 @@ import Testing
 
 /// `vhpc run` with the local launcher: real agent processes over loopback TCP.
 @Suite(.serialized) struct ControlRunTests {
+    /// A fresh state directory for one job (its job records), under this test process's own parent directory.
+    /// The parents of earlier test processes that are gone are removed the first time (by name and pid).
     static func stateDirectory() -> String {
-        let path = NSTemporaryDirectory() + "vhpc-control-tests-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
+        let path = scratchParent + "/\(UInt32.random(in: 0..<1_000_000))"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+
+    private static let scratchPrefix = "vhpc-control-tests-"
+
+    private static let scratchParent: String = {
+        let temporary = NSTemporaryDirectory()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix(scratchPrefix) {
+            let pidField = name.dropFirst(scratchPrefix.count).prefix { $0 != "-" }
+            guard let pid = Int32(pidField), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: temporary + name)
+        }
+        return temporary + scratchPrefix + "\(getpid())"
+    }()
 
     @Test(arguments: [1, 2, 3, 7, 64, 256])
     func runsOneTaskPerNodeAndAggregatesExitCodes(nodes: Int) throws {
