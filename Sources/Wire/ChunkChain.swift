@@ -9,7 +9,7 @@ import CChunkDigest
 /// (itself checked), a receiver can only reach the sender's next value with the sender's bytes, short of a
 /// second preimage of SHA-256's compression function; and the last comparison is SHA-256 itself. Chunks
 /// other than the last must be a multiple of ``blockSize`` bytes long.
-public struct ChunkChain: Sendable, Hashable {
+public struct ChunkChain: Sendable {
     /// SHA-256's block size: every chunk but the last is a multiple of it.
     public static let blockSize = 64
 
@@ -45,15 +45,6 @@ public struct ChunkChain: Sendable, Hashable {
     public var checksum: ChunkChecksum {
         let words = [state.h.0, state.h.1, state.h.2, state.h.3, state.h.4, state.h.5, state.h.6, state.h.7]
         return ChunkChecksum(uncheckedBytes: words.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } })
-    }
-
-    public static func == (lhs: ChunkChain, rhs: ChunkChain) -> Bool {
-        lhs.position == rhs.position && lhs.checksum == rhs.checksum
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(position)
-        hasher.combine(checksum)
     }
 }
 

@@ -15,7 +15,7 @@ public enum JobProcessScan {
         var children: [pid_t: [pid_t]] = [:]
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
-            guard let pid = pid_t(entry), let (parent, state) = parentAndState(of: pid), state != "Z" else { continue }
+            guard let pid = pid_t(entry), let (parent, state) = parentAndState(of: pid), state != "Z", state != "X" else { continue }
             children[parent, default: []].append(pid)
         }
         var found: [pid_t] = []

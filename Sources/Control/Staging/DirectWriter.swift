@@ -51,12 +51,8 @@ final class DirectWriter {
         guard !bytes.isEmpty, bytes.count <= capacity, bytes.count % Self.alignment == 0,
               offset % UInt64(Self.alignment) == 0, let source = bytes.baseAddress else { return .notApplicable }
         buffer.copyMemory(from: source, byteCount: bytes.count)
-        var done = 0
-        while done < bytes.count {
-            let count = pwrite(fd, buffer + done, bytes.count - done, off_t(offset) + off_t(done))
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { return .failed(count < 0 ? errno : EIO) }
-            done += count
+        if let code = StagingFiles.writeAll(fd, UnsafeRawBufferPointer(start: buffer, count: bytes.count), at: offset) {
+            return .failed(code)
         }
         return .written
     }

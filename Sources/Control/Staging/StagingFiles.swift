@@ -185,17 +185,7 @@ public final class StagingFiles: @unchecked Sendable {
                 return .failed(transferID: id, message: "\(handle.partial ?? handle.final): write at offset \(offset): \(String(cString: strerror(code)))")
             }
         }
-        let failure: Int32? = data.withUnsafeReadableBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let count = pwrite(handle.fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { return count < 0 ? errno : EIO }
-                done += count
-            }
-            return nil
-        }
-        if let failure {
+        if let failure = data.withUnsafeReadableBytes({ Self.writeAll(handle.fd, $0, at: offset) }) {
             return .failed(transferID: id, message: "\(handle.partial ?? handle.final): write at offset \(offset): \(String(cString: strerror(failure)))")
         }
         return .written(transferID: id, offset: offset, length: data.readableBytes)
@@ -295,6 +285,20 @@ public final class StagingFiles: @unchecked Sendable {
 
     private func noteCommitted(_ offer: StagingOffer, _ path: String) {
         if case .job(let index, _) = offer.target { committed.withLockedValue { $0[index] = path } }
+    }
+}
+
+extension StagingFiles {
+    /// `pwrite` of all of `bytes` at `offset` (retrying short writes and EINTR); the `errno` if it failed.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) -> Int32? {
+        var done = 0
+        while done < bytes.count {
+            let count = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return count < 0 ? errno : EIO }
+            done += count
+        }
+        return nil
     }
 }
 
