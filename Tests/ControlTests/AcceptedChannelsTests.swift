@@ -5,8 +5,8 @@ import Wire
 
 @testable import Control
 
-/// A listener's accepted connections are closed when its agent exits, including ones nobody took from its
-/// accept loop, and ones accepted afterwards (real sockets on loopback).
+/// A listener's accepted connections are closed when it is shut, including ones that never finished a
+/// handshake, and ones accepted afterwards (real sockets on loopback).
 @Suite struct AcceptedChannelsTests {
     /// Opens a plain TCP connection to `port`.
     func connect(to port: Int, group: any EventLoopGroup) async throws -> any Channel {
@@ -25,10 +25,12 @@ import Wire
         let handshake = Handshake.Configuration(
             role: .responder, jobID: "accepted-test", secret: JobSecret.generate(),
             identity: PeerIdentity(rank: 1, role: .rootAgent), timeout: .seconds(30))
-        let listener = try await WireListener.bind(group: group, host: "127.0.0.1", handshake: handshake, report: { _ in })
-        defer { listener.server.channel.close(promise: nil) }
+        let listener = try await WireListener.bind(group: group, host: "127.0.0.1", handshake: handshake, report: { _ in }) { _ in
+            ChannelInboundAdapter()
+        }
+        defer { listener.server.close(promise: nil) }
 
-        // Nobody iterates the listener's accept loop: the connection is accepted and then just sits there.
+        // The connection is accepted and then just sits there (it never even starts its handshake).
         let early = try await connect(to: listener.port, group: group)
         let deadline = ContinuousClock.now + .seconds(5)
         while listener.accepted.openCount < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -43,4 +45,9 @@ import Wire
         #expect(try await closed(late, within: .seconds(5)))
         for channel in [early, late] { try? await channel.close() }
     }
+}
+
+/// A tail handler that only passes events on.
+final class ChannelInboundAdapter: ChannelInboundHandler {
+    typealias InboundIn = Message
 }

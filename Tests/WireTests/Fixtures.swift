@@ -64,6 +64,10 @@ enum Fixtures {
         .fileChunk(FileChunk(transferID: 5, offset: 4096, totalLength: 8192, data: ByteBuffer(repeating: 0x5A, count: 4096))),
         .ack(Ack(of: .fileChunk, id: 5, position: 8192)),
         .error(ErrorMessage(code: .commandFailed, reference: 12, message: "no such process")),
+        .link(LinkFrame(link: 7, source: 3, destination: 12, operation: .open)),
+        .link(LinkFrame(link: 7, source: 12, destination: 3, operation: .data,
+                        message: .ioData(IOData(launchID: 11, rank: 12, stream: .stdout, sequence: 1, data: buffer("on a link\n"))))),
+        .link(LinkFrame(link: 7, source: 3, destination: 12, operation: .close)),
     ]
 
     static func frame(_ message: Message) -> Frame {

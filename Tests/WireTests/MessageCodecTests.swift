@@ -32,8 +32,22 @@ import Wire
     func trailingBytesAreRejected(_ message: Message) {
         var payload = MessageCodec.frame(message).payload
         payload.writeInteger(UInt8(0))
-        #expect(throws: WireError.malformedMessage(message.kind, reason: "1 trailing bytes")) {
+        // A link frame's carried message names itself in the reason.
+        var reason = "1 trailing bytes"
+        if case .link(let frame) = message, let carried = frame.message { reason = "carried \(carried.kind): " + reason }
+        #expect(throws: WireError.malformedMessage(message.kind, reason: reason)) {
             try MessageCodec.decode(kind: message.kind, payload: payload)
+        }
+    }
+
+    @Test func aLinkCarriesNoHandshakeAndNoLink() {
+        for kind in [MessageKind.hello, .welcome, .link] {
+            var payload = ByteBuffer()
+            LinkFrame(link: 1, source: 2, destination: 3, operation: .data).encode(into: &payload)
+            payload.writeInteger(kind.rawValue)
+            #expect(throws: WireError.malformedMessage(.link, reason: "a link cannot carry \(kind)")) {
+                try MessageCodec.decode(kind: .link, payload: payload)
+            }
         }
     }
 

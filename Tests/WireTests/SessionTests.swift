@@ -37,27 +37,33 @@ import Wire
 
     /// File-chunk data is bound by the authenticated chunk checksum, not by the frame MAC: every byte of the
     /// prefix (ids, offset, lengths, checksum) is covered; a changed data byte passes the MAC and is caught by
-    /// the checksum the receiver must check.
-    @Test func fileChunkMACCoversThePrefixAndTheChecksumBindsTheData() throws {
+    /// the checksum the receiver must check. The same holds for a chunk carried on a link (`carried`), whose
+    /// link header is covered too.
+    @Test(arguments: [false, true])
+    func fileChunkMACCoversThePrefixAndTheChecksumBindsTheData(carried: Bool) throws {
         let chunk = FileChunk(transferID: 9, offset: 4096, totalLength: 1 << 20, data: ByteBuffer(repeating: 0x5A, count: 4096))
-        let prefix = FileChunk.authenticatedPrefixLength
+        let message: Message = carried
+            ? .link(LinkFrame(link: 4, source: 1, destination: 2, operation: .data, message: .fileChunk(chunk))) : .fileChunk(chunk)
+        let prefix = (carried ? LinkFrame.headerLength : 0) + FileChunk.authenticatedPrefixLength
         // The MAC's prefix is exactly the fields before the data: everything but the data is covered.
-        #expect(MessageCodec.frame(.fileChunk(chunk)).payload.readableBytes - chunk.data.readableBytes == prefix)
-        for index in [0, 8, 16, 24, 40, prefix - 1] {
+        #expect(MessageCodec.frame(message).payload.readableBytes - chunk.data.readableBytes == prefix)
+        for index in [0, 8, 13, 16, 24, 40, prefix - 1] {
             var (a, b) = Self.pair()
-            var frame = try a.seal(MessageCodec.frame(.fileChunk(chunk)))
+            var frame = try a.seal(MessageCodec.frame(message))
             frame.payload.setInteger(frame.payload.getInteger(at: frame.payload.readerIndex + index, as: UInt8.self)! ^ 1,
                                      at: frame.payload.readerIndex + index)
             #expect(throws: WireError.badMAC(sequence: 0), "byte \(index) of the prefix") { try b.open(frame) }
         }
         var (a, b) = Self.pair()
-        var frame = try a.seal(MessageCodec.frame(.fileChunk(chunk)))
+        var frame = try a.seal(MessageCodec.frame(message))
         frame.payload.setInteger(UInt8(0xA5), at: frame.payload.readerIndex + prefix + 100)
-        guard case .fileChunk(let received) = try MessageCodec.message(from: try b.open(frame)) else {
+        var received = try MessageCodec.message(from: try b.open(frame))
+        if case .link(let link) = received, let inner = link.message { received = inner }
+        guard case .fileChunk(let receivedChunk) = received else {
             Issue.record("not a file chunk")
             return
         }
-        #expect(!received.isChecksumValid)
+        #expect(!receivedChunk.isChecksumValid)
         #expect(chunk.isChecksumValid)
     }
 

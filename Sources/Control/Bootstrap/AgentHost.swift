@@ -54,18 +54,16 @@ public struct AgentHost: Sendable {
 
         // Over ssh, the addresses of the launching connection are the ones known to be reachable.
         let sshAddresses = config.launcher == "ssh" ? SSHConnectionAddresses.current() : nil
-        var listeners: [Int: WireListener] = [:]
+        // One listener for all the process's agents; they share its connections to other processes.
+        let hub = try await LinkHub.bind(
+            group: group, host: config.bindHost, jobID: config.jobID, secret: secret,
+            identity: PeerIdentity(rank: UInt32(plan.hosted.min() ?? 0), role: .rootAgent), hosted: Set(plan.hosted),
+            handshakeWindow: window, report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
+        defer { hub.shutdown() }
         var endpoints: [Int: AgentEndpoint] = [:]
         for rank in plan.hosted {
-            let handshake = Handshake.Configuration(
-                role: .responder, jobID: config.jobID, secret: secret,
-                identity: PeerIdentity(rank: UInt32(rank), role: .rootAgent), timeout: window)
-            let listener = try await WireListener.bind(
-                group: group, host: config.bindHost, handshake: handshake,
-                report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
-            listeners[rank] = listener
             endpoints[rank] = AgentEndpoint(rank: rank, host: sshAddresses?.server ?? config.host(ofRank: rank),
-                                            port: listener.port, pid: pid)
+                                            port: hub.port, pid: pid)
         }
 
         var runtimes: [Int: AgentRuntime] = [:]
@@ -83,7 +81,7 @@ public struct AgentHost: Sendable {
                 parent: parent)
             machine.fallbackGraph = fallbackGraph
             runtimes[rank] = AgentRuntime(
-                configuration: machine, listener: listeners[rank]!,
+                configuration: machine, hub: hub,
                 environment: .init(
                     group: group, jobID: config.jobID, secret: secret,
                     tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,

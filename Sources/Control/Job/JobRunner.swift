@@ -72,19 +72,18 @@ public struct JobRunner: Sendable {
         let secret = JobSecret.generate()
         let tree = try BootTree(kind: .tree(arity: options.fanout), nodeCount: options.nodeCount + 1)
         let group = MultiThreadedEventLoopGroup.singleton
-        let handshake = Handshake.Configuration(
-            role: .responder, jobID: options.jobID, secret: secret,
-            identity: PeerIdentity(rank: 0, role: .controller), timeout: options.handshakeWindow)
-        let listener = try await WireListener.bind(
-            group: group, host: options.bindHost, handshake: handshake,
+        let hub = try await LinkHub.bind(
+            group: group, host: options.bindHost, jobID: options.jobID, secret: secret,
+            identity: PeerIdentity(rank: 0, role: .controller), hosted: [0], handshakeWindow: options.handshakeWindow,
             report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
-        let me = AgentEndpoint(rank: 0, host: options.advertisedHost ?? (options.bindHost == "0.0.0.0" ? hostName() : options.bindHost), port: listener.port, pid: getpid())
+        defer { hub.shutdown() }
+        let me = AgentEndpoint(rank: 0, host: options.advertisedHost ?? (options.bindHost == "0.0.0.0" ? hostName() : options.bindHost), port: hub.port, pid: getpid())
         let heartbeatMS = options.heartbeat.map { Int($0.milliseconds) } ?? 0
         let machine = AgentMachine.Configuration(
             endpoint: me, rankCount: options.nodeCount + 1, tree: tree, handshakeWindow: options.handshakeWindow,
             heartbeatPeriod: options.heartbeat, heartbeatTimeout: options.heartbeatTimeout, parent: nil)
         let runtime = AgentRuntime(
-            configuration: machine, listener: listener,
+            configuration: machine, hub: hub,
             environment: .init(
                 group: group, jobID: options.jobID, secret: secret,
                 tickInterval: AgentHost.tickInterval(heartbeatMilliseconds: heartbeatMS), backend: nil,

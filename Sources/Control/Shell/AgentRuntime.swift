@@ -5,9 +5,10 @@ import Wire
 
 /// The NIO shell of one logical agent: runs its ``AgentMachine`` over real TCP links.
 ///
-/// One discarding task group holds the accept loop, the ticker, every dial and the tool agent; a single loop
-/// owns the state machine and the table of links. A link costs no task: its pipeline's ``AgentLinkHandler``
-/// feeds the loop's event stream from the event loop, and the loop writes to the channel directly.
+/// One discarding task group holds the ticker, every dial and the tool agent; a single loop owns the state
+/// machine and the table of links. A link costs no task: its process's ``LinkHub`` feeds the loop's event
+/// stream (from a trunk's event loop, or straight from the other agent for an in-process link), and the loop
+/// writes to the link directly.
 public struct AgentRuntime: Sendable {
     /// Everything the shell needs besides the machine's configuration.
     public struct Environment: Sendable {
@@ -58,15 +59,19 @@ public struct AgentRuntime: Sendable {
 
     let environment: Environment
     let machineConfiguration: AgentMachine.Configuration
-    let listener: WireListener
+    let hub: LinkHub
     let events: AsyncStream<ShellEvent>
     let input: AsyncStream<ShellEvent>.Continuation
 
-    public init(configuration: AgentMachine.Configuration, listener: WireListener, environment: Environment) {
+    /// Registers the agent with `hub` at once: links opened to it before ``run(observe:)`` starts wait in its
+    /// events, behind its start.
+    public init(configuration: AgentMachine.Configuration, hub: LinkHub, environment: Environment) {
         self.machineConfiguration = configuration
-        self.listener = listener
+        self.hub = hub
         self.environment = environment
         (events, input) = AsyncStream.makeStream(of: ShellEvent.self)
+        input.yield(.agent(.start))
+        hub.register(rank: configuration.endpoint.rank, input: input)
     }
 
     /// Feeds an event into the agent from outside (front-end commands, SIGCHLD, spawn failures).
@@ -75,14 +80,6 @@ public struct AgentRuntime: Sendable {
     }
 
     private var rank: Int { machineConfiguration.endpoint.rank }
-
-    private func handshake(_ role: Handshake.Role, expecting peer: Int?) -> Handshake.Configuration {
-        Handshake.Configuration(
-            role: role, jobID: environment.jobID, secret: environment.secret,
-            identity: PeerIdentity(rank: UInt32(rank), role: rank == 0 ? .controller : .rootAgent),
-            expectedPeer: peer.map { PeerIdentity(rank: UInt32($0), role: $0 == 0 ? .controller : .rootAgent) },
-            timeout: machineConfiguration.handshakeWindow)
-    }
 
     /// Runs the agent until it exits; `observe` sees every directive first (the front-end uses the
     /// controller's). Returns why it ended.
@@ -99,18 +96,9 @@ public struct AgentRuntime: Sendable {
         var corruptOffset = environment.corruptChunkOffset
         let staging = environment.staging
         defer { staging?.close() }
-        let server = listener.server
+        let hub = self.hub
 
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                try? await server.executeThenClose { inbound in
-                    try await withThrowingDiscardingTaskGroup { connections in
-                        for try await link in inbound {
-                            connections.addTask { try? await serve(link, input: input) }
-                        }
-                    }
-                }
-            }
             let tick = environment.tickInterval
             group.addTask {
                 while !Task.isCancelled {
@@ -118,8 +106,6 @@ public struct AgentRuntime: Sendable {
                     input.yield(.agent(.tick))
                 }
             }
-            input.yield(.agent(.start))
-
             loop: for await event in events {
                 let now = ContinuousClock.now - origin
                 let directives: [AgentDirective]
@@ -146,16 +132,11 @@ public struct AgentRuntime: Sendable {
                     observe(directive)
                     switch directive {
                     case .dial(let peer, let host, let port):
-                        let configuration = handshake(.initiator, expecting: peer)
-                        let group2 = environment.group
                         let window = machineConfiguration.handshakeWindow
+                        let rank = self.rank
                         group.addTask {
                             do {
-                                let link = try await WireListener.dial(
-                                    group: group2, host: host, port: port, handshake: configuration, connectTimeout: window,
-                                    report: { error in logger.debug("link error", metadata: ["peer": "\(peer)", "error": "\(error)"]) })
-                                // A handshake that fails after the TCP connect is a failed dial too.
-                                try await serve(link, input: input)
+                                try await hub.dial(from: rank, to: peer, host: host, port: port, input: input, timeout: window)
                             } catch {
                                 logger.debug("dial failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
                                 input.yield(.agent(.dialFailed(rank: peer, detail: "\(error)")))
@@ -212,29 +193,13 @@ public struct AgentRuntime: Sendable {
                     drain.cancelAll()
                 }
             }
+            hub.unregister(rank: rank)
             for writer in allLinks.values { writer.abort() }
-            listener.accepted.shut()
             input.finish()
             // Links that opened after the drain: nothing will read their events any more.
             for await case .opened(_, _, let writer) in events { writer.abort() }
             group.cancelAll()
         }
         return outcome
-
-        /// Waits for the link's handshake (closing the link if the agent stops first), then hands it to the
-        /// agent loop. Throws, with the link closed, if the handshake fails.
-        @Sendable func serve(_ link: WireLink, input: AsyncStream<ShellEvent>.Continuation) async throws {
-            do {
-                let peer = try await withTaskCancellationHandler {
-                    try await link.authenticated.get()
-                } onCancel: {
-                    link.channel.close(promise: nil)
-                }
-                try await link.attach(rank: Int(peer.rank), id: Int.random(in: 1..<Int.max), input: input)
-            } catch {
-                try? await link.channel.close()
-                throw error
-            }
-        }
     }
 }

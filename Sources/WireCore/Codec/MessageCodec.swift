@@ -19,6 +19,7 @@ public enum MessageCodec {
         case .fileChunk(let body): body.encode(into: &buffer)
         case .ack(let body): body.encode(into: &buffer)
         case .error(let body): body.encode(into: &buffer)
+        case .link(let body): body.encode(into: &buffer)
         }
     }
 
@@ -47,6 +48,7 @@ public enum MessageCodec {
         case .fileChunk: return .fileChunk(try .decode(payload))
         case .ack: return .ack(try .decode(payload))
         case .error: return .error(try .decode(payload))
+        case .link: return .link(try .decode(payload))
         }
     }
 
@@ -78,6 +80,7 @@ public enum MessageCodec {
         case .fileChunk(let chunk): return 64 + chunk.data.readableBytes
         case .ioData(let io): return 40 + io.data.readableBytes
         case .agentControl(let control): return 8 + control.body.readableBytes
+        case .link(let frame): return LinkFrame.headerLength + (frame.message.map(estimatedPayloadSize) ?? 0)
         default: return 64
         }
     }

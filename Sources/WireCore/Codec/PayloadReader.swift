@@ -54,6 +54,11 @@ struct PayloadReader {
         }
     }
 
+    /// Everything not read yet, as a slice sharing the payload's storage; the reader is then finished.
+    mutating func remainder() -> ByteBuffer {
+        buffer.readSlice(length: buffer.readableBytes)!
+    }
+
     /// `count` raw bytes.
     mutating func bytes(_ field: StaticString, count: Int) throws(WireError) -> [UInt8] {
         guard let bytes = buffer.readBytes(length: count) else { throw malformed("truncated at \(field)") }

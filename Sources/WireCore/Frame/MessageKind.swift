@@ -23,6 +23,8 @@ public enum MessageKind: UInt8, CaseIterable, Hashable, Sendable, CustomStringCo
     // Replies.
     case ack = 0x50
     case error = 0x51
+    // Logical links on a shared connection.
+    case link = 0x60
 
     /// Kinds that may travel before the session is established (without a MAC).
     public var isHandshake: Bool {
@@ -49,6 +51,7 @@ public enum MessageKind: UInt8, CaseIterable, Hashable, Sendable, CustomStringCo
         case .fileChunk: return "fileChunk"
         case .ack: return "ack"
         case .error: return "error"
+        case .link: return "link"
         }
     }
 }

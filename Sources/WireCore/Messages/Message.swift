@@ -21,6 +21,8 @@ public enum Message: Hashable, Sendable {
     // Replies.
     case ack(Ack)
     case error(ErrorMessage)
+    // Links between agents sharing a connection.
+    indirect case link(LinkFrame)
 
     public var kind: MessageKind {
         switch self {
@@ -39,6 +41,7 @@ public enum Message: Hashable, Sendable {
         case .fileChunk: return .fileChunk
         case .ack: return .ack
         case .error: return .error
+        case .link: return .link
         }
     }
 }

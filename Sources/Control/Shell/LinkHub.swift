@@ -1,0 +1,206 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Wire
+
+/// The links of the agents one process hosts: one listener for all of them, one authenticated connection (a
+/// *trunk*) per peer process it dialed, and in-process links between its own agents.
+///
+/// With one agent per process, as on a real cluster, a trunk carries exactly the one link between two agents.
+/// With `--agents-per-process`, the agents of one process share its trunks, as channels share an SSH
+/// connection: a link is opened, used and closed with ``LinkFrame``s, and closes when its trunk does (the
+/// peer process died or the connection was cut), so the connection-close detector sees what it saw before.
+/// Each agent keeps its own state machine and links; only sockets are shared.
+public final class LinkHub: Sendable {
+    /// The port every hosted agent advertises.
+    public let port: Int
+    private let group: any EventLoopGroup
+    private let dialing: Handshake.Configuration
+    private let listener: WireListener
+    private let report: @Sendable (any Error) -> Void
+    private let hosted: Set<Int>
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var agents: [Int: AgentInput] = [:]
+        /// Trunks this process dialed, by "host:port"; a closed one is forgotten.
+        var trunks: [String: EventLoopFuture<Trunk>] = [:]
+        /// Each dialed trunk's entry in `trunks`, by channel.
+        var dialed: [ObjectIdentifier: (key: String, future: EventLoopFuture<Trunk>)] = [:]
+        var isShut = false
+    }
+
+    /// A dialed connection to a peer process and its tail handler.
+    private struct Trunk: Sendable {
+        var channel: any Channel
+        var handler: NIOLoopBound<TrunkHandler>
+    }
+
+    private init(
+        port: Int, group: any EventLoopGroup, dialing: Handshake.Configuration, listener: WireListener,
+        hosted: Set<Int>, report: @escaping @Sendable (any Error) -> Void
+    ) {
+        self.port = port
+        self.group = group
+        self.dialing = dialing
+        self.listener = listener
+        self.hosted = hosted
+        self.report = report
+    }
+
+    /// Binds the process's listener on `host` (any free port) for the agents `hosted`. The process proves
+    /// itself as `identity` (its lowest rank) in each trunk's handshake.
+    public static func bind(
+        group: any EventLoopGroup, host: String, jobID: String, secret: JobSecret, identity: PeerIdentity,
+        hosted: Set<Int>, handshakeWindow: Duration, report: @escaping @Sendable (any Error) -> Void
+    ) async throws -> LinkHub {
+        let responder = Handshake.Configuration(
+            role: .responder, jobID: jobID, secret: secret, identity: identity, timeout: handshakeWindow)
+        let dialing = Handshake.Configuration(
+            role: .initiator, jobID: jobID, secret: secret, identity: identity, timeout: handshakeWindow)
+        let hub = HubBox()
+        let listener = try await WireListener.bind(group: group, host: host, handshake: responder, report: report) { channel in
+            TrunkHandler(hub: hub.hub!, eventLoop: channel.eventLoop)
+        }
+        let made = LinkHub(port: listener.port, group: group, dialing: dialing, listener: listener, hosted: hosted, report: report)
+        hub.set(made)
+        return made
+    }
+
+    /// Lets the listener's initializer reach the hub made after the listener.
+    private final class HubBox: Sendable {
+        private let value = NIOLockedValueBox<LinkHub?>(nil)
+        var hub: LinkHub? { value.withLockedValue { $0 } }
+        func set(_ hub: LinkHub) { value.withLockedValue { $0 = hub } }
+    }
+
+    /// Ids of links as agents see them (unique in the process).
+    private static let linkIDs = NIOLockedValueBox(0)
+
+    static func nextLinkID() -> Int {
+        linkIDs.withLockedValue { $0 += 1; return $0 }
+    }
+
+    // MARK: Agents
+
+    /// From now on links opened to `rank` are accepted, and their events go to `input`.
+    func register(rank: Int, input: AgentInput) {
+        state.withLockedValue { $0.agents[rank] = input }
+    }
+
+    /// `rank` has exited: links opened to it from now on are refused.
+    func unregister(rank: Int) {
+        state.withLockedValue { _ = $0.agents.removeValue(forKey: rank) }
+    }
+
+    /// Where the events of hosted agent `rank` go, if it is running.
+    func input(of rank: Int) -> AgentInput? {
+        state.withLockedValue { $0.agents[rank] }
+    }
+
+    // MARK: Dialing
+
+    /// Opens a link from hosted agent `local` to agent `remote` at `host:port`. On success `input` has been
+    /// given `.opened`; throws if the peer is not there or does not answer within `timeout`.
+    func dial(from local: Int, to remote: Int, host: String, port: Int, input: AgentInput, timeout: Duration) async throws {
+        if hosted.contains(remote) {
+            try openLocal(from: local, to: remote, input: input)
+            return
+        }
+        // A trunk that closed just before the open may still be in the table: one fresh attempt.
+        for attempt in 0..<2 {
+            let trunk = try await self.trunk(host: host, port: port, timeout: timeout).get()
+            do {
+                try await trunk.channel.eventLoop.flatSubmit {
+                    trunk.handler.value.open(from: local, to: remote, input: input, timeout: timeout)
+                }.get()
+                return
+            } catch LinkError.trunkClosed where attempt == 0 {
+                forget(trunk.channel)
+            }
+        }
+    }
+
+    private func openLocal(from local: Int, to remote: Int, input: AgentInput) throws {
+        guard let peerInput = self.input(of: remote) else { throw LinkError.refused(rank: remote) }
+        let dialer = LocalLink.Side(rank: local, id: Self.nextLinkID(), input: input)
+        let acceptor = LocalLink.Side(rank: remote, id: Self.nextLinkID(), input: peerInput)
+        let link = LocalLink(dialer, acceptor, eventLoop: group.next())
+        // The dialer first: whatever the acceptor sends comes after its `.opened`.
+        input.yield(.opened(rank: remote, id: dialer.id, link: LinkWriter(end: link.end(from: dialer))))
+        if case .terminated = peerInput.yield(.opened(rank: local, id: acceptor.id, link: LinkWriter(end: link.end(from: acceptor)))) {
+            link.close()
+        }
+    }
+
+    private func trunk(host: String, port: Int, timeout: Duration) -> EventLoopFuture<Trunk> {
+        let key = "\(host):\(port)"
+        let (existing, fresh): (EventLoopFuture<Trunk>?, EventLoopPromise<Trunk>?) = state.withLockedValue { state in
+            if let trunk = state.trunks[key] { return (trunk, nil) }
+            let promise = group.next().makePromise(of: Trunk.self)
+            state.trunks[key] = promise.futureResult
+            return (nil, promise)
+        }
+        if let existing { return existing }
+        let promise = fresh!
+        let box = NIOLockedValueBox<NIOLoopBound<TrunkHandler>?>(nil)
+        WireListener.dial(
+            group: group, host: host, port: port, handshake: dialing, connectTimeout: timeout, report: report
+        ) { [self] channel in
+            let handler = TrunkHandler(hub: self, eventLoop: channel.eventLoop)
+            box.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
+            return handler
+        }.whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                let shut = state.withLockedValue { state in
+                    state.dialed[ObjectIdentifier(channel)] = (key, promise.futureResult)
+                    return state.isShut
+                }
+                if shut { channel.close(promise: nil) }
+                promise.succeed(Trunk(channel: channel, handler: box.withLockedValue { $0! }))
+            case .failure(let error):
+                state.withLockedValue { state in
+                    if state.trunks[key] === promise.futureResult { state.trunks[key] = nil }
+                }
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// A trunk closed: dialed ones are dialed again when next needed.
+    func trunkClosed(_ channel: any Channel) {
+        forget(channel)
+    }
+
+    private func forget(_ channel: any Channel) {
+        state.withLockedValue { state in
+            guard let (key, future) = state.dialed.removeValue(forKey: ObjectIdentifier(channel)) else { return }
+            if state.trunks[key] === future { state.trunks[key] = nil }
+        }
+    }
+
+    /// Trunks other processes dialed to this one that are still open.
+    var acceptedTrunkCount: Int { listener.accepted.openCount }
+
+    /// Test hook: closes every trunk other processes dialed to this one (as a cut link or a dead peer would).
+    func closeAcceptedTrunks() {
+        listener.accepted.closeAll()
+    }
+
+    // MARK: Shutdown
+
+    /// Closes the listener, every accepted trunk and every dialed one. Links on them close with them.
+    public func shutdown() {
+        let trunks = state.withLockedValue { state in
+            state.isShut = true
+            state.agents = [:]
+            defer { state.trunks = [:] }
+            return Array(state.trunks.values)
+        }
+        listener.server.close(promise: nil)
+        listener.accepted.shut()
+        for trunk in trunks { trunk.whenSuccess { $0.channel.close(promise: nil) } }
+    }
+}
