@@ -47,8 +47,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // libvirt's C API for the V2M libvirt plug-in (Debian: libvirt-dev, pkg-config libvirt).
-        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // libvirt's C API for the V2M libvirt plug-in (headers: Debian's libvirt-dev), loaded on first use.
+        .target(name: "CLibvirt"),
         // Hypervisor abstraction: profiles, VM lifecycle, plug-ins.
         .target(name: "V2M", dependencies: [
             "VSE", "GuestProtocol", "Wire", "CLibvirt",

@@ -8,7 +8,7 @@ extension LibvirtConnection {
     func migratableXML(_ name: String) async throws -> String {
         try await lookingUp(name, for: "virDomainLookupByName \(name)") { domain in
             let flags = VIR_DOMAIN_XML_MIGRATABLE.rawValue | VIR_DOMAIN_XML_SECURE.rawValue
-            guard let xml = virDomainGetXMLDesc(domain, flags) else {
+            guard let xml = vhpc_virDomainGetXMLDesc(domain, flags) else {
                 return .failure(.libvirt(operation: "virDomainGetXMLDesc \(name)", reason: LibvirtConnection.lastError()))
             }
             defer { free(xml) }
@@ -29,19 +29,19 @@ extension LibvirtConnection {
             var params: virTypedParameterPtr?
             var count: Int32 = 0
             var capacity: Int32 = 0
-            defer { virTypedParamsFree(params, count) }
+            defer { vhpc_virTypedParamsFree(params, count) }
             for (key, value) in [(VIR_MIGRATE_PARAM_URI, migrationURI), (VIR_MIGRATE_PARAM_LISTEN_ADDRESS, listenAddress),
                                  (VIR_MIGRATE_PARAM_DEST_XML, destinationXML)] {
-                guard virTypedParamsAddString(&params, &count, &capacity, key, value) == 0 else {
+                guard vhpc_virTypedParamsAddString(&params, &count, &capacity, key, value) == 0 else {
                     return .failure(.libvirt(operation: "\(operation): parameter \(key)", reason: LibvirtConnection.lastError()))
                 }
             }
             var flags = VIR_MIGRATE_LIVE.rawValue
             if unsafe { flags |= VIR_MIGRATE_UNSAFE.rawValue }
-            guard let migrated = virDomainMigrate3(domain, destination.pointer, params, UInt32(count), flags) else {
+            guard let migrated = vhpc_virDomainMigrate3(domain, destination.pointer, params, UInt32(count), flags) else {
                 return .failure(.libvirt(operation: operation, reason: LibvirtConnection.lastError()))
             }
-            virDomainFree(migrated)
+            vhpc_virDomainFree(migrated)
             return .success(())
         }
     }

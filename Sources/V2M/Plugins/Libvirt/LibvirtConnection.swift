@@ -15,11 +15,11 @@ final class LibvirtConnection: @unchecked Sendable {
         self.uri = uri
     }
 
-    deinit { virConnectClose(pointer) }
+    deinit { vhpc_virConnectClose(pointer) }
 
     /// The last libvirt error message on this thread.
     static func lastError() -> String {
-        guard let message = virGetLastErrorMessage() else { return "unknown libvirt error" }
+        guard let message = vhpc_virGetLastErrorMessage() else { return "unknown libvirt error" }
         return String(cString: message)
     }
 
@@ -31,13 +31,13 @@ final class LibvirtConnection: @unchecked Sendable {
 
     /// libvirt prints every error to stderr unless a handler is set; errors are reported through V2MError instead.
     private static let silenceDefaultErrorHandler: Void = {
-        virSetErrorFunc(nil) { _, _ in }
+        vhpc_virSetErrorFunc(nil) { _, _ in }
     }()
 
     static func open(_ uri: String) async throws -> LibvirtConnection {
         _ = silenceDefaultErrorHandler
         return try await blocking {
-            guard let pointer = virConnectOpen(uri) else {
+            guard let pointer = vhpc_virConnectOpen(uri) else {
                 return .failure(.libvirt(operation: "connect \(uri)", reason: LibvirtConnection.lastError()))
             }
             return .success(LibvirtConnection(pointer: pointer, uri: uri))
@@ -49,10 +49,10 @@ final class LibvirtConnection: @unchecked Sendable {
     func createDomain(xml: String) async throws -> String {
         let connection = self
         return try await Self.blocking { () -> Result<String, V2MError> in
-            guard let domain = virDomainCreateXML(connection.pointer, xml, 0) else {
+            guard let domain = vhpc_virDomainCreateXML(connection.pointer, xml, 0) else {
                 return .failure(.libvirt(operation: "virDomainCreateXML", reason: LibvirtConnection.lastError()))
             }
-            defer { virDomainFree(domain) }
+            defer { vhpc_virDomainFree(domain) }
             return .success(Self.uuid(of: domain))
         }
     }
@@ -63,10 +63,10 @@ final class LibvirtConnection: @unchecked Sendable {
                                 _ body: @escaping @Sendable (virDomainPtr) -> Result<T, V2MError>) async throws -> T {
         let connection = self
         return try await Self.blocking { () -> Result<T, V2MError> in
-            guard let domain = virDomainLookupByName(connection.pointer, name) else {
+            guard let domain = vhpc_virDomainLookupByName(connection.pointer, name) else {
                 return .failure(.libvirt(operation: operation, reason: LibvirtConnection.lastError()))
             }
-            defer { virDomainFree(domain) }
+            defer { vhpc_virDomainFree(domain) }
             return body(domain)
         }
     }
@@ -78,7 +78,7 @@ final class LibvirtConnection: @unchecked Sendable {
 
     static func uuid(of domain: virDomainPtr) -> String {
         var buffer = [CChar](repeating: 0, count: 37)  // VIR_UUID_STRING_BUFLEN
-        guard virDomainGetUUIDString(domain, &buffer) == 0 else { return "" }
+        guard vhpc_virDomainGetUUIDString(domain, &buffer) == 0 else { return "" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -87,7 +87,7 @@ final class LibvirtConnection: @unchecked Sendable {
         try await lookingUp(name, for: "virDomainLookupByName \(name)") { domain in
             var state: Int32 = 0
             var reason: Int32 = 0
-            guard virDomainGetState(domain, &state, &reason, 0) == 0 else {
+            guard vhpc_virDomainGetState(domain, &state, &reason, 0) == 0 else {
                 return .failure(.libvirt(operation: "virDomainGetState \(name)", reason: LibvirtConnection.lastError()))
             }
             return .success(state == Int32(VIR_DOMAIN_PAUSED.rawValue))
@@ -101,17 +101,17 @@ final class LibvirtConnection: @unchecked Sendable {
         }
     }
 
-    func suspend(_ name: String) async throws { try await withDomain(name, "virDomainSuspend") { virDomainSuspend($0) } }
-    func resume(_ name: String) async throws { try await withDomain(name, "virDomainResume") { virDomainResume($0) } }
-    func destroy(_ name: String) async throws { try await withDomain(name, "virDomainDestroy") { virDomainDestroy($0) } }
-    func shutdown(_ name: String) async throws { try await withDomain(name, "virDomainShutdown") { virDomainShutdown($0) } }
+    func suspend(_ name: String) async throws { try await withDomain(name, "virDomainSuspend") { vhpc_virDomainSuspend($0) } }
+    func resume(_ name: String) async throws { try await withDomain(name, "virDomainResume") { vhpc_virDomainResume($0) } }
+    func destroy(_ name: String) async throws { try await withDomain(name, "virDomainDestroy") { vhpc_virDomainDestroy($0) } }
+    func shutdown(_ name: String) async throws { try await withDomain(name, "virDomainShutdown") { vhpc_virDomainShutdown($0) } }
 
     /// True if libvirt knows a domain of this name (a transient one disappears once stopped).
     func domainExists(_ name: String) async -> Bool {
         let connection = self
         return (try? await Self.blocking { () -> Result<Bool, V2MError> in
-            guard let domain = virDomainLookupByName(connection.pointer, name) else { return .success(false) }
-            virDomainFree(domain)
+            guard let domain = vhpc_virDomainLookupByName(connection.pointer, name) else { return .success(false) }
+            vhpc_virDomainFree(domain)
             return .success(true)
         }) ?? false
     }
@@ -119,7 +119,7 @@ final class LibvirtConnection: @unchecked Sendable {
     /// The libvirtd version ("9.0.0").
     func libraryVersion() -> String {
         var version: UInt = 0
-        guard virConnectGetLibVersion(pointer, &version) == 0 else { return "unknown" }
+        guard vhpc_virConnectGetLibVersion(pointer, &version) == 0 else { return "unknown" }
         return "\(version / 1_000_000).\((version / 1000) % 1000).\(version % 1000)"
     }
 }
