@@ -42,10 +42,12 @@ import Wire
         func table(host: [UInt8]) -> ControlPayload? {
             var body = ByteBuffer()
             body.writeInteger(UInt8(2))  // address table
-            body.writeInteger(UInt32(1))
-            body.writeInteger(Int64(1))
+            body.writeInteger(UInt32(1))  // one host
             body.writeInteger(UInt32(host.count))
             body.writeBytes(host)
+            body.writeInteger(UInt32(1))  // one endpoint
+            body.writeInteger(Int64(1))
+            body.writeInteger(UInt32(0))  // host index
             body.writeInteger(Int64(4000))
             body.writeInteger(Int32(42))
             body.writeInteger(UInt32(0))  // no failed ranks
@@ -53,6 +55,26 @@ import Wire
         }
         #expect(table(host: Array("node1".utf8)) != nil)
         #expect(table(host: [0x6E, 0xFF, 0xFE]) == nil)
+    }
+
+    @Test func endpointsShareTheirHostsAndABadHostIndexIsRefused() {
+        let endpoints = (1...64).map { AgentEndpoint(rank: $0, host: $0 <= 32 ? "10.0.0.1" : "10.0.0.2", port: 4000 + $0, pid: 7) }
+        let message = ControlPayload.addressTable(endpoints: endpoints, failed: [9]).message
+        #expect(ControlPayload(message: message) == .addressTable(endpoints: endpoints, failed: [9]))
+        guard case .agentControl(let control) = message else { Issue.record("not agent control"); return }
+        // Two hosts, written once each: well under a host string per endpoint.
+        #expect(control.body.readableBytes < 64 * 24 + 64)
+
+        var body = ByteBuffer()
+        body.writeInteger(UInt8(2))  // address table
+        body.writeInteger(UInt32(0))  // no hosts
+        body.writeInteger(UInt32(1))  // one endpoint
+        body.writeInteger(Int64(1))
+        body.writeInteger(UInt32(0))  // host index: there is none
+        body.writeInteger(Int64(4000))
+        body.writeInteger(Int32(42))
+        body.writeInteger(UInt32(0))
+        #expect(ControlPayload(message: .agentControl(AgentControl(body: body))) == nil)
     }
 
     @Test func aHugeCountCannotMakeTheDecoderAllocate() {

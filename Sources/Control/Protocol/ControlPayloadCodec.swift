@@ -143,26 +143,43 @@ extension ByteBuffer {
         return try? readUTF8ValidatedString(length: Int(length))
     }
 
+    /// Endpoints share few distinct hosts (agents of one process, nodes of one cluster): each host is written
+    /// once, and endpoints refer to it by index, so a 1,025-entry address table decodes a handful of strings.
     fileprivate mutating func writeEndpoints(_ endpoints: [AgentEndpoint]) {
+        var hostIndex: [String: UInt32] = [:]
+        var hosts: [String] = []
+        for endpoint in endpoints where hostIndex[endpoint.host] == nil {
+            hostIndex[endpoint.host] = UInt32(hosts.count)
+            hosts.append(endpoint.host)
+        }
+        writeInteger(UInt32(hosts.count))
+        for host in hosts { writeLengthPrefixed(host) }
         writeInteger(UInt32(endpoints.count))
         for endpoint in endpoints {
             writeInteger(Int64(endpoint.rank))
-            writeLengthPrefixed(endpoint.host)
+            writeInteger(hostIndex[endpoint.host]!)
             writeInteger(Int64(endpoint.port))
             writeInteger(endpoint.pid)
         }
     }
 
     fileprivate mutating func readEndpoints() -> [AgentEndpoint]? {
-        // Each endpoint takes at least 24 bytes (rank, host length, port, pid): a count the rest of the
-        // payload cannot hold is refused before anything is reserved for it.
+        // Counts the rest of the payload cannot hold (a host takes at least 4 bytes, an endpoint 24) are
+        // refused before anything is reserved for them.
+        guard let hostCount = readInteger(as: UInt32.self), Int(hostCount) <= readableBytes / 4 else { return nil }
+        var hosts: [String] = []
+        hosts.reserveCapacity(Int(hostCount))
+        for _ in 0..<hostCount {
+            guard let host = readLengthPrefixed() else { return nil }
+            hosts.append(host)
+        }
         guard let count = readInteger(as: UInt32.self), Int(count) <= readableBytes / 24 else { return nil }
         var endpoints: [AgentEndpoint] = []
         endpoints.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let rank = readInteger(as: Int64.self), let host = readLengthPrefixed(),
+            guard let rank = readInteger(as: Int64.self), let index = readInteger(as: UInt32.self), Int(index) < hosts.count,
                   let port = readInteger(as: Int64.self), let pid = readInteger(as: Int32.self) else { return nil }
-            endpoints.append(AgentEndpoint(rank: Int(rank), host: host, port: Int(port), pid: pid))
+            endpoints.append(AgentEndpoint(rank: Int(rank), host: hosts[Int(index)], port: Int(port), pid: pid))
         }
         return endpoints
     }

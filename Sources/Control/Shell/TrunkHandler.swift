@@ -27,6 +27,8 @@ final class TrunkHandler: ChannelInboundHandler {
     private var pending: [UInt32: (end: End, promise: EventLoopPromise<Void>)] = [:]
     private var nextLink: UInt32 = 1
     private var context: ChannelHandlerContext?
+    /// A flush is queued on the event loop behind the writes made so far.
+    private var flushQueued = false
 
     init(hub: LinkHub, eventLoop: any EventLoop) {
         self.hub = hub
@@ -63,7 +65,8 @@ final class TrunkHandler: ChannelInboundHandler {
         }
         end.closing = true
         ends[link] = end
-        context.writeAndFlush(wrapOutboundOut(.link(frame(link, end, .close))), promise: flushed)
+        context.write(wrapOutboundOut(.link(frame(link, end, .close))), promise: flushed)
+        queueFlush(context)
         context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
             self.closeEnd(link)
         }
@@ -146,8 +149,26 @@ final class TrunkHandler: ChannelInboundHandler {
         LinkFrame(link: link, source: UInt32(end.local), destination: UInt32(end.remote), operation: operation, message: message)
     }
 
-    private func write(_ frame: LinkFrame, _ context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(.link(frame)), promise: nil)
+    /// Writes a frame; one flush (one system call) follows all the frames written before the event loop
+    /// gets back to its queue, however many links and agents wrote them.
+    func write(_ frame: LinkFrame, _ context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.link(frame)), promise: nil)
+        queueFlush(context)
+    }
+
+    /// Writes an agent's frame (called on the event loop).
+    func write(_ frame: LinkFrame) {
+        guard let context else { return }
+        write(frame, context)
+    }
+
+    private func queueFlush(_ context: ChannelHandlerContext) {
+        guard !flushQueued else { return }
+        flushQueued = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushQueued = false
+            context.flush()
+        }
     }
 
     private func writer(_ link: UInt32, _ context: ChannelHandlerContext) -> LinkWriter {
@@ -167,7 +188,13 @@ struct TrunkLinkEnd: LinkEnd {
     let remote: UInt32
 
     func send(_ message: Message) {
-        channel.writeAndFlush(Message.link(LinkFrame(link: link, source: local, destination: remote, operation: .data, message: message)), promise: nil)
+        let frame = LinkFrame(link: link, source: local, destination: remote, operation: .data, message: message)
+        let handler = self.handler
+        if channel.eventLoop.inEventLoop {
+            handler.value.write(frame)
+        } else {
+            channel.eventLoop.execute { handler.value.write(frame) }
+        }
     }
 
     func finish() -> EventLoopFuture<Void> {

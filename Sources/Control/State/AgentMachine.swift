@@ -202,7 +202,7 @@ public struct AgentMachine: Sendable {
                 record(notice, &out)
                 out.append(.failure(notice))
             }
-            installTable(bootstrap.endpoints, failed: Array(failed.keys), &out)
+            installTable(bootstrap.endpoints, failed: Array(failed.keys), message: nil, &out)
         } else if let parent = parentRank, links.contains(parent) {
             out.append(.send(ControlPayload.subtreeReady(endpoints: bootstrap.endpoints, failed: bootstrap.failed).message, to: parent))
             phase = .wiring
@@ -214,14 +214,18 @@ public struct AgentMachine: Sendable {
     /// may use one handshake window for its children, and two more are allowed for the way back down.
     private var tableWindow: Duration { configuration.handshakeWindow * (configuration.tree.height + 2) }
 
-    private mutating func installTable(_ endpoints: [AgentEndpoint], failed: [Int], _ out: inout [AgentDirective]) {
+    /// Installs the address table and passes it down: `message` as received (no re-encoding), or, at the
+    /// controller, made from `endpoints`.
+    private mutating func installTable(_ endpoints: [AgentEndpoint], failed: [Int], message: Message?, _ out: inout [AgentDirective]) {
         tableDeadline = nil
+        addresses.reserveCapacity(endpoints.count)
         for endpoint in endpoints { addresses[endpoint.rank] = endpoint }
         for rank in failed where failures[rank] == nil {
             record(FailureNotice(rank: rank, reporter: 0, detector: .handshakeFailed, detail: "did not join"), &out)
         }
+        let table = message ?? ControlPayload.addressTable(endpoints: endpoints, failed: failed).message
         for child in configuration.tree.children(of: rank) where links.contains(child) {
-            out.append(.send(ControlPayload.addressTable(endpoints: endpoints, failed: failed).message, to: child))
+            out.append(.send(table, to: child))
         }
         phase = .wiring
         let neighbours = Set(router.fallbackGraph.neighbors(of: rank).map(Int.init)).filter { failures[$0] == nil }
@@ -427,7 +431,7 @@ public struct AgentMachine: Sendable {
             if bootstrap.reported(peer, endpoints: endpoints, failed: failed) { progressBootstrap(&out) }
         case .addressTable(let endpoints, let failed):
             guard addresses.isEmpty, peer == parentRank else { return }
-            installTable(endpoints, failed: failed, &out)
+            installTable(endpoints, failed: failed, message: message, &out)
         case .subtreeWired(let count):
             if isController || wiredChildrenPending.contains(peer) {
                 wiredCount += count
