@@ -5,7 +5,8 @@ import Launch
 import Logging
 
 /// `vhpc bench bootstrap`: time until N agents are up and BMG-wired (local launcher), N real processes
-/// running `true` through vhpc, and Open MPI's `mpirun --oversubscribe -n N true` when installed.
+/// running `true` through vhpc, and, when installed, Open MPI's `mpirun --oversubscribe -n N true` and MPICH's
+/// `mpiexec.hydra -n N true`.
 struct BenchBootstrapCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bootstrap", abstract: "Agent bootstrap time vs mpirun.")
 
@@ -25,9 +26,10 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
-        // Open MPI's, named explicitly: with mpich installed too, `mpirun` is whichever alternative wins.
-        let mpirun = ExecutableLookup.resolve("mpirun.openmpi") ?? ExecutableLookup.resolve("mpirun")
-        var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "vhpc run true", "mpirun true"]]
+        // Named explicitly: with both installed, `mpirun` is whichever alternative wins.
+        let mpirun = ExecutableLookup.resolve("mpirun.openmpi")
+        let hydra = ExecutableLookup.resolve("mpiexec.hydra")
+        var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "vhpc run true", "Open MPI mpirun", "MPICH mpiexec"]]
         for size in sizes {
             for k in fanout {
                 let perProcess = size >= packFrom ? agentsPerProcess : 1
@@ -37,26 +39,35 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
                     if let time = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: true) { wired.append(time) }
                     if let time = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: false) { full.append(time) }
                 }
-                var mpi = "-"
-                if let mpirun, k == fanout.first {
-                    var times: [Duration] = []
-                    var hung = 0
-                    for _ in 0..<self.repetitions {
-                        switch await Self.mpirun(mpirun, size, timeout: mpirunTimeout) {
-                        case .finished(let time): times.append(time)
-                        case .hung: hung += 1
-                        case .failed: break
-                        }
-                    }
-                    mpi = benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(self.repetitions) hung)" : "")
+                var openMPI = "-"
+                var mpich = "-"
+                if k == fanout.first {
+                    if let mpirun { openMPI = await launcherColumn(mpirun, ["--oversubscribe", "-n", "\(size)", "true"]) }
+                    if let hydra { mpich = await launcherColumn(hydra, ["-n", "\(size)", "true"]) }
                 }
-                rows.append(["\(size)", "\(k)", "\(perProcess)", benchSeconds(Self.median(wired), decimals: 3), benchSeconds(Self.median(full), decimals: 3), mpi])
+                rows.append(["\(size)", "\(k)", "\(perProcess)", benchSeconds(Self.median(wired), decimals: 3),
+                             benchSeconds(Self.median(full), decimals: 3), openMPI, mpich])
                 print(TextTable.render(rows.suffix(1)), terminator: "")
             }
         }
         print("")
         print(TextTable.render(rows), terminator: "")
-        if mpirun == nil { print("mpirun not installed (apt-get install -y openmpi-bin) — column left empty") }
+        if mpirun == nil { print("Open MPI not installed (apt-get install -y openmpi-bin): its column is left empty") }
+        if hydra == nil { print("MPICH not installed (apt-get install -y mpich): its column is left empty") }
+    }
+
+    /// Median time of `repetitions` runs of another launcher, with how many hung.
+    func launcherColumn(_ path: String, _ arguments: [String]) async -> String {
+        var times: [Duration] = []
+        var hung = 0
+        for _ in 0..<repetitions {
+            switch await Self.launch(path, arguments, timeout: mpirunTimeout) {
+            case .finished(let time): times.append(time)
+            case .hung: hung += 1
+            case .failed: break
+            }
+        }
+        return benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(repetitions) hung)" : "")
     }
 
     static func job(size: Int, fanout: Int, perProcess: Int, bootstrapOnly: Bool) async throws -> Duration? {
@@ -78,10 +89,11 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
     /// How one `mpirun` run ended.
     enum MPIRunOutcome { case finished(Duration), hung, failed }
 
-    /// Open MPI's `mpirun --oversubscribe -n N true`, bounded: Debian's Open MPI 4.1 intermittently never
-    /// returns when its processes exit before the launch completes (seen here at N = 48–128), so a run
-    /// still going after `timeout` is killed (its whole process group) and counted as hung, not timed.
-    static func mpirun(_ path: String, _ size: Int, timeout: Duration) async -> MPIRunOutcome {
+    /// Another launcher's run (`mpirun --oversubscribe -n N true`, `mpiexec.hydra -n N true`), bounded:
+    /// Debian's Open MPI 4.1 intermittently never returns when its processes exit before the launch completes
+    /// (seen here at N = 48–1024), so a run still going after `timeout` is killed (its whole process group) and
+    /// counted as hung, not timed.
+    static func launch(_ path: String, _ arguments: [String], timeout: Duration) async -> MPIRunOutcome {
         let started = ContinuousClock.now
         let devNull = open("/dev/null", O_WRONLY)
         defer { close(devNull) }
@@ -89,7 +101,7 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         guard let pid = try? ProcessSpawner.spawnNow(
-            executable: path, arguments: ["--oversubscribe", "-n", "\(size)", "true"],
+            executable: path, arguments: arguments,
             environment: environment, streams: .init(stdout: devNull, stderr: devNull),
             newProcessGroup: true) else { return .failed }
         let watchdog = Task {
