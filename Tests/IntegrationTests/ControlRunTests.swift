@@ -23,10 +23,13 @@ import Testing
         return temporary + scratchPrefix + "\(getpid())"
     }()
 
-    @Test(arguments: [1, 2, 3, 7, 64, 256])
-    func runsOneTaskPerNodeAndAggregatesExitCodes(nodes: Int) throws {
+    /// `perProcess` nil: the default (one agent process per node below 16 nodes, then 64 agents per process);
+    /// 1 forces a process per node, so 64 nodes are 64 agent processes each dialing its own links.
+    @Test(arguments: [(1, nil), (2, nil), (3, nil), (7, nil), (64, nil), (64, 1), (256, nil)] as [(Int, Int?)])
+    func runsOneTaskPerNodeAndAggregatesExitCodes(nodes: Int, perProcess: Int?) throws {
+        let packing = perProcess.map { ["--agents-per-process", "\($0)"] } ?? []
         let result = try CLI.run(
-            ["run", "-N", "\(nodes)", "-l", "--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],
+            ["run", "-N", "\(nodes)", "-l"] + packing + ["--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],
             environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
         #expect(result.status == Int32(nodes - 1), "stderr: \(result.stderr)")
         let lines = Set(result.stdout.split(separator: "\n").map(String.init))

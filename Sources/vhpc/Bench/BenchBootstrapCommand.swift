@@ -14,7 +14,7 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
     @Option(help: "Boot tree fanouts to compare.") var fanout: [Int] = [2, 8]
     @Option(name: .customLong("agents-per-process"), help: "Agents per OS process from --pack-from agents on.") var agentsPerProcess: Int = 64
     @Option(name: .customLong("pack-from"), help: "Smallest N run with --agents-per-process (below: one agent per process).")
-    var packFrom: Int = 64
+    var packFrom: Int = 16
     @Option(name: .customLong("repeat"), help: "Repetitions per point (median reported).") var repetitions: Int = 3
     @Option(name: .customLong("mpirun-timeout"), help: "Seconds after which an mpirun run counts as hung and is killed.")
     var mpirunTimeoutSeconds: Int = 20
