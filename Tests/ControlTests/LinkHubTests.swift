@@ -124,6 +124,39 @@ import Wire
         #expect(a.acceptedTrunkCount == 0)
     }
 
+    /// The dialer gave up (its open timed out) before the accept came: the accepting agent's end is closed
+    /// too, instead of staying open with nobody on the other side.
+    @Test func anAcceptAfterTheOpenTimedOutClosesTheAcceptorsEnd() async throws {
+        let a = try await Self.hub(identity: 1, hosting: [1, 2])
+        let b = try await Self.hub(identity: 3, hosting: [3])
+        defer { a.shutdown(); b.shutdown() }
+        let (one, two, three) = (Agent(rank: 1, hub: a), Agent(rank: 2, hub: a), Agent(rank: 3, hub: b))
+        try await a.dial(from: 2, to: 3, host: "127.0.0.1", port: b.port, input: two.input, timeout: .seconds(5))
+        _ = try await two.opened()
+        _ = try await three.opened()
+        // The trunk is up; an open with no time at all times out before any answer can come back.
+        await #expect(throws: LinkError.self) {
+            try await a.dial(from: 1, to: 3, host: "127.0.0.1", port: b.port, input: one.input, timeout: .zero)
+        }
+        let late = try await three.opened()
+        #expect(late.peer == 1)
+        let closed = try await three.closed()
+        #expect(closed.peer == 1 && closed.id == late.id)
+    }
+
+    /// An agent that dials as it exits (its events no longer read) leaves no link open at the other end.
+    @Test func aLocalLinkFromAnAgentThatHasStoppedClosesAtOnce() async throws {
+        let a = try await Self.hub(identity: 1, hosting: [1, 2])
+        defer { a.shutdown() }
+        let (one, two) = (Agent(rank: 1, hub: a), Agent(rank: 2, hub: a))
+        one.input.finish()
+        await #expect(throws: LinkError.self) {
+            try await a.dial(from: 1, to: 2, host: "127.0.0.1", port: a.port, input: one.input, timeout: .seconds(5))
+        }
+        let opened = try await two.opened()
+        #expect(try await two.closed().id == opened.id)
+    }
+
     @Test func anAgentThatIsNotRunningRefusesItsLinks() async throws {
         let a = try await Self.hub(identity: 1, hosting: [1, 2])
         let b = try await Self.hub(identity: 3, hosting: [3, 4])

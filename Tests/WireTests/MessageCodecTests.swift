@@ -43,7 +43,10 @@ import Wire
     @Test func aLinkCarriesNoHandshakeAndNoLink() {
         for kind in [MessageKind.hello, .welcome, .link] {
             var payload = ByteBuffer()
-            LinkFrame(link: 1, source: 2, destination: 3, operation: .data).encode(into: &payload)
+            payload.writeInteger(UInt32(1))  // link
+            payload.writeInteger(UInt32(2))  // source
+            payload.writeInteger(UInt32(3))  // destination
+            payload.writeInteger(LinkFrame.Operation.data.rawValue)
             payload.writeInteger(kind.rawValue)
             #expect(throws: WireError.malformedMessage(.link, reason: "a link cannot carry \(kind)")) {
                 try MessageCodec.decode(kind: .link, payload: payload)

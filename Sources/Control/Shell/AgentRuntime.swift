@@ -84,6 +84,11 @@ public struct AgentRuntime: Sendable {
     /// Runs the agent until it exits; `observe` sees every directive first (the front-end uses the
     /// controller's). Returns why it ended.
     public func run(observe: @escaping @Sendable (AgentDirective) -> Void = { _ in }) async throws -> Outcome {
+        // However run ends (a machine that cannot be built too), links to this agent are refused from then on.
+        defer {
+            hub.unregister(rank: rank)
+            input.finish()
+        }
         var machine = try AgentMachine(configuration: machineConfiguration)
         let origin = ContinuousClock.now
         let logger = environment.logger

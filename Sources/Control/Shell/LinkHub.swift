@@ -13,10 +13,11 @@ import Wire
 /// Each agent keeps its own state machine and links; only sockets are shared.
 public final class LinkHub: Sendable {
     /// The port every hosted agent advertises.
-    public let port: Int
+    public var port: Int { listener.withLockedValue { $0?.port ?? 0 } }
     private let group: any EventLoopGroup
     private let dialing: Handshake.Configuration
-    private let listener: WireListener
+    /// Set once bound (the hub exists first, so a connection accepted at once finds it).
+    private let listener = NIOLockedValueBox<WireListener?>(nil)
     private let report: @Sendable (any Error) -> Void
     private let hosted: Set<Int>
     private let state = NIOLockedValueBox(State())
@@ -37,13 +38,11 @@ public final class LinkHub: Sendable {
     }
 
     private init(
-        port: Int, group: any EventLoopGroup, dialing: Handshake.Configuration, listener: WireListener,
-        hosted: Set<Int>, report: @escaping @Sendable (any Error) -> Void
+        group: any EventLoopGroup, dialing: Handshake.Configuration, hosted: Set<Int>,
+        report: @escaping @Sendable (any Error) -> Void
     ) {
-        self.port = port
         self.group = group
         self.dialing = dialing
-        self.listener = listener
         self.hosted = hosted
         self.report = report
     }
@@ -58,20 +57,12 @@ public final class LinkHub: Sendable {
             role: .responder, jobID: jobID, secret: secret, identity: identity, timeout: handshakeWindow)
         let dialing = Handshake.Configuration(
             role: .initiator, jobID: jobID, secret: secret, identity: identity, timeout: handshakeWindow)
-        let hub = HubBox()
+        let hub = LinkHub(group: group, dialing: dialing, hosted: hosted, report: report)
         let listener = try await WireListener.bind(group: group, host: host, handshake: responder, report: report) { channel in
-            TrunkHandler(hub: hub.hub!, eventLoop: channel.eventLoop)
+            TrunkHandler(hub: hub, dialed: false, eventLoop: channel.eventLoop)
         }
-        let made = LinkHub(port: listener.port, group: group, dialing: dialing, listener: listener, hosted: hosted, report: report)
-        hub.set(made)
-        return made
-    }
-
-    /// Lets the listener's initializer reach the hub made after the listener.
-    private final class HubBox: Sendable {
-        private let value = NIOLockedValueBox<LinkHub?>(nil)
-        var hub: LinkHub? { value.withLockedValue { $0 } }
-        func set(_ hub: LinkHub) { value.withLockedValue { $0 = hub } }
+        hub.listener.withLockedValue { $0 = listener }
+        return hub
     }
 
     /// Ids of links as agents see them (unique in the process).
@@ -85,7 +76,9 @@ public final class LinkHub: Sendable {
 
     /// From now on links opened to `rank` are accepted, and their events go to `input`.
     func register(rank: Int, input: AgentInput) {
-        state.withLockedValue { $0.agents[rank] = input }
+        state.withLockedValue { state in
+            if !state.isShut { state.agents[rank] = input }
+        }
     }
 
     /// `rank` has exited: links opened to it from now on are refused.
@@ -125,17 +118,13 @@ public final class LinkHub: Sendable {
         guard let peerInput = self.input(of: remote) else { throw LinkError.refused(rank: remote) }
         let dialer = LocalLink.Side(rank: local, id: Self.nextLinkID(), input: input)
         let acceptor = LocalLink.Side(rank: remote, id: Self.nextLinkID(), input: peerInput)
-        let link = LocalLink(dialer, acceptor, eventLoop: group.next())
-        // The dialer first: whatever the acceptor sends comes after its `.opened`.
-        input.yield(.opened(rank: remote, id: dialer.id, link: LinkWriter(end: link.end(from: dialer))))
-        if case .terminated = peerInput.yield(.opened(rank: local, id: acceptor.id, link: LinkWriter(end: link.end(from: acceptor)))) {
-            link.close()
-        }
+        guard LocalLink(dialer, acceptor, eventLoop: group.next()).open() else { throw LinkError.refused(rank: remote) }
     }
 
     private func trunk(host: String, port: Int, timeout: Duration) -> EventLoopFuture<Trunk> {
         let key = "\(host):\(port)"
         let (existing, fresh): (EventLoopFuture<Trunk>?, EventLoopPromise<Trunk>?) = state.withLockedValue { state in
+            if state.isShut { return (group.next().makeFailedFuture(LinkError.trunkClosed), nil) }
             if let trunk = state.trunks[key] { return (trunk, nil) }
             let promise = group.next().makePromise(of: Trunk.self)
             state.trunks[key] = promise.futureResult
@@ -147,7 +136,7 @@ public final class LinkHub: Sendable {
         WireListener.dial(
             group: group, host: host, port: port, handshake: dialing, connectTimeout: timeout, report: report
         ) { [self] channel in
-            let handler = TrunkHandler(hub: self, eventLoop: channel.eventLoop)
+            let handler = TrunkHandler(hub: self, dialed: true, eventLoop: channel.eventLoop)
             box.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
             return handler
         }.whenComplete { [self] result in
@@ -182,11 +171,11 @@ public final class LinkHub: Sendable {
     }
 
     /// Trunks other processes dialed to this one that are still open.
-    var acceptedTrunkCount: Int { listener.accepted.openCount }
+    var acceptedTrunkCount: Int { listener.withLockedValue { $0?.accepted.openCount ?? 0 } }
 
     /// Test hook: closes every trunk other processes dialed to this one (as a cut link or a dead peer would).
     func closeAcceptedTrunks() {
-        listener.accepted.closeAll()
+        listener.withLockedValue { $0 }?.accepted.closeAll()
     }
 
     // MARK: Shutdown
@@ -199,8 +188,10 @@ public final class LinkHub: Sendable {
             defer { state.trunks = [:] }
             return Array(state.trunks.values)
         }
-        listener.server.close(promise: nil)
-        listener.accepted.shut()
+        if let listener = listener.withLockedValue({ $0 }) {
+            listener.server.close(promise: nil)
+            listener.accepted.shut()
+        }
         for trunk in trunks { trunk.whenSuccess { $0.channel.close(promise: nil) } }
     }
 }

@@ -56,6 +56,22 @@ final class LocalLink: Sendable {
         }
     }
 
+    /// Gives both agents `.opened`, the dialer first, under the lock: nothing either sends or a close can come
+    /// before the other's `.opened`. If either has stopped reading its events, the link closes at once (each
+    /// gets `.closed`, so no agent keeps a link to one that is gone); returns false then.
+    func open() -> Bool {
+        isOpen.withLockedValue { open in
+            let dialer = first.input.yield(.opened(rank: second.rank, id: first.id, link: LinkWriter(end: end(from: first))))
+            let acceptor = second.input.yield(.opened(rank: first.rank, id: second.id, link: LinkWriter(end: end(from: second))))
+            if case .terminated = dialer { open = false }
+            if case .terminated = acceptor { open = false }
+            guard !open else { return true }
+            first.input.yield(.closed(rank: second.rank, id: first.id))
+            second.input.yield(.closed(rank: first.rank, id: second.id))
+            return false
+        }
+    }
+
     /// Closes both ends (once): each agent gets `.closed` after every message sent to it before.
     func close() {
         isOpen.withLockedValue { open in

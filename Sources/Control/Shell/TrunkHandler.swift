@@ -30,13 +30,21 @@ final class TrunkHandler: ChannelInboundHandler {
     /// A flush is queued on the event loop behind the writes made so far.
     private var flushQueued = false
 
-    init(hub: LinkHub, eventLoop: any EventLoop) {
+    /// This side dialed the trunk: it opens links on it and never accepts any.
+    private let dialed: Bool
+
+    init(hub: LinkHub, dialed: Bool, eventLoop: any EventLoop) {
         self.hub = hub
+        self.dialed = dialed
         self.eventLoop = eventLoop
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil  // the context holds this handler: keeping it would keep both forever
     }
 
     // MARK: Called by link ends and the hub (on the event loop)
@@ -82,7 +90,10 @@ final class TrunkHandler: ChannelInboundHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .link(let frame) = unwrapInboundIn(data) else { return }  // only links travel on a trunk
+        guard case .link(let frame) = unwrapInboundIn(data) else {
+            context.close(promise: nil)  // only links travel on a trunk
+            return
+        }
         let link = frame.link
         switch frame.operation {
         case .data:
@@ -93,16 +104,28 @@ final class TrunkHandler: ChannelInboundHandler {
                 end.input.yield(.agent(.message(message, from: end.remote)))
             }
         case .open:
+            guard !dialed else {  // link numbers on a trunk are its dialer's
+                write(LinkFrame(link: link, source: frame.destination, destination: frame.source, operation: .refuse), context)
+                return
+            }
             accept(frame, context)
         case .accept:
-            guard let (end, promise) = pending.removeValue(forKey: link) else { return }
+            guard let waiting = pending[link], waiting.end.remote == Int(frame.source) else {
+                // Accepted after the open timed out here: the peer's end must not stay open on its own.
+                write(LinkFrame(link: link, source: frame.destination, destination: frame.source, operation: .close), context)
+                return
+            }
+            pending[link] = nil
+            let (end, promise) = waiting
             ends[link] = end
             if case .terminated = end.input.yield(.opened(rank: end.remote, id: end.id, link: writer(link, context))) {
                 abort(link)
             }
             promise.succeed()
         case .refuse:
-            pending.removeValue(forKey: link)?.promise.fail(LinkError.refused(rank: Int(frame.source)))
+            guard let waiting = pending[link], waiting.end.remote == Int(frame.source) else { return }
+            pending[link] = nil
+            waiting.promise.fail(LinkError.refused(rank: Int(frame.source)))
         case .close:
             guard let end = ends[link] else { return }
             if !end.closing { write(self.frame(link, end, .close), context) }
@@ -190,11 +213,8 @@ struct TrunkLinkEnd: LinkEnd {
     func send(_ message: Message) {
         let frame = LinkFrame(link: link, source: local, destination: remote, operation: .data, message: message)
         let handler = self.handler
-        if channel.eventLoop.inEventLoop {
-            handler.value.write(frame)
-        } else {
-            channel.eventLoop.execute { handler.value.write(frame) }
-        }
+        // Always queued, as finish and abort are: a link's writes keep their order whatever thread writes.
+        channel.eventLoop.execute { handler.value.write(frame) }
     }
 
     func finish() -> EventLoopFuture<Void> {

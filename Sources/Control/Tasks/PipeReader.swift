@@ -26,10 +26,15 @@ struct PipeReader: Sendable {
             .takingOwnershipOfDescriptor(input: fd)
         do {
             _ = try await taken.get()
-        } catch {
-            // Not something an event loop can watch (NIO refuses regular files): read it on a thread.
+        } catch ChannelError.operationUnsupported {
+            // Not something an event loop can watch (a regular file): still ours, read on a thread.
             finished.succeed()
             await runOnThread(deliver)
+            return
+        } catch {
+            // NIO has closed the descriptor: the stream ends here.
+            finished.succeed()
+            deliver(ByteBuffer(), true)
             return
         }
         try? await finished.futureResult.get()

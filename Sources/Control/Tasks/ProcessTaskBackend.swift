@@ -143,10 +143,14 @@ public struct ProcessTaskBackend: TaskBackend {
         }
     }
 
-    /// Reads task `rank`'s PMI socket to its end into `shell`, then closes the reply descriptor.
+    /// Reads task `rank`'s PMI socket to its end into `shell`, then closes the reply descriptor. Requests are
+    /// handled on a serial queue of the task's own, off the event loop: a reply may wait for a task that does
+    /// not read its socket, and that must hold up neither the loop's links nor other tasks.
     private static func servePMI(_ fd: Int32?, rank: Int, shell: PMINodeShell?, writers: PMIWriters) async {
         guard let fd, let shell else { return }
-        await PipeReader(fd: fd).run { data, _ in shell.received(data, from: rank) }
+        let queue = DispatchQueue(label: "vhpc.pmi.\(rank)")
+        await PipeReader(fd: fd).run { data, _ in queue.async { shell.received(data, from: rank) } }
+        await withCheckedContinuation { (drained: CheckedContinuation<Void, Never>) in queue.async { drained.resume() } }
         writers.close(rank)
     }
 

@@ -33,6 +33,7 @@ public struct LinkFrame: Hashable, Sendable {
     public var message: Message?
 
     public init(link: UInt32, source: UInt32, destination: UInt32, operation: Operation, message: Message? = nil) {
+        precondition((operation == .data) == (message != nil), "a link frame carries a message exactly when it is .data")
         self.link = link
         self.source = source
         self.destination = destination
@@ -47,6 +48,7 @@ public struct LinkFrame: Hashable, Sendable {
     /// whose data is left out as in a ``FileChunk`` frame of its own.
     static func authenticatedLength(of payload: ByteBuffer) -> Int {
         guard payload.readableBytes > headerLength,
+              payload.getInteger(at: payload.readerIndex + headerLength - 2, as: UInt8.self) == Operation.data.rawValue,
               payload.getInteger(at: payload.readerIndex + headerLength - 1, as: UInt8.self) == MessageKind.fileChunk.rawValue
         else { return payload.readableBytes }
         return min(payload.readableBytes, headerLength + FileChunk.authenticatedPrefixLength)

@@ -29,15 +29,19 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         // Named explicitly: with both installed, `mpirun` is whichever alternative wins.
         let mpirun = ExecutableLookup.resolve("mpirun.openmpi")
         let hydra = ExecutableLookup.resolve("mpiexec.hydra")
-        var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "vhpc run true", "Open MPI mpirun", "MPICH mpiexec"]]
+        var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "CORES BUSY", "vhpc run true", "Open MPI mpirun", "MPICH mpiexec"]]
         for size in sizes {
             for k in fanout {
                 let perProcess = size >= packFrom ? agentsPerProcess : 1
                 var wired: [Duration] = []
+                var busy: [Double] = []
                 var full: [Duration] = []
                 for _ in 0..<self.repetitions {
-                    if let time = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: true) { wired.append(time) }
-                    if let time = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: false) { full.append(time) }
+                    if let run = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: true) {
+                        wired.append(run.time)
+                        busy.append(run.coresBusy)
+                    }
+                    if let run = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: false) { full.append(run.time) }
                 }
                 var openMPI = "-"
                 var mpich = "-"
@@ -45,7 +49,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
                     if let mpirun { openMPI = await launcherColumn(mpirun, ["--oversubscribe", "-n", "\(size)", "true"]) }
                     if let hydra { mpich = await launcherColumn(hydra, ["-n", "\(size)", "true"]) }
                 }
-                rows.append(["\(size)", "\(k)", "\(perProcess)", benchSeconds(Self.median(wired), decimals: 3),
+                let cores = busy.isEmpty ? "-" : String(format: "%.2f", busy.sorted()[busy.count / 2])
+                rows.append(["\(size)", "\(k)", "\(perProcess)", benchSeconds(Self.median(wired), decimals: 3), cores,
                              benchSeconds(Self.median(full), decimals: 3), openMPI, mpich])
                 print(TextTable.render(rows.suffix(1)), terminator: "")
             }
@@ -54,6 +59,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         print(TextTable.render(rows), terminator: "")
         if mpirun == nil { print("Open MPI not installed (apt-get install -y openmpi-bin): its column is left empty") }
         if hydra == nil { print("MPICH not installed (apt-get install -y mpich): its column is left empty") }
+        print("CORES BUSY: CPU time of the bootstrap-only job (front-end and every agent process) over its wall time;")
+        print("this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores, so a figure near that means the run was bound by CPU, not by latency.")
     }
 
     /// Median time of `repetitions` runs of another launcher, with how many hung.
@@ -70,7 +77,23 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         return benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(repetitions) hung)" : "")
     }
 
-    static func job(size: Int, fanout: Int, perProcess: Int, bootstrapOnly: Bool) async throws -> Duration? {
+    /// One job's figure (time to wired, or the whole run) and the average number of cores it kept busy.
+    struct JobRun {
+        var time: Duration
+        var coresBusy: Double
+    }
+
+    /// CPU seconds of this process and of every child it has reaped (agent processes reap their tasks).
+    static func cpuSeconds() -> Double {
+        var own = rusage()
+        var children = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &own)
+        getrusage(RUSAGE_CHILDREN.rawValue, &children)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(own.ru_utime) + seconds(own.ru_stime) + seconds(children.ru_utime) + seconds(children.ru_stime)
+    }
+
+    static func job(size: Int, fanout: Int, perProcess: Int, bootstrapOnly: Bool) async throws -> JobRun? {
         var options = JobOptions(
             jobID: "bench-\(getpid())-\(size)", nodeCount: size, taskCount: size, hosts: [], executable: "true",
             arguments: [], workingDirectory: "/")
@@ -80,10 +103,13 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         options.heartbeat = .seconds(2)
         options.handshakeWindow = .seconds(30)
         let started = ContinuousClock.now
+        let cpuBefore = cpuSeconds()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
         let result = try await runner.run(events: { _ in })
-        guard result.failures.isEmpty else { return nil }
-        return bootstrapOnly ? result.bootstrapTime : (ContinuousClock.now - started)
+        let wall = ContinuousClock.now - started
+        guard result.failures.isEmpty, let time = bootstrapOnly ? result.bootstrapTime : wall else { return nil }
+        let busy = (cpuSeconds() - cpuBefore) / max(1e-9, Double(wall.milliseconds) / 1000)
+        return JobRun(time: time, coresBusy: busy)
     }
 
     /// How one `mpirun` run ended.
