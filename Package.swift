@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
@@ -59,6 +60,7 @@ let package = Package(
         // Agents: pure state machines plus the NIO shells that run them.
         .target(name: "Control", dependencies: [
             "Wire", "Topology", "CControlSupport",
+            .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

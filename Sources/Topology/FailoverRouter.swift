@@ -31,8 +31,13 @@ public struct FailoverRouter: Sendable {
     public let rank: Int
     /// The boot tree.
     public let tree: BootTree
-    /// The graph used once the tree path is broken.
-    public let fallbackGraph: Graph
+    /// The graph used once the tree path is broken, if given or already needed. The default one (tree plus
+    /// binomial graph) is built on the first failure: until then an agent needs only its own neighbours,
+    /// and building the whole graph per agent was a third of an agent's bootstrap CPU at 4,096 agents
+    /// (`vhpc bench bootstrap-model`).
+    private var builtGraph: Graph?
+    /// The binomial graph over the tree's ranks (its offsets only).
+    private let binomial: BinomialGraph
     /// What the router knows has failed.
     public private(set) var failures: FailureSet
     /// The agent's next-hop table over the surviving fallback graph; nil while nothing has failed. The tree
@@ -45,14 +50,28 @@ public struct FailoverRouter: Sendable {
         guard (0..<tree.nodeCount).contains(rank) else {
             throw .rankOutOfRange(rank: rank, nodeCount: tree.nodeCount)
         }
-        let graph: Graph
-        if let fallbackGraph { graph = fallbackGraph } else { graph = try Self.defaultFallbackGraph(for: tree) }
-        precondition(graph.nodeCount == tree.nodeCount, "fallback graph and tree differ in size")
+        precondition(fallbackGraph.map { $0.nodeCount == tree.nodeCount } ?? true, "fallback graph and tree differ in size")
         self.rank = rank
         self.tree = tree
-        self.fallbackGraph = graph
-        self.failures = failures
-        self.fallbackTable = failures.isEmpty ? nil : try RoutingTable(graph: graph, failures: failures, source: rank)
+        self.builtGraph = fallbackGraph
+        self.binomial = try BinomialGraph(nodeCount: tree.nodeCount)
+        self.failures = .none
+        try update(failures: failures)
+    }
+
+    /// The graph used once the tree path is broken (built now if it has not been yet).
+    public var fallbackGraph: Graph {
+        builtGraph ?? (tree.graph().union(binomial.graph()))
+    }
+
+    /// This agent's neighbours in the fallback graph, ascending: the links it wires.
+    public func fallbackNeighbors() -> [Int] {
+        if let builtGraph { return builtGraph.neighbors(of: rank).map(Int.init) }
+        var neighbours = Set(binomial.neighbors(of: rank))
+        neighbours.formUnion(tree.children(of: rank))
+        if let parent = tree.parent(of: rank) { neighbours.insert(parent) }
+        neighbours.remove(rank)
+        return neighbours.sorted()
     }
 
     /// The boot tree's links plus the binomial graph's: what agents wire and route over.
@@ -62,7 +81,13 @@ public struct FailoverRouter: Sendable {
 
     /// Replaces the failure set and recomputes the fallback table.
     public mutating func update(failures newFailures: FailureSet) throws(TopologyError) {
-        fallbackTable = newFailures.isEmpty ? nil : try RoutingTable(graph: fallbackGraph, failures: newFailures, source: rank)
+        if newFailures.isEmpty {
+            fallbackTable = nil
+        } else {
+            let graph = fallbackGraph
+            builtGraph = graph
+            fallbackTable = try RoutingTable(graph: graph, failures: newFailures, source: rank)
+        }
         failures = newFailures
     }
 

@@ -25,6 +25,18 @@ import Topology
         }
     }
 
+    @Test(arguments: [TopologyKind.tree(arity: 2), .tree(arity: 8), .binomialTree, .tree(arity: 1)], [1, 2, 3, 17, 64, 100])
+    func ownNeighboursWithoutTheGraphAreTheDefaultGraphs(kind: TopologyKind, ranks: Int) throws {
+        let tree = try BootTree(kind: kind, nodeCount: ranks)
+        let graph = try FailoverRouter.defaultFallbackGraph(for: tree)
+        for rank in 0..<ranks {
+            let router = try FailoverRouter(rank: rank, tree: tree)
+            #expect(router.fallbackNeighbors() == graph.neighbors(of: rank).map(Int.init), "rank \(rank) of \(ranks)")
+            let given = try FailoverRouter(rank: rank, tree: tree, fallbackGraph: graph)
+            #expect(given.fallbackNeighbors() == router.fallbackNeighbors())
+        }
+    }
+
     @Test(arguments: [TopologyKind.tree(arity: 2), .tree(arity: 4), .binomialTree, .tree(arity: 1)])
     func reroutesAroundFailuresWithoutLoops(kind: TopologyKind) throws {
         var generator = SplitMix64(seed: 17)

@@ -228,7 +228,7 @@ public struct AgentMachine: Sendable {
             out.append(.send(table, to: child))
         }
         phase = .wiring
-        let neighbours = Set(router.fallbackGraph.neighbors(of: rank).map(Int.init)).filter { failures[$0] == nil }
+        let neighbours = Set(router.fallbackNeighbors()).filter { failures[$0] == nil }
         wiringPending = neighbours.subtracting(links)
         for peer in wiringPending.sorted() where peer > rank {
             if let endpoint = addresses[peer] {

@@ -5,7 +5,8 @@ import Launch
 import Logging
 
 /// `vhpc bench bootstrap`: time until N agents are up and BMG-wired (local launcher), N real processes
-/// running `true` through vhpc, and, when installed, Open MPI's `mpirun --oversubscribe -n N true` and MPICH's
+/// running `true` through vhpc, and, when installed, Open MPI's `mpirun --oversubscribe -n N true` (as is and
+/// with one fork thread: see `openMPIArguments`) and MPICH's
 /// `mpiexec.hydra -n N true`.
 struct BenchBootstrapCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bootstrap", abstract: "Agent bootstrap time vs mpirun.")
@@ -29,7 +30,7 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         // Named explicitly: with both installed, `mpirun` is whichever alternative wins.
         let mpirun = ExecutableLookup.resolve("mpirun.openmpi")
         let hydra = ExecutableLookup.resolve("mpiexec.hydra")
-        var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "CORES BUSY", "vhpc run true", "Open MPI mpirun", "MPICH mpiexec"]]
+        var rows = [["N", "FANOUT", "AGENTS/PROC", "WIRED (median)", "CORES BUSY", "vhpc run true", "Open MPI mpirun", "mpirun, 1 fork thread", "MPICH mpiexec"]]
         for size in sizes {
             for k in fanout {
                 let perProcess = size >= packFrom ? agentsPerProcess : 1
@@ -44,14 +45,18 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
                     if let run = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: false) { full.append(run.time) }
                 }
                 var openMPI = "-"
+                var openMPIOneThread = "-"
                 var mpich = "-"
                 if k == fanout.first {
-                    if let mpirun { openMPI = await launcherColumn(mpirun, ["--oversubscribe", "-n", "\(size)", "true"]) }
+                    if let mpirun {
+                        openMPI = await launcherColumn(mpirun, Self.openMPIArguments(size: size, forkThreads: nil))
+                        openMPIOneThread = await launcherColumn(mpirun, Self.openMPIArguments(size: size, forkThreads: 1))
+                    }
                     if let hydra { mpich = await launcherColumn(hydra, ["-n", "\(size)", "true"]) }
                 }
                 let cores = busy.isEmpty ? "-" : String(format: "%.2f", busy.sorted()[busy.count / 2])
                 rows.append(["\(size)", "\(k)", "\(perProcess)", benchSeconds(Self.median(wired), decimals: 3), cores,
-                             benchSeconds(Self.median(full), decimals: 3), openMPI, mpich])
+                             benchSeconds(Self.median(full), decimals: 3), openMPI, openMPIOneThread, mpich])
                 print(TextTable.render(rows.suffix(1)), terminator: "")
             }
         }
@@ -61,6 +66,15 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         if hydra == nil { print("MPICH not installed (apt-get install -y mpich): its column is left empty") }
         print("CORES BUSY: CPU time of the bootstrap-only job (front-end and every agent process) over its wall time;")
         print("this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores, so a figure near that means the run was bound by CPU, not by latency.")
+    }
+
+    /// `mpirun --oversubscribe -n N true`, as is or with Open MPI 4.1's local launch kept on one thread. Above
+    /// 32 local processes (`odls_base_cutoff`) it forks from up to 4 threads (`odls_base_max_threads`), and on
+    /// Debian 12 that hangs most runs of 64 or more processes until killed (here 6 of 8 runs of `-n 64`; none
+    /// with one thread, which completes every run but is slower: 0.31-0.39 s against 0.24 s at N = 64).
+    static func openMPIArguments(size: Int, forkThreads: Int?) -> [String] {
+        let threads = forkThreads.map { ["--mca", "odls_base_max_threads", "\($0)"] } ?? []
+        return ["--oversubscribe"] + threads + ["-n", "\(size)", "true"]
     }
 
     /// Median time of `repetitions` runs of another launcher, with how many hung.
@@ -116,9 +130,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
     enum MPIRunOutcome { case finished(Duration), hung, failed }
 
     /// Another launcher's run (`mpirun --oversubscribe -n N true`, `mpiexec.hydra -n N true`), bounded:
-    /// Debian's Open MPI 4.1 intermittently never returns when its processes exit before the launch completes
-    /// (seen here at N = 48–1024), so a run still going after `timeout` is killed (its whole process group) and
-    /// counted as hung, not timed.
+    /// Debian's Open MPI 4.1 often never returns when it forks from several threads (see `openMPIArguments`),
+    /// so a run still going after `timeout` is killed (its whole process group) and counted as hung, not timed.
     static func launch(_ path: String, _ arguments: [String], timeout: Duration) async -> MPIRunOutcome {
         let started = ContinuousClock.now
         let devNull = open("/dev/null", O_WRONLY)

@@ -126,7 +126,7 @@ struct BenchStageCommand: AsyncParsableCommand {
 
     static func makeFile(_ path: String, bytes: UInt64) throws {
         guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else { throw CLIErrors.fail("cannot create \(path)") }
         defer { try? handle.close() }

@@ -1,0 +1,42 @@
+/// The modelled cluster of a ``BootstrapSimulation``: one agent per node, each node with a core of its own,
+/// every pair of nodes joined by the same network. What the protocol logic costs is not modelled but
+/// measured (``BootstrapCPU/measured``); these are the costs outside it.
+public struct BootstrapModel: Sendable, Hashable {
+    /// One-way latency of a message between two nodes.
+    public var linkLatency: Duration
+    /// Link bandwidth in bytes per second (a message's bytes add `bytes / bandwidth` to its latency).
+    public var bandwidth: Double
+    /// From a parent starting a child agent until the child's process is running (remote exec, start-up).
+    public var spawnLatency: Duration
+    /// Parent CPU per child agent it starts (fork and exec, or an ssh client); children start one by one.
+    public var spawnCPU: Duration
+    /// CPU per frame sent or received besides encoding and decoding it (system call, MAC, event loop).
+    public var frameCPU: Duration
+    /// One-way trips until a dialled agent has authenticated the dialler: TCP's SYN, SYN-ACK, then hello,
+    /// challenge, response. The dialler has its link one trip later (welcome).
+    public var acceptTrips: Int
+
+    public init(
+        linkLatency: Duration = .microseconds(25), bandwidth: Double = 1.25e9, spawnLatency: Duration = .milliseconds(10),
+        spawnCPU: Duration = .microseconds(200), frameCPU: Duration = .microseconds(5), acceptTrips: Int = 5
+    ) {
+        self.linkLatency = linkLatency
+        self.bandwidth = bandwidth
+        self.spawnLatency = spawnLatency
+        self.spawnCPU = spawnCPU
+        self.frameCPU = frameCPU
+        self.acceptTrips = acceptTrips
+    }
+
+    /// A model in which only latencies count (no CPU anywhere): for tests of the protocol's critical path.
+    public static func latencyOnly(link: Duration, spawn: Duration) -> BootstrapModel {
+        BootstrapModel(linkLatency: link, bandwidth: .infinity, spawnLatency: spawn, spawnCPU: .zero, frameCPU: .zero)
+    }
+}
+
+/// What the protocol logic of a simulated agent costs: the time this machine takes to run it (``measured``),
+/// or a fixed figure per event (for deterministic tests).
+public enum BootstrapCPU: Sendable, Hashable {
+    case measured
+    case fixed(perEvent: Duration)
+}

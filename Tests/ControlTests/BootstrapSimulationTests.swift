@@ -1,0 +1,64 @@
+import Testing
+import Topology
+
+@testable import Control
+
+/// The bootstrap scale simulation: the real agent state machines on a modelled cluster.
+@Suite struct BootstrapSimulationTests {
+    @Test(arguments: [1, 2, 7, 64, 300])
+    func everyAgentIsWiredWithThreeFramesEach(nodes: Int) throws {
+        let outcome = try BootstrapSimulation.run(
+            nodes: nodes, fanout: 2, model: .latencyOnly(link: .microseconds(25), spawn: .milliseconds(10)), cpu: .fixed(perEvent: .zero))
+        #expect(outcome.wired != nil)
+        #expect(outcome.notRunning.isEmpty)
+        #expect(outcome.exits.isEmpty)
+        // Each agent sends its subtree report and its wired count up and receives the address table:
+        // BMG links are handshakes only.
+        #expect(outcome.frames == 3 * nodes)
+    }
+
+    @Test(arguments: [(15, 2), (64, 2), (64, 8), (1000, 3)])
+    func withSpawnTheOnlyCostTheBootstrapTakesOneSpawnPerTreeLevel(nodes: Int, fanout: Int) throws {
+        let outcome = try BootstrapSimulation.run(
+            nodes: nodes, fanout: fanout, model: .latencyOnly(link: .zero, spawn: .milliseconds(10)), cpu: .fixed(perEvent: .zero))
+        let tree = try BootTree(kind: .tree(arity: fanout), nodeCount: nodes + 1)
+        #expect(outcome.treeHeight == tree.height)
+        #expect(outcome.wired == .milliseconds(10) * tree.height)
+    }
+
+    @Test func theCriticalPathGrowsWithTheTreeHeightNotWithTheAgentCount() throws {
+        func wired(_ nodes: Int) throws -> Duration {
+            let outcome = try BootstrapSimulation.run(
+                nodes: nodes, fanout: 2, model: .latencyOnly(link: .microseconds(25), spawn: .milliseconds(10)), cpu: .fixed(perEvent: .zero))
+            return try #require(outcome.wired)
+        }
+        let small = try wired(64)
+        let large = try wired(1024)
+        #expect(large > small)
+        #expect(large / small < 3)
+    }
+
+    @Test func aNodeRunsOneEventAtATime() throws {
+        // With 1 ms per event and nothing else, the controller's children wait for it: the root of a
+        // fanout-8 tree handles its children's links and reports in turn, so the job takes longer than
+        // the same tree's path with the cost spread out would.
+        let free = try BootstrapSimulation.run(nodes: 8, fanout: 8, model: .latencyOnly(link: .zero, spawn: .zero), cpu: .fixed(perEvent: .zero))
+        let costly = try BootstrapSimulation.run(
+            nodes: 8, fanout: 8, model: .latencyOnly(link: .zero, spawn: .zero), cpu: .fixed(perEvent: .milliseconds(1)))
+        #expect(free.wired == .zero)
+        let wired = try #require(costly.wired)
+        // The controller alone handles 8 link-ups, 8 reports and 8 wired counts after its start.
+        #expect(wired >= .milliseconds(25))
+        #expect(costly.busiestNodeCPU >= .milliseconds(25))
+    }
+
+    @Test func measuredCPUMakesTheBootstrapSlowerThanItsCriticalPath() throws {
+        let model = BootstrapModel()
+        let measured = try BootstrapSimulation.run(nodes: 256, fanout: 2, model: model, cpu: .measured)
+        let critical = try BootstrapSimulation.run(
+            nodes: 256, fanout: 2, model: .latencyOnly(link: model.linkLatency, spawn: model.spawnLatency), cpu: .fixed(perEvent: .zero))
+        #expect(measured.notRunning.isEmpty)
+        #expect(try #require(measured.wired) > #require(critical.wired))
+        #expect(measured.totalCPU > .zero)
+    }
+}
