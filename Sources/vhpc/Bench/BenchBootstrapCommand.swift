@@ -77,7 +77,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         return ["--oversubscribe"] + threads + ["-n", "\(size)", "true"]
     }
 
-    /// Median time of `repetitions` runs of another launcher, with how many hung.
+    /// Median time of `repetitions` runs of another launcher, with how many were still running after the
+    /// timeout (hung, or slower than it) and were killed.
     func launcherColumn(_ path: String, _ arguments: [String]) async -> String {
         var times: [Duration] = []
         var hung = 0
@@ -88,7 +89,7 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
             case .failed: break
             }
         }
-        return benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(repetitions) hung)" : "")
+        return benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(repetitions) > \(mpirunTimeoutSeconds) s)" : "")
     }
 
     /// One job's figure (time to wired, or the whole run) and the average number of cores it kept busy.
