@@ -312,8 +312,13 @@ public struct JobRunner: Sendable {
         if options.launcher == "local" {
             // Agent processes whose agents never joined are not in the table: find them as descendants.
             pids.formUnion(JobProcessScan.agentProcesses(of: options.jobID, below: getpid()))
-            for pid in pids where Self.isAlive(pid) && Self.processGroup(of: pid) == pid {
-                kill(-pid, SIGKILL)
+            let survivors = pids.filter { Self.isAlive($0) && Self.processGroup(of: $0) == $0 }
+            for pid in survivors { kill(-pid, SIGKILL) }
+            // SIGKILL is delivered asynchronously (a stopped agent must first be woken): the job is not over
+            // until they are gone, so wait for them (bounded; a process in uninterruptible sleep may lag).
+            let killDeadline = ContinuousClock.now + .seconds(2)
+            while ContinuousClock.now < killDeadline, survivors.contains(where: { Self.isAlive($0) }) {
+                try? await Task.sleep(for: .milliseconds(5))
             }
         } else {
             for child in spawned { child.signal(SIGKILL) }
