@@ -108,7 +108,7 @@ extension ControlFaultTests {
     /// the front-end never heard of, or re-parented to init. (This used to leave a few processes for good:
     /// a link accepted while its agent was exiting stayed open and kept the agent below it waiting.)
     @Test func aBootstrapFailingEverywhereLeavesNoAgentProcess() async throws {
-        let job = try Job(["run", "-N", "1024", "--agents-per-process", "64", "--handshake-timeout", "200ms", "--", "true"])
+        let job = try Job(["run", "-N", "1024", "--fanout", "2", "--agents-per-process", "64", "--handshake-timeout", "200ms", "--", "true"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let marker = "--job job-\(job.process.processIdentifier)-"
         // The output is read all along (a full pipe would stall the job); it ends when the last process holding
@@ -140,7 +140,7 @@ extension ControlFaultTests {
     /// task finishes, and the job succeeds under either policy.
     @Test(arguments: ["abort", "continue"])
     func cutLinksAreReestablishedWithoutDeclaringAFailure(policy: String) async throws {
-        let job = try Job(["run", "-N", "7", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+        let job = try Job(["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
                            "sh", "-c", "sleep 2; echo ok $VHPC_RANK"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         var port: Int?

@@ -117,7 +117,7 @@ import Testing
         let state = Self.stateDirectory()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "7", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+        process.arguments = ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
                              "sh", "-c", "sleep 3; echo survived $VHPC_RANK"]
         process.environment = CLI.environment(["VHPC_STATE_DIR": state])
         let out = Pipe()
@@ -154,7 +154,7 @@ import Testing
         let state = Self.stateDirectory()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "7", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+        process.arguments = ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
                              "sh", "-c", policy == "abort" ? "sleep 20" : "sleep 3; echo survived $VHPC_RANK"]
         process.environment = CLI.environment(["VHPC_STATE_DIR": state])
         let err = Pipe(), out = Pipe()
@@ -178,6 +178,25 @@ import Testing
             for rank in [0, 2, 3, 4, 5] { #expect(stdout.contains("\(rank): survived \(rank)"), "\(stdout)") }
         }
         for agent in try Self.recordedPIDs(state) { #expect(!Self.isAlive(agent), "agent \(agent) survived") }
+    }
+
+    /// The default boot tree is 4-ary, binary when the job stages files (see `RunDefaults.fanout`); an explicit
+    /// `--fanout` wins. The job record says which tree the job ran on.
+    @Test func defaultFanoutIsFourAndTwoWhenStaging() throws {
+        let file = NSTemporaryDirectory() + "vhpc-fanout-\(getpid()).txt"
+        try Data("staged\n".utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let cases: [([String], Int)] = [([], 4), (["--stage", file], 2), (["--fanout", "3"], 3), (["--fanout", "3", "--stage", file], 3)]
+        for (extra, expected) in cases {
+            let state = Self.stateDirectory()
+            let result = try CLI.run(["run", "-N", "5"] + extra + ["--", "true"], environment: ["VHPC_STATE_DIR": state])
+            #expect(result.status == 0, "\(extra): \(result.stderr)")
+            let directory = state + "/jobs"
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
+            struct Tree: Decodable { var fanout: Int }
+            let records = try files.map { try JSONDecoder().decode(Tree.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0))) }
+            #expect(records.map(\.fanout) == [expected], "\(extra)")
+        }
     }
 
     // MARK: Helpers

@@ -19,6 +19,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Repetitions per point (median reported).") var repetitions: Int = 3
     @Option(name: .customLong("mpirun-timeout"), help: "Seconds after which an mpirun run counts as hung and is killed.")
     var mpirunTimeoutSeconds: Int = 20
+    @Flag(name: .customLong("wired-only"), help: "Only time bootstrap to wired (no `run true`, no other launchers): for profiling.")
+    var wiredOnly = false
 
     var mpirunTimeout: Duration { .seconds(mpirunTimeoutSeconds) }
 
@@ -42,12 +44,14 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
                         wired.append(run.time)
                         busy.append(run.coresBusy)
                     }
-                    if let run = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: false) { full.append(run.time) }
+                    if !wiredOnly, let run = try await Self.job(size: size, fanout: k, perProcess: perProcess, bootstrapOnly: false) {
+                        full.append(run.time)
+                    }
                 }
                 var openMPI = "-"
                 var openMPIOneThread = "-"
                 var mpich = "-"
-                if k == fanout.first {
+                if k == fanout.first, !wiredOnly {
                     if let mpirun {
                         openMPI = await launcherColumn(mpirun, Self.openMPIArguments(size: size, forkThreads: nil))
                         openMPIOneThread = await launcherColumn(mpirun, Self.openMPIArguments(size: size, forkThreads: 1))
