@@ -306,8 +306,9 @@ public struct JobRunner: Sendable {
         var pids = Set(state.lock.withLock { state.agents.map(\.pid) })
         for child in spawned { pids.insert(child.pid) }
         pids.remove(getpid())
+        // Looked at every 2 ms (a few /proc reads): the job's end waits for this loop to notice the last exit.
         while ContinuousClock.now < deadline, pids.contains(where: { Self.isAlive($0) }) {
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await Task.sleep(for: .milliseconds(2))
         }
         if options.launcher == "local" {
             // Agent processes whose agents never joined are not in the table: find them as descendants.
