@@ -122,14 +122,33 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         options.bootstrapOnly = bootstrapOnly
         options.heartbeat = .seconds(2)
         options.handshakeWindow = .seconds(30)
+        await waitUntilChildless()
         let started = ContinuousClock.now
         let cpuBefore = cpuSeconds()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
         let result = try await runner.run(events: { _ in })
         let wall = ContinuousClock.now - started
         guard result.failures.isEmpty, let time = bootstrapOnly ? result.bootstrapTime : wall else { return nil }
+        await waitUntilChildless()  // an agent process's CPU is counted once it has been reaped
         let busy = (cpuSeconds() - cpuBefore) / max(1e-9, Double(wall.milliseconds) / 1000)
         return JobRun(time: time, coresBusy: busy)
+    }
+
+    /// Waits (at most 10 s) until this process has no children left: leftovers of an earlier run (an mpirun
+    /// killed as hung leaves orphans that are re-parented to us) would otherwise be reaped during the next
+    /// job, and their CPU counted in its CORES BUSY.
+    static func waitUntilChildless() async {
+        let me = getpid()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            let hasChild = entries.contains { entry in
+                guard let pid = pid_t(entry), let fields = JobProcessScan.statFields(of: pid), fields.count > 1 else { return false }
+                return pid_t(fields[1]) == me
+            }
+            if !hasChild { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     /// How one `mpirun` run ended.
@@ -156,7 +175,13 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         let status = await ChildReaper.shared.waitForExit(pid)
         let elapsed = ContinuousClock.now - started
         watchdog.cancel()
-        if elapsed >= timeout { return .hung }
+        if elapsed >= timeout {
+            // Its killed children are re-parented to us: wait until they are reaped, or their CPU would be
+            // counted in the next vhpc job's CORES BUSY.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while kill(-pid, 0) == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+            return .hung
+        }
         return status == 0 ? .finished(elapsed) : .failed
     }
 
