@@ -191,11 +191,7 @@ import Testing
             let state = Self.stateDirectory()
             let result = try CLI.run(["run", "-N", "5"] + extra + ["--", "true"], environment: ["VHPC_STATE_DIR": state])
             #expect(result.status == 0, "\(extra): \(result.stderr)")
-            let directory = state + "/jobs"
-            let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }
-            struct Tree: Decodable { var fanout: Int }
-            let records = try files.map { try JSONDecoder().decode(Tree.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0))) }
-            #expect(records.map(\.fanout) == [expected], "\(extra)")
+            #expect(try Self.jobRecords(state, as: Tree.self).map(\.fanout) == [expected], "\(extra)")
         }
     }
 
@@ -203,15 +199,18 @@ import Testing
 
     struct Agent: Decodable { var rank: Int; var pid: Int32; var port: Int }
     struct Record: Decodable { var agents: [Agent]; var state: String }
+    struct Tree: Decodable { var fanout: Int }
+
+    /// The job records under a state directory, decoded as `type`.
+    static func jobRecords<T: Decodable>(_ state: String, as type: T.Type) throws -> [T] {
+        let directory = state + "/jobs"
+        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.map {
+            try JSONDecoder().decode(type, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0)))
+        }
+    }
 
     static func recordedAgents(_ state: String) throws -> [Agent] {
-        let directory = state + "/jobs"
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
-        var agents: [Agent] = []
-        for file in files where file.hasSuffix(".json") {
-            let record = try JSONDecoder().decode(Record.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
-            agents += record.agents
-        }
+        let agents = try jobRecords(state, as: Record.self).flatMap(\.agents)
         guard !agents.isEmpty else { throw CocoaError(.fileReadNoSuchFile) }
         return agents
     }

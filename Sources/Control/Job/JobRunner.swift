@@ -302,25 +302,18 @@ public struct JobRunner: Sendable {
         }
 
         // Give agents a moment to exit on their own, then sweep the process groups we know about.
-        let deadline = ContinuousClock.now + .milliseconds(1500)
         var pids = Set(state.lock.withLock { state.agents.map(\.pid) })
         for child in spawned { pids.insert(child.pid) }
         pids.remove(getpid())
-        // Looked at every 2 ms (a few /proc reads): the job's end waits for this loop to notice the last exit.
-        while ContinuousClock.now < deadline, pids.contains(where: { Self.isAlive($0) }) {
-            try? await Task.sleep(for: .milliseconds(2))
-        }
+        await Self.waitUntilGone(pids, for: .milliseconds(1500))
         if options.launcher == "local" {
             // Agent processes whose agents never joined are not in the table: find them as descendants.
             pids.formUnion(JobProcessScan.agentProcesses(of: options.jobID, below: getpid()))
             let survivors = pids.filter { Self.isAlive($0) && Self.processGroup(of: $0) == $0 }
             for pid in survivors { kill(-pid, SIGKILL) }
             // SIGKILL is delivered asynchronously (a stopped agent must first be woken): the job is not over
-            // until they are gone, so wait for them (bounded; a process in uninterruptible sleep may lag).
-            let killDeadline = ContinuousClock.now + .seconds(2)
-            while ContinuousClock.now < killDeadline, survivors.contains(where: { Self.isAlive($0) }) {
-                try? await Task.sleep(for: .milliseconds(5))
-            }
+            // until they are gone (bounded: a process in uninterruptible sleep may lag).
+            await Self.waitUntilGone(survivors, for: .seconds(2))
         } else {
             for child in spawned { child.signal(SIGKILL) }
         }
@@ -332,6 +325,15 @@ public struct JobRunner: Sendable {
             return Result(
                 exitCode: code, failures: state.failures, bootstrapTime: state.bootstrapTime, agents: state.agents,
                 stagingTime: state.stagingTime)
+        }
+    }
+
+    /// Waits until none of `pids` is alive, or `limit` has passed. It looks every 2 ms (one /proc read per
+    /// process still alive): the job's end waits for this loop to notice the last exit.
+    static func waitUntilGone(_ pids: Set<pid_t>, for limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline, pids.contains(where: { isAlive($0) }) {
+            try? await Task.sleep(for: .milliseconds(2))
         }
     }
 

@@ -12,12 +12,7 @@ import Glibc
 public enum JobProcessScan {
     /// Live (not zombie) descendants of `root` whose command line names `jobID` after `--job`.
     public static func agentProcesses(of jobID: String, below root: pid_t) -> [pid_t] {
-        var children: [pid_t: [pid_t]] = [:]
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries {
-            guard let pid = pid_t(entry), let (parent, state) = parentAndState(of: pid), state != "Z", state != "X" else { continue }
-            children[parent, default: []].append(pid)
-        }
+        let children = childrenByParent(includingZombies: false)
         var found: [pid_t] = []
         var queue = children[root] ?? []
         while let pid = queue.popLast() {
@@ -25,6 +20,23 @@ public enum JobProcessScan {
             if names(jobID, pid) { found.append(pid) }
         }
         return found.sorted()
+    }
+
+    /// Whether `pid` has any child process, zombies (exited, not yet reaped) included.
+    public static func hasChildren(_ pid: pid_t) -> Bool {
+        childrenByParent(includingZombies: true)[pid] != nil
+    }
+
+    /// Every process's children, from one pass over /proc.
+    static func childrenByParent(includingZombies: Bool) -> [pid_t: [pid_t]] {
+        var children: [pid_t: [pid_t]] = [:]
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry), let (parent, state) = parentAndState(of: pid) else { continue }
+            if !includingZombies, state == "Z" || state == "X" { continue }
+            children[parent, default: []].append(pid)
+        }
+        return children
     }
 
     /// The parent pid and state letter of `pid`.

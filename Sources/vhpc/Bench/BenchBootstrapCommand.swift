@@ -122,7 +122,6 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         options.bootstrapOnly = bootstrapOnly
         options.heartbeat = .seconds(2)
         options.handshakeWindow = .seconds(30)
-        await waitUntilChildless()
         let started = ContinuousClock.now
         let cpuBefore = cpuSeconds()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
@@ -134,19 +133,12 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         return JobRun(time: time, coresBusy: busy)
     }
 
-    /// Waits (at most 10 s) until this process has no children left: leftovers of an earlier run (an mpirun
-    /// killed as hung leaves orphans that are re-parented to us) would otherwise be reaped during the next
-    /// job, and their CPU counted in its CORES BUSY.
+    /// Waits (at most 10 s) until this process has no children left, zombies included: a child's CPU is
+    /// counted in RUSAGE_CHILDREN once it is reaped, and leftovers of one run (an mpirun killed as hung leaves
+    /// orphans that are re-parented to us) must not be counted in the next one's CORES BUSY.
     static func waitUntilChildless() async {
-        let me = getpid()
         let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-            let hasChild = entries.contains { entry in
-                guard let pid = pid_t(entry), let fields = JobProcessScan.statFields(of: pid), fields.count > 1 else { return false }
-                return pid_t(fields[1]) == me
-            }
-            if !hasChild { return }
+        while ContinuousClock.now < deadline, JobProcessScan.hasChildren(getpid()) {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -175,13 +167,8 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         let status = await ChildReaper.shared.waitForExit(pid)
         let elapsed = ContinuousClock.now - started
         watchdog.cancel()
-        if elapsed >= timeout {
-            // Its killed children are re-parented to us: wait until they are reaped, or their CPU would be
-            // counted in the next vhpc job's CORES BUSY.
-            let deadline = ContinuousClock.now + .seconds(5)
-            while kill(-pid, 0) == 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
-            return .hung
-        }
+        await waitUntilChildless()
+        if elapsed >= timeout { return .hung }
         return status == 0 ? .finished(elapsed) : .failed
     }
 

@@ -145,8 +145,8 @@ enum RunDefaults {
     /// per node only costs start-up time (`vhpc bench bootstrap --sizes 16 --sizes 32 --pack-from 16` against
     /// `--pack-from 64`: wired in 0.027 s and 0.030 s packed, 0.245 s and 0.474 s with a process per node).
     /// 256 per process rather than 64: processes beyond this machine's cores add trunks and handshakes but no
-    /// parallelism (`--wired-only --agents-per-process 64|256`, fanout 4: 256 nodes 0.120 -> 0.048 s,
-    /// 1,024 nodes 0.52 -> 0.41 s). Smaller jobs keep a process per node, as on a cluster. Across hosts: always one per node.
+    /// parallelism (`vhpc bench bootstrap --sizes 256 --sizes 1024 --fanout 4 --agents-per-process 64|256`,
+    /// WIRED: 256 nodes 0.120 -> 0.048 s, 1,024 nodes 0.52 -> 0.41 s). Smaller jobs keep a process per node, as on a cluster. Across hosts: always one per node.
     static let localAgentsPerProcess = 256
 
     static func agentsPerProcess(launcher: String, nodes: Int) -> Int {
