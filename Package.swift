@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
@@ -70,8 +71,12 @@ let package = Package(
             "Control",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Job history: one SQLite database under VHPC_HOME (GRDB, WAL), pruned by age and count.
+        .target(name: "JobHistory", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .executableTarget(name: "vhpc", dependencies: [
-            "VSE", "V2M", "Topology", "Wire", "Control", "Launch",
+            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "JobHistory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -95,6 +100,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], path: "fuzz/WireFuzz"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
+        .testTarget(name: "JobHistoryTests", dependencies: ["JobHistory"]),
         .testTarget(name: "WireTests", dependencies: [
             "Wire", "WireCore",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -110,7 +116,7 @@ let package = Package(
         ]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology"]),
         // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
-        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch", "JobHistory"]),
     ],
     swiftLanguageModes: [.v6]
 )

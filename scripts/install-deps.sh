@@ -4,6 +4,8 @@ set -eu
 PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gzip lz4 xz-utils zstd kmod binutils
   util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev libssl-dev mpich libmpich-dev
   openssh-server openssh-client ca-certificates"
+# Job history (GRDB links the system SQLite) and topology pictures (Graphviz's dot).
+PACKAGES="$PACKAGES libsqlite3-dev graphviz"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,6 +6,7 @@ struct VHPC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vhpc",
         abstract: "Run parallel applications inside virtual machines on HPC clusters.",
+        version: VHPC.version,
         subcommands: [
             VSECommand.self,
             VMCommand.self,
@@ -14,6 +15,10 @@ struct VHPC: AsyncParsableCommand {
             RunCommand.self,
             AgentCommand.self,
             StatusCommand.self,
+            JobsCommand.self,
         ]
     )
+
+    /// `vhpc --version`.
+    static let version = "vhpc 0.9.0"
 }

@@ -14,7 +14,7 @@ import Testing
         init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: CLI.vhpc)
             process.arguments = arguments
-            process.environment = CLI.environment(["VHPC_STATE_DIR": state])
+            process.environment = CLI.environment(["VHPC_JOB_NAME": state])
             process.standardOutput = out
             process.standardError = err
             process.standardInput = FileHandle.nullDevice

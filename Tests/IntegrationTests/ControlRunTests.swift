@@ -1,4 +1,5 @@
 import Foundation
+import JobHistory
 import Testing
 
 /// `vhpc run` with the local launcher: real agent processes over loopback TCP.
@@ -30,7 +31,7 @@ import Testing
         let packing = perProcess.map { ["--agents-per-process", "\($0)"] } ?? []
         let result = try CLI.run(
             ["run", "-N", "\(nodes)", "-l"] + packing + ["--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],
-            environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
+            environment: ["VHPC_JOB_NAME": Self.stateDirectory()])
         #expect(result.status == Int32(nodes - 1), "stderr: \(result.stderr)")
         let lines = Set(result.stdout.split(separator: "\n").map(String.init))
         for rank in 0..<nodes {
@@ -40,14 +41,14 @@ import Testing
 
     @Test func signalledTaskCountsAs128PlusSignal() throws {
         let result = try CLI.run(["run", "-N", "2", "--", "sh", "-c", "[ $VHPC_RANK = 1 ] && kill -9 $$; exit 3"],
-                                 environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
+                                 environment: ["VHPC_JOB_NAME": Self.stateDirectory()])
         #expect(result.status == 137)
     }
 
     @Test func hundredThousandLinesArriveCompleteAndInOrder() throws {
         let result = try CLI.run(
             ["run", "-N", "4", "-n", "8", "-l", "--", "sh", "-c", "seq 1 12500 | sed \"s/^/$VHPC_RANK /\""],
-            environment: ["VHPC_STATE_DIR": Self.stateDirectory()])
+            environment: ["VHPC_JOB_NAME": Self.stateDirectory()])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         var next = [Int: Int]()
         var count = 0
@@ -68,7 +69,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.vhpc)
         process.arguments = ["run", "-N", "3", "-l", "--", "sh", "-c", "cat; echo done $VHPC_RANK"]
-        process.environment = CLI.environment(["VHPC_STATE_DIR": Self.stateDirectory()])
+        process.environment = CLI.environment(["VHPC_JOB_NAME": Self.stateDirectory()])
         let input = Pipe(), out = Pipe()
         process.standardInput = input
         process.standardOutput = out
@@ -86,7 +87,7 @@ import Testing
     }
 
     @Test func badInputGivesOneClearLine() throws {
-        let state = ["VHPC_STATE_DIR": Self.stateDirectory()]
+        let state = ["VHPC_JOB_NAME": Self.stateDirectory()]
         let cases: [([String], String)] = [
             (["run", "-w", "node[01-", "--", "true"], "bad hostlist"),
             (["run", "-w", "nosuchhost.example", "--", "true"], "unknown host 'nosuchhost.example'"),
@@ -106,7 +107,7 @@ import Testing
         let state = Self.stateDirectory()
         let result = try CLI.run(
             ["run", "-N", "3", "--handshake-timeout", "1s", "--stall-rank", "1", "--", "true"],
-            environment: ["VHPC_STATE_DIR": state])
+            environment: ["VHPC_JOB_NAME": state])
         #expect(result.status != 0)
         #expect(result.stderr.contains("agent 1 failed (handshake-failed"), "\(result.stderr)")
         for pid in try Self.recordedPIDs(state) { #expect(!Self.isAlive(pid), "agent \(pid) survived") }
@@ -119,7 +120,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: CLI.vhpc)
         process.arguments = ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
                              "sh", "-c", "sleep 3; echo survived $VHPC_RANK"]
-        process.environment = CLI.environment(["VHPC_STATE_DIR": state])
+        process.environment = CLI.environment(["VHPC_JOB_NAME": state])
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -156,7 +157,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: CLI.vhpc)
         process.arguments = ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
                              "sh", "-c", policy == "abort" ? "sleep 20" : "sleep 3; echo survived $VHPC_RANK"]
-        process.environment = CLI.environment(["VHPC_STATE_DIR": state])
+        process.environment = CLI.environment(["VHPC_JOB_NAME": state])
         let err = Pipe(), out = Pipe()
         process.standardError = err
         process.standardOutput = out
@@ -189,34 +190,28 @@ import Testing
         let cases: [([String], Int)] = [([], 4), (["--stage", file], 2), (["--fanout", "3"], 3), (["--fanout", "3", "--stage", file], 3)]
         for (extra, expected) in cases {
             let state = Self.stateDirectory()
-            let result = try CLI.run(["run", "-N", "5"] + extra + ["--", "true"], environment: ["VHPC_STATE_DIR": state])
+            let result = try CLI.run(["run", "-N", "5"] + extra + ["--", "true"], environment: ["VHPC_JOB_NAME": state])
             #expect(result.status == 0, "\(extra): \(result.stderr)")
-            #expect(try Self.jobRecords(state, as: Tree.self).map(\.fanout) == [expected], "\(extra)")
+            #expect(try Self.jobDetail(state).job.fanout == expected, "\(extra)")
         }
     }
 
     // MARK: Helpers
 
-    struct Agent: Decodable { var rank: Int; var pid: Int32; var port: Int }
-    struct Record: Decodable { var agents: [Agent]; var state: String }
-    struct Tree: Decodable { var fanout: Int }
-
-    /// The job records under a state directory, decoded as `type`.
-    static func jobRecords<T: Decodable>(_ state: String, as type: T.Type) throws -> [T] {
-        let directory = state + "/jobs"
-        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".json") }.map {
-            try JSONDecoder().decode(type, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0)))
-        }
+    /// The job recorded under `name` (`VHPC_JOB_NAME`) in the history of `home` (default: the tests' VHPC_HOME).
+    static func jobDetail(_ name: String, home: String = CLI.stateDirectory) throws -> JobDetail {
+        let store = try JobStore(path: home + "/jobs.sqlite")
+        return try store.detail(id: try store.resolve(name).id)
     }
 
-    static func recordedAgents(_ state: String) throws -> [Agent] {
-        let agents = try jobRecords(state, as: Record.self).flatMap(\.agents)
+    static func recordedAgents(_ name: String, home: String = CLI.stateDirectory) throws -> [AgentRow] {
+        let agents = try jobDetail(name, home: home).agents
         guard !agents.isEmpty else { throw CocoaError(.fileReadNoSuchFile) }
         return agents
     }
 
-    static func recordedPIDs(_ state: String) throws -> [Int32] {
-        ((try? recordedAgents(state)) ?? []).map(\.pid).filter { $0 != getpid() }
+    static func recordedPIDs(_ name: String, home: String = CLI.stateDirectory) throws -> [Int32] {
+        ((try? recordedAgents(name, home: home)) ?? []).map(\.pid).filter { $0 != getpid() }
     }
 
     static func isAlive(_ pid: Int32) -> Bool {

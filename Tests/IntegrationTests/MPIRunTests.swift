@@ -21,7 +21,7 @@ import Testing
     func allreduceCompletesAcrossNodes(nodes: Int, tasks: Int) throws {
         let program = try #require(Self.program, "mpicc.mpich could not build the test program (package libmpich-dev)")
         let result = try CLI.run(["run", "-N", "\(nodes)", "-n", "\(tasks)", "-l", "--", program],
-                                 environment: ["VHPC_STATE_DIR": ControlRunTests.stateDirectory()], timeout: .seconds(120))
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(120))
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let expected = tasks * (tasks + 1) / 2
         for rank in 0..<tasks {
@@ -41,7 +41,7 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/abort"],
-                                 environment: ["VHPC_STATE_DIR": ControlRunTests.stateDirectory()], timeout: .seconds(60))
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(60))
         #expect(result.status == 7, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("rank 1 called MPI_Abort (exit code 7)"), "\(result.stderr)")
         #expect(clock.now - start < .seconds(30), "the other ranks wait in a barrier forever unless the job is ended")
@@ -50,7 +50,7 @@ import Testing
     @Test func withoutPMIEveryTaskIsASingleton() throws {
         let program = try #require(Self.program)
         let result = try CLI.run(["run", "-N", "2", "--mpi", "none", "--", program],
-                                 environment: ["VHPC_STATE_DIR": ControlRunTests.stateDirectory()], timeout: .seconds(120))
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(120))
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.components(separatedBy: "rank 0 of 1 on").count - 1 == 2)
     }

@@ -12,7 +12,7 @@ import Testing
             let result = try CLI.run(
                 ["run", "--launcher", "ssh", "-w", "node[01-\(String(format: "%02d", count))]", "--fanout", "2", "-l", "--",
                  "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE from=${SSH_CONNECTION%% *} on=$(ip -o -4 addr show | grep -o 'inet 10[.0-9]*'); exit $VHPC_RANK"],
-                environment: ["VHPC_SSH_CONFIG": cluster.clientConfig, "VHPC_STATE_DIR": state],
+                environment: ["VHPC_SSH_CONFIG": cluster.clientConfig, "VHPC_JOB_NAME": state],
                 timeout: .seconds(90))
             #expect(result.status == Int32(count - 1), "stderr: \(result.stderr)")
             let lines = Set(result.stdout.split(separator: "\n").map(String.init))

@@ -43,7 +43,7 @@ import Testing
     }
 
     static func environment(_ home: String, _ extra: [String: String] = [:]) -> [String: String] {
-        ["VHPC_HOME": home, "VHPC_STATE_DIR": home + "/state"].merging(extra) { _, new in new }
+        ["VHPC_HOME": home, "VHPC_JOB_NAME": home + "/state"].merging(extra) { _, new in new }
     }
 
     @Test func stagesToEightNodesAndEveryCopyMatches() throws {
@@ -61,7 +61,7 @@ import Testing
         #expect(Self.partialFiles(home).isEmpty)
         let leftovers = (1...8).filter { !((try? FileManager.default.contentsOfDirectory(atPath: home + "/nodes/\($0)/staged")) ?? []).isEmpty }
         #expect(leftovers.isEmpty, "job stage directories left on nodes \(leftovers)")
-        for pid in try ControlRunTests.recordedPIDs(home + "/state") { #expect(!ControlRunTests.isAlive(pid), "agent \(pid) survived") }
+        for pid in try ControlRunTests.recordedPIDs(home + "/state", home: home) { #expect(!ControlRunTests.isAlive(pid), "agent \(pid) survived") }
     }
 
     /// Node 2 cannot write its copy (its stage directory is a plain file): it reports the failure, its
@@ -118,7 +118,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(25))
             let partial = Self.partialFiles(home + "/nodes/1").first.map { home + "/nodes/1/" + $0 }
             let size = partial.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }?.intValue ?? 0
-            if size > 16 << 20 { victim = try? ControlRunTests.recordedAgents(home + "/state").first { $0.rank == 1 }?.pid }
+            if size > 16 << 20 { victim = try? ControlRunTests.recordedAgents(home + "/state", home: home).first { $0.rank == 1 }?.pid }
         }
         let pid = try #require(victim, "agent 1 never held part of the file")
         kill(pid, SIGKILL)
@@ -130,6 +130,6 @@ import Testing
         let digests = Self.digests(stdout)
         for rank in 1...7 { #expect(digests[rank]?.sha == sha, "rank \(rank): \(stdout)") }
         #expect(Self.partialFiles(home).isEmpty, "\(Self.partialFiles(home))")
-        for agent in try ControlRunTests.recordedPIDs(home + "/state") { #expect(!ControlRunTests.isAlive(agent), "agent \(agent) survived") }
+        for agent in try ControlRunTests.recordedPIDs(home + "/state", home: home) { #expect(!ControlRunTests.isAlive(agent), "agent \(agent) survived") }
     }
 }

@@ -25,12 +25,13 @@ public struct ImageStore: Sendable {
         return ImageEntry(manifest: manifest, directory: directory)
     }
 
-    /// Finds an image by id, unique id prefix (≥ 6 characters) or name (newest build of that name).
+    /// Finds an image by id, name (newest build of that name) or an id prefix of any length that matches
+    /// exactly one image.
     public func resolve(_ reference: String) throws(ImageLookupError) -> ImageEntry {
         if let exact = entry(id: reference) { return exact }
         let all = list()
         if let named = all.first(where: { $0.manifest.name == reference }) { return named }
-        if reference.count >= 6 {
+        if !reference.isEmpty {
             let matches = all.filter { $0.manifest.id.hasPrefix(reference) }
             if matches.count == 1 { return matches[0] }
             if matches.count > 1 { throw .ambiguous(reference, matches.map(\.manifest.id)) }
@@ -38,12 +39,43 @@ public struct ImageStore: Sendable {
         throw .notFound(reference, cacheDirectory: state.images)
     }
 
+    /// Copies of image `id` staged into this machine's node directories (`nodes/<rank>/images/<id>`, the
+    /// local launcher's nodes), including ones a crash left incomplete.
+    public func nodeCopies(of id: String) -> [String] {
+        let nodes = state.root + "/nodes"
+        let ranks = (try? FileManager.default.contentsOfDirectory(atPath: nodes)) ?? []
+        return ranks.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.compactMap { rank in
+            let directory = nodes + "/" + rank + "/images/" + id
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue ? directory : nil
+        }
+    }
+
+    /// Image ids that have node copies, whether or not the image itself is still cached.
+    public func idsWithNodeCopies() -> Set<String> {
+        let nodes = state.root + "/nodes"
+        let ranks = (try? FileManager.default.contentsOfDirectory(atPath: nodes)) ?? []
+        var ids = Set<String>()
+        for rank in ranks {
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: nodes + "/" + rank + "/images")) ?? [] { ids.insert(id) }
+        }
+        return ids
+    }
+
+    /// Removes the node copies of image `id`; returns the bytes freed.
+    @discardableResult
+    public func removeNodeCopies(of id: String) throws -> UInt64 {
+        var freed: UInt64 = 0
+        for copy in nodeCopies(of: id) {
+            freed += DiskUsage.bytes(at: copy)
+            try SafeRemoval.remove(copy, via: state)
+        }
+        return freed
+    }
+
     /// Removes an image directory (atomically renamed away first, then deleted).
     public func remove(_ entry: ImageEntry) throws {
-        try state.ensure(state.tmp)
-        let graveyard = state.tmp + "/rm-\(entry.manifest.id)-\(getpid())"
-        try FileManager.default.moveItem(atPath: entry.directory, toPath: graveyard)
-        try FileManager.default.removeItem(atPath: graveyard)
+        try SafeRemoval.remove(entry.directory, via: state)
     }
 }
 

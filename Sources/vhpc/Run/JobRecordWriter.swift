@@ -1,32 +1,92 @@
 import Control
 import Foundation
+import JobHistory
 import NIOConcurrencyHelpers
+import VSE
 
-/// Keeps `<state dir>/jobs/<job>.json` up to date for `vhpc status`.
+/// Records a running job in the job history (`$VHPC_HOME/jobs.sqlite`) for `vhpc status` and `vhpc jobs`.
+/// Best effort: a history that cannot be written costs one warning, never the job.
 final class JobRecordWriter: Sendable {
     let options: JobOptions
-    private let failures = NIOLockedValueBox<[FailureNotice]>([])
-    private let agents = NIOLockedValueBox<[AgentEndpoint]>([])
-    private let state = NIOLockedValueBox<String>("starting")
+    private let store: JobStore?
+    private let warned = NIOLockedValueBox(false)
 
-    init(options: JobOptions) {
+    /// Opens the history and records the job as starting. `image` names the image of a `--vse` job, whose
+    /// VMs are recorded by rank (named `<image>-r<rank>`, placed by the task layout).
+    init(options: JobOptions, name: String? = nil, image: (id: String, name: String)? = nil, hypervisor: String = "qemu") {
         self.options = options
+        var opened: JobStore?
+        var failure: String?
+        do {
+            let environment = ProcessInfo.processInfo.environment
+            opened = try JobStore(path: JobRecordWriter.databasePath(), retention: try .from(environment: environment))
+            let job = JobSummary(
+                id: options.jobID, name: name, user: Self.userName(), command: ([options.executable] + options.arguments).joined(separator: " "),
+                launcher: options.launcher, nodes: options.nodeCount, tasks: options.taskCount, fanout: options.fanout,
+                image: image?.id, frontEndPID: getpid(), frontEndStartTicks: FrontEndLiveness.startTicks(of: getpid()) ?? 0)
+            try opened?.begin(job)
+            if let image {
+                let layout = TaskLayout(tasks: options.taskCount, nodes: options.nodeCount)
+                let vms = (0..<options.taskCount).map { rank in
+                    let node = layout.node(ofRank: rank)
+                    return JobVMRow(jobID: options.jobID, rank: rank, node: node + 1, name: "\(image.name)-r\(rank)",
+                                    host: node < options.hosts.count ? options.hosts[node] : "localhost", hypervisor: hypervisor)
+                }
+                try opened?.setVMs(vms, job: options.jobID)
+            }
+        } catch {
+            failure = "\(error)"
+        }
+        store = opened
+        if let failure { warn(failure) }
+    }
+
+    /// `$VHPC_HOME/jobs.sqlite` (the state directory's default otherwise).
+    static func databasePath() -> String {
+        StateDirectory.resolve().root + "/jobs.sqlite"
+    }
+
+    func running(agents: [AgentEndpoint]) {
+        record {
+            try $0.setAgents(agents.map { AgentRow(jobID: self.options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) },
+                             job: self.options.jobID)
+            try $0.update(id: self.options.jobID, state: .running)
+        }
     }
 
     func noteFailure(_ notice: FailureNotice) {
-        failures.withLockedValue { $0.append(notice) }
-        write(state: nil, agents: nil, failures: nil)
+        record {
+            try $0.addFailure(FailureRow(jobID: self.options.jobID, rank: notice.rank, detector: notice.detector,
+                                         reporter: notice.reporter, message: notice.description))
+        }
     }
 
-    func write(state newState: String?, agents newAgents: [AgentEndpoint]?, failures newFailures: [FailureNotice]?) {
-        if let newState { state.withLockedValue { $0 = newState } }
-        if let newAgents, !newAgents.isEmpty { agents.withLockedValue { $0 = newAgents } }
-        if let newFailures, !newFailures.isEmpty { failures.withLockedValue { $0 = newFailures } }
-        let record = JobRecord(
-            jobID: options.jobID, frontEndPID: getpid(), nodes: options.nodeCount, tasks: options.taskCount,
-            fanout: options.fanout, command: ([options.executable] + options.arguments).joined(separator: " "),
-            state: state.withLockedValue { $0 }, started: Date(),
-            agents: agents.withLockedValue { $0 }, failures: failures.withLockedValue { $0 })
-        try? record.save()
+    /// The job ended with `exitCode` (`state` says how: completed, failed, cancelled, timeout).
+    func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
+        record {
+            if !agents.isEmpty {
+                try $0.setAgents(agents.map { AgentRow(jobID: self.options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) },
+                                 job: self.options.jobID)
+            }
+            try $0.update(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date())
+        }
+    }
+
+    private func record(_ body: (JobStore) throws -> Void) {
+        guard let store else { return }
+        do { try body(store) } catch { warn("\(error)") }
+    }
+
+    private func warn(_ message: String) {
+        let first = warned.withLockedValue { warned in
+            defer { warned = true }
+            return !warned
+        }
+        if first { CLIErrors.printError("vhpc: warning: job not recorded in the history: \(message)") }
+    }
+
+    static func userName() -> String {
+        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return "\(getuid())"
     }
 }

@@ -3,6 +3,7 @@ import Control
 import Foundation
 import VSE
 import Launch
+import JobHistory
 import Logging
 import NIOCore
 import Wire
@@ -33,6 +34,8 @@ struct RunCommand: AsyncParsableCommand {
     var agentsPerProcess: Int?
     @Option(name: .customLong("stall-rank"), help: .hidden) var stallRanks: [Int] = []
     @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
+    @Option(name: [.customShort("J"), .customLong("job-name")],
+            help: "Name of the job in `vhpc jobs` and `vhpc status NAME` (default: $VHPC_JOB_NAME).") var jobName: String?
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
     @Option(name: .customLong("vms-per-node"), help: "With --vse: VMs (tasks) per node (default: one per core).") var vmsPerNode: Int?
     @Option(help: "With --vse: virtual CPUs per VM (default: the image's).") var vcpus: Int?
@@ -92,8 +95,8 @@ struct RunCommand: AsyncParsableCommand {
         let printer = OutputPrinter(label: label)
         let progress = StageProgress()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: launcherImpl), logger: logger)
-        let record = JobRecordWriter(options: options)
-        record.write(state: "starting", agents: [], failures: [])
+        let record = JobRecordWriter(
+            options: options, name: jobName ?? ProcessInfo.processInfo.environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
         let result: JobRunner.Result
         do {
             result = try await runner.run(
@@ -108,7 +111,7 @@ struct RunCommand: AsyncParsableCommand {
                     case .launchFailed(_, let message):
                         CLIErrors.printError("vhpc: \(message)")
                     case .bootstrapped(let agents, let elapsed):
-                        record.write(state: "running", agents: agents, failures: [])
+                        record.running(agents: agents)
                         logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
                     case .ending(let reason):
                         logger.info("job ending: \(reason)")
@@ -119,12 +122,12 @@ struct RunCommand: AsyncParsableCommand {
                 ready: { interrupter in RunSignals.install { signal in interrupter.interrupt(signal: signal) } },
                 stdinReady: { sink in StdinForwarder.start(sink) })
         } catch {
-            record.write(state: "failed", agents: [], failures: [])
+            record.finish(state: .failed, exitCode: 1)
             throw CLIErrors.fail("\(error)")
         }
         printer.flush()
         if launcher == "local", !options.staging.isEmpty { StagePlan.sweep(jobID: options.jobID, nodes: options.nodeCount) }
-        record.write(state: "finished (exit \(result.exitCode))", agents: result.agents, failures: result.failures)
+        record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

@@ -1,64 +1,92 @@
 import ArgumentParser
-import Control
 import Foundation
-import Topology
+import JobHistory
 
-/// `vhpc status [JOB]`: jobs, or one job's agents, nodes, states and failure-detector view; `--dot` draws the
-/// topology (boot tree solid, BMG dashed, failed agents red).
+/// `vhpc status [JOB]`: running and recent jobs, or one job: state, elapsed time, per-task outcomes, its
+/// VMs, its agents and their detectors' view, as text, JSON, or a picture of its topology (dot or SVG).
 struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show running and recent jobs.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show running and recent jobs, or one job.")
 
-    @Argument(help: "Job id (default: list jobs).") var job: String?
-    @Flag(help: "Print the job's live topology as Graphviz dot.") var dot = false
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, dot, svg
+    }
+
+    @Argument(help: "Job id, an unambiguous prefix of one (with or without 'job-'), or a job name.") var job: String?
+    @Option(help: "text, json, dot or svg (the job's boot tree and binomial graph, failed agents and rerouted paths).")
+    var format: Format = .text
+    @Flag(help: "Same as --format json.") var json = false
+    @Flag(help: .hidden) var dot = false
+
+    func validate() throws {
+        if job == nil, [.dot, .svg].contains(format) || dot { throw ValidationError("--format \(format) needs a JOB") }
+    }
 
     func run() throws {
-        let records = JobRecord.loadAll()
+        let format = json ? .json : (dot ? .dot : self.format)
+        let store = try JobHistoryAccess.open()
         guard let job else {
-            var rows = [["JOB", "STATE", "NODES", "TASKS", "FRONT-END", "COMMAND"]]
-            for record in records {
-                rows.append([
-                    record.jobID, record.isLive ? record.state : "\(record.state) (front-end gone)", "\(record.nodes)",
-                    "\(record.tasks)", "\(record.frontEndPID)", record.command,
-                ])
+            let jobs: [JobSummary]
+            do { jobs = try store.jobs(limit: 20) } catch { throw CLIErrors.fail("\(error)") }
+            if format == .json {
+                print(try JobHistoryAccess.json(JobHistoryAccess.JobListJSON(jobs: jobs.map { JobHistoryAccess.JobJSON($0) })))
+                return
+            }
+            var rows = [["JOB", "STATE", "EXIT", "ELAPSED", "NODES", "TASKS", "COMMAND"]]
+            for job in jobs {
+                rows.append([job.id, FrontEndLiveness.displayState(job).rawValue, job.exitCode.map { "\($0)" } ?? "-",
+                             JobHistoryAccess.elapsedText(job.elapsed()), "\(job.nodes)", "\(job.tasks)", job.command])
             }
             print(TextTable.render(rows), terminator: "")
             return
         }
-        guard let record = records.first(where: { $0.jobID == job }) else { throw CLIErrors.fail("no such job: \(job)") }
-        let failed = Dictionary(record.failures.map { ($0.rank, $0) }, uniquingKeysWith: { first, _ in first })
-        if dot {
-            print(try dotGraph(record, failed: failed), terminator: "")
-            return
+        let detail: JobDetail
+        do { detail = try store.detail(id: try store.resolve(job).id) } catch { throw CLIErrors.fail("\(error)") }
+        switch format {
+        case .json:
+            print(try JobHistoryAccess.json(JobHistoryAccess.JobDetailJSON(
+                job: .init(detail.job), tasks: detail.tasks, agents: detail.agents, failures: detail.failures, vms: detail.vms)))
+        case .dot:
+            print(try picture(detail), terminator: "")
+        case .svg:
+            print(try GraphvizRenderer.svg(fromDot: try picture(detail)), terminator: "")
+        case .text:
+            print(text(detail), terminator: "")
         }
-        print("job \(record.jobID): \(record.state); \(record.nodes) nodes, \(record.tasks) tasks, fanout \(record.fanout)")
-        var rows = [["RANK", "ROLE", "HOST", "PORT", "PID", "STATE", "DETECTOR"]]
-        let byRank = Dictionary(record.agents.map { ($0.rank, $0) }, uniquingKeysWith: { first, _ in first })
-        for rank in 0...record.nodes {
-            let endpoint = byRank[rank]
-            let notice = failed[rank]
-            let alive = endpoint.map { JobRunner.isAlive($0.pid) } ?? false
-            rows.append([
-                "\(rank)", rank == 0 ? "controller" : "root agent", endpoint?.host ?? "-", endpoint.map { "\($0.port)" } ?? "-",
-                endpoint.map { "\($0.pid)" } ?? "-",
-                notice != nil ? "failed" : (alive ? "alive" : "gone"),
-                notice.map { "\($0.detector) by \($0.reporter)" } ?? "-",
-            ])
-        }
-        print(TextTable.render(rows), terminator: "")
     }
 
-    private func dotGraph(_ record: JobRecord, failed: [Int: FailureNotice]) throws -> String {
-        let tree = try BootTree(kind: .tree(arity: record.fanout), nodeCount: record.nodes + 1)
-        let bmg = try BinomialGraph(nodeCount: record.nodes + 1).graph()
-        var lines = ["graph \"\(record.jobID)\" {"]
-        for rank in 0...record.nodes {
-            lines.append("  \(rank) [label=\"\(rank == 0 ? "ctl" : "\(rank)")\"\(failed[rank] != nil ? ", color=red, style=filled" : "")];")
+    private func picture(_ detail: JobDetail) throws -> String {
+        try JobTopologyPicture.dot(jobID: detail.job.id, nodes: detail.job.nodes, fanout: detail.job.fanout,
+                                   failed: Set(detail.failures.map(\.rank)))
+    }
+
+    private func text(_ detail: JobDetail) -> String {
+        let job = detail.job
+        var out = "job \(job.id)\(job.name.map { " (\($0))" } ?? ""): \(FrontEndLiveness.displayState(job).rawValue)"
+        out += job.exitCode.map { ", exit \($0)" } ?? ""
+        out += "; elapsed \(JobHistoryAccess.elapsedText(job.elapsed())); \(job.nodes) nodes, \(job.tasks) tasks, "
+        out += "fanout \(job.fanout), launcher \(job.launcher)\(job.image.map { ", image \($0.prefix(12))" } ?? "")\n"
+        out += "command: \(job.command)\n"
+        if !detail.tasks.isEmpty {
+            var rows = [["TASK", "NODE", "OUTCOME"]]
+            for task in detail.tasks { rows.append(["\(task.rank)", "\(task.node)", JobHistoryAccess.outcomeText(task)]) }
+            out += "\n" + TextTable.render(rows)
         }
-        for link in tree.graph().links { lines.append("  \(link.lower) -- \(link.upper);") }
-        for link in bmg.links where !tree.graph().hasLink(link.lower, link.upper) {
-            lines.append("  \(link.lower) -- \(link.upper) [style=dashed, color=gray];")
+        if !detail.vms.isEmpty {
+            var rows = [["TASK", "VM", "NODE", "HOST", "HYPERVISOR"]]
+            for vm in detail.vms { rows.append(["\(vm.rank)", vm.name, "\(vm.node)", vm.host, vm.hypervisor]) }
+            out += "\n" + TextTable.render(rows)
         }
-        lines.append("}")
-        return lines.joined(separator: "\n") + "\n"
+        let failed = Dictionary(detail.failures.map { ($0.rank, $0) }, uniquingKeysWith: { first, _ in first })
+        let live = FrontEndLiveness.displayState(job) == .running || FrontEndLiveness.displayState(job) == .starting
+        var rows = [["RANK", "ROLE", "HOST", "PORT", "PID", "STATE", "DETECTOR"]]
+        for agent in detail.agents {
+            let notice = failed[agent.rank]
+            let state = notice != nil ? "failed" : (live ? (kill(agent.pid, 0) == 0 ? "alive" : "gone") : "ended")
+            rows.append(["\(agent.rank)", agent.rank == 0 ? "controller" : "root agent", agent.host, "\(agent.port)",
+                         "\(agent.pid)", state, notice.map { "\($0.detector) by \($0.reporter)" } ?? "-"])
+        }
+        if detail.agents.count > 0 { out += "\n" + TextTable.render(rows) }
+        for failure in detail.failures { out += "failure: \(failure.message)\n" }
+        return out
     }
 }

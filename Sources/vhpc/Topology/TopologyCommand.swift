@@ -1,7 +1,7 @@
 import ArgumentParser
 import Topology
 
-/// `vhpc topology`: builds a topology, applies failures, and prints its figures as a table, JSON or DOT.
+/// `vhpc topology`: builds a topology, applies failures, and prints its figures as a table or JSON, or draws it (dot, SVG).
 struct TopologyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topology",
@@ -27,7 +27,7 @@ struct TopologyCommand: AsyncParsableCommand {
 
     /// Output formats.
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, json, dot
+        case table, json, dot, svg
     }
 
     @Option(name: .long, help: "Topology kind: tree:K, binomial, bmg, mesh or ring.")
@@ -45,7 +45,7 @@ struct TopologyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for --fail-random.")
     var seed: UInt64 = 1
 
-    @Option(name: .long, help: "Output format: table, json or dot.")
+    @Option(name: .long, help: "Output format: table, json, dot or svg (drawn by Graphviz).")
     var format: Format = .table
 
     func validate() throws {
@@ -67,6 +67,7 @@ struct TopologyCommand: AsyncParsableCommand {
         case .table: print(TopologyRenderer.table(summary, seed: seedShown), terminator: "")
         case .json: print(TopologyRenderer.json(summary, seed: seedShown))
         case .dot: print(TopologyRenderer.dot(graph: graph, summary: summary), terminator: "")
+        case .svg: print(try GraphvizRenderer.svg(fromDot: TopologyRenderer.dot(graph: graph, summary: summary)), terminator: "")
         }
     }
 

@@ -6,6 +6,6 @@ struct VSECommand: AsyncParsableCommand {
         commandName: "vse",
         abstract: "Build and manage Virtual System Environment images.",
         subcommands: [VSEValidateCommand.self, VSEBuildCommand.self, VSEListCommand.self, VSEInspectCommand.self,
-                      VSERemoveCommand.self, VSEBootCommand.self]
+                      VSERemoveCommand.self, VSEGarbageCommand.self, VSEBootCommand.self]
     )
 }

@@ -1,0 +1,103 @@
+import Foundation
+import JobHistory
+import Testing
+
+@Suite struct JobStoreTests {
+    let directory = NSTemporaryDirectory() + "vhpc-jobstore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    func job(_ id: String, startedAt: Date, state: JobState = .completed, pid: Int32 = 1, ticks: UInt64 = 0) -> JobSummary {
+        JobSummary(id: id, user: "root", command: "true", launcher: "local", nodes: 2, tasks: 4, fanout: 4,
+                   state: state, exitCode: state.isFinal ? 0 : nil, startedAt: startedAt,
+                   endedAt: state.isFinal ? startedAt.addingTimeInterval(1) : nil, frontEndPID: pid, frontEndStartTicks: ticks)
+    }
+
+    @Test func recordsAJobWithItsTasksAgentsFailuresAndVMs() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try JobStore(path: directory + "/jobs.sqlite")
+        try store.begin(job("job-1-5", startedAt: Date(), state: .running))
+        try store.setAgents([AgentRow(jobID: "job-1-5", rank: 0, host: "127.0.0.1", port: 4000, pid: 10)], job: "job-1-5")
+        try store.setTasks([TaskOutcome(jobID: "job-1-5", rank: 0, node: 1, exitCode: 0, signal: nil),
+                            TaskOutcome(jobID: "job-1-5", rank: 1, node: 2, exitCode: nil, signal: 11)], job: "job-1-5")
+        try store.addFailure(FailureRow(jobID: "job-1-5", rank: 2, detector: "heartbeat", reporter: 0, message: "agent 2 failed"))
+        try store.setVMs([JobVMRow(jobID: "job-1-5", rank: 1, node: 2, name: "tiny-r1", host: "n2", hypervisor: "qemu")], job: "job-1-5")
+        try store.update(id: "job-1-5", state: .failed, exitCode: 139, endedAt: Date())
+
+        let detail = try store.detail(id: "job-1-5")
+        #expect(detail.job.state == .failed)
+        #expect(detail.job.exitCode == 139)
+        #expect(detail.tasks.map(\.signal) == [nil, 11])
+        #expect(detail.agents.map(\.port) == [4000])
+        #expect(detail.failures.map(\.detector) == ["heartbeat"])
+        #expect(detail.vms.map(\.name) == ["tiny-r1"])
+    }
+
+    @Test func resolvesUnambiguousPrefixesAndNamesTheCandidatesOtherwise() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try JobStore(path: directory + "/jobs.sqlite")
+        try store.begin(job("job-100-1", startedAt: Date()))
+        try store.begin(job("job-100-2", startedAt: Date()))
+        try store.begin(job("job-200-7", startedAt: Date()))
+        #expect(try store.resolve("2").id == "job-200-7")
+        #expect(try store.resolve("job-100-2").id == "job-100-2")
+        #expect(throws: JobStoreError.noSuchJob("9")) { try store.resolve("9") }
+        do {
+            _ = try store.resolve("100")
+            Issue.record("an ambiguous prefix resolved")
+        } catch let error as JobStoreError {
+            guard case .ambiguous(_, let ids) = error else { Issue.record("\(error)"); return }
+            #expect(Set(ids) == ["job-100-1", "job-100-2"])
+        }
+        // LIKE wildcards in the prefix are taken literally.
+        #expect(throws: JobStoreError.noSuchJob("%")) { try store.resolve("%") }
+    }
+
+    @Test func prunesEndedJobsByAgeAndCountButNeverRunningOnes() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try JobStore(path: directory + "/jobs.sqlite", retention: .init(maxCount: 3, maxAge: 3600))
+        let now = Date()
+        try store.begin(job("old", startedAt: now.addingTimeInterval(-7200)), now: now)
+        try store.begin(job("old-running", startedAt: now.addingTimeInterval(-7200), state: .running), now: now)
+        #expect(try store.jobs().map(\.id) == ["old-running"])
+        for index in 1...5 {
+            try store.begin(job("j\(index)", startedAt: now.addingTimeInterval(Double(index))), now: now)
+        }
+        #expect(try store.jobs().map(\.id) == ["j5", "j4", "j3", "old-running"])
+        #expect(try store.jobs(limit: 2).map(\.id) == ["j5", "j4"])
+    }
+
+    @Test func aJobWhoseFrontEndIsGoneIsShownLost() throws {
+        let me = getpid()
+        let ticks = try #require(FrontEndLiveness.startTicks(of: me))
+        let live = job("a", startedAt: Date(), state: .running, pid: me, ticks: ticks)
+        #expect(FrontEndLiveness.displayState(live) == .running)
+        // Same pid, another start time: the pid was reused.
+        #expect(FrontEndLiveness.displayState(job("b", startedAt: Date(), state: .running, pid: me, ticks: ticks + 1)) == .lost)
+        #expect(FrontEndLiveness.displayState(job("c", startedAt: Date(), state: .completed, pid: me, ticks: 0)) == .completed)
+    }
+
+    @Test func concurrentWritersFromSeveralStoresAllLand() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/jobs.sqlite"
+        _ = try JobStore(path: path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    let store = try JobStore(path: path)
+                    for index in 0..<25 {
+                        try store.begin(self.job("w\(writer)-\(index)", startedAt: Date()))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try JobStore(path: path).jobs().count == 100)
+    }
+
+    @Test func retentionSettingsComeFromTheEnvironmentAndBadOnesAreNamed() throws {
+        #expect(try JobStore.Retention.from(environment: ["VHPC_JOBS_KEEP": "5", "VHPC_JOBS_KEEP_DAYS": "2"])
+                == .init(maxCount: 5, maxAge: 2 * 86_400))
+        #expect(throws: JobStoreError.badSetting("VHPC_JOBS_KEEP", "x")) {
+            try JobStore.Retention.from(environment: ["VHPC_JOBS_KEEP": "x"])
+        }
+    }
+}
