@@ -3,17 +3,21 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Wire
 
-/// Writes forwarded task output to our stdout/stderr, one whole line at a time, labelled `rank: ` with -l.
+/// Writes forwarded task output to our stdout/stderr (or the task's `-o`/`-e` files), one whole line at a
+/// time, labelled `rank: ` with -l.
 final class OutputPrinter: Sendable {
     let label: Bool
+    let files: TaskOutputFiles?
     private let lock = NIOLock()
 
-    init(label: Bool) {
+    init(label: Bool, files: TaskOutputFiles? = nil) {
         self.label = label
+        self.files = files
     }
 
     func print(task: Int, stream: IOStream, data: ByteBuffer) {
-        let fd: Int32 = stream == .stderr ? 2 : 1
+        var fd: Int32 = stream == .stderr ? 2 : 1
+        if let files, task >= 0, task < files.stdout.count { fd = stream == .stderr ? files.stderr[task] : files.stdout[task] }
         var bytes: [UInt8]
         if label {
             let prefix = Array("\(task): ".utf8)

@@ -15,10 +15,12 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run a command as parallel tasks over nodes (like srun/mpirun), with fault-tolerant agents."
     )
 
-    @Option(name: .customShort("N"), help: "Number of nodes.") var nodes: Int?
-    @Option(name: .customShort("n"), help: "Number of tasks (default: one per node).") var ntasks: Int?
+    @Option(name: [.customShort("N", allowingJoined: true), .customLong("nodes")], help: "Number of nodes.") var nodes: Int?
+    @Option(name: [.customShort("n", allowingJoined: true), .customLong("ntasks")], help: "Number of tasks (default: one per node).")
+    var ntasks: Int?
     @Option(name: .customLong("ntasks-per-node"), help: "Tasks per node.") var ntasksPerNode: Int?
-    @Option(name: .customShort("w"), help: "Hostlist, e.g. 'node[01-04],gpu7'.") var hostlist: String?
+    @Option(name: [.customShort("w", allowingJoined: true), .customLong("nodelist")], help: "Hostlist, e.g. 'node[01-04],gpu7'.")
+    var hostlist: String?
     @Option(name: .customLong("hostfile"), help: "File with one host per line.") var hostfile: String?
     @Option(help: "Launcher: local or ssh.") var launcher: String = "local"
     @Option(help: "Boot tree fanout (k of the k-ary tree; default 4, or 2 when files or an image are staged).") var fanout: Int?
@@ -39,6 +41,14 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
     @Option(name: .customLong("vms-per-node"), help: "With --vse: VMs (tasks) per node (default: one per core).") var vmsPerNode: Int?
     @Option(help: "With --vse: virtual CPUs per VM (default: the image's).") var vcpus: Int?
+    @Option(name: [.customShort("c", allowingJoined: true), .customLong("cpus-per-task")],
+            help: "CPUs per task: with --vse, the vCPUs of each task's VM (same as --vcpus).") var cpusPerTask: Int?
+    @Option(name: [.customShort("o", allowingJoined: true), .customLong("output")], help: ArgumentHelp(
+        "Write task stdout to files instead: %t task rank, %n node index, %N node host, %j job id (one file when none is used).",
+        valueName: "PATTERN")) var output: String?
+    @Option(name: [.customShort("e", allowingJoined: true), .customLong("error")], help: ArgumentHelp(
+        "Write task stderr to files (same fields as --output; default: where --output goes).", valueName: "PATTERN"))
+    var error: String?
     @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
     @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
     @Option(help: "pmi1 (default: every task gets a PMI-1 server, as MPICH's PMI_FD clients expect) or none.")
@@ -56,9 +66,17 @@ struct RunCommand: AsyncParsableCommand {
             print(Self.helpMessage())
             return
         }
-        if command.first == "--" { command.removeFirst() }
+        if command.first == "--" {
+            command.removeFirst()
+        } else if let first = command.first, first.hasPrefix("-"), first.count > 1 {
+            // Everything from the program on is the program's; before it, an option we do not know is an error.
+            throw CLIErrors.fail("unknown option '\(first)' (see `vhpc run --help`; put `--` before a program whose name starts with '-')")
+        }
+        if let cpusPerTask, let vcpus, cpusPerTask != vcpus {
+            throw CLIErrors.fail("-c/--cpus-per-task \(cpusPerTask) and --vcpus \(vcpus) disagree")
+        }
         guard ["pmi1", "none"].contains(mpi) else { throw CLIErrors.fail("--mpi must be pmi1 or none (got '\(mpi)')") }
-        let vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus, memory: memory, hypervisor: hypervisor)
+        let vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus ?? cpusPerTask, memory: memory, hypervisor: hypervisor)
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
         let perNode = vse == nil ? ntasksPerNode : (vmsPerNode ?? ntasksPerNode ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -92,7 +110,11 @@ struct RunCommand: AsyncParsableCommand {
         if vse != nil, mpi == "pmi1" { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
-        let printer = OutputPrinter(label: label)
+        let outputFiles = output == nil && error == nil ? nil : try TaskOutputFiles(
+            output: output, error: error, jobID: options.jobID,
+            layout: TaskLayout(tasks: options.taskCount, nodes: options.nodeCount), hosts: options.hosts)
+        defer { outputFiles?.closeAll() }
+        let printer = OutputPrinter(label: label, files: outputFiles)
         let progress = StageProgress()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: launcherImpl), logger: logger)
         let record = JobRecordWriter(

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// `vhpc run` options as srun and mpirun users type them.
+@Suite struct RunOptionsTests {
+    @Test func attachedValuesLongFormsAndNoSeparatorWork() throws {
+        let attached = try CLI.run(["run", "-N2", "-n4", "-l", "--", "sh", "-c", "echo $VHPC_RANK/$VHPC_SIZE"])
+        #expect(attached.status == 0, "\(attached.stderr)")
+        #expect(Set(attached.stdout.split(separator: "\n")) == ["0: 0/4", "1: 1/4", "2: 2/4", "3: 3/4"])
+        let long = try CLI.run(["run", "--nodes", "2", "--ntasks", "2", "sh", "-c", "echo $VHPC_NODE"])
+        #expect(long.status == 0, "\(long.stderr)")
+        #expect(long.stdout.split(separator: "\n").sorted() == ["0", "1"])
+        // The program's own options stay the program's.
+        let passthrough = try CLI.run(["run", "-N1", "sh", "-c", "echo \"$0 $1\"", "-x", "--nodes"])
+        #expect(passthrough.stdout == "-x --nodes\n", "\(passthrough.stdout) \(passthrough.stderr)")
+    }
+
+    @Test func anUnknownOptionIsAnErrorNamingItNeverAProgram() throws {
+        let result = try CLI.run(["run", "-N", "1", "--bogus-option", "3", "--", "true"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("unknown option '--bogus-option'"), "\(result.stderr)")
+        #expect(!result.stderr.contains("command not found"))
+    }
+
+    @Test func outputPatternsWriteOneFilePerTaskAndErrorFollowsOutput() throws {
+        let directory = NSTemporaryDirectory() + "vhpc-output-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try CLI.run(["run", "-N", "2", "-n", "3", "-o", directory + "/out-%t-%n.txt", "-J", "outputs", "--",
+                                  "sh", "-c", "echo out $VHPC_RANK; echo err $VHPC_RANK >&2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(files == ["out-0-0.txt", "out-1-0.txt", "out-2-1.txt"])
+        for (rank, file) in files.enumerated() {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            #expect(Set(text.split(separator: "\n")) == ["out \(rank)", "err \(rank)"], "\(file): \(text)")
+        }
+        let separate = try CLI.run(["run", "-N", "2", "-o", directory + "/all.out", "-e", directory + "/err-%t", "--",
+                                    "sh", "-c", "echo o$VHPC_RANK; echo e$VHPC_RANK >&2"])
+        #expect(separate.status == 0)
+        #expect(try String(contentsOfFile: directory + "/all.out", encoding: .utf8).split(separator: "\n").sorted() == ["o0", "o1"])
+        #expect(try String(contentsOfFile: directory + "/err-1", encoding: .utf8) == "e1\n")
+        let bad = try CLI.run(["run", "-N", "1", "-o", "/nonexistent-dir/x-%t", "--", "true"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--output /nonexistent-dir/x-0: cannot open"), "\(bad.stderr)")
+    }
+}
