@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
@@ -78,6 +80,9 @@ let package = Package(
         .executableTarget(name: "vhpc", dependencies: [
             "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "JobHistory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // GNU/Linux calls Swift's Glibc module does not expose (pipe2, setsid spawn flag, reboot).

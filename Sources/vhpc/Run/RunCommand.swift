@@ -36,6 +36,9 @@ struct RunCommand: AsyncParsableCommand {
     var agentsPerProcess: Int?
     @Option(name: .customLong("stall-rank"), help: .hidden) var stallRanks: [Int] = []
     @Flag(name: .long, help: "Log agent activity to stderr.") var verbose = false
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(
+        "Serve the job's metrics in Prometheus's text format at http://ADDR:PORT/metrics while it runs (ADDR defaults to 127.0.0.1; PORT 0 picks one).",
+        valueName: "[ADDR:]PORT")) var metricsListen: String?
     @Option(name: [.customShort("J"), .customLong("job-name")],
             help: "Name of the job in `vhpc jobs` and `vhpc status NAME` (default: $VHPC_JOB_NAME).") var jobName: String?
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
@@ -115,6 +118,20 @@ struct RunCommand: AsyncParsableCommand {
             layout: TaskLayout(tasks: options.taskCount, nodes: options.nodeCount), hosts: options.hosts)
         defer { outputFiles?.closeAll() }
         let printer = OutputPrinter(label: label, files: outputFiles)
+        var metrics: JobMetrics?
+        var endpoint: MetricsEndpoint?
+        if let metricsListen {
+            let (host, port) = try Self.listenAddress(metricsListen)
+            do {
+                endpoint = try await MetricsEndpoint.start(host: host, port: port)
+            } catch {
+                throw CLIErrors.fail("--metrics-listen \(metricsListen): cannot listen: \(error)")
+            }
+            CLIErrors.printError("vhpc: metrics at http://\(host):\(endpoint!.port)/metrics")
+            metrics = JobMetrics(tasks: options.taskCount, vmsPerTask: vse != nil)
+        }
+        defer { endpoint?.stop() }
+        let jobMetrics = metrics
         let progress = StageProgress()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: launcherImpl), logger: logger)
         let record = JobRecordWriter(
@@ -123,6 +140,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             result = try await runner.run(
                 events: { event in
+                    jobMetrics?.handle(event)
                     switch event {
                     case .output(let task, let stream, let data):
                         printer.print(task: task, stream: stream, data: data)
@@ -151,6 +169,18 @@ struct RunCommand: AsyncParsableCommand {
         if launcher == "local", !options.staging.isEmpty { StagePlan.sweep(jobID: options.jobID, nodes: options.nodeCount) }
         record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+extension RunCommand {
+    /// `[ADDR:]PORT` → (ADDR or 127.0.0.1, PORT).
+    static func listenAddress(_ text: String) throws -> (String, Int) {
+        let host = text.contains(":") ? String(text[..<text.lastIndex(of: ":")!]) : ""
+        let portText = text.contains(":") ? String(text[text.index(after: text.lastIndex(of: ":")!)...]) : text
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw CLIErrors.fail("--metrics-listen: '\(text)' is not [ADDR:]PORT (e.g. 9100 or 127.0.0.1:9100)")
+        }
+        return (host.isEmpty ? "127.0.0.1" : host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 }
 
