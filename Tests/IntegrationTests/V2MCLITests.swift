@@ -64,6 +64,32 @@ struct V2MCLITests {
         #expect(V2MLeftovers.qemuProcesses(mentioning: home).isEmpty)
     }
 
+    @Test("a paused VM stops within --timeout; vm list --json reports it paused; simulated is refused")
+    func pausedVMStopsWithinItsTimeout() async throws {
+        let image = try #require(V2MTestImage.find())
+        let home = try Self.home(image: image)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let simulated = Self.vhpc(["vm", "start", "--image", image.manifest.name, "--hypervisor", "simulated"], home: home)
+        #expect(simulated.status != 0)
+        #expect(simulated.err.contains("simulated hypervisor"), "\(simulated.err)")
+        let start = Self.vhpc(["vm", "start", "--image", image.manifest.name, "--name", "cli3", "--accel", "tcg",
+                               "--hypervisor", "qemu"], home: home)
+        #expect(start.status == 0, "\(start.err)")
+        let pid = try #require(try VMRecordStore(state: StateDirectory(root: home)).load("cli3").runtime?.pid)
+        defer { kill(pid, SIGKILL) }
+        #expect(Self.vhpc(["vm", "pause", "cli3"], home: home).status == 0)
+        struct Listed: Decodable { var schema: Int; var vms: [VM] }
+        struct VM: Decodable { var name: String; var state: String; var pid: Int32? }
+        let listed = try JSONDecoder().decode(Listed.self, from: Data(Self.vhpc(["vm", "list", "--json"], home: home).out.utf8))
+        #expect(listed.vms.map(\.state) == ["paused"])
+        #expect(listed.vms.first?.pid == pid)
+        // Within the CLI watchdog (60 s): it used to wait minutes for a paused guest's answer.
+        let stop = try CLI.run(["vm", "stop", "cli3", "--timeout", "2"], environment: ["VHPC_HOME": home], timeout: .seconds(60))
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout == "cli3 stopped\n")
+        #expect(!QEMUProcess.processExists(pid))
+    }
+
     @Test("a host end with credentials not the VM's is refused at once, with a clear error")
     func wrongCredentialsAreRefused() async throws {
         let image = try #require(V2MTestImage.find())

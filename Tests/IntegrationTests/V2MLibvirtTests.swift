@@ -21,6 +21,33 @@ struct V2MLibvirtTests {
         #expect(V2MLeftovers.qemuProcesses(mentioning: state.root).isEmpty)
     }
 
+    @Test("a domain destroyed behind vhpc's back (virsh destroy) is not shown running")
+    func destroyedDomainIsNotRunning() async throws {
+        try #require(V2MLibvirtd.ensureRunning(), "libvirtd not available")
+        let image = try #require(V2MTestImage.find())
+        let state = V2MTestImage.scratchState()
+        defer { try? FileManager.default.removeItem(atPath: state.root) }
+        let hypervisor = LibvirtHypervisor(accelerator: .tcg)
+        let vm = try hypervisor.define(VMProfile(image: image, name: "lv-gone", vcpus: 1, memoryBytes: 256 << 20,
+                                                 runtimeDirectory: state.root + "/vms/lv-gone"))
+        try await vm.start()
+        let record = VMRecord(name: "lv-gone", hypervisor: .libvirt, accelerator: .tcg, profile: vm.profile,
+                              runtime: vm.runtime, recordedState: vm.currentState)
+        #expect(try await hypervisor.observedState(of: record) == .running)
+        try await vm.pause()
+        #expect(try await hypervisor.observedState(of: record) == .paused)
+        let virsh = Process()
+        virsh.executableURL = URL(fileURLWithPath: "/usr/bin/virsh")
+        virsh.arguments = ["-c", "qemu:///system", "destroy", "vhpc-lv-gone"]
+        virsh.standardOutput = FileHandle.nullDevice
+        try virsh.run()
+        virsh.waitUntilExit()
+        #expect(virsh.terminationStatus == 0)
+        let observed = try await hypervisor.observedState(of: record)
+        #expect(observed != .running && observed != .paused, "\(observed)")
+        _ = try? await vm.stop(force: true)
+    }
+
     @Test("live migration to a second libvirtd on this host: counter keeps increasing, source QEMU gone")
     func migration() async throws {
         try #require(V2MLibvirtd.ensureRunning(), "libvirtd not available")

@@ -2,17 +2,58 @@ import ArgumentParser
 import Foundation
 import V2M
 
-/// `vhpc vm list`: every recorded VM with its actual state (a VM whose process is gone is never `running`).
+/// `vhpc vm list`: every recorded VM with the state its hypervisor reports now (libvirt: the domain's state;
+/// QEMU: a VM whose process is gone is never `running`).
 struct VMListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List VMs started with `vhpc vm start`.")
 
+    @Flag(help: "Print JSON (schema 1).") var json = false
+
+    /// One VM as `vm list --json` and `vm status --json` show it.
+    struct VMJSON: Encodable {
+        var name: String
+        var state: String
+        var hypervisor: String
+        var accelerator: String
+        var pid: Int32?
+        var image: String
+        var imageID: String
+        var vcpus: Int
+        var memoryMiB: Int
+        var startedAt: Date
+
+        init(_ record: VMRecord, state: VMState) {
+            name = record.name
+            self.state = state.rawValue
+            hypervisor = record.hypervisor.rawValue
+            accelerator = "\(record.accelerator)"
+            pid = record.runtime?.pid
+            image = record.profile.imageName
+            imageID = record.profile.imageID
+            vcpus = record.profile.vcpus
+            memoryMiB = Int(record.profile.memoryMiB)
+            startedAt = record.startedAt
+        }
+    }
+
+    struct ListJSON: Encodable {
+        var schema = 1
+        var vms: [VMJSON]
+    }
+
     func run() async throws {
         LoggingSetup.bootstrap(verbose: false)
-        var rows = [["NAME", "STATE", "HYPERVISOR", "PID", "IMAGE", "VCPUS", "MEMORY"]]
+        var vms: [VMJSON] = []
         for record in VMSupport.records.list() {
-            rows.append([record.name, record.effectiveState.rawValue, record.hypervisor.rawValue,
-                         record.runtime?.pid.map(String.init) ?? "-", record.profile.imageName,
-                         String(record.profile.vcpus), "\(record.profile.memoryMiB)M"])
+            vms.append(VMJSON(record, state: await VMSupport.observedState(record)))
+        }
+        if json {
+            print(try JobHistoryAccess.json(ListJSON(vms: vms)))
+            return
+        }
+        var rows = [["NAME", "STATE", "HYPERVISOR", "PID", "IMAGE", "VCPUS", "MEMORY"]]
+        for vm in vms {
+            rows.append([vm.name, vm.state, vm.hypervisor, vm.pid.map(String.init) ?? "-", vm.image, String(vm.vcpus), "\(vm.memoryMiB)M"])
         }
         print(TextTable.render(rows), terminator: "")
     }

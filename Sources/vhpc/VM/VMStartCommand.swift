@@ -9,7 +9,7 @@ struct VMStartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a VM from a cached image.")
 
     @Option(help: "Image name or id (see `vhpc vse list`).") var image: String
-    @Option(help: "auto, qemu, libvirt, xen, palacios or simulated.") var hypervisor: HypervisorChoice = .auto
+    @Option(help: "auto, qemu, libvirt, xen or palacios (xen and palacios: generated, not run here).") var hypervisor: HypervisorChoice = .auto
     @Option(help: "Virtual CPUs (default: the image's).") var vcpus: Int?
     @Option(help: "Memory, e.g. 512M (default: the image's).") var memory: String?
     @Option(help: "VM name (default: <image>-<random>).") var name: String?
@@ -20,6 +20,9 @@ struct VMStartCommand: AsyncParsableCommand {
     func validate() throws {
         if let memory, SizeParser.parseBytes(memory) == nil { throw ValidationError("--memory '\(memory)' is not a size like 512M or 2G") }
         if let vcpus, vcpus < 1 { throw ValidationError("--vcpus must be at least 1") }
+        if hypervisor == .specific(.simulated) {
+            throw ValidationError("the simulated hypervisor lives in one process's memory (unit tests, scale simulation): a VM it started could never be reached by a later `vhpc vm` command; use auto, qemu or libvirt")
+        }
     }
 
     func run() async throws {

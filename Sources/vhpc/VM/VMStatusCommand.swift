@@ -8,12 +8,18 @@ struct VMStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show one VM's state.")
 
     @Argument(help: "VM name.") var vm: String
+    @Flag(help: "Print JSON (schema 1).") var json = false
 
     func run() async throws {
         LoggingSetup.bootstrap(verbose: false)
         do {
             let record = try VMSupport.load(vm)
-            let state = record.effectiveState
+            let state = await VMSupport.observedState(record)
+            if state != record.recordedState { try? VMSupport.records.save({ var r = record; r.recordedState = state; return r }()) }
+            if json {
+                print(try JobHistoryAccess.json(VMListCommand.VMJSON(record, state: state)))
+                return
+            }
             print("name:       \(record.name)")
             print("state:      \(state)")
             print("hypervisor: \(record.hypervisor) (\(record.accelerator))")
@@ -29,7 +35,8 @@ struct VMStatusCommand: AsyncParsableCommand {
                     print("guest:      counter \(status.counter), up \(status.uptimeMilliseconds / 1000) s")
                 }
             }
-            if state != record.recordedState { try? VMSupport.records.save({ var r = record; r.recordedState = state; return r }()) }
+        } catch let error as ExitCode {
+            throw error
         } catch {
             throw VMSupport.fail(error)
         }

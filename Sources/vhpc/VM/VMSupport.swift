@@ -28,6 +28,14 @@ enum VMSupport {
         try records.load(name)
     }
 
+    /// The VM's state as its hypervisor sees it now: libvirt is asked for the domain's state; for QEMU the
+    /// recorded state is corrected by whether the process still exists.
+    static func observedState(_ record: VMRecord) async -> VMState {
+        guard record.hypervisor == .libvirt else { return record.effectiveState }
+        let plugin = LibvirtHypervisor(accelerator: record.accelerator, logger: Logger(label: "vhpc.vm"))
+        return (try? await plugin.observedState(of: record)) ?? record.effectiveState
+    }
+
     /// Saves the handle's current state into the record.
     static func update(_ record: VMRecord, from vm: VirtualMachine) throws {
         var updated = record

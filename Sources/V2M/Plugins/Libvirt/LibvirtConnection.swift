@@ -82,6 +82,33 @@ final class LibvirtConnection: @unchecked Sendable {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Domain `name`'s state as V2M names it; nil when libvirt has no such domain (a transient domain is gone
+    /// once destroyed, e.g. by `virsh destroy`).
+    func observedState(_ name: String) async throws -> VMState? {
+        let connection = self
+        return try await Self.blocking { () -> Result<VMState?, V2MError> in
+            guard let domain = vhpc_virDomainLookupByName(connection.pointer, name) else { return .success(nil) }
+            defer { vhpc_virDomainFree(domain) }
+            var state: Int32 = 0
+            var reason: Int32 = 0
+            guard vhpc_virDomainGetState(domain, &state, &reason, 0) == 0 else {
+                return .failure(.libvirt(operation: "virDomainGetState \(name)", reason: LibvirtConnection.lastError()))
+            }
+            return .success(Self.vmState(libvirtState: state))
+        }
+    }
+
+    /// libvirt's `virDomainState` as a V2M state.
+    static func vmState(libvirtState state: Int32) -> VMState {
+        switch UInt32(bitPattern: state) {
+        case VIR_DOMAIN_RUNNING.rawValue, VIR_DOMAIN_BLOCKED.rawValue: .running
+        case VIR_DOMAIN_PAUSED.rawValue, VIR_DOMAIN_PMSUSPENDED.rawValue: .paused
+        case VIR_DOMAIN_SHUTDOWN.rawValue: .stopping
+        case VIR_DOMAIN_CRASHED.rawValue: .crashed
+        default: .stopped
+        }
+    }
+
     /// True if domain `name` is paused (`VIR_DOMAIN_PAUSED`), false if running or in any other state.
     func isPaused(_ name: String) async throws -> Bool {
         try await lookingUp(name, for: "virDomainLookupByName \(name)") { domain in

@@ -38,6 +38,14 @@ public struct LibvirtHypervisor: Hypervisor {
                        locator: locator, logger: logger)
     }
 
+    /// The domain's real state as its libvirtd reports it (the one the record names after a migration); a
+    /// domain libvirtd no longer has (destroyed behind vhpc's back, e.g. `virsh destroy`) is not running.
+    public func observedState(of record: VMRecord) async throws -> VMState {
+        let connection = try await LibvirtConnection.open(record.runtime?.libvirtURI ?? uri)
+        let observed = try await connection.observedState(record.runtime?.domain ?? LibvirtDomainXML.domainName(for: record.profile.name))
+        return observed ?? VMRecord.reconcile(recorded: record.recordedState, processAlive: false)
+    }
+
     /// A handle for a domain started earlier (by another process) from its record; it talks to the libvirtd
     /// the record names (where a migration moved the domain), else to `uri`.
     public func adopt(_ record: VMRecord) throws(V2MError) -> VirtualMachine {

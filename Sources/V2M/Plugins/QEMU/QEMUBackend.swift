@@ -148,16 +148,25 @@ final class QEMUBackend: VMBackend, Sendable {
         try await qmp().status()
     }
 
+    /// Asks the guest to power off and waits at most `timeout` in all (a paused guest cannot power off by
+    /// itself: false at once, and the caller kills it).
     func stop(timeout: Duration) async throws -> Bool {
         let instance = try currentInstance()
         state.withLock { $0.exitExpected = true }
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        guard (try? await withDeadline(min(timeout, .seconds(2)), onTimeout: { .guestTimeout(vm: self.profile.name, operation: "query-status") }, {
+            try await self.queryStatus()
+        })) == "running" else { return false }
         do {
-            try await guest().requestShutdown()
+            try await withDeadline(max(.zero, deadline - clock.now), onTimeout: { .guestTimeout(vm: self.profile.name, operation: "shutdown") }) {
+                try await self.guest().requestShutdown()
+            }
         } catch {
-            // No guest channel (agent gone): ask ACPI instead.
+            // No guest channel (agent gone) or no answer: ask ACPI instead.
             _ = try? await qmp().execute("system_powerdown", timeout: .seconds(2))
         }
-        return await instance.process.waitForExit(timeout: timeout)
+        return await instance.process.waitForExit(timeout: max(.zero, deadline - clock.now))
     }
 
     func kill() async {
