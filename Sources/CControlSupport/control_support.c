@@ -38,6 +38,7 @@ static int move_to(int fd, int target) {
  * has exec'd or exited, so `error` is read only after the child is done with it. */
 struct spawn_request {
     const char *path;
+    const char *cwd;
     char *const *argv;
     char *const *envp;
     int stdin_fd, stdout_fd, stderr_fd, extra_fd;
@@ -69,6 +70,7 @@ static int spawn_child(void *argument) {
     if (!err && errfd >= 0 && errfd < 4 && errfd != 2 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
     if (!err && extra >= 0 && extra < 4 && extra != 3 && (extra = fcntl(extra, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
     if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2) || move_to(extra, 3))) err = errno;
+    if (!err && request->cwd && chdir(request->cwd) != 0) err = errno;
     if (!err) {
         mark_cloexec_from(extra >= 0 ? 4 : 3);
         sigset_t none;
@@ -84,14 +86,14 @@ static int spawn_child(void *argument) {
 /* fork+exec without copying the parent's page tables: clone(CLONE_VM | CLONE_VFORK) on a private stack,
  * as posix_spawn does, plus what posix_spawn cannot do (PR_SET_PDEATHSIG). A large agent process
  * starting hundreds of tasks would otherwise spend most of its time in fork's page-table copies. */
-pid_t vhpc_spawn(const char *path, char *const argv[], char *const envp[],
+pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *const envp[],
                  int stdin_fd, int stdout_fd, int stderr_fd, int extra_fd,
                  int new_process_group, int pdeathsig, int *error_out) {
     enum { STACK_SIZE = 256 * 1024 };
     void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) { *error_out = errno; return -1; }
     struct spawn_request request = {
-        .path = path, .argv = argv, .envp = envp,
+        .path = path, .cwd = cwd, .argv = argv, .envp = envp,
         .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd, .extra_fd = extra_fd,
         .new_process_group = new_process_group, .pdeathsig = pdeathsig,
         .parent = getpid(), .error = 0,

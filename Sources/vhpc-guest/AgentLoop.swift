@@ -27,11 +27,16 @@ struct AgentLoop {
         while true {
             var fds = [pollfd(fd: port.fd, events: Int16(POLLIN | (hasOutgoing ? POLLOUT : 0)), revents: 0)]
             var owners: [(UInt32, Int32)] = []
+            var stdinWriters: [(index: Int, id: UInt32)] = []
             for (id, command) in commands {
                 for fd in command.openOutputs + (command.pmiFD >= 0 ? [command.pmiFD] : []) {
                     fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
                     owners.append((id, fd))
                 }
+            }
+            for (id, command) in commands where command.wantsStdinWrite {
+                stdinWriters.append((fds.count, id))
+                fds.append(pollfd(fd: command.stdinFD, events: Int16(POLLOUT), revents: 0))
             }
             let now = monotonicMilliseconds()
             let timeout = Int32(nextTick > now ? min(nextTick - now, 100) : 0)
@@ -50,6 +55,9 @@ struct AgentLoop {
             if fds[0].revents & Int16(POLLOUT) != 0 { flush() }
             for (index, owner) in owners.enumerated() where fds[index + 1].revents != 0 {
                 forwardOutput(id: owner.0, fd: owner.1)
+            }
+            for writer in stdinWriters where fds[writer.index].revents != 0 {
+                commands[writer.id]?.flushStdin()
             }
             reapCommands()
         }

@@ -13,11 +13,24 @@ struct RunningCommand {
     var exitStatus: Int32?
     /// The agent's end of the PMI socketpair, or -1.
     var pmiFD: Int32 = -1
+    /// Stdin from the host not yet taken by the pipe, and whether end-of-file follows it.
+    var pendingStdin: [UInt8] = []
+    var stdinClosing = false
 
     struct SpawnFailure: Error { let message: String }
 
     static func spawn(argv: [String], environment: [String], directory: String) -> Result<RunningCommand, SpawnFailure> {
         guard let program = argv.first else { return .failure(SpawnFailure(message: "empty command")) }
+        // Said apart from a missing program (posix_spawn reports both as ENOENT): the host maps this to exit 1.
+        if !directory.isEmpty {
+            var info = stat()
+            if stat(directory, &info) != 0 || access(directory, X_OK) != 0 {
+                return .failure(SpawnFailure(message: "cannot change to directory \(directory): \(String(cString: strerror(errno)))"))
+            }
+            if (info.st_mode & S_IFMT) != S_IFDIR {
+                return .failure(SpawnFailure(message: "cannot change to directory \(directory): \(String(cString: strerror(ENOTDIR)))"))
+            }
+        }
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard vhpc_pipe_cloexec(&inPipe) == 0, vhpc_pipe_cloexec(&outPipe) == 0, vhpc_pipe_cloexec(&errPipe) == 0 else {
             return .failure(SpawnFailure(message: "pipe: \(String(cString: strerror(errno)))"))
@@ -61,19 +74,40 @@ struct RunningCommand {
             if pmiPair[0] >= 0 { close(pmiPair[0]) }
             return .failure(SpawnFailure(message: "\(program): \(String(cString: strerror(rc)))"))
         }
-        for fd in [outPipe[0], errPipe[0], pmiPair[0]] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in [outPipe[0], errPipe[0], pmiPair[0], inPipe[1]] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         return .success(RunningCommand(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: inPipe[1],
                                        openOutputs: [outPipe[0], errPipe[0]], exitStatus: nil, pmiFD: pmiPair[0]))
     }
 
+    /// Queues bytes for the command's stdin (empty: end-of-file once the queue is written) and writes what
+    /// the pipe takes now: the agent never blocks on a command that does not read its input.
     mutating func writeStdin(_ bytes: [UInt8]) {
         guard stdinFD >= 0 else { return }
-        if bytes.isEmpty {
+        if bytes.isEmpty { stdinClosing = true } else { pendingStdin += bytes }
+        flushStdin()
+    }
+
+    /// Whether queued stdin waits for the pipe to take it (the loop then polls for POLLOUT).
+    var wantsStdinWrite: Bool { stdinFD >= 0 && !pendingStdin.isEmpty }
+
+    /// Writes queued stdin until the pipe is full; closes it after end-of-file, or when the command is gone.
+    mutating func flushStdin() {
+        guard stdinFD >= 0 else { return }
+        while !pendingStdin.isEmpty {
+            let n = pendingStdin.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return }
+            if n <= 0 {
+                pendingStdin = []  // EPIPE: nobody reads any more
+                stdinClosing = true
+                break
+            }
+            pendingStdin.removeFirst(n)
+        }
+        if stdinClosing {
             close(stdinFD)
             stdinFD = -1
-            return
         }
-        Self.writeAll(stdinFD, bytes)
     }
 
     mutating func pollExit() {

@@ -7,7 +7,7 @@ import Testing
         let build = try CLI.run(["vse", "build", "examples/tiny.yaml"])
         #expect(build.status == 0, "\(build.stderr)")
 
-        let result = try CLI.run(["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "2", "-l", "--",
+        let result = try CLI.run(["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "2", "-l", "-K", "0", "--",
                                   "sh", "-c", "echo host=$(hostname) rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE greeting=$GREETING; [ $VHPC_RANK = 1 ] && exit 3; exit 0"])
         #expect(result.status == 3, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)

@@ -30,7 +30,7 @@ import Testing
     func runsOneTaskPerNodeAndAggregatesExitCodes(nodes: Int, perProcess: Int?) throws {
         let packing = perProcess.map { ["--agents-per-process", "\($0)"] } ?? []
         let result = try CLI.run(
-            ["run", "-N", "\(nodes)", "-l"] + packing + ["--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],
+            ["run", "-N", "\(nodes)", "-l", "-K", "0"] + packing + ["--", "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE node=$VHPC_NODE; exit $VHPC_RANK"],
             environment: ["VHPC_JOB_NAME": Self.stateDirectory()])
         #expect(result.status == Int32(nodes - 1), "stderr: \(result.stderr)")
         let lines = Set(result.stdout.split(separator: "\n").map(String.init))
@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func signalledTaskCountsAs128PlusSignal() throws {
-        let result = try CLI.run(["run", "-N", "2", "--", "sh", "-c", "[ $VHPC_RANK = 1 ] && kill -9 $$; exit 3"],
+        let result = try CLI.run(["run", "-N", "2", "-K", "0", "--", "sh", "-c", "[ $VHPC_RANK = 1 ] && kill -9 $$; exit 3"],
                                  environment: ["VHPC_JOB_NAME": Self.stateDirectory()])
         #expect(result.status == 137)
     }

@@ -10,7 +10,7 @@ import Testing
             let state = ControlRunTests.stateDirectory()
             defer { try? FileManager.default.removeItem(atPath: state) }
             let result = try CLI.run(
-                ["run", "--launcher", "ssh", "-w", "node[01-\(String(format: "%02d", count))]", "--fanout", "2", "-l", "--",
+                ["run", "--launcher", "ssh", "-w", "node[01-\(String(format: "%02d", count))]", "--fanout", "2", "-l", "-K", "0", "--",
                  "sh", "-c", "echo rank=$VHPC_RANK size=$VHPC_SIZE from=${SSH_CONNECTION%% *} on=$(ip -o -4 addr show | grep -o 'inet 10[.0-9]*'); exit $VHPC_RANK"],
                 environment: ["VHPC_SSH_CONFIG": cluster.clientConfig, "VHPC_JOB_NAME": state],
                 timeout: .seconds(90))

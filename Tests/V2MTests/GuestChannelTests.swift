@@ -34,7 +34,7 @@ final class FakeGuest: Sendable {
     }
 
     /// Accepts, answers the handshake, then sends `replies[0]` once it is established and `replies[i]` after
-    /// the i-th host message, each step in ONE write, so several frames arrive coalesced. Returns the
+    /// the i-th host message (stdin aside), each step in ONE write, so several frames arrive coalesced. Returns the
     /// link's failures.
     @discardableResult
     func serve(_ replies: [[GuestMessage]], holdOpenMicroseconds: UInt32 = 0) -> [String] {
@@ -50,6 +50,7 @@ final class FakeGuest: Sendable {
             for event in buffer.withUnsafeBytes({ link.receive(UnsafeRawBufferPointer(rebasing: $0.prefix(n)), now: .now()) }) {
                 switch event {
                 case .send(let bytes): write(bytes)
+                case .message(.stdin): continue  // every exec is followed by its stdin (at least end-of-file)
                 case .established, .message:
                     write(replies[step].flatMap { link.send($0) ?? [] })
                     step += 1

@@ -19,6 +19,10 @@ public struct JobOptions: Sendable {
     public var heartbeatTimeout: Duration? = nil
     public var handshakeWindow: Duration = .seconds(10)
     public var onFailure: FailurePolicy = .abort
+    /// Which tasks read the front-end's stdin (`--input`).
+    public var stdinTarget: StdinTarget = .rank(0)
+    /// Task failures and the time limit (`-K`, `--time`); see ``JobPolicy``.
+    public var policy = JobPolicy.Configuration()
     public var executable: String
     public var arguments: [String]
     public var workingDirectory: String

@@ -50,7 +50,11 @@ public struct JobRunner: Sendable {
         var stagingTime: Duration?
         var stagingBytes: [UInt64: UInt64] = [:]
         var launched = false
-        init(tasks: Int) { tracker = JobTracker(taskCount: tasks) }
+        var policy: JobPolicy
+        init(tasks: Int, policy: JobPolicy.Configuration) {
+            tracker = JobTracker(taskCount: tasks)
+            self.policy = JobPolicy(configuration: policy, taskCount: tasks)
+        }
     }
 
     /// A handle to stop the job from outside (Ctrl-C).
@@ -90,7 +94,7 @@ public struct JobRunner: Sendable {
                 nodeCount: options.nodeCount, host: me.host, logger: logger,
                 staging: StagingFiles(role: .source(Dictionary(
                     options.staging.map { ($0.offer.transferID, $0.source) }, uniquingKeysWith: { first, _ in first })))))
-        let state = State(tasks: options.taskCount)
+        let state = State(tasks: options.taskCount, policy: options.policy)
         let layout = TaskLayout(tasks: options.taskCount, nodes: options.nodeCount)
 
         @Sendable func end(_ reason: String) {
@@ -103,6 +107,26 @@ public struct JobRunner: Sendable {
             guard let id else { return }
             events(.ending(reason: reason))
             runtime.send(.broadcast(.control(ControlCommand(id: id, target: .all, operation: .terminate))))
+        }
+
+        /// Feeds the job policy and carries out what it asks (outside the lock).
+        @Sendable func applyPolicy(_ event: JobPolicy.Event) {
+            let actions = state.lock.withLock { state.policy.handle(event, now: ContinuousClock.now - started) }
+            for action in actions {
+                switch action {
+                case .reportFailure(let end): events(.taskFailed(end))
+                case .notice(let text): events(.notice(text))
+                case .signalTasks where !state.lock.withLock({ state.launched }):
+                    end("ended before its tasks started")
+                case .signalTasks(let number):
+                    let id = state.lock.withLock { () -> UInt64 in
+                        state.nextCommandID += 1
+                        return state.nextCommandID
+                    }
+                    runtime.send(.broadcast(.control(ControlCommand(id: id, target: .all, operation: .signal(number)))))
+                case .end(let reason): end(reason)
+                }
+            }
         }
 
         ready(Interrupter { signal in
@@ -126,21 +150,36 @@ public struct JobRunner: Sendable {
             }
             guard first else { return }
             var environment = [EnvironmentVariable(name: "VHPC_JOB", value: options.jobID)]
-            if let path = getenv("PATH") { environment.append(EnvironmentVariable(name: "PATH", value: String(cString: path))) }
+            if let path = getenv("PATH"), options.environment[TaskEnvironment.exportOnlyVariable] != "1" {
+                environment.append(EnvironmentVariable(name: "PATH", value: String(cString: path)))
+            }
             for (name, value) in options.environment.sorted(by: { $0.key < $1.key }) {
                 environment.append(EnvironmentVariable(name: name, value: value))
             }
+            environment.append(EnvironmentVariable(name: StdinTarget.variable, value: options.stdinTarget.description))
             runtime.send(.broadcast(.launch(LaunchCommand(
                 id: 1, target: .all, executable: options.executable, arguments: options.arguments,
                 environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount)))))
+            // Stdin goes to the node of the rank `--input` names, or to every node for all tasks.
+            let destinations: [(node: Int, task: UInt32)]
+            switch options.stdinTarget {
+            case .none: destinations = []
+            case .rank(let rank): destinations = [(layout.node(ofRank: rank) + 1, UInt32(rank))]
+            case .all:
+                destinations = (0..<options.nodeCount).filter { layout.taskCount(onNode: $0) > 0 }.map { ($0 + 1, StdinTarget.everyTask) }
+            }
+            guard !destinations.isEmpty else { return }
             stdinReady?({ bytes, eos in
                 let sequence = stdinSequence.withLockedValue { value -> UInt64 in
                     defer { value += 1 }
                     return value
                 }
-                runtime.send(.stdin(Wire.IOData(
-                    launchID: 1, rank: 1, task: 0, stream: .stdin, sequence: sequence, isEndOfStream: eos,
-                    data: ByteBuffer(bytes: bytes))))
+                let data = ByteBuffer(bytes: bytes)
+                for destination in destinations {
+                    runtime.send(.stdin(Wire.IOData(
+                        launchID: 1, rank: UInt32(destination.node), task: destination.task, stream: .stdin, sequence: sequence,
+                        isEndOfStream: eos, data: data)))
+                }
             })
         }
 
@@ -238,9 +277,12 @@ public struct JobRunner: Sendable {
                 switch payload {
                 case .taskExited(let node, let task, let status, let message):
                     state.lock.withLock { state.tracker.exited(task: task, status: status) }
-                    // A message means the task's infrastructure failed (e.g. its VM crashed), not the task:
-                    // report it, and under the abort policy end the job like an agent failure.
-                    if !message.isEmpty {
+                    // A message with status 255 means the task's infrastructure failed (e.g. its VM crashed), not
+                    // the task: report it, and under the abort policy end the job like an agent failure. Any
+                    // other message says why the task could not start (126, 127, 1): the policy reports it.
+                    if message.isEmpty || status != TaskEnd.infrastructureFailureStatus {
+                        applyPolicy(.taskExited(TaskEnd(task: task, node: node - 1, status: status, detail: message.isEmpty ? nil : message)))
+                    } else {
                         events(.launchFailed(node: node, message: message))
                         if options.onFailure == .abort {
                             state.lock.withLock { state.abortedForFailure = true }
@@ -280,12 +322,13 @@ public struct JobRunner: Sendable {
                 return nil
             }
             group.addTask {
-                // Output lost with a failed agent must not hang the job: once every task has exited, give
-                // missing output 2 s, then finish and say so. (It looks every 20 ms: the job's end waits for
-                // this task to notice it.)
+                // Ticks the job policy (escalation, time limit). Output lost with a failed agent must not
+                // hang the job: once every task has exited, give missing output 2 s, then finish and say so.
+                // (It looks every 20 ms: the job's end waits for this task to notice it.)
                 var incompleteSince: ContinuousClock.Instant?
                 while !Task.isCancelled, !state.lock.withLock({ state.ending }) {
                     try? await Task.sleep(for: .milliseconds(20))
+                    applyPolicy(.tick)
                     let stuck = state.lock.withLock { state.tracker.exitedCount == state.tracker.taskCount && !state.tracker.isComplete }
                     if !stuck { incompleteSince = nil; continue }
                     if let since = incompleteSince, ContinuousClock.now - since > .seconds(2) {
@@ -319,7 +362,7 @@ public struct JobRunner: Sendable {
         }
 
         return state.lock.withLock {
-            var code = state.tracker.exitCode
+            var code = state.policy.exitCode(highestTaskStatus: state.tracker.exitCode)
             if !state.failures.isEmpty { code = max(code, 1) }
             if let signal = state.interrupted { code = 128 + signal }
             return Result(

@@ -32,19 +32,20 @@ public enum ProcessSpawner {
         return pool
     }()
 
-    /// Starts `executable` (an absolute path). Registers the child with ``ChildReaper`` before returning.
+    /// Starts `executable` (an absolute path), in `directory` if given. Registers the child with ``ChildReaper`` before returning.
     public static func spawn(
         executable: String,
         arguments: [String],
         environment: [String: String],
         streams: Streams = Streams(),
         newProcessGroup: Bool,
-        parentDeathSignal: Int32? = nil
+        parentDeathSignal: Int32? = nil,
+        directory: String? = nil
     ) async throws -> pid_t {
         let work: @Sendable () throws -> pid_t = {
             try spawnNow(
                 executable: executable, arguments: arguments, environment: environment, streams: streams,
-                newProcessGroup: newProcessGroup, parentDeathSignal: parentDeathSignal)
+                newProcessGroup: newProcessGroup, parentDeathSignal: parentDeathSignal, directory: directory)
         }
         if parentDeathSignal != nil {
             return try await spawnThread.runIfActive(work)
@@ -59,7 +60,8 @@ public enum ProcessSpawner {
         environment: [String: String],
         streams: Streams = Streams(),
         newProcessGroup: Bool,
-        parentDeathSignal: Int32? = nil
+        parentDeathSignal: Int32? = nil,
+        directory: String? = nil
     ) throws(SpawnError) -> pid_t {
         let argv = [executable] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
@@ -68,7 +70,7 @@ public enum ProcessSpawner {
             withCStrings(envp) { cEnvp in
                 ChildReaper.shared.willSpawn()
                 return vhpc_spawn(
-                    executable, cArgv, cEnvp, streams.stdin, streams.stdout, streams.stderr, streams.extraFD,
+                    executable, directory, cArgv, cEnvp, streams.stdin, streams.stdout, streams.stderr, streams.extraFD,
                     newProcessGroup ? 1 : 0, parentDeathSignal ?? 0, &failure)
             }
         }

@@ -33,6 +33,6 @@ public enum AgentEvent: Sendable {
     case stage(StagingOffer)
     /// The shell finished staging file work.
     case staging(StagingEvent)
-    /// Controller only: send stdin data to the node running task 0.
+    /// Controller only: send stdin data to the node `data.rank` (for its task `data.task`, or every task).
     case stdin(Wire.IOData)
 }

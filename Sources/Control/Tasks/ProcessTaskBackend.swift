@@ -9,7 +9,8 @@ import Glibc
 #endif
 
 /// Runs a node's tasks as ordinary processes: each in its own process group, killed by the kernel if the agent
-/// dies (parent-death signal), stdout/stderr read line by line, stdin only for global rank 0. With PMI (the
+/// dies (parent-death signal), stdout/stderr read line by line, stdin for the tasks `--input` names (rank 0 by
+/// default; see ``StdinTarget``), end-of-file for the others. With PMI (the
 /// default) each task gets a socketpair as `PMI_FD` (fd 3) to the node's ``PMINodeShell``, so MPICH
 /// programs wire up without `mpiexec`.
 public struct ProcessTaskBackend: TaskBackend {
@@ -27,9 +28,20 @@ public struct ProcessTaskBackend: TaskBackend {
 
     public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         guard !plan.taskRanks.isEmpty else { return }
-        let pathVariable = plan.environment["PATH"] ?? baseEnvironment["PATH"]
-        guard let executable = ExecutableLookup.resolve(plan.executable, path: pathVariable) else {
-            report(.launchFailed(message: "command not found on node \(plan.node) (\(plan.host)): \(plan.executable)"))
+        let base = plan.processBase(baseEnvironment)
+        let pathVariable = plan.environment["PATH"] ?? base["PATH"]
+        let directory: String
+        let executable: String
+        do throws(TaskStartFailure) {
+            directory = try plan.processDirectory(home: base["HOME"])
+            // A relative path with a slash (./a.out) is relative to the task's directory, as in a shell.
+            let name = plan.executable.contains("/") && !plan.executable.hasPrefix("/") ? directory + "/" + plan.executable : plan.executable
+            guard let found = ExecutableLookup.resolve(name, path: pathVariable) else {
+                throw TaskStartFailure.lookup(name, path: pathVariable, shownAs: plan.executable)
+            }
+            executable = found
+        } catch {
+            Self.reportStartFailure(error, ranks: plan.taskRanks, report: report)
             return
         }
         var started: [(rank: Int, pid: pid_t, stdinFD: Int32?, out: Int32, err: Int32, pmi: Int32?)] = []
@@ -45,7 +57,7 @@ public struct ProcessTaskBackend: TaskBackend {
                 let errPipe = try Self.pipe()
                 var stdinFD: Int32? = nil
                 var childStdin = open("/dev/null", O_RDONLY | O_CLOEXEC)
-                if rank == 0 {
+                if plan.stdinTarget.includes(rank) {
                     let inPipe = try Self.pipe()
                     close(childStdin)
                     childStdin = inPipe.read
@@ -66,14 +78,15 @@ public struct ProcessTaskBackend: TaskBackend {
                     close(errPipe.write)
                     if let pmiPair { close(pmiPair.child) }
                 }
-                var environment = plan.environment(forTask: rank, base: baseEnvironment)
+                var environment = plan.environment(forTask: rank, base: base)
+                environment["PWD"] = directory
                 if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
                 let pid: pid_t
                 do {
                     pid = try await ProcessSpawner.spawn(
                         executable: executable, arguments: plan.arguments, environment: environment,
                         streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
-                        newProcessGroup: true, parentDeathSignal: SIGKILL)
+                        newProcessGroup: true, parentDeathSignal: SIGKILL, directory: directory)
                 } catch {
                     // Nothing will read or write the agent's ends of a task that did not start.
                     for fd in [outPipe.read, errPipe.read, stdinFD ?? -1, pmiPair?.agent ?? -1] where fd >= 0 { close(fd) }
@@ -87,6 +100,11 @@ public struct ProcessTaskBackend: TaskBackend {
                     pmiWriters.add(writer, for: rank)
                 }
                 started.append((rank, pid, stdinFD, outPipe.read, errPipe.read, pmiPair?.agent))
+            } catch let error as SpawnError where error.executable == executable {
+                // The program itself cannot run here (exec failed): this task and the rest fail the same way.
+                Self.reportStartFailure(.exec(plan.executable, errorNumber: error.errorNumber), ranks: rank..<plan.taskRanks.upperBound, report: report)
+                for task in started { kill(-task.pid, SIGKILL) }
+                break
             } catch {
                 report(.launchFailed(message: "cannot start on node \(plan.node) (\(plan.host)): \(error)"))
                 for task in started { kill(-task.pid, SIGKILL) }
@@ -113,17 +131,21 @@ public struct ProcessTaskBackend: TaskBackend {
                 }
             }
             let pids = tasks.map(\.pid)
-            let stdinFD = tasks.first { $0.stdinFD != nil }?.stdinFD
+            var stdinWriters: [Int: StdinPipeWriter] = [:]
+            for task in tasks { if let fd = task.stdinFD { stdinWriters[task.rank] = StdinPipeWriter(fd: fd, rank: task.rank) } }
+            let writers = stdinWriters
             let grace = killGrace
             group.addTask {
                 for await control in controls {
                     switch control {
                     case .signal(let number):
                         for pid in pids { kill(-pid, number) }
-                    case .stdin(_, let data, let eos):
-                        if let fd = stdinFD {
-                            data.withUnsafeReadableBytes { writeAll(fd, $0) }
-                            if eos { close(fd) }
+                    case .stdin(let task, let data, let eos):
+                        let bytes = Array(data.readableBytesView)
+                        if UInt32(truncatingIfNeeded: task) == StdinTarget.everyTask {
+                            for writer in writers.values { writer.write(bytes, endOfStream: eos) }
+                        } else {
+                            writers[task]?.write(bytes, endOfStream: eos)
                         }
                     case .terminate:
                         for pid in pids { kill(-pid, SIGTERM) }
@@ -140,6 +162,16 @@ public struct ProcessTaskBackend: TaskBackend {
                 if isTask { exited += 1 }
             }
             group.cancelAll()
+        }
+    }
+
+    /// Tasks that could not start: their streams end at once and they exit with the failure's status (126,
+    /// 127, 1) and its text, which the front-end prints naming each rank and node.
+    static func reportStartFailure(_ failure: TaskStartFailure, ranks: Range<Int>, report: @Sendable (AgentEvent) -> Void) {
+        for rank in ranks {
+            report(.taskOutput(task: rank, stream: .stdout, data: ByteBuffer(), endOfStream: true))
+            report(.taskOutput(task: rank, stream: .stderr, data: ByteBuffer(), endOfStream: true))
+            report(.taskExited(task: rank, status: failure.status, message: failure.description))
         }
     }
 

@@ -119,7 +119,11 @@ public final class GuestChannel: Sendable {
     ///
     /// With `onPMI` (and `PMI_RANK` in `environment`) the command gets a PMI-1 connection as `PMI_FD`: its
     /// bytes arrive in `onPMI` with a function that sends bytes back to it.
+    ///
+    /// `stdin` is what the command reads, then end-of-file; nil: it reads end-of-file at once (a command that
+    /// reads its stdin must not wait for input nobody sends).
     public func exec(_ argv: [String], environment: [String] = [], workingDirectory: String = "/",
+                     stdin: AsyncStream<[UInt8]>? = nil,
                      onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void,
                      onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil)
         async throws -> Int32 {
@@ -135,6 +139,16 @@ public final class GuestChannel: Sendable {
         }
         return try await core.awaitExit(id: id, onOutput: onOutput, onPMI: pmiSink) {
             try await self.send(.exec(id: id, argv: argv, environment: environment, workingDirectory: workingDirectory))
+            // After the exec, in order on the one connection; an empty payload is end-of-file.
+            if let stdin {
+                for await chunk in stdin where !chunk.isEmpty {
+                    for start in stride(from: 0, to: chunk.count, by: GuestMessageBody.maximumChunk) {
+                        let piece = Array(chunk[start..<min(chunk.count, start + GuestMessageBody.maximumChunk)])
+                        try await self.send(.stdin(id: id, bytes: piece))
+                    }
+                }
+            }
+            try await self.send(.stdin(id: id, bytes: []))
         }
     }
 

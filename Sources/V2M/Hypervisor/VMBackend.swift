@@ -19,7 +19,7 @@ public protocol VMBackend: Sendable {
     /// The guest agent's liveness counter.
     func guestStatus() async throws -> GuestStatus
     /// Runs a command in the guest through its agent.
-    func exec(_ argv: [String], environment: [String],
+    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32
     /// The hypervisor process id, when there is one (for records and tests).
     var processID: Int32? { get }

@@ -130,13 +130,14 @@ public final class VirtualMachine: Sendable {
         try await backend.guestStatus()
     }
 
-    /// Runs a command in the guest, streaming its output; returns its exit status.
-    public func exec(_ argv: [String], environment: [String] = [],
+    /// Runs a command in the guest, streaming its output; returns its exit status. `stdin` is what it reads,
+    /// then end-of-file (nil: end-of-file at once).
+    public func exec(_ argv: [String], environment: [String] = [], stdin: AsyncStream<[UInt8]>? = nil,
                      onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
         guard currentState == .running else {
             throw V2MError.illegalTransition(vm: name, from: currentState, operation: "exec")
         }
-        return try await backend.exec(argv, environment: environment, onOutput: onOutput)
+        return try await backend.exec(argv, environment: environment, stdin: stdin, onOutput: onOutput)
     }
 
     /// Removes what a stopped or crashed VM left behind (overlay, sockets, logs). Refused while active.

@@ -36,6 +36,8 @@ public enum QuickBoot {
         public var credentials: GuestCredentials? = nil
         /// The command's PMI-1 traffic (see `GuestChannel.exec(_:environment:workingDirectory:onOutput:onPMI:)`).
         public var onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil
+        /// The command's stdin, then end-of-file; nil: end-of-file at once.
+        public var stdin: AsyncStream<[UInt8]>? = nil
 
         public init() {}
     }
@@ -81,7 +83,8 @@ public enum QuickBoot {
         do {
             status = try await withTaskCancellationHandler {
                 try await machine.guest.exec(argv, environment: options.environment,
-                                             workingDirectory: options.workingDirectory, onOutput: onOutput, onPMI: options.onPMI)
+                                             workingDirectory: options.workingDirectory, stdin: options.stdin,
+                                             onOutput: onOutput, onPMI: options.onPMI)
             } onCancel: {
                 machine.process.signal(SIGKILL)
             }

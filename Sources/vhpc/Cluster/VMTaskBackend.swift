@@ -14,7 +14,7 @@ import VSE
 ///
 /// Selected when the launch environment names an image (`VHPC_VSE_IMAGE`, set by `vhpc run --vse`).
 /// The image comes from the node's own cache (`VHPC_NODE_STATE`, where `vhpc run --vse` staged it over the
-/// tree), else from this machine's cache. Not yet done (see the virtual-cluster issue): PMI.
+/// tree), else from this machine's cache. Stdin reaches the tasks `--input` names through their guest agent.
 struct VMTaskBackend: TaskBackend {
     static let imageVariable = "VHPC_VSE_IMAGE"
     let logger: Logger
@@ -41,12 +41,20 @@ struct VMTaskBackend: TaskBackend {
         let pmi = plan.usesPMI ? PMINodeShell(
             configuration: plan.pmiConfiguration(tasksPerVM: true), logger: logger,
             send: { rank, bytes in replies.send(bytes, to: rank) }, report: report) : nil
+        // The tasks `--input` names read the job's stdin through their guest agent; the others read end-of-file.
+        var stdinStreams: [Int: AsyncStream<[UInt8]>.Continuation] = [:]
+        var stdinSources: [Int: AsyncStream<[UInt8]>] = [:]
+        for rank in plan.taskRanks where plan.stdinTarget.includes(rank) {
+            (stdinSources[rank], stdinStreams[rank]) = AsyncStream.makeStream(of: [UInt8].self)
+        }
+        let stdinInputs = stdinStreams
+        let stdinOutputs = stdinSources
         enum Outcome: Sendable { case taskDone, terminate, controlsClosed }
         await withTaskGroup(of: Outcome.self) { group in
             for rank in plan.taskRanks {
                 group.addTask {
                     await runTask(rank: rank, plan: plan, image: entry, network: network, nic: jobSwitch.network(for: rank),
-                                  pmi: pmi.map { ($0, replies) }, report: report)
+                                  pmi: pmi.map { ($0, replies) }, stdin: stdinOutputs[rank], report: report)
                     return .taskDone
                 }
             }
@@ -59,7 +67,13 @@ struct VMTaskBackend: TaskBackend {
             group.addTask {
                 for await control in controls {
                     switch control {
-                    case .stdin: continue
+                    case .stdin(let task, let data, let eos):
+                        let targets = task == Int(StdinTarget.everyTask) ? Array(stdinInputs.values) : stdinInputs[task].map { [$0] } ?? []
+                        for target in targets {
+                            if data.readableBytes > 0 { target.yield(Array(data.readableBytesView)) }
+                            if eos { target.finish() }
+                        }
+                        continue
                     case .pmiRelease(let epoch, let entries):
                         pmi?.release(epoch: epoch, entries: entries)
                         continue
@@ -82,6 +96,7 @@ struct VMTaskBackend: TaskBackend {
                 }
             }
         }
+        for input in stdinInputs.values { input.finish() }
         let (fromVMs, fromNodes) = await jobSwitch.counters()
         logger.debug("job network of node \(plan.node): \(fromVMs) frames from its VMs, \(fromNodes) from other nodes")
         await jobSwitch.stop()
@@ -103,10 +118,11 @@ struct VMTaskBackend: TaskBackend {
     }
 
     private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
-                         pmi: (shell: PMINodeShell, replies: PMIReplies)?,
+                         pmi: (shell: PMINodeShell, replies: PMIReplies)?, stdin: AsyncStream<[UInt8]>?,
                          report: @escaping @Sendable (AgentEvent) -> Void) async {
         let hostname = network.hostname(of: rank)
-        var environment = plan.environment(forTask: rank, base: [:])
+        // The image's own PATH, HOME… win over the front-end's (see TaskEnvironment).
+        var environment = plan.environment(forTask: rank, base: [:]).filter { !TaskEnvironment.vmHostOnlyNames.contains($0.key) }
         environment["VHPC_HOSTNAME"] = hostname
         environment["VHPC_HOSTS"] = network.hostsVariable
         environment["VHPC_ADDRESS"] = network.address(of: rank)
@@ -123,6 +139,8 @@ struct VMTaskBackend: TaskBackend {
             }
         }
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        options.stdin = stdin
+        options.workingDirectory = plan.chdirRequired ? plan.workingDirectory : "/"
         options.kernelArguments = network.kernelArguments(for: rank)
         options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
         if let secret = plan.secret {
@@ -139,9 +157,14 @@ struct VMTaskBackend: TaskBackend {
         } catch is CancellationError {
             lines.finish()
             report(.taskExited(task: rank, status: 128 + SIGTERM, message: ""))
+        } catch V2MError.guestExecFailed(_, let reason) {
+            // The guest could not start the command: the same exit codes as processes (127, 126, 1).
+            lines.finish()
+            let failure = TaskStartFailure.guest(plan.executable, reason: reason)
+            report(.taskExited(task: rank, status: failure.status, message: failure.description))
         } catch {
             lines.finish()
-            report(.taskExited(task: rank, status: 255, message: "VM of rank \(rank) on node \(plan.node) (\(plan.host)) failed: \(error)"))
+            report(.taskExited(task: rank, status: TaskEnd.infrastructureFailureStatus, message: "VM of rank \(rank) on node \(plan.node) (\(plan.host)) failed: \(error)"))
         }
     }
 }

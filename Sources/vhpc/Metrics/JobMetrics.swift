@@ -43,7 +43,7 @@ final class JobMetrics: Sendable {
         case .staged(let bytes, let nodes, _, _):
             stagedBytes.record(Double(bytes))
             stagingNodesDone.record(nodes)
-        case .ending:
+        case .ending, .taskFailed, .notice:
             break
         }
     }

@@ -25,7 +25,20 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Launcher: local or ssh.") var launcher: String = "local"
     @Option(help: "Boot tree fanout (k of the k-ary tree; default 4, or 2 when files or an image are staged).") var fanout: Int?
     @Flag(name: [.customShort("l"), .long], help: "Prefix each output line with the task rank.") var label = false
-    @Option(name: .customLong("on-failure"), help: "abort (default) or continue.") var onFailure: String = "abort"
+    @Option(name: .customLong("on-failure"), help: "abort (default) or continue: what an agent failure (and, unless -K is given, a task failure) does.") var onFailure: String = "abort"
+    @Option(name: [.customShort("K"), .customLong("kill-on-bad-exit")],
+            help: "1: a task that exits non-zero or is killed by a signal ends the job (default, like mpirun); 0: the others finish.")
+    var killOnBadExit: Int?
+    @Option(name: .customLong("kill-wait"), help: "Time between SIGTERM and SIGKILL when the job is ended (like Slurm's KillWait).")
+    var killWait: String = "2s"
+    @Option(help: ArgumentHelp("Environment for the tasks: ALL (default: ours, minus host-only variables), NONE, or VAR[,VAR=value]… (only those; ALL,VAR=value adds to ALL).", valueName: "ALL|NONE|VARS"))
+    var export: String = "ALL"
+    @Option(name: [.customShort("D"), .customLong("chdir")], help: "Working directory of the tasks (must exist on every node, or in the guest with --vse; default: ours where it exists on the node, else HOME; / in VMs).")
+    var chdir: String?
+    @Option(name: [.customShort("i"), .customLong("input")], help: "Which tasks read our stdin: a rank (default 0, as srun), all, or none; the others read end-of-file.")
+    var input: String = "0"
+    @Option(name: [.customShort("t"), .customLong("time")], help: "Time limit (srun syntax: minutes, MM:SS, HH:MM:SS, D-HH[:MM[:SS]]); the job then ends with exit 124.")
+    var timeLimit: String?
     @Option(help: "Heartbeat period, e.g. 2s, 500ms; 0 disables.") var heartbeat: String = "2s"
     @Option(name: .customLong("heartbeat-timeout"), help: "Silence before a peer is declared failed (default 1.5 x period).")
     var heartbeatTimeout: String?
@@ -53,6 +66,7 @@ struct RunCommand: AsyncParsableCommand {
         "Write task stderr to files (same fields as --output; default: where --output goes).", valueName: "PATTERN"))
     var error: String?
     @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
+    @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
     @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
     @Option(help: "pmi1 (default: every task gets a PMI-1 server, as MPICH's PMI_FD clients expect) or none.")
     var mpi: String = "pmi1"
@@ -89,6 +103,20 @@ struct RunCommand: AsyncParsableCommand {
             launcher: launcher, fanout: fanout ?? RunDefaults.fanout(staging: vse != nil || !stage.isEmpty), onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
             handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command,
             commandRunsInVMs: vse != nil)
+        if launcher == "local" {
+            // Every node is this machine: check that the job fits before starting anything.
+            let perProcess = max(1, agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: plan.options.nodeCount))
+            var demand = JobCapacity.Demand(
+                nodes: plan.options.nodeCount, tasks: plan.options.taskCount,
+                agentProcesses: (plan.options.nodeCount + perProcess - 1) / perProcess, nodesShareHost: true)
+            if let image {
+                demand.vmsPerNode = (plan.options.taskCount + plan.options.nodeCount - 1) / plan.options.nodeCount
+                demand.vcpus = vmSettings.vcpus ?? max(1, image.manifest.defaultVCPUs)
+                demand.vmMemory = vmSettings.memoryBytes ?? image.manifest.defaultMemoryBytes
+            }
+            demand.overcommit = overcommit
+            if let problem = JobCapacity.check(demand, host: HostFacts.current()) { throw CLIErrors.fail(problem) }
+        }
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
@@ -100,6 +128,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         var options = plan.options
         options.stallRanks = stallRanks
+        if let killOnBadExit, ![0, 1].contains(killOnBadExit) { throw CLIErrors.fail("-K/--kill-on-bad-exit must be 0 or 1 (got \(killOnBadExit))") }
+        options.policy.killOnBadExit = killOnBadExit.map { $0 == 1 } ?? (options.onFailure == .abort)
+        guard let stdinTarget = StdinTarget(input) else { throw CLIErrors.fail("--input must be all, none or a task rank (got '\(input)')") }
+        if case .rank(let rank) = stdinTarget, rank >= options.taskCount {
+            throw CLIErrors.fail("--input \(rank): the job has \(options.taskCount) tasks (ranks 0-\(options.taskCount - 1))")
+        }
+        options.stdinTarget = stdinTarget
+        options.policy.killWait = try DurationParser.parse(killWait, option: "--kill-wait")
+        do { options.policy.timeLimit = try timeLimit.flatMap { try TimeLimit.parse($0) } } catch { throw CLIErrors.fail("\(error)") }
         guard stageChunkSize >= 4096, stageChunkSize <= 1 << 20 else { throw CLIErrors.fail("--stage-chunk-size must be 4096…1048576") }
         options.staging = try StagePlan.jobFiles(stage, chunkSize: stageChunkSize)
         if let image {
@@ -108,6 +145,14 @@ struct RunCommand: AsyncParsableCommand {
         if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
         options.environment.merge(vmSettings.environment) { _, new in new }
         options.environment[NodeTaskPlan.mpiVariable] = mpi
+        let exported: (variables: [String: String], only: Bool)
+        do { exported = try TaskEnvironment.exported(export, from: ProcessInfo.processInfo.environment) } catch { throw CLIErrors.fail("\(error)") }
+        options.environment = exported.variables.merging(options.environment) { _, own in own }
+        if exported.only { options.environment[TaskEnvironment.exportOnlyVariable] = "1" }
+        if let chdir {
+            options.workingDirectory = chdir.hasPrefix("/") ? chdir : options.workingDirectory + "/" + chdir
+            options.environment[TaskEnvironment.chdirRequiredVariable] = "1"
+        }
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
         if vse != nil, mpi == "pmi1" { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
@@ -146,10 +191,14 @@ struct RunCommand: AsyncParsableCommand {
                         printer.print(task: task, stream: stream, data: data)
                     case .failure(let notice):
                         printer.flush()
-                        CLIErrors.printError("vhpc: \(notice)")
                         record.noteFailure(notice)
+                        if !printer.isBroken { CLIErrors.printError("vhpc: \(notice)") }
+                    case .taskFailed(let end):
+                        if !printer.isBroken { CLIErrors.printError("vhpc: \(end)") }
+                    case .notice(let text):
+                        if !printer.isBroken { CLIErrors.printError("vhpc: \(text)") }
                     case .launchFailed(_, let message):
-                        CLIErrors.printError("vhpc: \(message)")
+                        if !printer.isBroken { CLIErrors.printError("vhpc: \(message)") }
                     case .bootstrapped(let agents, let elapsed):
                         record.running(agents: agents)
                         logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
@@ -159,7 +208,10 @@ struct RunCommand: AsyncParsableCommand {
                         progress.handle(event)
                     }
                 },
-                ready: { interrupter in RunSignals.install { signal in interrupter.interrupt(signal: signal) } },
+                ready: { interrupter in
+                    RunSignals.install { signal in interrupter.interrupt(signal: signal) }
+                    printer.onBrokenPipe { interrupter.interrupt(signal: SIGPIPE) }
+                },
                 stdinReady: { sink in StdinForwarder.start(sink) })
         } catch {
             record.finish(state: .failed, exitCode: 1)
@@ -168,6 +220,7 @@ struct RunCommand: AsyncParsableCommand {
         printer.flush()
         if launcher == "local", !options.staging.isEmpty { StagePlan.sweep(jobID: options.jobID, nodes: options.nodeCount) }
         record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
+        if printer.isBroken { throw ExitCode(128 + SIGPIPE) }  // quietly, as a tool killed by SIGPIPE
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

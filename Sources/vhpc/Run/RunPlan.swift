@@ -74,8 +74,10 @@ struct RunPlan {
             options.advertisedHost = SSHHostResolver.localAddress(towards: target)
         }
         // With --vse the command lives in the image, not on this machine.
+        // The same exit codes as a task that cannot start (127 not found, 126 not executable).
         if launcher == "local", !commandRunsInVMs, ExecutableLookup.resolve(executable) == nil {
-            throw CLIErrors.fail("command not found: \(executable)")
+            let failure = TaskStartFailure.lookup(executable, path: ProcessInfo.processInfo.environment["PATH"])
+            throw CLIErrors.fail("\(failure)", code: failure.status)
         }
         return RunPlan(options: options)
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads our stdin on a dedicated thread and hands it to the job (task 0), then end-of-stream.
+/// Reads our stdin on a dedicated thread and hands it to the job (the tasks `--input` names), then end-of-stream.
 enum StdinForwarder {
     static func start(_ sink: @escaping @Sendable ([UInt8], Bool) -> Void) {
         let thread = Thread {
@@ -14,5 +14,15 @@ enum StdinForwarder {
             sink([], true)
         }
         thread.start()
+    }
+
+    /// Our stdin as a stream of chunks, finished at end-of-file (for `vse boot`, `vm exec`).
+    static func stream() -> AsyncStream<[UInt8]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        start { bytes, endOfStream in
+            if !bytes.isEmpty { continuation.yield(bytes) }
+            if endOfStream { continuation.finish() }
+        }
+        return stream
     }
 }

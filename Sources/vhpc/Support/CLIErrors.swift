@@ -23,6 +23,8 @@ enum CLIErrors {
     }
 
     static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        // write(2), not FileHandle: a closed stderr (EPIPE) must not trap.
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

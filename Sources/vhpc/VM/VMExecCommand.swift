@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import V2M
 
-/// `vhpc vm exec VM -- CMD`: run a command through the guest agent; exits with its status.
+/// `vhpc vm exec VM -- CMD`: run a command through the guest agent, our stdin as its stdin; exits with its status.
 struct VMExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running VM.")
     @Argument(help: "VM name.") var vm: String
@@ -19,7 +19,7 @@ struct VMExecCommand: AsyncParsableCommand {
         do {
             let record = try VMSupport.load(vm)
             let handle = try VMSupport.handle(for: record, logger: Logger(label: "vhpc.vm"))
-            status = try await handle.exec(command, onOutput: { stream, bytes in
+            status = try await handle.exec(command, stdin: StdinForwarder.stream(), onOutput: { stream, bytes in
                 (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
             })
         } catch {

@@ -34,6 +34,7 @@ struct VSEBootCommand: AsyncParsableCommand {
         var options = QuickBoot.Options()
         options.vcpus = vcpus
         options.memoryBytes = memory.flatMap(SizeParser.parseBytes)
+        options.stdin = StdinForwarder.stream()
         let result: QuickBootResult
         do {
             result = try await QuickBoot.run(

@@ -202,9 +202,9 @@ final class LibvirtBackend: VMBackend, Sendable {
 
     func guestStatus() async throws -> GuestStatus { try await guest().status() }
 
-    func exec(_ argv: [String], environment: [String],
+    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
-        try await guest().exec(argv, environment: environment, onOutput: onOutput)
+        try await guest().exec(argv, environment: environment, stdin: stdin, onOutput: onOutput)
     }
 
     func cleanup() async {

@@ -138,7 +138,7 @@ final class SimulatedBackend: VMBackend, Sendable {
         return GuestStatus(counter: counter, uptimeMilliseconds: uptime)
     }
 
-    func exec(_ argv: [String], environment: [String],
+    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
         try check(.exec, "exec")
         // A tiny shell: `echo WORDS`, `true`, `false`, `exit N`; anything else fails to start.

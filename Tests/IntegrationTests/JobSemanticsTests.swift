@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+
+/// What srun and mpirun users expect of `vhpc run` (issue 15), with real agent processes and tasks: failed
+/// tasks reported and ending the job, SIGPIPE, time limits, stdin, environment, working directory, exit codes
+/// of tasks that cannot start, and limits checked before anything starts.
+@Suite(.serialized) struct JobSemanticsTests {
+    static let state: [String: String] = [:]
+
+    /// Runs `vhpc ARGS` with `input` as its stdin (nil: an empty pipe); kills it after `timeout`.
+    static func run(_ arguments: [String], input: String?, environment: [String: String] = [:],
+                    directory: String = CLI.repositoryRoot, timeout: Duration = .seconds(120)) throws -> CLI.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = arguments
+        process.environment = CLI.environment(state.merging(environment) { _, new in new })
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let stdin = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(timeout.components.seconds), execute: watchdog)
+        defer { watchdog.cancel() }
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let errData = SendableData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                          stderr: String(decoding: errData.wait(), as: UTF8.self))
+    }
+
+    // MARK: task failures
+
+    @Test func aBadExitEndsTheJobWithItsCodeAndTheOthersLastOutput() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(
+            ["run", "-N", "4", "-l", "--", "sh", "-c",
+             "trap 'echo rank $VHPC_RANK terminated; exit 1' TERM; if [ $VHPC_RANK = 2 ]; then sleep 0.5; exit 3; fi; sleep 60 & wait"],
+            environment: Self.state, timeout: .seconds(60))
+        #expect(result.status == 3, "stderr: \(result.stderr)")
+        #expect(clock.now - start < .seconds(20), "the other tasks must not run their 60 s")
+        let errors = result.stderr.split(separator: "\n").map(String.init)
+        #expect(errors.filter { $0.hasPrefix("vhpc: task ") } == ["vhpc: task 2 (node 2): exited with exit code 3"], "\(result.stderr)")
+        for rank in [0, 1, 3] { #expect(result.stdout.contains("\(rank): rank \(rank) terminated"), "\(result.stdout)") }
+    }
+
+    @Test func aSignalIsNamedAndKZeroLetsTheOthersFinish() throws {
+        let result = try CLI.run(
+            ["run", "-N", "3", "-l", "-K", "0", "--", "sh", "-c",
+             "if [ $VHPC_RANK = 1 ]; then kill -SEGV $$; fi; sleep 1; echo rank $VHPC_RANK finished"],
+            environment: Self.state, timeout: .seconds(60))
+        #expect(result.status == 139, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("vhpc: task 1 (node 1): killed by signal 11 (SIGSEGV)"), "\(result.stderr)")
+        #expect(result.stdout.contains("0: rank 0 finished") && result.stdout.contains("2: rank 2 finished"), "\(result.stdout)")
+    }
+
+    /// The issue's MPICH hang: rank 1 exits 3 after MPI_Init while the others wait in an allreduce.
+    @Test func anMPIRankLeavingEarlyEndsTheJobWithItsCode() throws {
+        let directory = NSTemporaryDirectory() + "vhpc-mpi-early-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let compile = Process()
+        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
+        compile.arguments = ["-o", directory + "/early", CLI.repositoryRoot + "/tests/fixtures/mpi/early_exit.c"]
+        try compile.run()
+        compile.waitUntilExit()
+        try #require(compile.terminationStatus == 0)
+        let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/early"], environment: Self.state, timeout: .seconds(60))
+        #expect(result.status == 3, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("vhpc: task 1 (node 0): exited with exit code 3"), "\(result.stderr)")
+    }
+
+    @Test func sigpipeOnStdoutEndsTheJobQuietlyWith141() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "'\(CLI.vhpc)' run -N 2 -- yes | head -2 >/dev/null; echo \"status=${PIPESTATUS[0]}\""]
+        process.environment = CLI.environment(Self.state)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stdout == "status=141\n")
+        #expect(stderr.isEmpty, "\(stderr)")
+    }
+
+    @Test func theTimeLimitEndsTheJobWith124() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(["run", "-N", "2", "--time", "0:02", "--", "sleep", "60"], environment: Self.state, timeout: .seconds(60))
+        #expect(result.status == 124, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("vhpc: time limit of 2 s reached: terminating the job"), "\(result.stderr)")
+        #expect(clock.now - start < .seconds(20))
+    }
+
+    // MARK: stdin, environment, directory, exit codes
+
+    @Test func inputGoesWhereInputSays() throws {
+        let all = try Self.run(["run", "-N", "3", "-l", "--input", "all", "--", "sh", "-c", "cat; echo done"], input: "a\nb\n")
+        #expect(all.status == 0, "\(all.stderr)")
+        for rank in 0..<3 { #expect(all.stdout.contains("\(rank): a\n\(rank): b\n\(rank): done"), "\(all.stdout)") }
+        let one = try Self.run(["run", "-N", "3", "-l", "--input", "2", "--", "sh", "-c", "cat; echo done"], input: "x\n")
+        #expect(one.stdout.split(separator: "\n").filter { $0.hasSuffix(": x") } == ["2: x"], "\(one.stdout)")
+        let none = try Self.run(["run", "-N", "2", "--input", "none", "--", "cat"], input: "ignored\n")
+        #expect(none.status == 0 && none.stdout.isEmpty, "\(none.stdout)")
+        let bad = try Self.run(["run", "-N", "2", "--input", "5", "--", "cat"], input: nil)
+        #expect(bad.status != 0 && bad.stderr.contains("--input 5: the job has 2 tasks"), "\(bad.stderr)")
+    }
+
+    @Test func environmentAndDirectoryFollowExportAndChdir() throws {
+        let user = ["T15_FOO": "bar", "PMI_FD": "9"]
+        let all = try Self.run(["run", "-N", "2", "-l", "--mpi", "none", "--", "sh", "-c", "echo foo=$T15_FOO pmi=${PMI_FD:-unset} pwd=$(pwd)"],
+                               input: nil, environment: user)
+        #expect(all.stdout.contains("1: foo=bar pmi=unset pwd=\(CLI.repositoryRoot)"), "\(all.stdout)\n\(all.stderr)")
+        let moved = try Self.run(["run", "-N", "2", "-l", "--chdir", "/tmp", "--", "pwd"], input: nil)
+        #expect(moved.stdout.contains("1: /tmp"), "\(moved.stdout)\n\(moved.stderr)")
+        let none = try Self.run(["run", "-N", "1", "--export", "NONE,T15_X=1", "--", "sh", "-c", "echo foo=${T15_FOO:-unset} x=$T15_X"],
+                                input: nil, environment: user)
+        #expect(none.stdout == "foo=unset x=1\n", "\(none.stdout)\n\(none.stderr)")
+    }
+
+    @Test func tasksThatCannotStartExit127Or126Or1NamingRankAndNode() throws {
+        let script = NSTemporaryDirectory() + "vhpc-t15-noexec-\(getpid())"
+        FileManager.default.createFile(atPath: script, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o644])
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        // The front-end checks locally first; on the nodes (here: a relative path from another directory)
+        // every task reports its own line.
+        let local = try Self.run(["run", "-N", "2", "--", script], input: nil)
+        #expect(local.status == 126 && local.stderr.contains("cannot execute \(script): permission denied"), "\(local.stderr)")
+        let missing = try Self.run(["run", "-N", "2", "--", "no-such-command-t15"], input: nil)
+        #expect(missing.status == 127, "\(missing.stderr)")
+        // ./here exists where the front-end runs, not in the tasks' directory (/).
+        let here = (script as NSString).deletingLastPathComponent
+        let runnable = here + "/vhpc-t15-here"
+        FileManager.default.createFile(atPath: runnable, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: runnable) }
+        let onNodes = try Self.run(["run", "-N", "2", "--chdir", "/", "--", "./vhpc-t15-here"], input: nil, directory: here)
+        #expect(onNodes.status == 127, "\(onNodes.stderr)")
+        #expect(onNodes.stderr.contains("vhpc: task 0 (node 0): command not found: ./vhpc-t15-here (exit code 127)"), "\(onNodes.stderr)")
+        #expect(onNodes.stderr.contains("vhpc: task 1 (node 1): command not found"), "\(onNodes.stderr)")
+        let directory = try Self.run(["run", "-N", "2", "--chdir", "/no/such/dir", "--", "pwd"], input: nil)
+        #expect(directory.status == 1)
+        #expect(directory.stderr.contains("vhpc: task 1 (node 1): cannot change to directory /no/such/dir: No such file or directory"), "\(directory.stderr)")
+    }
+
+    @Test func jobsTooBigForThisHostAreRefusedBeforeAnythingStarts() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try Self.run(["run", "-N", "100000", "--", "true"], input: nil)
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("vhpc: -N 100000 with 100000 tasks needs"), "\(result.stderr)")
+        #expect(clock.now - start < .seconds(10))
+    }
+}
+
+/// The same rules for tasks in VMs (`--vse`, the tiny busybox image under QEMU/TCG).
+@Suite(.serialized) struct VMJobSemanticsTests {
+    init() throws {
+        let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+    }
+
+    @Test func stdinReachesTheGuestsAndEndOfFileEndsTheirRead() throws {
+        let all = try JobSemanticsTests.run(
+            ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "-l", "--input", "all", "--", "sh", "-c", "cat; echo done"],
+            input: "a\nb\n", timeout: .seconds(180))
+        #expect(all.status == 0, "\(all.stderr)")
+        for rank in 0..<2 { #expect(all.stdout.contains("\(rank): a\n\(rank): b\n\(rank): done"), "\(all.stdout)") }
+        // Rank 1 gets no input (default --input 0) and rank 0 an empty one: both read end-of-file, nobody hangs.
+        let quiet = try JobSemanticsTests.run(["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "cat"],
+                                              input: nil, timeout: .seconds(180))
+        #expect(quiet.status == 0 && quiet.stdout.isEmpty, "\(quiet.stdout)\n\(quiet.stderr)")
+        let boot = try JobSemanticsTests.run(["vse", "boot", "tiny", "--", "sh", "-c", "tr a-z A-Z"], input: "hello guest\n",
+                                             timeout: .seconds(180))
+        #expect(boot.status == 0 && boot.stdout.contains("HELLO GUEST"), "\(boot.stdout)\n\(boot.stderr)")
+    }
+
+    @Test func environmentDirectoryAndExitCodesMatchProcesses() throws {
+        let env = try JobSemanticsTests.run(
+            ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--chdir", "/opt", "--", "sh", "-c",
+             "echo foo=$T15_FOO host=${HOSTNAME:-unset} path=$PATH pwd=$(pwd)"],
+            input: nil, environment: ["T15_FOO": "bar", "HOSTNAME": "login1"], timeout: .seconds(180))
+        // HOSTNAME is the front-end's own: not exported; the guest has its own name.
+        #expect(env.stdout.contains("foo=bar host=tiny-r0 path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin pwd=/opt"),
+                "\(env.stdout)\n\(env.stderr)")
+        let missing = try JobSemanticsTests.run(["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--", "no-such-command-t15"],
+                                                input: nil, timeout: .seconds(180))
+        #expect(missing.status == 127, "\(missing.stderr)")
+        #expect(missing.stderr.contains("vhpc: task 0 (node 0): command not found: no-such-command-t15 (exit code 127)"), "\(missing.stderr)")
+        let notExecutable = try JobSemanticsTests.run(["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--", "/opt/hello.txt"],
+                                                      input: nil, timeout: .seconds(180))
+        #expect(notExecutable.status == 126, "\(notExecutable.stderr)")
+    }
+
+    @Test func aBadExitInOneVMEndsTheOthers() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try JobSemanticsTests.run(
+            ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "2", "--", "sh", "-c", "[ $VHPC_RANK = 1 ] && exit 3; sleep 120"],
+            input: nil, timeout: .seconds(180))
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(result.stderr.contains("vhpc: task 1 (node 0): exited with exit code 3"), "\(result.stderr)")
+        #expect(clock.now - start < .seconds(100), "the other VMs must not run their 120 s")
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty, "\(ClusterRunTests.leftoverQEMU())")
+    }
+
+    @Test func moreVCPUsThanCoresIsRefusedUnlessOvercommitted() throws {
+        let result = try JobSemanticsTests.run(["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "64", "--", "true"], input: nil)
+        #expect(result.status == 1)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("64 VMs per node × 1 vCPU need 64 cores per node"), "\(result.stderr)")
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
+}
