@@ -38,6 +38,9 @@ public enum QuickBoot {
         public var onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil
         /// The command's stdin, then end-of-file; nil: end-of-file at once.
         public var stdin: AsyncStream<[UInt8]>? = nil
+        /// Called once the guest is ready, before the command starts (a job's tool agent records the VM so
+        /// `vhpc vm list/pause/resume` can find it).
+        public var onBooted: (@Sendable (QEMUMachine) -> Void)? = nil
 
         public init() {}
     }
@@ -77,6 +80,7 @@ public enum QuickBoot {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
+        options.onBooted?(machine)
         let clock = ContinuousClock()
         let started = clock.now
         let status: Int32

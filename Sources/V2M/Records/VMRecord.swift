@@ -12,6 +12,9 @@ public struct VMRecord: Sendable, Equatable, Codable {
     public var recordedState: VMState
     public var startedAt: Date
     public var updatedAt: Date
+    /// The `vhpc run --vse` job whose task runs in this VM, and the task's rank (nil for `vhpc vm start`).
+    public var job: String?
+    public var rank: Int?
 
     public init(name: String, hypervisor: HypervisorKind, accelerator: Accelerator, profile: VMProfile,
                 runtime: VMRuntimeInfo?, recordedState: VMState, startedAt: Date = Date(), updatedAt: Date = Date()) {

@@ -146,6 +146,9 @@ struct VMTaskBackend: TaskBackend {
         if let secret = plan.secret {
             options.credentials = GuestCredentials(jobID: plan.jobID, rank: UInt32(rank), secret: secret)
         }
+        let registry = JobVMRegistry(state: StateDirectory.resolve(), jobID: plan.jobID)
+        options.onBooted = { machine in registry.register(machine, rank: rank) }
+        defer { registry.unregister(rank: rank) }
         let argv = [plan.executable] + plan.arguments
         let lines = LineSplitter(rank: rank, report: report)
         do {

@@ -5,7 +5,8 @@ import V2M
 /// `vhpc vm list`: every recorded VM with the state its hypervisor reports now (libvirt: the domain's state;
 /// QEMU: a VM whose process is gone is never `running`).
 struct VMListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List VMs started with `vhpc vm start`.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List VMs: those of `vhpc vm start` and those running a `vhpc run --vse` job's tasks (JOB, RANK).")
 
     @Flag(help: "Print JSON (schema 1).") var json = false
 
@@ -21,6 +22,8 @@ struct VMListCommand: AsyncParsableCommand {
         var vcpus: Int
         var memoryMiB: Int
         var startedAt: Date
+        var job: String?
+        var rank: Int?
 
         init(_ record: VMRecord, state: VMState) {
             name = record.name
@@ -33,6 +36,8 @@ struct VMListCommand: AsyncParsableCommand {
             vcpus = record.profile.vcpus
             memoryMiB = Int(record.profile.memoryMiB)
             startedAt = record.startedAt
+            job = record.job
+            rank = record.rank
         }
     }
 
@@ -51,9 +56,10 @@ struct VMListCommand: AsyncParsableCommand {
             print(try JobHistoryAccess.json(ListJSON(vms: vms)))
             return
         }
-        var rows = [["NAME", "STATE", "HYPERVISOR", "PID", "IMAGE", "VCPUS", "MEMORY"]]
+        var rows = [["NAME", "STATE", "HYPERVISOR", "PID", "IMAGE", "VCPUS", "MEMORY", "JOB", "RANK"]]
         for vm in vms {
-            rows.append([vm.name, vm.state, vm.hypervisor, vm.pid.map(String.init) ?? "-", vm.image, String(vm.vcpus), "\(vm.memoryMiB)M"])
+            rows.append([vm.name, vm.state, vm.hypervisor, vm.pid.map(String.init) ?? "-", vm.image, String(vm.vcpus),
+                         "\(vm.memoryMiB)M", vm.job ?? "-", vm.rank.map(String.init) ?? "-"])
         }
         print(TextTable.render(rows), terminator: "")
     }

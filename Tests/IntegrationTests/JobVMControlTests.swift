@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// A `vhpc run --vse` job's VMs are V2M VMs: `vhpc vm list` shows them with job and rank, and
+/// `vm pause`/`vm resume` work on a running job's VM while the job goes on.
+@Suite(.serialized) struct JobVMControlTests {
+    struct Listed: Decodable { var vms: [VM] }
+    struct VM: Decodable { var name: String; var state: String; var job: String?; var rank: Int? }
+
+    static func list() -> [VM] {
+        guard let result = try? CLI.run(["vm", "list", "--json"]) else { return [] }
+        return (try? JSONDecoder().decode(Listed.self, from: Data(result.stdout.utf8)))?.vms ?? []
+    }
+
+    @Test func aJobVMIsListedPausedAndResumedWhileTheJobKeepsGoing() async throws {
+        let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        // Each task counts for about 8 s of wall time; rank 1's VM is paused in the middle.
+        process.arguments = ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "2", "-l", "--",
+                             "sh", "-c", "i=0; while [ $i -lt 40 ]; do i=$((i+1)); sleep 0.2; done; echo done $VHPC_RANK $i"]
+        process.environment = CLI.environment()
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.interrupt() } }
+        var jobVMs: [VM] = []
+        for _ in 0..<600 where jobVMs.count < 2 {
+            try await Task.sleep(for: .milliseconds(100))
+            jobVMs = Self.list().filter { $0.job != nil && $0.state == "running" }
+        }
+        try #require(jobVMs.count == 2, "the job's VMs never showed up in vm list: \(Self.list())")
+        #expect(Set(jobVMs.compactMap(\.rank)) == [0, 1])
+        let victim = try #require(jobVMs.first { $0.rank == 1 })
+        let pause = try CLI.run(["vm", "pause", victim.name])
+        #expect(pause.status == 0, "\(pause.stderr)")
+        #expect(Self.list().first { $0.name == victim.name }?.state == "paused")
+        try await Task.sleep(for: .seconds(3))
+        let resume = try CLI.run(["vm", "resume", victim.name])
+        #expect(resume.status == 0, "\(resume.stderr)")
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(output.contains("0: done 0 40") && output.contains("1: done 1 40"), "\(output)")
+        #expect(!Self.list().contains { $0.job == victim.job }, "the job's VM records outlived it")
+    }
+}
