@@ -45,7 +45,8 @@ import Testing
         let port = try #require(announced.split(separator: ":").last.flatMap { Int($0.split(separator: "/").first ?? "") },
                                 "\(announced)")
         var body = ""
-        for _ in 0..<40 where !body.contains("vhpc_task_output_bytes_total") {
+        // Every task's line, once each has come in (each arrives on its own).
+        for _ in 0..<40 where !body.contains("vhpc_task_output_bytes_total{stream=\"stdout\"} 18") {
             usleep(100_000)
             body = (try? Self.get(port: port, path: "/metrics")) ?? ""
         }
