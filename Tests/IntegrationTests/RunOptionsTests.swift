@@ -15,6 +15,25 @@ import Testing
         #expect(passthrough.stdout == "-x --nodes\n", "\(passthrough.stdout) \(passthrough.stderr)")
     }
 
+    @Test func dashXExportsOrSetsAVariableAsMpirunDoes() throws {
+        let result = try CLI.run(["run", "-N1", "--export", "NONE", "-x", "FOO=bar baz", "-x", "VHPCTEST_X", "--",
+                                  "/bin/sh", "-c", "echo \"$FOO/$VHPCTEST_X/$VHPCTEST_Y\""],
+                                 environment: ["VHPCTEST_X": "yes", "VHPCTEST_Y": "not exported"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "bar baz/yes/\n")
+        let bad = try CLI.run(["run", "-N1", "-x", "1BAD", "--", "true"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("-x: '1BAD'"), "\(bad.stderr)")
+    }
+
+    @Test func helpReadsLikeSrunsWithEnvironmentAndExitCodes() throws {
+        let help = try CLI.run(["run", "--help"]).stdout
+        #expect(help.contains("USAGE: vhpc run [-N NODES]"), "\(help)")
+        #expect(help.contains("TASK ENVIRONMENT: VHPC_RANK"))
+        #expect(help.contains("EXIT CODE:"))
+        #expect(help.contains("STDIN AND OUTPUT:"))
+    }
+
     @Test func anUnknownOptionIsAnErrorNamingItNeverAProgram() throws {
         let result = try CLI.run(["run", "-N", "1", "--bogus-option", "3", "--", "true"])
         #expect(result.status != 0)

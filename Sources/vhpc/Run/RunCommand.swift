@@ -13,7 +13,29 @@ import Wire
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a command as parallel tasks over nodes (like srun/mpirun), with fault-tolerant agents."
+        abstract: "Run a command as parallel tasks over nodes (like srun/mpirun), with fault-tolerant agents.",
+        usage: """
+            vhpc run [-N NODES] [-n TASKS] [OPTIONS] [--] CMD [ARGS...]
+            vhpc run --vse SPEC|IMAGE [-N NODES] [--vms-per-node K] [OPTIONS] [--] CMD [ARGS...]
+            """,
+        discussion: """
+            Options take attached values as srun's do (-N4 -n16); the first argument that is not an option \
+            starts the program, whose own options stay its own; `--` before it is optional. An unknown option \
+            before the program is an error.
+
+            TASK ENVIRONMENT: VHPC_RANK, VHPC_SIZE, VHPC_NODE (0-based), VHPC_LOCAL_RANK, VHPC_JOB; with PMI \
+            (MPICH) PMI_RANK, PMI_SIZE, PMI_FD; with --stage VHPC_STAGED_<n>, VHPC_STAGE_DIR; in VMs \
+            VHPC_HOSTNAME, VHPC_ADDRESS, VHPC_HOSTS. The rest comes from --export (default ALL, less host-only \
+            variables) and -x.
+
+            STDIN AND OUTPUT: stdin goes to task 0 (--input RANK|all|none); the others read end-of-file. Task \
+            stdout and stderr come back whole lines at a time, `RANK: ` prefixed with -l, or into -o/-e files.
+
+            EXIT CODE: the failed task's code (a signal: 128 + its number); by default the first task that \
+            fails ends the job (-K 0 lets the others finish); 127 command not found, 126 not executable; \
+            124 when --time runs out; 141 when our stdout is a closed pipe; 1 when agents fail or the job \
+            cannot start. Each failed task gets one line on stderr naming its rank and node.
+            """
     )
 
     @Option(name: [.customShort("N", allowingJoined: true), .customLong("nodes")], help: "Number of nodes.") var nodes: Int?
@@ -34,6 +56,9 @@ struct RunCommand: AsyncParsableCommand {
     var killWait: String = "2s"
     @Option(help: ArgumentHelp("Environment for the tasks: ALL (default: ours, minus host-only variables), NONE, or VAR[,VAR=value]… (only those; ALL,VAR=value adds to ALL).", valueName: "ALL|NONE|VARS"))
     var export: String = "ALL"
+    @Option(name: .customShort("x"), help: ArgumentHelp(
+        "Export VAR (from our environment) or set VAR=value in every task, as mpirun's -x (repeatable).",
+        valueName: "VAR[=value]")) var exportVariables: [String] = []
     @Option(name: [.customShort("D"), .customLong("chdir")], help: "Working directory of the tasks (must exist on every node, or in the guest with --vse; default: ours where it exists on the node, else HOME; / in VMs).")
     var chdir: String?
     @Option(name: [.customShort("i"), .customLong("input")], help: "Which tasks read our stdin: a rank (default 0, as srun), all, or none; the others read end-of-file.")
@@ -148,7 +173,15 @@ struct RunCommand: AsyncParsableCommand {
         options.environment[NodeTaskPlan.mpiVariable] = mpi
         let exported: (variables: [String: String], only: Bool)
         do { exported = try TaskEnvironment.exported(export, from: ProcessInfo.processInfo.environment) } catch { throw CLIErrors.fail("\(error)") }
-        options.environment = exported.variables.merging(options.environment) { _, own in own }
+        var extra: [String: String] = [:]
+        for item in exportVariables {
+            do {
+                extra.merge(try TaskEnvironment.exported(item, from: ProcessInfo.processInfo.environment).variables) { _, new in new }
+            } catch {
+                throw CLIErrors.fail("-x: \(String(describing: error).replacingOccurrences(of: "--export: ", with: ""))")
+            }
+        }
+        options.environment = exported.variables.merging(extra) { _, new in new }.merging(options.environment) { _, own in own }
         if exported.only { options.environment[TaskEnvironment.exportOnlyVariable] = "1" }
         if let chdir {
             options.workingDirectory = chdir.hasPrefix("/") ? chdir : options.workingDirectory + "/" + chdir
