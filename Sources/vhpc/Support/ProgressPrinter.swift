@@ -14,17 +14,44 @@ final class ProgressPrinter: @unchecked Sendable {
         self.enabled = enabled
     }
 
+    /// The running step's ticker: on a terminal the step's line shows its elapsed seconds, redrawn twice a
+    /// second, so a long step (mmdebstrap) is seen moving.
+    private var ticker: DispatchSourceTimer?
+    private var tickerGeneration = 0
+
     func handle(_ event: BuildEvent) {
         guard enabled else { return }
         lock.withLock {
+            ticker?.cancel()
+            ticker = nil
+            tickerGeneration += 1
             switch event.phase {
             case .started:
                 write(isTerminal ? "\r\u{1B}[K  … \(event.step)" : "  … \(event.step)\n")
+                if isTerminal { startTicker(step: event.step) }
             case .finished(let duration):
                 let line = String(format: "  ✓ %@ (%.1f s)", event.step, duration.seconds)
                 write(isTerminal ? "\r\u{1B}[K" + line + "\n" : line + "\n")
             }
         }
+    }
+
+    private func startTicker(step: String) {
+        let started = ContinuousClock.now
+        tickerGeneration += 1
+        let generation = tickerGeneration
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+        timer.schedule(deadline: .now() + 1, repeating: 0.5)
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            let elapsed = Int((ContinuousClock.now - started).seconds)
+            self.lock.withLock {
+                guard self.tickerGeneration == generation, self.ticker != nil else { return }
+                self.write("\r\u{1B}[K  … \(step) (\(elapsed) s)")
+            }
+        }
+        ticker = timer
+        timer.resume()
     }
 
     func summary(_ text: String) {
