@@ -28,6 +28,8 @@ import Testing
     }
 
     struct Agent: Decodable { var rank: Int; var pid: Int32 }
+    struct Task: Decodable, Equatable { var rank: Int; var node: Int; var exitCode: Int32?; var signal: Int32? }
+    struct Tasks: Decodable { var tasks: [Task] }
 
     static func home() -> String {
         let path = NSTemporaryDirectory() + "vhpc-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -61,6 +63,14 @@ import Testing
         #expect(text.stdout.contains("failed, exit 3"), "\(text.stdout)")
         let table = try CLI.run(["jobs"], environment: env)
         #expect(table.stdout.split(separator: "\n").first?.contains("ELAPSED") == true)
+
+        // Per-task outcomes: an exit code, or the signal that ended the task.
+        let mixed = try CLI.run(["run", "-N", "2", "-K", "0", "-J", "mixed", "--", "sh", "-c",
+                                 "[ $VHPC_RANK = 1 ] && kill -SEGV $$; exit 0"], environment: env)
+        #expect(mixed.status == 139, "\(mixed.stderr)")
+        let tasks = try JSONDecoder().decode(Tasks.self, from: Data(try CLI.run(["status", "mixed", "--json"], environment: env).stdout.utf8))
+        #expect(tasks.tasks == [Task(rank: 0, node: 1, exitCode: 0, signal: nil), Task(rank: 1, node: 2, exitCode: nil, signal: 11)])
+        #expect(try CLI.run(["status", "mixed"], environment: env).stdout.contains("signal 11 (SIGSEGV)"))
 
         let missing = try CLI.run(["status", "no-such-job"], environment: env)
         #expect(missing.status != 0)

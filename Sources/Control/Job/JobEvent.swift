@@ -16,6 +16,8 @@ public enum JobEvent: Sendable {
     /// Staging finished: `nodes` live nodes hold every file (`skipped` files were already present); nodes
     /// where it failed were reported with `launchFailed`.
     case staged(bytes: UInt64, nodes: Int, skipped: Int, elapsed: Duration)
+    /// A task ended (any status): what the job history records per task.
+    case taskEnded(TaskEnd)
     /// A task failed on its own (non-zero exit or a signal): `task 2 (node 1): exited with exit code 3`.
     case taskFailed(TaskEnd)
     /// Why the job is being ended (kill-on-bad-exit, time limit), for the user.

@@ -277,6 +277,7 @@ public struct JobRunner: Sendable {
                 switch payload {
                 case .taskExited(let node, let task, let status, let message):
                     state.lock.withLock { state.tracker.exited(task: task, status: status) }
+                    events(.taskEnded(TaskEnd(task: task, node: node - 1, status: status)))
                     // A message with status 255 means the task's infrastructure failed (e.g. its VM crashed), not
                     // the task: report it, and under the abort policy end the job like an agent failure. Any
                     // other message says why the task could not start (126, 127, 1): the policy reports it.

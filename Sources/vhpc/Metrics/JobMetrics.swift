@@ -15,6 +15,7 @@ final class JobMetrics: Sendable {
     private let launchFailures = Counter(label: "vhpc_job_launch_failures_total")
     private let outputLines = NIOLockedValueBox<[String: Counter]>([:])
     private let failures = NIOLockedValueBox<[String: Counter]>([:])
+    private let taskEnds = NIOLockedValueBox<[String: Counter]>([:])
 
     init(tasks taskCount: Int, vmsPerTask: Bool) {
         tasks.record(taskCount)
@@ -43,6 +44,11 @@ final class JobMetrics: Sendable {
         case .staged(let bytes, let nodes, _, _):
             stagedBytes.record(Double(bytes))
             stagingNodesDone.record(nodes)
+        case .taskEnded(let end):
+            let outcome = end.status == 0 ? "ok" : (end.signal != nil ? "signal" : "failed")
+            counter(in: taskEnds, key: outcome) {
+                Counter(label: "vhpc_tasks_ended_total", dimensions: [("outcome", outcome)])
+            }.increment()
         case .ending, .taskFailed, .notice:
             break
         }

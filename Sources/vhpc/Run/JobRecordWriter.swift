@@ -10,6 +10,7 @@ final class JobRecordWriter: Sendable {
     let options: JobOptions
     private let store: JobStore?
     private let warned = NIOLockedValueBox(false)
+    private let tasks = NIOLockedValueBox<[Int: TaskOutcome]>([:])
 
     /// Opens the history and records the job as starting. `image` names the image of a `--vse` job, whose
     /// VMs are recorded by rank (named `<image>-r<rank>`, placed by the task layout).
@@ -61,6 +62,13 @@ final class JobRecordWriter: Sendable {
         }
     }
 
+    /// Remembers how a task ended (written with the job's end, in one transaction).
+    func noteTask(_ end: TaskEnd) {
+        let outcome = TaskOutcome(jobID: options.jobID, rank: end.task, node: end.node + 1,
+                                  exitCode: end.signal == nil ? end.status : nil, signal: end.signal)
+        tasks.withLockedValue { $0[end.task] = outcome }
+    }
+
     /// The job ended with `exitCode` (`state` says how: completed, failed, cancelled, timeout).
     func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
         record {
@@ -68,6 +76,8 @@ final class JobRecordWriter: Sendable {
                 try $0.setAgents(agents.map { AgentRow(jobID: self.options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) },
                                  job: self.options.jobID)
             }
+            let ended = self.tasks.withLockedValue { $0.values.sorted { $0.rank < $1.rank } }
+            if !ended.isEmpty { try $0.setTasks(ended, job: self.options.jobID) }
             try $0.update(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date())
         }
     }

@@ -227,6 +227,8 @@ struct RunCommand: AsyncParsableCommand {
                         printer.flush()
                         record.noteFailure(notice)
                         if !printer.isBroken { CLIErrors.printError("vhpc: \(notice)") }
+                    case .taskEnded(let end):
+                        record.noteTask(end)
                     case .taskFailed(let end):
                         if !printer.isBroken { CLIErrors.printError("vhpc: \(end)") }
                     case .notice(let text):
