@@ -33,6 +33,8 @@ run: release
 test: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IntegrationTests
+	# A real 3-node Slurm cluster (slurmctld + slurmd per network namespace) for the Slurm tests.
+	./scripts/slurm-cluster.sh start
 	# Line-buffered so a CI log shows the last test started even when the run is cut short.
 	stdbuf -oL -eL timeout --kill-after=30 1800 $(SWIFT) test --skip-build --no-parallel --filter IntegrationTests
 

@@ -6,6 +6,8 @@ PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gz
   openssh-server openssh-client ca-certificates"
 # Job history (GRDB links the system SQLite) and topology pictures (Graphviz's dot).
 PACKAGES="$PACKAGES libsqlite3-dev graphviz"
+# The Slurm cluster of the tests (scripts/slurm-cluster.sh), its PMIx plugin, and Open MPI.
+PACKAGES="$PACKAGES slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev openmpi-bin"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
