@@ -16,16 +16,30 @@ public struct AgentHost: Sendable {
     public let logger: Logger
     /// The state directory of the node of each rank (staged files and images go there); nil: no staging.
     public let nodeDirectory: (@Sendable (Int) -> String)?
+    /// Set for an agent started as part of one job step (``AgentProcessConfiguration/rendezvous``).
+    public let step: StepPlacement?
+
+    /// Where a step agent stands: its rank (from the resource manager) and the address it advertises.
+    public struct StepPlacement: Sendable {
+        public var rank: Int
+        public var advertisedHost: String
+
+        public init(rank: Int, advertisedHost: String) {
+            self.rank = rank
+            self.advertisedHost = advertisedHost
+        }
+    }
 
     public init(
         configuration: AgentProcessConfiguration, spawner: any AgentSpawner, backend: any TaskBackend, logger: Logger,
-        nodeDirectory: (@Sendable (Int) -> String)? = nil
+        nodeDirectory: (@Sendable (Int) -> String)? = nil, step: StepPlacement? = nil
     ) {
         self.configuration = configuration
         self.spawner = spawner
         self.backend = backend
         self.logger = logger
         self.nodeDirectory = nodeDirectory
+        self.step = step
     }
 
     /// Test hook: `VHPC_TEST_CORRUPT_CHUNK=RANK:OFFSET` corrupts the first staging chunk agent RANK receives at
@@ -44,10 +58,16 @@ public struct AgentHost: Sendable {
             throw ControlError.badConfiguration("job secret is not valid hex")
         }
         let tree = try BootTree(kind: .tree(arity: config.fanout), nodeCount: config.nodeCount + 1)
-        let plan = ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
+        if let step, step.rank < 1 || step.rank > config.nodeCount {
+            throw ControlError.badConfiguration("step agent rank \(step.rank) is outside the job's nodes 1…\(config.nodeCount)")
+        }
+        // A step agent hosts its own rank only and spawns nothing: its children are started by the same step.
+        let plan = step.map { ChunkPlan(tree: tree, roots: [$0.rank], capacity: 1) }
+            ?? ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
+        let childGroups = step == nil ? plan.childGroups : []
         let fallbackGraph = plan.hosted.count > 1
             ? try FailoverRouter.defaultFallbackGraph(for: tree) : nil
-        let rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
+        var rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)
         let pid = getpid()
@@ -62,8 +82,16 @@ public struct AgentHost: Sendable {
         defer { hub.shutdown() }
         var endpoints: [Int: AgentEndpoint] = [:]
         for rank in plan.hosted {
-            endpoints[rank] = AgentEndpoint(rank: rank, host: sshAddresses?.server ?? config.host(ofRank: rank),
+            endpoints[rank] = AgentEndpoint(rank: rank, host: step?.advertisedHost ?? sshAddresses?.server ?? config.host(ofRank: rank),
                                             port: hub.port, pid: pid)
+        }
+        var stepReady: (@Sendable () -> Void)?
+        if let step, let rendezvous = config.rendezvous {
+            let joined = try await StepRendezvousClient.join(
+                group: group, host: rendezvous.host, port: rendezvous.port, jobID: config.jobID, secret: secret,
+                own: endpoints[step.rank]!, timeout: window * (tree.height + 2))
+            rootParents[step.rank] = joined.parent
+            stepReady = joined.ready
         }
 
         var runtimes: [Int: AgentRuntime] = [:]
@@ -90,8 +118,9 @@ public struct AgentHost: Sendable {
                     corruptChunkOffset: Self.corruptChunkOffset(rank: rank)))
         }
 
+        stepReady?()  // registered (AgentRuntime.init): children may dial now
         let failures = try await withThrowingTaskGroup(of: Bool?.self) { group in
-            for childGroup in plan.childGroups {
+            for childGroup in childGroups {
                 let roots = childGroup.map { ChunkRoot(rank: $0, parent: endpoints[tree.parent(of: $0)!]!) }
                 let childConfig = config.forChild(roots: roots)
                 let host = config.host(ofRank: childGroup[0])

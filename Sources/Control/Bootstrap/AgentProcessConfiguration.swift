@@ -32,6 +32,9 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     public var logLevel: String
     /// Whether staged files are fsynced before they are renamed into place.
     public var stagingDurable: Bool = true
+    /// Agents started as one job step: the front-end's rendezvous, where each reports its endpoint and learns
+    /// its parent's (see ``StepRendezvous``); nil with tree spawn.
+    public var rendezvous: AgentEndpoint?
 
     public init(
         jobID: String, secretHex: String, nodeCount: Int, fanout: Int, roots: [ChunkRoot], agentsPerProcess: Int,

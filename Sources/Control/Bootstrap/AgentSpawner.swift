@@ -21,3 +21,11 @@ public struct SpawnedAgent: Sendable {
         self.signal = signal
     }
 }
+
+/// A spawner that can also start one agent on each of many hosts at once, as one resource-manager job step
+/// (Slurm's `srun`): the agents get `configuration` (no roots: each takes its rank from the resource manager
+/// and its parent from the front-end's ``StepRendezvous`` at `configuration.rendezvous`). The returned
+/// process stands for the whole step; signalling it ends the step on every host.
+public protocol StepAgentSpawner: AgentSpawner {
+    func spawnStep(hosts: [String], configuration: AgentProcessConfiguration) async throws -> SpawnedAgent
+}

@@ -141,6 +141,18 @@ public struct JobRunner: Sendable {
             handshakeMilliseconds: Int(options.handshakeWindow.milliseconds), launcher: options.launcher,
             stallRanks: options.stallRanks, logLevel: options.agentLogLevel)
         processConfig.stagingDurable = options.stagingDurable
+        // Agents started as one job step (srun) learn their parents from a rendezvous in the front-end.
+        let stepSpawner = spawner as? any StepAgentSpawner
+        var rendezvous: StepRendezvousServer?
+        if stepSpawner != nil {
+            let server = try await StepRendezvousServer.bind(
+                group: group, host: options.bindHost, jobID: options.jobID, secret: secret, tree: tree, controller: me,
+                handshakeWindow: options.handshakeWindow,
+                report: { [logger] error in logger.debug("rendezvous error", metadata: ["error": "\(error)"]) })
+            rendezvous = server
+            processConfig.rendezvous = AgentEndpoint(rank: 0, host: me.host, port: server.port, pid: getpid())
+        }
+        defer { rendezvous?.shutdown() }
 
         let stdinSequence = NIOLockedValueBox<UInt64>(0)
         @Sendable func launch() {
@@ -303,8 +315,31 @@ public struct JobRunner: Sendable {
         }
 
         let spawned = try await withThrowingTaskGroup(of: SpawnedAgent?.self) { group in
+            if let stepSpawner, let rendezvous {
+                let config = processConfig
+                group.addTask {
+                    do {
+                        let step = try await stepSpawner.spawnStep(hosts: options.hosts, configuration: config)
+                        // A step that ends while agents have not reported (refused by the resource manager,
+                        // cancelled, out of time) fails them now rather than after the handshake window.
+                        Task {
+                            let status = await step.waitForExit()
+                            guard !state.lock.withLock({ state.ending }) else { return }
+                            for rank in rendezvous.missing where tree.parent(of: rank) == 0 {
+                                runtime.send(.spawnFailed(rank: rank, detail: "the agents' job step exited with status \(status) before this agent reported"))
+                            }
+                        }
+                        return step
+                    } catch {
+                        for child in tree.children(of: 0) { runtime.send(.spawnFailed(rank: child, detail: "\(error)")) }
+                        return nil
+                    }
+                }
+            }
             // The controller is alone in the front-end; the ranks below it are packed into agent processes.
-            for childGroup in ChunkPlan(tree: tree, roots: [0], capacity: 1, childCapacity: options.agentsPerProcess).childGroups {
+            let firstLevel = stepSpawner == nil
+                ? ChunkPlan(tree: tree, roots: [0], capacity: 1, childCapacity: options.agentsPerProcess).childGroups : []
+            for childGroup in firstLevel {
                 let config = processConfig.forChild(roots: childGroup.map { ChunkRoot(rank: $0, parent: me) })
                 let host = processConfig.host(ofRank: childGroup[0])
                 let spawner = self.spawner
@@ -360,6 +395,9 @@ public struct JobRunner: Sendable {
             await Self.waitUntilGone(survivors, for: .seconds(2))
         } else {
             for child in spawned { child.signal(SIGKILL) }
+            // A job step ends its agents on every node before its srun exits: wait for that (bounded), so no
+            // step is left behind when vhpc returns.
+            if stepSpawner != nil { await Self.waitUntilGone(Set(spawned.map(\.pid)), for: .seconds(10)) }
         }
 
         return state.lock.withLock {

@@ -22,6 +22,19 @@ public enum JobProcessScan {
         return found.sorted()
     }
 
+    /// Live (not zombie) descendants of `root`, deepest last.
+    public static func descendants(of root: pid_t) -> [pid_t] {
+        let children = childrenByParent(includingZombies: false)
+        var found: [pid_t] = []
+        var queue = children[root] ?? []
+        while !queue.isEmpty {
+            let pid = queue.removeFirst()
+            found.append(pid)
+            queue += children[pid] ?? []
+        }
+        return found
+    }
+
     /// Whether `pid` has any child process, zombies (exited, not yet reaped) included.
     public static func hasChildren(_ pid: pid_t) -> Bool {
         childrenByParent(includingZombies: true)[pid] != nil

@@ -29,6 +29,12 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case pmiFence(node: Int, epoch: Int, entries: [PMIEntry])
     /// Controller → every agent (flooded): every node entered fence `epoch`; `entries` are all their puts.
     case pmiRelease(epoch: Int, entries: [PMIEntry])
+    /// Step agent → front-end's rendezvous (agents started as one resource-manager job step): where I listen.
+    case stepJoin(AgentEndpoint)
+    /// Front-end's rendezvous → step agent: your boot-tree parent, listening and registered.
+    case stepParent(AgentEndpoint)
+    /// Step agent → front-end's rendezvous: my agent is registered; my children may dial me.
+    case stepReady(rank: Int)
 
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {

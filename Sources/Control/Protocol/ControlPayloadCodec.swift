@@ -12,6 +12,7 @@ extension ControlPayload {
         case subtreeReady = 1, addressTable, subtreeWired, taskExited, launchFailed
         case stageOffer, stageResend, stageDetach, staged
         case pmiFence, pmiRelease
+        case stepJoin, stepParent, stepReady
     }
 
     /// Appends the encoded payload.
@@ -67,6 +68,15 @@ extension ControlPayload {
             buffer.writeInteger(Tag.pmiRelease.rawValue)
             buffer.writeInteger(Int64(epoch))
             buffer.writeEntries(entries)
+        case .stepJoin(let endpoint):
+            buffer.writeInteger(Tag.stepJoin.rawValue)
+            buffer.writeEndpoints([endpoint])
+        case .stepParent(let endpoint):
+            buffer.writeInteger(Tag.stepParent.rawValue)
+            buffer.writeEndpoints([endpoint])
+        case .stepReady(let rank):
+            buffer.writeInteger(Tag.stepReady.rawValue)
+            buffer.writeInteger(Int64(rank))
         }
     }
 
@@ -124,6 +134,12 @@ extension ControlPayload {
         case .pmiRelease:
             guard let epoch = buffer.readInteger(as: Int64.self), let entries = buffer.readEntries() else { return nil }
             self = .pmiRelease(epoch: Int(epoch), entries: entries)
+        case .stepJoin, .stepParent:
+            guard let endpoints = buffer.readEndpoints(), endpoints.count == 1 else { return nil }
+            self = tag == .stepJoin ? .stepJoin(endpoints[0]) : .stepParent(endpoints[0])
+        case .stepReady:
+            guard let rank = buffer.readInteger(as: Int64.self) else { return nil }
+            self = .stepReady(rank: Int(rank))
         }
         guard buffer.readableBytes == 0 else { return nil }
     }

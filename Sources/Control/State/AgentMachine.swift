@@ -459,6 +459,8 @@ public struct AgentMachine: Sendable {
             guard flood.firstSighting(.pmiRelease(epoch: epoch)) else { return }
             floodOut(message, except: peer, &out)
             if !isController { out.append(.pmiRelease(epoch: epoch, entries: entries)) }
+        case .stepJoin, .stepParent, .stepReady:
+            break  // rendezvous messages travel on the front-end's rendezvous connections, never on links
         }
     }
 

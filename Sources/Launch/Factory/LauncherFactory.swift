@@ -1,7 +1,7 @@
 /// Picks a launcher by name (`--launcher`).
 public enum LauncherFactory {
     /// Launcher names `make(named:)` knows.
-    public static let names = ["local", "ssh"]
+    public static let names = ["local", "ssh", "slurm"]
 
     /// The launcher called `name`. 
     public static func make(named name: String) throws -> any Launcher {
@@ -10,6 +10,8 @@ public enum LauncherFactory {
             return LocalLauncher()
         case "ssh":
             return SSHLauncher()
+        case "slurm":
+            return try SlurmLauncher.installed()
         default:
             throw LaunchError(host: "-", command: name, reason: "unknown launcher '\(name)' (known: \(names.joined(separator: ", ")))")
         }

@@ -13,16 +13,20 @@ struct AgentCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(help: "Agent role: root.") var role: String = "root"
+    @Option(help: "Agent role: root (started by its parent) or step (one of a job step's agents, rank from the resource manager).")
+    var role: String = "root"
     @Option(help: "Job id (informational; the configuration on stdin is authoritative).") var job: String?
     @Option(help: "First rank hosted (informational).") var rank: Int?
 
     func run() async throws {
-        guard role == "root" else { throw CLIErrors.fail("unknown agent role '\(role)'") }
+        guard role == "root" || role == "step" else { throw CLIErrors.fail("unknown agent role '\(role)'") }
         // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        if role == "step", getenv(StepKeeper.variable) == nil {
+            Foundation.exit(try await StepKeeper.run(configurationLine: line))
+        }
         let input = Data(line)
         let configuration: AgentProcessConfiguration
         do {
@@ -49,11 +53,21 @@ struct AgentCommand: AsyncParsableCommand {
             }
             watcher.start()
         }
-        let launcher = try LauncherFactory.make(named: configuration.launcher)
+        var step: AgentHost.StepPlacement?
+        var nodeDirectory = StagePlan.nodeDirectory()
+        if role == "step" {
+            let placement = try StepAgentPlacement.current(configuration: configuration)
+            step = placement
+            // Nodes of a cluster may share the state directory's filesystem: key it by node name, not rank.
+            let directory = StagePlan.nodeDirectory(named: configuration.host(ofRank: placement.rank))
+            nodeDirectory = { _ in directory }
+        }
+        let spawner: any AgentSpawner = role == "step"
+            ? NoChildrenSpawner() : LauncherAgentSpawner(launcher: try LauncherFactory.make(named: configuration.launcher))
         let host = AgentHost(
-            configuration: configuration, spawner: LauncherAgentSpawner(launcher: launcher),
+            configuration: configuration, spawner: spawner,
             backend: SelectingTaskBackend(processes: ProcessTaskBackend(logger: logger), vms: VMTaskBackend(logger: logger)),
-            logger: logger, nodeDirectory: StagePlan.nodeDirectory())
+            logger: logger, nodeDirectory: nodeDirectory, step: step)
         let code = try await host.run()
         Foundation.exit(code)
     }

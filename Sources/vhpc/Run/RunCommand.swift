@@ -45,7 +45,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("w", allowingJoined: true), .customLong("nodelist")], help: "Hostlist, e.g. 'node[01-04],gpu7'.")
     var hostlist: String?
     @Option(name: .customLong("hostfile"), help: "File with one host per line.") var hostfile: String?
-    @Option(help: "Launcher: local or ssh.") var launcher: String = "local"
+    @Option(help: "Launcher: local, ssh or slurm (default: slurm inside a Slurm allocation, else local).") var launcher: String?
+    @Option(name: .customLong("frontend-address"), help: "Address agents dial this front-end at (default: this machine's address on the route to the first node).")
+    var frontendAddress: String?
+    @Option(help: "With --launcher slurm outside an allocation: the partition to allocate in.") var partition: String?
+    @Option(help: "With --launcher slurm outside an allocation: the account to charge.") var account: String?
     @Option(help: "Boot tree fanout (k of the k-ary tree; default 4, or 2 when files or an image are staged).") var fanout: Int?
     @Flag(name: [.customShort("l"), .long], help: "Prefix each output line with the task rank.") var label = false
     @Option(name: .customLong("on-failure"), help: "abort (default) or continue: what an agent failure (and, unless -K is given, a task failure) does.") var onFailure: String = "abort"
@@ -115,6 +119,15 @@ struct RunCommand: AsyncParsableCommand {
             // Everything from the program on is the program's; before it, an option we do not know is an error.
             throw CLIErrors.fail("unknown option '\(first)' (see `vhpc run --help`; put `--` before a program whose name starts with '-')")
         }
+        let launcher = LauncherChoice.resolve(explicit: self.launcher)
+        if launcher == "slurm", try RunPlan.slurmAllocation(ProcessInfo.processInfo.environment) == nil {
+            guard let salloc = ExecutableLookup.resolve("salloc") else {
+                throw CLIErrors.fail("--launcher slurm outside an allocation needs salloc, which is not in PATH")
+            }
+            try SlurmAllocate.exec(SlurmAllocate.command(
+                salloc: salloc, nodes: nodes, hostlist: hostlist, partition: partition, time: timeLimit, account: account,
+                executable: ExecutableLookup.currentExecutable(), arguments: Array(CommandLine.arguments.dropFirst())))
+        }
         if let cpusPerTask, let vcpus, cpusPerTask != vcpus {
             throw CLIErrors.fail("-c/--cpus-per-task \(cpusPerTask) and --vcpus \(vcpus) disagree")
         }
@@ -128,7 +141,7 @@ struct RunCommand: AsyncParsableCommand {
             nodes: nodes, ntasks: ntasks, ntasksPerNode: perNode, hostlist: hostlist, hostfile: hostfile,
             launcher: launcher, fanout: fanout ?? RunDefaults.fanout(staging: vse != nil || !stage.isEmpty), onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
             handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command,
-            commandRunsInVMs: vse != nil)
+            commandRunsInVMs: vse != nil, frontendAddress: frontendAddress)
         if launcher == "local" {
             // Every node is this machine: check that the job fits before starting anything.
             let perProcess = max(1, agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: plan.options.nodeCount))
@@ -146,9 +159,14 @@ struct RunCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
-        let launcherImpl: any Launcher
+        let spawner: any AgentSpawner
         do {
-            launcherImpl = try LauncherFactory.make(named: launcher)
+            if launcher == "slurm" {
+                let slurm = try SlurmLauncher.installed()
+                spawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
+            } else {
+                spawner = LauncherAgentSpawner(launcher: try LauncherFactory.make(named: launcher))
+            }
         } catch {
             throw CLIErrors.fail("\(error)")
         }
@@ -212,7 +230,7 @@ struct RunCommand: AsyncParsableCommand {
         defer { endpoint?.stop() }
         let jobMetrics = metrics
         let progress = StageProgress()
-        let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: launcherImpl), logger: logger)
+        let runner = JobRunner(options: options, spawner: spawner, logger: logger)
         let record = JobRecordWriter(
             options: options, name: jobName ?? ProcessInfo.processInfo.environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
         let result: JobRunner.Result

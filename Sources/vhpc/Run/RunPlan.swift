@@ -10,12 +10,29 @@ struct RunPlan {
     static func make(
         nodes: Int?, ntasks: Int?, ntasksPerNode: Int?, hostlist: String?, hostfile: String?, launcher: String, fanout: Int,
         onFailure: String, heartbeat: String, heartbeatTimeout: String?, handshakeTimeout: String, agentsPerProcess: Int,
-        command: [String], commandRunsInVMs: Bool = false
+        command: [String], commandRunsInVMs: Bool = false, frontendAddress: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> RunPlan {
         guard let executable = command.first else { throw CLIErrors.fail("no command given (usage: vhpc run -N NODES -- CMD [ARGS…])") }
         var hosts: [String] = []
+        var nodes = nodes
         if hostlist != nil && hostfile != nil { throw CLIErrors.fail("give either -w or --hostfile, not both") }
-        if let hostlist {
+        if launcher == "slurm" {
+            // The allocation is the host list: -N and -w choose within it.
+            if hostfile != nil { throw CLIErrors.fail("--hostfile does not apply to --launcher slurm (the allocation names the nodes; use -w)") }
+            guard let allocation = try Self.slurmAllocation(environment) else {
+                throw CLIErrors.fail("--launcher slurm: not inside a Slurm allocation (SLURM_JOB_ID is not set)")
+            }
+            var wanted: [String]?
+            if let hostlist {
+                do { wanted = try Hostlist.expand(hostlist) } catch { throw CLIErrors.fail("bad hostlist '\(hostlist)': \(error)") }
+            }
+            do { hosts = try allocation.select(nodes: nodes, hostlist: wanted) } catch { throw CLIErrors.fail("\(error)") }
+            nodes = hosts.count
+            guard ExecutableLookup.resolve("srun") != nil else {
+                throw CLIErrors.fail("--launcher slurm: srun not found in PATH (is Slurm's client installed?)")
+            }
+        } else if let hostlist {
             do { hosts = try Hostlist.expand(hostlist) } catch { throw CLIErrors.fail("bad hostlist '\(hostlist)': \(error)") }
         } else if let hostfile {
             guard let text = try? String(contentsOfFile: hostfile, encoding: .utf8) else {
@@ -69,9 +86,19 @@ struct RunPlan {
         options.onFailure = policy
         options.launcher = launcher
         options.bindHost = launcher == "local" ? "127.0.0.1" : "0.0.0.0"
-        if launcher == "ssh", let first = hosts.first {
+        if let frontendAddress {
+            guard launcher != "local" else { throw CLIErrors.fail("--frontend-address applies to the ssh and slurm launchers") }
+            options.advertisedHost = frontendAddress
+        } else if launcher == "ssh", let first = hosts.first {
             let target = SSHHostResolver.hostname(of: first) ?? first
             options.advertisedHost = SSHHostResolver.localAddress(towards: target)
+        } else if launcher == "slurm", let first = hosts.first {
+            // This machine's own name may resolve to loopback: advertise the address on the route to the nodes.
+            let target = SlurmNodeAddress.lookup(first) ?? first
+            guard let address = SSHHostResolver.localAddress(towards: target) else {
+                throw CLIErrors.fail("cannot find an address of this machine that reaches node \(first) (\(target)); give one with --frontend-address")
+            }
+            options.advertisedHost = address
         }
         // With --vse the command lives in the image, not on this machine.
         // The same exit codes as a task that cannot start (127 not found, 126 not executable).
@@ -80,6 +107,12 @@ struct RunPlan {
             throw CLIErrors.fail("\(failure)", code: failure.status)
         }
         return RunPlan(options: options)
+    }
+}
+
+extension RunPlan {
+    static func slurmAllocation(_ environment: [String: String]) throws -> SlurmAllocation? {
+        do { return try SlurmAllocation.current(environment) } catch { throw CLIErrors.fail("\(error)") }
     }
 }
 

@@ -69,6 +69,12 @@ enum StagePlan {
         return { rank in root + "/nodes/\(rank)" }
     }
 
+    /// The state directory of the node called `name` (agents started as one job step: nodes may share the
+    /// filesystem, so the directory is keyed by node, not by rank).
+    static func nodeDirectory(named name: String, state: StateDirectory = .resolve()) -> String {
+        state.root + "/nodes/" + name
+    }
+
     /// Removes what a job left in the local node directories (agents remove their own; this catches killed ones).
     static func sweep(jobID: String, nodes: Int, state: StateDirectory = .resolve()) {
         let directory = nodeDirectory(state: state)

@@ -47,8 +47,14 @@ enum CLI {
     /// the whole suite.
     static func run(_ arguments: [String], environment extra: [String: String] = [:],
                     timeout: Duration = .seconds(600)) throws -> Result {
+        try run(program: vhpc, arguments, environment: extra, timeout: timeout)
+    }
+
+    /// Runs any program the same way (e.g. `salloc … vhpc run …`), with the same watchdog.
+    static func run(program: String, _ arguments: [String], environment extra: [String: String] = [:],
+                    timeout: Duration = .seconds(600)) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: vhpc)
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.environment = environment(extra)
         process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
@@ -59,7 +65,7 @@ enum CLI {
         try process.run()
         let pid = process.processIdentifier
         let watchdog = DispatchWorkItem {
-            FileHandle.standardError.write(Data("CLI watchdog: `vhpc \(arguments.joined(separator: " "))` (pid \(pid)) still running after \(timeout); killing it\n".utf8))
+            FileHandle.standardError.write(Data("CLI watchdog: `\(program) \(arguments.joined(separator: " "))` (pid \(pid)) still running after \(timeout); killing it\n".utf8))
             kill(pid, SIGKILL)
         }
         let (seconds, attoseconds) = timeout.components

@@ -1,0 +1,35 @@
+import Control
+import Foundation
+
+/// `--launcher slurm` as a ``Launcher``: one process on one node of the allocation, as a one-task job step
+/// (`srun --nodes=1 --nodelist=HOST … --overlap`). vhpc starts its agents with ``SlurmStepSpawner`` (one step
+/// for all nodes); this is the per-process form the Launcher protocol asks for.
+public struct SlurmLauncher: Launcher {
+    public var name: String { "slurm" }
+    public let srun: String
+    public let version: SrunCommand.Version
+
+    public init(srun: String, version: SrunCommand.Version) {
+        self.srun = srun
+        self.version = version
+    }
+
+    /// The installed srun; throws a LaunchError when there is none.
+    public static func installed() throws -> SlurmLauncher {
+        guard let srun = ExecutableLookup.resolve("srun") else {
+            throw LaunchError(host: "-", command: "srun", reason: "srun not found in PATH (is Slurm's client installed?)")
+        }
+        guard let version = SrunCommand.installedVersion(srun: srun) else {
+            throw LaunchError(host: "-", command: "\(srun) --version", reason: "cannot read Slurm's version")
+        }
+        return SlurmLauncher(srun: srun, version: version)
+    }
+
+    public func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess {
+        let arguments = SrunCommand.stepArguments(hosts: [request.host], version: version, killOnBadExit: false, binds: SrunCommand.taskPluginBinds())
+            + [request.executable] + request.arguments
+        return try await LocalLauncher().launch(LaunchRequest(
+            host: request.host, executable: srun, arguments: arguments, environment: request.environment,
+            standardInput: request.standardInput))
+    }
+}

@@ -1,0 +1,32 @@
+import Control
+import Foundation
+
+/// Where Slurm reaches a node: its `NodeAddr` (which may differ from its name, e.g. when node names are not
+/// in DNS), from `scontrol show node -o`.
+public enum SlurmNodeAddress {
+    /// The `NodeAddr=` field of one `scontrol show node -o` line; nil if absent.
+    public static func parse(_ output: String) -> String? {
+        for word in output.split(whereSeparator: { $0 == " " || $0 == "\n" }) where word.hasPrefix("NodeAddr=") {
+            let value = String(word.dropFirst("NodeAddr=".count))
+            return value.isEmpty || value == "(null)" ? nil : value
+        }
+        return nil
+    }
+
+    /// Asks `scontrol` for `node`'s address; nil when scontrol fails or does not say.
+    public static func lookup(_ node: String, scontrol: String? = ExecutableLookup.resolve("scontrol")) -> String? {
+        guard let scontrol else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: scontrol)
+        process.arguments = ["show", "node", "-o", node]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return parse(String(decoding: data, as: UTF8.self))
+    }
+}
