@@ -108,6 +108,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSetup.bootstrap(verbose: verbose)
+        RunSignals.catchEarly()
         var command = self.command
         if command.first == "--help" || command.first == "-h" {
             print(Self.helpMessage())
@@ -230,6 +231,7 @@ struct RunCommand: AsyncParsableCommand {
         defer { endpoint?.stop() }
         let jobMetrics = metrics
         let progress = StageProgress()
+        let jobID = options.jobID
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
         let record = JobRecordWriter(
             options: options, name: jobName ?? ProcessInfo.processInfo.environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
@@ -263,7 +265,10 @@ struct RunCommand: AsyncParsableCommand {
                     }
                 },
                 ready: { interrupter in
-                    RunSignals.install { signal in interrupter.interrupt(signal: signal) }
+                    RunSignals.install({ signal in interrupter.interrupt(signal: signal) }, sweep: {
+                        guard launcher == "local" else { return }
+                        for pid in JobProcessScan.agentProcesses(of: jobID, below: getpid()) { kill(-pid, SIGKILL) }
+                    })
                     printer.onBrokenPipe { interrupter.interrupt(signal: SIGPIPE) }
                 },
                 stdinReady: { sink in StdinForwarder.start(sink) })
