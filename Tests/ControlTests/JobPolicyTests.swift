@@ -38,6 +38,17 @@ import Testing
         #expect(policy.exitCode(highestTaskStatus: 139) == 139)
     }
 
+    @Test func afterTheEndOnlyTasksThatCouldNotStartAreReported() {
+        var policy = JobPolicy(configuration: .init(), taskCount: 4)
+        _ = policy.handle(.taskExited(TaskEnd(task: 1, node: 1, status: 3)), now: .zero)
+        // An MPI rank aborting because its peer is gone is a consequence: no line, the exit code stays 3.
+        let aborted = TaskEnd(task: 2, node: 2, status: 15, detail: "rank 2 called MPI_Abort (exit code 15)")
+        #expect(policy.handle(.taskExited(aborted), now: .milliseconds(5)).isEmpty)
+        let missing = TaskEnd(task: 3, node: 3, status: 127, detail: "command not found: x")
+        #expect(policy.handle(.taskExited(missing), now: .milliseconds(6)) == [.reportFailure(missing)])
+        #expect(policy.exitCode(highestTaskStatus: 127) == 3)
+    }
+
     @Test func aTasksExitIsCountedOnce() {
         var policy = JobPolicy(configuration: .init(), taskCount: 2)
         let failed = TaskEnd(task: 1, node: 1, status: 2)

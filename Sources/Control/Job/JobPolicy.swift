@@ -98,12 +98,10 @@ public struct JobPolicy: Sendable {
     private mutating func taskExited(_ end: TaskEnd, now: Duration) -> [Action] {
         guard exited.insert(end.task).inserted else { return [] }
         guard end.status != 0 else { return [] }
-        // Once the job is being ended, exits are its consequence (143 after SIGTERM), not failures; a task
-        // that could not start at all (it has a detail) is still reported.
+        // Once the job is being ended, exits are its consequence (143 after SIGTERM, an MPI rank aborting
+        // because a peer is gone), not failures; a task that could not start at all is still reported.
         guard phase == .running else {
-            guard end.detail != nil else { return [] }
-            failures.append(end)
-            return [.reportFailure(end)]
+            return end.detail != nil && (end.status == 126 || end.status == 127) ? [.reportFailure(end)] : []
         }
         failures.append(end)
         var actions: [Action] = [.reportFailure(end)]

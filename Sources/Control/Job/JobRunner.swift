@@ -294,7 +294,9 @@ public struct JobRunner: Sendable {
                     // the task: report it, and under the abort policy end the job like an agent failure. Any
                     // other message says why the task could not start (126, 127, 1): the policy reports it.
                     if message.isEmpty || status != TaskEnd.infrastructureFailureStatus {
-                        applyPolicy(.taskExited(TaskEnd(task: task, node: node - 1, status: status, detail: message.isEmpty ? nil : message)))
+                        // An exit status is 0…255 (MPI_Abort's code may be any int: as the process would exit).
+                        let code = status >= 0 && status <= 255 ? status : (status & 0xff == 0 ? 1 : status & 0xff)
+                        applyPolicy(.taskExited(TaskEnd(task: task, node: node - 1, status: code, detail: message.isEmpty ? nil : message)))
                     } else {
                         events(.launchFailed(node: node, message: message))
                         if options.onFailure == .abort {
