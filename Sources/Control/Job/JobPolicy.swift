@@ -101,7 +101,7 @@ public struct JobPolicy: Sendable {
         // Once the job is being ended, exits are its consequence (143 after SIGTERM, an MPI rank aborting
         // because a peer is gone), not failures; a task that could not start at all is still reported.
         guard phase == .running else {
-            return end.detail != nil && (end.status == 126 || end.status == 127) ? [.reportFailure(end)] : []
+            return end.detail.map(TaskStartFailure.describes) == true ? [.reportFailure(end)] : []
         }
         failures.append(end)
         var actions: [Action] = [.reportFailure(end)]

@@ -25,6 +25,12 @@ public enum TaskStartFailure: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// Whether a node's message for a task's exit is one of these (the task never ran), as opposed to, say,
+    /// an MPI_Abort's.
+    public static func describes(_ message: String) -> Bool {
+        ["command not found: ", "cannot execute ", "cannot change to directory "].contains { message.hasPrefix($0) }
+    }
+
     /// Why `name` cannot be run with search path `path` (call when ``ExecutableLookup/resolve(_:path:)``
     /// found nothing): a file that exists but is not executable (or is a directory) is 126, else 127.
     /// `shownAs` is the name the user gave, when `name` was made absolute.
