@@ -215,6 +215,35 @@ import Testing
         #expect(ClusterRunTests.leftoverQEMU().isEmpty, "\(ClusterRunTests.leftoverQEMU())")
     }
 
+    /// `--stage` with `--vse`: every guest holds the files under /vhpc/staged (DEST below it), checked by sha256
+    /// inside the guest against the host's.
+    @Test func stagedFilesAppearInsideEveryGuest() throws {
+        let source = NSTemporaryDirectory() + "vhpc-t15-stage-\(getpid()).bin"
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<(300 * 1024)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        FileManager.default.createFile(atPath: source, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        let sum = Process()
+        sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        sum.arguments = [source]
+        let pipe = Pipe()
+        sum.standardOutput = pipe
+        try sum.run()
+        sum.waitUntilExit()
+        let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        let result = try JobSemanticsTests.run(
+            ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "-l", "--stage", source, "--stage", source + ":in/data.bin", "--",
+             "sh", "-c", "sha256sum \"$VHPC_STAGED_0\" \"$VHPC_STAGED_1\"; echo dir=$VHPC_STAGE_DIR"],
+            input: nil, timeout: .seconds(180))
+        #expect(result.status == 0, "\(result.stderr)")
+        let name = (source as NSString).lastPathComponent
+        for rank in 0..<2 {
+            #expect(result.stdout.contains("\(rank): \(expected)  /vhpc/staged/\(name)"), "\(result.stdout)")
+            #expect(result.stdout.contains("\(rank): \(expected)  /vhpc/staged/in/data.bin"), "\(result.stdout)")
+            #expect(result.stdout.contains("\(rank): dir=/vhpc/staged"), "\(result.stdout)")
+        }
+    }
+
     @Test func moreVCPUsThanCoresIsRefusedUnlessOvercommitted() throws {
         let result = try JobSemanticsTests.run(["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "64", "--", "true"], input: nil)
         #expect(result.status == 1)

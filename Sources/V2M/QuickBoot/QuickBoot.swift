@@ -3,6 +3,7 @@
 import Foundation
 import GuestProtocol
 import Logging
+import Synchronization
 import VSE
 
 /// Boot an image under QEMU, run one command in it through the guest agent, shut it down.
@@ -38,6 +39,9 @@ public enum QuickBoot {
         public var onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil
         /// The command's stdin, then end-of-file; nil: end-of-file at once.
         public var stdin: AsyncStream<[UInt8]>? = nil
+        /// Host files copied into the guest before the command runs (through the guest agent: `sh`, `mkdir`,
+        /// `cat` and `chmod` must exist in the image); the source's permission bits are kept.
+        public var files: [GuestFile] = []
         /// Called once the guest is ready, before the command starts (a job's tool agent records the VM so
         /// `vhpc vm list/pause/resume` can find it).
         public var onBooted: (@Sendable (QEMUMachine) -> Void)? = nil
@@ -86,7 +90,8 @@ public enum QuickBoot {
         let status: Int32
         do {
             status = try await withTaskCancellationHandler {
-                try await machine.guest.exec(argv, environment: options.environment,
+                for file in options.files { try await copy(file, into: machine.guest) }
+                return try await machine.guest.exec(argv, environment: options.environment,
                                              workingDirectory: options.workingDirectory, stdin: options.stdin,
                                              onOutput: onOutput, onPMI: options.onPMI)
             } onCancel: {
@@ -104,6 +109,44 @@ public enum QuickBoot {
         return QuickBootResult(exitStatus: status, accelerator: verdict.accelerator, acceleratorReason: verdict.reason,
                                guest: machine.info, bootDuration: machine.bootDuration, runDuration: runDuration,
                                gracefulShutdown: graceful)
+    }
+}
+
+extension QuickBoot {
+    /// A host file to put at `destination` in the guest.
+    public struct GuestFile: Sendable, Hashable {
+        public var source: String
+        public var destination: String
+
+        public init(source: String, destination: String) {
+            self.source = source
+            self.destination = destination
+        }
+    }
+
+    /// Streams `file` into the guest as the stdin of `cat`; throws if the guest could not write it.
+    static func copy(_ file: GuestFile, into guest: GuestChannel) async throws {
+        guard let handle = FileHandle(forReadingAtPath: file.source) else {
+            throw V2MError.guestExecFailed(vm: "guest", reason: "cannot read \(file.source) to copy it into the guest")
+        }
+        let mode = ((try? FileManager.default.attributesOfItem(atPath: file.source)[.posixPermissions]) as? Int) ?? 0o644
+        let (chunks, feed) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .bufferingOldest(4))
+        let reader = Thread {
+            defer { try? handle.close() }
+            while let data = try? handle.read(upToCount: 64 * 1024), !data.isEmpty {
+                // Bounded: wait while the guest is slower than the disk.
+                while case .dropped = feed.yield([UInt8](data)) { usleep(1000) }
+            }
+            feed.finish()
+        }
+        reader.start()
+        let script = "mkdir -p \"${1%/*}\" && cat > \"$1\" && chmod \"$2\" \"$1\""
+        let errors = Mutex<[UInt8]>([])
+        let status = try await guest.exec(["sh", "-c", script, "sh", file.destination, String(mode & 0o7777, radix: 8)],
+                                          stdin: chunks, onOutput: { stream, bytes in if stream == .stderr { errors.withLock { $0 += bytes } } })
+        guard status == 0 else {
+            throw V2MError.guestExecFailed(vm: "guest", reason: "copying \(file.source) to \(file.destination) failed (exit \(status)): \(String(decoding: errors.withLock { $0.prefix(500) }, as: UTF8.self))")
+        }
     }
 }
 

@@ -102,6 +102,26 @@ struct VMTaskBackend: TaskBackend {
         await jobSwitch.stop()
     }
 
+    /// Where `--stage` files appear in each guest (their DEST below it).
+    static let guestStageDirectory = "/vhpc/staged"
+
+    /// The node's staged files to copy into a guest, and the task environment with guest paths for them
+    /// (the node's own state directory means nothing in the guest).
+    static func guestStaging(_ environment: [String: String]) -> ([QuickBoot.GuestFile], [String: String]) {
+        var result = environment
+        result["VHPC_NODE_STATE"] = nil
+        guard let stageDirectory = environment["VHPC_STAGE_DIR"] else { return ([], result) }
+        result["VHPC_STAGE_DIR"] = guestStageDirectory
+        var files: [QuickBoot.GuestFile] = []
+        for (name, path) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("VHPC_STAGED_") {
+            guard path.hasPrefix(stageDirectory + "/") else { continue }
+            let guestPath = guestStageDirectory + "/" + path.dropFirst(stageDirectory.count + 1)
+            files.append(QuickBoot.GuestFile(source: path, destination: guestPath))
+            result[name] = guestPath
+        }
+        return (files, result)
+    }
+
     /// This node's switch: on the address its agent listens on (the bootstrap's address table), peers = the
     /// job's other nodes, sockets in a per-job, per-node directory of the node's state (or of /tmp when that
     /// path is too long for a unix socket).
@@ -138,6 +158,8 @@ struct VMTaskBackend: TaskBackend {
                 pmi.shell.received(ByteBuffer(bytes: bytes), from: rank)
             }
         }
+        // Staged files (`--stage`) are copied into the guest: VHPC_STAGED_<n> and VHPC_STAGE_DIR name guest paths.
+        (options.files, environment) = Self.guestStaging(environment)
         options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         options.stdin = stdin
         options.workingDirectory = plan.chdirRequired ? plan.workingDirectory : "/"
