@@ -53,6 +53,11 @@ let package = Package(
         ]),
         // libvirt's C API for the V2M libvirt plug-in (headers: Debian's libvirt-dev), loaded on first use.
         .target(name: "CLibvirt"),
+        // OpenPMIx's server library for the node agent's PMIx server (headers: Debian's libpmix-dev, found
+        // under the multiarch pmix2 prefix), loaded on first use.
+        .target(name: "CPMIxServer", cSettings: [.unsafeFlags([
+            "-I/usr/lib/x86_64-linux-gnu/pmix2/include", "-I/usr/lib/aarch64-linux-gnu/pmix2/include",
+        ])]),
         // Hypervisor abstraction: profiles, VM lifecycle, plug-ins.
         .target(name: "V2M", dependencies: [
             "VSE", "GuestProtocol", "Wire", "CLibvirt",
@@ -62,7 +67,7 @@ let package = Package(
         ]),
         // Agents: pure state machines plus the NIO shells that run them.
         .target(name: "Control", dependencies: [
-            "Wire", "Topology", "CControlSupport",
+            "Wire", "Topology", "CControlSupport", "CPMIxServer",
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

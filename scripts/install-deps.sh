@@ -8,6 +8,9 @@ PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gz
 PACKAGES="$PACKAGES libsqlite3-dev graphviz"
 # The Slurm cluster of the tests (scripts/slurm-cluster.sh), its PMIx plugin, and Open MPI.
 PACKAGES="$PACKAGES slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev openmpi-bin"
+# Open MPI under vhpc run: its compiler wrapper, and OpenPMIx's server headers (the library is loaded at run
+# time).
+PACKAGES="$PACKAGES libopenmpi-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

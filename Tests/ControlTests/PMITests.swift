@@ -56,10 +56,36 @@ import Wire
         #expect(server.receive("cmd=barrier_in", from: 3) == [.fence(epoch: 1, entries: [])])
     }
 
-    @Test func oversizedValuesAreRefused() {
+    @Test func anOversizedValueFailsItsTaskNamingRankAndKey() {
         var server = Self.server()
         let value = String(repeating: "v", count: PMINodeServer.valueMax + 1)
-        #expect(Self.replies(server.receive("cmd=put kvsname=kvs_job key=k value=\(value)", from: 2))[2]?.contains("rc=-1") == true)
+        let outputs = server.receive("cmd=put kvsname=kvs_job key=P2-businesscard value=\(value)", from: 2)
+        guard case .fail(let rank, let message)? = outputs.first else {
+            Issue.record("expected a failure, got \(outputs)")
+            return
+        }
+        #expect(rank == 2)
+        #expect(message.contains("rank 2") && message.contains("'P2-businesscard'") && message.contains("1025 bytes"), "\(message)")
+        // The others are still served.
+        #expect(Self.replies(server.receive("cmd=get_my_kvsname", from: 3))[3] == "cmd=my_kvsname kvsname=kvs_job rc=0\n")
+    }
+
+    @Test func aMalformedLineFailsItsTask() {
+        var server = Self.server()
+        let outputs = server.receive("hello there", from: 3)
+        guard case .fail(3, let message)? = outputs.first else {
+            Issue.record("expected a failure, got \(outputs)")
+            return
+        }
+        #expect(message == "rank 3: malformed PMI-1 line (no cmd=): hello there")
+        #expect(server.receive("cmd=put kvsname=kvs_job key=k", from: 2).first.map { if case .fail = $0 { true } else { false } } == true)
+    }
+
+    @Test func aValueRunsToTheEndOfTheLine() {
+        var server = Self.server()
+        #expect(PMICommand(line: "cmd=put kvsname=kvs_job key=k value=a b=c  d")?.fields["value"] == "a b=c  d")
+        _ = server.receive("cmd=put kvsname=kvs_job key=k value=with spaces", from: 2)
+        #expect(Self.replies(server.receive("cmd=get kvsname=kvs_job key=k", from: 3))[3] == "cmd=get_result rc=0 msg=success value=with spaces\n")
     }
 
     @Test func processMappingDescribesTheBlocks() {

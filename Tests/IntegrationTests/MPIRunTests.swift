@@ -56,9 +56,9 @@ import Testing
     }
 
     @Test func anUnknownMPIModeIsOneClearError() throws {
-        let result = try CLI.run(["run", "-N", "1", "--mpi", "pmix", "--", "true"])
+        let result = try CLI.run(["run", "-N", "1", "--mpi", "pmi3", "--", "true"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("--mpi must be pmi1 or none (got 'pmix')"), "\(result.stderr)")
+        #expect(result.stderr.contains("--mpi must be auto, pmix, pmi1 or none (got 'pmi3')"), "\(result.stderr)")
     }
 
     /// The same program inside VMs: a Debian VSE with MPICH's runtime, 2 nodes × 2 VMs. Each guest agent

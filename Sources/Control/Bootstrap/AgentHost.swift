@@ -94,6 +94,8 @@ public struct AgentHost: Sendable {
             stepReady = joined.ready
         }
 
+        // Which agents share a process (and so its PMIx server); only worked out when processes are packed.
+        let agentProcesses = config.agentsPerProcess > 1 ? ChunkPlan.processes(tree: tree, agentsPerProcess: config.agentsPerProcess) : []
         var runtimes: [Int: AgentRuntime] = [:]
         for rank in plan.hosted {
             let parentRank = tree.parent(of: rank) ?? 0
@@ -108,14 +110,14 @@ public struct AgentHost: Sendable {
                 heartbeatTimeout: config.heartbeatTimeoutMilliseconds > 0 ? .milliseconds(config.heartbeatTimeoutMilliseconds) : nil,
                 parent: parent)
             machine.fallbackGraph = fallbackGraph
-            runtimes[rank] = AgentRuntime(
-                configuration: machine, hub: hub,
-                environment: .init(
-                    group: group, jobID: config.jobID, secret: secret,
-                    tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,
-                    nodeCount: config.nodeCount, host: config.host(ofRank: rank), logger: agentLogger,
-                    staging: nodeDirectory.map { StagingFiles(role: .node(directory: $0(rank), jobID: config.jobID), durable: config.stagingDurable) },
-                    corruptChunkOffset: Self.corruptChunkOffset(rank: rank)))
+            var runtimeEnvironment = AgentRuntime.Environment(
+                group: group, jobID: config.jobID, secret: secret,
+                tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,
+                nodeCount: config.nodeCount, host: config.host(ofRank: rank), logger: agentLogger,
+                staging: nodeDirectory.map { StagingFiles(role: .node(directory: $0(rank), jobID: config.jobID), durable: config.stagingDurable) },
+                corruptChunkOffset: Self.corruptChunkOffset(rank: rank))
+            runtimeEnvironment.agentProcesses = agentProcesses
+            runtimes[rank] = AgentRuntime(configuration: machine, hub: hub, environment: runtimeEnvironment)
         }
 
         stepReady?()  // registered (AgentRuntime.init): children may dial now

@@ -64,3 +64,19 @@ public struct ChunkPlan: Sendable, Hashable {
         return count
     }
 }
+
+extension ChunkPlan {
+    /// The agent ranks each agent process of a job hosts, front-end first (rank 0 alone), as the front-end
+    /// and every agent process split the boot tree: every process can tell which agents share a process
+    /// with which (the PMIx server, one per process, serves them together).
+    public static func processes(tree: BootTree, agentsPerProcess: Int) -> [[Int]] {
+        var result: [[Int]] = [[0]]
+        var pending = ChunkPlan(tree: tree, roots: [0], capacity: 1, childCapacity: agentsPerProcess).childGroups
+        while let roots = pending.popLast() {
+            let plan = ChunkPlan(tree: tree, roots: roots, capacity: agentsPerProcess)
+            result.append(plan.hosted)
+            pending += plan.childGroups
+        }
+        return result
+    }
+}

@@ -9,10 +9,18 @@ public struct PMICommand: Sendable, Hashable {
         self.fields = fields
     }
 
-    /// Parses a line (without its newline); nil unless it starts with `cmd=`.
+    /// Parses a line (without its newline); nil unless it starts with `cmd=`. A `value=` field runs to the
+    /// end of the line, less trailing blanks (PMI-1 values may hold spaces; MPICH and hydra put it last).
     public init?(line: String) {
         var fields: [String: String] = [:]
         var name: String?
+        var line = Substring(line)
+        if let range = line.range(of: " value=") {
+            var value = line[range.upperBound...]
+            while value.last == " " || value.last == "\r" { value.removeLast() }
+            fields["value"] = String(value)
+            line = line[..<range.lowerBound]
+        }
         for word in line.split(separator: " ", omittingEmptySubsequences: true) {
             guard let equals = word.firstIndex(of: "=") else { continue }
             let key = String(word[..<equals])

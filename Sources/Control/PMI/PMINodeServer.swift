@@ -40,6 +40,9 @@ public struct PMINodeServer: Sendable {
         case fence(epoch: Int, entries: [PMIEntry])
         /// Task `rank` called `PMI_Abort` (MPI_Abort) with exit code `code`.
         case abort(rank: Int, code: Int32, message: String)
+        /// Task `rank` broke the protocol (a malformed line, an oversized key or value): fail it, and close its
+        /// connection; the server keeps serving the others.
+        case fail(rank: Int, message: String)
     }
 
     /// Limits announced in `maxes` (MPICH's hydra uses the same).
@@ -83,7 +86,10 @@ public struct PMINodeServer: Sendable {
         guard configuration.localRanks.contains(rank) else { return [] }
         guard let command = PMICommand(line: line) else {
             // Multi-line spawn requests (`mcmd=spawn` … `endcmd`) are not supported.
-            return line.hasPrefix("endcmd") ? [reply(rank, "spawn_result", ["rc": "-1"])] : []
+            if line.hasPrefix("endcmd") { return [reply(rank, "spawn_result", ["rc": "-1"])] }
+            if line.hasPrefix("mcmd=") || line.contains("=") && !line.contains(" ") { return [] }
+            if line.allSatisfy({ $0 == " " || $0 == "\r" }) { return [] }
+            return [.fail(rank: rank, message: "rank \(rank): malformed PMI-1 line (no cmd=): \(Self.excerpt(line))")]
         }
         let config = configuration
         switch command.name {
@@ -99,9 +105,11 @@ public struct PMINodeServer: Sendable {
         case "get_universe_size":
             return [reply(rank, "universe_size", ["size": "\(config.size)", "rc": "0"])]
         case "put":
-            guard let key = command.fields["key"], let value = command.fields["value"],
-                  key.utf8.count <= Self.keyMax, value.utf8.count <= Self.valueMax else {
-                return [reply(rank, "put_result", ["rc": "-1", "msg": "bad_key_or_value"])]
+            guard let key = command.fields["key"], let value = command.fields["value"] else {
+                return [.fail(rank: rank, message: "rank \(rank): malformed PMI-1 put (needs key= and value=): \(Self.excerpt(line))")]
+            }
+            guard key.utf8.count <= Self.keyMax, value.utf8.count <= Self.valueMax else {
+                return [.fail(rank: rank, message: "rank \(rank): PMI-1 put of key '\(Self.excerpt(key))' refused: key of \(key.utf8.count) bytes (limit \(Self.keyMax)), value of \(value.utf8.count) bytes (limit \(Self.valueMax))")]
             }
             visible[key] = value
             pending.append(PMIEntry(key: key, value: value))
@@ -147,6 +155,11 @@ public struct PMINodeServer: Sendable {
         let waiting = inBarrier.sorted()
         inBarrier.removeAll()
         return waiting.map { reply($0, "barrier_out", ["rc": "0"]) }
+    }
+
+    /// The start of a bad line, for a one-line message.
+    static func excerpt(_ text: String) -> String {
+        text.count <= 60 ? text : String(text.prefix(60)) + "…"
     }
 
     private mutating func fence() -> Output {

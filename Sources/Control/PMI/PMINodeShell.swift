@@ -9,24 +9,30 @@ public final class PMINodeShell: Sendable {
     private struct State {
         var server: PMINodeServer
         var framers: [Int: LineFramer] = [:]
+        var spoken: Set<Int> = []
+        var finalized: Set<Int> = []
     }
 
     private let state: Mutex<State>
     private let start = ContinuousClock.now
     private let lenient: Bool
     private let send: @Sendable (_ rank: Int, _ bytes: [UInt8]) -> Void
+    private let disconnect: @Sendable (_ rank: Int) -> Void
     private let report: @Sendable (AgentEvent) -> Void
     private let logger: Logger
 
     /// - Parameters:
     ///   - send: writes bytes to task `rank`'s PMI connection.
+    ///   - disconnect: ends task `rank`'s PMI connection (it broke the protocol).
     ///   - report: the agent's event sink (fences go up the tree through it).
     public init(configuration: PMINodeServer.Configuration, logger: Logger,
                 send: @escaping @Sendable (_ rank: Int, _ bytes: [UInt8]) -> Void,
+                disconnect: @escaping @Sendable (_ rank: Int) -> Void = { _ in },
                 report: @escaping @Sendable (AgentEvent) -> Void) {
         state = Mutex(State(server: PMINodeServer(configuration: configuration)))
         lenient = configuration.lenientAfter != nil
         self.send = send
+        self.disconnect = disconnect
         self.report = report
         self.logger = logger
     }
@@ -34,14 +40,29 @@ public final class PMINodeShell: Sendable {
     /// Bytes from task `rank`'s connection (any cut: lines are reassembled here).
     public func received(_ bytes: ByteBuffer, from rank: Int) {
         let outputs = state.withLock { state -> [PMINodeServer.Output] in
+            if bytes.readableBytes > 0 { state.spoken.insert(rank) }
             var framer = state.framers[rank] ?? LineFramer(maximumLineLength: 64 * 1024)
             let lines = framer.append(bytes)
             state.framers[rank] = framer
             guard let lines else { return [] }
             let now = ContinuousClock.now - start
-            return String(buffer: lines).split(separator: "\n").flatMap { state.server.receive(String($0), from: rank, now: now) }
+            return String(buffer: lines).split(separator: "\n").flatMap { line in
+                // A task that aborts ends its session too (its failure is reported with its own message).
+                if line.hasPrefix("cmd=finalize") || line.hasPrefix("cmd=abort") { state.finalized.insert(rank) }
+                return state.server.receive(String(line), from: rank, now: now)
+            }
         }
         perform(outputs)
+    }
+
+    /// Whether task `rank` sent anything (a PMI-1 client talked to the server).
+    public func hasSpoken(_ rank: Int) -> Bool {
+        state.withLock { $0.spoken.contains(rank) }
+    }
+
+    /// Whether task `rank` ended its PMI-1 session (`cmd=finalize`).
+    public func hasFinalized(_ rank: Int) -> Bool {
+        state.withLock { $0.finalized.contains(rank) }
     }
 
     /// Every node is in fence `epoch` (from ``TaskControl/pmiRelease(epoch:entries:)``).
@@ -69,6 +90,11 @@ public final class PMINodeShell: Sendable {
                 send(rank, Array(line.utf8))
             case .fence(let epoch, let entries):
                 report(.pmiFence(epoch: epoch, entries: entries))
+            case .fail(let rank, let message):
+                logger.warning("\(message)")
+                state.withLock { _ = $0.finalized.insert(rank) }
+                report(.taskExited(task: rank, status: 1, message: message))
+                disconnect(rank)
             case .abort(let rank, let code, let message):
                 // The client waits for the job to end: report the task ended with a reason, which the
                 // front-end treats as a failure (under --on-failure abort it ends the job).

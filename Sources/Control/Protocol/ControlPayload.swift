@@ -25,10 +25,11 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     /// Node → controller: the outcome of one staged file on that node.
     case staged(StagingReport)
     /// Node → controller: every PMI task of the node entered fence (barrier) `epoch`; `entries` are the
-    /// node's puts since the previous fence.
-    case pmiFence(node: Int, epoch: Int, entries: [PMIEntry])
-    /// Controller → every agent (flooded): every node entered fence `epoch`; `entries` are all their puts.
-    case pmiRelease(epoch: Int, entries: [PMIEntry])
+    /// node's puts since the previous fence (or its PMIx contribution), part `part` of `parts` (``PMIParts``).
+    case pmiFence(node: Int, epoch: Int, entries: [PMIEntry], part: Int = 0, parts: Int = 1)
+    /// Controller → every agent (flooded): every node entered fence `epoch`; `entries` are all their puts,
+    /// part `part` of `parts`.
+    case pmiRelease(epoch: Int, entries: [PMIEntry], part: Int = 0, parts: Int = 1)
     /// Step agent → front-end's rendezvous (agents started as one resource-manager job step): where I listen.
     case stepJoin(AgentEndpoint)
     /// Front-end's rendezvous → step agent: your boot-tree parent, listening and registered.

@@ -59,14 +59,18 @@ extension ControlPayload {
         case .staged(let report):
             buffer.writeInteger(Tag.staged.rawValue)
             buffer.writeJSON(report)
-        case .pmiFence(let node, let epoch, let entries):
+        case .pmiFence(let node, let epoch, let entries, let part, let parts):
             buffer.writeInteger(Tag.pmiFence.rawValue)
             buffer.writeInteger(Int64(node))
             buffer.writeInteger(Int64(epoch))
+            buffer.writeInteger(UInt32(part))
+            buffer.writeInteger(UInt32(parts))
             buffer.writeEntries(entries)
-        case .pmiRelease(let epoch, let entries):
+        case .pmiRelease(let epoch, let entries, let part, let parts):
             buffer.writeInteger(Tag.pmiRelease.rawValue)
             buffer.writeInteger(Int64(epoch))
+            buffer.writeInteger(UInt32(part))
+            buffer.writeInteger(UInt32(parts))
             buffer.writeEntries(entries)
         case .stepJoin(let endpoint):
             buffer.writeInteger(Tag.stepJoin.rawValue)
@@ -129,11 +133,13 @@ extension ControlPayload {
             self = .staged(report)
         case .pmiFence:
             guard let node = buffer.readInteger(as: Int64.self), let epoch = buffer.readInteger(as: Int64.self),
+                  let part = buffer.readInteger(as: UInt32.self), let parts = buffer.readInteger(as: UInt32.self), part < parts,
                   let entries = buffer.readEntries() else { return nil }
-            self = .pmiFence(node: Int(node), epoch: Int(epoch), entries: entries)
+            self = .pmiFence(node: Int(node), epoch: Int(epoch), entries: entries, part: Int(part), parts: Int(parts))
         case .pmiRelease:
-            guard let epoch = buffer.readInteger(as: Int64.self), let entries = buffer.readEntries() else { return nil }
-            self = .pmiRelease(epoch: Int(epoch), entries: entries)
+            guard let epoch = buffer.readInteger(as: Int64.self), let part = buffer.readInteger(as: UInt32.self),
+                  let parts = buffer.readInteger(as: UInt32.self), part < parts, let entries = buffer.readEntries() else { return nil }
+            self = .pmiRelease(epoch: Int(epoch), entries: entries, part: Int(part), parts: Int(parts))
         case .stepJoin, .stepParent:
             guard let endpoints = buffer.readEndpoints(), endpoints.count == 1 else { return nil }
             self = tag == .stepJoin ? .stepJoin(endpoints[0]) : .stepParent(endpoints[0])
@@ -204,7 +210,8 @@ extension ByteBuffer {
         writeInteger(UInt32(entries.count))
         for entry in entries {
             writeLengthPrefixed(entry.key)
-            writeLengthPrefixed(entry.value)
+            writeInteger(UInt32(entry.bytes.count))
+            writeBytes(entry.bytes)
         }
     }
 
@@ -214,8 +221,10 @@ extension ByteBuffer {
         var entries: [PMIEntry] = []
         entries.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let key = readLengthPrefixed(), let value = readLengthPrefixed() else { return nil }
-            entries.append(PMIEntry(key: key, value: value))
+            // Values are bytes: a PMIx contribution is binary (PMI-1's text is checked where it is served).
+            guard let key = readLengthPrefixed(), let length = readInteger(as: UInt32.self), length <= readableBytes,
+                  let bytes = readBytes(length: Int(length)) else { return nil }
+            entries.append(PMIEntry(key: key, bytes: bytes))
         }
         return entries
     }

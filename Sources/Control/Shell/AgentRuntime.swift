@@ -27,6 +27,9 @@ public struct AgentRuntime: Sendable {
         public var staging: StagingFiles?
         /// Test hook (`VHPC_TEST_CORRUPT_CHUNK`): the first chunk received at this offset is corrupted.
         public var corruptChunkOffset: UInt64?
+        /// Agent ranks of each agent process of the job when processes host several agents (see
+        /// ``NodeTaskPlan/agentProcesses``); empty: one agent per process.
+        public var agentProcesses: [[Int]] = []
 
         public init(
             group: any EventLoopGroup, jobID: String, secret: JobSecret, tickInterval: Duration, backend: (any TaskBackend)?,
@@ -158,6 +161,7 @@ public struct AgentRuntime: Sendable {
                         var plan = NodeTaskPlan(
                             command: command, jobID: environment.jobID, agentRank: rank,
                             nodeCount: environment.nodeCount, host: environment.host)
+                        if !environment.agentProcesses.isEmpty { plan.agentProcesses = environment.agentProcesses }
                         if let staging { plan.environment.merge(staging.taskEnvironment()) { _, staged in staged } }
                         for (peer, endpoint) in machine.addresses where peer != 0 { plan.nodeAddresses[peer] = endpoint.host }
                         plan.secret = environment.secret

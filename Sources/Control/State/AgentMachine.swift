@@ -90,6 +90,8 @@ public struct AgentMachine: Sendable {
     public private(set) var staging: StagingMachine
     /// Controller: the job's PMI fences (set up at launch).
     private var pmiFences: PMIFenceTracker?
+    /// Fences (controller) or releases (nodes) that came in several parts, until every part is in.
+    private var pmiParts = PMIParts()
 
     public init(configuration: Configuration) throws(TopologyError) {
         self.configuration = configuration
@@ -135,7 +137,10 @@ public struct AgentMachine: Sendable {
         case .launchFailed(let message):
             routeToController(ControlPayload.launchFailed(node: rank, message: message).message, &out)
         case .pmiFence(let epoch, let entries):
-            routeToController(ControlPayload.pmiFence(node: rank, epoch: epoch, entries: entries).message, &out)
+            let parts = PMIParts.split(entries)
+            for (index, part) in parts.enumerated() {
+                routeToController(ControlPayload.pmiFence(node: rank, epoch: epoch, entries: part, part: index, parts: parts.count).message, &out)
+            }
         case .broadcast(let message):
             if isController { floodOut(message, except: nil, &out); apply(message, &out) }
         case .stdin(let data):
@@ -450,15 +455,18 @@ public struct AgentMachine: Sendable {
             stage(&out) { $0.receiveDetach(id, from: peer) }
         case .staged(let report):
             if isController { out.append(.stagingReport(report)) } else { route(message, to: 0, &out) }
-        case .pmiFence(let node, let epoch, let entries):
+        case .pmiFence(let node, let epoch, let entries, let part, let parts):
             guard isController else { route(message, to: 0, &out); return }
-            if let merged = pmiFences?.fence(from: node, epoch: epoch, entries: entries, failed: Set(failures.keys), now: now) {
+            guard let whole = pmiParts.add(source: node, epoch: epoch, part: part, parts: parts, entries: entries) else { return }
+            if let merged = pmiFences?.fence(from: node, epoch: epoch, entries: whole, failed: Set(failures.keys), now: now) {
                 releasePMI(epoch, merged, &out)
             }
-        case .pmiRelease(let epoch, let entries):
-            guard flood.firstSighting(.pmiRelease(epoch: epoch)) else { return }
+        case .pmiRelease(let epoch, let entries, let part, let parts):
+            guard flood.firstSighting(.pmiRelease(epoch: epoch, part: part)) else { return }
             floodOut(message, except: peer, &out)
-            if !isController { out.append(.pmiRelease(epoch: epoch, entries: entries)) }
+            if !isController, let whole = pmiParts.add(source: 0, epoch: epoch, part: part, parts: parts, entries: entries) {
+                out.append(.pmiRelease(epoch: epoch, entries: whole))
+            }
         case .stepJoin, .stepParent, .stepReady:
             break  // rendezvous messages travel on the front-end's rendezvous connections, never on links
         }
@@ -466,8 +474,11 @@ public struct AgentMachine: Sendable {
 
     /// Controller: every node is in fence `epoch`; flood the merged puts down.
     private mutating func releasePMI(_ epoch: Int, _ entries: [PMIEntry], _ out: inout [AgentDirective]) {
-        guard flood.firstSighting(.pmiRelease(epoch: epoch)) else { return }
-        floodOut(ControlPayload.pmiRelease(epoch: epoch, entries: entries).message, except: nil, &out)
+        let parts = PMIParts.split(entries)
+        for (index, part) in parts.enumerated() {
+            guard flood.firstSighting(.pmiRelease(epoch: epoch, part: index)) else { return }
+            floodOut(ControlPayload.pmiRelease(epoch: epoch, entries: part, part: index, parts: parts.count).message, except: nil, &out)
+        }
     }
 
     /// Applies a flooded command locally.

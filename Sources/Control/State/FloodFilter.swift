@@ -7,7 +7,7 @@ public struct FloodFilter: Sendable {
         case launch(UInt64)
         case control(UInt64)
         case failure(rank: Int)
-        case pmiRelease(epoch: Int)
+        case pmiRelease(epoch: Int, part: Int)
     }
 
     private var seen: Set<Key> = []

@@ -22,7 +22,10 @@ public struct JobTracker: Sendable {
     }
 
     /// Records a task's exit status.
+    /// A task reported failed before it exited (MPI_Abort, a PMI protocol error) stays failed when its
+    /// process then exits 0.
     public mutating func exited(task: Int, status: Int32) {
+        if status == 0, let earlier = exits[task], earlier != 0 { return }
         exits[task] = status
     }
 

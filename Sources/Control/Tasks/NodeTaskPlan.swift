@@ -26,6 +26,13 @@ public struct NodeTaskPlan: Sendable, Hashable {
     public var secret: JobSecret?
     /// Number of nodes in the job.
     public var nodeCount = 1
+    /// Agent ranks hosted by each agent process of the job (``ChunkPlan/processes(tree:agentsPerProcess:)``):
+    /// agents of one process share its PMIx server. Empty: one agent per process.
+    public var agentProcesses: [[Int]] {
+        get { processes.isEmpty ? (0...nodeCount).map { [$0] } : processes }
+        set { processes = newValue }
+    }
+    private var processes: [[Int]] = []
 
     public init(
         jobID: String, agentRank: Int, node: Int, host: String, taskRanks: Range<Int>, size: Int, executable: String,
@@ -53,8 +60,17 @@ public struct NodeTaskPlan: Sendable, Hashable {
         self.nodeCount = nodeCount
     }
 
-    /// Whether tasks get a PMI-1 server (`vhpc run --mpi pmi1`, the default; `--mpi none` turns it off).
-    public var usesPMI: Bool { (environment[Self.mpiVariable] ?? "pmi1") == "pmi1" }
+    /// `vhpc run --mpi`: which process-management interfaces tasks are served.
+    public enum MPIMode: String, Sendable, CaseIterable {
+        /// Both PMI-1 (MPICH) and PMIx (Open MPI): whichever the program's MPI speaks.
+        case auto, pmi1, pmix, none
+    }
+
+    public var mpiMode: MPIMode { environment[Self.mpiVariable].flatMap(MPIMode.init(rawValue:)) ?? .auto }
+    /// Whether tasks get a PMI-1 server (`--mpi auto` or `pmi1`).
+    public var usesPMI: Bool { mpiMode == .auto || mpiMode == .pmi1 }
+    /// Whether tasks get the PMIx server (`--mpi auto` or `pmix`).
+    public var usesPMIx: Bool { mpiMode == .auto || mpiMode == .pmix }
     /// The launch variable that carries `--mpi`.
     public static let mpiVariable = "VHPC_MPI"
     /// The launch variable that turns on lenient PMI barriers: milliseconds (see

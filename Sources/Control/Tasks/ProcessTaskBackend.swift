@@ -50,7 +50,24 @@ public struct ProcessTaskBackend: TaskBackend {
             configuration: plan.pmiConfiguration(tasksPerVM: false), logger: logger,
             send: { rank, bytes in
                 pmiWriters.write(bytes, to: rank)
-            }, report: report) : nil
+            }, disconnect: { rank in pmiWriters.shutdown(rank) }, report: report) : nil
+        var pmixEnvironments: [Int: [String: String]] = [:]
+        if plan.usesPMIx {
+            do {
+                pmixEnvironments = try PMIxServer.shared.join(plan, report: report)
+            } catch {
+                // --mpi pmix asked for it; under auto an MPICH program still runs (and an Open MPI one is caught
+                // as a singleton when it exits).
+                if plan.mpiMode == .pmix {
+                    report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
+                    PMIxServer.shared.leave(agentRank: plan.agentRank)
+                    return
+                }
+                logger.warning("node \(plan.node): no PMIx for this job: \(error)")
+            }
+        }
+        defer { if plan.usesPMIx { PMIxServer.shared.leave(agentRank: plan.agentRank) } }
+        let exitCheck = MPIExitCheck(plan: plan, executable: executable)
         for rank in plan.taskRanks {
             do {
                 let outPipe = try Self.pipe()
@@ -81,6 +98,7 @@ public struct ProcessTaskBackend: TaskBackend {
                 var environment = plan.environment(forTask: rank, base: base)
                 environment["PWD"] = directory
                 if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
+                if let pmix = pmixEnvironments[rank] { environment.merge(pmix) { _, pmix in pmix } }
                 let pid: pid_t
                 do {
                     pid = try await ProcessSpawner.spawn(
@@ -126,7 +144,14 @@ public struct ProcessTaskBackend: TaskBackend {
                     // A descendant may still hold the task's PMI socket (fd 3 is inherited): end it now.
                     pmiWriters.shutdown(task.rank)
                     _ = await (out, err, pmiDone)
-                    report(.taskExited(task: task.rank, status: status, message: ""))
+                    let pmix = PMIxServer.shared.session(of: task.rank)
+                    let connected = pmi?.hasSpoken(task.rank) == true || pmix.connected
+                    let finalized = pmi?.hasFinalized(task.rank) == true || pmix.finalized
+                    if let message = exitCheck.failure(rank: task.rank, status: status, connected: connected, finalized: finalized) {
+                        report(.taskExited(task: task.rank, status: status == 0 ? 1 : status, message: message))
+                    } else {
+                        report(.taskExited(task: task.rank, status: status, message: ""))
+                    }
                     return true
                 }
             }
@@ -152,7 +177,11 @@ public struct ProcessTaskBackend: TaskBackend {
                         try? await Task.sleep(for: grace)
                         for pid in pids { kill(-pid, SIGKILL) }
                     case .pmiRelease(let epoch, let entries):
-                        pmi?.release(epoch: epoch, entries: entries)
+                        if PMIxFenceRelay.carriesPMIx(entries) {
+                            PMIxServer.shared.release(epoch: epoch, entries: entries)
+                        } else {
+                            pmi?.release(epoch: epoch, entries: entries)
+                        }
                     }
                 }
                 return false

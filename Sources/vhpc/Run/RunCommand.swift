@@ -98,8 +98,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
     @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
     @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
-    @Option(help: "pmi1 (default: every task gets a PMI-1 server, as MPICH's PMI_FD clients expect) or none.")
-    var mpi: String = "pmi1"
+    @Option(help: "auto (default: every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI), pmi1, pmix or none.")
+    var mpi: String = "auto"
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
         valueName: "FILE[:DEST]")) var stage: [String] = []
@@ -132,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
         if let cpusPerTask, let vcpus, cpusPerTask != vcpus {
             throw CLIErrors.fail("-c/--cpus-per-task \(cpusPerTask) and --vcpus \(vcpus) disagree")
         }
-        guard ["pmi1", "none"].contains(mpi) else { throw CLIErrors.fail("--mpi must be pmi1 or none (got '\(mpi)')") }
+        guard NodeTaskPlan.MPIMode(rawValue: mpi) != nil else { throw CLIErrors.fail("--mpi must be auto, pmix, pmi1 or none (got '\(mpi)')") }
         let vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus ?? cpusPerTask, memory: memory, hypervisor: hypervisor)
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
@@ -208,7 +208,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
-        if vse != nil, mpi == "pmi1" { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
+        if vse != nil, mpi == "pmi1" || mpi == "auto" { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let outputFiles = output == nil && error == nil ? nil : try TaskOutputFiles(

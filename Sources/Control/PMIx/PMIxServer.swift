@@ -1,0 +1,206 @@
+import CPMIxServer
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent process's PMIx server (OpenPMIx's server library through `CPMIxServer`, loaded on first use):
+/// Open MPI's `MPI_Init` connects to it, and its fences cross vhpc's tree as the node's PMI fences (see
+/// ``PMIxFenceRelay``). PMIx allows one server per process, so this is a process-wide object; every node
+/// agent of the process whose job serves PMIx joins it with its tasks.
+public final class PMIxServer: Sendable {
+    public static let shared = PMIxServer()
+
+    /// Why the server cannot serve a job.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private struct Member {
+        var ranks: Range<Int>
+        var report: @Sendable (AgentEvent) -> Void
+    }
+
+    private struct State {
+        var started = false
+        var job: PMIxJob?
+        var tmpdir: String?
+        var relay = PMIxFenceRelay(agents: [])
+        var members: [Int: Member] = [:]
+        var connected: Set<Int> = []
+        var finalized: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+    private let logger = Logger(label: "vhpc.pmix")
+
+    private init() {}
+
+    /// Serves `plan`'s tasks: starts the server (once per process), registers the job's namespace (once per
+    /// job) and each task; returns the environment of each task (from `PMIx_server_setup_fork`, plus where
+    /// Open MPI keeps its node-local files). `report` is the node agent's event sink (fences, aborts).
+    public func join(_ plan: NodeTaskPlan, report: @escaping @Sendable (AgentEvent) -> Void) throws -> [Int: [String: String]] {
+        let job = PMIxJob(jobID: plan.jobID, layout: TaskLayout(tasks: plan.size, nodes: plan.nodeCount),
+                          processes: plan.agentProcesses, agentRank: plan.agentRank)
+        let tmpdir = try state.withLock { state -> String in
+            if let current = state.job {
+                guard current.jobID == job.jobID, let tmpdir = state.tmpdir else {
+                    throw Failure(description: "this agent process already serves PMIx for job \(current.jobID)")
+                }
+                state.members[plan.agentRank] = Member(ranks: plan.taskRanks, report: report)
+                return tmpdir
+            }
+            let tmpdir = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/vhpc-pmix-\(plan.jobID)-\(job.local.name)"
+            try Self.makeDirectory(tmpdir)
+            if !state.started {
+                var error = [CChar](repeating: 0, count: 512)
+                let context = Unmanaged.passUnretained(self).toOpaque()
+                let status = vhpc_pmix_server_start(tmpdir, job.local.name, pmixEvent, context, &error, error.count)
+                guard status == 0 else {
+                    throw Failure(description: "cannot start the PMIx server: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                }
+                state.started = true
+            }
+            let status = vhpc_pmix_register_nspace(job.namespace, Int32(job.local.ranks.count), Self.list(job.namespaceInfo(tmpdir: tmpdir)))
+            guard status == 0 else {
+                throw Failure(description: "cannot register PMIx namespace \(job.namespace): " + String(cString: vhpc_pmix_error_string(status)))
+            }
+            state.job = job
+            state.tmpdir = tmpdir
+            state.relay = PMIxFenceRelay(agents: job.local.agentsWithTasks)
+            state.members[plan.agentRank] = Member(ranks: plan.taskRanks, report: report)
+            return tmpdir
+        }
+        var environments: [Int: [String: String]] = [:]
+        for rank in plan.taskRanks {
+            var status = vhpc_pmix_register_client(job.namespace, UInt32(rank), getuid(), getgid())
+            guard status == 0 else {
+                throw Failure(description: "cannot register rank \(rank) with the PMIx server: " + String(cString: vhpc_pmix_error_string(status)))
+            }
+            var pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+            status = vhpc_pmix_setup_fork(job.namespace, UInt32(rank), &pointer)
+            defer { vhpc_pmix_free_env(pointer) }
+            guard status == 0 else {
+                throw Failure(description: "PMIx_server_setup_fork for rank \(rank): " + String(cString: vhpc_pmix_error_string(status)))
+            }
+            var environment = Self.nodeEnvironment(tmpdir: tmpdir)
+            var index = 0
+            while let entry = pointer?[index] {
+                let text = String(cString: entry)
+                if let equals = text.firstIndex(of: "=") {
+                    environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+                }
+                index += 1
+            }
+            environments[rank] = environment
+        }
+        return environments
+    }
+
+    /// What the tasks need besides PMIx's own variables:
+    /// - Open MPI 4.1 decides how it was launched from its environment alone (its "schizo" components know
+    ///   mpirun, Slurm, Flux, ALPS and JSM) and runs as a singleton otherwise; `FLUX_JOB_ID` makes it take the
+    ///   path of a direct launch under an external PMIx server, which is what vhpc is (it touches nothing else:
+    ///   binding is left alone, as under Flux).
+    /// - What Open MPI keeps per node goes under the node's directory, not under the machine's name: vhpc
+    ///   "nodes" that share a machine would otherwise share (and corrupt) each other's shared-memory segments.
+    static func nodeEnvironment(tmpdir: String) -> [String: String] {
+        ["FLUX_JOB_ID": "vhpc", "OMPI_MCA_btl_vader_backing_directory": tmpdir, "OMPI_MCA_orte_tmpdir_base": tmpdir]
+    }
+
+    /// Whether task `rank` connected to the server (called `PMIx_Init`), and finalized (`PMIx_Finalize`).
+    public func session(of rank: Int) -> (connected: Bool, finalized: Bool) {
+        state.withLock { ($0.connected.contains(rank), $0.finalized.contains(rank)) }
+    }
+
+    /// A release of fence `epoch` reached the node (from ``TaskControl/pmiRelease(epoch:entries:)``).
+    public func release(epoch: Int, entries: [PMIEntry]) {
+        guard let (handle, data) = state.withLock({ $0.relay.released(epoch: epoch, entries: entries) }) else { return }
+        data.withUnsafeBufferPointer { vhpc_pmix_fence_complete(UInt(handle), 0, $0.baseAddress, $0.count) }
+    }
+
+    /// The node's tasks are gone. When the last node of the process leaves, fences still waiting fail (their
+    /// clients are gone too), the namespace is deregistered and the node directory removed.
+    public func leave(agentRank: Int) {
+        let ending = state.withLock { state -> (String, String, [UInt])? in
+            state.members[agentRank] = nil
+            guard state.members.isEmpty, let job = state.job, let tmpdir = state.tmpdir else { return nil }
+            let pending = state.relay.pending
+            state.job = nil
+            state.tmpdir = nil
+            state.relay = PMIxFenceRelay(agents: [])
+            state.connected = []
+            state.finalized = []
+            return (job.namespace, tmpdir, pending)
+        }
+        guard let (namespace, tmpdir, pending) = ending else { return }
+        for handle in pending { vhpc_pmix_fence_complete(UInt(handle), -1, nil, 0) }
+        vhpc_pmix_deregister_nspace(namespace)
+        try? FileManager.default.removeItem(atPath: tmpdir)
+    }
+
+    /// An upcall from the library's progress thread.
+    fileprivate func handle(kind: Int32, rank: UInt32, status: Int32, message: String, data: [UInt8], handle: UInt) {
+        switch Int(kind) {
+        case Int(VHPC_PMIX_CONNECTED.rawValue):
+            state.withLock { _ = $0.connected.insert(Int(rank)) }
+        case Int(VHPC_PMIX_FINALIZED.rawValue):
+            state.withLock { _ = $0.finalized.insert(Int(rank)) }
+        case Int(VHPC_PMIX_ABORT.rawValue):
+            // Its session ends here: the abort is its failure, with its own message.
+            let report = state.withLock { state in
+                state.finalized.insert(Int(rank))
+                return state.members.values.first { $0.ranks.contains(Int(rank)) }?.report
+            }
+            let detail = message.isEmpty ? "" : ": \(message)"
+            let code = status == 0 ? 1 : status
+            report?(.taskExited(task: Int(rank), status: code, message: "rank \(rank) called MPI_Abort (exit code \(code))\(detail)"))
+        case Int(VHPC_PMIX_FENCE.rawValue):
+            let sends = state.withLock { state in
+                state.relay.entered(data: data, handle: handle).map { ($0, state.members[$0.agent]?.report) }
+            }
+            for (contribution, report) in sends {
+                guard let report else {
+                    logger.error("PMIx fence: node agent \(contribution.agent) has not joined")
+                    continue
+                }
+                report(.pmiFence(epoch: contribution.epoch, entries: contribution.entries))
+            }
+        default:
+            break
+        }
+    }
+
+    private static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A C info list from a description (the caller hands it to the library, which frees it).
+    private static func list(_ infos: [PMIxInfo]) -> OpaquePointer? {
+        let list = vhpc_pmix_info_new()
+        for info in infos {
+            switch info.value {
+            case .string(let value): vhpc_pmix_info_string(list, info.key, value)
+            case .uint32(let value): vhpc_pmix_info_uint32(list, info.key, value)
+            case .uint16(let value): vhpc_pmix_info_uint16(list, info.key, value)
+            case .rank(let value): vhpc_pmix_info_rank(list, info.key, value)
+            case .bool(let value): vhpc_pmix_info_bool(list, info.key, value ? 1 : 0)
+            case .infos(let items): vhpc_pmix_info_array(list, info.key, Self.list(items))
+            }
+        }
+        return list
+    }
+}
+
+/// The C shim's event function: forwards to the server object passed as context.
+private func pmixEvent(context: UnsafeMutableRawPointer?, kind: Int32, rank: UInt32, status: Int32,
+                       message: UnsafePointer<CChar>?, data: UnsafePointer<UInt8>?, size: Int, handle: UInt) {
+    guard let context else { return }
+    let server = Unmanaged<PMIxServer>.fromOpaque(context).takeUnretainedValue()
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    server.handle(kind: kind, rank: rank, status: status, message: message.map { String(cString: $0) } ?? "", data: bytes, handle: handle)
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Judges how an MPI rank ended, so no failure passes for success and no rank's death leaves its peers
+/// waiting:
+/// - a task of a job of several tasks whose program links an MPI library, that exited 0 without ever talking
+///   to the node's PMI-1 or PMIx server, initialised MPI on its own (`MPI_Init` without a server it
+///   understands makes a one-rank `MPI_COMM_WORLD`): a singleton, whose result is not the job's;
+/// - a rank that opened a PMI session and exited without closing it (no `MPI_Finalize`), or an MPI program
+///   that failed before `MPI_Init`, leaves the others waiting in a collective (a fence) for it forever: the
+///   job is failed with a message, which ends it under `--on-failure abort` (the default), as mpirun does.
+public struct MPIExitCheck: Sendable, Hashable {
+    public let size: Int
+    public let mode: NodeTaskPlan.MPIMode
+    public let linksMPI: Bool
+
+    public init(size: Int, mode: NodeTaskPlan.MPIMode, linksMPI: Bool) {
+        self.size = size
+        self.mode = mode
+        self.linksMPI = linksMPI
+    }
+
+    init(plan: NodeTaskPlan, executable: String) {
+        self.init(size: plan.size, mode: plan.mpiMode,
+                  linksMPI: plan.size > 1 && plan.mpiMode != .none && Self.linksMPI(executable))
+    }
+
+    /// The failure message for task `rank`, which exited with `status`; nil if its end is fine.
+    /// - Parameters:
+    ///   - connected: it talked to the node's PMI-1 or PMIx server.
+    ///   - finalized: it ended that session (PMI-1 `finalize`, `PMIx_Finalize`).
+    public func failure(rank: Int, status: Int32, connected: Bool, finalized: Bool) -> String? {
+        guard size > 1, mode != .none else { return nil }
+        if connected {
+            guard !finalized else { return nil }
+            return "rank \(rank) exited (status \(status)) without MPI_Finalize: the other ranks would wait for it forever; failed"
+        }
+        guard linksMPI else { return nil }
+        if status != 0 {
+            return "rank \(rank) exited (status \(status)) before MPI_Init reached the node's PMI server: the other ranks would wait for it forever; failed"
+        }
+        let served = switch mode {
+        case .auto: "PMI-1 nor PMIx"
+        case .pmi1: "PMI-1 (--mpi pmi1; Open MPI needs --mpi pmix or auto)"
+        case .pmix: "PMIx (--mpi pmix; MPICH needs --mpi pmi1 or auto)"
+        case .none: ""
+        }
+        return "rank \(rank) ran as an MPI singleton: it exited without contacting the node's \(served) server, so its MPI_COMM_WORLD had 1 rank instead of \(size); failed"
+    }
+
+    /// Whether an executable names an MPI library among its dependencies (Open MPI's `libmpi.so`, MPICH's
+    /// `libmpich.so`): the dynamic string table sits near the start of an ELF file.
+    static func linksMPI(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 4 << 20) else { return false }
+        return ["libmpi.so.", "libmpich.so.", "libmpi_"].contains { head.range(of: Data($0.utf8)) != nil }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// Open MPI programs (Debian's Open MPI 4.1 over its external OpenPMIx 4.2, compiled here with
+/// `mpicc.openmpi`) started by `vhpc run` alone: no `mpirun`, no `prted`; every task's PMIx client talks to its
+/// node agent's PMIx server, whose fences cross vhpc's tree. Also the PMI-1 server's handling of bad clients.
+@Suite(.serialized) struct OpenMPIRunTests {
+    /// `tests/fixtures/mpi/NAME.c` built with `mpicc.openmpi` into a temporary directory.
+    static func build(_ name: String) -> String? {
+        let directory = NSTemporaryDirectory() + "vhpc-ompi-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let output = directory + "/" + name
+        if FileManager.default.isExecutableFile(atPath: output) { return output }
+        let compile = Process()
+        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.openmpi")
+        compile.arguments = ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/\(name).c"]
+        guard (try? compile.run()) != nil else { return nil }
+        compile.waitUntilExit()
+        return compile.terminationStatus == 0 ? output : nil
+    }
+
+    static let environment = ["VHPC_STATE_DIR": ControlRunTests.stateDirectory(),
+                              "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+
+    @Test(arguments: [(1, 1), (1, 4), (2, 4), (4, 8), (8, 8)])
+    func allreduceCompletesAcrossNodes(nodes: Int, tasks: Int) throws {
+        let program = try #require(Self.build("allreduce"), "mpicc.openmpi could not build the test program (package libopenmpi-dev)")
+        let result = try CLI.run(["run", "-N", "\(nodes)", "-n", "\(tasks)", "-l", "--", program],
+                                 environment: Self.environment, timeout: .seconds(120))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let expected = tasks * (tasks + 1) / 2
+        for rank in 0..<tasks {
+            #expect(result.stdout.contains("\(rank): rank \(rank) of \(tasks) on "), "\(result.stdout)")
+        }
+        #expect(result.stdout.components(separatedBy: "allreduce sum = \(expected) (expected \(expected))").count - 1 == tasks,
+                "\(result.stdout)")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))?.filter { $0.hasPrefix("vhpc-pmix-") } ?? []
+        #expect(leftovers.isEmpty, "node directories left behind: \(leftovers)")
+    }
+
+    @Test func mpiAbortEndsTheJobWithItsCode() throws {
+        let program = try #require(Self.build("abort"))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", program], environment: Self.environment, timeout: .seconds(60))
+        #expect(result.status == 7, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("rank 1 called MPI_Abort (exit code 7)"), "\(result.stderr)")
+        #expect(clock.now - start < .seconds(30), "the other ranks wait in a barrier forever unless the job is ended")
+    }
+
+    @Test func aRankThatDiesBeforeTheFenceEndsTheJob() throws {
+        let program = try #require(Self.build("die_in_fence"))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", program], environment: Self.environment, timeout: .seconds(60))
+        #expect(result.status == 3, "stderr: \(result.stderr)")
+        #expect(clock.now - start < .seconds(30), "ranks waiting in MPI_Init's fence must not hang the job")
+    }
+
+    /// The Open MPI program without a PMIx server (`--mpi pmi1`) initialises MPI as a singleton: vhpc says so
+    /// and fails the job instead of passing 2 one-rank results off as a 2-rank job.
+    @Test func aSingletonRankIsCaughtAndFailsTheJob() throws {
+        let program = try #require(Self.build("allreduce"))
+        let result = try CLI.run(["run", "-N", "2", "--mpi", "pmi1", "--", program], environment: Self.environment, timeout: .seconds(60))
+        #expect(result.status == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("ran as an MPI singleton: it exited without contacting the node's PMI-1 (--mpi pmi1; Open MPI needs --mpi pmix or auto) server, so its MPI_COMM_WORLD had 1 rank instead of 2"),
+                "\(result.stderr)")
+    }
+
+    @Test func aMalformedPMILineFailsItsTaskAndTheOthersAreServed() throws {
+        let script = """
+            if [ "$PMI_RANK" = 1 ]; then printf 'hello there\\n' >&3; read -r x <&3; exit 0; fi
+            printf 'cmd=get_maxes\\n' >&3; read -r line <&3; echo "served: $line"
+            """
+        let result = try CLI.run(["run", "-N", "2", "--on-failure", "continue", "--", "sh", "-c", script],
+                                 environment: Self.environment, timeout: .seconds(60))
+        #expect(result.status == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("rank 1: malformed PMI-1 line (no cmd=): hello there"), "\(result.stderr)")
+        #expect(result.stdout.contains("served: cmd=maxes kvsname_max=256 keylen_max=64 vallen_max=1024 rc=0"), "\(result.stdout)")
+    }
+
+    @Test func anOversizedPutFailsItsTaskNamingTheKey() throws {
+        let script = """
+            if [ "$PMI_RANK" = 0 ]; then v=$(head -c 2000 /dev/zero | tr '\\0' v); printf 'cmd=put kvsname=k key=big value=%s\\n' "$v" >&3; read -r x <&3; fi
+            """
+        let result = try CLI.run(["run", "-N", "1", "-n", "2", "--", "sh", "-c", script], environment: Self.environment, timeout: .seconds(60))
+        #expect(result.status == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("rank 0: PMI-1 put of key 'big' refused: key of 3 bytes (limit 64), value of 2000 bytes (limit 1024)"),
+                "\(result.stderr)")
+    }
+}
