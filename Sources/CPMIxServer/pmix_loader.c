@@ -217,6 +217,9 @@ int vhpc_pmix_server_start(const char *tmpdir, const char *hostname, vhpc_pmix_e
     event_context = context;
     // Clients prove who they are with the kernel's peer credentials, not munge: a node need not run munged.
     setenv("PMIX_MCA_psec", "native", 0);
+    // The server wants the node's CPU topology only: hwloc's GPU, OpenCL, X11 and PCI plug-ins would load some
+    // 20 more libraries (ICU, libX11, libOpenCL...) into every agent that serves PMIx.
+    setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci,hwloc_opencl,hwloc_gl,hwloc_xml_libxml,hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero", 0);
     vhpc_pmix_info_list *info = vhpc_pmix_info_new();
     vhpc_pmix_info_string(info, PMIX_SERVER_TMPDIR, tmpdir);
     vhpc_pmix_info_string(info, PMIX_SYSTEM_TMPDIR, tmpdir);

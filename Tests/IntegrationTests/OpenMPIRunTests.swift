@@ -25,8 +25,12 @@ import Testing
     @Test(arguments: [(1, 1), (1, 4), (2, 4), (4, 8), (8, 8)])
     func allreduceCompletesAcrossNodes(nodes: Int, tasks: Int) throws {
         let program = try #require(Self.build("allreduce"), "mpicc.openmpi could not build the test program (package libopenmpi-dev)")
+        // A temporary directory of the job's own: the node directories must be gone from it afterwards.
+        let tmpdir = NSTemporaryDirectory() + "vhpc-ompi-tmp-\(getpid())-\(nodes)-\(tasks)"
+        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
         let result = try CLI.run(["run", "-N", "\(nodes)", "-n", "\(tasks)", "-l", "--", program],
-                                 environment: Self.environment, timeout: .seconds(120))
+                                 environment: Self.environment.merging(["TMPDIR": tmpdir]) { _, new in new }, timeout: .seconds(120))
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let expected = tasks * (tasks + 1) / 2
         for rank in 0..<tasks {
@@ -34,7 +38,7 @@ import Testing
         }
         #expect(result.stdout.components(separatedBy: "allreduce sum = \(expected) (expected \(expected))").count - 1 == tasks,
                 "\(result.stdout)")
-        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))?.filter { $0.hasPrefix("vhpc-pmix-") } ?? []
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: tmpdir)) ?? []
         #expect(leftovers.isEmpty, "node directories left behind: \(leftovers)")
     }
 

@@ -52,7 +52,7 @@ public final class PMIxServer: Sendable {
                 state.members[plan.agentRank] = Member(ranks: plan.taskRanks, report: report)
                 return tmpdir
             }
-            let tmpdir = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/vhpc-pmix-\(plan.jobID)-\(job.local.name)"
+            let tmpdir = Self.directoryPrefix(jobID: plan.jobID) + job.local.name
             try Self.makeDirectory(tmpdir)
             if !state.started {
                 var error = [CChar](repeating: 0, count: 512)
@@ -97,6 +97,22 @@ public final class PMIxServer: Sendable {
             environments[rank] = environment
         }
         return environments
+    }
+
+    /// Where the nodes of job `jobID` keep their PMIx and Open MPI files (a directory per node: this, then the
+    /// node's name).
+    public static func directoryPrefix(jobID: String) -> String {
+        (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/vhpc-pmix-\(jobID)-"
+    }
+
+    /// Removes the node directories of job `jobID` on this machine: an agent killed with its job cannot.
+    public static func sweep(jobID: String) {
+        let prefix = directoryPrefix(jobID: jobID)
+        let parent = (prefix as NSString).deletingLastPathComponent
+        let start = (prefix as NSString).lastPathComponent
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(start) {
+            try? FileManager.default.removeItem(atPath: parent + "/" + entry)
+        }
     }
 
     /// What the tasks need besides PMIx's own variables:

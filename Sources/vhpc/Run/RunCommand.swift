@@ -278,6 +278,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         printer.flush()
         if launcher == "local", !options.staging.isEmpty { StagePlan.sweep(jobID: options.jobID, nodes: options.nodeCount) }
+        if launcher == "local", mpi == "auto" || mpi == "pmix" { PMIxServer.sweep(jobID: options.jobID) }
         if launcher == "local", vse != nil { JobVMRegistry(state: StateDirectory.resolve(), jobID: options.jobID).removeAll() }
         record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
         if printer.isBroken { throw ExitCode(128 + SIGPIPE) }  // quietly, as a tool killed by SIGPIPE
