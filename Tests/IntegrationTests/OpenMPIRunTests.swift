@@ -58,6 +58,7 @@ import Testing
         let start = clock.now
         let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", program], environment: Self.environment, timeout: .seconds(60))
         #expect(result.status == 3, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("task 1 (node 0): exited with exit code 3"), "\(result.stderr)")
         #expect(clock.now - start < .seconds(30), "ranks waiting in MPI_Init's fence must not hang the job")
     }
 

@@ -5,9 +5,11 @@ import Foundation
 /// - a task of a job of several tasks whose program links an MPI library, that exited 0 without ever talking
 ///   to the node's PMI-1 or PMIx server, initialised MPI on its own (`MPI_Init` without a server it
 ///   understands makes a one-rank `MPI_COMM_WORLD`): a singleton, whose result is not the job's;
-/// - a rank that opened a PMI session and exited without closing it (no `MPI_Finalize`), or an MPI program
-///   that failed before `MPI_Init`, leaves the others waiting in a collective (a fence) for it forever: the
-///   job is failed with a message, which ends it under `--on-failure abort` (the default), as mpirun does.
+/// - a rank that opened a PMI session and exited 0 without closing it (no `MPI_Finalize`) leaves the others
+///   waiting in a collective (a fence) for it forever: the job is failed with a message, which ends it under
+///   kill-on-bad-exit (the default), as mpirun does.
+/// A rank that exits non-zero or by a signal needs nothing more: ``JobPolicy`` reports it and ends the job
+/// (and the ranks it then terminates must not count as failures of their own).
 public struct MPIExitCheck: Sendable, Hashable {
     public let size: Int
     public let mode: NodeTaskPlan.MPIMode
@@ -24,20 +26,18 @@ public struct MPIExitCheck: Sendable, Hashable {
                   linksMPI: plan.size > 1 && plan.mpiMode != .none && Self.linksMPI(executable))
     }
 
-    /// The failure message for task `rank`, which exited with `status`; nil if its end is fine.
+    /// The failure message for task `rank`, which exited with `status`; nil if its end is fine or already a
+    /// failure (non-zero).
     /// - Parameters:
     ///   - connected: it talked to the node's PMI-1 or PMIx server.
     ///   - finalized: it ended that session (PMI-1 `finalize`, `PMIx_Finalize`).
     public func failure(rank: Int, status: Int32, connected: Bool, finalized: Bool) -> String? {
-        guard size > 1, mode != .none else { return nil }
+        guard size > 1, mode != .none, status == 0 else { return nil }
         if connected {
             guard !finalized else { return nil }
-            return "rank \(rank) exited (status \(status)) without MPI_Finalize: the other ranks would wait for it forever; failed"
+            return "rank \(rank) exited 0 without MPI_Finalize: the other ranks would wait for it forever; failed"
         }
         guard linksMPI else { return nil }
-        if status != 0 {
-            return "rank \(rank) exited (status \(status)) before MPI_Init reached the node's PMI server: the other ranks would wait for it forever; failed"
-        }
         let served = switch mode {
         case .auto: "PMI-1 nor PMIx"
         case .pmi1: "PMI-1 (--mpi pmi1; Open MPI needs --mpi pmix or auto)"
