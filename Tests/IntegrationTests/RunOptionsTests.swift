@@ -34,6 +34,19 @@ import Testing
         #expect(help.contains("STDIN AND OUTPUT:"))
     }
 
+    @Test func hostfileSlotsAreTasksOnThatHost() throws {
+        let file = NSTemporaryDirectory() + "vhpc-hostfile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "localhost slots=2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["run", "--hostfile", file, "-l", "--", "sh", "-c", "echo node=$VHPC_NODE size=$VHPC_SIZE"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").sorted() == ["0: node=0 size=2", "1: node=0 size=2"])
+        try "localhost slots=2\n127.0.0.1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let uneven = try CLI.run(["run", "--hostfile", file, "--", "true"])
+        #expect(uneven.status != 0)
+        #expect(uneven.stderr.contains("hosts have different slot counts (localhost: 2, 127.0.0.1: 1)"), "\(uneven.stderr)")
+    }
+
     @Test func anUnknownOptionIsAnErrorNamingItNeverAProgram() throws {
         let result = try CLI.run(["run", "-N", "1", "--bogus-option", "3", "--", "true"])
         #expect(result.status != 0)

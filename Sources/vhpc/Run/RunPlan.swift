@@ -16,6 +16,7 @@ struct RunPlan {
         guard let executable = command.first else { throw CLIErrors.fail("no command given (usage: vhpc run -N NODES -- CMD [ARGS…])") }
         var hosts: [String] = []
         var nodes = nodes
+        var slotsPerHost = 1
         if hostlist != nil && hostfile != nil { throw CLIErrors.fail("give either -w or --hostfile, not both") }
         if launcher == "slurm" {
             // The allocation is the host list: -N and -w choose within it.
@@ -39,6 +40,7 @@ struct RunPlan {
                 throw CLIErrors.fail("cannot read hostfile \(hostfile)")
             }
             do { hosts = try Hostlist.parseHostfile(text, path: hostfile) } catch { throw CLIErrors.fail("\(error)") }
+            (hosts, slotsPerHost) = try HostSlots.uniform(hosts, source: hostfile)
         }
         let nodeCount = nodes ?? (hosts.isEmpty ? 1 : hosts.count)
         guard nodeCount >= 1 else { throw CLIErrors.fail("-N must be at least 1 (got \(nodeCount))") }
@@ -57,7 +59,7 @@ struct RunPlan {
             tasks = n
         case (let n?, nil): tasks = n
         case (nil, let perNode?): tasks = perNode * nodeCount
-        case (nil, nil): tasks = nodeCount
+        case (nil, nil): tasks = nodeCount * slotsPerHost
         }
         guard tasks >= 1 else { throw CLIErrors.fail("the number of tasks must be at least 1 (got \(tasks))") }
         guard fanout >= 1 else { throw CLIErrors.fail("--fanout must be at least 1 (got \(fanout))") }
