@@ -49,6 +49,13 @@ import Testing
         #expect(policy.exitCode(highestTaskStatus: 127) == 3)
     }
 
+    @Test func anMPIRankLeavingWithoutFinalizeIsAFailureEvenWithStatusZero() {
+        var policy = JobPolicy(configuration: .init(killOnBadExit: false), taskCount: 2)
+        let left = TaskEnd(task: 1, node: 0, status: 0, detail: "exited without calling MPI_Finalize")
+        #expect(policy.handle(.taskExited(left), now: .zero) == [.reportFailure(left)])
+        #expect(policy.exitCode(highestTaskStatus: 0) == 1)
+    }
+
     @Test func aTasksExitIsCountedOnce() {
         var policy = JobPolicy(configuration: .init(), taskCount: 2)
         let failed = TaskEnd(task: 1, node: 1, status: 2)

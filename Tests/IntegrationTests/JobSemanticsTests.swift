@@ -75,6 +75,10 @@ import Testing
         let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/early"], environment: Self.state, timeout: .seconds(60))
         #expect(result.status == 3, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("vhpc: task 1 (node 0): exited with exit code 3"), "\(result.stderr)")
+        // exit(0) without MPI_Finalize breaks the job just the same: it ends, and not with 0.
+        let quiet = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/early", "0"], environment: Self.state, timeout: .seconds(60))
+        #expect(quiet.status == 1, "stderr: \(quiet.stderr)")
+        #expect(quiet.stderr.contains("vhpc: task 1 (node 0): rank 1 exited 0 without MPI_Finalize"), "\(quiet.stderr)")
     }
 
     @Test func sigpipeOnStdoutEndsTheJobQuietlyWith141() throws {

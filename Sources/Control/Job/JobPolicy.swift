@@ -1,13 +1,15 @@
 /// The front-end's rules for ending a job, as a sans-I/O state machine (``JobRunner`` feeds it task exits and
 /// ticks with the time since the job started, and carries out its actions):
 ///
-/// - every task that fails on its own (non-zero exit or a signal) is reported once;
+/// - every task that fails on its own (non-zero exit or a signal, or an MPI rank's exit without MPI_Finalize)
+///   is reported once;
 /// - under kill-on-bad-exit (the default, like mpirun/hydra and `srun -K`) the first such failure ends the
 ///   job, and so does the time limit: every task gets SIGTERM, then SIGKILL after `killWait` (Slurm's
 ///   KillWait); their last output still arrives, and the job ends when every task has reported (or, for
 ///   tasks that never report, `giveUpAfter` after SIGKILL);
 /// - the exit code: the highest status among the failures that ended the job (tasks it terminated do not
-///   count: `3`, not `143`), 124 after the time limit (as `timeout(1)`), else the highest task status.
+///   count: `3`, not `143`), 124 after the time limit (as `timeout(1)`), else the highest task status; never
+///   0 when a failure was reported.
 public struct JobPolicy: Sendable {
     /// What the user chose (`-K`, `--time`) and the escalation delays.
     public struct Configuration: Sendable, Hashable {
@@ -90,14 +92,15 @@ public struct JobPolicy: Sendable {
     public func exitCode(highestTaskStatus: Int32) -> Int32 {
         switch cause {
         case .timeLimit: return Self.timeLimitExitCode
-        case .badExit: return failures.map(\.status).max() ?? highestTaskStatus
-        case nil: return highestTaskStatus
+        case .badExit: return max(1, failures.map(\.status).max() ?? highestTaskStatus)
+        case nil: return failures.isEmpty ? highestTaskStatus : max(1, highestTaskStatus)
         }
     }
 
     private mutating func taskExited(_ end: TaskEnd, now: Duration) -> [Action] {
         guard exited.insert(end.task).inserted else { return [] }
-        guard end.status != 0 else { return [] }
+        // Status 0 with a detail: an MPI rank that exited without MPI_Finalize (its job is broken).
+        guard end.status != 0 || end.detail != nil else { return [] }
         // Once the job is being ended, exits are its consequence (143 after SIGTERM, an MPI rank aborting
         // because a peer is gone), not failures; a task that could not start at all is still reported.
         guard phase == .running else {

@@ -178,7 +178,14 @@ struct VMTaskBackend: TaskBackend {
                 image: image, argv: argv, timeout: .seconds(300), options: options,
                 onOutput: { stream, bytes in lines.add(stream, bytes) }, logger: logger)
             lines.finish()
-            report(.taskExited(task: rank, status: result.exitStatus, message: ""))
+            // The same rule as for processes: a rank that opened a PMI session and exited 0 without closing it.
+            let check = MPIExitCheck(size: plan.size, mode: plan.mpiMode, linksMPI: false)
+            if let message = check.failure(rank: rank, status: result.exitStatus, connected: pmi?.shell.hasSpoken(rank) == true,
+                                           finalized: pmi?.shell.hasFinalized(rank) == true) {
+                report(.taskExited(task: rank, status: 1, message: message))
+            } else {
+                report(.taskExited(task: rank, status: result.exitStatus, message: ""))
+            }
         } catch is CancellationError {
             lines.finish()
             report(.taskExited(task: rank, status: 128 + SIGTERM, message: ""))
