@@ -8,7 +8,10 @@ import VSE
 /// Best effort: a history that cannot be written costs one warning, never the job.
 final class JobRecordWriter: Sendable {
     let options: JobOptions
-    private let store: JobStore?
+    /// Every write happens here, in order, off the job's critical path (opening SQLite and pruning the
+    /// history must not delay the first agent's start); `finish` waits for all of them.
+    private let queue = DispatchQueue(label: "vhpc.job-history")
+    private let store = NIOLockedValueBox<JobStore?>(nil)
     private let warned = NIOLockedValueBox(false)
     private let tasks = NIOLockedValueBox<[Int: TaskOutcome]>([:])
 
@@ -16,30 +19,31 @@ final class JobRecordWriter: Sendable {
     /// VMs are recorded by rank (named `<image>-r<rank>`, placed by the task layout).
     init(options: JobOptions, name: String? = nil, image: (id: String, name: String)? = nil, hypervisor: String = "qemu") {
         self.options = options
-        var opened: JobStore?
-        var failure: String?
-        do {
-            let environment = ProcessInfo.processInfo.environment
-            opened = try JobStore(path: JobRecordWriter.databasePath(), retention: try .from(environment: environment))
-            let job = JobSummary(
-                id: options.jobID, name: name, user: Self.userName(), command: ([options.executable] + options.arguments).joined(separator: " "),
-                launcher: options.launcher, nodes: options.nodeCount, tasks: options.taskCount, fanout: options.fanout,
-                image: image?.id, frontEndPID: getpid(), frontEndStartTicks: FrontEndLiveness.startTicks(of: getpid()) ?? 0)
-            try opened?.begin(job)
-            if let image {
-                let layout = TaskLayout(tasks: options.taskCount, nodes: options.nodeCount)
-                let vms = (0..<options.taskCount).map { rank in
-                    let node = layout.node(ofRank: rank)
-                    return JobVMRow(jobID: options.jobID, rank: rank, node: node + 1, name: "\(image.name)-r\(rank)",
-                                    host: node < options.hosts.count ? options.hosts[node] : "localhost", hypervisor: hypervisor)
+        let startTicks = FrontEndLiveness.startTicks(of: getpid()) ?? 0
+        queue.async { [self] in
+            do {
+                let opened = try JobStore(path: JobRecordWriter.databasePath(),
+                                          retention: try .from(environment: ProcessInfo.processInfo.environment))
+                let job = JobSummary(
+                    id: options.jobID, name: name, user: Self.userName(),
+                    command: ([options.executable] + options.arguments).joined(separator: " "),
+                    launcher: options.launcher, nodes: options.nodeCount, tasks: options.taskCount, fanout: options.fanout,
+                    image: image?.id, frontEndPID: getpid(), frontEndStartTicks: startTicks)
+                try opened.begin(job)
+                if let image {
+                    let layout = TaskLayout(tasks: options.taskCount, nodes: options.nodeCount)
+                    let vms = (0..<options.taskCount).map { rank in
+                        let node = layout.node(ofRank: rank)
+                        return JobVMRow(jobID: options.jobID, rank: rank, node: node + 1, name: "\(image.name)-r\(rank)",
+                                        host: node < options.hosts.count ? options.hosts[node] : "localhost", hypervisor: hypervisor)
+                    }
+                    try opened.setVMs(vms, job: options.jobID)
                 }
-                try opened?.setVMs(vms, job: options.jobID)
+                store.withLockedValue { $0 = opened }
+            } catch {
+                warn("\(error)")
             }
-        } catch {
-            failure = "\(error)"
         }
-        store = opened
-        if let failure { warn(failure) }
     }
 
     /// `$VHPC_HOME/jobs.sqlite` (the state directory's default otherwise).
@@ -69,9 +73,10 @@ final class JobRecordWriter: Sendable {
         tasks.withLockedValue { $0[end.task] = outcome }
     }
 
-    /// The job ended with `exitCode` (`state` says how: completed, failed, cancelled, timeout).
+    /// The job ended with `exitCode` (`state` says how: completed, failed, cancelled, timeout). Returns once
+    /// everything recorded before is written.
     func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
-        record {
+        record(waiting: true) {
             if !agents.isEmpty {
                 try $0.setAgents(agents.map { AgentRow(jobID: self.options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) },
                                  job: self.options.jobID)
@@ -82,9 +87,12 @@ final class JobRecordWriter: Sendable {
         }
     }
 
-    private func record(_ body: (JobStore) throws -> Void) {
-        guard let store else { return }
-        do { try body(store) } catch { warn("\(error)") }
+    private func record(waiting: Bool = false, _ body: @escaping @Sendable (JobStore) throws -> Void) {
+        let work: @Sendable () -> Void = { [self] in
+            guard let store = store.withLockedValue({ $0 }) else { return }
+            do { try body(store) } catch { warn("\(error)") }
+        }
+        if waiting { queue.sync(execute: work) } else { queue.async(execute: work) }
     }
 
     private func warn(_ message: String) {
