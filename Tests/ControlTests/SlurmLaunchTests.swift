@@ -48,3 +48,23 @@ import Testing
         #expect(SlurmNodeAddress.parse("NodeName=n1 Arch=x86_64") == nil)
     }
 }
+
+@Suite struct PBSAllocationTests {
+    @Test func nodefileLinesAreSlots() throws {
+        let env = ["PBS_JOBID": "9.srv", "PBS_NODEFILE": "/nf"]
+        let allocation = try #require(try PBSAllocation.current(env) { _ in "a\na\nb\nc\nc\nc\n" })
+        #expect(allocation.hosts == ["a", "b", "c"])
+        #expect(allocation.slots == ["a": 2, "b": 1, "c": 3])
+        #expect(try allocation.select(nodes: 2, hostlist: nil) == ["a", "b"])
+        #expect(throws: PBSAllocation.Problem(description: "-N 4 is more than PBS job 9.srv has hosts (3 in /nf)")) {
+            _ = try allocation.select(nodes: 4, hostlist: nil)
+        }
+        #expect(throws: PBSAllocation.Problem(description: "-w: host 'z' is not in PBS job 9.srv's nodefile /nf")) {
+            _ = try allocation.select(nodes: nil, hostlist: ["z"])
+        }
+        #expect(try PBSAllocation.current([:]) == nil)
+        #expect(throws: PBSAllocation.Problem(description: "PBS job 9.srv: PBS_NODEFILE /nf names no host")) {
+            _ = try PBSAllocation.current(env) { _ in "\n" }
+        }
+    }
+}

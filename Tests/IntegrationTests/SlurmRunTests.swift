@@ -113,6 +113,26 @@ import Testing
         #expect(survivors.isEmpty, "tasks survived: \(survivors)")
     }
 
+    /// `--vse` on 2 Slurm nodes: each node's agent boots its VM, and the VMs share the job network (the
+    /// nodes' switches tunnel over the addresses the step agents advertised).
+    @Test func vmsOnTwoSlurmNodesShareOneJobNetwork() throws {
+        let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let result = try SlurmCluster.inAllocation(
+            nodes: 2,
+            """
+            "$VHPC" run --vse tiny --vms-per-node 1 -l -- sh -c \
+              'if [ $VHPC_RANK = 0 ]; then sleep 15; else for i in 1 2 3 4 5 6 7 8 9 10; do ping -c 1 -W 1 tiny-r0 && break; done; fi; echo "rank $VHPC_RANK node $VHPC_NODE vm $(hostname)"'
+            echo "vhpc exit $?"
+            """, timeout: .seconds(180))
+        #expect(result.stdout.contains("vhpc exit 0"), "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stdout.contains("1: 64 bytes from 10.77.0.1"), "\(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stdout.contains("0: rank 0 node 0 vm tiny-r0"), "\(result.stdout)")
+        #expect(result.stdout.contains("1: rank 1 node 1 vm tiny-r1"), "\(result.stdout)")
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+        #expect(SlurmCluster.agentProcesses().isEmpty)
+    }
+
     /// `sleep 30` / `sleep 47` tasks still running on this machine.
     private func sleepers() throws -> [String] {
         SlurmCluster.processes { $0 == "sleep 30" || $0 == "sleep 47" }

@@ -8,8 +8,14 @@ import Glibc
 /// (so the job can be swept by group and the terminal's Ctrl-C reaches only the front-end).
 public struct LocalLauncher: Launcher {
     public var name: String { "local" }
+    /// Keep the child's stdin open after writing the request's bytes, as long as this process lives: the ssh
+    /// launcher's lifetime contract (end of file = the launcher is gone), for hosts of an ssh-launched job
+    /// that are this machine.
+    public let keepsStandardInputOpen: Bool
 
-    public init() {}
+    public init(keepsStandardInputOpen: Bool = false) {
+        self.keepsStandardInputOpen = keepsStandardInputOpen
+    }
 
     public func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess {
         let command = ([request.executable] + request.arguments).joined(separator: " ")
@@ -40,7 +46,9 @@ public struct LocalLauncher: Launcher {
                 offset += written
             }
         }
-        close(fds[1])
+        // Kept open, the pipe closes when this process exits: the agent then reads end of file, as from a
+        // dropped ssh connection (one descriptor per such child, held for the job's life).
+        if !keepsStandardInputOpen { close(fds[1]) }
         return LocalProcess(host: request.host, pid: pid)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Launch
 
 /// Which launcher `vhpc run` uses: the one given with `--launcher`, else the resource manager vhpc runs under
-/// (Slurm when `SLURM_JOB_ID` is set), else `local`. An automatic choice is said once on stderr.
+/// (Slurm when `SLURM_JOB_ID` is set, PBS/Torque when `PBS_JOBID` is), else `local`. An automatic choice is said once on stderr.
 enum LauncherChoice {
     static func resolve(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                         note: (String) -> Void = { CLIErrors.printError($0) }) -> String {
@@ -10,6 +10,10 @@ enum LauncherChoice {
         if let job = environment["SLURM_JOB_ID"], !job.isEmpty {
             note("vhpc: inside Slurm job \(job): using --launcher slurm (--launcher local runs on this machine only)")
             return "slurm"
+        }
+        if let job = environment["PBS_JOBID"], !job.isEmpty {
+            note("vhpc: inside PBS job \(job): using --launcher pbs (--launcher local runs on this machine only)")
+            return "pbs"
         }
         return "local"
     }

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("w", allowingJoined: true), .customLong("nodelist")], help: "Hostlist, e.g. 'node[01-04],gpu7'.")
     var hostlist: String?
     @Option(name: .customLong("hostfile"), help: "File with one host per line.") var hostfile: String?
-    @Option(help: "Launcher: local, ssh or slurm (default: slurm inside a Slurm allocation, else local).") var launcher: String?
+    @Option(help: "Launcher: local, ssh, slurm or pbs (default: slurm inside a Slurm allocation, pbs inside a PBS job, else local).") var launcher: String?
     @Option(name: .customLong("frontend-address"), help: "Address agents dial this front-end at (default: this machine's address on the route to the first node).")
     var frontendAddress: String?
     @Option(help: "With --launcher slurm outside an allocation: the partition to allocate in.") var partition: String?
@@ -165,6 +165,9 @@ struct RunCommand: AsyncParsableCommand {
             if launcher == "slurm" {
                 let slurm = try SlurmLauncher.installed()
                 spawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
+            } else if launcher == "pbs" {
+                let local: Set<String> = ["localhost", ProcessInfo.processInfo.hostName, plan.options.advertisedHost ?? "127.0.0.1"]
+                spawner = LauncherAgentSpawner(launcher: PBSLauncher(localNames: local))
             } else {
                 spawner = LauncherAgentSpawner(launcher: try LauncherFactory.make(named: launcher))
             }

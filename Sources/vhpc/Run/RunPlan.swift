@@ -17,6 +17,7 @@ struct RunPlan {
         var hosts: [String] = []
         var nodes = nodes
         var slotsPerHost = 1
+        var slots: Int?  // PBS: the chosen hosts' slots, the default task count
         if hostlist != nil && hostfile != nil { throw CLIErrors.fail("give either -w or --hostfile, not both") }
         if launcher == "slurm" {
             // The allocation is the host list: -N and -w choose within it.
@@ -33,6 +34,19 @@ struct RunPlan {
             guard ExecutableLookup.resolve("srun") != nil else {
                 throw CLIErrors.fail("--launcher slurm: srun not found in PATH (is Slurm's client installed?)")
             }
+        } else if launcher == "pbs" {
+            // The nodefile is the host list (a host on k lines has k slots): -N and -w choose within it.
+            if hostfile != nil { throw CLIErrors.fail("--hostfile does not apply to --launcher pbs (PBS_NODEFILE names the nodes; use -w)") }
+            let allocation: PBSAllocation?
+            do { allocation = try PBSAllocation.current(environment) } catch { throw CLIErrors.fail("\(error)") }
+            guard let allocation else { throw CLIErrors.fail("--launcher pbs: not inside a PBS job (PBS_JOBID is not set)") }
+            var wanted: [String]?
+            if let hostlist {
+                do { wanted = try Hostlist.expand(hostlist) } catch { throw CLIErrors.fail("bad hostlist '\(hostlist)': \(error)") }
+            }
+            do { hosts = try allocation.select(nodes: nodes, hostlist: wanted) } catch { throw CLIErrors.fail("\(error)") }
+            nodes = hosts.count
+            slots = hosts.reduce(0) { $0 + (allocation.slots[$1] ?? 1) }
         } else if let hostlist {
             do { hosts = try Hostlist.expand(hostlist) } catch { throw CLIErrors.fail("bad hostlist '\(hostlist)': \(error)") }
         } else if let hostfile {
@@ -59,7 +73,7 @@ struct RunPlan {
             tasks = n
         case (let n?, nil): tasks = n
         case (nil, let perNode?): tasks = perNode * nodeCount
-        case (nil, nil): tasks = nodeCount * slotsPerHost
+        case (nil, nil): tasks = slots ?? nodeCount * slotsPerHost
         }
         guard tasks >= 1 else { throw CLIErrors.fail("the number of tasks must be at least 1 (got \(tasks))") }
         guard fanout >= 1 else { throw CLIErrors.fail("--fanout must be at least 1 (got \(fanout))") }
@@ -86,7 +100,9 @@ struct RunPlan {
         options.heartbeatTimeout = try heartbeatTimeout.map { try DurationParser.parse($0, option: "--heartbeat-timeout") }
         options.handshakeWindow = try DurationParser.parse(handshakeTimeout, option: "--handshake-timeout")
         options.onFailure = policy
-        options.launcher = launcher
+        // PBS hosts are reached over ssh (or locally, keeping the ssh lifetime contract): agents behave as ssh
+        // agents and start their children over ssh.
+        options.launcher = launcher == "pbs" ? "ssh" : launcher
         options.bindHost = launcher == "local" ? "127.0.0.1" : "0.0.0.0"
         if let frontendAddress {
             guard launcher != "local" else { throw CLIErrors.fail("--frontend-address applies to the ssh and slurm launchers") }
@@ -94,6 +110,14 @@ struct RunPlan {
         } else if launcher == "ssh", let first = hosts.first {
             let target = SSHHostResolver.hostname(of: first) ?? first
             options.advertisedHost = SSHHostResolver.localAddress(towards: target)
+        } else if launcher == "pbs" {
+            let remote = hosts.first { !LocalHosts.isLocal($0) }
+            options.advertisedHost = remote.flatMap { SSHHostResolver.localAddress(towards: SSHHostResolver.hostname(of: $0) ?? $0) } ?? "127.0.0.1"
+        }
+        if launcher == "pbs", let address = options.advertisedHost {
+            // The nodefile's name for this machine may resolve to loopback elsewhere: other agents reach the
+            // agent started here at the front-end's address.
+            options.hosts = options.hosts.map { LocalHosts.isLocal($0) ? address : $0 }
         } else if launcher == "slurm", let first = hosts.first {
             // This machine's own name may resolve to loopback: advertise the address on the route to the nodes.
             let target = SlurmNodeAddress.lookup(first) ?? first
