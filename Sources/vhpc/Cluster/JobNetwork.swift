@@ -9,13 +9,6 @@ struct JobNetwork: Sendable {
     let imageName: String
     let size: Int
 
-    /// Tags the switches' datagrams (stray traffic of other jobs is dropped).
-    var tag: UInt32 { hash }
-
-    /// The UDP port of node `agentRank`'s switch: a job-chosen base plus the rank, in 20000-31999 (below
-    /// Linux's ephemeral ports), so nodes sharing a host (the local launcher) do not collide.
-    func switchPort(ofNode agentRank: Int) -> Int { 20_000 + (Int(hash % 12_000) + agentRank) % 12_000 }
-
     func hostname(of rank: Int) -> String { "\(imageName)-r\(rank)" }
 
     func address(of rank: Int) -> String { "10.77.\(rank / 254).\(rank % 254 + 1)" }

@@ -7,6 +7,7 @@ import NIOPosix
 import Synchronization
 import V2M
 import VSE
+import Wire
 
 /// The tool agent's VM backend: every task of the node runs in its own VM booted from the job's VSE image
 /// (V2M's QEMU plug-in via `QuickBoot`), with a per-VM hostname `<image>-r<rank>` and the usual
@@ -123,16 +124,17 @@ struct VMTaskBackend: TaskBackend {
     }
 
     /// This node's switch: on the address its agent listens on (the bootstrap's address table), peers = the
-    /// job's other nodes, sockets in a per-job, per-node directory of the node's state (or of /tmp when that
-    /// path is too long for a unix socket).
+    /// job's other nodes, datagrams keyed by the job secret, sockets in a per-job, per-node directory of the
+    /// node's state (or of /tmp when that path is too long for a unix socket).
     static func switchConfiguration(_ plan: NodeTaskPlan, network: JobNetwork, state: StateDirectory) throws -> JobSwitch.Configuration {
-        var peers: [Int: JobSwitch.TunnelEndpoint] = [:]
-        for (agentRank, host) in plan.nodeAddresses where agentRank != plan.agentRank {
-            peers[agentRank] = JobSwitch.TunnelEndpoint(host: host, port: network.switchPort(ofNode: agentRank))
+        guard let secret = plan.secret else {
+            throw JobSwitchError.bindFailed("job network: node \(plan.node) has no job secret to key its switch with")
         }
+        var peers: [Int: String] = [:]
+        for (agentRank, host) in plan.nodeAddresses where agentRank != plan.agentRank { peers[agentRank] = host }
         return JobSwitch.Configuration(
-            jobTag: network.tag, agentRank: plan.agentRank, tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1",
-            tunnelPort: network.switchPort(ofNode: plan.agentRank), peers: peers, localRanks: Array(plan.taskRanks),
+            jobID: plan.jobID, secret: secret.bytes, agentRank: plan.agentRank,
+            tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1", peers: peers, localRanks: Array(plan.taskRanks),
             directory: try JobSwitch.socketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
                                                      largestRank: plan.taskRanks.last ?? 0))
     }
@@ -166,7 +168,9 @@ struct VMTaskBackend: TaskBackend {
         options.kernelArguments = network.kernelArguments(for: rank)
         options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
         if let secret = plan.secret {
-            options.credentials = GuestCredentials(jobID: plan.jobID, rank: UInt32(rank), secret: secret)
+            // A per-VM secret, never the job's: it authenticates this VM's guest link and nothing else.
+            options.credentials = GuestCredentials(jobID: plan.jobID, rank: UInt32(rank),
+                                                   secret: secret.guestSecret(jobID: plan.jobID, rank: UInt32(rank)))
         }
         let registry = JobVMRegistry(state: StateDirectory.resolve(), jobID: plan.jobID)
         options.onBooted = { machine in registry.register(machine, rank: rank) }
