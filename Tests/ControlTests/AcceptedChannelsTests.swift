@@ -47,6 +47,38 @@ import Wire
     }
 }
 
+extension AcceptedChannelsTests {
+    /// Issue 20, finding 2: connections that never authenticate are capped per listener (more are closed
+    /// at once), and a frame larger than a handshake's is refused before authentication instead of being
+    /// buffered (up to 2 MiB per connection).
+    @Test(.timeLimit(.minutes(1))) func unauthenticatedConnectionsAreCappedAndLargePreAuthFramesRefused() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let handshake = Handshake.Configuration(
+            role: .responder, jobID: "cap-test", secret: JobSecret.generate(),
+            identity: PeerIdentity(rank: 1, role: .rootAgent), timeout: .seconds(30))
+        let listener = try await WireListener.bind(group: group, host: "127.0.0.1", handshake: handshake, unauthenticatedLimit: 4,
+                                                   report: { _ in }) { _ in ChannelInboundAdapter() }
+        defer { listener.accepted.shut(); listener.server.close(promise: nil) }
+        var idle: [any Channel] = []
+        for _ in 0..<4 { idle.append(try await connect(to: listener.port, group: group)) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while listener.accepted.unauthenticatedCount < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(listener.accepted.unauthenticatedCount == 4)
+        let fifth = try await connect(to: listener.port, group: group)
+        #expect(try await closed(fifth, within: .seconds(5)), "the fifth unauthenticated connection is closed at once")
+        #expect(listener.accepted.refusedCount >= 1)
+        for channel in idle { #expect(channel.isActive, "the first four are kept (until their handshake window ends)") }
+
+        // One of them announces a 64 KiB hello: closed at once, without waiting for the bytes.
+        var header = idle[0].allocator.buffer(capacity: 20)
+        header.writeInteger(FrameHeader.magic); header.writeInteger(UInt8(1)); header.writeInteger(MessageKind.hello.rawValue)
+        header.writeInteger(UInt16(0)); header.writeInteger(UInt32(64 << 10)); header.writeInteger(UInt64(0))
+        try await idle[0].writeAndFlush(header)
+        #expect(try await closed(idle[0], within: .seconds(5)), "a pre-authentication frame larger than a handshake's is refused")
+        for channel in idle + [fifth] { try? await channel.close() }
+    }
+}
+
 /// A tail handler that only passes events on.
 final class ChannelInboundAdapter: ChannelInboundHandler {
     typealias InboundIn = Message

@@ -172,7 +172,7 @@ import Wire
         ("bad version", ByteBuffer(bytes: [0x76, 0x48, 0x50, 0x43, 0x07]), WireError.unsupportedVersion(7)),
         ("unknown kind", ByteBuffer(bytes: [0x76, 0x48, 0x50, 0x43, 0x01, 0x99]), WireError.unknownKind(0x99)),
         ("oversized", ByteBuffer(bytes: [0x76, 0x48, 0x50, 0x43, 0x01, 0x41, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]),
-         WireError.frameTooLarge(length: Int(UInt32.max), limit: FrameLimits().maxPayloadLength)),
+         WireError.frameTooLarge(length: Int(UInt32.max), limit: AuthenticationGate.preAuthenticationPayloadLimit)),
     ])
     func garbageClosesTheConnectionWithAReason(_ name: String, _ bytes: ByteBuffer, _ expected: WireError) throws {
         let parent = try WireEndpoint(Fixtures.configuration(.responder, nonce: 2))

@@ -8,12 +8,22 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
     public typealias InboundOut = Frame
 
     public var parser: FrameParser
+    /// The limits once ``gate`` is open; until then payloads above
+    /// ``AuthenticationGate/preAuthenticationPayloadLimit`` are refused.
+    private let limits: FrameLimits
+    private let gate: AuthenticationGate?
 
-    public init(limits: FrameLimits = FrameLimits()) {
-        parser = FrameParser(limits: limits)
+    /// - Parameter gate: when given, frames larger than a handshake's are an error until the gate opens.
+    public init(limits: FrameLimits = FrameLimits(), gate: AuthenticationGate? = nil) {
+        self.limits = limits
+        self.gate = gate
+        var initial = limits
+        if gate != nil { initial.maxPayloadLength = min(limits.maxPayloadLength, AuthenticationGate.preAuthenticationPayloadLimit) }
+        parser = FrameParser(limits: initial)
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if let gate, parser.limits != limits, gate.isOpen { parser.limits = limits }
         guard let frame = try parser.parse(&buffer) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue

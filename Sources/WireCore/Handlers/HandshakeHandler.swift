@@ -24,12 +24,16 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var flushWithheld = false
     private var established = false
     private var failed = false
+    private let gate: AuthenticationGate?
 
+    /// - Parameter gate: opened once authenticated (see ``AuthenticationGate``).
     /// - Parameter authenticated: completed with the peer's identity once authenticated, or failed with the
     ///   ``WireError`` (or a channel error if the connection closes first).
-    public init(configuration: Handshake.Configuration, authenticated: EventLoopPromise<PeerIdentity>? = nil) {
+    public init(configuration: Handshake.Configuration, authenticated: EventLoopPromise<PeerIdentity>? = nil,
+                gate: AuthenticationGate? = nil) {
         self.handshake = Handshake(configuration: configuration)
         self.authenticated = authenticated
+        self.gate = gate
     }
 
     /// The state machine, for inspection.
@@ -122,6 +126,7 @@ public final class HandshakeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func establish(_ session: Session, context: ChannelHandlerContext) {
         timer?.cancel()
         established = true
+        gate?.openGate()
         context.triggerUserOutboundEvent(SessionEstablished(session: session), promise: nil)
         context.fireUserInboundEventTriggered(WireEvent.authenticated(peer: session.peer, version: session.version))
         authenticated?.succeed(session.peer)
