@@ -11,6 +11,8 @@ PACKAGES="$PACKAGES slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev op
 # Open MPI under vhpc run: its compiler wrapper, and OpenPMIx's server headers (the library is loaded at run
 # time).
 PACKAGES="$PACKAGES libopenmpi-dev"
+# Spec setup steps run in a bubblewrap sandbox (user, mount, pid namespaces).
+PACKAGES="$PACKAGES bubblewrap"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

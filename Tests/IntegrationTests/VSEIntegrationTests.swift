@@ -40,11 +40,13 @@ import Testing
         let build = try CLI.run(["vse", "build", "examples/debian.yaml"])
         #expect(build.status == 0, "\(build.stderr)")
         let boot = try CLI.run(["vse", "boot", "debian-bc", "--timeout", "180", "--",
-                                "sh", "-c", "echo '6*7' | bc; cat /etc/debian_version; echo threads=$OMP_NUM_THREADS"])
+                                "sh", "-c", "echo '6*7' | bc; cat /etc/debian_version; echo threads=$OMP_NUM_THREADS; cat /etc/apt/apt.conf.d/99vhpc /etc/motd"])
         #expect(boot.status == 0, "\(boot.stderr)")
         #expect(boot.stdout.contains("42\n"))
         #expect(boot.stdout.contains("threads=1"))
         #expect(boot.stdout.contains("12."))
+        // The setup steps ran (in their sandbox) and wrote into the image: apt configuration, motd.
+        #expect(boot.stdout.contains("APT::Install-Recommends \"false\";") && boot.stdout.contains("ready\n"), "\(boot.stdout)")
     }
 
     @Test func qcow2DebianImageBootsFromItsOverlay() throws {

@@ -129,6 +129,11 @@ public struct ImageBuilder: Sendable {
             commandLine = "root=/dev/vda rw rdinit=/init"
         }
         try FileManager.default.removeItem(atPath: tree)
+        // The initrd and disk hold the spec's files, some of them private (mode 0600 in the spec): only the
+        // image's owner may read them. (The kernel is Debian's, shared with the kernel cache by a hard link.)
+        for file in ["initrd.img", "disk.ext4", "disk.qcow2"] where FileManager.default.fileExists(atPath: output + "/" + file) {
+            chmod(output + "/" + file, 0o600)
+        }
         let kernelFile = PVHKernel.isELF(path: kernel.imagePath) ? "vmlinux" : "vmlinuz"
         try Self.linkOrCopy(kernel.imagePath, to: output + "/" + kernelFile)
 

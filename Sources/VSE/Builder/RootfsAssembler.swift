@@ -117,17 +117,33 @@ struct RootfsAssembler {
         }
     }
 
-    /// Runs each setup command with `/bin/sh -c` chrooted into the tree.
+    /// Runs each setup command with `/bin/sh -c` in a sandbox whose root is the tree (see
+    /// ``setupSandboxArguments(root:)``), never as host root on the host's file system.
     func runSetup(_ commands: [String], environment: [String: String]) throws {
         var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LC_ALL": "C"]
         env.merge(environment) { _, new in new }
+        guard HostCommand.resolve("bwrap") != nil else {
+            throw BuildError.setupFailed(index: 0, command: commands.first ?? "", status: 127,
+                                         output: "setup steps run in a bubblewrap sandbox and `bwrap` is not installed (Debian: bubblewrap; `make deps`)")
+        }
         for (index, command) in commands.enumerated() {
-            let output = try HostCommand("chroot", [root, "/bin/sh", "-c", command], environment: env).runAllowingFailure()
+            let output = try HostCommand("bwrap", Self.setupSandboxArguments(root: root) + ["/bin/sh", "-c", command],
+                                         environment: env).runAllowingFailure()
             guard output.status == 0 else {
                 throw BuildError.setupFailed(index: index, command: command, status: output.status,
                                              output: HostCommand.tail(output.stderrText + output.stdoutText))
             }
         }
+    }
+
+    /// bubblewrap's arguments for a setup step: new user (root inside maps to the builder's uid, with
+    /// capabilities only over the new namespaces), mount, pid, network, IPC, UTS and cgroup namespaces; the
+    /// tree bind-mounted as `/` by pivot_root (the host's file system is unmounted, so no chroot escape or
+    /// `/proc/PID/root` path leads out), a fresh `/proc` of the new pid namespace, a minimal `/dev`, no
+    /// network, and the step dies with the builder.
+    static func setupSandboxArguments(root: String) -> [String] {
+        ["--unshare-all", "--uid", "0", "--gid", "0", "--bind", root, "/", "--proc", "/proc", "--dev", "/dev",
+         "--die-with-parent", "--new-session", "--chdir", "/"]
     }
 }
 
