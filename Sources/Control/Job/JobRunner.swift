@@ -241,6 +241,8 @@ public struct JobRunner: Sendable {
                 guard isNew, !ending else { return }
                 if report.outcome == .failed {
                     events(.launchFailed(node: report.node, message: "staging failed on node \(report.node - 1): \(report.detail)"))
+                    // The node's tasks will not run: they failed (as a launch failure does), whatever the policy.
+                    state.lock.withLock { state.tracker.abandon(tasks: layout.ranks(onNode: max(0, report.node - 1)), status: 127) }
                     if options.onFailure == .abort {
                         state.lock.withLock { state.abortedForFailure = true }
                         return end("aborting: staging failed")
@@ -404,7 +406,7 @@ public struct JobRunner: Sendable {
 
         return state.lock.withLock {
             var code = state.policy.exitCode(highestTaskStatus: state.tracker.exitCode)
-            if !state.failures.isEmpty { code = max(code, 1) }
+            if !state.failures.isEmpty || state.abortedForFailure { code = max(code, 1) }
             if let signal = state.interrupted { code = 128 + signal }
             return Result(
                 exitCode: code, failures: state.failures, bootstrapTime: state.bootstrapTime, agents: state.agents,

@@ -134,13 +134,9 @@ public final class StagingFiles: @unchecked Sendable {
             }
             let partial = final + ".partial-\(getpid())"
             let directory = (final as NSString).deletingLastPathComponent
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey].flatMap { $0 as? any Error }
-                throw StagingError.io("cannot create directory \(directory)", underlying.map { Int32(($0 as NSError).code) } ?? EIO)
-            }
-            let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            try Self.makePrivateDirectories(directory, below: privateRoot(of: offer))
+            // Only the job's user can read it while it arrives; commit gives it its mode.
+            let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
             guard fd >= 0 else { throw StagingError.io("cannot create \(partial)", errno) }
             handles[id] = Handle(
                 fd: fd, partial: partial, final: final, offer: offer, completeWhenOpened: false,
@@ -259,6 +255,9 @@ public final class StagingFiles: @unchecked Sendable {
         guard var handle = handles[id], let partial = handle.partial else {
             return .failed(transferID: id, message: "transfer \(id) is not open")
         }
+        if fchmod(handle.fd, handle.offer.fileMode) != 0 {
+            return .failed(transferID: id, message: "\(partial): chmod: \(String(cString: strerror(errno)))")
+        }
         if durable, fsync(handle.fd) != 0 {
             return .failed(transferID: id, message: "\(partial): fsync: \(String(cString: strerror(errno)))")
         }
@@ -267,6 +266,13 @@ public final class StagingFiles: @unchecked Sendable {
         }
         handle.partial = nil
         handle.direct = nil
+        // Keep reading it (to feed children) through a read-only descriptor: a file open for writing cannot
+        // be executed (ETXTBSY), and a staged program must be.
+        let readOnly = Glibc.open(handle.final, O_RDONLY | O_CLOEXEC)
+        if readOnly >= 0 {
+            Glibc.close(handle.fd)
+            handle.fd = readOnly
+        }
         handles[id] = handle
         var path = handle.final
         if case .image(let imageID, let artifact, let count) = handle.offer.target, case .node(let directory, _) = role {
@@ -281,6 +287,44 @@ public final class StagingFiles: @unchecked Sendable {
         }
         noteCommitted(handle.offer, path)
         return .committed(transferID: id, path: path)
+    }
+
+    /// The directory under which `offer`'s directories are the job user's alone (0700): the job's
+    /// `staged/<job>`, or the node's `tmp` for an image being assembled.
+    private func privateRoot(of offer: StagingOffer) -> String {
+        guard case .node(let directory, let jobID) = role else { return "/" }
+        switch offer.target {
+        case .job: return Self.jobDirectory(directory, jobID)
+        case .image: return directory + "/tmp"
+        }
+    }
+
+    /// `mkdir -p directory`, every directory it creates from `root` down (and `root` itself) mode 0700 and
+    /// checked to be this user's; a symlink or another user's directory on the way is an error.
+    static func makePrivateDirectories(_ directory: String, below root: String) throws {
+        let parent = (root as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw StagingError.io("cannot create directory \(parent)", ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) } ?? EACCES)
+        }
+        var path = ""
+        let components = directory.split(separator: "/", omittingEmptySubsequences: true)
+        for component in components {
+            path += "/" + component
+            if path.count < root.count { continue }  // above the private root: left as it is
+            if mkdir(path, 0o700) != 0 && errno != EEXIST {
+                throw StagingError.io("cannot create directory \(path)", errno)
+            }
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw StagingError.io("cannot create directory \(path)", errno) }
+            guard info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid() else {
+                throw StagingError.io("\(path) is not a directory of this user", EPERM)
+            }
+            if info.st_mode & 0o077 != 0, chmod(path, 0o700) != 0 {
+                throw StagingError.io("cannot make \(path) private", errno)
+            }
+        }
     }
 
     private func noteCommitted(_ offer: StagingOffer, _ path: String) {

@@ -1,4 +1,7 @@
 import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One file to stage to every node: announced by the controller, flooded over every link (so agents cut off
 /// from their tree parent still learn of it), then streamed down the tree in chunks.
@@ -14,15 +17,23 @@ public struct StagingOffer: Codable, Sendable, Hashable {
     public var chunkSize: Int
     /// Where the file goes on each node.
     public var target: StagingTarget
+    /// Permission bits of the committed file (the source's for job files, so a 0600 secret stays private and
+    /// a program stays executable); nil: 0600. Setuid, setgid and sticky bits are never carried.
+    public var mode: UInt32?
 
-    public init(transferID: UInt64, size: UInt64, sha256: String, chunkSize: Int = 1 << 20, target: StagingTarget) {
+    public init(transferID: UInt64, size: UInt64, sha256: String, chunkSize: Int = 1 << 20, target: StagingTarget,
+                mode: UInt32? = nil) {
         self.transferID = transferID
         self.size = size
         self.sha256 = sha256
         let block = ChunkChain.blockSize
         self.chunkSize = max(block, (chunkSize + block - 1) / block * block)
         self.target = target
+        self.mode = mode.map { $0 & 0o777 }
     }
+
+    /// The mode a node gives the committed file.
+    public var fileMode: mode_t { mode_t(mode ?? 0o600) & 0o777 }
 
     /// Length of the chunk starting at `offset`.
     public func chunkLength(at offset: UInt64) -> Int {

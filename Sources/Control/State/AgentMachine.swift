@@ -76,6 +76,8 @@ public struct AgentMachine: Sendable {
     private var wiredReported = false
     private var detector: HeartbeatDetector?
     private var heartbeatArmed = false
+    /// The detector runs with its lenient staging timeout (see ``armHeartbeat(staging:)``).
+    private var stagingHeartbeat = false
     /// Closed links being re-established: peer → deadline.
     private var relinking: [Int: Duration] = [:]
     /// Child agents whose process exited (SIGCHLD): their closed links are not cut links.
@@ -146,7 +148,10 @@ public struct AgentMachine: Sendable {
         case .stdin(let data):
             if isController { route(.ioData(data), to: Int(data.rank), &out) }
         case .stage(let offer):
-            if isController { stage(&out) { $0.start(offer) } }
+            if isController {
+                armHeartbeat(staging: true)
+                stage(&out) { $0.start(offer) }
+            }
         case .staging(let event):
             stage(&out) { $0.handle(event) }
         }
@@ -172,6 +177,23 @@ public struct AgentMachine: Sendable {
 
     private var parentRank: Int? { configuration.tree.parent(of: rank) }
 
+    /// Starts the ping-pong detector on the watched links: at launch with the job's timeout; during staging
+    /// (`staging`) with a lenient one, 8 × the timeout and at least 5 s — staging loads every node's CPU and
+    /// disk, and only a stall (a stopped or hung agent) must be found there, in bounded time.
+    private mutating func armHeartbeat(staging: Bool = false) {
+        guard !heartbeatArmed, let period = configuration.heartbeatPeriod else { return }
+        if staging {
+            guard !stagingHeartbeat else { return }
+            stagingHeartbeat = true
+            let timeout = configuration.heartbeatTimeout ?? period + period / 2
+            detector = HeartbeatDetector(rank: rank, period: period, timeout: max(timeout * 8, .seconds(5)))
+        } else {
+            heartbeatArmed = true
+            if stagingHeartbeat { detector = HeartbeatDetector(rank: rank, period: period, timeout: configuration.heartbeatTimeout) }
+        }
+        for peer in links where isWatched(peer) { detector?.watch(peer, now: now) }
+    }
+
     /// Whether the ping-pong detector watches the link to `peer` (see ``HeartbeatWatchSet``).
     private func isWatched(_ peer: Int) -> Bool {
         HeartbeatWatchSet.watches(rank, peer, tree: configuration.tree, rankCount: configuration.rankCount)
@@ -184,7 +206,7 @@ public struct AgentMachine: Sendable {
         }
         links.insert(peer)
         if relinking.removeValue(forKey: peer) != nil { try? router.markRestored(link: Link(rank, peer)) }
-        if heartbeatArmed, isWatched(peer) { detector?.watch(peer, now: now) }
+        if heartbeatArmed || stagingHeartbeat, isWatched(peer) { detector?.watch(peer, now: now) }
         if peer == parentRank, phase == .joining {
             phase = .bootstrapping
             parentDeadline = nil
@@ -448,6 +470,7 @@ public struct AgentMachine: Sendable {
         case .taskExited, .launchFailed:
             if isController { out.append(.report(payload)) } else { route(message, to: 0, &out) }
         case .stageOffer(let offer):
+            armHeartbeat(staging: true)  // staging waits on every node: a stopped one must be found
             stage(&out) { $0.receiveOffer(offer, from: peer) }
         case .stageResend(let id, let offset):
             stage(&out) { $0.receiveResend(id, offset: offset, from: peer) }
@@ -493,10 +516,7 @@ public struct AgentMachine: Sendable {
             }
             // The ping-pong detector runs once the job runs: bootstrap is CPU-heavy on shared machines and a
             // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.
-            if !heartbeatArmed {
-                heartbeatArmed = true
-                for peer in links where isWatched(peer) { detector?.watch(peer, now: now) }
-            }
+            armHeartbeat()
             if !isController {
                 // A node that could not stage the job's files (its image, its --stage files) does not start
                 // tasks that would run without them; the controller counts them as not started.

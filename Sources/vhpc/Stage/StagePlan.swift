@@ -21,10 +21,14 @@ enum StagePlan {
             guard !destination.isEmpty, !destination.hasPrefix("/"), !destination.split(separator: "/").contains("..") else {
                 throw CLIErrors.fail("--stage \(argument): DEST must be a relative path without '..' (got '\(destination)')")
             }
+            var info = stat()
+            guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                throw CLIErrors.fail("--stage \(argument): \(source) is not a regular file")
+            }
             let file = try record(of: path)
             let offer = StagingOffer(
                 transferID: firstTransferID + UInt64(index), size: file.size, sha256: file.sha256,
-                chunkSize: chunkSize, target: .job(index: index, path: destination))
+                chunkSize: chunkSize, target: .job(index: index, path: destination), mode: UInt32(info.st_mode & 0o777))
             files.append(StagingFile(source: (path as NSString).isAbsolutePath ? path : FileManager.default.currentDirectoryPath + "/" + path, offer: offer))
         }
         return files
