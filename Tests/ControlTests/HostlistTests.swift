@@ -28,4 +28,14 @@ import Testing
             _ = try Hostlist.parseHostfile("ok\nn1 slots=zero\n", path: "hosts")
         }
     }
+
+    /// Issue 20, finding 7: `node[1-1000000]` used to be accepted and a job of a million agents built;
+    /// it is refused at once.
+    @Test(.timeLimit(.minutes(1))) func aHugeHostlistIsRefusedAtOnce() throws {
+        let started = ContinuousClock.now
+        #expect(throws: HostlistError.tooMany("node[1-1000000]", Hostlist.maximumHosts)) { try Hostlist.expand("node[1-1000000]") }
+        #expect(throws: HostlistError.self) { try Hostlist.expand("a[1-300],b[1-300]x[1-300]") }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(try Hostlist.expand("n[1-65536]").count == 65_536)
+    }
 }

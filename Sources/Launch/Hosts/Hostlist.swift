@@ -2,8 +2,9 @@
 /// zero padding kept from the range's first bound. Hostfiles: one host per line, `#` comments,
 /// optional `slots=N` (repeats the host N times, as with mpirun).
 public enum Hostlist {
-    /// The largest expansion accepted, so a typo like `n[1-99999999]` fails fast instead of exhausting memory.
-    public static let maximumHosts = 1_000_000
+    /// The largest expansion accepted (Slurm's node limit), so a typo like `n[1-1000000]` fails at once
+    /// instead of building a job of a million agents.
+    public static let maximumHosts = 65_536
 
     public static func expand(_ text: String) throws(HostlistError) -> [String] {
         var hosts: [String] = []

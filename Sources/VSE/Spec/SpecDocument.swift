@@ -54,8 +54,51 @@ struct SpecDocument {
                 return
             }
         }
+        if let composed = root, let mark = Self.oversizedPart(of: composed) {
+            // YAML aliases share nodes: a few hundred bytes can stand for billions of them ("billion
+            // laughs"), which every walk of the tree would visit. Refuse before anything walks it.
+            problems.append(Problem(line: mark.line, column: mark.column,
+                                    message: "the YAML expands to more than \(Self.maxExpandedNodes) nodes through its aliases; refusing it"))
+            root = nil
+            return
+        }
         ignoredKeys = Set(duplicates.map(\.placeholder))
         if let root { reportDuplicates(duplicates, in: root) }
+    }
+
+    /// Most nodes a spec may expand to, aliases counted as many times as they are used (a real spec has a
+    /// few hundred).
+    static let maxExpandedNodes = 100_000
+
+    /// Where the part of `root` that makes it expand beyond ``maxExpandedNodes`` starts (the top-level key
+    /// whose value does, else the root), or nil when it does not. Stops counting at the limit.
+    private static func oversizedPart(of root: Node) -> (line: Int, column: Int)? {
+        var budget = maxExpandedNodes
+        guard !withinBudget(root, &budget) else { return nil }
+        if case .mapping(let mapping) = root {
+            for (key, value) in mapping {
+                var single = maxExpandedNodes
+                if !withinBudget(value, &single), let mark = key.mark ?? root.mark { return (mark.line, mark.column) }
+            }
+        }
+        return root.mark.map { ($0.line, $0.column) } ?? (1, 1)
+    }
+
+    /// Counts `node`'s expanded nodes against `budget`; false once it runs out.
+    private static func withinBudget(_ node: Node, _ budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0 else { return false }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard withinBudget(key, &budget), withinBudget(value, &budget) else { return false }
+            }
+        case .sequence(let sequence):
+            for element in sequence where !withinBudget(element, &budget) { return false }
+        case .scalar, .alias:
+            break
+        }
+        return true
     }
 
     /// For each renamed key, reports the next key of its mapping with the same name.

@@ -60,6 +60,12 @@ extension SpecValidator {
             report("source '\(text)' is a directory; directories are not supported, list each file", at: node)
             return nil
         }
+        // A device (/dev/zero), FIFO or socket would hang or fill the build: only regular files are copied.
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            report("source '\(text)' is not a regular file (a device, FIFO or socket)", at: node)
+            return nil
+        }
         guard FileManager.default.isReadableFile(atPath: path) else {
             report("source file '\(text)' is not readable", at: node)
             return nil

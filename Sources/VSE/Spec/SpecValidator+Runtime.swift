@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Checks of what applies when the image is built and run: environment, setup, resources.
@@ -22,6 +23,13 @@ extension SpecValidator {
                 ok = false
             }
             if let text = string(value, "the value of environment variable '\(name)'") {
+                // The image keeps `NAME=value` lines (/etc/vhpc/environment): a newline would split one
+                // variable into two, other control characters corrupt what tasks see.
+                if let bad = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                    report("the value of environment variable '\(name)' contains a control character (U+\(String(format: "%04X", bad.value)))", at: value)
+                    ok = false
+                    continue
+                }
                 result[name] = text
             } else {
                 ok = false

@@ -6,6 +6,8 @@ import Launch
 /// Validated `vhpc run` arguments: one clear error line for each kind of bad input.
 struct RunPlan {
     var options: JobOptions
+    /// The shortest `--heartbeat` period accepted.
+    static let minimumHeartbeat = Duration.milliseconds(100)
 
     static func make(
         nodes: Int?, ntasks: Int?, ntasksPerNode: Int?, hostlist: String?, hostfile: String?, launcher: String, fanout: Int,
@@ -58,6 +60,9 @@ struct RunPlan {
         }
         let nodeCount = nodes ?? (hosts.isEmpty ? 1 : hosts.count)
         guard nodeCount >= 1 else { throw CLIErrors.fail("-N must be at least 1 (got \(nodeCount))") }
+        guard nodeCount <= Hostlist.maximumHosts else {
+            throw CLIErrors.fail("-N \(nodeCount) is more than the \(Hostlist.maximumHosts) nodes a job may have")
+        }
         if !hosts.isEmpty {
             guard hosts.count >= nodeCount else {
                 throw CLIErrors.fail("-N \(nodeCount) needs \(nodeCount) hosts but the host list has \(hosts.count)")
@@ -89,6 +94,10 @@ struct RunPlan {
             }
         }
         let beat = try DurationParser.parse(heartbeat, option: "--heartbeat")
+        // A period shorter than a scheduling hiccup declares live agents dead (1ms killed every job).
+        guard beat == .zero || beat >= minimumHeartbeat else {
+            throw CLIErrors.fail("--heartbeat \(heartbeat) is shorter than the minimum \(minimumHeartbeat.milliseconds)ms (0 turns heartbeats off)")
+        }
         let jobID = "job-\(getpid())-\(UInt32.random(in: 0..<UInt32.max) % 100_000)"
         var options = JobOptions(
             jobID: jobID, nodeCount: nodeCount, taskCount: tasks, hosts: launcher == "local" ? [] : hosts,
