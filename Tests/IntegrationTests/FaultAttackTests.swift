@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+
+/// The fault-and-attack suite (issue 20): each case reproduces an attack by another local user or a fault,
+/// against real agent processes, and is bounded in time.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct FaultAttackTests {
+    /// The resident set of `pid` in KiB (/proc/PID/status VmRSS).
+    static func residentKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return -1 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+    }
+
+    /// TCP ports `pid` listens on, from `ss -ltnpH`.
+    static func listeningPorts(of pid: Int32) throws -> [Int] {
+        let ss = Process()
+        ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+        ss.arguments = ["-Hltnp"]
+        let out = Pipe()
+        ss.standardOutput = out
+        try ss.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ss.waitUntilExit()
+        return text.split(separator: "\n").filter { $0.contains("pid=\(pid),") }.compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count > 3, let colon = fields[3].lastIndex(of: ":") else { return nil }
+            return Int(fields[3][fields[3].index(after: colon)...])
+        }
+    }
+
+    /// A TCP connection to 127.0.0.1:`port` (blocking fd), or -1.
+    static func connect(port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if result != 0 { close(fd); return -1 }
+        var nonblocking = fcntl(fd, F_GETFL)
+        nonblocking |= O_NONBLOCK
+        _ = fcntl(fd, F_SETFL, nonblocking)
+        return fd
+    }
+
+    /// Sends what the socket takes without blocking; false once the peer closed it.
+    static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return sent >= 0 || errno == EAGAIN
+    }
+
+    /// A Wire frame header announcing a 2 MiB `hello` (the largest frame the decoder used to accept before
+    /// the handshake).
+    static let largeHeader: [UInt8] = [0x76, 0x48, 0x50, 0x43, 1, 0x01, 0, 0, 0x00, 0x20, 0x00, 0x00] + [UInt8](repeating: 0, count: 8)
+
+    /// Issue 20, finding 2: 500 connections, each announcing a 2 MiB frame and then trickling 256 KiB,
+    /// used to grow an agent and the front-end by up to 2 MiB each. Now a frame larger than a handshake's
+    /// is refused before authentication and at most 256 connections may wait for their handshake: both
+    /// processes stay within 48 MiB of where they were.
+    @Test func aPreAuthenticationFloodKeepsAgentAndFrontEndMemoryBounded() async throws {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < 4096 { limit.rlim_cur = min(4096, limit.rlim_max); setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) }
+        let job = try ControlFaultTests.Job(["run", "-N", "1", "--", "sleep", "60"])
+        defer { try? FileManager.default.removeItem(atPath: job.state) }
+        let tree = try await job.waitFor { $0.contains { $0.command == "sleep" } }
+        guard let agent = tree.first(where: { $0.parent == job.process.processIdentifier && $0.command == "vhpc" }) else {
+            Issue.record("no agent process under the front-end: \(tree)")
+            kill(job.process.processIdentifier, SIGTERM)
+            _ = job.finish()
+            return
+        }
+        let frontEnd = job.process.processIdentifier
+        let targets = try [(frontEnd, "front-end"), (agent.pid, "agent")].map { pid, name in
+            (pid: pid, name: name, port: try Self.listeningPorts(of: pid).first ?? 0, before: Self.residentKiB(pid))
+        }
+        for target in targets {
+            #expect(target.port > 0, "\(target.name) listens")
+            var sockets: [Int32] = []
+            for _ in 0..<500 {
+                let fd = Self.connect(port: target.port)
+                if fd >= 0 {
+                    sockets.append(fd)
+                    _ = Self.send(fd, Self.largeHeader)
+                }
+            }
+            let chunk = [UInt8](repeating: 0x41, count: 32 << 10)
+            for _ in 0..<8 {  // slow data: 8 × 32 KiB per connection
+                for fd in sockets { _ = Self.send(fd, chunk) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let during = Self.residentKiB(target.pid)
+            for fd in sockets { close(fd) }
+            let growth = during - target.before
+            print("pre-auth flood on the \(target.name) (port \(target.port)): VmRSS \(target.before) KiB -> \(during) KiB (+\(growth) KiB)")
+            #expect(growth < 48 << 10, "\(target.name) grew by \(growth) KiB under 500 unauthenticated connections")
+        }
+        // The job itself was not disturbed.
+        kill(job.process.processIdentifier, SIGTERM)
+        let result = job.finish()
+        #expect(result.status == 128 + SIGTERM, "stderr: \(result.stderr)")
+    }
+}
+
+extension FaultAttackTests {
+    /// Issue 20, finding 3: a setup step used to run as host root behind a chroot; mounting /proc and
+    /// writing through `/proc/$PPID/root` wrote on the host. In the sandbox nothing reaches the host, and
+    /// an ordinary step still writes into the image.
+    @Test func aSetupStepCannotWriteOnTheHost() throws {
+        let marker = "/tmp/vhpc-escape-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let spec = try TemporarySpec("""
+        name: escape-\(getpid())
+        base: busybox
+        kernel: linux-image-cloud-amd64
+        setup:
+          - mount -t proc proc /proc 2>/dev/null; echo x > /proc/$PPID/root\(marker) 2>/dev/null; echo x > /proc/1/root\(marker) 2>/dev/null; mkdir -p /x && chroot /x /bin/sh -c 'cd ../../../..; echo x > .\(marker)' 2>/dev/null; true
+          - echo sandboxed > /etc/motd && test "$(cat /etc/motd)" = sandboxed
+        format: initramfs
+        """)
+        defer { spec.remove() }
+        let build = try CLI.run(["vse", "build", "-q", spec.path], timeout: .seconds(170))
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "a setup step wrote \(marker) on the host")
+        _ = try? CLI.run(["vse", "rm", "escape-\(getpid())"])
+    }
+}
+
+extension FaultAttackTests {
+    /// Issue 20, finding 4: staged files were created 0644 whatever the source's mode (a 0600 secret became
+    /// readable by every user on every node, a program lost its exec bit). Now each keeps its source's mode,
+    /// under a job directory only its user can enter.
+    @Test func stagedFilesKeepTheirModesUnderAPrivateDirectory() throws {
+        let (home, _, _) = try StagingTests.fixture(megabytes: 0)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let secret = home + "/secret.key", tool = home + "/tool.sh"
+        try Data("s3cr3t\n".utf8).write(to: URL(fileURLWithPath: secret))
+        chmod(secret, 0o600)
+        try Data("#!/bin/sh\necho tool-ran\n".utf8).write(to: URL(fileURLWithPath: tool))
+        chmod(tool, 0o750)
+        let result = try CLI.run(
+            ["run", "-N", "2", "-l", "--stage", secret, "--stage", tool, "--", "sh", "-c",
+             "stat -c 'mode %a %n' \"$VHPC_STAGED_0\" \"$VHPC_STAGED_1\" \"$VHPC_STAGE_DIR\" && \"$VHPC_STAGED_1\""],
+            environment: StagingTests.environment(home), timeout: .seconds(60))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        for rank in 0..<2 {
+            let lines = result.stdout.split(separator: "\n").filter { $0.hasPrefix("\(rank): ") }.map { String($0.dropFirst(3)) }
+            #expect(lines.count == 4, "\(result.stdout)")
+            #expect(lines.first { $0.hasSuffix("/secret.key") }?.hasPrefix("mode 600 ") == true, "\(lines)")
+            #expect(lines.first { $0.hasSuffix("/tool.sh") }?.hasPrefix("mode 750 ") == true, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("mode 700 ") && !$0.hasSuffix(".key") && !$0.hasSuffix(".sh") }, "\(lines)")
+            #expect(lines.contains("tool-ran"), "\(lines)")
+        }
+    }
+
+    /// Issue 20, finding 5: staging onto a full disk printed a clear message but `vhpc run` exited 0 though
+    /// the command never ran. Node 2's stage directory is a 1 MiB tmpfs; the file is 4 MiB.
+    @Test func stagingOntoAFullDiskFailsTheJob() throws {
+        guard getuid() == 0 else { return }
+        let (home, source, _) = try StagingTests.fixture(megabytes: 4)
+        let mountPoint = home + "/nodes/2/staged"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        _ = try StagingTests.shell("mount -t tmpfs -o size=1m v20-full '\(mountPoint)'")
+        defer {
+            _ = try? StagingTests.shell("umount '\(mountPoint)'")
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        let result = try CLI.run(["run", "-N", "3", "--stage", source, "--", "echo", "ran"],
+                                 environment: StagingTests.environment(home), timeout: .seconds(60))
+        #expect(result.status != 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("No space left on device"), "\(result.stderr)")
+        #expect(!result.stdout.contains("ran"), "no task runs under --on-failure abort")
+        #expect(StagingTests.partialFiles(home).isEmpty)
+    }
+
+    /// The same for a stage directory that cannot be created (a plain file in its place).
+    @Test func stagingIntoAnUnwritableDirectoryFailsTheJob() throws {
+        let (home, source, _) = try StagingTests.fixture(megabytes: 1)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try FileManager.default.createDirectory(atPath: home + "/nodes/1", withIntermediateDirectories: true)
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: home + "/nodes/1/staged"))
+        let result = try CLI.run(["run", "-N", "2", "--stage", source, "--", "echo", "ran"],
+                                 environment: StagingTests.environment(home), timeout: .seconds(60))
+        #expect(result.status != 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("staging failed on node 0"), "\(result.stderr)")
+    }
+}
+
+extension FaultAttackTests {
+    /// Issue 20, finding 6: an agent stopped (SIGSTOP) while it stages used to hang the job until killed:
+    /// the heartbeat detector only ran once tasks did. It now runs from staging on, so the stopped agent is
+    /// declared failed within a few periods and the job ends (abort policy) with a non-zero exit.
+    @Test func anAgentStoppedDuringStagingIsDetected() async throws {
+        let (home, source, _) = try StagingTests.fixture(megabytes: 256)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "-N", "3", "--heartbeat", "300ms", "--stage", source, "--", "true"]
+        process.environment = CLI.environment(StagingTests.environment(home))
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        var victim: Int32?
+        for _ in 0..<800 where victim == nil {
+            try await Task.sleep(for: .milliseconds(25))
+            let partial = StagingTests.partialFiles(home + "/nodes/1").first.map { home + "/nodes/1/" + $0 }
+            let size = partial.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }?.intValue ?? 0
+            if size > 8 << 20 { victim = try? ControlRunTests.recordedAgents(home + "/state").first { $0.rank == 1 }?.pid }
+        }
+        let pid = try #require(victim, "agent 1 never held part of the file")
+        kill(pid, SIGSTOP)
+        let stopped = ContinuousClock.now
+        let errData = SendableData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        while process.isRunning, ContinuousClock.now - stopped < .seconds(60) { try await Task.sleep(for: .milliseconds(50)) }
+        let elapsed = ContinuousClock.now - stopped
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        let stderr = String(decoding: errData.wait(), as: UTF8.self)
+        #expect(elapsed < .seconds(20), "the job ended \(elapsed) after the stop")
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("agent 1 failed"), "\(stderr)")
+        print("SIGSTOP during staging: job ended \(elapsed) after the stop")
+    }
+}
