@@ -209,7 +209,7 @@ extension FaultAttackTests {
             try await Task.sleep(for: .milliseconds(25))
             let partial = StagingTests.partialFiles(home + "/nodes/1").first.map { home + "/nodes/1/" + $0 }
             let size = partial.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber }?.intValue ?? 0
-            if size > 8 << 20 { victim = try? ControlRunTests.recordedAgents(home + "/state").first { $0.rank == 1 }?.pid }
+            if size > 8 << 20 { victim = try? ControlRunTests.recordedAgents(home + "/state", home: home).first { $0.rank == 1 }?.pid }
         }
         let pid = try #require(victim, "agent 1 never held part of the file")
         kill(pid, SIGSTOP)

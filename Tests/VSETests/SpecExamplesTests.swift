@@ -32,7 +32,7 @@ import VSE
         #expect(spec.packages == ["bc"])
         #expect(spec.files.isEmpty)
         #expect(spec.environment == ["OMP_NUM_THREADS": "1", "LC_ALL": "C.UTF-8"])
-        #expect(spec.setup == ["echo ready > /etc/motd"])
+        #expect(spec.setup == ["echo ready > /etc/motd", "echo 'APT::Install-Recommends \"false\";' > /etc/apt/apt.conf.d/99vhpc"])
         #expect(spec.format == .ext4)
         #expect(spec.resources == Resources(vcpus: 1, memoryBytes: 512 << 20))
     }
