@@ -1,6 +1,8 @@
 import Foundation
+import VSE
 
-/// Runs short helper commands (qemu-img, virsh, …) to completion and captures their output.
+/// Runs short helper commands (qemu-img, xl, …) to completion and captures their output: VSE's
+/// `HostCommand` (stdout and stderr drained at once, the child killed on Ctrl-C) off the caller's thread.
 enum CommandRunner {
     struct Output: Sendable {
         var status: Int32
@@ -11,24 +13,14 @@ enum CommandRunner {
     /// Runs `argv` (argv[0] an absolute path) and returns its output; throws `commandFailed` on non-zero exit
     /// when `check` is true.
     static func run(_ argv: [String], environment: [String: String]? = nil, check: Bool = true) async throws(V2MError) -> Output {
+        let command = HostCommand(argv[0], Array(argv.dropFirst()), environment: environment)
         let work = Task.detached { () -> Result<Output, V2MError> in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: argv[0])
-            process.arguments = Array(argv.dropFirst())
-            if let environment { process.environment = environment }
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = FileHandle.nullDevice
-            do { try process.run() } catch {
+            do {
+                let output = try command.runAllowingFailure()
+                return .success(Output(status: output.status, stdout: output.stdoutText, stderr: output.stderrText))
+            } catch {
                 return .failure(.spawnFailed(command: argv.joined(separator: " "), reason: "\(error)"))
             }
-            let outData = out.fileHandleForReading.readDataToEndOfFile()
-            let errData = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return .success(Output(status: process.terminationStatus,
-                                   stdout: String(decoding: outData, as: UTF8.self),
-                                   stderr: String(decoding: errData, as: UTF8.self)))
         }
         let output = try await work.value.get()
         if check && output.status != 0 {

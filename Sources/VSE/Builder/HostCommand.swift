@@ -57,11 +57,15 @@ public struct HostCommand: Sendable {
         defer { ChildRegistry.shared.remove(process.processIdentifier) }
         // Drain both pipes concurrently so neither can fill up and block the child.
         let stderrBox = DataBox()
-        let reader = Thread { stderrBox.data = errPipe.fileHandleForReading.readDataToEndOfFile() }
+        let stderrRead = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            stderrBox.data = errPipe.fileHandleForReading.readDataToEndOfFile()
+            stderrRead.signal()
+        }
         reader.start()
         let stdout = outPipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !stderrBox.done { usleep(1000) }
+        stderrRead.wait()
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return Output(status: status, stdout: stdout, stderr: stderrBox.data)
     }
@@ -101,12 +105,10 @@ public struct HostCommand: Sendable {
 private final class DataBox: @unchecked Sendable {
     private let lock = NSLock()
     private var _data = Data()
-    private var _done = false
     var data: Data {
         get { lock.withLock { _data } }
-        set { lock.withLock { _data = newValue; _done = true } }
+        set { lock.withLock { _data = newValue } }
     }
-    var done: Bool { lock.withLock { _done } }
 }
 
 /// Pids of running children, so a signal handler can stop them.
