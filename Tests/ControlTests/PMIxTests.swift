@@ -11,6 +11,7 @@ import Wire
         let job = PMIxJob(jobID: "j1", layout: TaskLayout(tasks: 4, nodes: 2), processes: [[0], [1], [2]], agentRank: 2)
         let info = job.namespaceInfo(tmpdir: "/tmp/x")
         #expect(job.namespace == "vhpc.j1")
+        #expect(PMIxJob(jobID: "j1", layout: TaskLayout(tasks: 4, nodes: 2), processes: [[0], [1], [2]], agentRank: 2, namespaceTag: "ab12").namespace == "vhpc.j1.ab12")
         #expect(info["pmix.job.size"] == .uint32(4))
         #expect(info["pmix.univ.size"] == .uint32(4))
         #expect(info["pmix.num.nodes"] == .uint32(2))

@@ -19,6 +19,9 @@ public struct PMIxJob: Sendable, Hashable {
     }
 
     public var jobID: String
+    /// Unguessable part of the namespace (from the job secret): OpenPMIx 4.2 listens on loopback TCP and its
+    /// `native` security takes the uid a TCP client claims, so knowing the namespace is what a client must prove.
+    public var namespaceTag: String
     public var size: Int
     /// PMIx nodes with at least one task, in rank order.
     public var nodes: [Node]
@@ -26,15 +29,16 @@ public struct PMIxJob: Sendable, Hashable {
     public var localNode: Int
 
     /// The namespace of job `jobID`.
-    public static func namespace(jobID: String) -> String { "vhpc." + jobID }
-    public var namespace: String { Self.namespace(jobID: jobID) }
+    public static func namespace(jobID: String, tag: String = "") -> String { "vhpc." + jobID + (tag.isEmpty ? "" : "." + tag) }
+    public var namespace: String { Self.namespace(jobID: jobID, tag: namespaceTag) }
     public var local: Node { nodes[localNode] }
 
     /// - Parameters:
     ///   - processes: agent ranks hosted by each agent process of the job (``ChunkPlan/processes(tree:agentsPerProcess:)``).
     ///   - agentRank: the agent whose process this server runs in.
-    public init(jobID: String, layout: TaskLayout, processes: [[Int]], agentRank: Int) {
+    public init(jobID: String, layout: TaskLayout, processes: [[Int]], agentRank: Int, namespaceTag: String = "") {
         self.jobID = jobID
+        self.namespaceTag = namespaceTag
         self.size = layout.tasks
         var nodes: [Node] = []
         var local = 0

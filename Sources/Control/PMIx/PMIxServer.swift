@@ -2,6 +2,7 @@ import CPMIxServer
 import Foundation
 import Logging
 import Synchronization
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,7 +44,8 @@ public final class PMIxServer: Sendable {
     /// Open MPI keeps its node-local files). `report` is the node agent's event sink (fences, aborts).
     public func join(_ plan: NodeTaskPlan, report: @escaping @Sendable (AgentEvent) -> Void) throws -> [Int: [String: String]] {
         let job = PMIxJob(jobID: plan.jobID, layout: TaskLayout(tasks: plan.size, nodes: plan.nodeCount),
-                          processes: plan.agentProcesses, agentRank: plan.agentRank)
+                          processes: plan.agentProcesses, agentRank: plan.agentRank,
+                          namespaceTag: plan.secret.map(Self.namespaceTag) ?? "")
         let tmpdir = try state.withLock { state -> String in
             if let current = state.job {
                 guard current.jobID == job.jobID, let tmpdir = state.tmpdir else {
@@ -113,6 +115,12 @@ public final class PMIxServer: Sendable {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(start) {
             try? FileManager.default.removeItem(atPath: parent + "/" + entry)
         }
+    }
+
+    /// 96 bits of HMAC(job secret, "vhpc pmix namespace"), hex: every agent of the job derives the same.
+    static func namespaceTag(_ secret: JobSecret) -> String {
+        SwiftCryptoWire().hmacSHA256(key: secret.bytes, data: Array("vhpc pmix namespace".utf8)).prefix(12)
+            .map { String(format: "%02x", $0) }.joined()
     }
 
     /// What the tasks need besides PMIx's own variables:

@@ -23,8 +23,10 @@ struct RunCommand: AsyncParsableCommand {
             starts the program, whose own options stay its own; `--` before it is optional. An unknown option \
             before the program is an error.
 
-            TASK ENVIRONMENT: VHPC_RANK, VHPC_SIZE, VHPC_NODE (0-based), VHPC_LOCAL_RANK, VHPC_JOB; with PMI \
-            (MPICH) PMI_RANK, PMI_SIZE, PMI_FD; with --stage VHPC_STAGED_<n>, VHPC_STAGE_DIR; in VMs \
+            TASK ENVIRONMENT: VHPC_RANK, VHPC_SIZE, VHPC_NODE (0-based), VHPC_LOCAL_RANK, VHPC_JOB; with PMI-1 \
+            (MPICH; --mpi auto or pmi1) PMI_RANK, PMI_SIZE, PMI_FD; with PMIx (Open MPI; --mpi auto or pmix) \
+            PMIX_NAMESPACE, PMIX_RANK, PMIX_SERVER_URI* and the rest of PMIx_server_setup_fork's; with --stage \
+            VHPC_STAGED_<n>, VHPC_STAGE_DIR; in VMs \
             VHPC_HOSTNAME, VHPC_ADDRESS, VHPC_HOSTS. The rest comes from --export (default ALL, less host-only \
             variables) and -x.
 
