@@ -73,4 +73,32 @@ import Wire
         }
         #expect(FileManager.default.contents(atPath: path) == Data(bytes))
     }
+
+    /// Issue 20, finding 8: a node's copy of an image counted as present once its manifest existed, so a
+    /// corrupted copy was booted and never repaired. Now its artifacts are checked against the manifest's
+    /// digests: an intact copy is used, a corrupt one removed and staged again.
+    @Test func aNodesCorruptImageCopyIsStagedAgain() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vhpc-staging-image-\(getpid())-\(UInt64.random(in: 0 ..< .max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let installed = directory + "/images/abc"
+        try FileManager.default.createDirectory(atPath: installed, withIntermediateDirectories: true)
+        let kernel = Array("kernel bytes".utf8)
+        var digest = ContentDigest()
+        kernel.withUnsafeBytes { digest.update($0) }
+        let manifest = "{\"id\": \"abc\", \"kernel\": {\"path\": \"vmlinux\", \"size\": \(kernel.count), \"sha256\": \"\(digest.hex())\"}}"
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: installed + "/manifest.json"))
+        let offer = StagingOffer(transferID: 9, size: UInt64(kernel.count), sha256: digest.hex(), chunkSize: 4096,
+                                 target: .image(imageID: "abc", artifact: "vmlinux", artifactCount: 2))
+
+        try Data(kernel).write(to: URL(fileURLWithPath: installed + "/vmlinux"))
+        let intact = StagingFiles(role: .node(directory: directory, jobID: "job-a"))
+        #expect(perform(intact, .open(offer)) == .opened(transferID: 9, present: true))
+        intact.close()
+
+        try Data("kernel bytez".utf8).write(to: URL(fileURLWithPath: installed + "/vmlinux"))
+        let corrupt = StagingFiles(role: .node(directory: directory, jobID: "job-b"))
+        #expect(perform(corrupt, .open(offer)) == .opened(transferID: 9, present: false))
+        #expect(!FileManager.default.fileExists(atPath: installed), "the corrupt copy is gone")
+        corrupt.close()
+    }
 }

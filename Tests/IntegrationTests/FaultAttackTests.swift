@@ -229,3 +229,35 @@ extension FaultAttackTests {
         print("SIGSTOP during staging: job ended \(elapsed) after the stop")
     }
 }
+
+extension FaultAttackTests {
+    /// Issue 20, finding 8: `vse build` reported a corrupt cache entry as built. Its files are now checked
+    /// against the manifest's digests first; a corrupt entry is rebuilt.
+    @Test func aCorruptCacheEntryIsRebuiltNotReported() throws {
+        let spec = try TemporarySpec("""
+        name: cache-check-\(getpid())
+        base: busybox
+        kernel: linux-image-cloud-amd64
+        setup: ["echo \(UInt32.random(in: 0...UInt32.max)) > /etc/motd"]
+        format: initramfs
+        """)
+        defer { spec.remove() }
+        let first = try CLI.run(["vse", "build", "-q", spec.path], timeout: .seconds(170))
+        #expect(first.status == 0, "\(first.stderr)")
+        let id = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let initrd = CLI.stateDirectory + "/images/" + id + "/initrd.img"
+        let mode = (try? FileManager.default.attributesOfItem(atPath: initrd)[.posixPermissions] as? Int) ?? -1
+        #expect(mode == 0o600, "the initrd holds the spec's files: only its owner reads it")
+        let handle = try #require(FileHandle(forWritingAtPath: initrd))
+        handle.seek(toFileOffset: 100)
+        handle.write(Data([0xde, 0xad, 0xbe, 0xef]))
+        handle.closeFile()
+        let second = try CLI.run(["vse", "build", spec.path], timeout: .seconds(170))
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        #expect(!second.stderr.contains("cache hit") && second.stderr.contains("is corrupt"), "\(second.stderr)")
+        let third = try CLI.run(["vse", "build", spec.path], timeout: .seconds(170))
+        #expect(third.stderr.contains("cache hit"), "the rebuilt entry is intact: \(third.stderr)")
+        _ = try? CLI.run(["vse", "rm", id])
+    }
+}

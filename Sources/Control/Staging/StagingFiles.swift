@@ -52,6 +52,7 @@ public final class StagingFiles: @unchecked Sendable {
     // Touched only on `queue`.
     private var handles: [UInt64: Handle] = [:]
     private var imageCommits: [String: Int] = [:]
+    private var verifiedImages: [String: Bool] = [:]
     private let committed = NIOLockedValueBox<[Int: String]>([:])
 
     public init(role: Role, durable: Bool = true) {
@@ -159,7 +160,7 @@ public final class StagingFiles: @unchecked Sendable {
                 return (Self.jobDirectory(directory, jobID) + "/" + path, false)
             case .image(let imageID, let artifact, _):
                 let installed = directory + "/images/" + imageID
-                if FileManager.default.fileExists(atPath: installed + "/manifest.json") {
+                if FileManager.default.fileExists(atPath: installed + "/manifest.json"), verifiedImage(installed, id: imageID) {
                     return (installed + "/" + artifact, true)
                 }
                 return (directory + "/tmp/stage-\(jobID)-\(imageID)/" + artifact, false)
@@ -287,6 +288,53 @@ public final class StagingFiles: @unchecked Sendable {
         }
         noteCommitted(handle.offer, path)
         return .committed(transferID: id, path: path)
+    }
+
+    /// Whether the node's copy of an image is intact: every artifact its manifest lists has the manifest's
+    /// SHA-256 (checked once per image and job). A copy that is not is removed, so it is staged again.
+    private func verifiedImage(_ installed: String, id: String) -> Bool {
+        if let known = verifiedImages[id] { return known }
+        let intact = Self.imageIsIntact(installed)
+        if !intact, case .node(let directory, let jobID) = role {
+            // Out of the way at once (a concurrent job sees no copy rather than a half-removed one), then removed.
+            let aside = directory + "/tmp/corrupt-\(jobID)-\(id)"
+            try? FileManager.default.createDirectory(atPath: directory + "/tmp", withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: rename(installed, aside) == 0 ? aside : installed)
+        }
+        verifiedImages[id] = intact
+        return intact
+    }
+
+    /// Every `{path, sha256}` artifact of the manifest in `directory` has that digest.
+    static func imageIsIntact(_ directory: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"),
+              let manifest = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return false }
+        let artifacts = manifest.values.compactMap { $0 as? [String: Any] }.compactMap { entry -> (String, String)? in
+            guard let path = entry["path"] as? String, let sha = entry["sha256"] as? String else { return nil }
+            return (path, sha)
+        }
+        guard !artifacts.isEmpty else { return false }
+        for (path, sha) in artifacts {
+            guard !path.contains("/"), let digest = fileDigest(directory + "/" + path), digest == sha.lowercased() else { return false }
+        }
+        return true
+    }
+
+    /// The lowercase hex SHA-256 of the file at `path`, or nil if it cannot be read.
+    static func fileDigest(_ path: String) -> String? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var digest = ContentDigest()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { return nil }
+            if count == 0 { return digest.hex() }
+            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
     }
 
     /// The directory under which `offer`'s directories are the job user's alone (0700): the job's

@@ -56,7 +56,18 @@ public struct ImageBuilder: Sendable {
     public func build(_ spec: VSESpec, progress: @escaping @Sendable (BuildEvent) -> Void = { _ in }) throws -> Result {
         let store = ImageStore(state: state)
         let key = try step("resolve inputs", progress) { try cacheKey(for: spec) }
-        if let cached = store.entry(id: key) { return Result(entry: cached, cacheHit: true) }
+        if let cached = store.entry(id: key) {
+            // A cache entry is used only if its files are what its manifest says (a corrupted copy used to be
+            // reported as built, then booted): otherwise it is removed and built again.
+            if let problem = Self.corruption(of: cached) {
+                let note = "cache entry \(key.prefix(12)) is corrupt (\(problem)): rebuilding"
+                progress(BuildEvent(step: note, phase: .started))
+                progress(BuildEvent(step: note, phase: .finished(.zero)))
+                SafeRemove.remove(cached.directory)
+            } else {
+                return Result(entry: cached, cacheHit: true)
+            }
+        }
 
         try state.ensure(state.images)
         TemporaryDirectory.removeStale(in: state.tmp)
@@ -148,6 +159,18 @@ public struct ImageBuilder: Sendable {
         try step("publish", progress) { _ = try AtomicRename.publish(output, to: state.images + "/" + key) }
         guard let entry = store.entry(id: key) else { throw BuildError.interrupted }
         return Result(entry: entry, cacheHit: false)
+    }
+
+    /// Why `entry`'s files are not the ones its manifest records (size or SHA-256), or nil if they are.
+    public static func corruption(of entry: ImageEntry) -> String? {
+        let manifest = entry.manifest
+        for artifact in [manifest.kernel, manifest.initrd] + (manifest.disk.map { [$0] } ?? []) {
+            let path = entry.path(of: artifact)
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value
+            guard size == artifact.size else { return "\(artifact.path): \(size.map { "\($0) bytes" } ?? "missing"), expected \(artifact.size)" }
+            guard (try? FileHashing.sha256(ofFile: path)) == artifact.sha256 else { return "\(artifact.path): SHA-256 differs from the manifest's" }
+        }
+        return nil
     }
 
     /// Images are never modified in place, so the kernel cache's file can be shared by a hard link.
