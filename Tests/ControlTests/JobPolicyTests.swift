@@ -108,3 +108,77 @@ import Testing
         #expect(throws: TimeLimit.ParseError.self) { try TimeLimit.parse(text) }
     }
 }
+
+/// The detector's back-off under load (local health, suspicion) on a manual clock.
+@Suite struct AdaptiveDetectorTests {
+    @Test func lateOwnTicksRaiseLocalHealthAndStretchTheTimeout() {
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1), expectedTick: .milliseconds(125))
+        detector.watch(2, now: .zero)
+        _ = detector.tick(now: .zero)
+        // This agent ticks every 600 ms instead of 125 ms: it is the slow one.
+        var now = Duration.zero
+        for _ in 0..<4 {
+            now += .milliseconds(600)
+            #expect(!detector.tick(now: now).contains { if case .suspect = $0 { true } else { false } })
+        }
+        #expect(detector.localHealth >= 3)
+        #expect(detector.effectiveTimeout >= .seconds(6))
+        detector.heard(from: 2, now: now)
+        // On-time ticks bring it back down, one step per period.
+        let raised = detector.localHealth
+        for _ in 0..<24 {
+            now += .milliseconds(125)
+            _ = detector.tick(now: now)
+            detector.heard(from: 2, now: now)
+        }
+        #expect(detector.localHealth < raised)
+    }
+
+    @Test func severalSilentPeersAreSuspectedFirstAndAnAnswerClearsIt() {
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1), expectedTick: .milliseconds(125))
+        var now = Duration.zero
+        detector.watch(2, now: now)
+        detector.watch(3, now: now)
+        _ = detector.tick(now: now)
+        while now < .milliseconds(1600) {
+            now += .milliseconds(100)
+            let actions = detector.tick(now: now)
+            #expect(!actions.contains { if case .suspect = $0 { true } else { false } }, "no verdict at \(now)")
+        }
+        #expect(detector.localHealth >= 1)
+        detector.heard(from: 2, now: now)
+        #expect(detector.refutedSuspicions == 1)
+        // Peer 3 stays silent: declared after the suspicion window.
+        var declared: [Int] = []
+        while now < .seconds(20), declared.isEmpty {
+            now += .milliseconds(100)
+            detector.heard(from: 2, now: now)
+            for case .suspect(let peer, _) in detector.tick(now: now) { declared.append(peer) }
+        }
+        #expect(declared == [3])
+    }
+
+    @Test func aHealthyAgentDeclaresAHungPeerAfterTheSuspicionWindow() {
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1), expectedTick: .milliseconds(125))
+        var now = Duration.zero
+        detector.watch(2, now: now)
+        var declaredAt: Duration?
+        while declaredAt == nil, now < .seconds(5) {
+            now += .milliseconds(125)
+            if detector.tick(now: now).contains(where: { if case .suspect = $0 { true } else { false } }) { declaredAt = now }
+        }
+        // Silent past 1.5 s: suspected; still silent 1.5 s later: declared.
+        #expect(declaredAt.map { $0 > .seconds(3) && $0 <= .milliseconds(3250) } == true, "\(String(describing: declaredAt))")
+    }
+
+    @Test func theFixedDetectorIgnoresLoad() {
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1), expectedTick: .milliseconds(125), adaptive: false)
+        detector.watch(2, now: .zero)
+        detector.watch(3, now: .zero)
+        _ = detector.tick(now: .zero)
+        let actions = detector.tick(now: .milliseconds(400)) + detector.tick(now: .milliseconds(800)) + detector.tick(now: .milliseconds(1200))
+            + detector.tick(now: .milliseconds(1600))
+        #expect(actions.filter { if case .suspect = $0 { true } else { false } }.count == 2)
+        #expect(detector.localHealth == 0)
+    }
+}

@@ -7,7 +7,8 @@ import Wire
 
 @Suite struct HeartbeatDetectorTests {
     @Test func pingsOncePerPeriodAndSuspectsSilence() {
-        var detector = HeartbeatDetector(rank: 1, period: .seconds(1))
+        // The fixed detector (the adaptive one adds a suspicion window: AdaptiveDetectorTests).
+        var detector = HeartbeatDetector(rank: 1, period: .seconds(1), adaptive: false)
         #expect(detector.timeout == .milliseconds(1500))
         detector.watch(2, now: .zero)
         #expect(detector.tick(now: .zero) == [.ping(peer: 2, id: 1)])

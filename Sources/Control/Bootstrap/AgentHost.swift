@@ -110,6 +110,7 @@ public struct AgentHost: Sendable {
                 heartbeatTimeout: config.heartbeatTimeoutMilliseconds > 0 ? .milliseconds(config.heartbeatTimeoutMilliseconds) : nil,
                 parent: parent)
             machine.fallbackGraph = fallbackGraph
+            machine.adaptiveDetector = !Self.fixedDetector
             var runtimeEnvironment = AgentRuntime.Environment(
                 group: group, jobID: config.jobID, secret: secret,
                 tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,
@@ -153,6 +154,12 @@ public struct AgentHost: Sendable {
             return failed
         }
         return failures ? 1 : 0
+    }
+
+    /// Benchmark hook: `VHPC_DETECTOR=fixed` turns off the detector's back-off under load (see
+    /// ``HeartbeatDetector``) in the front-end and every agent, to count false failures against it.
+    public static var fixedDetector: Bool {
+        getenv("VHPC_DETECTOR").map { String(cString: $0) == "fixed" } ?? false
     }
 
     /// Tick interval for a heartbeat period: an eighth of it, between 20 ms and 250 ms.

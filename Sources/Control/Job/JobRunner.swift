@@ -83,9 +83,10 @@ public struct JobRunner: Sendable {
         defer { hub.shutdown() }
         let me = AgentEndpoint(rank: 0, host: options.advertisedHost ?? (options.bindHost == "0.0.0.0" ? hostName() : options.bindHost), port: hub.port, pid: getpid())
         let heartbeatMS = options.heartbeat.map { Int($0.milliseconds) } ?? 0
-        let machine = AgentMachine.Configuration(
+        var machine = AgentMachine.Configuration(
             endpoint: me, rankCount: options.nodeCount + 1, tree: tree, handshakeWindow: options.handshakeWindow,
             heartbeatPeriod: options.heartbeat, heartbeatTimeout: options.heartbeatTimeout, parent: nil)
+        machine.adaptiveDetector = !AgentHost.fixedDetector
         let runtime = AgentRuntime(
             configuration: machine, hub: hub,
             environment: .init(

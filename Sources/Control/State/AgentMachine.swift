@@ -32,6 +32,9 @@ public struct AgentMachine: Sendable {
         /// The boot tree's links plus the binomial graph's (what the router falls back on), if already built:
         /// agents hosted in one process share one copy instead of building it each.
         public var fallbackGraph: Graph?
+        /// Whether the heartbeat detector backs off under load (local health, suspicion; see
+        /// ``HeartbeatDetector``); false keeps the fixed timeout (`VHPC_DETECTOR=fixed`, for benchmarks).
+        public var adaptiveDetector = true
 
         public init(
             endpoint: AgentEndpoint, rankCount: Int, tree: BootTree, handshakeWindow: Duration = .seconds(10),
@@ -102,7 +105,10 @@ public struct AgentMachine: Sendable {
         bootstrap = BootstrapTracker(own: configuration.endpoint, children: configuration.tree.children(of: rank), deadline: .zero)
         staging = StagingMachine(configuration: .init(rank: rank, tree: configuration.tree, window: configuration.stagingWindow))
         if let period = configuration.heartbeatPeriod {
-            detector = HeartbeatDetector(rank: rank, period: period, timeout: configuration.heartbeatTimeout)
+            detector = HeartbeatDetector(
+                rank: rank, period: period, timeout: configuration.heartbeatTimeout,
+                expectedTick: AgentHost.tickInterval(heartbeatMilliseconds: Int(period.milliseconds)),
+                adaptive: configuration.adaptiveDetector)
         }
     }
 

@@ -3,9 +3,23 @@
 /// Each end of a watched link sends a ping every `period`; the shell answers pings with pongs straight from
 /// the connection's reader, so a peer whose agent loop is merely busy (printing 100,000 lines) still answers,
 /// while a hung (SIGSTOP) or dead one does not. Any inbound message counts as a sign of life; a peer silent
-/// for `timeout` (default 1.5 × period) is suspected. Detection after a hang therefore takes between
-/// `timeout − period` and `timeout` plus one tick (median about one period), at two pings and two pongs per
-/// link per period: the traffic that matters at 1,024 agents on a small machine.
+/// for `timeout` (default 1.5 × period) is suspected, at two pings and two pongs per link per period: the
+/// traffic that matters at 1,024 agents on a small machine. With `adaptive` false (the fixed detector),
+/// a suspected peer is declared failed at once: detection after a hang takes between `timeout − period` and
+/// `timeout` plus one tick.
+///
+/// Under load it backs off, after Lifeguard (Dadgar et al., "Lifeguard: Local Health Awareness for More
+/// Accurate Failure Detection", 2018), so a saturated node (VMs booting on 2 cores) does not declare its
+/// slow-but-alive peers dead:
+/// - **local health**: a score 0…``maximumLocalHealth`` that rises when this agent sees signs that *it* is
+///   slow — its own ticks come late (with `expectedTick` known: more than 4 ticks' time apart; a pause of
+///   half a period or more counts double and, as before, gives every peer a fresh grace period), or several
+///   peers fall silent at once — and falls by one per period of on-time ticks. Timeouts are multiplied by
+///   (1 + score).
+/// - **suspicion**: a silent peer is first *suspected* (pinged again, local health + 1) and declared failed
+///   only if it stays silent for one more (scaled) timeout; anything from it clears the suspicion. A hung
+///   peer of a healthy agent is therefore declared after about two timeouts (three periods) instead of one;
+///   kill -9 is still seen at once (its connection closes).
 public struct HeartbeatDetector: Sendable {
     /// What the shell must do.
     public enum Action: Sendable, Hashable {
@@ -18,26 +32,46 @@ public struct HeartbeatDetector: Sendable {
     private struct Peer: Sendable {
         var lastHeard: Duration
         var lastPing: Duration
+        /// When it was first suspected (nil: not suspected).
+        var suspectedAt: Duration?
     }
+
+    /// The highest local-health score (timeouts up to 9 × their base).
+    public static let maximumLocalHealth = 8
 
     /// This agent's rank.
     public let rank: Int
     /// The detection period; pings go out once per period.
     public let period: Duration
-    /// Silence after which a peer is suspected.
+    /// Silence after which a peer is suspected (on a healthy agent).
     public let timeout: Duration
+    /// How often the shell ticks (nil: unknown; late ticks then count only from half a period).
+    public let expectedTick: Duration?
+    /// Whether local health and suspicion are used (false: the fixed timeout, for comparison benchmarks).
+    public let adaptive: Bool
+    /// The local-health score (0: healthy).
+    public private(set) var localHealth = 0
+    /// Peers suspected and then heard from before their verdict (each a failure this detector did not
+    /// declare, for figures).
+    public private(set) var refutedSuspicions = 0
     private var peers: [Int: Peer] = [:]
     private var nextID: UInt64 = 1
     private var lastTick: Duration?
+    private var healthySince: Duration?
 
-    public init(rank: Int, period: Duration, timeout: Duration? = nil) {
+    public init(rank: Int, period: Duration, timeout: Duration? = nil, expectedTick: Duration? = nil, adaptive: Bool = true) {
         self.rank = rank
         self.period = period
         self.timeout = timeout ?? period + period / 2
+        self.expectedTick = expectedTick
+        self.adaptive = adaptive
     }
 
     /// Ranks currently watched.
     public var watched: [Int] { peers.keys.sorted() }
+
+    /// The silence after which a peer is suspected now.
+    public var effectiveTimeout: Duration { timeout * (1 + localHealth) }
 
     /// Starts watching `peer` (its silence is measured from `now`).
     public mutating func watch(_ peer: Int, now: Duration) {
@@ -51,7 +85,12 @@ public struct HeartbeatDetector: Sendable {
 
     /// Records that something arrived from `peer`.
     public mutating func heard(from peer: Int, now: Duration) {
+        guard peers[peer] != nil else { return }
         peers[peer]?.lastHeard = now
+        if peers[peer]?.suspectedAt != nil {
+            peers[peer]?.suspectedAt = nil
+            refutedSuspicions += 1
+        }
     }
 
     /// Sends due pings and reports peers silent for longer than the timeout (each once: they are forgotten).
@@ -61,16 +100,41 @@ public struct HeartbeatDetector: Sendable {
     public mutating func tick(now: Duration) -> [Action] {
         var actions: [Action] = []
         defer { lastTick = now }
-        if let lastTick, now - lastTick > period / 2 {
-            for key in peers.keys { peers[key]?.lastHeard = now }
+        if let lastTick {
+            let gap = now - lastTick
+            if gap > period / 2 {
+                for key in peers.keys { peers[key]?.lastHeard = now }
+                raiseHealth(by: 2, now: now)
+            } else if let expectedTick, gap > expectedTick * 4 {
+                raiseHealth(by: 1, now: now)
+            } else if adaptive, localHealth > 0, let since = healthySince, now - since >= period {
+                localHealth -= 1
+                healthySince = now
+            }
         }
+        let limit = effectiveTimeout
+        let silent = peers.filter { now - $0.value.lastHeard > limit }.keys.sorted()
+        // Several peers silent at once: more likely this agent is slow than that they all died.
+        if adaptive, silent.count > 1, silent.contains(where: { peers[$0]?.suspectedAt == nil }) { raiseHealth(by: 1, now: now) }
         for rankOfPeer in peers.keys.sorted() {
             guard var peer = peers[rankOfPeer] else { continue }
             let silence = now - peer.lastHeard
-            if silence > timeout {
-                peers[rankOfPeer] = nil
-                actions.append(.suspect(peer: rankOfPeer, silence: silence))
-                continue
+            if silent.contains(rankOfPeer) {
+                if !adaptive || peer.suspectedAt.map({ now - $0 > effectiveTimeout }) == true {
+                    peers[rankOfPeer] = nil
+                    actions.append(.suspect(peer: rankOfPeer, silence: silence))
+                    continue
+                }
+                if peer.suspectedAt == nil {
+                    // Suspect it: ask once more now, and give it one more (scaled) timeout to answer.
+                    peer.suspectedAt = now
+                    peer.lastPing = now
+                    peers[rankOfPeer] = peer
+                    raiseHealth(by: 1, now: now)
+                    actions.append(.ping(peer: rankOfPeer, id: nextID))
+                    nextID += 1
+                    continue
+                }
             }
             if now - peer.lastPing >= period {
                 peer.lastPing = now
@@ -80,5 +144,11 @@ public struct HeartbeatDetector: Sendable {
             }
         }
         return actions
+    }
+
+    private mutating func raiseHealth(by amount: Int, now: Duration) {
+        healthySince = now
+        guard adaptive else { return }
+        localHealth = min(Self.maximumLocalHealth, localHealth + amount)
     }
 }
