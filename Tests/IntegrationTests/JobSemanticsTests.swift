@@ -157,6 +157,33 @@ import Testing
         #expect(directory.stderr.contains("vhpc: task 1 (node 1): cannot change to directory /no/such/dir: No such file or directory"), "\(directory.stderr)")
     }
 
+    /// SIGTERM while 1,024 agents bootstrap ends the job within seconds, and nothing it started survives.
+    @Test func aSignalDuringBootstrapEndsTheJob() async throws {
+        let job = try ControlFaultTests.Job(["run", "-N", "1024", "--", "sleep", "60"])
+        _ = try await job.waitFor { !$0.isEmpty }  // the first agent process exists: bootstrap is under way
+        let sent = ContinuousClock.now
+        kill(job.process.processIdentifier, SIGTERM)
+        let result = job.finish()
+        #expect(result.status == 128 + SIGTERM, "\(result.stderr)")
+        #expect(ContinuousClock.now - sent < .seconds(10))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        for pid in job.survivors() { kill(pid, SIGKILL) }
+    }
+
+    /// kill -9 of the front-end: its agents notice (their links to it close) and end, their tasks with them.
+    @Test func killingTheFrontEndLeavesNothingBehind() async throws {
+        let job = try ControlFaultTests.Job(["run", "-N", "4", "--", "sleep", "60"])
+        _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 4 }
+        kill(job.process.processIdentifier, SIGKILL)
+        _ = job.finish()
+        let killed = ContinuousClock.now
+        while !job.survivors().isEmpty, ContinuousClock.now - killed < .seconds(15) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        print("front-end killed: every agent and task gone after \(ContinuousClock.now - killed)")
+        for pid in job.survivors() { kill(pid, SIGKILL) }
+    }
+
     @Test func jobsTooBigForThisHostAreRefusedBeforeAnythingStarts() throws {
         let clock = ContinuousClock()
         let start = clock.now
