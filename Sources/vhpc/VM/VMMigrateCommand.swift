@@ -19,11 +19,18 @@ struct VMMigrateCommand: AsyncParsableCommand {
         LoggingSetup.bootstrap(verbose: false)
         do {
             let record = try VMSupport.load(vm)
+            if let job = record.job {
+                // The job's tool agent talks to the guest over this QEMU's virtio-serial socket; a migration
+                // would cut the running task's output and exit status off from the job.
+                throw CLIErrors.fail("\(vm) runs task \(record.rank ?? 0) of job \(job): a job's VM cannot be migrated yet (pause and resume can)")
+            }
             let handle = try VMSupport.handle(for: record, logger: Logger(label: "vhpc.vm"))
             let oldPID = handle.processID
             try await handle.migrate(to: to)
             try VMSupport.update(record, from: handle)
             print("\(vm) migrated: pid \(oldPID.map(String.init) ?? "-") → \(handle.processID.map(String.init) ?? "-")")
+        } catch let error as ExitCode {
+            throw error
         } catch {
             throw VMSupport.fail(error)
         }
