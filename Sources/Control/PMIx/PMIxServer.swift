@@ -39,6 +39,26 @@ public final class PMIxServer: Sendable {
 
     private init() {}
 
+    /// ``join(_:report:)`` on a thread of its own: it waits for the library (once per task), which must not hold
+    /// one of the few threads Swift's concurrency shares with the agent's links and heartbeats.
+    public func joinOffPool(_ plan: NodeTaskPlan, report: @escaping @Sendable (AgentEvent) -> Void) async throws -> [Int: [String: String]] {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.join(plan, report: report) })
+            }
+        }
+    }
+
+    /// ``leave(agentRank:)`` on a thread of its own (it waits for the library to drop the namespace).
+    public func leaveOffPool(agentRank: Int) async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.leave(agentRank: agentRank)
+                continuation.resume()
+            }
+        }
+    }
+
     /// Serves `plan`'s tasks: starts the server (once per process), registers the job's namespace (once per
     /// job) and each task; returns the environment of each task (from `PMIx_server_setup_fork`, plus where
     /// Open MPI keeps its node-local files). `report` is the node agent's event sink (fences, aborts).

@@ -54,13 +54,13 @@ public struct ProcessTaskBackend: TaskBackend {
         var pmixEnvironments: [Int: [String: String]] = [:]
         if plan.usesPMIx {
             do {
-                pmixEnvironments = try PMIxServer.shared.join(plan, report: report)
+                pmixEnvironments = try await PMIxServer.shared.joinOffPool(plan, report: report)
             } catch {
                 // --mpi pmix asked for it; under auto an MPICH program still runs (and an Open MPI one is caught
                 // as a singleton when it exits).
                 if plan.mpiMode == .pmix {
                     report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
-                    PMIxServer.shared.leave(agentRank: plan.agentRank)
+                    await PMIxServer.shared.leaveOffPool(agentRank: plan.agentRank)
                     return
                 }
                 logger.warning("node \(plan.node): no PMIx for this job: \(error)")
