@@ -386,7 +386,9 @@ public struct JobRunner: Sendable {
         }
 
         // Give agents a moment to exit on their own, then sweep the process groups we know about.
-        var pids = Set(state.lock.withLock { state.agents.map(\.pid) })
+        // A job step's agents run on other nodes: their pids mean nothing in this machine's process table;
+        // the step's srun stands for all of them.
+        var pids = stepSpawner == nil ? Set(state.lock.withLock { state.agents.map(\.pid) }) : []
         for child in spawned { pids.insert(child.pid) }
         pids.remove(getpid())
         await Self.waitUntilGone(pids, for: .milliseconds(1500))
