@@ -100,6 +100,11 @@ public struct AgentRuntime: Sendable {
         var links: [Int: (id: Int, writer: LinkWriter)] = [:]
         var allLinks: [Int: LinkWriter] = [:]  // every open link by id (a replaced one too, until it closes)
         var flushes: [EventLoopFuture<Void>] = []  // at exit: each link's last writes going out
+        // Links closed by the machine, still sending their last writes: an exit closes every link first (the
+        // forwarded terminate is among those writes), and a process that exits before they are out leaves its
+        // neighbours a close without the terminate — they took it for a failure ("controller unreachable
+        // after failure of agent X" at the end of successful jobs).
+        var closing: [EventLoopFuture<Void>] = []
         var toolControls: AsyncStream<TaskControl>.Continuation?
         var corruptOffset = environment.corruptChunkOffset
         let staging = environment.staging
@@ -155,7 +160,9 @@ public struct AgentRuntime: Sendable {
                     case .stagingResendRequested(let id, let offset, let feeder):
                         logger.warning("staging: chunk at offset \(offset) of transfer \(id) failed its checksum on agent \(rank); asked agent \(feeder) to send it again")
                     case .closeLink(let peer):
-                        links.removeValue(forKey: peer)?.writer.finish()
+                        if let link = links.removeValue(forKey: peer) {
+                            closing.append(link.writer.finish())
+                        }
                     case .startTasks(let command):
                         guard let backend = environment.backend, toolControls == nil else { break }
                         var plan = NodeTaskPlan(
@@ -181,7 +188,7 @@ public struct AgentRuntime: Sendable {
                         logger.debug("agent exiting", metadata: ["reason": "\(reason)"])
                         toolControls?.yield(.terminate)
                         toolControls?.finish()
-                        flushes = links.values.map { $0.writer.finish() }
+                        flushes = closing + links.values.map { $0.writer.finish() }
                         links = [:]
                         break loop
                     case .stagingIO(let io):
