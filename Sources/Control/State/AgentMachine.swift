@@ -105,11 +105,17 @@ public struct AgentMachine: Sendable {
         bootstrap = BootstrapTracker(own: configuration.endpoint, children: configuration.tree.children(of: rank), deadline: .zero)
         staging = StagingMachine(configuration: .init(rank: rank, tree: configuration.tree, window: configuration.stagingWindow))
         if let period = configuration.heartbeatPeriod {
-            detector = HeartbeatDetector(
-                rank: rank, period: period, timeout: configuration.heartbeatTimeout,
-                expectedTick: AgentHost.tickInterval(heartbeatMilliseconds: Int(period.milliseconds)),
-                adaptive: configuration.adaptiveDetector)
+            detector = Self.makeDetector(configuration, period: period, timeout: configuration.heartbeatTimeout)
         }
+    }
+
+    /// The ping-pong detector of `configuration` with `timeout` (nil: the detector's default).
+    private static func makeDetector(_ configuration: Configuration, period: Duration, timeout: Duration?,
+                                     adaptive: Bool? = nil) -> HeartbeatDetector {
+        HeartbeatDetector(
+            rank: configuration.endpoint.rank, period: period, timeout: timeout,
+            expectedTick: AgentHost.tickInterval(heartbeatMilliseconds: Int(period.milliseconds)),
+            adaptive: adaptive ?? configuration.adaptiveDetector)
     }
 
     /// The heartbeat detector's watched peers (for status views).
@@ -184,18 +190,20 @@ public struct AgentMachine: Sendable {
     private var parentRank: Int? { configuration.tree.parent(of: rank) }
 
     /// Starts the ping-pong detector on the watched links: at launch with the job's timeout; during staging
-    /// (`staging`) with a lenient one, 8 × the timeout and at least 5 s — staging loads every node's CPU and
-    /// disk, and only a stall (a stopped or hung agent) must be found there, in bounded time.
+    /// (`staging`) with a lenient fixed one, 8 × the timeout and at least 5 s — staging loads every node's CPU
+    /// and disk, and only a stall (a stopped or hung agent) must be found there, in bounded time.
     private mutating func armHeartbeat(staging: Bool = false) {
         guard !heartbeatArmed, let period = configuration.heartbeatPeriod else { return }
         if staging {
             guard !stagingHeartbeat else { return }
             stagingHeartbeat = true
             let timeout = configuration.heartbeatTimeout ?? period + period / 2
-            detector = HeartbeatDetector(rank: rank, period: period, timeout: max(timeout * 8, .seconds(5)))
+            // Fixed, not adaptive: under staging's load the local-health scaling kept a stopped agent from
+            // ever being declared (not within 90 s); a fixed 5 s or more bounds it (3-7 s measured).
+            detector = Self.makeDetector(configuration, period: period, timeout: max(timeout * 8, .seconds(5)), adaptive: false)
         } else {
             heartbeatArmed = true
-            if stagingHeartbeat { detector = HeartbeatDetector(rank: rank, period: period, timeout: configuration.heartbeatTimeout) }
+            if stagingHeartbeat { detector = Self.makeDetector(configuration, period: period, timeout: configuration.heartbeatTimeout) }
         }
         for peer in links where isWatched(peer) { detector?.watch(peer, now: now) }
     }
