@@ -282,3 +282,16 @@ extension FaultAttackTests {
         #expect(noisy.isEmpty, "\(noisy)")
     }
 }
+
+extension FaultAttackTests {
+    /// Issue 20, findings 7 and 9: a runaway host list and a heartbeat too short to be met are one error line
+    /// each, at once (the host list used to spin for minutes; `--heartbeat 1ms` killed every job).
+    @Test func runawayRunArgumentsFailAtOnce() throws {
+        let started = ContinuousClock.now
+        let hosts = try CLI.run(["run", "-w", "node[1-1000000]", "--launcher", "ssh", "--", "true"], timeout: .seconds(60))
+        #expect(hosts.status != 0 && hosts.stderr.contains("more than 65536"), "\(hosts.stderr)")
+        let beat = try CLI.run(["run", "-N", "2", "--heartbeat", "1ms", "--", "true"], timeout: .seconds(60))
+        #expect(beat.status != 0 && beat.stderr.contains("--heartbeat 1ms is shorter than the minimum 100ms"), "\(beat.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+}
