@@ -31,6 +31,31 @@ import Wire
         #expect(detector.tick(now: .milliseconds(3400)).isEmpty)
     }
 
+    /// An agent whose every tick comes late (a saturated machine) still declares a hung peer, within the
+    /// hard bound: late ticks used to grant every peer a fresh grace period forever.
+    @Test func aHungPeerIsDeclaredEvenWhenEveryTickComesLate() {
+        var detector = HeartbeatDetector(rank: 1, period: .milliseconds(300), expectedTick: .milliseconds(37))
+        #expect(detector.hardBound == .milliseconds(4050))
+        detector.watch(2, now: .zero)
+        var declared: Duration?
+        var now = Duration.zero
+        while now < .seconds(30), declared == nil {
+            now += .milliseconds(160)  // always more than half a period since the last tick
+            if detector.tick(now: now).contains(where: { if case .suspect(2, _) = $0 { true } else { false } }) { declared = now }
+        }
+        let when = try? #require(declared, "a hung peer was never declared")
+        #expect(when.map { $0 <= detector.hardBound + .milliseconds(160) } == true, "\(String(describing: when))")
+        // A peer that answers is never declared, however late the ticks.
+        var healthy = HeartbeatDetector(rank: 1, period: .milliseconds(300), expectedTick: .milliseconds(37))
+        healthy.watch(2, now: .zero)
+        now = .zero
+        while now < .seconds(30) {
+            now += .milliseconds(160)
+            healthy.heard(from: 2, now: now - .milliseconds(10))
+            #expect(!healthy.tick(now: now).contains { if case .suspect = $0 { true } else { false } })
+        }
+    }
+
     @Test func bothEndsPing() {
         var detector = HeartbeatDetector(rank: 5, period: .seconds(1))
         detector.watch(2, now: .zero)

@@ -20,6 +20,11 @@
 ///   only if it stays silent for one more (scaled) timeout; anything from it clears the suspicion. A hung
 ///   peer of a healthy agent is therefore declared after about two timeouts (three periods) instead of one;
 ///   kill -9 is still seen at once (its connection closes).
+/// - **a hard bound**: grace periods and larger timeouts never stretch detection past ``hardBound``
+///   (`timeout × (1 + maximumLocalHealth)`) of wall-clock silence. On a machine loaded so much that this
+///   agent's own ticks keep coming late, every late tick used to give every peer a fresh grace period, so a
+///   hung peer was never declared at all. Only a pause of this agent itself longer than half the bound
+///   (it was stopped) moves the bound's clock.
 public struct HeartbeatDetector: Sendable {
     /// What the shell must do.
     public enum Action: Sendable, Hashable {
@@ -34,6 +39,8 @@ public struct HeartbeatDetector: Sendable {
         var lastPing: Duration
         /// When it was first suspected (nil: not suspected).
         var suspectedAt: Duration?
+        /// When it was last heard, moved only by this agent's own long pauses (for ``hardBound``).
+        var silentSince: Duration
     }
 
     /// The highest local-health score (timeouts up to 9 × their base).
@@ -73,9 +80,12 @@ public struct HeartbeatDetector: Sendable {
     /// The silence after which a peer is suspected now.
     public var effectiveTimeout: Duration { timeout * (1 + localHealth) }
 
+    /// Wall-clock silence after which a peer is declared failed whatever the load (adaptive detector).
+    public var hardBound: Duration { timeout * (1 + Self.maximumLocalHealth) }
+
     /// Starts watching `peer` (its silence is measured from `now`).
     public mutating func watch(_ peer: Int, now: Duration) {
-        peers[peer] = Peer(lastHeard: now, lastPing: now - period)
+        peers[peer] = Peer(lastHeard: now, lastPing: now - period, silentSince: now)
     }
 
     /// Stops watching `peer`.
@@ -87,6 +97,7 @@ public struct HeartbeatDetector: Sendable {
     public mutating func heard(from peer: Int, now: Duration) {
         guard peers[peer] != nil else { return }
         peers[peer]?.lastHeard = now
+        peers[peer]?.silentSince = now
         if peers[peer]?.suspectedAt != nil {
             peers[peer]?.suspectedAt = nil
             refutedSuspicions += 1
@@ -103,7 +114,11 @@ public struct HeartbeatDetector: Sendable {
         if let lastTick {
             let gap = now - lastTick
             if gap > period / 2 {
-                for key in peers.keys { peers[key]?.lastHeard = now }
+                for key in peers.keys {
+                    peers[key]?.lastHeard = now
+                    // Stopped for long: this agent cannot judge its peers' silence over that time either.
+                    if gap > hardBound / 2 { peers[key]?.silentSince = now }
+                }
                 raiseHealth(by: 2, now: now)
             } else if let expectedTick, gap > expectedTick * 4 {
                 raiseHealth(by: 1, now: now)
@@ -119,6 +134,11 @@ public struct HeartbeatDetector: Sendable {
         for rankOfPeer in peers.keys.sorted() {
             guard var peer = peers[rankOfPeer] else { continue }
             let silence = now - peer.lastHeard
+            if adaptive, now - peer.silentSince > hardBound {
+                peers[rankOfPeer] = nil
+                actions.append(.suspect(peer: rankOfPeer, silence: now - peer.silentSince))
+                continue
+            }
             if silent.contains(rankOfPeer) {
                 if !adaptive || peer.suspectedAt.map({ now - $0 > effectiveTimeout }) == true {
                     peers[rankOfPeer] = nil
