@@ -19,7 +19,7 @@ import Testing
         return compile.terminationStatus == 0 ? output : nil
     }
 
-    static let environment = ["VHPC_STATE_DIR": ControlRunTests.stateDirectory(),
+    static let environment = ["VHPC_JOB_NAME": ControlRunTests.stateDirectory(),
                               "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
 
     @Test(arguments: [(1, 1), (1, 4), (2, 4), (4, 8), (8, 8)])

@@ -12,7 +12,7 @@ struct JobsCommand: ParsableCommand {
             job starts. A job whose front-end is gone without recording an end is shown as 'lost'.
             """)
 
-    @Option(name: [.customShort("n"), .long], help: "Show at most this many jobs (default 50).") var limit: Int = 50
+    @Option(name: [.customShort("n"), .long], help: "Show at most this many jobs.") var limit: Int = 50
     @Flag(help: "Print JSON (schema 1).") var json = false
 
     func validate() throws {
