@@ -295,3 +295,33 @@ extension FaultAttackTests {
         #expect(ContinuousClock.now - started < .seconds(20))
     }
 }
+
+extension FaultAttackTests {
+    /// Issue 20, finding 9: a front-end stopped for about 3 s (Ctrl-Z, then `fg`) lost its job. Its agents now
+    /// suspect before they declare, and the front-end's own pause gives grace instead of a verdict: the job
+    /// goes on and ends normally, with no failure reported (default heartbeat: 2 s period, 3 s timeout, then
+    /// one more timeout of suspicion).
+    @Test func aFrontEndStoppedForThreeSecondsKeepsItsJob() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "-N", "4", "-l", "--", "sh", "-c", "sleep 6; echo done"]
+        process.environment = CLI.environment()
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        try await Task.sleep(for: .seconds(2))
+        kill(process.processIdentifier, SIGTSTP)  // what Ctrl-Z sends; its default action stops the process
+        try await Task.sleep(for: .seconds(3))
+        kill(process.processIdentifier, SIGCONT)
+        let errData = SendableData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let stderr = String(decoding: errData.wait(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(stdout.split(separator: "\n").count == 4, "\(stdout)")
+        #expect(!stderr.contains("failed"), "\(stderr)")
+    }
+}

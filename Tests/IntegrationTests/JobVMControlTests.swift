@@ -5,7 +5,7 @@ import Testing
 /// `vm pause`/`vm resume` work on a running job's VM while the job goes on.
 @Suite(.serialized) struct JobVMControlTests {
     struct Listed: Decodable { var vms: [VM] }
-    struct VM: Decodable { var name: String; var state: String; var job: String?; var rank: Int? }
+    struct VM: Decodable { var name: String; var state: String; var job: String?; var rank: Int?; var pid: Int32? }
 
     static func list() -> [VM] {
         guard let result = try? CLI.run(["vm", "list", "--json"]) else { return [] }
@@ -48,5 +48,41 @@ import Testing
         #expect(process.terminationStatus == 0)
         #expect(output.contains("0: done 0 40") && output.contains("1: done 1 40"), "\(output)")
         #expect(!Self.list().contains { $0.job == victim.job }, "the job's VM records outlived it")
+    }
+
+    /// Issue 20, finding 6: a job VM whose QEMU is stopped (not paused through V2M) hung the job forever. The
+    /// guest watchdog now notices the guest has stopped answering while QEMU is not paused, kills the VM and
+    /// fails the task.
+    @Test func aJobVMWhoseQEMUIsStoppedFailsItsTaskInsteadOfHanging() async throws {
+        let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        process.arguments = ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--", "sleep", "120"]
+        process.environment = CLI.environment()
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        var vm: VM?
+        for _ in 0..<600 where vm == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            vm = Self.list().first { $0.job != nil && $0.state == "running" && $0.pid != nil }
+        }
+        let qemu = try #require(vm?.pid, "the job's VM never showed up")
+        defer { kill(qemu, SIGCONT); kill(qemu, SIGKILL) }
+        kill(qemu, SIGSTOP)
+        let stopped = ContinuousClock.now
+        let errData = SendableData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        while process.isRunning, ContinuousClock.now - stopped < .seconds(90) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!process.isRunning, "the job still runs 90 s after its VM's QEMU was stopped")
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let stderr = String(decoding: errData.wait(), as: UTF8.self)
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("has not answered"), "\(stderr)")
     }
 }

@@ -90,6 +90,25 @@ struct V2MCLITests {
         #expect(!QEMUProcess.processExists(pid))
     }
 
+    @Test("two concurrent vm start --name X: exactly one starts, the other is told the name is taken")
+    func concurrentStartsOfOneNameAreAtomic() async throws {
+        let image = try #require(V2MTestImage.find())
+        let home = try Self.home(image: image)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let arguments = ["vm", "start", "--image", image.manifest.name, "--name", "twin", "--accel", "tcg", "--hypervisor", "qemu"]
+        async let first = Task.detached { Self.vhpc(arguments, home: home) }.value
+        async let second = Task.detached { Self.vhpc(arguments, home: home) }.value
+        let results = await [first, second]
+        defer {
+            if let pid = try? VMRecordStore(state: StateDirectory(root: home)).load("twin").runtime?.pid { kill(pid, SIGKILL) }
+        }
+        #expect(results.filter { $0.status == 0 }.count == 1, "\(results)")
+        let loser = try #require(results.first { $0.status != 0 })
+        #expect(loser.err.contains("a VM named 'twin' already exists"), "\(loser.err)")
+        #expect(Self.vhpc(["vm", "stop", "twin", "--force"], home: home).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: home + "/vms/twin.lock"))
+    }
+
     @Test("a host end with credentials not the VM's is refused at once, with a clear error")
     func wrongCredentialsAreRefused() async throws {
         let image = try #require(V2MTestImage.find())

@@ -45,6 +45,8 @@ public enum QuickBoot {
         /// Called once the guest is ready, before the command starts (a job's tool agent records the VM so
         /// `vhpc vm list/pause/resume` can find it).
         public var onBooted: (@Sendable (QEMUMachine) -> Void)? = nil
+        /// How a guest that stops answering during the command is caught.
+        var watchdog = GuestWatchdog()
 
         public init() {}
     }
@@ -91,9 +93,28 @@ public enum QuickBoot {
         do {
             status = try await withTaskCancellationHandler {
                 for file in options.files { try await copy(file, into: machine.guest) }
-                return try await machine.guest.exec(argv, environment: options.environment,
-                                             workingDirectory: options.workingDirectory, stdin: options.stdin,
-                                             onOutput: onOutput, onPMI: options.onPMI)
+                // The command races the guest watchdog: a guest that stops answering (QEMU stopped, guest agent
+                // killed) fails the command instead of hanging it.
+                return try await withThrowingTaskGroup(of: Int32?.self) { group in
+                    group.addTask {
+                        try await machine.guest.exec(argv, environment: options.environment,
+                                                     workingDirectory: options.workingDirectory, stdin: options.stdin,
+                                                     onOutput: onOutput, onPMI: options.onPMI)
+                    }
+                    group.addTask {
+                        let reason = await options.watchdog.watch(machine)
+                        guard !reason.isEmpty else { return nil }
+                        machine.process.signal(SIGKILL)
+                        throw V2MError.guestExecFailed(vm: machine.profile.name, reason: reason)
+                    }
+                    while let result = try await group.next() {
+                        if let status = result {
+                            group.cancelAll()
+                            return status
+                        }
+                    }
+                    throw CancellationError()
+                }
             } onCancel: {
                 machine.process.signal(SIGKILL)
             }

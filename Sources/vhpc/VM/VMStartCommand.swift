@@ -37,6 +37,9 @@ struct VMStartCommand: AsyncParsableCommand {
                 throw V2MError.invalidProfile("--memory \(memory!) is more than this host has (\(hostMemory >> 20) MiB)")
             }
             let vmName = name ?? "\(entry.manifest.name)-\(String(UInt32.random(in: 0...0xffff_ff), radix: 16))"
+            // Two concurrent starts of one name: exactly one goes on.
+            let reservation = try VMNameReservation.acquire(vmName, state: state)
+            defer { reservation.release() }
             let records = VMSupport.records
             if records.exists(vmName), (try? records.load(vmName))?.effectiveState.isActive == true {
                 throw V2MError.vmExists(vmName)
