@@ -21,6 +21,8 @@ NET=10.250.13
 CONF=/etc/slurm/slurm.conf
 MARK="# vhpc test cluster (scripts/slurm-cluster.sh)"
 LOGDIR=/var/log/slurm
+# The checkout this script belongs to (the vhpc binary the tests run lives in it).
+REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 log() { echo "slurm-cluster: $*" >&2; }
@@ -141,8 +143,12 @@ start_daemons() {
       # Each node has its own /tmp (as real nodes do): the pmix plugin's per-step directories
       # (/tmp/spmix_appdir_UID_JOB.STEP) would otherwise collide between the nodes of one step.
       install -d -m 1777 /tmp/v13-n$k
+      # A checkout under /tmp (a CI clone) must stay visible on the nodes at its own path: it is bound into
+      # the node's /tmp before that covers the host's (rbind carries the submount along).
+      keep=""
+      case "$REPO" in /tmp/?*) keep="mkdir -p /tmp/v13-n$k${REPO#/tmp}; mount --bind $REPO /tmp/v13-n$k${REPO#/tmp};" ;; esac
       setsid nsenter --net=/run/netns/v13n$k unshare --uts --mount --propagation private \
-        sh -c "hostname n$k; mount --bind /tmp/v13-n$k /tmp; exec slurmd -D -N n$k" \
+        sh -c "hostname n$k; $keep mount --rbind /tmp/v13-n$k /tmp; exec slurmd -D -N n$k" \
         </dev/null >>"$LOGDIR/slurmd-n$k.out" 2>&1 &
     fi
   done
