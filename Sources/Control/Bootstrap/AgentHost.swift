@@ -97,6 +97,7 @@ public struct AgentHost: Sendable {
         // Which agents share a process (and so its PMIx server); only worked out when processes are packed.
         let agentProcesses = config.agentsPerProcess > 1 ? ChunkPlan.processes(tree: tree, agentsPerProcess: config.agentsPerProcess) : []
         var runtimes: [Int: AgentRuntime] = [:]
+        let adaptiveDetector = !Self.fixedDetector
         for rank in plan.hosted {
             let parentRank = tree.parent(of: rank) ?? 0
             var parent = rootParents[rank] ?? endpoints[parentRank]!
@@ -110,7 +111,7 @@ public struct AgentHost: Sendable {
                 heartbeatTimeout: config.heartbeatTimeoutMilliseconds > 0 ? .milliseconds(config.heartbeatTimeoutMilliseconds) : nil,
                 parent: parent)
             machine.fallbackGraph = fallbackGraph
-            machine.adaptiveDetector = !Self.fixedDetector
+            machine.adaptiveDetector = adaptiveDetector
             var runtimeEnvironment = AgentRuntime.Environment(
                 group: group, jobID: config.jobID, secret: secret,
                 tickInterval: Self.tickInterval(heartbeatMilliseconds: config.heartbeatMilliseconds), backend: backend,

@@ -52,7 +52,8 @@ public final class StagingFiles: @unchecked Sendable {
     // Touched only on `queue`.
     private var handles: [UInt64: Handle] = [:]
     private var imageCommits: [String: Int] = [:]
-    private var verifiedImages: [String: Bool] = [:]
+    /// Images whose node copy was found intact this job.
+    private var verifiedImages: Set<String> = []
     private let committed = NIOLockedValueBox<[Int: String]>([:])
 
     public init(role: Role, durable: Bool = true) {
@@ -293,7 +294,7 @@ public final class StagingFiles: @unchecked Sendable {
     /// Whether the node's copy of an image is intact: every artifact its manifest lists has the manifest's
     /// SHA-256 (checked once per image and job). A copy that is not is removed, so it is staged again.
     private func verifiedImage(_ installed: String, id: String) -> Bool {
-        if let known = verifiedImages[id] { return known }
+        if verifiedImages.contains(id) { return true }
         let intact = Self.imageIsIntact(installed)
         if !intact, case .node(let directory, let jobID) = role {
             // Out of the way at once (a concurrent job sees no copy rather than a half-removed one), then removed.
@@ -301,7 +302,8 @@ public final class StagingFiles: @unchecked Sendable {
             try? FileManager.default.createDirectory(atPath: directory + "/tmp", withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: rename(installed, aside) == 0 ? aside : installed)
         }
-        verifiedImages[id] = intact
+        // Only a good verdict is kept: a corrupt copy was removed, and the one staged in its place is new.
+        if intact { verifiedImages.insert(id) }
         return intact
     }
 

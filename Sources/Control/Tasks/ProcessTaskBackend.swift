@@ -264,7 +264,8 @@ private final class PMIWriters: Sendable {
 /// Writes all of `bytes` to a descriptor unless it fails; retries interrupted writes, and waits while a
 /// non-blocking one is full (a PMI reply descriptor shares its socket with the event loop reading it, which
 /// makes it non-blocking).
-private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+/// Writes all of `bytes` to `fd` (waiting on a full non-blocking pipe); stops at EPIPE or another error.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     var offset = 0
     while offset < bytes.count {
         let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)

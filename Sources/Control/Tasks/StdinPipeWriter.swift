@@ -17,13 +17,8 @@ final class StdinPipeWriter: Sendable {
     func write(_ bytes: [UInt8], endOfStream: Bool) {
         let fd = self.fd
         queue.async {
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { break }  // EPIPE: the task closed its stdin or exited
-                offset += written
-            }
+            // EPIPE (the task closed its stdin or exited) ends the write.
+            if !bytes.isEmpty { bytes.withUnsafeBytes { writeAll(fd, $0) } }
             if endOfStream { close(fd) }
         }
     }

@@ -12,20 +12,9 @@ public enum SSHHostResolver {
     /// The `hostname` ssh would connect to for `alias` (nil if `ssh -G` fails).
     public static func hostname(of alias: String, options: SSHOptions = SSHOptions(),
                                 environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: options.sshExecutable)
         var arguments = ["-G"]
         if let config = options.effectiveConfigFile(environment: environment) { arguments += ["-F", config] }
-        process.arguments = arguments + ["--", alias]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return parseHostname(String(decoding: data, as: UTF8.self))
+        return CommandOutput.stdout(of: options.sshExecutable, arguments + ["--", alias]).flatMap(parseHostname)
     }
 
     /// The `hostname` line of `ssh -G` output.

@@ -8,10 +8,13 @@ public struct SlurmLauncher: Launcher {
     public var name: String { "slurm" }
     public let srun: String
     public let version: SrunCommand.Version
+    /// Whether slurm.conf's task plugin binds CPUs (read once, not per launch).
+    public let binds: Bool
 
-    public init(srun: String, version: SrunCommand.Version) {
+    public init(srun: String, version: SrunCommand.Version, binds: Bool = SrunCommand.taskPluginBinds()) {
         self.srun = srun
         self.version = version
+        self.binds = binds
     }
 
     /// The installed srun; throws a LaunchError when there is none.
@@ -26,7 +29,7 @@ public struct SlurmLauncher: Launcher {
     }
 
     public func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess {
-        let arguments = SrunCommand.stepArguments(hosts: [request.host], version: version, killOnBadExit: false, binds: SrunCommand.taskPluginBinds())
+        let arguments = SrunCommand.stepArguments(hosts: [request.host], version: version, killOnBadExit: false, binds: binds)
             + [request.executable] + request.arguments
         return try await LocalLauncher().launch(LaunchRequest(
             host: request.host, executable: srun, arguments: arguments, environment: request.environment,

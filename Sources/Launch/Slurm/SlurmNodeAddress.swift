@@ -15,18 +15,7 @@ public enum SlurmNodeAddress {
 
     /// Asks `scontrol` for `node`'s address; nil when scontrol fails or does not say.
     public static func lookup(_ node: String, scontrol: String? = ExecutableLookup.resolve("scontrol")) -> String? {
-        guard let scontrol else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: scontrol)
-        process.arguments = ["show", "node", "-o", node]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return parse(String(decoding: data, as: UTF8.self))
+        guard let scontrol, let output = CommandOutput.stdout(of: scontrol, ["show", "node", "-o", node]) else { return nil }
+        return parse(output)
     }
 }

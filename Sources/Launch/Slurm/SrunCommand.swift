@@ -68,16 +68,6 @@ public enum SrunCommand {
 
     /// Runs `srun --version`; nil if srun cannot be run.
     public static func installedVersion(srun: String) -> Version? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: srun)
-        process.arguments = ["--version"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Version.parse(String(decoding: data, as: UTF8.self))
+        CommandOutput.stdout(of: srun, ["--version"], requireSuccess: false).flatMap(Version.parse)
     }
 }

@@ -46,11 +46,7 @@ public final class JobSwitch: Sendable {
         }
 
         /// Tags every tunnel datagram, so stray traffic of another job is dropped before its MAC is computed.
-        var tag: UInt32 {
-            var h: UInt32 = 2_166_136_261
-            for byte in jobID.utf8 { h = (h ^ UInt32(byte)) &* 16_777_619 }
-            return h
-        }
+        var tag: UInt32 { StableHash.fnv1a(jobID) }
     }
 
     public let configuration: Configuration
@@ -115,8 +111,7 @@ public final class JobSwitch: Sendable {
                                                 attributes: [.posixPermissions: 0o700])
         let (peerTable, vmTable) = (peers, vmAddresses)
         let core = try await loop.submit {
-            let key = TunnelDatagram.networkKey(secret: configuration.secret, jobID: configuration.jobID)
-            return NIOLoopBound(SwitchCore(configuration: configuration, key: key, peers: peerTable, vms: vmTable), eventLoop: loop)
+            NIOLoopBound(SwitchCore(configuration: configuration, key: key, peers: peerTable, vms: vmTable), eventLoop: loop)
         }.get()
         var channels: [any Channel] = []
         let ports = TunnelDatagram.candidatePorts(key: key, agentRank: configuration.agentRank)

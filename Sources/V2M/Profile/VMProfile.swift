@@ -166,8 +166,7 @@ public struct VMNIC: Sendable, Equatable, Codable {
 
     /// A locally administered MAC derived from a VM name and NIC index (stable across runs).
     public static func mac(for vmName: String, index: Int) -> String {
-        var hash: UInt32 = 2_166_136_261
-        for byte in vmName.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let hash = StableHash.fnv1a(vmName)
         let b = [UInt8(0x52), 0x54, UInt8((hash >> 16) & 0xff), UInt8((hash >> 8) & 0xff), UInt8(hash & 0xff),
                  UInt8(index & 0xff)]
         return b.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }

@@ -1,3 +1,4 @@
+import V2M
 /// The job's VM network: one virtual L2 segment shared by every VM of the job, on every node (V2M's
 /// ``JobSwitch`` per node, the switches joined by UDP), with addresses `10.77.x.y/16` by rank and per-rank
 /// host names.
@@ -37,9 +38,5 @@ struct JobNetwork: Sendable {
         return words
     }
 
-    private var hash: UInt32 {
-        var h: UInt32 = 2_166_136_261
-        for byte in jobID.utf8 { h = (h ^ UInt32(byte)) &* 16_777_619 }
-        return h
-    }
+    private var hash: UInt32 { StableHash.fnv1a(jobID) }
 }

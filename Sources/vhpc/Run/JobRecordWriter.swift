@@ -53,8 +53,7 @@ final class JobRecordWriter: Sendable {
 
     func running(agents: [AgentEndpoint]) {
         record {
-            try $0.setAgents(agents.map { AgentRow(jobID: self.options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) },
-                             job: self.options.jobID)
+            try $0.setAgents(self.rows(agents), job: self.options.jobID)
             try $0.update(id: self.options.jobID, state: .running)
         }
     }
@@ -77,14 +76,15 @@ final class JobRecordWriter: Sendable {
     /// everything recorded before is written.
     func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
         record(waiting: true) {
-            if !agents.isEmpty {
-                try $0.setAgents(agents.map { AgentRow(jobID: self.options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) },
-                                 job: self.options.jobID)
-            }
+            if !agents.isEmpty { try $0.setAgents(self.rows(agents), job: self.options.jobID) }
             let ended = self.tasks.withLockedValue { $0.values.sorted { $0.rank < $1.rank } }
             if !ended.isEmpty { try $0.setTasks(ended, job: self.options.jobID) }
             try $0.update(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date())
         }
+    }
+
+    private func rows(_ agents: [AgentEndpoint]) -> [AgentRow] {
+        agents.map { AgentRow(jobID: options.jobID, rank: $0.rank, host: $0.host, port: $0.port, pid: $0.pid) }
     }
 
     private func record(waiting: Bool = false, _ body: @escaping @Sendable (JobStore) throws -> Void) {

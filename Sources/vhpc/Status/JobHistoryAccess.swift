@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import JobHistory
 
@@ -21,40 +22,24 @@ enum JobHistoryAccess {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// One job as `vhpc jobs --json` and `vhpc status --json` show it.
+    /// One job as `vhpc jobs --json` and `vhpc status --json` show it: the recorded job with the state shown
+    /// (`lost` when its front-end is gone) and `elapsedSeconds` added.
     struct JobJSON: Encodable {
-        var id: String
-        var name: String?
-        var user: String
-        var state: String
-        var exitCode: Int32?
-        var command: String
-        var launcher: String
-        var nodes: Int
-        var tasks: Int
-        var fanout: Int
-        var image: String?
-        var startedAt: Date
-        var endedAt: Date?
-        var elapsedSeconds: Double
-        var frontEndPID: Int32
+        var job: JobSummary
+        var now = Date()
 
-        init(_ job: JobSummary, now: Date = Date()) {
-            id = job.id
-            name = job.name
-            user = job.user
-            state = FrontEndLiveness.displayState(job).rawValue
-            exitCode = job.exitCode
-            command = job.command
-            launcher = job.launcher
-            nodes = job.nodes
-            tasks = job.tasks
-            fanout = job.fanout
-            image = job.image
-            startedAt = job.startedAt
-            endedAt = job.endedAt
-            elapsedSeconds = (job.elapsed(now: now) * 1000).rounded() / 1000
-            frontEndPID = job.frontEndPID
+        init(_ job: JobSummary) {
+            self.job = job
+        }
+
+        private enum Extra: String, CodingKey { case elapsedSeconds }
+
+        func encode(to encoder: any Encoder) throws {
+            var shown = job
+            shown.state = FrontEndLiveness.displayState(job)
+            try shown.encode(to: encoder)
+            var extra = encoder.container(keyedBy: Extra.self)
+            try extra.encode((job.elapsed(now: now) * 1000).rounded() / 1000, forKey: .elapsedSeconds)
         }
     }
 
@@ -82,13 +67,7 @@ enum JobHistoryAccess {
 
     /// `exit 3`, `signal 11 (SIGSEGV)`.
     static func outcomeText(_ task: TaskOutcome) -> String {
-        if let signal = task.signal { return "signal \(signal)" + (signalName(signal).map { " (\($0))" } ?? "") }
+        if let signal = task.signal { return "signal \(signal)" + (TaskEnd.signalName(signal).map { " (\($0))" } ?? "") }
         return task.exitCode.map { "exit \($0)" } ?? "-"
-    }
-
-    static func signalName(_ number: Int32) -> String? {
-        let names: [Int32: String] = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS",
-                                      8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"]
-        return names[number]
     }
 }

@@ -3,18 +3,25 @@ import JobHistory
 import V2M
 import VSE
 
-/// Who uses a cached image right now: live VMs started with `vhpc vm start`, and running `--vse` jobs.
-enum ImageUsage {
-    static func users(of id: String) -> [String] {
-        var users: [String] = []
-        for record in VMSupport.records.list() where record.profile.imageID == id && record.processAlive {
-            users.append("VM \(record.name) (\(record.effectiveState.rawValue))")
+/// Who uses cached images right now: live VMs started with `vhpc vm start`, and running `--vse` jobs. Read
+/// once per command (VM records and the job history), then asked per image.
+struct ImageUsage {
+    private let usersByImage: [String: [String]]
+
+    init() {
+        var users: [String: [String]] = [:]
+        for record in VMSupport.records.list() where record.processAlive {
+            users[record.profile.imageID, default: []].append("VM \(record.name) (\(record.effectiveState.rawValue))")
         }
         if let store = try? JobStore(path: JobRecordWriter.databasePath()), let jobs = try? store.jobs() {
-            for job in jobs where job.image == id && !FrontEndLiveness.displayState(job).isFinal {
-                users.append("job \(job.id) (\(FrontEndLiveness.displayState(job).rawValue))")
+            for job in jobs {
+                let state = FrontEndLiveness.displayState(job)
+                guard let image = job.image, !state.isFinal else { continue }
+                users[image, default: []].append("job \(job.id) (\(state.rawValue))")
             }
         }
-        return users
+        usersByImage = users
     }
+
+    func users(of id: String) -> [String] { usersByImage[id] ?? [] }
 }

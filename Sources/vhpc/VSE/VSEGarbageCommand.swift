@@ -13,13 +13,14 @@ struct VSEGarbageCommand: ParsableCommand {
     func run() throws {
         let store = ImageStore(state: StateDirectory.resolve())
         let images = store.list()
+        let usage = ImageUsage()
         var newestOfName = Set<String>()
         var seenNames = Set<String>()
         for entry in images where seenNames.insert(entry.manifest.name).inserted { newestOfName.insert(entry.manifest.id) }
         var freed: UInt64 = 0
         var removed = 0
         for id in store.idsWithNodeCopies().sorted() {
-            let users = ImageUsage.users(of: id)
+            let users = usage.users(of: id)
             guard users.isEmpty else {
                 print("kept node copies of \(id.prefix(12)): in use by \(users.joined(separator: ", "))")
                 continue
@@ -31,7 +32,7 @@ struct VSEGarbageCommand: ParsableCommand {
             removed += copies.count
         }
         for entry in images where !newestOfName.contains(entry.manifest.id) {
-            guard ImageUsage.users(of: entry.manifest.id).isEmpty else { continue }
+            guard usage.users(of: entry.manifest.id).isEmpty else { continue }
             let bytes = DiskUsage.bytes(at: entry.directory)
             print("\(dryRun ? "would remove" : "removed") superseded image \(entry.manifest.name) \(entry.manifest.id.prefix(12)) (\(ByteFormatting.human(bytes)))")
             if !dryRun {

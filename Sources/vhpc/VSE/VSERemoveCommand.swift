@@ -11,10 +11,11 @@ struct VSERemoveCommand: ParsableCommand {
 
     func run() throws {
         let store = ImageStore(state: StateDirectory.resolve())
+        let usage = ImageUsage()
         for reference in images {
             do {
                 let entry = try store.resolve(reference)
-                let users = ImageUsage.users(of: entry.manifest.id)
+                let users = usage.users(of: entry.manifest.id)
                 if !users.isEmpty, !force {
                     throw CLIErrors.fail("image \(entry.manifest.name) \(entry.manifest.id.prefix(12)) is in use by \(users.joined(separator: ", ")) (--force removes it anyway)")
                 }
