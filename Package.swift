@@ -79,12 +79,20 @@ let package = Package(
             "Control",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The node's side of a job: the agent process, its task backends (processes; VMs through V2M's
+        // Hypervisor protocol), the job network plan, the node's staging directories.
+        .target(name: "NodeAgent", dependencies: [
+            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // Job history: one SQLite database under VHPC_HOME (GRDB, WAL), pruned by age and count.
         .target(name: "JobHistory", dependencies: [
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "vhpc", dependencies: [
-            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "JobHistory",
+            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "NodeAgent", "JobHistory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

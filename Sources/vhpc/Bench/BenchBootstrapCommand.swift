@@ -3,6 +3,7 @@ import Control
 import Foundation
 import Launch
 import Logging
+import NodeAgent
 
 /// `vhpc bench bootstrap`: time until N agents are up and BMG-wired (local launcher), N real processes
 /// running `true` through vhpc, and, when installed, Open MPI's `mpirun --oversubscribe -n N true` (as is and

@@ -3,6 +3,7 @@ import Control
 import Foundation
 import Launch
 import Logging
+import NodeAgent
 import NIOConcurrencyHelpers
 import VSE
 
@@ -36,7 +37,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
 
     /// One job: every VM prints a line as soon as its application starts.
     static func measure(image: ImageEntry, nodes: Int, vmsPerNode: Int) async throws -> [String] {
-        let nodeDirectory = StagePlan.nodeDirectory()
+        let nodeDirectory = NodeDirectories.byRank()
         for rank in 1...nodes { try? FileManager.default.removeItem(atPath: nodeDirectory(rank) + "/images/" + image.manifest.id) }
         var options = JobOptions(
             jobID: "bench-cluster-\(getpid())-\(nodes)x\(vmsPerNode)", nodeCount: nodes, taskCount: nodes * vmsPerNode, hosts: [],

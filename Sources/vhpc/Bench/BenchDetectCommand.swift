@@ -3,6 +3,7 @@ import Control
 import Foundation
 import Launch
 import Logging
+import NodeAgent
 import NIOConcurrencyHelpers
 import Topology
 

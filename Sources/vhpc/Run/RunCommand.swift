@@ -6,6 +6,7 @@ import VSE
 import Launch
 import JobHistory
 import Logging
+import NodeAgent
 import NIOCore
 import Wire
 

@@ -1,10 +1,11 @@
+import NodeAgent
 import VSE
 
 /// `vhpc run`'s per-VM options (`--vcpus`, `--memory`, `--hypervisor`), checked before anything starts and
 /// handed to the nodes' tool agents as launch environment (read back by ``VMTaskBackend``).
 struct VMSettings: Equatable {
-    static let vcpusVariable = "VHPC_VM_VCPUS"
-    static let memoryVariable = "VHPC_VM_MEMORY"
+    static let vcpusVariable = VMTaskBackend.vcpusVariable
+    static let memoryVariable = VMTaskBackend.memoryVariable
 
     var vcpus: Int?
     var memoryBytes: UInt64?
@@ -38,12 +39,6 @@ struct VMSettings: Equatable {
             bytes = parsed
         }
         return VMSettings(vcpus: vcpus, memoryBytes: bytes)
-    }
-
-    /// The settings a tool agent was launched with.
-    init(launchEnvironment: [String: String]) {
-        vcpus = launchEnvironment[Self.vcpusVariable].flatMap { Int($0) }
-        memoryBytes = launchEnvironment[Self.memoryVariable].flatMap { UInt64($0) }
     }
 
     init(vcpus: Int?, memoryBytes: UInt64?) {

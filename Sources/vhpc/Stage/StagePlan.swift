@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import NodeAgent
 import VSE
 
 /// What `vhpc run` stages to every node: `--stage FILE[:DEST]` job files and, with `--vse`, the image's
@@ -66,22 +67,9 @@ enum StagePlan {
         }
     }
 
-    /// Each node's state directory: `$VHPC_HOME/nodes/<rank>` (every local "node" is this machine, so each
-    /// gets its own image cache and stage directory).
-    static func nodeDirectory(state: StateDirectory = .resolve()) -> @Sendable (Int) -> String {
-        let root = state.root
-        return { rank in root + "/nodes/\(rank)" }
-    }
-
-    /// The state directory of the node called `name` (agents started as one job step: nodes may share the
-    /// filesystem, so the directory is keyed by node, not by rank).
-    static func nodeDirectory(named name: String, state: StateDirectory = .resolve()) -> String {
-        state.root + "/nodes/" + name
-    }
-
     /// Removes what a job left in the local node directories (agents remove their own; this catches killed ones).
     static func sweep(jobID: String, nodes: Int, state: StateDirectory = .resolve()) {
-        let directory = nodeDirectory(state: state)
+        let directory = NodeDirectories.byRank(state: state)
         for rank in 1...max(1, nodes) { StagingFiles.removeJobFiles(directory: directory(rank), jobID: jobID) }
     }
 }

@@ -16,11 +16,17 @@ import Wire
 /// Selected when the launch environment names an image (`VHPC_VSE_IMAGE`, set by `vhpc run --vse`).
 /// The image comes from the node's own cache (`VHPC_NODE_STATE`, where `vhpc run --vse` staged it over the
 /// tree), else from this machine's cache. Stdin reaches the tasks `--input` names through their guest agent.
-struct VMTaskBackend: TaskBackend {
-    static let imageVariable = "VHPC_VSE_IMAGE"
+public struct VMTaskBackend: TaskBackend {
+    public static let imageVariable = "VHPC_VSE_IMAGE"
+    public static let vcpusVariable = "VHPC_VM_VCPUS"
+    public static let memoryVariable = "VHPC_VM_MEMORY"
     let logger: Logger
 
-    func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         guard !plan.taskRanks.isEmpty else { return }
         let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
         let entry: ImageEntry
@@ -149,9 +155,8 @@ struct VMTaskBackend: TaskBackend {
         environment["VHPC_HOSTS"] = network.hostsVariable
         environment["VHPC_ADDRESS"] = network.address(of: rank)
         var options = QuickBoot.Options()
-        let settings = VMSettings(launchEnvironment: plan.environment)
-        options.vcpus = settings.vcpus
-        options.memoryBytes = settings.memoryBytes
+        options.vcpus = plan.environment[Self.vcpusVariable].flatMap { Int($0) }
+        options.memoryBytes = plan.environment[Self.memoryVariable].flatMap { UInt64($0) }
         if let pmi {
             // The guest agent sees PMI_RANK and gives the command a socketpair as PMI_FD, relayed to `pmi`.
             environment.merge(plan.pmiEnvironment(forTask: rank, fd: nil)) { _, new in new }
@@ -238,11 +243,16 @@ final class LineSplitter: @unchecked Sendable {
 }
 
 /// Picks the VM backend when the job names a VSE image, the process backend otherwise.
-struct SelectingTaskBackend: TaskBackend {
+public struct SelectingTaskBackend: TaskBackend {
     let processes: ProcessTaskBackend
     let vms: VMTaskBackend
 
-    func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
+    public init(processes: ProcessTaskBackend, vms: VMTaskBackend) {
+        self.processes = processes
+        self.vms = vms
+    }
+
+    public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         if plan.environment[VMTaskBackend.imageVariable] != nil {
             await vms.run(plan, controls: controls, report: report)
         } else {

@@ -9,14 +9,14 @@ enum StepAgentPlacement {
         configuration: AgentProcessConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> AgentHost.StepPlacement {
         guard let rendezvous = configuration.rendezvous else {
-            throw CLIErrors.fail("agent: --role step needs a configuration with a rendezvous")
+            throw NodeAgentError("agent: --role step needs a configuration with a rendezvous")
         }
         guard let text = environment["SLURM_NODEID"] ?? environment["SLURM_PROCID"], let index = Int(text) else {
-            throw CLIErrors.fail("agent: --role step needs SLURM_NODEID (it is started by srun)")
+            throw NodeAgentError("agent: --role step needs SLURM_NODEID (it is started by srun)")
         }
         let host = environment["SLURMD_NODENAME"] ?? ProcessInfo.processInfo.hostName
         guard let address = SSHHostResolver.localAddress(towards: rendezvous.host) else {
-            throw CLIErrors.fail("agent on \(host): no route to the front-end at \(rendezvous.host)")
+            throw NodeAgentError("agent on \(host): no route to the front-end at \(rendezvous.host)")
         }
         return AgentHost.StepPlacement(rank: index + 1, advertisedHost: address)
     }

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Process limits agents and the front-end need at scale (thousands of links).
-enum ResourceLimits {
+public enum ResourceLimits {
     /// Raises the soft open-file limit to the hard limit.
-    static func raiseOpenFiles() {
+    public static func raiseOpenFiles() {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         limit.rlim_cur = limit.rlim_max

@@ -5,7 +5,7 @@ import V2M
 ///
 /// Derived from the job id alone (plus the nodes' addresses from the bootstrap), so every tool agent
 /// computes the same plan without talking.
-struct JobNetwork: Sendable {
+public struct JobNetwork: Sendable {
     let jobID: String
     let imageName: String
     let size: Int

@@ -1,0 +1,74 @@
+import Control
+import Foundation
+import Launch
+import Logging
+
+/// One agent OS process on a node (`vhpc agent --role root|step`): reads its configuration line (with the
+/// job secret) from stdin, hosts its agents with the node's task backends (processes, or VMs through V2M),
+/// and returns the process's exit code.
+public enum NodeAgentProcess {
+    /// How the process was started.
+    public enum Role: String, Sendable {
+        /// Started by the front-end or a parent agent (through a launcher).
+        case root
+        /// One of a job step's agents (its rank from the resource manager).
+        case step
+    }
+
+    /// Runs the agent process to its end; throws ``NodeAgentError`` for a configuration it cannot use.
+    public static func run(role: Role) async throws -> Int32 {
+        // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        if role == .step, getenv(StepKeeper.variable) == nil {
+            return try await StepKeeper.run(configurationLine: line)
+        }
+        let configuration: AgentProcessConfiguration
+        do {
+            configuration = try JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(line))
+        } catch {
+            throw NodeAgentError("agent: cannot read configuration from stdin: \(error)")
+        }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        ResourceLimits.raiseOpenFiles()
+        signal(SIGPIPE, SIG_IGN)
+        var logger = Logger(label: "vhpc.agent")
+        logger[metadataKey: "job.id"] = "\(configuration.jobID)"
+        if configuration.launcher == "ssh" {
+            // Lifetime contract of the ssh launcher: end-of-file on stdin means our launcher is gone.
+            let watcher = Thread {
+                var sink = [UInt8](repeating: 0, count: 256)
+                while read(0, &sink, sink.count) > 0 {}
+                Foundation.exit(1)
+            }
+            watcher.start()
+        }
+        var step: AgentHost.StepPlacement?
+        var nodeDirectory = NodeDirectories.byRank()
+        if role == .step {
+            let placement = try StepAgentPlacement.current(configuration: configuration)
+            step = placement
+            // Nodes of a cluster may share the state directory's filesystem: key it by node name, not rank.
+            let directory = NodeDirectories.named(configuration.host(ofRank: placement.rank))
+            nodeDirectory = { _ in directory }
+        }
+        let spawner: any AgentSpawner
+        do {
+            spawner = role == .step
+                ? NoChildrenSpawner() : LauncherAgentSpawner(launcher: try LauncherFactory.make(named: configuration.launcher))
+        } catch {
+            throw NodeAgentError("\(error)")
+        }
+        let host = AgentHost(
+            configuration: configuration, spawner: spawner,
+            backend: SelectingTaskBackend(processes: ProcessTaskBackend(logger: logger), vms: VMTaskBackend(logger: logger)),
+            logger: logger, nodeDirectory: nodeDirectory, step: step)
+        return try await host.run()
+    }
+}
