@@ -62,6 +62,36 @@ import Testing
         #expect(clock.now - start < .seconds(30), "ranks waiting in MPI_Init's fence must not hang the job")
     }
 
+    /// Under `--on-failure continue` nothing ends the job for the dead rank: the others, waiting in MPI_Init's
+    /// fence, are released with an error (``PMIFenceLoss``) and fail on their own, for both MPIs. (The dying
+    /// rank is alone on its node for Open MPI: OpenPMIx waits for every local rank before a node's part of a
+    /// fence starts, see the README.)
+    @Test(arguments: [("openmpi", 2), ("mpich", 4)])
+    func aRankThatDiesBeforeTheFenceReleasesTheOthersWithAnErrorUnderContinue(mpi: String, tasks: Int) throws {
+        let program: String
+        if mpi == "openmpi" {
+            program = try #require(Self.build("die_in_fence"))
+        } else {
+            program = NSTemporaryDirectory() + "vhpc-ompi-\(getpid())/die_in_fence.mpich"
+            let compile = Process()
+            compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
+            compile.arguments = ["-o", program, CLI.repositoryRoot + "/tests/fixtures/mpi/die_in_fence.c"]
+            try compile.run()
+            compile.waitUntilExit()
+            try #require(compile.terminationStatus == 0)
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(["run", "-N", "2", "-n", "\(tasks)", "--on-failure", "continue", "--", program],
+                                 environment: Self.environment, timeout: .seconds(90))
+        #expect(clock.now - start < .seconds(60), "ranks waiting in MPI_Init's fence must be released: \(result.stderr)")
+        #expect(result.status != 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("task 1 (node \(tasks == 2 ? 1 : 0)): exited with exit code 3"), "\(result.stderr)")
+        for rank in (0..<tasks).filter({ $0 != 1 }) {
+            #expect(result.stderr.contains("vhpc: task \(rank) ("), "rank \(rank) ended with an error: \(result.stderr)")
+        }
+    }
+
     /// The Open MPI program without a PMIx server (`--mpi pmi1`) initialises MPI as a singleton: vhpc says so
     /// and fails the job instead of passing 2 one-rank results off as a 2-rank job.
     @Test func aSingletonRankIsCaughtAndFailsTheJob() throws {

@@ -5,6 +5,9 @@
 ///
 /// With `lenientAfter`, an epoch whose fences so far carry no puts is released that long after its first
 /// fence even if nodes are missing (see ``PMINodeServer/Configuration/lenientAfter``).
+///
+/// A fence carrying ``PMIFenceLoss`` breaks the job's fences: every open epoch is released at once with the
+/// loss, and so is every later fence (see ``PMIFenceLoss``).
 public struct PMIFenceTracker: Sendable, Hashable {
     /// Agent ranks of the nodes that run tasks.
     public let nodes: Set<Int>
@@ -15,24 +18,34 @@ public struct PMIFenceTracker: Sendable, Hashable {
     private var releasedThrough = -1
     /// Puts of late fences for epochs released early: they go down with the next release.
     private var carried: [PMIEntry] = []
+    /// The loss that broke the job's fences, if one did.
+    public private(set) var loss: PMIEntry?
 
     public init(nodes: Set<Int>, lenientAfter: Duration? = nil) {
         self.nodes = nodes
         self.lenientAfter = lenientAfter
     }
 
-    /// Records node `rank`'s fence; returns every node's entries (in node order) when it completes the
-    /// epoch. `failed` nodes are not waited for.
+    /// Records node `rank`'s fence; returns the epochs it releases with their entries: this one, with every
+    /// node's entries in node order, once every node is in (`failed` nodes are not waited for); after a
+    /// loss, every epoch still open, with the loss.
     public mutating func fence(from rank: Int, epoch: Int, entries: [PMIEntry], failed: Set<Int> = [],
-                               now: Duration = .zero) -> [PMIEntry]? {
-        guard nodes.contains(rank) else { return nil }
+                               now: Duration = .zero) -> [(epoch: Int, entries: [PMIEntry])] {
+        guard nodes.contains(rank) else { return [] }
+        if loss == nil, let lost = PMIFenceLoss(entries: entries) {
+            loss = lost.entry
+            // An epoch to carry the news even if none is open: one never released (releases are flooded
+            // once per epoch), which no node waits for (a loss completes whatever a node waits for).
+            if arrived.isEmpty { arrived[max(epoch, releasedThrough + 1)] = [:] }
+            return arrived.keys.sorted().map { ($0, take($0)) }
+        }
         guard epoch > releasedThrough else {
             carried += entries
-            return nil
+            return []
         }
         if arrived[epoch] == nil { opened[epoch] = now }
         arrived[epoch, default: [:]][rank] = entries
-        return complete(epoch, failed: failed) ? take(epoch) : nil
+        return loss != nil || complete(epoch, failed: failed) ? [(epoch, take(epoch))] : []
     }
 
     /// Re-checks every open epoch after a failure; returns the epochs that completed, with their entries.
@@ -60,6 +73,7 @@ public struct PMIFenceTracker: Sendable, Hashable {
         opened[epoch] = nil
         releasedThrough = max(releasedThrough, epoch)
         defer { carried.removeAll() }
+        if let loss { return [loss] }
         return carried + byNode.keys.sorted().flatMap { byNode[$0]! }
     }
 }

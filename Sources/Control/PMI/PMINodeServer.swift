@@ -40,6 +40,9 @@ public struct PMINodeServer: Sendable {
         case fence(epoch: Int, entries: [PMIEntry])
         /// Task `rank` called `PMI_Abort` (MPI_Abort) with exit code `code`.
         case abort(rank: Int, code: Int32, message: String)
+        /// End task `rank`'s connection without a reply: its barrier can never complete (``PMIFenceLoss``).
+        /// A closed connection is an error every PMI-1 client sees (MPICH ignores `rc` in `barrier_out`).
+        case disconnect(rank: Int)
         /// Task `rank` broke the protocol (a malformed line, an oversized key or value): fail it, and close its
         /// connection; the server keeps serving the others.
         case fail(rank: Int, message: String)
@@ -57,8 +60,12 @@ public struct PMINodeServer: Sendable {
     private var entered: [Int: Int] = [:]
     /// This epoch's fence is sent.
     private var fenced = false
+    /// This node told the job that a local task left without ending its session.
+    private var lossSent = false
     /// When the first task entered this epoch's barrier.
     private var barrierOpened: Duration?
+    /// Why the job's fences can never complete (``PMIFenceLoss``): every barrier is answered with an error.
+    public private(set) var loss: PMIFenceLoss?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -108,6 +115,9 @@ public struct PMINodeServer: Sendable {
             guard let key = command.fields["key"], let value = command.fields["value"] else {
                 return [.fail(rank: rank, message: "rank \(rank): malformed PMI-1 put (needs key= and value=): \(Self.excerpt(line))")]
             }
+            guard !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                return [.fail(rank: rank, message: "rank \(rank): PMI-1 put refused: its key contains a control character")]
+            }
             guard key.utf8.count <= Self.keyMax, value.utf8.count <= Self.valueMax else {
                 return [.fail(rank: rank, message: "rank \(rank): PMI-1 put of key '\(Self.excerpt(key))' refused: key of \(key.utf8.count) bytes (limit \(Self.keyMax)), value of \(value.utf8.count) bytes (limit \(Self.valueMax))")]
             }
@@ -120,6 +130,7 @@ public struct PMINodeServer: Sendable {
             }
             return [reply(rank, "get_result", ["rc": "0", "msg": "success", "value": value])]
         case "barrier_in":
+            if loss != nil { return [lostBarrier(rank)] }
             let index = entered[rank, default: 0]
             entered[rank] = index + 1
             // A barrier released without this task (lenient mode): let it out at once.
@@ -145,9 +156,18 @@ public struct PMINodeServer: Sendable {
         return [fence()]
     }
 
-    /// Every node is in fence `epoch`: learn everyone's puts and let the local tasks out of the barrier.
+    /// Every node is in fence `epoch`: learn everyone's puts and let the local tasks out of the barrier. A
+    /// release that carries a ``PMIFenceLoss`` (whatever its epoch) lets them out with an error instead, and
+    /// every later barrier too: their connections end.
     public mutating func release(epoch released: Int, entries: [PMIEntry]) -> [Output] {
-        guard released == epoch else { return [] }
+        if loss == nil, let lost = PMIFenceLoss(entries: entries) {
+            loss = lost
+            fenced = true
+            let waiting = inBarrier.sorted()
+            inBarrier.removeAll()
+            return waiting.map(lostBarrier)
+        }
+        guard released == epoch, loss == nil else { return [] }
         for entry in entries { visible[entry.key] = entry.value }
         epoch += 1
         fenced = false
@@ -155,6 +175,21 @@ public struct PMINodeServer: Sendable {
         let waiting = inBarrier.sorted()
         inBarrier.removeAll()
         return waiting.map { reply($0, "barrier_out", ["rc": "0"]) }
+    }
+
+    /// A local task left without ending its session (``PMIFenceLoss``): this node's fence that tells the job
+    /// its fences can never complete (sent once; nothing once the job knows).
+    public mutating func lose(_ lost: PMIFenceLoss) -> [Output] {
+        guard loss == nil, !lossSent else { return [] }
+        lossSent = true
+        fenced = true
+        defer { pending.removeAll() }
+        return [.fence(epoch: epoch, entries: pending + [lost.entry])]
+    }
+
+    /// A barrier that can never complete: the task's connection ends (see ``Output/disconnect(rank:)``).
+    private func lostBarrier(_ rank: Int) -> Output {
+        .disconnect(rank: rank)
     }
 
     /// The start of a bad line, for a one-line message.

@@ -11,6 +11,8 @@ public final class PMINodeShell: Sendable {
         var framers: [Int: LineFramer] = [:]
         var spoken: Set<Int> = []
         var finalized: Set<Int> = []
+        /// The node's log said that the job's barriers can never complete.
+        var lossTold = false
     }
 
     private let state: Mutex<State>
@@ -70,6 +72,12 @@ public final class PMINodeShell: Sendable {
         perform(state.withLock { $0.server.release(epoch: epoch, entries: entries) })
     }
 
+    /// A local task left without ending its session: tell the job its fences can never complete
+    /// (``PMIFenceLoss``).
+    public func lose(_ lost: PMIFenceLoss) {
+        perform(state.withLock { $0.server.lose(lost) })
+    }
+
     /// Drives the lenient barrier timer (``PMINodeServer/Configuration/lenientAfter``) until cancelled;
     /// returns at once when there is none.
     public func runTimer() async {
@@ -90,6 +98,13 @@ public final class PMINodeShell: Sendable {
                 send(rank, Array(line.utf8))
             case .fence(let epoch, let entries):
                 report(.pmiFence(epoch: epoch, entries: entries))
+            case .disconnect(let rank):
+                let (reason, first) = state.withLock { state in
+                    defer { state.lossTold = true }
+                    return (state.server.loss?.reason ?? "", !state.lossTold)
+                }
+                if first { logger.warning("PMI barriers of this job can never complete (\(reason)): the connections of the ranks waiting in one are closed") }
+                disconnect(rank)
             case .fail(let rank, let message):
                 logger.warning("\(message)")
                 state.withLock { _ = $0.finalized.insert(rank) }

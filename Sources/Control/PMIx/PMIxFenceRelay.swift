@@ -18,6 +18,7 @@ public struct PMIxFenceRelay: Sendable, Hashable {
     public let agents: [Int]
     private var nextEpoch = 0
     private var waiting: [Int: UInt] = [:]
+    private var lossSent = false
 
     public init(agents: [Int]) {
         self.agents = agents.sorted()
@@ -48,6 +49,26 @@ public struct PMIxFenceRelay: Sendable, Hashable {
         data.reserveCapacity(entries.reduce(0) { $0 + ($1.key == Self.key ? $1.bytes.count : 0) })
         for entry in entries where entry.key == Self.key { data += entry.bytes }
         return (handle, data)
+    }
+
+    /// Why the job's fences can never complete (``PMIFenceLoss``): every fence fails.
+    public private(set) var loss: PMIFenceLoss?
+
+    /// A release carrying a ``PMIFenceLoss`` reached the node: the handles of every waiting fence, to fail
+    /// (later fences fail at once: see ``loss``).
+    public mutating func lose(_ lost: PMIFenceLoss) -> [UInt] {
+        guard loss == nil else { return [] }
+        loss = lost
+        defer { waiting.removeAll() }
+        return pending
+    }
+
+    /// A local task left without ending its session: the fence that tells the job, from this server's first
+    /// node (once; nil once the job knows).
+    public mutating func lossContribution(_ lost: PMIFenceLoss) -> Contribution? {
+        guard loss == nil, !lossSent, let agent = agents.first else { return nil }
+        lossSent = true
+        return Contribution(agent: agent, epoch: nextEpoch, entries: [lost.entry])
     }
 
     /// Fences waiting for their release (their handles), e.g. to fail them when the job ends.

@@ -159,11 +159,31 @@ public final class PMIxServer: Sendable {
         state.withLock { ($0.connected.contains(rank), $0.finalized.contains(rank)) }
     }
 
-    /// A release of fence `epoch` reached the node (from ``TaskControl/pmiRelease(epoch:entries:)``).
+    /// A release of fence `epoch` reached the node (from ``TaskControl/pmiRelease(epoch:entries:)``); one
+    /// carrying a ``PMIFenceLoss`` fails every waiting fence.
     public func release(epoch: Int, entries: [PMIEntry]) {
+        if let lost = PMIFenceLoss(entries: entries) {
+            for handle in state.withLock({ $0.relay.lose(lost) }) {
+                vhpc_pmix_fence_complete(UInt(handle), Self.terminatedWithoutSync, nil, 0)
+            }
+            return
+        }
         guard let (handle, data) = state.withLock({ $0.relay.released(epoch: epoch, entries: entries) }) else { return }
         data.withUnsafeBufferPointer { vhpc_pmix_fence_complete(UInt(handle), 0, $0.baseAddress, $0.count) }
     }
+
+    /// A task of the job left without ending its session (``PMIFenceLoss``): tell the job its fences can never
+    /// complete, through the node agent that sends this server's fences (once).
+    public func lose(_ lost: PMIFenceLoss) {
+        let send = state.withLock { state in
+            state.relay.lossContribution(lost).map { ($0, state.members[$0.agent]?.report) }
+        }
+        guard let (contribution, report) = send, let report else { return }
+        report(.pmiFence(epoch: contribution.epoch, entries: contribution.entries))
+    }
+
+    /// PMIx's `PMIX_ERR_PROC_TERM_WO_SYNC`: a process terminated without calling `PMIx_Finalize`.
+    static let terminatedWithoutSync: Int32 = -200
 
     /// The node's tasks are gone. When the last node of the process leaves, fences still waiting fail (their
     /// clients are gone too), the namespace is deregistered and the node directory removed.
@@ -203,7 +223,11 @@ public final class PMIxServer: Sendable {
             report?(.taskExited(task: Int(rank), status: code, message: "rank \(rank) called MPI_Abort (exit code \(code))\(detail)"))
         case Int(VHPC_PMIX_FENCE.rawValue):
             let sends = state.withLock { state in
-                state.relay.entered(data: data, handle: handle).map { ($0, state.members[$0.agent]?.report) }
+                state.relay.loss != nil ? nil : state.relay.entered(data: data, handle: handle).map { ($0, state.members[$0.agent]?.report) }
+            }
+            guard let sends else {
+                vhpc_pmix_fence_complete(handle, Self.terminatedWithoutSync, nil, 0)
+                return
             }
             for (contribution, report) in sends {
                 guard let report else {

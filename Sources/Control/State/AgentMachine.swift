@@ -495,9 +495,10 @@ public struct AgentMachine: Sendable {
         case .pmiFence(let node, let epoch, let entries, let part, let parts):
             guard isController else { route(message, to: 0, &out); return }
             guard let whole = pmiParts.add(source: node, epoch: epoch, part: part, parts: parts, entries: entries) else { return }
-            if let merged = pmiFences?.fence(from: node, epoch: epoch, entries: whole, failed: Set(failures.keys), now: now) {
-                releasePMI(epoch, merged, &out)
-            }
+            guard var fences = pmiFences else { return }
+            let released = fences.fence(from: node, epoch: epoch, entries: whole, failed: Set(failures.keys), now: now)
+            pmiFences = fences
+            for (epoch, entries) in released { releasePMI(epoch, entries, &out) }
         case .pmiRelease(let epoch, let entries, let part, let parts):
             guard flood.firstSighting(.pmiRelease(epoch: epoch, part: part)) else { return }
             floodOut(message, except: peer, &out)

@@ -147,6 +147,10 @@ public struct ProcessTaskBackend: TaskBackend {
                     let pmix = PMIxServer.shared.session(of: task.rank)
                     let connected = pmi?.hasSpoken(task.rank) == true || pmix.connected
                     let finalized = pmi?.hasFinalized(task.rank) == true || pmix.finalized
+                    if let lost = PMIFenceLoss(rank: task.rank, status: status, connected: connected, finalized: finalized) {
+                        pmi?.lose(lost)
+                        if plan.usesPMIx { PMIxServer.shared.lose(lost) }
+                    }
                     if let message = exitCheck.failure(rank: task.rank, status: status, connected: connected, finalized: finalized) {
                         report(.taskExited(task: task.rank, status: status == 0 ? 1 : status, message: message))
                     } else {
@@ -177,7 +181,10 @@ public struct ProcessTaskBackend: TaskBackend {
                         try? await Task.sleep(for: grace)
                         for pid in pids { kill(-pid, SIGKILL) }
                     case .pmiRelease(let epoch, let entries):
-                        if PMIxFenceRelay.carriesPMIx(entries) {
+                        if PMIFenceLoss(entries: entries) != nil {
+                            pmi?.release(epoch: epoch, entries: entries)
+                            if plan.usesPMIx { PMIxServer.shared.release(epoch: epoch, entries: entries) }
+                        } else if PMIxFenceRelay.carriesPMIx(entries) {
                             PMIxServer.shared.release(epoch: epoch, entries: entries)
                         } else {
                             pmi?.release(epoch: epoch, entries: entries)

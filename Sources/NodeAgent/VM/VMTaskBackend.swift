@@ -189,8 +189,11 @@ public struct VMTaskBackend: TaskBackend {
             lines.finish()
             // The same rule as for processes: a rank that opened a PMI session and exited 0 without closing it.
             let check = MPIExitCheck(size: plan.size, mode: plan.mpiMode, linksMPI: false)
-            if let message = check.failure(rank: rank, status: result.exitStatus, connected: pmi?.shell.hasSpoken(rank) == true,
-                                           finalized: pmi?.shell.hasFinalized(rank) == true) {
+            let connected = pmi?.shell.hasSpoken(rank) == true, finalized = pmi?.shell.hasFinalized(rank) == true
+            if let lost = PMIFenceLoss(rank: rank, status: result.exitStatus, connected: connected, finalized: finalized) {
+                pmi?.shell.lose(lost)
+            }
+            if let message = check.failure(rank: rank, status: result.exitStatus, connected: connected, finalized: finalized) {
                 report(.taskExited(task: rank, status: 1, message: message))
             } else {
                 report(.taskExited(task: rank, status: result.exitStatus, message: ""))
