@@ -113,6 +113,23 @@ import Testing
         #expect(survivors.isEmpty, "tasks survived: \(survivors)")
     }
 
+    /// The allocation's time limit runs out mid-job: Slurm cancels the agents' step (slurmctld checks limits
+    /// about every 30 s, hence the slack), the front-end sees its agents go, fails the job, and nothing is left.
+    @Test func theAllocationsTimeLimitEndsTheJobWithoutLeftovers() throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try CLI.run(
+            program: "/usr/bin/salloc", ["--nodes=2", "--time=0:10", "/bin/sh", "-c", "\"$VHPC\" run --mpi none -- sleep 293; echo \"vhpc exit $?\""],
+            environment: ["VHPC": CLI.vhpc], timeout: .seconds(180))
+        #expect(clock.now - start < .seconds(170))
+        #expect(result.stdout.contains("vhpc exit"), "\(result.stdout)\nstderr: \(result.stderr)")
+        #expect(!result.stdout.contains("vhpc exit 0"), "\(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stderr.contains("TIME LIMIT"), "Slurm says why: \(result.stderr)")
+        #expect(result.stderr.contains("vhpc: agent 1") || result.stderr.contains("vhpc: agent 2"), "\(result.stderr)")
+        #expect(SlurmCluster.agentProcesses().isEmpty)
+        #expect(SlurmCluster.processes { $0 == "sleep 293" }.isEmpty, "tasks survived")
+    }
+
     /// `--vse` on 2 Slurm nodes: each node's agent boots its VM, and the VMs share the job network (the
     /// nodes' switches tunnel over the addresses the step agents advertised).
     @Test func vmsOnTwoSlurmNodesShareOneJobNetwork() throws {
