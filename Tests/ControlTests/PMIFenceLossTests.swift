@@ -71,3 +71,15 @@ struct PMIFenceLossTests {
         #expect(relay.lose(PMIFenceLoss(rank: 6)).isEmpty)
     }
 }
+
+/// The server itself knows whose session ended (the shell no longer reads its lines for that).
+struct PMISessionEndTests {
+    @Test func finalizeAndAbortEndTheSession() {
+        var server = PMITests.server(ranks: 2..<4)
+        _ = server.receive("cmd=init pmi_version=1 pmi_subversion=1", from: 2)
+        #expect(!server.hasEnded(2))
+        _ = server.receive("cmd=finalize", from: 2)
+        _ = server.receive("cmd=abort exitcode=7", from: 3)
+        #expect(server.hasEnded(2) && server.hasEnded(3))
+    }
+}

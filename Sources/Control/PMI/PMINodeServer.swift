@@ -62,6 +62,8 @@ public struct PMINodeServer: Sendable {
     private var fenced = false
     /// This node told the job that a local task left without ending its session.
     private var lossSent = false
+    /// Tasks that ended their session: `finalize`, or `abort` (its failure is reported with its own message).
+    private var ended: Set<Int> = []
     /// When the first task entered this epoch's barrier.
     private var barrierOpened: Duration?
     /// Why the job's fences can never complete (``PMIFenceLoss``): every barrier is answered with an error.
@@ -140,13 +142,20 @@ public struct PMINodeServer: Sendable {
             guard !fenced, inBarrier.count == config.localRanks.count else { return [] }
             return [fence()]
         case "finalize":
+            ended.insert(rank)
             return [reply(rank, "finalize_ack", ["rc": "0"])]
         case "abort":
+            ended.insert(rank)
             return [.abort(rank: rank, code: command.fields["exitcode"].flatMap { Int32($0) } ?? 1,
                            message: command.fields["message"] ?? "")]
         default:
             return [reply(rank, command.name + "_result", ["rc": "-1", "msg": "unsupported"])]
         }
+    }
+
+    /// Whether task `rank` ended its session (`finalize` or `abort`).
+    public func hasEnded(_ rank: Int) -> Bool {
+        ended.contains(rank)
     }
 
     /// Fences a barrier without puts early (see ``Configuration/lenientAfter``).

@@ -10,7 +10,8 @@ public final class PMINodeShell: Sendable {
         var server: PMINodeServer
         var framers: [Int: LineFramer] = [:]
         var spoken: Set<Int> = []
-        var finalized: Set<Int> = []
+        /// Tasks failed for breaking the protocol: their session is over too.
+        var failed: Set<Int> = []
         /// The node's log said that the job's barriers can never complete.
         var lossTold = false
     }
@@ -49,9 +50,7 @@ public final class PMINodeShell: Sendable {
             guard let lines else { return [] }
             let now = ContinuousClock.now - start
             return String(buffer: lines).split(separator: "\n").flatMap { line in
-                // A task that aborts ends its session too (its failure is reported with its own message).
-                if line.hasPrefix("cmd=finalize") || line.hasPrefix("cmd=abort") { state.finalized.insert(rank) }
-                return state.server.receive(String(line), from: rank, now: now)
+                state.server.receive(String(line), from: rank, now: now)
             }
         }
         perform(outputs)
@@ -62,9 +61,9 @@ public final class PMINodeShell: Sendable {
         state.withLock { $0.spoken.contains(rank) }
     }
 
-    /// Whether task `rank` ended its PMI-1 session (`cmd=finalize`).
+    /// Whether task `rank` ended its PMI-1 session (`cmd=finalize`, `cmd=abort`, or failed for a bad request).
     public func hasFinalized(_ rank: Int) -> Bool {
-        state.withLock { $0.finalized.contains(rank) }
+        state.withLock { $0.server.hasEnded(rank) || $0.failed.contains(rank) }
     }
 
     /// Every node is in fence `epoch` (from ``TaskControl/pmiRelease(epoch:entries:)``).
@@ -107,7 +106,7 @@ public final class PMINodeShell: Sendable {
                 disconnect(rank)
             case .fail(let rank, let message):
                 logger.warning("\(message)")
-                state.withLock { _ = $0.finalized.insert(rank) }
+                state.withLock { _ = $0.failed.insert(rank) }
                 report(.taskExited(task: rank, status: 1, message: message))
                 disconnect(rank)
             case .abort(let rank, let code, let message):
