@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Topology
 
@@ -5,16 +6,35 @@ import Topology
 
 /// The bootstrap scale simulation: the real agent state machines on a modelled cluster.
 @Suite struct BootstrapSimulationTests {
-    @Test(arguments: [1, 2, 7, 64, 300])
-    func everyAgentIsWiredWithThreeFramesEach(nodes: Int) throws {
+    @Test(arguments: [1, 2, 7, 64, 300, 1000])
+    func everyAgentIsWiredWithLogarithmicallyManyFrames(nodes: Int) throws {
         let outcome = try BootstrapSimulation.run(
             nodes: nodes, fanout: 2, model: .latencyOnly(link: .microseconds(25), spawn: .milliseconds(10)), cpu: .fixed(perEvent: .zero))
         #expect(outcome.wired != nil)
         #expect(outcome.notRunning.isEmpty)
         #expect(outcome.exits.isEmpty)
-        // Each agent sends its subtree report and its wired count up and receives the address table:
-        // BMG links are handshakes only.
-        #expect(outcome.frames == 3 * nodes)
+        // Subtree report up, the go down, wired count up, an introduction and a lookup and its answer per
+        // binomial-graph jump: no address table of N endpoints.
+        let log2 = Double((nodes + 1).bitWidth - (nodes).leadingZeroBitCount)
+        #expect(outcome.received.meanFrames <= 6 + 2 * log2, "\(outcome.received)")
+    }
+
+    /// What an agent receives during bootstrap grows with log N, not N: 16 times the agents, at most
+    /// log2(1025)/log2(65) times the frames and bytes (mean per agent; the controller, which collects the
+    /// whole table, apart), and the busiest agent (introductions routed through it grow with the tree's height)
+    /// at most twice the frames.
+    @Test func receivedFramesAndBytesPerAgentGrowWithLogN() throws {
+        func received(_ nodes: Int) throws -> SimulatedTraffic {
+            try BootstrapSimulation.run(
+                nodes: nodes, fanout: 4, model: .latencyOnly(link: .microseconds(25), spawn: .milliseconds(10)),
+                cpu: .fixed(perEvent: .zero)).received
+        }
+        let small = try received(64)
+        let large = try received(1024)
+        let bound = log2(1025.0) / log2(65.0)
+        #expect(large.meanFrames / small.meanFrames <= bound, "\(small) → \(large)")
+        #expect(large.meanBytes / small.meanBytes <= bound, "\(small) → \(large)")
+        #expect(large.maxFrames <= 2 * small.maxFrames, "\(small) → \(large)")
     }
 
     @Test(arguments: [(15, 2), (64, 2), (64, 8), (1000, 3)])

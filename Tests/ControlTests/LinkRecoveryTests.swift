@@ -29,30 +29,31 @@ import Wire
         directives.compactMap { if case .send(.failureReport(let report), _) = $0 { return Int(report.failed) } else { return nil } }
     }
 
-    @Test func higherRankRedialsAndTheLinkComesBackWithoutAFailure() throws {
-        var agent = try running(rank: 2)
-        let down = agent.handle(.linkDown(rank: 1), now: .seconds(1))
-        #expect(down.contains(.dial(rank: 1, host: "h", port: 1001)))
+    // Ranks 1 and 2 of 3 are 1 apart both ways round the ring: the lower rank dials that link (LocalRouter.dials).
+    @Test func theDiallingEndRedialsAndTheLinkComesBackWithoutAFailure() throws {
+        var agent = try running(rank: 1)
+        let down = agent.handle(.linkDown(rank: 2), now: .seconds(1))
+        #expect(down.contains(.dial(rank: 2, host: "h", port: 1002)))
         #expect(failures(down).isEmpty)
-        #expect(failures(agent.handle(.linkUp(rank: 1), now: .milliseconds(1100))).isEmpty)
+        #expect(failures(agent.handle(.linkUp(rank: 2), now: .milliseconds(1100))).isEmpty)
         #expect(failures(agent.handle(.tick, now: .seconds(4))).isEmpty)
         #expect(agent.failures.isEmpty)
     }
 
     @Test func aRefusedRedialDeclaresThePeerFailed() throws {
-        var agent = try running(rank: 2)
-        _ = agent.handle(.linkDown(rank: 1), now: .seconds(1))
-        let refused = agent.handle(.dialFailed(rank: 1, detail: "connection refused"), now: .milliseconds(1002))
-        #expect(failures(refused) == [1])
-        #expect(agent.failures[1]?.detail.contains("connection refused") == true)
+        var agent = try running(rank: 1)
+        _ = agent.handle(.linkDown(rank: 2), now: .seconds(1))
+        let refused = agent.handle(.dialFailed(rank: 2, detail: "connection refused"), now: .milliseconds(1002))
+        #expect(failures(refused) == [2])
+        #expect(agent.failures[2]?.detail.contains("connection refused") == true)
     }
 
-    @Test func lowerRankWaitsForTheRedialThenGivesUp() throws {
-        var agent = try running(rank: 1)
-        let down = agent.handle(.linkDown(rank: 2), now: .seconds(1))
+    @Test func theOtherEndWaitsForTheRedialThenGivesUp() throws {
+        var agent = try running(rank: 2)
+        let down = agent.handle(.linkDown(rank: 1), now: .seconds(1))
         #expect(!down.contains { if case .dial = $0 { return true } else { return false } })
         #expect(failures(agent.handle(.tick, now: .milliseconds(2500))).isEmpty)
-        #expect(failures(agent.handle(.tick, now: .seconds(3))) == [2])
+        #expect(failures(agent.handle(.tick, now: .seconds(3))) == [1])
     }
 
     @Test func aChildWhoseProcessExitedIsDeclaredFailedAtOnce() throws {

@@ -199,17 +199,39 @@ import Wire
         #expect(directives.contains { if case .send(.agentControl, to: 1) = $0 { return true } else { return false } })
     }
 
-    @Test func failureReportsAreFloodedOnce() throws {
+    /// A failure report goes to the controller once (later copies are dropped), not to every neighbour.
+    @Test func failureReportsGoToTheControllerOnce() throws {
         var agent = try machine(rank: 1, ranks: 8)
         _ = agent.handle(.start, now: .zero)
         _ = agent.handle(.linkUp(rank: 0), now: .zero)
         _ = agent.handle(.linkUp(rank: 2), now: .zero)
         _ = agent.handle(.linkUp(rank: 5), now: .zero)
-        let report = Message.failureReport(FailureReport(reporter: 2, failed: 3, detector: .heartbeatTimeout, timestamp: 0))
+        let report = Message.failureReport(FailureReport(reporter: 2, failed: 6, detector: .heartbeatTimeout, timestamp: 0))
         let first = agent.handle(.message(report, from: 2), now: .seconds(1))
         let targets = first.compactMap { if case .send(.failureReport, let to) = $0 { return to } else { return nil } }
-        #expect(Set(targets) == [0, 5])
+        #expect(targets == [0])
+        #expect(agent.failures[6] == nil)  // neither a neighbour nor an ancestor: nothing to remember
         #expect(agent.handle(.message(report, from: 5), now: .seconds(1)).isEmpty)
+    }
+
+    /// A child that finds its parent dead tells its own children (their ancestor failed: they route around
+    /// it) and reports it to the controller over the binomial graph.
+    @Test func aDeadParentIsPassedDownTheSubtreeAndReportedAroundIt() throws {
+        var agent = try machine(rank: 3, ranks: 15)  // parent 1, children 7 and 8
+        _ = agent.handle(.start, now: .zero)
+        for peer in [1, 7, 8, 2, 4] { _ = agent.handle(.linkUp(rank: peer), now: .zero) }
+        let directives = agent.handle(.childExited(rank: 1, status: 9), now: .seconds(1))
+        let down = directives.compactMap { directive -> Int? in
+            guard case .send(let message, let to) = directive, case .ancestorFailed(let notice)? = ControlPayload(message: message),
+                  notice.rank == 1 else { return nil }
+            return to
+        }
+        #expect(Set(down) == [7, 8])
+        let report = directives.compactMap { if case .send(.failureReport, let to) = $0 { return to } else { return nil } }
+        // To the failed agent itself (were it only hung, it fences itself), and toward the controller via 2 (ring
+        // distance 2; the tree path went through 1).
+        #expect(report == [1, 2])
+        #expect(agent.router.failedAncestors == [1])
     }
 
     @Test func agentDeclaredFailedFencesItself() throws {

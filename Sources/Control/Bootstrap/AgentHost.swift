@@ -65,8 +65,6 @@ public struct AgentHost: Sendable {
         let plan = step.map { ChunkPlan(tree: tree, roots: [$0.rank], capacity: 1) }
             ?? ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
         let childGroups = step == nil ? plan.childGroups : []
-        let fallbackGraph = plan.hosted.count > 1
-            ? try FailoverRouter.defaultFallbackGraph(for: tree) : nil
         var rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)
@@ -110,7 +108,6 @@ public struct AgentHost: Sendable {
                 heartbeatPeriod: config.heartbeatMilliseconds > 0 ? .milliseconds(config.heartbeatMilliseconds) : nil,
                 heartbeatTimeout: config.heartbeatTimeoutMilliseconds > 0 ? .milliseconds(config.heartbeatTimeoutMilliseconds) : nil,
                 parent: parent)
-            machine.fallbackGraph = fallbackGraph
             machine.adaptiveDetector = adaptiveDetector
             var runtimeEnvironment = AgentRuntime.Environment(
                 group: group, jobID: config.jobID, secret: secret,

@@ -42,6 +42,9 @@ public struct JobOptions: Sendable {
     public var staging: [StagingFile] = []
     /// Whether nodes fsync staged files before renaming them into place.
     public var stagingDurable: Bool = true
+    /// Whether every agent gets the whole address table (VM jobs: each node's switch joins every other
+    /// node's); otherwise agents learn only their neighbours' endpoints.
+    public var fullAddressTable: Bool = false
 
     public init(jobID: String, nodeCount: Int, taskCount: Int, hosts: [String], executable: String, arguments: [String], workingDirectory: String) {
         self.jobID = jobID

@@ -87,6 +87,7 @@ public struct JobRunner: Sendable {
             endpoint: me, rankCount: options.nodeCount + 1, tree: tree, handshakeWindow: options.handshakeWindow,
             heartbeatPeriod: options.heartbeat, heartbeatTimeout: options.heartbeatTimeout, parent: nil)
         machine.adaptiveDetector = !AgentHost.fixedDetector
+        machine.fullAddressTable = options.fullAddressTable
         let runtime = AgentRuntime(
             configuration: machine, hub: hub,
             environment: .init(

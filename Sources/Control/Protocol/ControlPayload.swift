@@ -30,6 +30,13 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     /// Controller → every agent (flooded): every node entered fence `epoch`; `entries` are all their puts,
     /// part `part` of `parts`.
     case pmiRelease(epoch: Int, entries: [PMIEntry], part: Int = 0, parts: Int = 1)
+    /// Agent → neighbour `helper` (or the controller, routed): the endpoint of `target`, please, for
+    /// `requester` (``NeighbourDiscovery``).
+    case lookup(target: Int, requester: Int, helper: Int)
+    /// Routed to rank `to`: an endpoint it asked for, or its ring successor introducing itself.
+    case introduce(to: Int, endpoint: AgentEndpoint)
+    /// Parent → children, down the failed agent's subtree: a tree ancestor failed (route around it).
+    case ancestorFailed(FailureNotice)
     /// Step agent → front-end's rendezvous (agents started as one resource-manager job step): where I listen.
     case stepJoin(AgentEndpoint)
     /// Front-end's rendezvous → step agent: your boot-tree parent, listening and registered.

@@ -13,6 +13,7 @@ extension ControlPayload {
         case stageOffer, stageResend, stageDetach, staged
         case pmiFence, pmiRelease
         case stepJoin, stepParent, stepReady
+        case lookup, introduce, ancestorFailed
     }
 
     /// Appends the encoded payload.
@@ -22,12 +23,7 @@ extension ControlPayload {
             buffer.writeInteger(Tag.subtreeReady.rawValue)
             buffer.writeEndpoints(endpoints)
             buffer.writeInteger(UInt32(failed.count))
-            for notice in failed {
-                buffer.writeInteger(Int64(notice.rank))
-                buffer.writeInteger(Int64(notice.reporter))
-                buffer.writeLengthPrefixed(notice.detector)
-                buffer.writeLengthPrefixed(notice.detail)
-            }
+            for notice in failed { buffer.writeNotice(notice) }
         case .addressTable(let endpoints, let failed):
             buffer.writeInteger(Tag.addressTable.rawValue)
             buffer.writeEndpoints(endpoints)
@@ -81,6 +77,18 @@ extension ControlPayload {
         case .stepReady(let rank):
             buffer.writeInteger(Tag.stepReady.rawValue)
             buffer.writeInteger(Int64(rank))
+        case .lookup(let target, let requester, let helper):
+            buffer.writeInteger(Tag.lookup.rawValue)
+            buffer.writeInteger(Int64(target))
+            buffer.writeInteger(Int64(requester))
+            buffer.writeInteger(Int64(helper))
+        case .introduce(let destination, let endpoint):
+            buffer.writeInteger(Tag.introduce.rawValue)
+            buffer.writeInteger(Int64(destination))
+            buffer.writeEndpoints([endpoint])
+        case .ancestorFailed(let notice):
+            buffer.writeInteger(Tag.ancestorFailed.rawValue)
+            buffer.writeNotice(notice)
         }
     }
 
@@ -93,10 +101,7 @@ extension ControlPayload {
                   count <= buffer.readableBytes else { return nil }
             var failed: [FailureNotice] = []
             for _ in 0..<count {
-                guard let rank = buffer.readInteger(as: Int64.self), let reporter = buffer.readInteger(as: Int64.self),
-                      let detector = buffer.readLengthPrefixed(), let detail = buffer.readLengthPrefixed() else { return nil }
-                var notice = FailureNotice(rank: Int(rank), reporter: Int(reporter), detector: .handshakeFailed, detail: detail)
-                notice.detector = detector
+                guard let notice = buffer.readNotice() else { return nil }
                 failed.append(notice)
             }
             self = .subtreeReady(endpoints: endpoints, failed: failed)
@@ -146,6 +151,16 @@ extension ControlPayload {
         case .stepReady:
             guard let rank = buffer.readInteger(as: Int64.self) else { return nil }
             self = .stepReady(rank: Int(rank))
+        case .lookup:
+            guard let target = buffer.readInteger(as: Int64.self), let requester = buffer.readInteger(as: Int64.self),
+                  let helper = buffer.readInteger(as: Int64.self) else { return nil }
+            self = .lookup(target: Int(target), requester: Int(requester), helper: Int(helper))
+        case .introduce:
+            guard let destination = buffer.readInteger(as: Int64.self), let endpoints = buffer.readEndpoints(), endpoints.count == 1 else { return nil }
+            self = .introduce(to: Int(destination), endpoint: endpoints[0])
+        case .ancestorFailed:
+            guard let notice = buffer.readNotice() else { return nil }
+            self = .ancestorFailed(notice)
         }
         guard buffer.readableBytes == 0 else { return nil }
     }
@@ -204,6 +219,21 @@ extension ByteBuffer {
             endpoints.append(AgentEndpoint(rank: Int(rank), host: hosts[Int(index)], port: Int(port), pid: pid))
         }
         return endpoints
+    }
+
+    fileprivate mutating func writeNotice(_ notice: FailureNotice) {
+        writeInteger(Int64(notice.rank))
+        writeInteger(Int64(notice.reporter))
+        writeLengthPrefixed(notice.detector)
+        writeLengthPrefixed(notice.detail)
+    }
+
+    fileprivate mutating func readNotice() -> FailureNotice? {
+        guard let rank = readInteger(as: Int64.self), let reporter = readInteger(as: Int64.self),
+              let detector = readLengthPrefixed(), let detail = readLengthPrefixed() else { return nil }
+        var notice = FailureNotice(rank: Int(rank), reporter: Int(reporter), detector: .handshakeFailed, detail: detail)
+        notice.detector = detector
+        return notice
     }
 
     fileprivate mutating func writeEntries(_ entries: [PMIEntry]) {

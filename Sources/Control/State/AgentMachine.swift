@@ -7,9 +7,15 @@ import Wire
 ///
 /// Phases: *joining* (link to the boot-tree parent within the handshake window, else exit) → *bootstrapping*
 /// (children connect within the window and report their subtrees; the report goes up) → *wiring* (the
-/// controller's address table comes down the tree; lower ranks dial higher BMG neighbours; wired counts go up)
-/// → *running* (heartbeats on every link, launch/control floods down, output and reports routed to rank 0
-/// over the tree or, once it is cut, the binomial graph) → *exited*.
+/// controller's go — its failure list, not its address table — comes down the tree; each agent learns its
+/// binomial-graph neighbours' endpoints from its neighbours (``wiring``), the dialling end of each link
+/// dials; wired counts go up) → *running* (heartbeats on the watched links, launch/control floods, output and
+/// reports routed to rank 0 over the tree or, around a failure, greedily over the binomial graph) → *exited*.
+///
+/// A non-controller agent holds O(log N) state: the endpoints of its neighbours, the failures of its
+/// neighbours and tree ancestors (``LocalRouter``); only the controller keeps the whole address table.
+/// A failure is reported to the controller (routed, deduplicated on the way) and down the failed agent's
+/// subtree (``ControlPayload/ancestorFailed(_:)``), not flooded to every agent.
 public struct AgentMachine: Sendable {
     /// Static facts about the agent and its job.
     public struct Configuration: Sendable {
@@ -29,9 +35,10 @@ public struct AgentMachine: Sendable {
         public var parent: AgentEndpoint?
         /// Staging flow-control window, in chunks per child.
         public var stagingWindow: Int = 8
-        /// The boot tree's links plus the binomial graph's (what the router falls back on), if already built:
-        /// agents hosted in one process share one copy instead of building it each.
-        public var fallbackGraph: Graph?
+        /// Whether the controller passes its whole address table down to every agent (VM jobs: every node's
+        /// switch joins every other's, ``NodeTaskPlan/nodeAddresses``); otherwise agents learn only their
+        /// neighbours' endpoints.
+        public var fullAddressTable = false
         /// Whether the heartbeat detector backs off under load (local health, suspicion; see
         /// ``HeartbeatDetector``); false keeps the fixed timeout (`VHPC_DETECTOR=fixed`, for benchmarks).
         public var adaptiveDetector = true
@@ -61,12 +68,17 @@ public struct AgentMachine: Sendable {
     public private(set) var phase: Phase = .idle
     /// Neighbours with an authenticated link.
     public private(set) var links: Set<Int> = []
-    /// Ranks known failed (by detection, report or the address table).
+    /// Ranks known failed: at the controller every reported one; elsewhere neighbours and tree ancestors.
     public private(set) var failures: [Int: FailureNotice] = [:]
-    /// The address table (after bootstrap).
+    /// Endpoints known: at the controller the whole table; elsewhere the neighbours' (and the whole table
+    /// with ``Configuration/fullAddressTable``).
     public private(set) var addresses: [Int: AgentEndpoint] = [:]
-    /// Current router (tree first, BMG fallback).
-    public private(set) var router: FailoverRouter
+    /// Current router (tree first, greedy binomial graph around failures), from local knowledge.
+    public private(set) var router: LocalRouter
+    /// The controller's go to wire has come (or, at the controller, gone out).
+    public private(set) var tableInstalled = false
+    /// Learning the neighbours' endpoints (see ``NeighbourDiscovery``).
+    private var discovery: NeighbourDiscovery
     private var bootstrap: BootstrapTracker
     private var parentDeadline: Duration?
     /// A non-controller agent that reported its subtree: when the address table must have come by.
@@ -101,7 +113,8 @@ public struct AgentMachine: Sendable {
     public init(configuration: Configuration) throws(TopologyError) {
         self.configuration = configuration
         let rank = configuration.endpoint.rank
-        router = try FailoverRouter(rank: rank, tree: configuration.tree, fallbackGraph: configuration.fallbackGraph)
+        router = try LocalRouter(rank: rank, tree: configuration.tree)
+        discovery = NeighbourDiscovery(rank: rank, rankCount: configuration.rankCount)
         bootstrap = BootstrapTracker(own: configuration.endpoint, children: configuration.tree.children(of: rank), deadline: .zero)
         staging = StagingMachine(configuration: .init(rank: rank, tree: configuration.tree, window: configuration.stagingWindow))
         if let period = configuration.heartbeatPeriod {
@@ -219,7 +232,7 @@ public struct AgentMachine: Sendable {
             return
         }
         links.insert(peer)
-        if relinking.removeValue(forKey: peer) != nil { try? router.markRestored(link: Link(rank, peer)) }
+        if relinking.removeValue(forKey: peer) != nil { router.markRestored(link: peer) }
         if heartbeatArmed || stagingHeartbeat, isWatched(peer) { detector?.watch(peer, now: now) }
         if peer == parentRank, phase == .joining {
             phase = .bootstrapping
@@ -228,6 +241,7 @@ public struct AgentMachine: Sendable {
         }
         if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
+        if tableInstalled { discover(&out) }
     }
 
     private mutating func progressBootstrap(_ out: inout [AgentDirective]) {
@@ -255,34 +269,68 @@ public struct AgentMachine: Sendable {
     /// may use one handshake window for its children, and two more are allowed for the way back down.
     private var tableWindow: Duration { configuration.handshakeWindow * (configuration.tree.height + 2) }
 
-    /// Installs the address table and passes it down: `message` as received (no re-encoding), or, at the
-    /// controller, made from `endpoints`.
+    /// Installs the controller's go to wire and passes it down: `message` as received (no re-encoding), or,
+    /// at the controller, made from its failure list (and its whole table with
+    /// ``Configuration/fullAddressTable``). Agents then learn their neighbours' endpoints (``discover(_:)``).
     private mutating func installTable(_ endpoints: [AgentEndpoint], failed: [Int], message: Message?, _ out: inout [AgentDirective]) {
         tableDeadline = nil
+        tableInstalled = true
         addresses.reserveCapacity(endpoints.count)
         for endpoint in endpoints { addresses[endpoint.rank] = endpoint }
-        for rank in failed where failures[rank] == nil {
+        // What this agent knows without asking: its parent, and its children (from their subtree reports).
+        if let parent = configuration.parent { addresses[parent.rank] = parent }
+        let children = configuration.tree.children(of: rank)
+        for endpoint in bootstrap.endpoints where children.contains(endpoint.rank) { addresses[endpoint.rank] = endpoint }
+        for rank in failed where failures[rank] == nil && (isController || router.isNeighbor(rank)) {
             record(FailureNotice(rank: rank, reporter: 0, detector: .handshakeFailed, detail: "did not join"), &out)
         }
-        let table = message ?? ControlPayload.addressTable(endpoints: endpoints, failed: failed).message
-        for child in configuration.tree.children(of: rank) where links.contains(child) {
+        discovery.failedAtStart = Set(failed)
+        let table = message ?? ControlPayload.addressTable(
+            endpoints: configuration.fullAddressTable ? endpoints : [], failed: failed).message
+        for child in children where links.contains(child) {
             out.append(.send(table, to: child))
         }
         phase = .wiring
-        let neighbours = Set(router.fallbackNeighbors()).filter { failures[$0] == nil }
+        let neighbours = Set(router.neighbors()).filter { failures[$0] == nil && !discovery.failedAtStart.contains($0) }
         wiringPending = neighbours.subtracting(links)
-        for peer in wiringPending.sorted() where peer > rank {
-            if let endpoint = addresses[peer] {
-                out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port))
-            }
+        // The ring predecessor learns this agent's endpoint from it, along the tree.
+        let predecessor = discovery.predecessor
+        if predecessor != rank, predecessor != parentRank, configuration.tree.parent(of: predecessor) != rank,
+           !discovery.failedAtStart.contains(predecessor) {
+            route(ControlPayload.introduce(to: predecessor, endpoint: configuration.endpoint).message, to: predecessor, &out)
         }
         wiringDeadline = now + configuration.handshakeWindow
         wiredChildrenPending = Set(configuration.tree.children(of: rank).filter { failures[$0] == nil })
+        discover(&out)
         progressWiring(&out)
     }
 
+    /// Dials the links this agent dials whose endpoint it knows, and asks its neighbours for the endpoints
+    /// it still needs (see ``NeighbourDiscovery``).
+    private mutating func discover(_ out: inout [AgentDirective]) {
+        guard phase == .wiring || phase == .running else { return }
+        for peer in wiringPending.sorted() where router.dials(peer) && !discovery.dialed.contains(peer) {
+            guard let endpoint = addresses[peer] else { continue }
+            discovery.dialed.insert(peer)
+            out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port))
+        }
+        for request in discovery.requests(known: addresses, failed: failures, linked: links) {
+            route(ControlPayload.lookup(target: request.target, requester: rank, helper: request.helper).message, to: request.helper, &out)
+        }
+    }
+
+    /// An endpoint this agent asked for (or was introduced to): keep it, answer whoever asked for it, dial.
+    private mutating func learn(_ endpoint: AgentEndpoint, _ out: inout [AgentDirective]) {
+        guard endpoint.rank != rank else { return }
+        if addresses[endpoint.rank] == nil || !isController { addresses[endpoint.rank] = endpoint }
+        for requester in discovery.answered(endpoint.rank) {
+            route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
+        }
+        discover(&out)
+    }
+
     private mutating func progressWiring(_ out: inout [AgentDirective]) {
-        guard phase == .wiring, !addresses.isEmpty else { return }
+        guard phase == .wiring, tableInstalled else { return }
         if wiringPending.isEmpty && !ownWired {
             ownWired = true
             wiringDeadline = nil
@@ -308,17 +356,17 @@ public struct AgentMachine: Sendable {
     private mutating func linkDown(_ peer: Int, _ out: inout [AgentDirective]) {
         guard links.remove(peer) != nil else { return }
         detector?.forget(peer)
-        if peer == parentRank, addresses.isEmpty {
+        if peer == parentRank, !tableInstalled {
             exit("lost the link to parent agent \(peer) during bootstrap", failed: true, &out)
             return
         }
         // A running peer whose process is not known to be gone may only have lost this connection (a cut
-        // link): route around it and re-establish it — the higher rank dials, as when wiring. A dead peer's
-        // listener refuses at once, so kill -9 is still detected in one round trip.
-        if phase == .running, failures[peer] == nil, !exitedChildren.contains(peer), let endpoint = addresses[peer] {
-            try? router.markFailed(link: Link(rank, peer))
+        // link): route around it and re-establish it — the end that dialled it when wiring dials again. A
+        // dead peer's listener refuses at once, so kill -9 is still detected in one round trip.
+        if phase == .running, failures[peer] == nil, !exitedChildren.contains(peer), addresses[peer] != nil || !router.dials(peer) {
+            router.markCut(link: peer)
             relinking[peer] = now + relinkWindow
-            if rank > peer { out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port)) }
+            if router.dials(peer), let endpoint = addresses[peer] { out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port)) }
             return
         }
         detect(peer, .connectionClosed, "connection closed", &out)
@@ -377,20 +425,28 @@ public struct AgentMachine: Sendable {
         spread(notice, from: nil, &out)
     }
 
+    /// A failure detected here (`from` nil) or reported by `from` on its way to the controller: recorded
+    /// where it concerns this agent (a neighbour or an ancestor), and passed on toward the controller once.
     private mutating func spread(_ notice: FailureNotice, from: Int?, _ out: inout [AgentDirective]) {
         guard flood.firstSighting(.failure(rank: notice.rank)) else { return }
-        if isController { out.append(.failure(notice)) }
-        record(notice, &out)
-        if isController, var fences = pmiFences {
-            for (epoch, entries) in fences.nodesFailed(Set(failures.keys)) { releasePMI(epoch, entries, &out) }
-            pmiFences = fences
+        if isController {
+            out.append(.failure(notice))
+            record(notice, &out)
+            if var fences = pmiFences {
+                for (epoch, entries) in fences.nodesFailed(Set(failures.keys)) { releasePMI(epoch, entries, &out) }
+                pmiFences = fences
+            }
+            return
         }
-        let report = FailureReport(
+        let report = Message.failureReport(FailureReport(
             reporter: UInt32(notice.reporter), failed: UInt32(notice.rank),
             detector: FailureDetector.allCases.first { $0.name == notice.detector } ?? .connectionClosed,
-            timestamp: UInt64(now.components.seconds), detail: notice.detail)
-        floodOut(.failureReport(report), except: from, &out)
-        if !isController, !router.canReach(0) {
+            timestamp: UInt64(now.components.seconds), detail: notice.detail))
+        // The agent declared failed hears it (a hung one that wakes up fences itself), then the link closes.
+        if from == nil, links.contains(notice.rank) { out.append(.send(report, to: notice.rank)) }
+        if router.isNeighbor(notice.rank) || configuration.tree.isInSubtree(rank, of: notice.rank) { record(notice, &out) }
+        route(report, to: 0, &out)
+        if !router.canReach(0) {
             exit("controller unreachable after failure of agent \(notice.rank)", failed: true, &out)
             return
         }
@@ -398,12 +454,19 @@ public struct AgentMachine: Sendable {
         for report in finalReports { routeToController(report, &out) }
     }
 
-    /// Marks a rank failed locally: router, links, pending bootstrap and wiring state.
+    /// Marks a rank failed locally: router, links, pending bootstrap and wiring state; an ancestor's failure
+    /// goes on down to the children (they route around it).
     private mutating func record(_ notice: FailureNotice, _ out: inout [AgentDirective]) {
         guard failures[notice.rank] == nil else { return }
         failures[notice.rank] = notice
         relinking[notice.rank] = nil
-        try? router.markFailed(node: notice.rank)
+        router.markFailed(node: notice.rank)
+        if notice.rank != rank, configuration.tree.isInSubtree(rank, of: notice.rank) {
+            let message = ControlPayload.ancestorFailed(notice).message
+            for child in configuration.tree.children(of: rank) where links.contains(child) && child != notice.rank {
+                out.append(.send(message, to: child))
+            }
+        }
         detector?.forget(notice.rank)
         if links.remove(notice.rank) != nil { out.append(.closeLink(notice.rank)) }
         if bootstrap.childFailed(notice) { progressBootstrap(&out) }
@@ -467,12 +530,30 @@ public struct AgentMachine: Sendable {
         switch payload {
         case .subtreeReady(let endpoints, let failed):
             for notice in failed where failures[notice.rank] == nil {
-                spread(notice, from: peer, &out)
+                if isController { spread(notice, from: peer, &out) } else if router.isNeighbor(notice.rank) { record(notice, &out) }
             }
             if bootstrap.reported(peer, endpoints: endpoints, failed: failed) { progressBootstrap(&out) }
         case .addressTable(let endpoints, let failed):
-            guard addresses.isEmpty, peer == parentRank else { return }
+            guard !tableInstalled, peer == parentRank else { return }
             installTable(endpoints, failed: failed, message: message, &out)
+        case .lookup(let target, let requester, let helper):
+            if helper != rank {
+                route(message, to: helper, &out)
+            } else if let endpoint = addresses[target] {
+                route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
+            } else {
+                discovery.wait(for: target, requester: requester)
+            }
+        case .introduce(let destination, let endpoint):
+            if destination == rank { learn(endpoint, &out) } else { route(message, to: destination, &out) }
+        case .ancestorFailed(let notice):
+            guard peer == parentRank, failures[notice.rank] == nil else { return }
+            record(notice, &out)
+            if !router.canReach(0) {
+                exit("controller unreachable after failure of agent \(notice.rank)", failed: true, &out)
+                return
+            }
+            for report in finalReports { routeToController(report, &out) }
         case .subtreeWired(let count):
             if isController || wiredChildrenPending.contains(peer) {
                 wiredCount += count
@@ -603,8 +684,8 @@ public struct AgentMachine: Sendable {
             out.append(.send(message, to: destination))
             return
         }
-        if let hop = router.nextHop(to: destination), links.contains(hop.rank) {
-            out.append(.send(message, to: hop.rank))
+        if let hop = router.nextHop(to: destination, linked: links) {
+            out.append(.send(message, to: hop))
             return
         }
         // No usable hop (the agent is cut off from `destination`): the message is dropped; the failure that

@@ -190,6 +190,7 @@ struct RunCommand: AsyncParsableCommand {
         do { options.policy.timeLimit = try timeLimit.flatMap { try TimeLimit.parse($0) } } catch { throw CLIErrors.fail("\(error)") }
         guard stageChunkSize >= 4096, stageChunkSize <= 1 << 20 else { throw CLIErrors.fail("--stage-chunk-size must be 4096…1048576") }
         options.staging = try StagePlan.jobFiles(stage, chunkSize: stageChunkSize)
+        options.fullAddressTable = vse != nil  // the job network joins every node to every other
         if let image {
             options.staging += try StagePlan.image(image, firstTransferID: 1000, chunkSize: stageChunkSize)
         }

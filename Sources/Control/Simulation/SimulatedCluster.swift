@@ -1,0 +1,268 @@
+import HeapModule
+import Topology
+import Wire
+
+/// The modelled cluster the scale simulations run on (never used by `vhpc run`): one real ``AgentMachine``
+/// per node, a discrete-event loop on a virtual clock, links and processes as ``BootstrapModel`` says.
+///
+/// Each node runs its events one at a time: an event starts when it has arrived and the node is free, and
+/// takes the CPU this machine spends in `AgentMachine.init`/`handle` and in encoding and decoding the frames
+/// (``BootstrapCPU/measured``), plus the model's costs outside the protocol logic. Agents can be killed
+/// (their links close, their parent's SIGCHLD fires, dials to them are refused) or hung (they stop handling
+/// anything; their links stay open and dials to them time out). Frames and bytes are counted per receiving
+/// agent, as they would be read off its sockets.
+struct SimulatedCluster {
+    /// Something arriving at a node at a virtual time.
+    enum Arrival {
+        /// The node's agent process is running (its parent started it).
+        case live
+        /// An event for the agent's machine (a link up or down, a failed dial, a frame decoded by `deliver`).
+        case event(AgentEvent)
+        /// A frame from a neighbour.
+        case frame(Frame, from: Int)
+        /// The shell's periodic tick.
+        case tick
+    }
+
+    struct Scheduled: Comparable {
+        var time: Duration
+        var order: Int
+        var rank: Int
+        var arrival: Arrival
+
+        static func < (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.order) < (b.time, b.order) }
+        static func == (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.order) == (b.time, b.order) }
+    }
+
+    /// A node's agent process.
+    enum Health { case up, killed, hung, exited }
+
+    let model: BootstrapModel
+    let cpu: BootstrapCPU
+    let tree: BootTree
+    let heartbeat: Duration?
+    /// The shell's tick interval (heartbeat runs only).
+    let tickInterval: Duration?
+    var machines: [AgentMachine?]
+    var health: [Health]
+    var freeAt: [Duration]
+    var busy: [Duration]
+    /// Frames and bytes each agent received (headers and MACs included).
+    var framesIn: [Int32]
+    var bytesIn: [Int]
+    /// Heartbeat frames (pings and pongs) and their bytes each agent received.
+    var heartbeatFramesIn: [Int32]
+    var heartbeatBytesIn: [Int]
+    var queue = Heap<Scheduled>()
+    var order = 0
+    /// Time of the event being (or last) processed.
+    var now: Duration = .zero
+    var wired: Duration?
+    var frames = 0
+    var bytes = 0
+    var exits: [String] = []
+    /// The controller's failure verdicts: rank → when.
+    var declared: [Int: Duration] = [:]
+    /// Reports the controller received (task exits).
+    var reports: Set<Int> = []
+    var random: SplitMix64
+    let clock = ContinuousClock()
+
+    init(nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, heartbeat: Duration? = nil, seed: UInt64 = 1) throws {
+        self.model = model
+        self.cpu = cpu
+        self.heartbeat = heartbeat
+        tickInterval = heartbeat.map { AgentHost.tickInterval(heartbeatMilliseconds: Int($0.milliseconds)) }
+        let ranks = nodes + 1
+        tree = try BootTree(kind: .tree(arity: fanout), nodeCount: ranks)
+        machines = Array(repeating: nil, count: ranks)
+        health = Array(repeating: .up, count: ranks)
+        freeAt = Array(repeating: .zero, count: ranks)
+        busy = Array(repeating: .zero, count: ranks)
+        framesIn = Array(repeating: 0, count: ranks)
+        bytesIn = Array(repeating: 0, count: ranks)
+        heartbeatFramesIn = Array(repeating: 0, count: ranks)
+        heartbeatBytesIn = Array(repeating: 0, count: ranks)
+        random = SplitMix64(seed: seed)
+        schedule(.live, at: 0, time: .zero)
+    }
+
+    var rankCount: Int { machines.count }
+
+    func endpoint(_ rank: Int) -> AgentEndpoint {
+        AgentEndpoint(rank: rank, host: "node\(rank)", port: 7000, pid: Int32(rank + 1))
+    }
+
+    func configuration(_ rank: Int) -> AgentMachine.Configuration {
+        var configuration = AgentMachine.Configuration(
+            endpoint: endpoint(rank), rankCount: rankCount, tree: tree, handshakeWindow: .seconds(3600),
+            heartbeatPeriod: heartbeat, parent: tree.parent(of: rank).map(endpoint))
+        if heartbeat != nil { configuration.handshakeWindow = .seconds(10) }
+        return configuration
+    }
+
+    mutating func schedule(_ arrival: Arrival, at rank: Int, time: Duration) {
+        order += 1
+        queue.insert(Scheduled(time: time, order: order, rank: rank, arrival: arrival))
+    }
+
+    /// Runs events until `done` holds or nothing is left before `deadline`.
+    mutating func run(until deadline: Duration = .seconds(1_000_000), while going: (Self) -> Bool = { _ in true }) {
+        while going(self), let next = queue.min, next.time <= deadline {
+            _ = queue.removeMin()
+            process(next)
+        }
+    }
+
+    /// Runs `work`, returning its result and the CPU it is charged: measured, or the fixed figure.
+    func charge<T>(_ work: () throws -> T) rethrows -> (T, Duration) {
+        switch cpu {
+        case .fixed(let perEvent): return (try work(), perEvent)
+        case .measured:
+            var result: T?
+            let elapsed = try clock.measure { result = try work() }
+            return (result!, elapsed)
+        }
+    }
+
+    mutating func process(_ next: Scheduled) {
+        let rank = next.rank
+        guard health[rank] == .up else { return }
+        var now = max(next.time, freeAt[rank])
+        self.now = now
+        let started = now
+        let event: AgentEvent
+        switch next.arrival {
+        case .live:
+            let configuration = configuration(rank)
+            let (machine, cost) = charge { try? AgentMachine(configuration: configuration) }
+            guard let machine else { exits.append("rank \(rank): machine could not be built"); return }
+            machines[rank] = machine
+            now += cost
+            for child in tree.children(of: rank) {
+                now += model.spawnCPU
+                schedule(.live, at: child, time: now + model.spawnLatency)
+            }
+            if let tickInterval {
+                // Ticks of different agents are not in step (each started at its own time).
+                schedule(.tick, at: rank, time: now + tickInterval * (Double(random.next() % 1000) / 1000))
+            }
+            event = .start
+        case .event(let agentEvent):
+            if case .linkUp = agentEvent { now += model.frameCPU * 2 }  // the handshake frames this end received
+            event = agentEvent
+        case .frame(let frame, let peer):
+            let (message, cost) = charge { try? MessageCodec.message(from: frame) }
+            now += cost + model.frameCPU
+            let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
+            framesIn[rank] += 1
+            bytesIn[rank] += size
+            guard let message else { exits.append("rank \(rank): undecodable frame from \(peer)"); return }
+            if case .ping = message { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
+            if case .pong = message { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
+            event = .message(message, from: peer)
+        case .tick:
+            if let tickInterval { schedule(.tick, at: rank, time: next.time + tickInterval) }
+            event = .tick
+        }
+        guard var machine = machines[rank] else { return }
+        let (directives, cost) = charge { machine.handle(event, now: now) }
+        machines[rank] = machine
+        now += cost
+        for directive in directives { now = perform(directive, from: rank, now: now) }
+        freeAt[rank] = now
+        busy[rank] += now - started
+    }
+
+    /// Carries out one directive of `rank` at `now`; returns when its node is done with it.
+    mutating func perform(_ directive: AgentDirective, from rank: Int, now: Duration) -> Duration {
+        var now = now
+        switch directive {
+        case .dial(let peer, _, _):
+            switch health[peer] {
+            case .up where machines[peer] != nil:
+                schedule(.event(.linkUp(rank: rank)), at: peer, time: now + model.linkLatency * model.acceptTrips)
+                schedule(.event(.linkUp(rank: peer)), at: rank, time: now + model.linkLatency * (model.acceptTrips + 1))
+            case .hung:
+                let window = machines[rank]?.configuration.handshakeWindow ?? .seconds(10)
+                schedule(.event(.dialFailed(rank: peer, detail: "handshake timed out")), at: rank, time: now + window)
+            default:
+                schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now + model.linkLatency * 2)
+            }
+        case .send(let message, let peer):
+            let (frame, cost) = charge { MessageCodec.frame(message) }
+            now += cost + model.frameCPU
+            let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
+            frames += 1
+            bytes += size
+            let transfer = model.bandwidth.isFinite ? Duration.seconds(Double(size) / model.bandwidth) : .zero
+            schedule(.frame(frame, from: rank), at: peer, time: now + model.linkLatency + transfer)
+        case .closeLink(let peer):
+            schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
+        case .bootstrapped:
+            if rank == 0 { wired = now }
+        case .exit(let reason, let failed):
+            if failed { exits.append("rank \(rank): \(reason)") }
+            health[rank] = .exited
+        case .failure(let notice):
+            if declared[notice.rank] == nil { declared[notice.rank] = now }
+        case .report(let payload):
+            if case .taskExited(let node, _, _, _) = payload { reports.insert(node) }
+        default:
+            break
+        }
+        return now
+    }
+
+    /// Kills `rank`'s agent now: its links close at their other ends, its parent's SIGCHLD fires.
+    mutating func kill(_ rank: Int) {
+        guard health[rank] == .up else { return }
+        health[rank] = .killed
+        for peer in machines[rank]?.links ?? [] {
+            schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
+        }
+        if let parent = tree.parent(of: rank) {
+            schedule(.event(.childExited(rank: rank, status: 137)), at: parent, time: now + model.linkLatency)
+        }
+    }
+
+    /// Hangs `rank`'s agent now (SIGSTOP): it handles nothing more, its links stay open.
+    mutating func hang(_ rank: Int) {
+        guard health[rank] == .up else { return }
+        health[rank] = .hung
+    }
+
+    /// `count` distinct random ranks among the nodes (never the controller).
+    mutating func randomRanks(_ count: Int) -> [Int] {
+        var chosen = Set<Int>()
+        while chosen.count < min(count, rankCount - 1) { chosen.insert(1 + Int(random.next() % UInt64(rankCount - 1))) }
+        return chosen.sorted()
+    }
+
+    /// Received frames and bytes per agent of `ranks` (all nodes when nil), from `frames`/`bytes` counters.
+    static func traffic(frames: [Int32], bytes: [Int], ranks: [Int]) -> SimulatedTraffic {
+        guard !ranks.isEmpty else { return SimulatedTraffic() }
+        var result = SimulatedTraffic()
+        var totalFrames = 0
+        var totalBytes = 0
+        for rank in ranks {
+            totalFrames += Int(frames[rank])
+            totalBytes += bytes[rank]
+            if Int(frames[rank]) > result.maxFrames { result.maxFrames = Int(frames[rank]); result.busiestRank = rank }
+            result.maxBytes = max(result.maxBytes, bytes[rank])
+        }
+        result.meanFrames = Double(totalFrames) / Double(ranks.count)
+        result.meanBytes = Double(totalBytes) / Double(ranks.count)
+        return result
+    }
+}
+
+/// Frames and bytes received per agent in a simulation: mean and largest over the agents counted.
+public struct SimulatedTraffic: Sendable, Hashable {
+    public var meanFrames: Double = 0
+    public var maxFrames = 0
+    public var meanBytes: Double = 0
+    public var maxBytes = 0
+    /// The agent that received the most frames.
+    public var busiestRank = 0
+}
