@@ -193,8 +193,9 @@ extension FaultAttackTests {
     /// Issue 20, finding 6: an agent stopped (SIGSTOP) while it stages used to hang the job until killed:
     /// the heartbeat detector only ran once tasks did. It now runs from staging on, so the stopped agent is
     /// declared failed within a few periods and the job ends (abort policy) with a non-zero exit.
-    @Test(.disabled("1 run in 3: agent 1's failure is reported (detector bound) but the job does not end within 90 s; the abort path during staging still hangs sometimes — open, issue 20"))
-    func anAgentStoppedDuringStagingIsDetected() async throws {
+    /// It used to hang after the verdict too (1 run in 3): the controller's exit waited for its link to the
+    /// stopped agent to send its close, queued behind staging chunks that agent would never read.
+    @Test func anAgentStoppedDuringStagingIsDetected() async throws {
         let (home, source, _) = try StagingTests.fixture(megabytes: 256)
         defer { try? FileManager.default.removeItem(atPath: home) }
         let process = Process()

@@ -200,13 +200,11 @@ public struct AgentRuntime: Sendable {
             }
             // Let the links send what was written (a forwarded terminate, the last output), at most a second,
             // without waiting for peers to close their side (a hung one never would); then close them all.
+            // A stopped peer may never take its link's last writes: the wait is bounded, not the writes.
             if !flushes.isEmpty {
                 let sent = EventLoopFuture.andAllComplete(flushes, on: environment.group.next())
-                await withTaskGroup(of: Void.self) { drain in
-                    drain.addTask { try? await sent.get() }
-                    drain.addTask { try? await Task.sleep(for: .seconds(1)) }
-                    await drain.next()
-                    drain.cancelAll()
+                if await !sent.completes(within: .seconds(1)) {
+                    logger.debug("links still had unsent data after 1 s at exit; closing them")
                 }
             }
             hub.unregister(rank: rank)
