@@ -199,6 +199,49 @@ import Wire
         #expect(directives.contains { if case .send(.agentControl, to: 1) = $0 { return true } else { return false } })
     }
 
+    /// A child stopped (SIGSTOP) right after its handshake used to keep its parent waiting for its subtree's
+    /// report for ever (no heartbeat runs during bootstrap): the job hung, and its siblings gave up on the
+    /// address table. Its report is now due one window per level below it, plus one, after it connected.
+    @Test func parentReportsChildThatConnectsButNeverReports() throws {
+        var controller = try machine(rank: 0, ranks: 3)  // height 1: the report may take 2 windows
+        _ = controller.handle(.start, now: .zero)
+        _ = controller.handle(.linkUp(rank: 1), now: .milliseconds(10))
+        _ = controller.handle(.linkUp(rank: 2), now: .milliseconds(10))
+        _ = controller.handle(.message(ControlPayload.subtreeReady(
+            endpoints: [AgentEndpoint(rank: 2, host: "h", port: 1002, pid: 1)], failed: []).message, from: 2), now: .milliseconds(20))
+        func failures(_ directives: [AgentDirective]) -> [FailureNotice] {
+            directives.compactMap { if case .failure(let notice) = $0 { return notice } else { return nil } }
+        }
+        #expect(failures(controller.handle(.tick, now: .milliseconds(2000))).isEmpty)
+        let directives = controller.handle(.tick, now: .milliseconds(2010))
+        #expect(failures(directives).map(\.rank) == [1])
+        #expect(failures(directives).first?.detail.contains("did not report its subtree within 2.0 seconds") == true,
+                "\(failures(directives))")
+        // Bootstrap goes on with the survivor: the address table goes to rank 2.
+        #expect(directives.contains { if case .send(.agentControl, to: 2) = $0 { return true } else { return false } })
+    }
+
+    /// The same for a child stopped after the address table came: its "subtree wired" report is due by the
+    /// same window after the table, or it is declared and the bootstrap completes without it.
+    @Test func parentReportsChildThatNeverReportsItsSubtreeWired() throws {
+        var controller = try machine(rank: 0, ranks: 3)
+        _ = controller.handle(.start, now: .zero)
+        for child in [1, 2] {
+            _ = controller.handle(.linkUp(rank: child), now: .milliseconds(10))
+            _ = controller.handle(.message(ControlPayload.subtreeReady(
+                endpoints: [AgentEndpoint(rank: child, host: "h", port: 1000 + child, pid: 1)], failed: []).message, from: child),
+                now: .milliseconds(20))
+        }
+        _ = controller.handle(.message(ControlPayload.subtreeWired(count: 1).message, from: 2), now: .milliseconds(30))
+        #expect(controller.phase == .wiring)
+        #expect(controller.handle(.tick, now: .milliseconds(2000)).isEmpty)
+        let directives = controller.handle(.tick, now: .milliseconds(2030))
+        let failed = directives.compactMap { if case .failure(let notice) = $0 { return notice } else { return nil } }
+        #expect(failed.map(\.rank) == [1])
+        #expect(failed.first?.detail.contains("did not report its subtree wired") == true, "\(failed)")
+        #expect(directives.contains { if case .bootstrapped = $0 { return true } else { return false } })
+    }
+
     /// A failure report goes to the controller once (later copies are dropped), not to every neighbour.
     @Test func failureReportsGoToTheControllerOnce() throws {
         var agent = try machine(rank: 1, ranks: 8)

@@ -87,6 +87,9 @@ public struct AgentMachine: Sendable {
     private var wiringDeadline: Duration?
     private var ownWired = false
     private var wiredChildrenPending: Set<Int> = []
+    /// When the children's "subtree wired" reports must have come by (a child stopped after the table came
+    /// would otherwise hold the bootstrap for ever: no heartbeat runs before launch or staging).
+    private var wiredDeadline: Duration?
     private var wiredCount = 0
     private var wiredReported = false
     private var detector: HeartbeatDetector?
@@ -239,7 +242,7 @@ public struct AgentMachine: Sendable {
             parentDeadline = nil
             progressBootstrap(&out)
         }
-        if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer) }
+        if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer, reportBy: now + reportWindow) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
         if tableInstalled { discover(&out) }
     }
@@ -264,6 +267,12 @@ public struct AgentMachine: Sendable {
             tableDeadline = now + tableWindow
         }
     }
+
+    /// How long a connected child's subtree report may take (one handshake window per level below it, and
+    /// one more), and its "subtree wired" report after the table came. Shorter than its siblings'
+    /// ``tableWindow`` (they report about when it connects), so a child stopped after its handshake is
+    /// declared before they give up on the table.
+    private var reportWindow: Duration { configuration.handshakeWindow * (configuration.tree.height + 1) }
 
     /// How long the address table may take after this agent reported its subtree: every level of the tree
     /// may use one handshake window for its children, and two more are allowed for the way back down.
@@ -301,6 +310,7 @@ public struct AgentMachine: Sendable {
         }
         wiringDeadline = now + configuration.handshakeWindow
         wiredChildrenPending = Set(configuration.tree.children(of: rank).filter { failures[$0] == nil })
+        wiredDeadline = now + reportWindow
         discover(&out)
         progressWiring(&out)
     }
@@ -337,6 +347,7 @@ public struct AgentMachine: Sendable {
         }
         guard ownWired, wiredChildrenPending.isEmpty, !wiredReported else { return }
         wiredReported = true
+        wiredDeadline = nil
         phase = .running
         if isController {
             let live = addresses.values.filter { failures[$0.rank] == nil }.sorted { $0.rank < $1.rank }
@@ -395,7 +406,9 @@ public struct AgentMachine: Sendable {
             detect(peer, .connectionClosed, "connection closed and not re-established within \(relinkWindow)", &out)
         }
         for child in bootstrap.expired(now: now) where failures[child] == nil {
-            detect(child, .handshakeFailed, "no handshake within \(configuration.handshakeWindow)", &out)
+            detect(child, .handshakeFailed, bootstrap.hasConnected(child)
+                ? "connected but did not report its subtree within \(reportWindow)"
+                : "no handshake within \(configuration.handshakeWindow)", &out)
         }
         if let deadline = wiringDeadline, now >= deadline {
             wiringDeadline = nil
@@ -404,6 +417,12 @@ public struct AgentMachine: Sendable {
             }
             wiringPending = []
             progressWiring(&out)
+        }
+        if let deadline = wiredDeadline, now >= deadline {
+            wiredDeadline = nil
+            for child in wiredChildrenPending.sorted() {
+                detect(child, .handshakeFailed, "did not report its subtree wired within \(reportWindow)", &out)
+            }
         }
         guard var detector else { return }
         let actions = detector.tick(now: now)

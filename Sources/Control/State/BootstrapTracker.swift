@@ -1,8 +1,10 @@
 /// One agent's view of bootstrapping its boot-tree subtree: which children still have to connect (each within
-/// the handshake window) and report their own subtree, and what they reported.
+/// the handshake window) and report their own subtree (each by a deadline set when it connects), and what
+/// they reported.
 public struct BootstrapTracker: Sendable {
     private var deadlines: [Int: Duration] = [:]
     private var awaitingReport: Set<Int>
+    private var connectedChildren: Set<Int> = []
     /// Endpoints reported so far (this agent's own first).
     public private(set) var endpoints: [AgentEndpoint]
     /// Failures reported so far.
@@ -21,10 +23,16 @@ public struct BootstrapTracker: Sendable {
     /// Children not yet reported.
     public var pending: [Int] { awaitingReport.sorted() }
 
-    /// The child connected: its handshake deadline no longer applies.
-    public mutating func connected(_ child: Int) {
-        deadlines[child] = nil
+    /// The child connected: its handshake deadline no longer applies; its subtree's report is due by
+    /// `reportBy` (a child stopped after its handshake must not keep the bootstrap waiting for ever).
+    public mutating func connected(_ child: Int, reportBy: Duration) {
+        guard awaitingReport.contains(child) else { return }
+        deadlines[child] = reportBy
+        connectedChildren.insert(child)
     }
+
+    /// Whether `child` connected (its deadline, if it expires, is the report's, not the handshake's).
+    public func hasConnected(_ child: Int) -> Bool { connectedChildren.contains(child) }
 
     /// The child's subtree report arrived. Returns false if it was not expected.
     @discardableResult
@@ -45,7 +53,8 @@ public struct BootstrapTracker: Sendable {
         return true
     }
 
-    /// Children whose handshake deadline passed (removed from the deadline list; the caller fails them).
+    /// Children whose handshake or report deadline passed (removed from the deadline list; the caller fails
+    /// them).
     public mutating func expired(now: Duration) -> [Int] {
         let late = deadlines.filter { $0.value <= now }.map(\.key).sorted()
         for child in late { deadlines[child] = nil }
