@@ -92,6 +92,41 @@ import Testing
         }
     }
 
+    /// Two SIGTERMs (as `timeout` sends: to the front-end, then to its process group) end the job at once,
+    /// with its agents killed: the PMIx and Open MPI session files of its nodes must still go (they stayed
+    /// when only a normal end swept them).
+    @Test func aSecondSignalLeavesNoNodeFilesBehind() throws {
+        let program = try #require(Self.build("die_in_fence"))
+        let tmpdir = NSTemporaryDirectory() + "vhpc-ompi-signal-\(getpid())"
+        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
+        // Ranks 0 and 1 share node 0: rank 0 waits in MPI_Init for rank 1, which died (see the README).
+        process.arguments = ["run", "-N", "2", "-n", "4", "--on-failure", "continue", "--", program]
+        process.environment = CLI.environment(Self.environment.merging(["TMPDIR": tmpdir]) { _, new in new })
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Until rank 0's node has its session files (Open MPI's shared-memory segment), at most 30 s.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        func sessionFiles() -> [String] {
+            ((try? FileManager.default.subpathsOfDirectory(atPath: tmpdir)) ?? []).filter { $0.contains("vader_segment") }
+        }
+        while sessionFiles().isEmpty, clock.now < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!sessionFiles().isEmpty, "rank 0 never started")
+        Thread.sleep(forTimeInterval: 1)
+        kill(process.processIdentifier, SIGTERM)
+        Thread.sleep(forTimeInterval: 0.01)  // two signals sent at once may arrive as one; the job ends in ~40 ms after the first
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 143)
+        Thread.sleep(forTimeInterval: 0.5)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: tmpdir)) ?? []
+        #expect(left.isEmpty, "node files left behind: \(left)")
+    }
+
     /// The Open MPI program without a PMIx server (`--mpi pmi1`) initialises MPI as a singleton: vhpc says so
     /// and fails the job instead of passing 2 one-rank results off as a 2-rank job.
     @Test func aSingletonRankIsCaughtAndFailsTheJob() throws {

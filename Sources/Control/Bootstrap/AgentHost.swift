@@ -65,6 +65,10 @@ public struct AgentHost: Sendable {
         let plan = step.map { ChunkPlan(tree: tree, roots: [$0.rank], capacity: 1) }
             ?? ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
         let childGroups = step == nil ? plan.childGroups : []
+        if config.prestartsPMIx, let first = plan.hosted.min() {
+            PMIxServer.shared.prestart(jobID: config.jobID, nodeName: PMIxJob.nodeName(firstAgent: first))
+        }
+        defer { if config.prestartsPMIx { PMIxServer.shared.finish() } }
         var rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)

@@ -32,6 +32,9 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     public var logLevel: String
     /// Whether staged files are fsynced before they are renamed into place.
     public var stagingDurable: Bool = true
+    /// The job's tasks will be served PMIx (processes, `--mpi auto|pmix`, a task on every node): the process
+    /// starts its PMIx server as it starts, alongside the bootstrap, not when the launch comes.
+    public var prestartsPMIx: Bool = false
     /// Agents started as one job step: the front-end's rendezvous, where each reports its endpoint and learns
     /// its parent's (see ``StepRendezvous``); nil with tree spawn.
     public var rendezvous: AgentEndpoint?

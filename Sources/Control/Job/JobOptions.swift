@@ -45,6 +45,8 @@ public struct JobOptions: Sendable {
     /// Whether every agent gets the whole address table (VM jobs: each node's switch joins every other
     /// node's); otherwise agents learn only their neighbours' endpoints.
     public var fullAddressTable: Bool = false
+    /// See ``AgentProcessConfiguration/prestartsPMIx``.
+    public var prestartsPMIx = false
 
     public init(jobID: String, nodeCount: Int, taskCount: Int, hosts: [String], executable: String, arguments: [String], workingDirectory: String) {
         self.jobID = jobID

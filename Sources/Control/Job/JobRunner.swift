@@ -143,6 +143,7 @@ public struct JobRunner: Sendable {
             handshakeMilliseconds: Int(options.handshakeWindow.milliseconds), launcher: options.launcher,
             stallRanks: options.stallRanks, logLevel: options.agentLogLevel)
         processConfig.stagingDurable = options.stagingDurable
+        processConfig.prestartsPMIx = options.prestartsPMIx
         // Agents started as one job step (srun) learn their parents from a rendezvous in the front-end.
         let stepSpawner = spawner as? any StepAgentSpawner
         var rendezvous: StepRendezvousServer?

@@ -36,6 +36,9 @@ public struct PMIxJob: Sendable, Hashable {
     /// - Parameters:
     ///   - processes: agent ranks hosted by each agent process of the job (``ChunkPlan/processes(tree:agentsPerProcess:)``).
     ///   - agentRank: the agent whose process this server runs in.
+    /// The PMIx node (agent process) whose first agent with tasks is `firstAgent`.
+    public static func nodeName(firstAgent: Int) -> String { "vhpc-node\(firstAgent - 1)" }
+
     public init(jobID: String, layout: TaskLayout, processes: [[Int]], agentRank: Int, namespaceTag: String = "") {
         self.jobID = jobID
         self.namespaceTag = namespaceTag
@@ -47,7 +50,7 @@ public struct PMIxJob: Sendable, Hashable {
             let withTasks = sorted.filter { layout.taskCount(onNode: $0 - 1) > 0 }
             guard let first = withTasks.first else { continue }
             if sorted.contains(agentRank) { local = nodes.count }
-            nodes.append(Node(name: "vhpc-node\(first - 1)", agents: sorted, agentsWithTasks: withTasks,
+            nodes.append(Node(name: Self.nodeName(firstAgent: first), agents: sorted, agentsWithTasks: withTasks,
                               ranks: withTasks.flatMap { Array(layout.ranks(onNode: $0 - 1)) }))
         }
         nodes.sort { $0.ranks[0] < $1.ranks[0] }

@@ -26,6 +26,8 @@ public final class PMIxServer: Sendable {
 
     private struct State {
         var started = false
+        /// The node directory the library was started with (its PMIx session files).
+        var serverDirectory: String?
         var job: PMIxJob?
         var tmpdir: String?
         var relay = PMIxFenceRelay(agents: [])
@@ -74,17 +76,7 @@ public final class PMIxServer: Sendable {
                 state.members[plan.agentRank] = Member(ranks: plan.taskRanks, report: report)
                 return tmpdir
             }
-            let tmpdir = Self.directoryPrefix(jobID: plan.jobID) + job.local.name
-            try Self.makeDirectory(tmpdir)
-            if !state.started {
-                var error = [CChar](repeating: 0, count: 512)
-                let context = Unmanaged.passUnretained(self).toOpaque()
-                let status = vhpc_pmix_server_start(tmpdir, job.local.name, pmixEvent, context, &error, error.count)
-                guard status == 0 else {
-                    throw Failure(description: "cannot start the PMIx server: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-                }
-                state.started = true
-            }
+            let tmpdir = try start(&state, jobID: plan.jobID, nodeName: job.local.name)
             let status = vhpc_pmix_register_nspace(job.namespace, Int32(job.local.ranks.count), Self.list(job.namespaceInfo(tmpdir: tmpdir)))
             guard status == 0 else {
                 throw Failure(description: "cannot register PMIx namespace \(job.namespace): " + String(cString: vhpc_pmix_error_string(status)))
@@ -121,6 +113,44 @@ public final class PMIxServer: Sendable {
         return environments
     }
 
+    /// Starts the library for node `nodeName` of job `jobID` on a thread of its own: loading it and reading the
+    /// node's topology take tens of milliseconds, which an agent process spends alongside the bootstrap
+    /// rather than after the launch (``AgentProcessConfiguration/prestartsPMIx``). ``join(_:report:)`` finds
+    /// it running (or waits for it); a failure here is left for ``join(_:report:)`` to meet and report.
+    public func prestart(jobID: String, nodeName: String) {
+        DispatchQueue.global().async {
+            _ = try? self.state.withLock { state in try self.start(&state, jobID: jobID, nodeName: nodeName) }
+        }
+    }
+
+    /// The process's agents are done: a prestarted server whose job never joined leaves no node directory.
+    public func finish() {
+        let unused = state.withLock { state -> String? in
+            guard state.job == nil, let directory = state.serverDirectory else { return nil }
+            state.serverDirectory = nil
+            return directory
+        }
+        if let unused { Self.removeTree(unused) }
+    }
+
+    /// Starts the library once per process, with node `nodeName`'s directory; returns that directory.
+    private func start(_ state: inout State, jobID: String, nodeName: String) throws -> String {
+        if state.started, let directory = state.serverDirectory { return directory }
+        let tmpdir = Self.directoryPrefix(jobID: jobID) + nodeName
+        try Self.makeDirectory(tmpdir)
+        if !state.started {
+            var error = [CChar](repeating: 0, count: 512)
+            let context = Unmanaged.passUnretained(self).toOpaque()
+            let status = vhpc_pmix_server_start(tmpdir, nodeName, pmixEvent, context, &error, error.count)
+            guard status == 0 else {
+                throw Failure(description: "cannot start the PMIx server: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            state.started = true
+        }
+        state.serverDirectory = tmpdir
+        return tmpdir
+    }
+
     /// Where the nodes of job `jobID` keep their PMIx and Open MPI files (a directory per node: this, then the
     /// node's name).
     public static func directoryPrefix(jobID: String) -> String {
@@ -133,8 +163,24 @@ public final class PMIxServer: Sendable {
         let parent = (prefix as NSString).deletingLastPathComponent
         let start = (prefix as NSString).lastPathComponent
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(start) {
-            try? FileManager.default.removeItem(atPath: parent + "/" + entry)
+            removeTree(parent + "/" + entry)
         }
+    }
+
+    /// Removes `path` and everything below it, going on past entries that vanish meanwhile: a node's agent
+    /// and the front-end's sweep may remove the same directory at once (`FileManager.removeItem` stops at the
+    /// first entry the other removed, leaving the rest). Symbolic links are removed, never followed.
+    static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            unlink(path)
+            return
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+            removeTree(path + "/" + entry)
+        }
+        rmdir(path)
     }
 
     /// 96 bits of HMAC(job secret, "vhpc pmix namespace"), hex: every agent of the job derives the same.
@@ -194,6 +240,7 @@ public final class PMIxServer: Sendable {
             let pending = state.relay.pending
             state.job = nil
             state.tmpdir = nil
+            state.serverDirectory = nil
             state.relay = PMIxFenceRelay(agents: [])
             state.connected = []
             state.finalized = []
@@ -202,7 +249,7 @@ public final class PMIxServer: Sendable {
         guard let (namespace, tmpdir, pending) = ending else { return }
         for handle in pending { vhpc_pmix_fence_complete(UInt(handle), -1, nil, 0) }
         vhpc_pmix_deregister_nspace(namespace)
-        try? FileManager.default.removeItem(atPath: tmpdir)
+        Self.removeTree(tmpdir)
     }
 
     /// An upcall from the library's progress thread.

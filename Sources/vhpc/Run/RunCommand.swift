@@ -197,6 +197,9 @@ struct RunCommand: AsyncParsableCommand {
         if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
         options.environment.merge(vmSettings.environment) { _, new in new }
         options.environment[NodeTaskPlan.mpiVariable] = mpi
+        // With a task on every node each agent process's PMIx node is named by its first agent, known before
+        // the launch: the server can start alongside the bootstrap (VMs are served PMI-1 only).
+        options.prestartsPMIx = (mpi == "auto" || mpi == "pmix") && image == nil && options.taskCount >= options.nodeCount
         let exported: (variables: [String: String], only: Bool)
         do { exported = try TaskEnvironment.exported(export, from: ProcessInfo.processInfo.environment) } catch { throw CLIErrors.fail("\(error)") }
         var extra: [String: String] = [:]
@@ -239,6 +242,16 @@ struct RunCommand: AsyncParsableCommand {
         let jobMetrics = metrics
         let progress = StageProgress()
         let jobID = options.jobID
+        // What nodes of a local job leave on this machine if their agents are killed (a second signal) or
+        // die: staged files, PMIx and Open MPI session files, VM records.
+        let (staged, servesPMIx, nodeCount) = (!options.staging.isEmpty, mpi == "auto" || mpi == "pmix", options.nodeCount)
+        let runsVMs = vse != nil
+        @Sendable func sweepLocalNodeFiles() {
+            guard launcher == "local" else { return }
+            if staged { StagePlan.sweep(jobID: jobID, nodes: nodeCount) }
+            if servesPMIx { PMIxServer.sweep(jobID: jobID) }
+            if runsVMs { JobVMRegistry(state: StateDirectory.resolve(), jobID: jobID).removeAll() }
+        }
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
         let record = JobRecordWriter(
             options: options, name: jobName ?? ProcessInfo.processInfo.environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
@@ -275,6 +288,7 @@ struct RunCommand: AsyncParsableCommand {
                     RunSignals.install({ signal in interrupter.interrupt(signal: signal) }, sweep: {
                         guard launcher == "local" else { return }
                         for pid in JobProcessScan.agentProcesses(of: jobID, below: getpid()) { kill(-pid, SIGKILL) }
+                        sweepLocalNodeFiles()
                     })
                     printer.onBrokenPipe { interrupter.interrupt(signal: SIGPIPE) }
                 },
@@ -284,9 +298,7 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIErrors.fail("\(error)")
         }
         printer.flush()
-        if launcher == "local", !options.staging.isEmpty { StagePlan.sweep(jobID: options.jobID, nodes: options.nodeCount) }
-        if launcher == "local", mpi == "auto" || mpi == "pmix" { PMIxServer.sweep(jobID: options.jobID) }
-        if launcher == "local", vse != nil { JobVMRegistry(state: StateDirectory.resolve(), jobID: options.jobID).removeAll() }
+        sweepLocalNodeFiles()
         record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
         if printer.isBroken { throw ExitCode(128 + SIGPIPE) }  // quietly, as a tool killed by SIGPIPE
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
