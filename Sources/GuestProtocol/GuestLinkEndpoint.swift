@@ -25,7 +25,11 @@ public struct GuestLinkEndpoint {
         case failed(String)
     }
 
-    public let credentials: GuestCredentials
+    public private(set) var credentials: GuestCredentials
+    /// Asked when a host's hello begins a new handshake, before the guest answers it: credentials that
+    /// replace the current ones, or nil to keep them. A guest restored from a snapshot finds its own VM's
+    /// credentials there (the template's are never answered again) and takes on its identity first.
+    public var onNewHost: (() -> GuestCredentials?)?
     private let crypto: any WireCryptography
     private let parser: FrameParser
     private var input = ByteBuffer()
@@ -85,9 +89,16 @@ public struct GuestLinkEndpoint {
 
     private mutating func handle(_ frame: Frame, now: NIODeadline) -> [Event] {
         var events: [Event] = []
-        if !frame.isSealed, frame.kind == .hello, session != nil || ![.idle, .awaitingHello].contains(handshake.phase) {
-            reset()  // a new host: start over with its hello
-            events.append(.reset)
+        if !frame.isSealed, frame.kind == .hello {
+            if session != nil || ![.idle, .awaitingHello].contains(handshake.phase) {
+                reset()  // a new host: start over with its hello
+                events.append(.reset)
+            }
+            if let renewed = onNewHost?() {
+                credentials = renewed
+                handshake = Self.freshHandshake(renewed, crypto)
+                translator = GuestWireTranslator(rank: renewed.rank)
+            }
         }
         if var session {
             do {

@@ -9,7 +9,8 @@ import GuestProtocol
 /// Single-threaded `poll(2)` loop; no Foundation so the initramfs stays small.
 @main
 struct GuestAgent {
-    static let agentVersion = "1"
+    /// 2: takes on a new identity when restored from a snapshot (``CredentialsWatch``).
+    static let agentVersion = "2"
     static let portName = "org.vhpc.guest.0"
 
     static func main() {
@@ -20,8 +21,10 @@ struct GuestAgent {
             writeStderr("vhpc-guest: no virtio-serial port named \(name)\n")
             exit(2)
         }
-        guard let credentials = loadCredentials() else { exit(2) }
-        let link = GuestLinkEndpoint(credentials: credentials, crypto: OpenSSLWireCryptography())
+        guard let (credentials, text) = loadCredentials() else { exit(2) }
+        var link = GuestLinkEndpoint(credentials: credentials, crypto: OpenSSLWireCryptography())
+        let watch = CredentialsWatch(loaded: text)
+        link.onNewHost = { watch.check() }
         var loop = AgentLoop(port: port, environment: GuestEnvironment.load(), link: link)
         loop.run()
     }
@@ -29,11 +32,11 @@ struct GuestAgent {
 
 /// The job id, rank and secret the host put in fw_cfg (see `GuestCredentials`); the sysfs file appears once
 /// the qemu_fw_cfg module has probed.
-func loadCredentials() -> GuestCredentials? {
+func loadCredentials() -> (GuestCredentials, String)? {
     for _ in 0..<100 {
         if let text = readSmallFile(GuestCredentials.guestPath) {
             do {
-                return try GuestCredentials(fileContents: text)
+                return (try GuestCredentials(fileContents: text), text)
             } catch {
                 writeStderr("vhpc-guest: \(GuestCredentials.guestPath): \(error)\n")
                 return nil

@@ -1,3 +1,4 @@
+import GuestProtocol
 import V2M
 /// The job's VM network: one virtual L2 segment shared by every VM of the job, on every node (V2M's
 /// ``JobSwitch`` per node, the switches joined by UDP), with addresses `10.77.x.y/16` by rank and per-rank
@@ -33,9 +34,19 @@ public struct JobNetwork: Sendable {
     /// 2 KiB command line.
     func kernelArguments(for rank: Int) -> [String] {
         var words = ["vhpc.hostname=\(hostname(of: rank))", "vhpc.ip=\(address(of: rank))/16"]
-        let table = (0..<size).map { "\(hostname(of: $0))=\(address(of: $0))" }.joined(separator: ",")
-        if table.utf8.count < 1400 { words.append("vhpc.hosts=" + table) }
+        if let table = hostsTable { words.append("vhpc.hosts=" + table) }
         return words
+    }
+
+    /// The same for a VM restored from a snapshot, plus its MAC (set by its guest agent).
+    func identity(of rank: Int) -> GuestIdentity {
+        GuestIdentity(hostname: hostname(of: rank), address: "\(address(of: rank))/16", mac: mac(of: rank), hosts: hostsTable ?? "")
+    }
+
+    /// `name=address,…` when it fits the kernel command line.
+    private var hostsTable: String? {
+        let table = (0..<size).map { "\(hostname(of: $0))=\(address(of: $0))" }.joined(separator: ",")
+        return table.utf8.count < 1400 ? table : nil
     }
 
     private var hash: UInt32 { StableHash.fnv1a(jobID) }

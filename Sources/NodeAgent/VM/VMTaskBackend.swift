@@ -20,6 +20,8 @@ public struct VMTaskBackend: TaskBackend {
     public static let imageVariable = "VHPC_VSE_IMAGE"
     public static let vcpusVariable = "VHPC_VM_VCPUS"
     public static let memoryVariable = "VHPC_VM_MEMORY"
+    /// Set by `vhpc run --no-snapshot`: the node's VMs boot cold.
+    public static let noSnapshotVariable = "VHPC_VM_NO_SNAPSHOT"
     let logger: Logger
 
     public init(logger: Logger) {
@@ -172,6 +174,8 @@ public struct VMTaskBackend: TaskBackend {
         options.workingDirectory = plan.chdirRequired ? plan.workingDirectory : "/"
         options.kernelArguments = network.kernelArguments(for: rank)
         options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
+        options.identity = network.identity(of: rank)
+        if plan.environment[Self.noSnapshotVariable] != "1" { options.snapshots = SnapshotStore.forNode(plan.environment["VHPC_NODE_STATE"]) }
         if let secret = plan.secret {
             // A per-VM secret, never the job's: it authenticates this VM's guest link and nothing else.
             options.credentials = GuestCredentials(jobID: plan.jobID, rank: UInt32(rank),

@@ -44,9 +44,13 @@ public final class QEMUMachine: Sendable {
     }
 
     /// Boots `profile`. On any failure everything started is killed and removed before throwing.
+    /// `incomingURI` starts it as a live migration's target; `restoreFrom` restores a saved guest (a
+    /// snapshot's state file) and waits for its `ready` like a boot.
     public static func boot(_ profile: VMProfile, accelerator: Accelerator, detached: Bool = false,
-                            timeout: Duration = .seconds(60), incomingURI: String? = nil,
+                            timeout: Duration = .seconds(60), incomingURI: String? = nil, restoreFrom: String? = nil,
                             locator: ExecutableLocator = ExecutableLocator(), logger: Logger) async throws -> QEMUMachine {
+        let requireReady = incomingURI == nil
+        let incomingURI = incomingURI ?? restoreFrom.map { "exec:cat " + shellQuote($0) }
         try profile.validate()
         _ = try locator.require("qemu-system-x86_64")
         let paths = Paths(runtimeDirectory: profile.runtimeDirectory)
@@ -72,7 +76,7 @@ public final class QEMUMachine: Sendable {
         }
         do {
             let (guest, info) = try await connectAndWaitReady(profile: profile, process: process, paths: paths,
-                                                              timeout: timeout, requireReady: incomingURI == nil)
+                                                              timeout: timeout, requireReady: requireReady)
             let machine = QEMUMachine(profile: profile, accelerator: accelerator, process: process, guest: guest,
                                       info: info, bootDuration: clock.now - started, paths: paths)
             logger.info("VM booted", metadata: ["vm": "\(profile.name)", "accelerator": "\(accelerator)",

@@ -45,6 +45,11 @@ public enum QuickBoot {
         /// Called once the guest is ready, before the command starts (a job's tool agent records the VM so
         /// `vhpc vm list/pause/resume` can find it).
         public var onBooted: (@Sendable (QEMUMachine) -> Void)? = nil
+        /// Snapshot caches (``SnapshotBoot``): the VM starts from a saved guest of its image and shape, saving
+        /// one into the first when none exists. Empty: always a cold boot.
+        public var snapshots: [SnapshotStore] = []
+        /// Who the VM is when restored from a snapshot (a cold boot reads `kernelArguments` instead).
+        public var identity: GuestIdentity? = nil
         /// How a guest that stops answering during the command is caught.
         var watchdog = GuestWatchdog()
 
@@ -70,18 +75,13 @@ public enum QuickBoot {
         if !options.kernelArguments.isEmpty {
             profile.kernelCommandLine += " " + options.kernelArguments.joined(separator: " ")
         }
-        if let credentials = options.credentials {
-            do {
-                try GuestCredentialsFile.write(credentials, to: profile.guestChannel.credentialsPath)
-            } catch {
-                try? FileManager.default.removeItem(atPath: directory)
-                throw error
-            }
-        }
         let machine: QEMUMachine
+        let restored: Bool
         do {
-            machine = try await QEMUMachine.boot(profile, accelerator: verdict.accelerator, timeout: timeout,
-                                                 locator: locator, logger: logger)
+            (machine, restored) = try await SnapshotBoot(stores: options.snapshots).boot(
+                image: image, profile: profile, credentials: options.credentials,
+                identity: options.identity ?? GuestIdentity(hostname: ""), accelerator: verdict.accelerator,
+                timeout: timeout, locator: locator, logger: logger)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
@@ -129,7 +129,7 @@ public enum QuickBoot {
         try? FileManager.default.removeItem(atPath: directory)
         return QuickBootResult(exitStatus: status, accelerator: verdict.accelerator, acceleratorReason: verdict.reason,
                                guest: machine.info, bootDuration: machine.bootDuration, runDuration: runDuration,
-                               gracefulShutdown: graceful)
+                               gracefulShutdown: graceful, restored: restored)
     }
 }
 
@@ -186,4 +186,6 @@ public struct QuickBootResult: Sendable, Equatable {
     public var runDuration: Duration
     /// True if the guest powered off by itself after `shutdown` (false: QEMU had to be killed).
     public var gracefulShutdown: Bool
+    /// True if the VM started from a snapshot rather than a cold boot.
+    public var restored: Bool = false
 }

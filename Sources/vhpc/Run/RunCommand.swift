@@ -101,6 +101,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
     @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
     @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
+    @Flag(name: .customLong("no-snapshot"), help: "With --vse: boot every VM cold instead of restoring its image's saved guest.") var noSnapshot = false
     @Option(help: "auto (default: every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI), pmi1, pmix or none.")
     var mpi: String = "auto"
     @Option(name: .customLong("stage"), help: ArgumentHelp(
@@ -136,7 +137,8 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIErrors.fail("-c/--cpus-per-task \(cpusPerTask) and --vcpus \(vcpus) disagree")
         }
         guard NodeTaskPlan.MPIMode(rawValue: mpi) != nil else { throw CLIErrors.fail("--mpi must be auto, pmix, pmi1 or none (got '\(mpi)')") }
-        let vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus ?? cpusPerTask, memory: memory, hypervisor: hypervisor)
+        var vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus ?? cpusPerTask, memory: memory, hypervisor: hypervisor)
+        vmSettings.snapshots = !noSnapshot
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
         let perNode = vse == nil ? ntasksPerNode : (vmsPerNode ?? ntasksPerNode ?? ProcessInfo.processInfo.activeProcessorCount)

@@ -6,15 +6,19 @@ import VSE
 struct VMSettings: Equatable {
     static let vcpusVariable = VMTaskBackend.vcpusVariable
     static let memoryVariable = VMTaskBackend.memoryVariable
+    static let noSnapshotVariable = VMTaskBackend.noSnapshotVariable
 
     var vcpus: Int?
     var memoryBytes: UInt64?
+    /// False with `--no-snapshot`: every VM boots cold.
+    var snapshots = true
 
     /// What the tool agents read.
     var environment: [String: String] {
         var result: [String: String] = [:]
         if let vcpus { result[Self.vcpusVariable] = String(vcpus) }
         if let memoryBytes { result[Self.memoryVariable] = String(memoryBytes) }
+        if !snapshots { result[Self.noSnapshotVariable] = "1" }
         return result
     }
 

@@ -1,0 +1,195 @@
+import Foundation
+
+/// The snapshot cache beside the image cache: `snapshots/<key>/` holds a saved, ready guest (`state`, a
+/// hypervisor's migration stream) and `meta.json` saying what it was saved from. The key hashes the image
+/// id, the machine shape and the hypervisor's version (see V2M's `SnapshotKey`), so any change is a miss.
+///
+/// Entries appear only by renaming a finished directory from `tmp/` (state file synced, then meta written),
+/// so a crash or a full disk while saving leaves no entry. `lookup` checks an entry against what the caller
+/// expects and its file size against the meta: a moved, stale or truncated entry is reported, not used.
+public struct SnapshotStore: Sendable, Equatable {
+    public let state: StateDirectory
+
+    public init(state: StateDirectory) {
+        self.state = state
+    }
+
+    public var directory: String { state.root + "/snapshots" }
+
+    /// Where a node's VMs find and save snapshots: the node's own cache (`nodeState`, `VHPC_NODE_STATE`),
+    /// where they are saved, then this machine's (`vhpc vse build --snapshot` saves there).
+    public static func forNode(_ nodeState: String?) -> [SnapshotStore] {
+        let machine = SnapshotStore(state: StateDirectory.resolve())
+        guard let nodeState, nodeState != machine.state.root else { return [machine] }
+        return [SnapshotStore(state: StateDirectory(root: nodeState)), machine]
+    }
+
+    /// What an entry was saved from.
+    public struct Meta: Codable, Sendable, Equatable {
+        public var key: String
+        public var imageID: String
+        /// The machine shape, in words (vCPUs, memory, devices, accelerator).
+        public var shape: String
+        /// The hypervisor's version line.
+        public var hypervisor: String
+        /// Size of `state`.
+        public var stateBytes: UInt64 = 0
+        public var createdAt: Date = Date()
+
+        public init(key: String, imageID: String, shape: String, hypervisor: String) {
+            self.key = key
+            self.imageID = imageID
+            self.shape = shape
+            self.hypervisor = hypervisor
+        }
+    }
+
+    /// A complete entry.
+    public struct Entry: Sendable, Equatable {
+        public var meta: Meta
+        public var directory: String
+        public var statePath: String { directory + "/state" }
+    }
+
+    /// What `lookup` found.
+    public enum Lookup: Sendable, Equatable {
+        case absent
+        case found(Entry)
+        /// An entry is there but must not be used; the reason names what differs.
+        case unusable(path: String, reason: String)
+    }
+
+    /// The entry for `expected.key`, checked against `expected`.
+    public func lookup(_ expected: Meta) -> Lookup {
+        let path = directory + "/" + expected.key
+        guard FileManager.default.fileExists(atPath: path) else { return .absent }
+        guard let data = FileManager.default.contents(atPath: path + "/meta.json"),
+              let meta = try? Self.decoder.decode(Meta.self, from: data) else {
+            return .unusable(path: path, reason: "its meta.json is missing or unreadable")
+        }
+        if meta.hypervisor != expected.hypervisor {
+            return .unusable(path: path, reason: "it was saved by \(meta.hypervisor), this host runs \(expected.hypervisor)")
+        }
+        if meta.shape != expected.shape {
+            return .unusable(path: path, reason: "it was saved for machine shape '\(meta.shape)', this VM is '\(expected.shape)'")
+        }
+        if meta.imageID != expected.imageID || meta.key != expected.key {
+            return .unusable(path: path, reason: "it was saved from image \(meta.imageID.prefix(12)), not \(expected.imageID.prefix(12))")
+        }
+        let entry = Entry(meta: meta, directory: path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: entry.statePath)[.size] as? NSNumber)?.uint64Value
+        guard let size, size == meta.stateBytes, size > 0 else {
+            return .unusable(path: path, reason: "its state file has \(size.map { "\($0)" } ?? "no") bytes, \(meta.stateBytes) were saved (truncated?)")
+        }
+        return .found(entry)
+    }
+
+    /// A fresh directory under `tmp/` to save a snapshot's `state` into before `commit`.
+    public func makeStaging() throws -> String {
+        try TemporaryDirectory(in: state.tmp, prefix: "snapshot").path
+    }
+
+    /// Publishes `staging` (holding `state`) as the entry for `meta.key`: syncs the state file, writes the
+    /// meta, renames the directory into place. On any failure `staging` is removed and nothing is published.
+    @discardableResult
+    public func commit(staging: String, meta: Meta) throws -> Entry {
+        do {
+            var meta = meta
+            let statePath = staging + "/state"
+            let fd = open(statePath, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SnapshotStoreError.io("cannot open \(statePath): \(String(cString: strerror(errno)))") }
+            let synced = fsync(fd) == 0
+            var info = stat()
+            fstat(fd, &info)
+            close(fd)
+            guard synced else { throw SnapshotStoreError.io("cannot sync \(statePath): \(String(cString: strerror(errno)))") }
+            guard info.st_size > 0 else { throw SnapshotStoreError.io("\(statePath) is empty") }
+            meta.stateBytes = UInt64(info.st_size)
+            meta.createdAt = Date()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            try encoder.encode(meta).write(to: URL(fileURLWithPath: staging + "/meta.json"), options: .atomic)
+            try state.ensure(directory)
+            let destination = directory + "/" + meta.key
+            if FileManager.default.fileExists(atPath: destination) { try? SafeRemoval.remove(destination, via: state) }
+            try AtomicRename.publish(staging, to: destination)
+            return Entry(meta: meta, directory: destination)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
+    /// Removes an entry (a stale or corrupt one, or one whose image is gone).
+    public func remove(key: String) {
+        let path = directory + "/" + key
+        if FileManager.default.fileExists(atPath: path) { try? SafeRemoval.remove(path, via: state) }
+    }
+
+    /// Removes every entry saved from image `imageID`; returns the bytes freed.
+    @discardableResult
+    public func remove(imageID: String) -> UInt64 {
+        var freed: UInt64 = 0
+        for entry in list() where entry.meta.imageID == imageID {
+            freed += DiskUsage.bytes(at: entry.directory)
+            remove(key: entry.meta.key)
+        }
+        return freed
+    }
+
+    /// Every entry with a readable meta.
+    public func list() -> [Entry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name + "/meta.json"),
+                  let meta = try? Self.decoder.decode(Meta.self, from: data) else { return nil }
+            return Entry(meta: meta, directory: directory + "/" + name)
+        }
+    }
+
+    /// Takes the per-key lock (one VM saves a snapshot while the node's others wait for it), polling until
+    /// `timeout`; nil if it could not be taken. Released by `SnapshotLock.release` or when the process ends.
+    public func lock(key: String, timeout: Duration) async -> SnapshotLock? {
+        guard (try? state.ensure(directory)) != nil else { return nil }
+        let fd = open(directory + "/." + key + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if clock.now >= deadline || Task.isCancelled {
+                close(fd)
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return SnapshotLock(fd: fd)
+    }
+
+    private static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// A held snapshot key lock.
+public struct SnapshotLock: Sendable {
+    let fd: Int32
+
+    public func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
+
+/// Why saving a snapshot failed.
+public enum SnapshotStoreError: Error, CustomStringConvertible {
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .io(let why): return "snapshot cache: \(why)"
+        }
+    }
+}
