@@ -86,9 +86,10 @@ public struct SnapshotBoot: Sendable {
     }
 
     /// Saves a snapshot of `image` for VMs shaped like `profile` into the first store unless one is there
-    /// (`vhpc vse build --snapshot`, bench warm-up). Returns the entry.
+    /// (`vhpc vse build --snapshot`, bench warm-up). Returns the entry. `templateCredentials` (default: a
+    /// secret nobody keeps) are what the template's guest answers before it is saved; tests pass known ones.
     public func prepare(image: ImageEntry, like profile: VMProfile, accelerator: Accelerator, locator: ExecutableLocator,
-                        logger: Logger) async throws -> SnapshotStore.Entry {
+                        templateCredentials: GuestCredentials? = nil, logger: Logger) async throws -> SnapshotStore.Entry {
         let key = try await SnapshotKey(profile: profile, accelerator: accelerator, locator: locator)
         if case .found(let entry) = find(key, logger: logger) { return entry }
         guard let store = stores.first, let lock = await store.lock(key: key.digest, timeout: lockTimeout) else {
@@ -97,7 +98,7 @@ public struct SnapshotBoot: Sendable {
         defer { lock.release() }
         if case .found(let entry) = store.lookup(key.meta) { return entry }
         return try await saveTemplate(image: image, like: profile, key: key, into: store, accelerator: accelerator,
-                                      locator: locator, logger: logger)
+                                      locator: locator, credentials: templateCredentials, logger: logger)
     }
 
     /// The first usable entry; an unusable one is removed with one warning.
@@ -129,7 +130,8 @@ public struct SnapshotBoot: Sendable {
     /// Boots a template like `profile` (same shape; no identity; NICs on unconnected sockets), waits for its
     /// guest agent, saves it, and publishes the entry.
     private func saveTemplate(image: ImageEntry, like profile: VMProfile, key: SnapshotKey, into store: SnapshotStore,
-                              accelerator: Accelerator, locator: ExecutableLocator, logger: Logger) async throws -> SnapshotStore.Entry {
+                              accelerator: Accelerator, locator: ExecutableLocator, credentials: GuestCredentials? = nil,
+                              logger: Logger) async throws -> SnapshotStore.Entry {
         let name = RuntimeDirectory.uniqueName(prefix: "tmpl")
         let parent = (profile.runtimeDirectory as NSString).deletingLastPathComponent
         let directory = try RuntimeDirectory.make(name: name, preferredParent: parent)
@@ -141,9 +143,9 @@ public struct SnapshotBoot: Sendable {
         let template = VMProfile(image: image, name: name, vcpus: profile.vcpus, memoryBytes: profile.memoryBytes,
                                  runtimeDirectory: directory, nics: nics)
         // A secret nobody keeps: the template's guest answers no host after it is saved.
-        try GuestCredentialsFile.write(GuestCredentials(jobID: "snapshot-template", rank: 0, secret: .generate(),
-                                                        identity: GuestIdentity(hostname: "")),
-                                       to: template.guestChannel.credentialsPath)
+        var templateCredentials = credentials ?? GuestCredentials(jobID: "snapshot-template", rank: 0, secret: .generate())
+        templateCredentials.identity = GuestIdentity(hostname: "")
+        try GuestCredentialsFile.write(templateCredentials, to: template.guestChannel.credentialsPath)
         let clock = ContinuousClock()
         let started = clock.now
         let machine = try await QEMUMachine.boot(template, accelerator: accelerator, timeout: .seconds(300), locator: locator, logger: logger)

@@ -105,7 +105,7 @@ public struct SnapshotStore: Sendable, Equatable {
             guard synced else { throw SnapshotStoreError.io("cannot sync \(statePath): \(String(cString: strerror(errno)))") }
             guard info.st_size > 0 else { throw SnapshotStoreError.io("\(statePath) is empty") }
             meta.stateBytes = UInt64(info.st_size)
-            meta.createdAt = Date()
+            meta.createdAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
