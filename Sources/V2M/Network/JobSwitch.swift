@@ -235,6 +235,10 @@ final class SwitchCore {
     var vmChannels: [Int: any Channel] = [:]
     /// VMs that have sent a frame, so their socket is bound and they can be sent to.
     var aliveVMs: Set<Int> = []
+    /// VMs with a frame still queued for their socket (their QEMU is not reading: restoring, paused, or the
+    /// guest's receive ring is full): further frames for them are dropped, as a full NIC drops them. So at
+    /// most one datagram per port is ever pending; SwiftNIO traps on several queued unix-socket datagrams.
+    var busyVMs: Set<Int> = []
     var sequence: UInt64 = 0
     var fromVMs = 0
     var fromNodes = 0
@@ -289,8 +293,12 @@ final class SwitchCore {
         for port in ports {
             switch port {
             case .vm(let rank):
-                guard aliveVMs.contains(rank), let channel = vmChannels[rank], let address = vms[rank] else { continue }
-                channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: frame), promise: nil)
+                guard aliveVMs.contains(rank), let channel = vmChannels[rank], let address = vms[rank],
+                      busyVMs.insert(rank).inserted else { continue }
+                let written = channel.eventLoop.makePromise(of: Void.self)
+                let core = NIOLoopBound(self, eventLoop: channel.eventLoop)
+                written.futureResult.whenComplete { _ in core.value.busyVMs.remove(rank) }
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: frame), promise: written)
             case .node(let agentRank):
                 send(.frame, frame, to: agentRank)
             }

@@ -138,6 +138,15 @@ public struct SnapshotStore: Sendable, Equatable {
         return freed
     }
 
+    /// Removes the snapshots of image `imageID` from `state` and its local nodes' caches (`nodes/<rank>`),
+    /// as `vhpc vse rm` and `gc` do with the image; returns the bytes freed.
+    @discardableResult
+    public static func removeEverywhere(imageID: String, state: StateDirectory) -> UInt64 {
+        let nodes = (try? FileManager.default.contentsOfDirectory(atPath: state.root + "/nodes")) ?? []
+        return ([state] + nodes.map { StateDirectory(root: state.root + "/nodes/" + $0) })
+            .reduce(UInt64(0)) { $0 + SnapshotStore(state: $1).remove(imageID: imageID) }
+    }
+
     /// Every entry with a readable meta.
     public func list() -> [Entry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []

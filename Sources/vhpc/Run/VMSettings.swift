@@ -45,8 +45,9 @@ struct VMSettings: Equatable {
         return VMSettings(vcpus: vcpus, memoryBytes: bytes)
     }
 
-    init(vcpus: Int?, memoryBytes: UInt64?) {
+    init(vcpus: Int?, memoryBytes: UInt64?, snapshots: Bool = true) {
         self.vcpus = vcpus
         self.memoryBytes = memoryBytes
+        self.snapshots = snapshots
     }
 }

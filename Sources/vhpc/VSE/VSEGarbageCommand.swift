@@ -37,7 +37,7 @@ struct VSEGarbageCommand: ParsableCommand {
             print("\(dryRun ? "would remove" : "removed") superseded image \(entry.manifest.name) \(entry.manifest.id.prefix(12)) (\(ByteFormatting.human(bytes)))")
             if !dryRun {
                 try remove { try store.remove(entry) }
-                freed += bytes
+                freed += bytes + SnapshotStore.removeEverywhere(imageID: entry.manifest.id, state: store.state)
             }
             removed += 1
         }

@@ -20,6 +20,7 @@ struct VSERemoveCommand: ParsableCommand {
                     throw CLIErrors.fail("image \(entry.manifest.name) \(entry.manifest.id.prefix(12)) is in use by \(users.joined(separator: ", ")) (--force removes it anyway)")
                 }
                 let freed = try store.removeNodeCopies(of: entry.manifest.id) + DiskUsage.bytes(at: entry.directory)
+                    + SnapshotStore.removeEverywhere(imageID: entry.manifest.id, state: store.state)
                 try store.remove(entry)
                 print("removed \(entry.manifest.name) \(entry.manifest.id.prefix(12)) (\(ByteFormatting.human(freed)))")
             } catch let error as ExitCode {
