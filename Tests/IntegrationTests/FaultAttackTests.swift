@@ -326,3 +326,34 @@ extension FaultAttackTests {
         #expect(!stderr.contains("failed"), "\(stderr)")
     }
 }
+
+extension FaultAttackTests {
+    /// Issue 20, finding 6: a PMI fence whose key-value data exceeded one Wire frame (2 MiB) hung the job
+    /// with only a debug line. Fences and releases now cross the tree in parts of at most 1 MiB: a PMI-1
+    /// fence of 2,800 puts (2.8 MB, 4 ranks) and a PMIx fence of four 1.5 MiB blobs (6 MiB, packed agents
+    /// too) complete, and every rank reads every other rank's data back intact.
+    @Test func fencesLargerThanAFrameComplete() throws {
+        let pmi1 = try CLI.run(["run", "-N", "4", "-l", "--mpi", "pmi1", "--", "bash", CLI.repositoryRoot + "/tests/fixtures/mpi/pmi1_big_fence.sh"],
+                               environment: OpenMPIRunTests.environment, timeout: .seconds(120))
+        #expect(pmi1.status == 0, "stderr: \(pmi1.stderr)")
+        for rank in 0..<4 {
+            #expect(pmi1.stdout.contains("\(rank): rank \(rank): 12 values of 2800 checked after a fence of 2800 puts"), "\(pmi1.stdout)")
+        }
+        let program = try #require(Self.buildPMIxClient(), "big_fence.c did not build (libpmix-dev, libopenmpi-dev)")
+        for extra in [["-N", "2", "-n", "4"], ["-N", "4", "--agents-per-process", "2"]] {
+            let pmix = try CLI.run(["run"] + extra + ["-n", "4", "-l", "--mpi", "pmix", "--", program],
+                                   environment: OpenMPIRunTests.environment, timeout: .seconds(120))
+            #expect(pmix.status == 0, "\(extra): stderr: \(pmix.stderr)")
+            for rank in 0..<4 { #expect(pmix.stdout.contains("\(rank): rank \(rank): 4 blobs of 1572864 bytes ok"), "\(extra): \(pmix.stdout)") }
+        }
+    }
+
+    /// `tests/fixtures/mpi/big_fence.c` (a PMIx client) built against Debian's OpenPMIx, or nil.
+    static func buildPMIxClient() -> String? {
+        let output = NSTemporaryDirectory() + "vhpc-big-fence-\(getpid())"
+        let source = CLI.repositoryRoot + "/tests/fixtures/mpi/big_fence.c"
+        guard let result = try? CLI.run(program: "/bin/sh", ["-c", "mpicc.openmpi -O2 -I/usr/lib/$(mpicc.openmpi -print-multiarch)/pmix2/include -o '\(output)' '\(source)' -lpmix"],
+                                        timeout: .seconds(120)), result.status == 0 else { return nil }
+        return output
+    }
+}
