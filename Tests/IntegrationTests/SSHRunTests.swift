@@ -62,3 +62,25 @@ import Testing
         }
     }
 }
+
+extension SSHRunTests {
+    /// Issue 20, finding 2: agents started over ssh listened on every address of their host. Each now binds
+    /// the address it advertises (its ssh session's server address): on each namespace host the only vhpc
+    /// listeners are on the host's own address (or loopback: the PMIx server), none on 0.0.0.0 or [::].
+    @Test func agentsListenOnlyOnTheAddressTheyAdvertise() async throws {
+        try await NetNSHosts.withHosts(count: 3) { cluster in
+            let result = try CLI.run(
+                ["run", "--launcher", "ssh", "-w", "node[01-03]", "--fanout", "2", "-l", "--",
+                 "sh", "-c", "ss -Hltnp | grep '\"vhpc\"' | while read -r _ _ _ local _; do echo listen=$local; done"],
+                environment: ["VHPC_SSH_CONFIG": cluster.clientConfig], timeout: .seconds(90))
+            #expect(result.status == 0, "stderr: \(result.stderr)")
+            for (rank, host) in cluster.hosts.enumerated() {
+                let listeners = result.stdout.split(separator: "\n").filter { $0.hasPrefix("\(rank): listen=") }
+                    .map { String($0.dropFirst("\(rank): listen=".count)) }
+                #expect(listeners.contains { $0.hasPrefix(host.address + ":") }, "rank \(rank): \(listeners)\n\(result.stdout)")
+                let open = listeners.filter { !$0.hasPrefix(host.address + ":") && !$0.hasPrefix("127.0.0.1:") }
+                #expect(open.isEmpty, "rank \(rank) on \(host.address) listens on \(open)")
+            }
+        }
+    }
+}

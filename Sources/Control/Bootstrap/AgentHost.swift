@@ -74,11 +74,12 @@ public struct AgentHost: Sendable {
         let window = Duration.milliseconds(config.handshakeMilliseconds)
         let pid = getpid()
 
-        // Over ssh, the addresses of the launching connection are the ones known to be reachable.
+        // Over ssh, the addresses of the launching connection are the ones known to be reachable. The agents
+        // listen on the one they advertise (their session's server address), not on every address of the host.
         let sshAddresses = config.launcher == "ssh" ? SSHConnectionAddresses.current() : nil
         // One listener for all the process's agents; they share its connections to other processes.
         let hub = try await LinkHub.bind(
-            group: group, host: config.bindHost, jobID: config.jobID, secret: secret,
+            group: group, host: sshAddresses?.server ?? config.bindHost, jobID: config.jobID, secret: secret,
             identity: PeerIdentity(rank: UInt32(plan.hosted.min() ?? 0), role: .rootAgent), hosted: Set(plan.hosted),
             handshakeWindow: window, report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
         defer { hub.shutdown() }
@@ -103,7 +104,9 @@ public struct AgentHost: Sendable {
         for rank in plan.hosted {
             let parentRank = tree.parent(of: rank) ?? 0
             var parent = rootParents[rank] ?? endpoints[parentRank]!
-            if rootParents[rank] != nil, let sshAddresses { parent.host = sshAddresses.client }
+            // The front-end listens on every address and is dialled where the session came from; a parent
+            // agent listens only on the address it advertises, which the endpoint given here is.
+            if rootParents[rank] != nil, parent.rank == 0, let sshAddresses { parent.host = sshAddresses.client }
             if config.stallRanks.contains(rank) { parent.port = 1 }  // test hook: the handshake never comes
             var agentLogger = logger
             agentLogger[metadataKey: "agent.rank"] = "\(rank)"
