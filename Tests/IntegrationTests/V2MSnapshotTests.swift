@@ -167,6 +167,30 @@ struct V2MSnapshotTests {
     }
 }
 
+extension V2MSnapshotTests {
+    @Test("a disk that fills up while the snapshot is saved: a cold boot, one warning, no cache entry and nothing half-written")
+    func fullDiskWhileSaving() async throws {
+        let image = try Self.image()
+        // A 24 MiB tmpfs holds the VM's sockets and files but not a ~100 MiB saved guest.
+        let root = "/tmp/v13-full-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let mounted = try CLI.run(program: "/bin/mount", ["-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", root])
+        try #require(mounted.status == 0, "cannot mount a tmpfs (needs root): \(mounted.stderr)")
+        defer { _ = try? CLI.run(program: "/bin/umount", ["-l", root]) }
+        let state = StateDirectory(root: root)
+        let warnings = CollectedWarnings()
+        let (out, result) = try await Self.run(image, "hostname", options: Self.options(state, rank: 0),
+                                               logger: Logger(label: "test") { _ in warnings })
+        #expect(!result.restored && result.exitStatus == 0 && out == "tiny-r0\n", "\(out)")
+        #expect(warnings.lines.count == 1 && warnings.lines.first?.contains("no snapshot") == true, "\(warnings.lines)")
+        #expect(SnapshotStore(state: state).list().isEmpty)
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: state.tmp)) ?? []).filter { !$0.hasSuffix(".vm") }  // the NIC socket is the test's
+        #expect(left.isEmpty, "left in tmp: \(left)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: root + "/snapshots"))?.filter { !$0.hasPrefix(".") }.isEmpty ?? true)
+    }
+}
+
 /// Warnings logged during one boot.
 final class CollectedWarnings: LogHandler, @unchecked Sendable {
     private let collected = Mutex<[String]>([])
