@@ -31,21 +31,6 @@ final class CredentialsWatch {
 
 /// Makes this guest the VM a ``GuestIdentity`` names.
 enum IdentityApplier {
-    static let busybox = "/usr/lib/vhpc/busybox"
-    /// eth0's MAC and address, /etc/hosts; arguments: MAC ADDRESS HOSTS.
-    static let networkScript = """
-        BB=/usr/lib/vhpc/busybox
-        if [ -e /sys/class/net/eth0 ]; then
-          $BB ip link set eth0 down
-          [ -z "$1" ] || $BB ip link set eth0 address "$1"
-          $BB ip addr flush dev eth0
-          [ -z "$2" ] || { $BB ip addr add "$2" dev eth0 && $BB ip link set eth0 up; }
-        fi
-        if [ -n "$3" ]; then
-          { echo "127.0.0.1 localhost"; echo "$3" | $BB tr ',' '\\n' | $BB tr '=' ' ' | while read n a; do echo "$a $n"; done; } > /etc/hosts
-        fi
-        """
-
     static func apply(_ identity: GuestIdentity) {
         guard identity.isSafe else {
             writeStderr("vhpc-guest: refusing an identity with unexpected characters\n")
@@ -61,21 +46,21 @@ enum IdentityApplier {
             _ = sethostname(identity.hostname, identity.hostname.utf8.count)
             writeFile("/etc/hostname", identity.hostname + "\n")
         }
-        run([busybox, "sh", "-c", networkScript, "sh", identity.mac, identity.address, identity.hosts])
-    }
-
-    private static func run(_ argv: [String]) {
-        var pid: pid_t = 0
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { environment.forEach { free($0) } }
-        guard posix_spawn(&pid, argv[0], nil, nil, cArgs, &environment) == 0 else {
-            writeStderr("vhpc-guest: cannot run \(argv[0])\n")
-            return
+        // eth0: down, the VM's MAC (the virtio-net device keeps the template's until told), its address, up.
+        let parts = identity.address.split(separator: "/")
+        let address = parts.first.map(String.init) ?? ""
+        let prefix = parts.count > 1 ? Int32(parts[1]) ?? 32 : 32
+        if !identity.mac.isEmpty || !address.isEmpty, access("/sys/class/net/eth0", F_OK) == 0,
+           vhpc_configure_interface("eth0", identity.mac, address, prefix) != 0 {
+            writeStderr("vhpc-guest: configuring eth0 (\(identity.mac), \(identity.address)) failed: \(String(cString: strerror(errno)))\n")
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if !identity.hosts.isEmpty {
+            let lines = identity.hosts.split(separator: ",").compactMap { pair -> String? in
+                let fields = pair.split(separator: "=", maxSplits: 1)
+                return fields.count == 2 ? "\(fields[1]) \(fields[0])" : nil
+            }
+            writeFile("/etc/hosts", (["127.0.0.1 localhost"] + lines).joined(separator: "\n") + "\n")
+        }
     }
 
     private static func writeFile(_ path: String, _ text: String) {
