@@ -1,6 +1,9 @@
+import NIOCore
+import WireCore
+
 /// The body of a guest message that rides in a Wire `agentControl` message (see ``GuestWireTranslator``):
 /// `kind u8`, then the fields. Integers big endian; strings and byte arrays as `u32 length` + bytes; string
-/// lists as `u32 count` + strings.
+/// lists as `u32 count` + strings. Written and read with WireCore's payload codec.
 public enum GuestMessageBody {
     /// Output chunks are cut to this size (a Wire frame carries up to 2 MiB).
     public static let maximumChunk = 64 * 1024
@@ -12,97 +15,137 @@ public enum GuestMessageBody {
 
     /// Encodes one message as a body.
     public static func encode(_ message: GuestMessage) -> [UInt8] {
-        var payload = PayloadWriter()
-        let kind: Kind
+        var buffer = ByteBuffer()
+        encode(message, into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Appends one message's body to `buffer` (WireCore's payload codec: ``WireCore/PayloadReader`` reads it).
+    public static func encode(_ message: GuestMessage, into buffer: inout ByteBuffer) {
         switch message {
         case .ready(let info):
-            kind = .ready
-            payload.string(info.kernelRelease)
-            payload.string(info.hostname)
-            payload.string(info.vseName)
-            payload.string(info.agentVersion)
-            payload.u64(info.counter)
+            buffer.writeInteger(Kind.ready.rawValue)
+            buffer.writeWireString(info.kernelRelease)
+            buffer.writeWireString(info.hostname)
+            buffer.writeWireString(info.vseName)
+            buffer.writeWireString(info.agentVersion)
+            buffer.writeInteger(info.counter)
         case .exec(let id, let argv, let environment, let workingDirectory):
-            kind = .exec
-            payload.u32(id)
-            payload.strings(argv)
-            payload.strings(environment)
-            payload.string(workingDirectory)
+            buffer.writeInteger(Kind.exec.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeStrings(argv)
+            buffer.writeStrings(environment)
+            buffer.writeWireString(workingDirectory)
         case .stdin(let id, let bytes):
-            kind = .stdin
-            payload.u32(id)
-            payload.bytes(bytes)
+            buffer.writeInteger(Kind.stdin.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeWireBytes(bytes)
         case .signal(let id, let signal):
-            kind = .signal
-            payload.u32(id)
-            payload.u32(UInt32(bitPattern: signal))
+            buffer.writeInteger(Kind.signal.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeInteger(signal)
         case .output(let id, let stream, let bytes):
-            kind = .output
-            payload.u32(id)
-            payload.u8(stream.rawValue)
-            payload.bytes(bytes)
+            buffer.writeInteger(Kind.output.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeInteger(stream.rawValue)
+            buffer.writeWireBytes(bytes)
         case .exited(let id, let status):
-            kind = .exited
-            payload.u32(id)
-            payload.u32(UInt32(bitPattern: status))
+            buffer.writeInteger(Kind.exited.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeInteger(status)
         case .execFailed(let id, let reason):
-            kind = .execFailed
-            payload.u32(id)
-            payload.string(reason)
+            buffer.writeInteger(Kind.execFailed.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeWireString(reason)
         case .statusRequest:
-            kind = .statusRequest
+            buffer.writeInteger(Kind.statusRequest.rawValue)
         case .status(let counter, let uptime):
-            kind = .status
-            payload.u64(counter)
-            payload.u64(uptime)
+            buffer.writeInteger(Kind.status.rawValue)
+            buffer.writeInteger(counter)
+            buffer.writeInteger(uptime)
         case .shutdown(let reboot):
-            kind = .shutdown
-            payload.u8(reboot ? 1 : 0)
+            buffer.writeInteger(Kind.shutdown.rawValue)
+            buffer.writeWireBool(reboot)
         case .pmi(let id, let bytes):
-            kind = .pmi
-            payload.u32(id)
-            payload.bytes(bytes)
+            buffer.writeInteger(Kind.pmi.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeWireBytes(bytes)
         }
-        return [kind.rawValue] + payload.buffer
     }
 
     /// Decodes a body made by ``encode(_:)``.
     public static func decode(_ body: ArraySlice<UInt8>) throws(GuestMessageError) -> GuestMessage {
-        guard let rawKind = body.first else { throw .malformed("empty body") }
+        try decode(ByteBuffer(bytes: body))
+    }
+
+    /// Decodes a body made by ``encode(_:into:)``: every length bounded by the bytes present, strings valid
+    /// UTF-8, nothing left over.
+    public static func decode(_ body: ByteBuffer) throws(GuestMessageError) -> GuestMessage {
+        var reader = PayloadReader(body, kind: .agentControl)
+        guard !reader.isAtEnd else { throw .malformed("empty body") }
+        let rawKind = try wire { () throws(WireError) in try reader.integer("kind", as: UInt8.self) }
         guard let kind = Kind(rawValue: rawKind) else { throw .unknownKind(rawKind) }
-        var reader = PayloadReader(body.dropFirst())
-        let message: GuestMessage
-        switch kind {
-        case .ready:
-            message = .ready(GuestInfo(
-                kernelRelease: try reader.string(), hostname: try reader.string(), vseName: try reader.string(),
-                agentVersion: try reader.string(), counter: try reader.u64()))
-        case .exec:
-            message = .exec(id: try reader.u32(), argv: try reader.strings(), environment: try reader.strings(),
-                            workingDirectory: try reader.string())
-        case .stdin:
-            message = .stdin(id: try reader.u32(), bytes: try reader.bytes())
-        case .signal:
-            message = .signal(id: try reader.u32(), signal: Int32(bitPattern: try reader.u32()))
-        case .output:
-            let id = try reader.u32()
-            guard let stream = GuestMessage.OutputStream(rawValue: try reader.u8()) else { throw .malformed("bad stream") }
-            message = .output(id: id, stream: stream, bytes: try reader.bytes())
-        case .exited:
-            message = .exited(id: try reader.u32(), status: Int32(bitPattern: try reader.u32()))
-        case .execFailed:
-            message = .execFailed(id: try reader.u32(), reason: try reader.string())
-        case .statusRequest:
-            message = .statusRequest
-        case .status:
-            message = .status(counter: try reader.u64(), uptimeMilliseconds: try reader.u64())
-        case .shutdown:
-            message = .shutdown(reboot: try reader.u8() != 0)
-        case .pmi:
-            message = .pmi(id: try reader.u32(), bytes: try reader.bytes())
+        return try wire { () throws(WireError) -> GuestMessage in
+            let message: GuestMessage
+            switch kind {
+            case .ready:
+                message = .ready(GuestInfo(
+                    kernelRelease: try reader.string("kernelRelease"), hostname: try reader.string("hostname"),
+                    vseName: try reader.string("vseName"), agentVersion: try reader.string("agentVersion"),
+                    counter: try reader.integer("counter")))
+            case .exec:
+                message = .exec(id: try reader.integer("id"), argv: try reader.strings("argv"),
+                                environment: try reader.strings("environment"), workingDirectory: try reader.string("workingDirectory"))
+            case .stdin:
+                message = .stdin(id: try reader.integer("id"), bytes: try reader.byteArray("bytes"))
+            case .signal:
+                message = .signal(id: try reader.integer("id"), signal: try reader.integer("signal"))
+            case .output:
+                message = .output(id: try reader.integer("id"), stream: try reader.enumeration("stream"), bytes: try reader.byteArray("bytes"))
+            case .exited:
+                message = .exited(id: try reader.integer("id"), status: try reader.integer("status"))
+            case .execFailed:
+                message = .execFailed(id: try reader.integer("id"), reason: try reader.string("reason"))
+            case .statusRequest:
+                message = .statusRequest
+            case .status:
+                message = .status(counter: try reader.integer("counter"), uptimeMilliseconds: try reader.integer("uptime"))
+            case .shutdown:
+                message = .shutdown(reboot: try reader.bool("reboot"))
+            case .pmi:
+                message = .pmi(id: try reader.integer("id"), bytes: try reader.byteArray("bytes"))
+            }
+            try reader.finish()
+            return message
         }
-        guard reader.isAtEnd else { throw .malformed("trailing bytes in \(kind)") }
-        return message
+    }
+
+    /// Runs a decoding step, turning the codec's ``WireCore/WireError`` into a ``GuestMessageError``.
+    private static func wire<T>(_ body: () throws(WireError) -> T) throws(GuestMessageError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .malformed(error.description)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// A u32 count, then each string.
+    fileprivate mutating func writeStrings(_ strings: [String]) {
+        writeWireCount(strings.count)
+        for string in strings { writeWireString(string) }
+    }
+}
+
+extension PayloadReader {
+    /// A u32 count (each string takes at least its 4-byte length), then each string.
+    fileprivate mutating func strings(_ field: StaticString) throws(WireError) -> [String] {
+        let count = try self.count(field, elementSize: 4)
+        var strings: [String] = []
+        strings.reserveCapacity(count)
+        for _ in 0..<count { strings.append(try string(field)) }
+        return strings
     }
 }
 

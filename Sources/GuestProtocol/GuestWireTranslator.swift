@@ -37,9 +37,9 @@ public struct GuestWireTranslator: Sendable {
             return .ioData(ioData(id: id, stream: stream == .stdout ? .stdout : .stderr, bytes: bytes, end: false))
         case .exited(let id, _), .execFailed(let id, _):
             forget(command: id)
-            return .agentControl(AgentControl(body: ByteBuffer(bytes: GuestMessageBody.encode(message))))
+            return .agentControl(AgentControl(body: Self.body(message)))
         case .ready, .statusRequest, .status, .shutdown, .pmi:
-            return .agentControl(AgentControl(body: ByteBuffer(bytes: GuestMessageBody.encode(message))))
+            return .agentControl(AgentControl(body: Self.body(message)))
         }
     }
 
@@ -75,7 +75,7 @@ public struct GuestWireTranslator: Sendable {
             case .stderr: return .output(id: id, stream: .stderr, bytes: bytes)
             }
         case .agentControl(let control):
-            let message = try GuestMessageBody.decode(Array(control.body.readableBytesView)[...])
+            let message = try GuestMessageBody.decode(control.body)
             if case .exited(let id, _) = message { forget(command: id) }
             if case .execFailed(let id, _) = message { forget(command: id) }
             return message
@@ -102,5 +102,12 @@ public struct GuestWireTranslator: Sendable {
     private static func variable(_ entry: String) -> EnvironmentVariable {
         guard let equals = entry.firstIndex(of: "=") else { return EnvironmentVariable(name: entry, value: "") }
         return EnvironmentVariable(name: String(entry[..<equals]), value: String(entry[entry.index(after: equals)...]))
+    }
+
+    /// A guest message as an `agentControl` body.
+    static func body(_ message: GuestMessage) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        GuestMessageBody.encode(message, into: &buffer)
+        return buffer
     }
 }

@@ -84,3 +84,42 @@ import Wire
         #expect(ControlPayload(message: .agentControl(AgentControl(body: body))) == nil)
     }
 }
+
+extension ControlPayloadCodecTests {
+    /// Control payloads are read with WireCore's bounded codec, canonically: a body that decodes re-encodes to
+    /// the same bytes (what the control fuzzer checks on every input), so hosts listed twice or never used,
+    /// and staging offers with a chunk size or mode the encoder never writes, are refused.
+    @Test func decodingIsCanonical() {
+        for payload in Self.payloads {
+            guard case .agentControl(let control) = payload.message,
+                  let decoded = ControlPayload(message: payload.message),
+                  case .agentControl(let again) = decoded.message else { Issue.record("\(payload)"); continue }
+            #expect(again.body == control.body, "\(payload)")
+        }
+        func table(hosts: [String], indices: [UInt32]) -> ControlPayload? {
+            var body = ByteBuffer()
+            body.writeInteger(UInt8(2))
+            body.writeWireCount(hosts.count)
+            for host in hosts { body.writeWireString(host) }
+            body.writeWireCount(indices.count)
+            for (rank, index) in indices.enumerated() {
+                body.writeInteger(Int64(rank))
+                body.writeInteger(index)
+                body.writeInteger(Int64(4000))
+                body.writeInteger(Int32(42))
+            }
+            body.writeWireCount(0)
+            return ControlPayload(message: .agentControl(AgentControl(body: body)))
+        }
+        #expect(table(hosts: ["a", "b"], indices: [0, 1, 0]) != nil)
+        #expect(table(hosts: ["a", "a"], indices: [0, 1]) == nil, "a host listed twice")
+        #expect(table(hosts: ["a", "b"], indices: [0, 0]) == nil, "a host no endpoint uses")
+        #expect(table(hosts: ["a", "b"], indices: [1, 0]) == nil, "hosts out of order of first use")
+        let offer = StagingOffer(transferID: 1, size: 10, sha256: "00", chunkSize: 4096, target: .job(index: 0, path: "f"))
+        guard case .agentControl(let control) = ControlPayload.stageOffer(offer).message else { return }
+        var bytes = Array(control.body.readableBytesView)
+        let chunkSizeAt = 1 + 8 + 8 + 4 + 2 + 7  // tag, id, size, sha256 (length, 2 bytes), low byte of the chunk size
+        bytes[chunkSizeAt] = 1  // 4097: not whole SHA-256 blocks
+        #expect(ControlPayload(message: .agentControl(AgentControl(body: ByteBuffer(bytes: bytes)))) == nil)
+    }
+}

@@ -52,6 +52,12 @@ import Wire
         #expect(throws: GuestMessageError.self) { _ = try GuestMessageBody.decode((GuestMessageBody.encode(.statusRequest) + [0])[...]) }
         var translator = GuestWireTranslator(rank: 0)
         #expect(throws: GuestMessageError.self) { _ = try translator.guestMessage(from: .ping(Heartbeat(id: 1, timestamp: 2))) }
+        // WireCore's codec: strings must be UTF-8 (they used to be patched with U+FFFD, so a body re-encoded
+        // to other bytes), booleans 0 or 1, and a string count must fit the bytes left.
+        let reason = GuestMessageBody.encode(.execFailed(id: 1, reason: "ab"))
+        #expect(throws: GuestMessageError.self) { _ = try GuestMessageBody.decode((reason.dropLast(2) + [0xff, 0xfe])[...]) }
+        #expect(throws: GuestMessageError.self) { _ = try GuestMessageBody.decode([11, 2][...]) }  // shutdown(reboot: 2)
+        #expect(throws: GuestMessageError.self) { _ = try GuestMessageBody.decode([3, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff][...]) }
     }
 
     @Test func openSSLGivesSwiftCryptosBytes() {

@@ -1,12 +1,14 @@
-import Foundation
 import NIOCore
+import Wire
 
 /// The binary body of a ``ControlPayload`` inside Wire's `agentControl` message: a tag byte, then the
-/// case's fields (integers big-endian, strings as UInt32 length + UTF-8, arrays as UInt32 count + items).
+/// case's fields (integers big-endian, strings as UInt32 length + UTF-8, arrays as UInt32 count + items),
+/// written with WireCore's `writeWire…` helpers and read with its bounded ``WireCore/PayloadReader`` (every
+/// length and count checked against the bytes present, strings valid UTF-8, nothing left over).
 ///
 /// Binary rather than JSON because address tables are big and hot: at 1,024 agents every agent receives
 /// and forwards a table of 1,024 endpoints during bootstrap, and JSON coding of those tables took a third of
-/// the CPU of a bootstrap. The rare staging offers and reports carry a JSON blob (their schema evolves).
+/// the CPU of a bootstrap. Decoding is canonical: a body that decodes re-encodes to the same bytes.
 extension ControlPayload {
     private enum Tag: UInt8 {
         case subtreeReady = 1, addressTable, subtreeWired, taskExited, launchFailed
@@ -37,14 +39,14 @@ extension ControlPayload {
             buffer.writeInteger(Int64(node))
             buffer.writeInteger(Int64(task))
             buffer.writeInteger(status)
-            buffer.writeLengthPrefixed(message)
+            buffer.writeWireString(message)
         case .launchFailed(let node, let message):
             buffer.writeInteger(Tag.launchFailed.rawValue)
             buffer.writeInteger(Int64(node))
-            buffer.writeLengthPrefixed(message)
+            buffer.writeWireString(message)
         case .stageOffer(let offer):
             buffer.writeInteger(Tag.stageOffer.rawValue)
-            buffer.writeJSON(offer)
+            buffer.writeOffer(offer)
         case .stageResend(let transferID, let offset):
             buffer.writeInteger(Tag.stageResend.rawValue)
             buffer.writeInteger(transferID)
@@ -54,7 +56,10 @@ extension ControlPayload {
             buffer.writeInteger(transferID)
         case .staged(let report):
             buffer.writeInteger(Tag.staged.rawValue)
-            buffer.writeJSON(report)
+            buffer.writeInteger(Int64(report.node))
+            buffer.writeInteger(report.transferID)
+            buffer.writeInteger(report.outcome.tag)
+            buffer.writeWireString(report.detail)
         case .pmiFence(let node, let epoch, let entries, let part, let parts):
             buffer.writeInteger(Tag.pmiFence.rawValue)
             buffer.writeInteger(Int64(node))
@@ -94,94 +99,98 @@ extension ControlPayload {
 
     /// Decodes one payload; nil if the bytes are not a well-formed payload.
     init?(decoding buffer: inout ByteBuffer) {
-        guard let raw = buffer.readInteger(as: UInt8.self), let tag = Tag(rawValue: raw) else { return nil }
+        guard let payload = try? Self.decode(buffer) else { return nil }
+        buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+        self = payload
+    }
+
+    /// Decodes one whole payload, or says what is wrong with it.
+    static func decode(_ body: ByteBuffer) throws(WireError) -> ControlPayload {
+        var reader = PayloadReader(body, kind: .agentControl)
+        let tag: Tag = try reader.enumeration("tag")
+        let payload: ControlPayload
         switch tag {
         case .subtreeReady:
-            guard let endpoints = buffer.readEndpoints(), let count = buffer.readInteger(as: UInt32.self),
-                  count <= buffer.readableBytes else { return nil }
+            let endpoints = try reader.endpoints()
+            let count = try reader.count("failed", elementSize: 24)
             var failed: [FailureNotice] = []
-            for _ in 0..<count {
-                guard let notice = buffer.readNotice() else { return nil }
-                failed.append(notice)
-            }
-            self = .subtreeReady(endpoints: endpoints, failed: failed)
+            for _ in 0..<count { failed.append(try reader.notice()) }
+            payload = .subtreeReady(endpoints: endpoints, failed: failed)
         case .addressTable:
-            guard let endpoints = buffer.readEndpoints(), let count = buffer.readInteger(as: UInt32.self),
-                  count <= buffer.readableBytes else { return nil }
+            let endpoints = try reader.endpoints()
+            let count = try reader.count("failed", elementSize: 8)
             var failed: [Int] = []
-            for _ in 0..<count {
-                guard let rank = buffer.readInteger(as: Int64.self) else { return nil }
-                failed.append(Int(rank))
-            }
-            self = .addressTable(endpoints: endpoints, failed: failed)
+            for _ in 0..<count { failed.append(Int(try reader.integer("failed rank", as: Int64.self))) }
+            payload = .addressTable(endpoints: endpoints, failed: failed)
         case .subtreeWired:
-            guard let count = buffer.readInteger(as: Int64.self) else { return nil }
-            self = .subtreeWired(count: Int(count))
+            payload = .subtreeWired(count: Int(try reader.integer("count", as: Int64.self)))
         case .taskExited:
-            guard let node = buffer.readInteger(as: Int64.self), let task = buffer.readInteger(as: Int64.self),
-                  let status = buffer.readInteger(as: Int32.self), let message = buffer.readLengthPrefixed() else { return nil }
-            self = .taskExited(node: Int(node), task: Int(task), status: status, message: message)
+            payload = .taskExited(node: Int(try reader.integer("node", as: Int64.self)), task: Int(try reader.integer("task", as: Int64.self)),
+                                  status: try reader.integer("status"), message: try reader.string("message"))
         case .launchFailed:
-            guard let node = buffer.readInteger(as: Int64.self), let message = buffer.readLengthPrefixed() else { return nil }
-            self = .launchFailed(node: Int(node), message: message)
+            payload = .launchFailed(node: Int(try reader.integer("node", as: Int64.self)), message: try reader.string("message"))
         case .stageOffer:
-            guard let offer = buffer.readJSON(StagingOffer.self) else { return nil }
-            self = .stageOffer(offer)
+            payload = .stageOffer(try reader.offer())
         case .stageResend:
-            guard let transferID = buffer.readInteger(as: UInt64.self), let offset = buffer.readInteger(as: UInt64.self) else { return nil }
-            self = .stageResend(transferID: transferID, offset: offset)
+            payload = .stageResend(transferID: try reader.integer("transferID"), offset: try reader.integer("offset"))
         case .stageDetach:
-            guard let transferID = buffer.readInteger(as: UInt64.self) else { return nil }
-            self = .stageDetach(transferID: transferID)
+            payload = .stageDetach(transferID: try reader.integer("transferID"))
         case .staged:
-            guard let report = buffer.readJSON(StagingReport.self) else { return nil }
-            self = .staged(report)
+            let node = Int(try reader.integer("node", as: Int64.self))
+            let transferID: UInt64 = try reader.integer("transferID")
+            let outcomeTag: UInt8 = try reader.integer("outcome")
+            guard let outcome = StagingReport.Outcome.all.first(where: { $0.tag == outcomeTag }) else {
+                throw reader.malformed("unknown staging outcome \(outcomeTag)")
+            }
+            payload = .staged(StagingReport(node: node, transferID: transferID, outcome: outcome, detail: try reader.string("detail")))
         case .pmiFence:
-            guard let node = buffer.readInteger(as: Int64.self), let epoch = buffer.readInteger(as: Int64.self),
-                  let part = buffer.readInteger(as: UInt32.self), let parts = buffer.readInteger(as: UInt32.self), part < parts,
-                  let entries = buffer.readEntries() else { return nil }
-            self = .pmiFence(node: Int(node), epoch: Int(epoch), entries: entries, part: Int(part), parts: Int(parts))
+            let node = Int(try reader.integer("node", as: Int64.self))
+            let epoch = Int(try reader.integer("epoch", as: Int64.self))
+            let (part, parts) = try reader.part()
+            payload = .pmiFence(node: node, epoch: epoch, entries: try reader.entries(), part: part, parts: parts)
         case .pmiRelease:
-            guard let epoch = buffer.readInteger(as: Int64.self), let part = buffer.readInteger(as: UInt32.self),
-                  let parts = buffer.readInteger(as: UInt32.self), part < parts, let entries = buffer.readEntries() else { return nil }
-            self = .pmiRelease(epoch: Int(epoch), entries: entries, part: Int(part), parts: Int(parts))
+            let epoch = Int(try reader.integer("epoch", as: Int64.self))
+            let (part, parts) = try reader.part()
+            payload = .pmiRelease(epoch: epoch, entries: try reader.entries(), part: part, parts: parts)
         case .stepJoin, .stepParent:
-            guard let endpoints = buffer.readEndpoints(), endpoints.count == 1 else { return nil }
-            self = tag == .stepJoin ? .stepJoin(endpoints[0]) : .stepParent(endpoints[0])
+            let endpoints = try reader.endpoints()
+            guard endpoints.count == 1 else { throw reader.malformed("\(endpoints.count) endpoints, expected 1") }
+            payload = tag == .stepJoin ? .stepJoin(endpoints[0]) : .stepParent(endpoints[0])
         case .stepReady:
-            guard let rank = buffer.readInteger(as: Int64.self) else { return nil }
-            self = .stepReady(rank: Int(rank))
+            payload = .stepReady(rank: Int(try reader.integer("rank", as: Int64.self)))
         case .lookup:
-            guard let target = buffer.readInteger(as: Int64.self), let requester = buffer.readInteger(as: Int64.self),
-                  let helper = buffer.readInteger(as: Int64.self) else { return nil }
-            self = .lookup(target: Int(target), requester: Int(requester), helper: Int(helper))
+            payload = .lookup(target: Int(try reader.integer("target", as: Int64.self)), requester: Int(try reader.integer("requester", as: Int64.self)),
+                              helper: Int(try reader.integer("helper", as: Int64.self)))
         case .introduce:
-            guard let destination = buffer.readInteger(as: Int64.self), let endpoints = buffer.readEndpoints(), endpoints.count == 1 else { return nil }
-            self = .introduce(to: Int(destination), endpoint: endpoints[0])
+            let destination = Int(try reader.integer("destination", as: Int64.self))
+            let endpoints = try reader.endpoints()
+            guard endpoints.count == 1 else { throw reader.malformed("\(endpoints.count) endpoints, expected 1") }
+            payload = .introduce(to: destination, endpoint: endpoints[0])
         case .ancestorFailed:
-            guard let notice = buffer.readNotice() else { return nil }
-            self = .ancestorFailed(notice)
+            payload = .ancestorFailed(try reader.notice())
         }
-        guard buffer.readableBytes == 0 else { return nil }
+        try reader.finish()
+        return payload
+    }
+}
+
+extension StagingReport.Outcome {
+    static let all: [Self] = [.staged, .skipped, .failed]
+
+    /// The outcome's byte in a control payload.
+    var tag: UInt8 {
+        switch self {
+        case .staged: return 1
+        case .skipped: return 2
+        case .failed: return 3
+        }
     }
 }
 
 extension ByteBuffer {
-    fileprivate mutating func writeLengthPrefixed(_ string: String) {
-        let lengthIndex = writerIndex
-        writeInteger(UInt32(0))
-        let length = writeString(string)
-        setInteger(UInt32(length), at: lengthIndex)
-    }
-
-    /// A length-prefixed string; nil if it is cut short or not valid UTF-8 (as Wire's own strings).
-    fileprivate mutating func readLengthPrefixed() -> String? {
-        guard let length = readInteger(as: UInt32.self), length <= readableBytes else { return nil }
-        return try? readUTF8ValidatedString(length: Int(length))
-    }
-
     /// Endpoints share few distinct hosts (agents of one process, nodes of one cluster): each host is written
-    /// once, and endpoints refer to it by index, so a 1,025-entry address table decodes a handful of strings.
+    /// once, in order of first use, and endpoints refer to it by index, so a 1,025-entry address table
+    /// decodes a handful of strings.
     fileprivate mutating func writeEndpoints(_ endpoints: [AgentEndpoint]) {
         var hostIndex: [String: UInt32] = [:]
         var hosts: [String] = []
@@ -189,9 +198,9 @@ extension ByteBuffer {
             hostIndex[endpoint.host] = UInt32(hosts.count)
             hosts.append(endpoint.host)
         }
-        writeInteger(UInt32(hosts.count))
-        for host in hosts { writeLengthPrefixed(host) }
-        writeInteger(UInt32(endpoints.count))
+        writeWireCount(hosts.count)
+        for host in hosts { writeWireString(host) }
+        writeWireCount(endpoints.count)
         for endpoint in endpoints {
             writeInteger(Int64(endpoint.rank))
             writeInteger(hostIndex[endpoint.host]!)
@@ -200,71 +209,114 @@ extension ByteBuffer {
         }
     }
 
-    fileprivate mutating func readEndpoints() -> [AgentEndpoint]? {
-        // Counts the rest of the payload cannot hold (a host takes at least 4 bytes, an endpoint 24) are
-        // refused before anything is reserved for them.
-        guard let hostCount = readInteger(as: UInt32.self), Int(hostCount) <= readableBytes / 4 else { return nil }
-        var hosts: [String] = []
-        hosts.reserveCapacity(Int(hostCount))
-        for _ in 0..<hostCount {
-            guard let host = readLengthPrefixed() else { return nil }
-            hosts.append(host)
-        }
-        guard let count = readInteger(as: UInt32.self), Int(count) <= readableBytes / 24 else { return nil }
-        var endpoints: [AgentEndpoint] = []
-        endpoints.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            guard let rank = readInteger(as: Int64.self), let index = readInteger(as: UInt32.self), Int(index) < hosts.count,
-                  let port = readInteger(as: Int64.self), let pid = readInteger(as: Int32.self) else { return nil }
-            endpoints.append(AgentEndpoint(rank: Int(rank), host: hosts[Int(index)], port: Int(port), pid: pid))
-        }
-        return endpoints
-    }
-
     fileprivate mutating func writeNotice(_ notice: FailureNotice) {
         writeInteger(Int64(notice.rank))
         writeInteger(Int64(notice.reporter))
-        writeLengthPrefixed(notice.detector)
-        writeLengthPrefixed(notice.detail)
+        writeWireString(notice.detector)
+        writeWireString(notice.detail)
     }
 
-    fileprivate mutating func readNotice() -> FailureNotice? {
-        guard let rank = readInteger(as: Int64.self), let reporter = readInteger(as: Int64.self),
-              let detector = readLengthPrefixed(), let detail = readLengthPrefixed() else { return nil }
-        var notice = FailureNotice(rank: Int(rank), reporter: Int(reporter), detector: .handshakeFailed, detail: detail)
+    fileprivate mutating func writeEntries(_ entries: [PMIEntry]) {
+        writeWireCount(entries.count)
+        for entry in entries {
+            writeWireString(entry.key)
+            writeWireBytes(entry.bytes)
+        }
+    }
+
+    fileprivate mutating func writeOffer(_ offer: StagingOffer) {
+        writeInteger(offer.transferID)
+        writeInteger(offer.size)
+        writeWireString(offer.sha256)
+        writeInteger(Int64(offer.chunkSize))
+        switch offer.target {
+        case .job(let index, let path):
+            writeInteger(UInt8(1))
+            writeInteger(Int64(index))
+            writeWireString(path)
+        case .image(let imageID, let artifact, let artifactCount):
+            writeInteger(UInt8(2))
+            writeWireString(imageID)
+            writeWireString(artifact)
+            writeInteger(Int64(artifactCount))
+        }
+        writeWireBool(offer.mode != nil)
+        writeInteger(offer.mode ?? 0)
+    }
+}
+
+extension PayloadReader {
+    /// Endpoints as ``ByteBuffer/writeEndpoints(_:)`` writes them: hosts distinct and in order of first use.
+    fileprivate mutating func endpoints() throws(WireError) -> [AgentEndpoint] {
+        let hostCount = try count("hosts", elementSize: 4)
+        var hosts: [String] = []
+        hosts.reserveCapacity(hostCount)
+        for _ in 0..<hostCount { hosts.append(try string("host")) }
+        guard Set(hosts).count == hosts.count else { throw malformed("a host is listed twice") }
+        let endpointCount = try count("endpoints", elementSize: 24)
+        var endpoints: [AgentEndpoint] = []
+        endpoints.reserveCapacity(endpointCount)
+        var used = 0
+        for _ in 0..<endpointCount {
+            let rank = Int(try integer("rank", as: Int64.self))
+            let index = Int(try integer("host index", as: UInt32.self))
+            guard index < hosts.count, index <= used else { throw malformed("host index \(index) out of order or range") }
+            if index == used { used += 1 }
+            let port = Int(try integer("port", as: Int64.self))
+            endpoints.append(AgentEndpoint(rank: rank, host: hosts[index], port: port, pid: try integer("pid")))
+        }
+        guard used == hosts.count else { throw malformed("\(hosts.count - used) hosts no endpoint uses") }
+        return endpoints
+    }
+
+    fileprivate mutating func notice() throws(WireError) -> FailureNotice {
+        let rank = Int(try integer("rank", as: Int64.self))
+        let reporter = Int(try integer("reporter", as: Int64.self))
+        let detector = try string("detector")
+        var notice = FailureNotice(rank: rank, reporter: reporter, detector: .handshakeFailed, detail: try string("detail"))
         notice.detector = detector
         return notice
     }
 
-    fileprivate mutating func writeEntries(_ entries: [PMIEntry]) {
-        writeInteger(UInt32(entries.count))
-        for entry in entries {
-            writeLengthPrefixed(entry.key)
-            writeInteger(UInt32(entry.bytes.count))
-            writeBytes(entry.bytes)
-        }
+    /// Part `part` of `parts` (``PMIParts``).
+    fileprivate mutating func part() throws(WireError) -> (part: Int, parts: Int) {
+        let part = Int(try integer("part", as: UInt32.self))
+        let parts = Int(try integer("parts", as: UInt32.self))
+        guard part < parts else { throw malformed("part \(part) of \(parts)") }
+        return (part, parts)
     }
 
-    fileprivate mutating func readEntries() -> [PMIEntry]? {
-        // Each entry takes at least 8 bytes (two lengths): a count the payload cannot hold is refused.
-        guard let count = readInteger(as: UInt32.self), Int(count) <= readableBytes / 8 else { return nil }
+    /// Values are bytes: a PMIx contribution is binary (PMI-1's text is checked where it is served).
+    fileprivate mutating func entries() throws(WireError) -> [PMIEntry] {
+        let entryCount = try count("entries", elementSize: 8)
         var entries: [PMIEntry] = []
-        entries.reserveCapacity(Int(count))
-        for _ in 0..<count {
-            // Values are bytes: a PMIx contribution is binary (PMI-1's text is checked where it is served).
-            guard let key = readLengthPrefixed(), let length = readInteger(as: UInt32.self), length <= readableBytes,
-                  let bytes = readBytes(length: Int(length)) else { return nil }
-            entries.append(PMIEntry(key: key, bytes: bytes))
-        }
+        entries.reserveCapacity(entryCount)
+        for _ in 0..<entryCount { entries.append(PMIEntry(key: try string("key"), bytes: try byteArray("value"))) }
         return entries
     }
 
-    fileprivate mutating func writeJSON<T: Encodable>(_ value: T) {
-        writeLengthPrefixed(String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self))
-    }
-
-    fileprivate mutating func readJSON<T: Decodable>(_ type: T.Type) -> T? {
-        guard let text = readLengthPrefixed() else { return nil }
-        return try? JSONDecoder().decode(type, from: Data(text.utf8))
+    fileprivate mutating func offer() throws(WireError) -> StagingOffer {
+        let transferID: UInt64 = try integer("transferID")
+        let size: UInt64 = try integer("size")
+        let sha256 = try string("sha256")
+        let chunkSize = try integer("chunkSize", as: Int64.self)
+        let target: StagingTarget
+        switch try integer("target", as: UInt8.self) {
+        case 1: target = .job(index: Int(try integer("index", as: Int64.self)), path: try string("path"))
+        case 2:
+            target = .image(imageID: try string("imageID"), artifact: try string("artifact"),
+                            artifactCount: Int(try integer("artifactCount", as: Int64.self)))
+        case let other: throw malformed("unknown staging target \(other)")
+        }
+        let hasMode = try bool("hasMode")
+        let mode: UInt32 = try integer("mode")
+        guard hasMode || mode == 0 else { throw malformed("a mode without its flag") }
+        let offer = StagingOffer(transferID: transferID, size: size, sha256: sha256, chunkSize: Int(clamping: chunkSize),
+                                 target: target, mode: hasMode ? mode : nil)
+        // Only what the encoder writes: a chunk size of whole SHA-256 blocks, permission bits only.
+        guard Int64(offer.chunkSize) == chunkSize, offer.mode == (hasMode ? mode : nil) else {
+            throw malformed("chunk size \(chunkSize) or mode \(mode) out of range")
+        }
+        return offer
     }
 }
