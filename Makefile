@@ -6,7 +6,7 @@ endif
 RELEASE_BIN := .build/release
 DEBUG_BIN := .build/debug
 
-.PHONY: deps build release run test test-unit test-integration bench clean
+.PHONY: deps build release run test test-unit test-integration bench fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -45,6 +45,13 @@ bench: release
 	$(RELEASE_BIN)/vhpc bench vse
 	$(RELEASE_BIN)/vhpc bench wire
 	$(RELEASE_BIN)/vhpc bench topology
+
+# Every fuzzer (frames, control payloads, guest messages, VSE spec parser) for 1,000,000 executions each
+# (FUZZ_RUNS=…), then one line per target: executions and crashes. Long (a sanitized release build, then
+# minutes per target): not part of `make test`.
+FUZZ_RUNS ?= 1000000
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_RUNS)
 
 clean:
 	rm -rf .build

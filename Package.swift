@@ -118,6 +118,12 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ], path: "fuzz/WireFuzz"),
+        // libFuzzer targets over control payloads, guest messages and the VSE spec parser (scripts/fuzz.sh;
+        // PAYLOAD_FUZZ_TARGET picks one); a plain build makes a corpus replayer.
+        .executableTarget(name: "PayloadFuzz", dependencies: [
+            "Control", "GuestProtocol", "VSE", "Wire",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "fuzz/PayloadFuzz"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
         .testTarget(name: "JobHistoryTests", dependencies: ["JobHistory"]),
         .testTarget(name: "WireTests", dependencies: [

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make fuzz`: every libFuzzer target, each for RUNS executions (default 1,000,000), then one summary line per
+# target: executions done, crashes found. Targets: wire (frames, codec, session, handshake, pipeline:
+# fuzz/WireFuzz), control (control payloads), guest (guest messages), spec (the VSE spec parser; all three in
+# fuzz/PayloadFuzz). Exits non-zero if any target crashed or stopped short.
+#
+#   scripts/fuzz.sh                  # 1,000,000 executions each
+#   scripts/fuzz.sh 10000 control    # fewer, one target
+#
+# Environment: SWIFT, FUZZ_SCRATCH (build dir, default .build-fuzz), FUZZ_SANITIZERS (default fuzzer,address).
+# Crashes go to fuzz/artifacts/<target>/ (reproduce with a plain build: PAYLOAD_FUZZ_TARGET=<target>
+# .build/debug/PayloadFuzz fuzz/artifacts/<target>/crash-…, or .build/debug/WireFuzz …).
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+SWIFT=${SWIFT:-swift}
+if ! command -v "$SWIFT" >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then SWIFT=/opt/swift/usr/bin/swift; fi
+SCRATCH=${FUZZ_SCRATCH:-${WIRE_FUZZ_SCRATCH:-.build-fuzz}}
+SANITIZERS=${FUZZ_SANITIZERS:-${WIRE_FUZZ_SANITIZERS:-fuzzer,address}}
+RUNS=${1:-1000000}
+shift || true
+TARGETS=${*:-wire control guest spec}
+
+build() {
+  # -D…FUZZING makes the entry point hand over to libFuzzer's driver; lld links (gold fails on the sanitized
+  # objects).
+  "$SWIFT" build -c release --scratch-path "$SCRATCH" --product "$1" \
+      -Xswiftc "-sanitize=$SANITIZERS" -Xswiftc "-D$2" \
+      -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld || exit 1
+}
+case " $TARGETS " in *" wire "*) build WireFuzz WIRE_FUZZING ;; esac
+case " $TARGETS " in *" control "*|*" guest "*|*" spec "*) build PayloadFuzz PAYLOAD_FUZZING ;; esac
+
+summary=()
+status=0
+for target in $TARGETS; do
+  mkdir -p "fuzz/out/$target" "fuzz/artifacts/$target"
+  log="fuzz/out/$target.log"
+  if [ "$target" = wire ]; then binary="$SCRATCH/release/WireFuzz"; else binary="$SCRATCH/release/PayloadFuzz"; fi
+  # Bounded memory and time per input: inputs of at most 4 KiB, no allocation over 64 MB, no process past
+  # 2 GB, no input over 10 s.
+  PAYLOAD_FUZZ_TARGET=$target "$binary" "fuzz/out/$target" "fuzz/corpus/$target" \
+      -runs="$RUNS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=64 \
+      -artifact_prefix="fuzz/artifacts/$target/" -print_final_stats=1 >"$log" 2>&1
+  code=$?
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  crashes=$(grep -c '^==[0-9]*== ERROR\|^SUMMARY: libFuzzer\|deadly signal' "$log")
+  summary+=("fuzz $target: ${runs:-0} executions, $crashes crashes (exit $code; log $log)")
+  if [ "$code" -ne 0 ] || [ "${runs:-0}" -lt "$RUNS" ]; then status=1; fi
+done
+printf '%s\n' "${summary[@]}"
+exit $status
