@@ -1,0 +1,217 @@
+import ArgumentParser
+import Control
+import Foundation
+import Topology
+
+/// `vhpc bench soak`: many jobs back to back — `vhpc run -N 16 -- true`, and `--vse` jobs of one node with two
+/// VMs — a share of the local ones with a random agent process killed (SIGKILL) or stopped (SIGSTOP) while
+/// they run. Counts failures, hangs and false failure reports of clean jobs, faults that went unreported, and
+/// processes or files any job left behind. Target: 0 of each.
+struct BenchSoakCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soak",
+        abstract: "Jobs back to back with random kill/stop injection: failures, hangs, false failure reports, leftovers.")
+
+    @Option(help: "Local jobs (vhpc run -N NODES -- true).") var runs: Int = 1000
+    @Option(name: .customLong("vm-runs"), help: "VM jobs (vhpc run --vse SPEC -N 1 --vms-per-node 2 -- true).") var vmRuns: Int = 100
+    @Option(help: "Nodes of each local job.") var nodes: Int = 16
+    @Option(help: "The VSE of the VM jobs (built first if needed).") var vse: String = "examples/tiny.yaml"
+    @Option(help: "Share of the local jobs that get a fault (an agent process killed or stopped while its tasks run).")
+    var faults: Double = 0.1
+    @Option(help: "Seconds after which a job counts as hung and is killed.") var timeout: Int = 60
+    @Option(help: "Seed of the fault injection (default: random).") var seed: UInt64?
+
+    /// What one job did.
+    struct Outcome {
+        var status: Int32
+        var stderr: String
+        var hung: Bool
+        var leftovers: [String]
+    }
+
+    func run() async throws {
+        guard runs >= 0, vmRuns >= 0, nodes >= 1, (0...1).contains(faults), timeout > 0 else {
+            throw CLIErrors.fail("--runs and --vm-runs must be >= 0, --nodes >= 1, --faults within 0...1, --timeout > 0")
+        }
+        let vhpc = ExecutableLookup.currentExecutable()
+        let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
+        var random = SplitMix64(seed: seed)
+        let started = ContinuousClock.now
+        if vmRuns > 0 {
+            let build = Self.execute([vhpc, "vse", "build", "-q", vse], marker: "soak-\(getpid())-build", timeout: 600, inject: nil)
+            guard build.status == 0 else { throw CLIErrors.fail("vse build \(vse) failed: \(build.stderr.split(separator: "\n").last ?? "")") }
+        }
+        let filesBefore = Self.stateFiles()
+        print("soak: \(runs) local jobs (-N \(nodes), \(Int(faults * 100)) % with a fault), \(vmRuns) VM jobs (1 node x 2 VMs, \(vse)); seed \(seed)")
+        var clean = (jobs: 0, failures: 0, hangs: 0, falseReports: 0)
+        var vm = (jobs: 0, failures: 0, hangs: 0, falseReports: 0)
+        var injected = (jobs: 0, killed: 0, stopped: 0, reported: 0, hangs: 0, missed: 0)
+        var leftoverProcesses = 0
+        var problems: [String] = []
+        func note(_ text: String) { if problems.count < 20 { problems.append(text) } }
+        let total = runs + vmRuns
+        for index in 0..<total {
+            let isVM = index >= runs
+            let marker = "soak-\(getpid())-\(index)"
+            var fault: Int32?
+            var command = [vhpc, "run", "-N", "\(nodes)", "--", "true"]
+            if isVM {
+                command = [vhpc, "run", "--vse", vse, "-N", "1", "--vms-per-node", "2", "--", "true"]
+            } else if Double(random.next() % 10_000) / 10_000 < faults {
+                fault = random.next() % 2 == 0 ? SIGKILL : SIGSTOP
+                // Tasks that run long enough for the fault to land while they do.
+                command = [vhpc, "run", "-N", "\(nodes)", "--", "sleep", "3"]
+            }
+            let delay = Duration.milliseconds(Int(200 + random.next() % 1300))
+            let outcome = Self.execute(command, marker: marker, timeout: timeout, inject: fault.map { ($0, delay, random.next()) })
+            leftoverProcesses += outcome.leftovers.count
+            if !outcome.leftovers.isEmpty { note("job \(index): left running: \(outcome.leftovers.joined(separator: ", "))") }
+            let reportsFailure = outcome.stderr.contains("failed") || outcome.stderr.contains("unreachable")
+            if let fault {
+                injected.jobs += 1
+                if fault == SIGKILL { injected.killed += 1 } else { injected.stopped += 1 }
+                if outcome.hung {
+                    injected.hangs += 1
+                    note("job \(index) (signal \(fault) after \(delay)): hung")
+                } else if outcome.status != 0 {
+                    injected.reported += 1
+                } else {
+                    // The tasks sleep 3 s and the fault comes within 1.5 s: a job that still succeeds missed it.
+                    injected.missed += 1
+                    note("job \(index) (signal \(fault) after \(delay)): exit 0, the fault went unreported")
+                }
+            } else {
+                var counts = isVM ? vm : clean
+                counts.jobs += 1
+                if outcome.hung {
+                    counts.hangs += 1
+                    note("job \(index)\(isVM ? " (VM)" : ""): hung")
+                } else if outcome.status != 0 {
+                    counts.failures += 1
+                    note("job \(index)\(isVM ? " (VM)" : ""): exit \(outcome.status): \(outcome.stderr.split(separator: "\n").prefix(3).joined(separator: " | "))")
+                } else if reportsFailure {
+                    counts.falseReports += 1
+                    note("job \(index)\(isVM ? " (VM)" : ""): exit 0 but: \(outcome.stderr.split(separator: "\n").prefix(3).joined(separator: " | "))")
+                }
+                if isVM { vm = counts } else { clean = counts }
+            }
+            if (index + 1) % 100 == 0 || index + 1 == total {
+                print("  \(index + 1)/\(total) jobs, \(benchSeconds(ContinuousClock.now - started, decimals: 0))")
+            }
+        }
+        let leftFiles = Self.stateFiles().subtracting(filesBefore).sorted()
+        for file in leftFiles.prefix(5) { note("left behind: \(file)") }
+        print("soak: \(total) jobs in \(benchSeconds(ContinuousClock.now - started, decimals: 0))")
+        print(TextTable.render([
+            ["JOBS", "COUNT", "FAILURES", "HANGS", "FALSE FAILURE REPORTS"],
+            ["local -N \(nodes) -- true", "\(clean.jobs)", "\(clean.failures)", "\(clean.hangs)", "\(clean.falseReports)"],
+            ["--vse 1x2 -- true", "\(vm.jobs)", "\(vm.failures)", "\(vm.hangs)", "\(vm.falseReports)"],
+        ]), terminator: "")
+        print(TextTable.render([
+            ["FAULTS", "COUNT", "SIGKILL", "SIGSTOP", "ENDED NON-ZERO", "UNREPORTED (exit 0)", "HANGS"],
+            ["local -N \(nodes) -- sleep 3", "\(injected.jobs)", "\(injected.killed)", "\(injected.stopped)", "\(injected.reported)",
+             "\(injected.missed)", "\(injected.hangs)"],
+        ]), terminator: "")
+        print("leftover processes: \(leftoverProcesses); leftover files: \(leftFiles.count)")
+        for problem in problems { print("  \(problem)") }
+    }
+
+    /// Runs one job with `marker` in its environment (every process it starts inherits it), killing it after
+    /// `timeout` seconds; `inject` sends a signal to one of its agent processes (picked by the third value)
+    /// after the delay. Then lists the processes carrying the marker still alive, and kills them.
+    static func execute(_ command: [String], marker: String, timeout: Int, inject: (Int32, Duration, UInt64)?) -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        var environment = ProcessInfo.processInfo.environment
+        environment[markerVariable] = marker
+        process.environment = environment
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return Outcome(status: -1, stderr: "cannot start \(command[0])", hung: false, leftovers: []) }
+        let stderr = LockedData()
+        let reader = Thread { stderr.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        if let (signal, delay, pick) = inject {
+            Thread.sleep(forTimeInterval: delay.seconds)
+            let agents = marked(marker).filter { commandLine($0).contains(" agent ") }
+            if !agents.isEmpty { kill(agents[Int(pick % UInt64(agents.count))], signal) }
+        }
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let hung = process.isRunning
+        if hung { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        // A job's end waits for its processes; give ones killed by its sweep a moment to be reaped.
+        var left = marked(marker)
+        let grace = ContinuousClock.now + .seconds(2)
+        while !left.isEmpty, ContinuousClock.now < grace {
+            Thread.sleep(forTimeInterval: 0.05)
+            left = marked(marker)
+        }
+        let names = left.map { "\($0) \(commandLine($0).prefix(60))" }
+        for pid in left { kill(pid, SIGKILL) }
+        let text = String(decoding: stderr.wait(), as: UTF8.self)
+        return Outcome(status: hung ? -1 : process.terminationStatus, stderr: text, hung: hung, leftovers: names)
+    }
+
+    static let markerVariable = "VHPC_SOAK_MARK"
+
+    /// `/proc/PID/cmdline` with its NULs as spaces.
+    static func commandLine(_ pid: pid_t) -> String {
+        let bytes = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { [UInt8]($0) } ?? []
+        return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// Live (not zombie) processes whose environment holds `marker`.
+    static func marked(_ marker: String) -> [pid_t] {
+        let needle = Array("\(markerVariable)=\(marker)\0".utf8)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter { pid in
+            guard pid != getpid(), JobRunner.isAlive(pid),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            return [UInt8](environ).firstRange(of: needle) != nil
+        }
+    }
+
+    /// Files of the state directory that jobs must not leave: job stage directories, partial files, VM
+    /// records and runtime files, builds in progress (images, kernels, snapshots and the history are caches).
+    static func stateFiles() -> Set<String> {
+        let home = ProcessInfo.processInfo.environment["VHPC_HOME"] ?? (getuid() == 0 ? "/var/lib/vhpc" : NSHomeDirectory() + "/.local/share/vhpc")
+        var found: Set<String> = []
+        let manager = FileManager.default
+        for top in ["vms", "tmp"] {
+            for entry in (try? manager.contentsOfDirectory(atPath: home + "/" + top)) ?? [] { found.insert(top + "/" + entry) }
+        }
+        for node in (try? manager.contentsOfDirectory(atPath: home + "/nodes")) ?? [] {
+            for entry in (try? manager.contentsOfDirectory(atPath: home + "/nodes/\(node)/staged")) ?? [] {
+                found.insert("nodes/\(node)/staged/\(entry)")
+            }
+            let all = manager.enumerator(atPath: home + "/nodes/\(node)")?.allObjects as? [String] ?? []
+            for path in all where path.contains(".partial-") { found.insert("nodes/\(node)/\(path)") }
+        }
+        return found
+    }
+}
+
+/// Bytes handed from a reader thread to the waiting one.
+private final class LockedData: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var data: Data?
+
+    func set(_ value: Data) {
+        condition.lock()
+        data = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> Data {
+        condition.lock()
+        defer { condition.unlock() }
+        while data == nil { condition.wait() }
+        return data!
+    }
+}
