@@ -112,7 +112,11 @@ import Testing
     @Test func inputGoesWhereInputSays() throws {
         let all = try Self.run(["run", "-N", "3", "-l", "--input", "all", "--", "sh", "-c", "cat; echo done"], input: "a\nb\n")
         #expect(all.status == 0, "\(all.stderr)")
-        for rank in 0..<3 { #expect(all.stdout.contains("\(rank): a\n\(rank): b\n\(rank): done"), "\(all.stdout)") }
+        // Each rank's lines in order; ranks' lines may interleave (each task's output is its own stream).
+        for rank in 0..<3 {
+            let lines = all.stdout.split(separator: "\n").filter { $0.hasPrefix("\(rank): ") }
+            #expect(lines == ["\(rank): a", "\(rank): b", "\(rank): done"], "\(all.stdout)")
+        }
         let one = try Self.run(["run", "-N", "3", "-l", "--input", "2", "--", "sh", "-c", "cat; echo done"], input: "x\n")
         #expect(one.stdout.split(separator: "\n").filter { $0.hasSuffix(": x") } == ["2: x"], "\(one.stdout)")
         let none = try Self.run(["run", "-N", "2", "--input", "none", "--", "cat"], input: "ignored\n")
