@@ -22,6 +22,8 @@ public struct VMProfile: Sendable, Equatable, Codable {
     public var nics: [VMNIC]
     /// Directory holding the VM's overlay, sockets, console log and pid file.
     public var runtimeDirectory: String
+    /// Guest RAM in a file rather than anonymous memory (snapshots: see ``VMMemoryFile``).
+    public var memoryFile: VMMemoryFile? = nil
 
     public init(name: String, vcpus: Int, memoryBytes: UInt64, imageID: String, imageName: String, kernelPath: String,
                 initrdPath: String, kernelCommandLine: String, disk: VMDisk?, guestChannel: GuestChannelEndpoint,
@@ -171,5 +173,17 @@ public struct VMNIC: Sendable, Equatable, Codable {
                  UInt8(index & 0xff)]
         return b.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
             .joined(separator: ":")
+    }
+}
+
+/// Guest RAM backed by a file: a snapshot template writes its RAM there (`shared`), a restored VM maps the
+/// saved file copy-on-write (not shared), so restoring copies no memory.
+public struct VMMemoryFile: Sendable, Equatable, Codable {
+    public var path: String
+    public var shared: Bool
+
+    public init(path: String, shared: Bool) {
+        self.path = path
+        self.shared = shared
     }
 }

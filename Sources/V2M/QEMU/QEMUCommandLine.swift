@@ -42,6 +42,10 @@ public struct QEMUCommandLine: Sendable, Equatable {
                  "-initrd", profile.initrdPath,
                  "-append", profile.bootCommandLine(machine: .microvm),
                  "-no-reboot"]
+        if let file = profile.memoryFile {
+            a += ["-object", "memory-backend-file,id=ram0,size=\(profile.memoryMiB)M,mem-path=\(file.path),share=\(file.shared ? "on" : "off")",
+                  "-machine", "memory-backend=ram0"]
+        }
         // Under TCG the default CPU lacks RDRAND; with it the guest kernel seeds its CRNG at boot.
         a += ["-cpu", accelerator == .kvm ? "host" : "qemu64,+rdrand"]
         // A virtio RNG seeds the guest kernel's CRNG at once: without one, the guest agent's first nonce

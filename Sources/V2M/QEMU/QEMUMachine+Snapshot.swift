@@ -8,6 +8,7 @@ extension QEMUMachine {
         let qmp = try await QMPClient.connect(socketPath: paths.qmpSocket, vmName: profile.name)
         do {
             try await qmp.execute("migrate-set-parameters", arguments: ["max-bandwidth": .number(Double(1 << 40))])
+            if profile.memoryFile?.shared == true { try await Self.ignoreSharedMemory(qmp) }
             try await qmp.execute("migrate", arguments: ["uri": .string("exec:cat > " + shellQuote(path))])
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: timeout)
@@ -29,5 +30,24 @@ extension QEMUMachine {
             throw error
         }
         await qmp.close()
+    }
+
+    /// Starts a deferred incoming migration (`-incoming defer`) from `uri`, RAM left to its mapped file.
+    static func startIncoming(_ uri: String, qmpSocket: String, vm: String) async throws {
+        let qmp = try await QMPClient.connect(socketPath: qmpSocket, vmName: vm)
+        do {
+            try await ignoreSharedMemory(qmp)
+            try await qmp.execute("migrate-incoming", arguments: ["uri": .string(uri)])
+        } catch {
+            await qmp.close()
+            throw error
+        }
+        await qmp.close()
+    }
+
+    /// Shared (file-backed) RAM is not copied into the stream: the file holds it.
+    static func ignoreSharedMemory(_ qmp: QMPClient) async throws {
+        try await qmp.execute("migrate-set-capabilities", arguments: ["capabilities": .array([
+            .object(["capability": .string("x-ignore-shared"), "state": .bool(true)])])])
     }
 }

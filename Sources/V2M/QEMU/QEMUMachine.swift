@@ -50,7 +50,10 @@ public final class QEMUMachine: Sendable {
                             timeout: Duration = .seconds(60), incomingURI: String? = nil, restoreFrom: String? = nil,
                             locator: ExecutableLocator = ExecutableLocator(), logger: Logger) async throws -> QEMUMachine {
         let requireReady = incomingURI == nil
-        let incomingURI = incomingURI ?? restoreFrom.map { "exec:cat " + shellQuote($0) }
+        // A restore whose RAM is a mapped file loads device state only: QEMU must be told so before it loads.
+        let restoreURI = restoreFrom.map { "exec:cat " + shellQuote($0) }
+        let deferred = restoreURI != nil && profile.memoryFile != nil
+        let incomingURI = incomingURI ?? (deferred ? "defer" : restoreURI)
         try profile.validate()
         _ = try locator.require("qemu-system-x86_64")
         let paths = Paths(runtimeDirectory: profile.runtimeDirectory)
@@ -75,6 +78,7 @@ public final class QEMUMachine: Sendable {
             throw error
         }
         do {
+            if deferred, let restoreURI { try await startIncoming(restoreURI, qmpSocket: paths.qmpSocket, vm: profile.name) }
             let (guest, info) = try await connectAndWaitReady(profile: profile, process: process, paths: paths,
                                                               timeout: timeout, requireReady: requireReady)
             let machine = QEMUMachine(profile: profile, accelerator: accelerator, process: process, guest: guest,

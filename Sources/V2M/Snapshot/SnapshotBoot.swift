@@ -73,7 +73,10 @@ public struct SnapshotBoot: Sendable {
         guard let entry else { return try await cold() }
         do {
             try write(credentials, identity: identity, profile: profile)
-            let machine = try await QEMUMachine.boot(profile, accelerator: accelerator, timeout: restoreTimeout,
+            var restoring = profile
+            // The saved RAM, mapped copy-on-write: nothing is copied, the VMs of a node share its clean pages.
+            if entry.meta.ramBytes > 0 { restoring.memoryFile = VMMemoryFile(path: entry.ramPath, shared: false) }
+            let machine = try await QEMUMachine.boot(restoring, accelerator: accelerator, timeout: restoreTimeout,
                                                      restoreFrom: entry.statePath, locator: locator, logger: logger)
             return (machine, true)
         } catch is CancellationError {
@@ -140,30 +143,33 @@ public struct SnapshotBoot: Sendable {
             VMNIC(mac: VMNIC.mac(for: name, index: index),
                   network: .unixDatagram(vmPath: directory + "/n\(index).sock", switchPath: directory + "/none\(index).sock"))
         }
-        let template = VMProfile(image: image, name: name, vcpus: profile.vcpus, memoryBytes: profile.memoryBytes,
+        var template = VMProfile(image: image, name: name, vcpus: profile.vcpus, memoryBytes: profile.memoryBytes,
                                  runtimeDirectory: directory, nics: nics)
+        // The template's RAM lives in the entry-to-be: saving writes only device state beside it.
+        let staging = try store.makeStaging()
+        template.memoryFile = VMMemoryFile(path: staging + "/ram", shared: true)
         // A secret nobody keeps: the template's guest answers no host after it is saved.
         var templateCredentials = credentials ?? GuestCredentials(jobID: "snapshot-template", rank: 0, secret: .generate())
         templateCredentials.identity = GuestIdentity(hostname: "")
         try GuestCredentialsFile.write(templateCredentials, to: template.guestChannel.credentialsPath)
         let clock = ContinuousClock()
         let started = clock.now
-        let machine = try await QEMUMachine.boot(template, accelerator: accelerator, timeout: .seconds(300), locator: locator, logger: logger)
-        let staging: String
+        let machine: QEMUMachine
+        do {
+            machine = try await QEMUMachine.boot(template, accelerator: accelerator, timeout: .seconds(300), locator: locator, logger: logger)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
         do {
             guard let version = Int(machine.info.agentVersion), version >= Self.minimumAgentVersion else {
                 throw V2MError.invalidProfile("image \(image.manifest.name)'s guest agent (version \(machine.info.agentVersion)) cannot take on a restored VM's identity; rebuild the image")
             }
             await machine.guest.close()
-            staging = try store.makeStaging()
-            do {
-                try await machine.saveState(to: staging + "/state")
-            } catch {
-                try? FileManager.default.removeItem(atPath: staging)
-                throw error
-            }
+            try await machine.saveState(to: staging + "/state")
         } catch {
             await machine.kill()
+            try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
         await machine.kill()

@@ -12,7 +12,7 @@ public struct SnapshotKey: Sendable, Equatable {
     public var hypervisor: String
 
     /// Bumped when what vhpc saves changes.
-    static let format = "vhpc-snapshot-1"
+    static let format = "vhpc-snapshot-2"
 
     public init(imageID: String, shape: String, hypervisor: String) {
         self.imageID = imageID

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The snapshot cache beside the image cache: `snapshots/<key>/` holds a saved, ready guest (`state`, a
-/// hypervisor's migration stream) and `meta.json` saying what it was saved from. The key hashes the image
+/// hypervisor's migration stream, and `ram`, its memory when kept apart) and `meta.json` saying what it was
+/// saved from. The key hashes the image
 /// id, the machine shape and the hypervisor's version (see V2M's `SnapshotKey`), so any change is a miss.
 ///
 /// Entries appear only by renaming a finished directory from `tmp/` (state file synced, then meta written),
@@ -34,6 +35,8 @@ public struct SnapshotStore: Sendable, Equatable {
         public var hypervisor: String
         /// Size of `state`.
         public var stateBytes: UInt64 = 0
+        /// Size of `ram` (0: none, the memory is in `state`).
+        public var ramBytes: UInt64 = 0
         public var createdAt: Date = Date()
 
         public init(key: String, imageID: String, shape: String, hypervisor: String) {
@@ -49,6 +52,7 @@ public struct SnapshotStore: Sendable, Equatable {
         public var meta: Meta
         public var directory: String
         public var statePath: String { directory + "/state" }
+        public var ramPath: String { directory + "/ram" }
     }
 
     /// What `lookup` found.
@@ -81,6 +85,12 @@ public struct SnapshotStore: Sendable, Equatable {
         guard let size, size == meta.stateBytes, size > 0 else {
             return .unusable(path: path, reason: "its state file has \(size.map { "\($0)" } ?? "no") bytes, \(meta.stateBytes) were saved (truncated?)")
         }
+        if meta.ramBytes > 0 {
+            let ram = (try? FileManager.default.attributesOfItem(atPath: entry.ramPath)[.size] as? NSNumber)?.uint64Value
+            guard ram == meta.ramBytes else {
+                return .unusable(path: path, reason: "its ram file has \(ram.map { "\($0)" } ?? "no") bytes, \(meta.ramBytes) were saved (truncated?)")
+            }
+        }
         return .found(entry)
     }
 
@@ -95,16 +105,9 @@ public struct SnapshotStore: Sendable, Equatable {
     public func commit(staging: String, meta: Meta) throws -> Entry {
         do {
             var meta = meta
-            let statePath = staging + "/state"
-            let fd = open(statePath, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw SnapshotStoreError.io("cannot open \(statePath): \(String(cString: strerror(errno)))") }
-            let synced = fsync(fd) == 0
-            var info = stat()
-            fstat(fd, &info)
-            close(fd)
-            guard synced else { throw SnapshotStoreError.io("cannot sync \(statePath): \(String(cString: strerror(errno)))") }
-            guard info.st_size > 0 else { throw SnapshotStoreError.io("\(statePath) is empty") }
-            meta.stateBytes = UInt64(info.st_size)
+            meta.stateBytes = try Self.sync(staging + "/state")
+            guard meta.stateBytes > 0 else { throw SnapshotStoreError.io("\(staging)/state is empty") }
+            if FileManager.default.fileExists(atPath: staging + "/ram") { meta.ramBytes = try Self.sync(staging + "/ram") }
             meta.createdAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -119,6 +122,17 @@ public struct SnapshotStore: Sendable, Equatable {
             try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
+    }
+
+    /// Flushes a saved file to disk; returns its size.
+    private static func sync(_ path: String) throws -> UInt64 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SnapshotStoreError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SnapshotStoreError.io("cannot sync \(path): \(String(cString: strerror(errno)))") }
+        var info = stat()
+        fstat(fd, &info)
+        return UInt64(info.st_size)
     }
 
     /// Removes an entry (a stale or corrupt one, or one whose image is gone).

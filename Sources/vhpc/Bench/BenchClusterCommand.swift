@@ -33,7 +33,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let image = try VSEBuildCommand.resolveImage(vse, verbose: false)
         print("image \(image.manifest.name) (\(image.manifest.id.prefix(12))), \(ProcessInfo.processInfo.activeProcessorCount) cores, medians of \(runs) runs; node image caches cold")
         let snapshot = try await VSEBuildCommand.prepareSnapshot(image)
-        print("snapshot \(snapshot.directory) (\(snapshot.meta.stateBytes >> 20) MiB, \(snapshot.meta.shape))")
+        print("snapshot \(snapshot.directory) (device state \(snapshot.meta.stateBytes >> 10) KiB, RAM file \(snapshot.meta.ramBytes >> 20) MiB mapped copy-on-write; \(snapshot.meta.shape))")
         let (cold, restored) = try await Self.guestReady(image, runs: runs)
         let ratio = cold.map { c in restored.map { String(format: "%.2f×", $0.seconds / c.seconds) } ?? "-" } ?? "-"
         print("one VM, start → guest ready: cold \(benchSeconds(cold)), snapshot \(benchSeconds(restored)) (\(ratio), target ≤ 0.25×)")

@@ -22,7 +22,7 @@ struct VSEBuildCommand: AsyncParsableCommand {
             LoggingSetup.bootstrap(verbose: false)
             do {
                 let entry = try await Self.prepareSnapshot(result.entry)
-                if !quiet { FileHandle.standardError.write(Data("snapshot \(entry.directory) (\(entry.meta.stateBytes >> 20) MiB)\n".utf8)) }
+                if !quiet { FileHandle.standardError.write(Data("snapshot \(entry.directory) (device state \(entry.meta.stateBytes >> 10) KiB, RAM \(entry.meta.ramBytes >> 20) MiB)\n".utf8)) }
             } catch {
                 throw CLIErrors.fail("saving a snapshot of \(spec.name): \(error)")
             }
