@@ -140,6 +140,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "Control", "V2M", "VSE", "Wire"]),
         // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
         .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch", "JobHistory"]),
     ],

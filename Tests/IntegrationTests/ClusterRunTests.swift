@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (["--hypervisor", "libvirt"], "libvirt cannot attach a unix datagram NIC"),
+        (["--hypervisor", "xen"], "--hypervisor xen: its configuration is generated"),
         (["--hypervisor", "vbox"], "--hypervisor 'vbox' is not known"),
         (["--memory", "12Q"], "--memory '12Q' is not a size"),
         (["--vcpus", "0"], "--vcpus must be at least 1"),
@@ -54,6 +54,24 @@ import Testing
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(Self.leftoverQEMU().isEmpty)
+    }
+
+    /// The same job on the libvirt plug-in (real libvirtd, transient q35 domains): each rank in its own
+    /// domain, on the job network (rank 1 pings rank 0 by name), no domain or QEMU left after.
+    @Test func libvirtVMsRunTheJobOnTheJobNetwork() throws {
+        try #require(V2MLibvirtd.ensureRunning(), "libvirtd not available")
+        let build = try CLI.run(["vse", "build", "examples/tiny.yaml"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let result = try CLI.run(["run", "--vse", "tiny", "--hypervisor", "libvirt", "-N", "2", "--vms-per-node", "1", "-l", "--",
+                                  "sh", "-c", "echo host=$(hostname) rank=$VHPC_RANK; if [ $VHPC_RANK = 0 ]; then sleep 60; exit 0; fi; " +
+                                  // Rank 0's VM may boot later than rank 1's: ping until it answers (40 s at most).
+                                  "i=0; while [ $i -lt 40 ]; do ping -c 1 -W 1 tiny-r0 >/dev/null && { ping -c 1 tiny-r0; exit 4; }; i=$((i+1)); done; exit 1"])
+        #expect(result.status == 4, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("0: host=tiny-r0 rank=0"), "\(result.stdout)")
+        #expect(result.stdout.contains("1: host=tiny-r1 rank=1"), "\(result.stdout)")
+        #expect(result.stdout.contains("1: 64 bytes from 10.77.0.1"), "\(result.stdout)")
+        #expect(V2MLibvirtd.vhpcDomains().filter { $0.hasPrefix("vhpc-job-") }.isEmpty, "\(V2MLibvirtd.vhpcDomains())")
+        #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
     }
 
     @Test func debianVSEAcrossTwoNodesRunsItsExtraPackage() throws {
@@ -101,7 +119,7 @@ import Testing
     /// Ctrl-C while the VMs run: the front-end exits 130, every QEMU is gone and no runtime directory
     /// (overlay, guest and QMP sockets, logs) is left.
     @Test func interruptShutsDownEveryVMAndLeavesNothing() throws {
-        let runtimeDirectories = { Set(((try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []).filter { $0.hasPrefix("boot-") }) }
+        let runtimeDirectories = { Set(((try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []).filter { $0.hasPrefix("boot-") || $0.hasPrefix("job-") }) }
         let before = runtimeDirectories()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.vhpc)
@@ -147,8 +165,9 @@ import Testing
 
     /// QEMU processes whose runtime directory lies in the tests' state directory.
     static func leftoverQEMU() -> [String] {
-        // VM runtime directories live in the state's tmp, or in /tmp/vhpc-<uid> when that path is too long.
-        let markers = [CLI.stateDirectory + "/tmp/boot-", "/tmp/vhpc-\(getuid())/boot-"]
+        // VM runtime directories (`job-…-n<node>-<i>` for a job's VMs, `boot-…` for vse boot) live in the state's
+        // tmp, or in /tmp/vhpc-<uid> when that path is too long.
+        let markers = ["boot-", "job-"].flatMap { [CLI.stateDirectory + "/tmp/" + $0, "/tmp/vhpc-\(getuid())/" + $0] }
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { $0.allSatisfy(\.isNumber) } ?? []
         return pids.compactMap { pid in
             guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }

@@ -15,6 +15,14 @@ import Testing
         #expect(arguments.contains("virtio-net-device,netdev=n0,mac=52:56:00:01:00:02"))
     }
 
+    @Test func libvirtPassesTheDatagramNICToQEMU() {
+        let xml = LibvirtDomainXML(profile: Self.profile(), accelerator: .tcg, consoleLogPath: "/c").render()
+        #expect(xml.hasPrefix("<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"), "\(xml)")
+        #expect(xml.contains("<qemu:arg value='dgram,id=vn0,local.type=unix,local.path=/run/j/r3.vm,remote.type=unix,remote.path=/run/j/r3.sw'/>"), "\(xml)")
+        #expect(xml.contains("<qemu:arg value='virtio-net-pci,netdev=vn0,mac=52:56:00:01:00:02,bus=pcie.0,addr=0x10'/>"), "\(xml)")
+        #expect(!xml.contains("<interface"), "\(xml)")
+    }
+
     @Test func xenFallsBackToItsDefaultBridge() {
         let config = XenConfig(profile: Self.profile()).render()
         #expect(config.contains("'mac=52:56:00:01:00:02, bridge=xenbr0, type=vif'"), "\(config)")

@@ -56,6 +56,9 @@ enum Fixtures {
             id: 11, target: .all, executable: "/usr/bin/mpi-app", arguments: ["-n", "4", "ünïcødé ✓"],
             environment: [EnvironmentVariable(name: "OMP_NUM_THREADS", value: "2")],
             workingDirectory: "/scratch/job-42", tasks: 4)),
+        .launch(LaunchCommand(
+            id: 14, executable: "hostname", tasks: 2,
+            runtime: .vms(VMJobSpec(imageID: "0123abcd", hypervisor: "libvirt", vcpus: 2, memoryBytes: 384 << 20, snapshots: false)))),
         .control(ControlCommand(id: 12, target: .rank(3), operation: .signal(15))),
         .control(ControlCommand(id: 13, operation: .migrate(toRank: 8))),
         .agentControl(AgentControl(body: ByteBuffer(string: "{\"subtreeWired\":{\"count\":3}}"))),

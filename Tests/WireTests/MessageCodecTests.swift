@@ -20,7 +20,14 @@ import Wire
     @Test(arguments: Fixtures.messages)
     func everyTruncationIsAMalformedMessageError(_ message: Message) {
         let payload = MessageCodec.frame(message).payload
-        for length in 0..<payload.readableBytes {
+        // A launch's runtime is an optional last field (absent: processes), so a VM launch cut just before it
+        // is a whole launch of processes; every other cut is an error.
+        var legacyLength: Int?
+        if case .launch(var launch) = message, launch.runtime != .processes {
+            launch.runtime = .processes
+            legacyLength = MessageCodec.frame(.launch(launch)).payload.readableBytes
+        }
+        for length in 0..<payload.readableBytes where length != legacyLength {
             let truncated = payload.getSlice(at: payload.readerIndex, length: length)!
             #expect(throws: WireError.self) {
                 try MessageCodec.decode(kind: message.kind, payload: truncated)
@@ -38,6 +45,13 @@ import Wire
         #expect(throws: WireError.malformedMessage(message.kind, reason: reason)) {
             try MessageCodec.decode(kind: message.kind, payload: payload)
         }
+    }
+
+    @Test func aLaunchOfProcessesIsWhatItWasBeforeLaunchesCarriedARuntime() {
+        // Guest agents of images built before launches carried a runtime still read their exec: such a payload
+        // ends with the task count.
+        let payload = MessageCodec.frame(.launch(LaunchCommand(id: 1, executable: "true", tasks: 7))).payload
+        #expect(payload.getInteger(at: payload.writerIndex - 4, as: UInt32.self) == 7)
     }
 
     @Test func aLinkCarriesNoHandshakeAndNoLink() {

@@ -1,3 +1,5 @@
+import Wire
+
 /// What the user asked `vhpc run` for.
 public struct JobOptions: Sendable {
     /// What to do when an agent fails.
@@ -36,8 +38,10 @@ public struct JobOptions: Sendable {
     /// Stop after bootstrap (benchmarks): do not launch tasks.
     public var bootstrapOnly: Bool = false
     public var agentLogLevel: String = "warning"
-    /// Extra environment for every task (e.g. `VHPC_VSE_IMAGE`, which makes tool agents run tasks in VMs).
+    /// Extra environment for every task.
     public var environment: [String: String] = [:]
+    /// Processes, or VMs booted by the tool agents (`vhpc run --vse`).
+    public var runtime: TaskRuntime = .processes
     /// Files staged to every node after bootstrap, before the tasks start.
     public var staging: [StagingFile] = []
     /// Whether nodes fsync staged files before renaming them into place.

@@ -174,7 +174,8 @@ public struct JobRunner: Sendable {
             environment.append(EnvironmentVariable(name: StdinTarget.variable, value: options.stdinTarget.description))
             runtime.send(.broadcast(.launch(LaunchCommand(
                 id: 1, target: .all, executable: options.executable, arguments: options.arguments,
-                environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount)))))
+                environment: environment, workingDirectory: options.workingDirectory, tasks: UInt32(options.taskCount),
+                runtime: options.runtime))))
             // Stdin goes to the node of the rank `--input` names, or to every node for all tasks.
             let destinations: [(node: Int, task: UInt32)]
             switch options.stdinTarget {

@@ -17,6 +17,8 @@ public struct NodeTaskPlan: Sendable, Hashable {
     public var arguments: [String]
     /// Extra environment from the launch command.
     public var environment: [String: String]
+    /// Processes, or VMs (image, plug-in, size) for the tasks.
+    public var runtime: TaskRuntime = .processes
     public var workingDirectory: String
     /// Where every node's agent listens: agent rank → address (from the bootstrap's address table), so a
     /// backend can reach its peers on other nodes (the job's VM network).
@@ -58,6 +60,7 @@ public struct NodeTaskPlan: Sendable, Hashable {
             taskRanks: layout.ranks(onNode: agentRank - 1), size: Int(command.tasks), executable: command.executable,
             arguments: command.arguments, environment: command.environmentDictionary, workingDirectory: command.workingDirectory)
         self.nodeCount = nodeCount
+        self.runtime = command.runtime
     }
 
     /// `vhpc run --mpi`: which process-management interfaces tasks are served.

@@ -4,24 +4,21 @@ import GuestProtocol
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import V2M
 import VSE
 import Wire
 
-/// The tool agent's VM backend: every task of the node runs in its own VM booted from the job's VSE image
-/// (V2M's QEMU plug-in via `QuickBoot`), with a per-VM hostname `<image>-r<rank>` and the usual
-/// `VHPC_*` variables; output comes back line by line over the guest channel, then the exit status.
+/// The tool agent's VM backend: every task of the node runs in its own VM, booted from the job's VSE image
+/// through V2M — the plug-in the job names (``HypervisorSelector``: `auto`, `qemu`, `libvirt`, `simulated`),
+/// one profile per task planned from the node's allocation (``ProfilePlanner``), the node's VMs as one
+/// ``NodeVMSet`` of ``VirtualMachine`` handles — with hostname `<image>-r<rank>`, an address on the job network
+/// and the usual `VHPC_*` variables. Output comes back line by line over the guest channel, then the exit
+/// status.
 ///
-/// Selected when the launch environment names an image (`VHPC_VSE_IMAGE`, set by `vhpc run --vse`).
-/// The image comes from the node's own cache (`VHPC_NODE_STATE`, where `vhpc run --vse` staged it over the
-/// tree), else from this machine's cache. Stdin reaches the tasks `--input` names through their guest agent.
+/// Selected by a launch whose runtime is ``TaskRuntime/vms(_:)`` (`vhpc run --vse`). The image comes from the
+/// node's own cache (`VHPC_NODE_STATE`, where `vhpc run --vse` staged it over the tree), else from this
+/// machine's cache. Stdin reaches the tasks `--input` names through their guest agent.
 public struct VMTaskBackend: TaskBackend {
-    public static let imageVariable = "VHPC_VSE_IMAGE"
-    public static let vcpusVariable = "VHPC_VM_VCPUS"
-    public static let memoryVariable = "VHPC_VM_MEMORY"
-    /// Set by `vhpc run --no-snapshot`: the node's VMs boot cold.
-    public static let noSnapshotVariable = "VHPC_VM_NO_SNAPSHOT"
     let logger: Logger
 
     public init(logger: Logger) {
@@ -30,22 +27,62 @@ public struct VMTaskBackend: TaskBackend {
 
     public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         guard !plan.taskRanks.isEmpty else { return }
-        let state = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
-        let entry: ImageEntry
+        guard case .vms(let spec) = plan.runtime else {
+            report(.launchFailed(message: "node \(plan.node) (\(plan.host)): the launch names no VM image"))
+            return
+        }
+        let nodeState = plan.environment["VHPC_NODE_STATE"].map { StateDirectory(root: $0) } ?? StateDirectory.resolve()
+        let state = StateDirectory.resolve()
+        let image: ImageEntry
+        let hypervisor: any Hypervisor
         do {
-            entry = try ImageStore(state: state).resolve(plan.environment[Self.imageVariable] ?? "")
+            image = try ImageStore(state: nodeState).resolve(spec.imageID)
+            guard let choice = HypervisorChoice(argument: spec.hypervisor) else {
+                throw V2MError.invalidProfile("--hypervisor '\(spec.hypervisor)' is not known")
+            }
+            var selector = HypervisorSelector(state: state, probeImage: image, bootTimeout: .seconds(300), logger: logger)
+            selector.endWithProcess = true
+            let selected = try await selector.select(choice)
+            if var qemu = selected.hypervisor as? QEMUHypervisor {
+                // Snapshot start (the node's cache, then this machine's); no stores: cold boots, same path.
+                qemu.snapshotStart = SnapshotStart(
+                    boot: SnapshotBoot(stores: spec.snapshots ? SnapshotStore.forNode(plan.environment["VHPC_NODE_STATE"]) : []),
+                    image: image)
+                hypervisor = qemu
+            } else {
+                hypervisor = selected.hypervisor
+            }
+            logger.info("node \(plan.node): VMs on \(selected.explanation)")
         } catch {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return
         }
-        let network = JobNetwork(jobID: plan.jobID, imageName: entry.manifest.name, size: plan.size)
+        await run(plan, spec: spec, image: image, hypervisor: hypervisor, state: state, nodeState: nodeState,
+                  controls: controls, report: report)
+    }
+
+    /// Runs the node's tasks in VMs of `hypervisor` (the unit tests' entry, with the simulated plug-in): VM
+    /// runtime files and records under `state`, the job switch's sockets under `nodeState`.
+    func run(_ plan: NodeTaskPlan, spec: VMJobSpec, image: ImageEntry, hypervisor: any Hypervisor, state: StateDirectory,
+             nodeState: StateDirectory, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
+        let network = JobNetwork(jobID: plan.jobID, imageName: image.manifest.name, size: plan.size)
         let jobSwitch: JobSwitch
         do {
-            jobSwitch = try await JobSwitch.start(try Self.switchConfiguration(plan, network: network, state: state), group: MultiThreadedEventLoopGroup.singleton)
+            jobSwitch = try await JobSwitch.start(try Self.switchConfiguration(plan, network: network, state: nodeState), group: MultiThreadedEventLoopGroup.singleton)
         } catch {
             report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
             return
         }
+        let vms: NodeVMSet
+        do {
+            vms = try Self.plan(plan, spec: spec, image: image, hypervisor: hypervisor, network: network, jobSwitch: jobSwitch, state: state)
+        } catch {
+            report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
+            await jobSwitch.stop()
+            return
+        }
+        let task = VMTask(plan: plan, logger: logger, accelerator: Self.accelerator(of: hypervisor),
+                          registry: JobVMRegistry(state: state, jobID: plan.jobID))
         let replies = PMIReplies()
         let pmi = plan.usesPMI ? PMINodeShell(
             configuration: plan.pmiConfiguration(tasksPerVM: true), logger: logger,
@@ -60,10 +97,10 @@ public struct VMTaskBackend: TaskBackend {
         let stdinOutputs = stdinSources
         enum Outcome: Sendable { case taskDone, terminate, controlsClosed }
         await withTaskGroup(of: Outcome.self) { group in
-            for rank in plan.taskRanks {
+            for (index, vm) in vms.vms.enumerated() {
+                let rank = plan.taskRanks.lowerBound + index
                 group.addTask {
-                    await runTask(rank: rank, plan: plan, image: entry, network: network, nic: jobSwitch.network(for: rank),
-                                  pmi: pmi.map { ($0, replies) }, stdin: stdinOutputs[rank], report: report)
+                    await task.run(vm, rank: rank, network: network, pmi: pmi.map { ($0, replies) }, stdin: stdinOutputs[rank], report: report)
                     return .taskDone
                 }
             }
@@ -97,18 +134,46 @@ public struct VMTaskBackend: TaskBackend {
                 switch outcome {
                 case .taskDone:
                     done += 1
-                    if done == plan.taskRanks.count { group.cancelAll() }
+                    if done == vms.vms.count { group.cancelAll() }
                 case .terminate:
-                    group.cancelAll()  // QuickBoot kills QEMU when its task is cancelled
+                    group.cancelAll()  // each task force-stops its VM when cancelled
                 case .controlsClosed:
                     continue
                 }
             }
         }
         for input in stdinInputs.values { input.finish() }
+        await vms.stopAll(force: true)  // none should be left; never leave one behind
         let (fromVMs, fromNodes) = await jobSwitch.counters()
         logger.debug("job network of node \(plan.node): \(fromVMs) frames from its VMs, \(fromNodes) from other nodes")
         await jobSwitch.stop()
+    }
+
+    /// The node's VMs: one profile per task from the node's allocation (vCPUs and memory from the job, else
+    /// the image's defaults; like processes, VMs may outnumber the cores), each with the job network's
+    /// kernel arguments and NIC for its rank.
+    static func plan(_ plan: NodeTaskPlan, spec: VMJobSpec, image: ImageEntry, hypervisor: any Hypervisor,
+                     network: JobNetwork, jobSwitch: JobSwitch, state: StateDirectory) throws -> NodeVMSet {
+        let allocation = NodeAllocation(hostname: plan.host, cores: ProcessInfo.processInfo.activeProcessorCount,
+                                        memoryBytes: HostFacts.totalMemory())
+        let planner = ProfilePlanner(oversubscribe: true, vcpusPerVM: spec.vcpus ?? max(1, image.manifest.defaultVCPUs),
+                                     memoryPerVM: spec.memoryBytes ?? image.manifest.defaultMemoryBytes,
+                                     minimumMemoryBytes: 32 << 20)
+        let count = plan.taskRanks.count
+        // Sockets of the VMs go where their paths fit (the state's tmp, else /tmp/vhpc-<uid>).
+        let longest = "\(plan.jobID)-n\(plan.node)-\(count - 1)"
+        let parent = (try RuntimeDirectory.vmPath(name: longest, preferredParent: state.tmp) as NSString).deletingLastPathComponent
+        return try NodeVMSet.plan(hypervisor: hypervisor, image: image, node: allocation, nodeIndex: plan.node,
+                                  layout: .vmsPerNode(count), jobID: plan.jobID, runtimeParent: parent, planner: planner) { index, profile in
+            let rank = plan.taskRanks.lowerBound + index
+            profile.kernelCommandLine += " " + network.kernelArguments(for: rank).joined(separator: " ")
+            profile.nics = [VMNIC(mac: network.mac(of: rank), network: jobSwitch.network(for: rank))]
+        }
+    }
+
+    /// The accelerator the plug-in boots with (for the VMs' records).
+    static func accelerator(of hypervisor: any Hypervisor) -> Accelerator {
+        (hypervisor as? QEMUHypervisor)?.accelerator ?? (hypervisor as? LibvirtHypervisor)?.accelerator ?? .tcg
     }
 
     /// Where `--stage` files appear in each guest (their DEST below it).
@@ -145,139 +210,5 @@ public struct VMTaskBackend: TaskBackend {
             tunnelHost: plan.nodeAddresses[plan.agentRank] ?? "127.0.0.1", peers: peers, localRanks: Array(plan.taskRanks),
             directory: try JobSwitch.socketDirectory(parent: state.tmp, name: "net-\(plan.jobID.prefix(12))-n\(plan.node)",
                                                      largestRank: plan.taskRanks.last ?? 0))
-    }
-
-    private func runTask(rank: Int, plan: NodeTaskPlan, image: ImageEntry, network: JobNetwork, nic: VMNIC.Network,
-                         pmi: (shell: PMINodeShell, replies: PMIReplies)?, stdin: AsyncStream<[UInt8]>?,
-                         report: @escaping @Sendable (AgentEvent) -> Void) async {
-        let hostname = network.hostname(of: rank)
-        // The image's own PATH, HOME… win over the front-end's (see TaskEnvironment).
-        var environment = plan.environment(forTask: rank, base: [:]).filter { !TaskEnvironment.vmHostOnlyNames.contains($0.key) }
-        environment["VHPC_HOSTNAME"] = hostname
-        environment["VHPC_HOSTS"] = network.hostsVariable
-        environment["VHPC_ADDRESS"] = network.address(of: rank)
-        var options = QuickBoot.Options()
-        options.vcpus = plan.environment[Self.vcpusVariable].flatMap { Int($0) }
-        options.memoryBytes = plan.environment[Self.memoryVariable].flatMap { UInt64($0) }
-        if let pmi {
-            // The guest agent sees PMI_RANK and gives the command a socketpair as PMI_FD, relayed to `pmi`.
-            environment.merge(plan.pmiEnvironment(forTask: rank, fd: nil)) { _, new in new }
-            options.onPMI = { bytes, reply in
-                pmi.replies.register(reply, for: rank)
-                pmi.shell.received(ByteBuffer(bytes: bytes), from: rank)
-            }
-        }
-        // Staged files (`--stage`) are copied into the guest: VHPC_STAGED_<n> and VHPC_STAGE_DIR name guest paths.
-        (options.files, environment) = Self.guestStaging(environment)
-        options.environment = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        options.stdin = stdin
-        options.workingDirectory = plan.chdirRequired ? plan.workingDirectory : "/"
-        options.kernelArguments = network.kernelArguments(for: rank)
-        options.nics = [VMNIC(mac: network.mac(of: rank), network: nic)]
-        options.identity = network.identity(of: rank)
-        if plan.environment[Self.noSnapshotVariable] != "1" { options.snapshots = SnapshotStore.forNode(plan.environment["VHPC_NODE_STATE"]) }
-        if let secret = plan.secret {
-            // A per-VM secret, never the job's: it authenticates this VM's guest link and nothing else.
-            options.credentials = GuestCredentials(jobID: plan.jobID, rank: UInt32(rank),
-                                                   secret: secret.guestSecret(jobID: plan.jobID, rank: UInt32(rank)))
-        }
-        let registry = JobVMRegistry(state: StateDirectory.resolve(), jobID: plan.jobID)
-        options.onBooted = { machine in registry.register(machine, rank: rank) }
-        defer { registry.unregister(rank: rank) }
-        let argv = [plan.executable] + plan.arguments
-        let lines = LineSplitter(rank: rank, report: report)
-        do {
-            let result = try await QuickBoot.run(
-                image: image, argv: argv, timeout: .seconds(300), options: options,
-                onOutput: { stream, bytes in lines.add(stream, bytes) }, logger: logger)
-            lines.finish()
-            // The same rule as for processes: a rank that opened a PMI session and exited 0 without closing it.
-            let check = MPIExitCheck(size: plan.size, mode: plan.mpiMode, linksMPI: false)
-            let connected = pmi?.shell.hasSpoken(rank) == true, finalized = pmi?.shell.hasFinalized(rank) == true
-            if let lost = PMIFenceLoss(rank: rank, status: result.exitStatus, connected: connected, finalized: finalized) {
-                pmi?.shell.lose(lost)
-            }
-            if let message = check.failure(rank: rank, status: result.exitStatus, connected: connected, finalized: finalized) {
-                report(.taskExited(task: rank, status: 1, message: message))
-            } else {
-                report(.taskExited(task: rank, status: result.exitStatus, message: ""))
-            }
-        } catch is CancellationError {
-            lines.finish()
-            report(.taskExited(task: rank, status: 128 + SIGTERM, message: ""))
-        } catch V2MError.guestExecFailed(_, let reason) {
-            // The guest could not start the command: the same exit codes as processes (127, 126, 1).
-            lines.finish()
-            let failure = TaskStartFailure.guest(plan.executable, reason: reason)
-            report(.taskExited(task: rank, status: failure.status, message: failure.description))
-        } catch {
-            lines.finish()
-            report(.taskExited(task: rank, status: TaskEnd.infrastructureFailureStatus, message: "VM of rank \(rank) on node \(plan.node) (\(plan.host)) failed: \(error)"))
-        }
-    }
-}
-
-/// Cuts a VM's output chunks into whole lines per stream (Control's `LineFramer`), as the agent expects.
-final class LineSplitter: @unchecked Sendable {
-    private let rank: Int
-    private let report: @Sendable (AgentEvent) -> Void
-    private let lock = NSLock()
-    private var framers: [GuestMessage.OutputStream: LineFramer] = [.stdout: LineFramer(), .stderr: LineFramer()]
-
-    init(rank: Int, report: @escaping @Sendable (AgentEvent) -> Void) {
-        self.rank = rank
-        self.report = report
-    }
-
-    func add(_ stream: GuestMessage.OutputStream, _ bytes: [UInt8]) {
-        let lines = lock.withLock { framers[stream]?.append(ByteBuffer(bytes: bytes)) }
-        if let lines { send(stream, lines, endOfStream: false) }
-    }
-
-    func finish() {
-        for stream in [GuestMessage.OutputStream.stdout, .stderr] {
-            var rest = lock.withLock { framers[stream]?.flush() } ?? ByteBuffer()
-            if rest.readableBytes > 0, rest.readableBytesView.last != UInt8(ascii: "\n") {
-                rest.writeInteger(UInt8(ascii: "\n"))
-            }
-            send(stream, rest, endOfStream: true)
-        }
-    }
-
-    private func send(_ stream: GuestMessage.OutputStream, _ data: ByteBuffer, endOfStream: Bool) {
-        report(.taskOutput(task: rank, stream: stream == .stdout ? .stdout : .stderr, data: data, endOfStream: endOfStream))
-    }
-}
-
-/// Picks the VM backend when the job names a VSE image, the process backend otherwise.
-public struct SelectingTaskBackend: TaskBackend {
-    let processes: ProcessTaskBackend
-    let vms: VMTaskBackend
-
-    public init(processes: ProcessTaskBackend, vms: VMTaskBackend) {
-        self.processes = processes
-        self.vms = vms
-    }
-
-    public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
-        if plan.environment[VMTaskBackend.imageVariable] != nil {
-            await vms.run(plan, controls: controls, report: report)
-        } else {
-            await processes.run(plan, controls: controls, report: report)
-        }
-    }
-}
-
-/// Where each local rank's PMI replies go: the reply function of its VM's guest channel, known from the
-/// rank's first PMI bytes.
-final class PMIReplies: Sendable {
-    private let table = Mutex<[Int: @Sendable ([UInt8]) -> Void]>([:])
-
-    func register(_ reply: @escaping @Sendable ([UInt8]) -> Void, for rank: Int) {
-        table.withLock { $0[rank] = reply }
-    }
-
-    func send(_ bytes: [UInt8], to rank: Int) {
-        table.withLock { $0[rank] }?(bytes)
     }
 }

@@ -16,6 +16,9 @@ public struct HypervisorSelector: Sendable {
     /// libvirt connection URI (default: `$LIBVIRT_DEFAULT_URI`, else `qemu:///system`).
     public var libvirtURI: String?
     public var logger: Logger
+    /// VMs end with this process however it ends (a job's tool agent): QEMU children always do; libvirt
+    /// domains are started with autodestroy.
+    public var endWithProcess = false
 
     public init(state: StateDirectory, accelerator: AcceleratorChoice = .auto, probeImage: ImageEntry? = nil,
                 detached: Bool = false, bootTimeout: Duration = .seconds(60),
@@ -66,8 +69,10 @@ public struct HypervisorSelector: Sendable {
                                   locator: locator, logger: logger)
         case .libvirt:
             let verdict = await acceleratorVerdict()
-            return LibvirtHypervisor(accelerator: verdict.accelerator, uri: libvirtURI, bootTimeout: bootTimeout,
-                                     locator: locator, logger: logger)
+            var libvirt = LibvirtHypervisor(accelerator: verdict.accelerator, uri: libvirtURI, bootTimeout: bootTimeout,
+                                            locator: locator, logger: logger)
+            libvirt.autoDestroy = endWithProcess
+            return libvirt
         case .xen: return XenHypervisor(locator: locator)
         case .palacios: return PalaciosHypervisor()
         case .simulated: return SimulatedHypervisor()

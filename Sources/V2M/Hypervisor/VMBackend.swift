@@ -19,8 +19,11 @@ public protocol VMBackend: Sendable {
     /// The guest agent's liveness counter.
     func guestStatus() async throws -> GuestStatus
     /// Runs a command in the guest through its agent.
-    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
+    func exec(_ command: GuestCommand,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32
+    /// What the hypervisor itself says about the VM now (`running`, `paused`, …), asked of it rather than
+    /// remembered: another process may have paused it. nil when the hypervisor does not answer or cannot say.
+    func observedRunState() async -> VMState?
     /// The hypervisor process id, when there is one (for records and tests).
     var processID: Int32? { get }
     /// Where the running VM lives (process, sockets, log), for records; nil when not running.
@@ -54,4 +57,5 @@ public struct VMRuntimeInfo: Sendable, Equatable, Codable {
 
 extension VMBackend {
     public var runtime: VMRuntimeInfo? { nil }
+    public func observedRunState() async -> VMState? { nil }
 }

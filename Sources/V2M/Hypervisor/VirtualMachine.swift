@@ -134,10 +134,23 @@ public final class VirtualMachine: Sendable {
     /// then end-of-file (nil: end-of-file at once).
     public func exec(_ argv: [String], environment: [String] = [], stdin: AsyncStream<[UInt8]>? = nil,
                      onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
+        try await run(GuestCommand(argv, environment: environment, stdin: stdin), onOutput: onOutput)
+    }
+
+    /// Runs `command` in the guest (working directory, stdin, PMI connection: see ``GuestCommand``),
+    /// streaming its output; returns its exit status.
+    public func run(_ command: GuestCommand,
+                    onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
         guard currentState == .running else {
             throw V2MError.illegalTransition(vm: name, from: currentState, operation: "exec")
         }
-        return try await backend.exec(argv, environment: environment, stdin: stdin, onOutput: onOutput)
+        return try await backend.exec(command, onOutput: onOutput)
+    }
+
+    /// What the hypervisor says about the VM right now (another process may have paused it); nil when it
+    /// does not answer or cannot say.
+    public func observedRunState() async -> VMState? {
+        await backend.observedRunState()
     }
 
     /// Removes what a stopped or crashed VM left behind (overlay, sockets, logs). Refused while active.

@@ -20,14 +20,19 @@ public final class NodeVMSet: Sendable {
         self.vms = vms
     }
 
-    /// Plans the node's profiles (`ProfilePlanner`) and defines one VM per profile.
+    /// Plans the node's profiles (`ProfilePlanner`) and defines one VM per profile, after `customize` has
+    /// adapted each (by index: kernel arguments, NICs of a job network).
     public static func plan(hypervisor: any Hypervisor, image: ImageEntry, node: NodeAllocation, nodeIndex: Int,
                             layout: ProfilePlanner.Layout, jobID: String, runtimeParent: String,
-                            planner: ProfilePlanner = ProfilePlanner()) throws(V2MError) -> NodeVMSet {
+                            planner: ProfilePlanner = ProfilePlanner(),
+                            customize: (Int, inout VMProfile) -> Void = { _, _ in }) throws(V2MError) -> NodeVMSet {
         let profiles = try planner.plan(image: image, node: node, nodeIndex: nodeIndex, layout: layout, jobID: jobID,
                                         runtimeParent: runtimeParent)
         var vms: [VirtualMachine] = []
-        for profile in profiles { vms.append(try hypervisor.define(profile)) }
+        for (index, var profile) in profiles.enumerated() {
+            customize(index, &profile)
+            vms.append(try hypervisor.define(profile))
+        }
         return NodeVMSet(vms: vms)
     }
 

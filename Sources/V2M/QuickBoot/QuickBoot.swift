@@ -147,6 +147,16 @@ extension QuickBoot {
 
     /// Streams `file` into the guest as the stdin of `cat`; throws if the guest could not write it.
     static func copy(_ file: GuestFile, into guest: GuestChannel) async throws {
+        try await copy(file) { command, onOutput in try await guest.run(command, onOutput: onOutput) }
+    }
+
+    /// Streams `file` into `vm`'s guest as the stdin of `cat`; throws if the guest could not write it.
+    public static func copy(_ file: GuestFile, into vm: VirtualMachine) async throws {
+        try await copy(file) { command, onOutput in try await vm.run(command, onOutput: onOutput) }
+    }
+
+    /// The copy itself, over whatever runs a command in the guest.
+    static func copy(_ file: GuestFile, run: (GuestCommand, @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32) async throws {
         guard let handle = FileHandle(forReadingAtPath: file.source) else {
             throw V2MError.guestExecFailed(vm: "guest", reason: "cannot read \(file.source) to copy it into the guest")
         }
@@ -163,8 +173,9 @@ extension QuickBoot {
         reader.start()
         let script = "mkdir -p \"${1%/*}\" && cat > \"$1\" && chmod \"$2\" \"$1\""
         let errors = Mutex<[UInt8]>([])
-        let status = try await guest.exec(["sh", "-c", script, "sh", file.destination, String(mode & 0o7777, radix: 8)],
-                                          stdin: chunks, onOutput: { stream, bytes in if stream == .stderr { errors.withLock { $0 += bytes } } })
+        let status = try await run(GuestCommand(["sh", "-c", script, "sh", file.destination, String(mode & 0o7777, radix: 8)], stdin: chunks)) { stream, bytes in
+            if stream == .stderr { errors.withLock { $0 += bytes } }
+        }
         guard status == 0 else {
             throw V2MError.guestExecFailed(vm: "guest", reason: "copying \(file.source) to \(file.destination) failed (exit \(status)): \(String(decoding: errors.withLock { $0.prefix(500) }, as: UTF8.self))")
         }

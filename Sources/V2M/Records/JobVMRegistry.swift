@@ -28,6 +28,15 @@ public struct JobVMRegistry: Sendable {
         try? records.save(record)
     }
 
+    /// Records a booted job VM of any plug-in (best effort, as above).
+    public func register(_ vm: VirtualMachine, accelerator: Accelerator, rank: Int) {
+        var record = VMRecord(name: name(ofRank: rank), hypervisor: vm.kind, accelerator: accelerator, profile: vm.profile,
+                              runtime: vm.runtime, recordedState: .running)
+        record.job = jobID
+        record.rank = rank
+        try? records.save(record)
+    }
+
     public func unregister(rank: Int) {
         records.remove(name(ofRank: rank))
     }

@@ -12,6 +12,8 @@ public struct LaunchCommand: Hashable, Sendable {
     public var workingDirectory: String
     /// Processes to start on each target.
     public var tasks: UInt32
+    /// Processes, or VMs (which image, plug-in and size).
+    public var runtime: TaskRuntime
 
     public init(
         id: UInt64,
@@ -20,7 +22,8 @@ public struct LaunchCommand: Hashable, Sendable {
         arguments: [String] = [],
         environment: [EnvironmentVariable] = [],
         workingDirectory: String = "",
-        tasks: UInt32 = 1
+        tasks: UInt32 = 1,
+        runtime: TaskRuntime = .processes
     ) {
         self.id = id
         self.target = target
@@ -29,6 +32,7 @@ public struct LaunchCommand: Hashable, Sendable {
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.tasks = tasks
+        self.runtime = runtime
     }
 }
 
@@ -45,6 +49,9 @@ extension LaunchCommand: PayloadCodable {
         for variable in environment { variable.encode(into: &buffer) }
         buffer.writeWireString(workingDirectory)
         buffer.writeInteger(tasks)
+        // Optional and last: a launch of processes is byte for byte what it was before (guest agents of images
+        // built earlier still read their exec); a VM launch adds tag 1 and its spec.
+        if case .vms = runtime { runtime.encode(into: &buffer) }
     }
 
     init(reading reader: inout PayloadReader) throws(WireError) {
@@ -61,5 +68,8 @@ extension LaunchCommand: PayloadCodable {
         for _ in 0..<variableCount { environment.append(try EnvironmentVariable(reading: &reader)) }
         workingDirectory = try reader.string("working directory")
         tasks = try reader.integer("tasks")
+        // Anything after `tasks` that is not a VM runtime is left to `finish()` (trailing bytes).
+        runtime = reader.buffer.getInteger(at: reader.buffer.readerIndex, as: UInt8.self) == 1
+            ? try TaskRuntime(reading: &reader) : .processes
     }
 }

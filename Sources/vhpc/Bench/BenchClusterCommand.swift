@@ -4,6 +4,7 @@ import Foundation
 import GuestProtocol
 import Launch
 import Logging
+import Wire
 import NIOConcurrencyHelpers
 import NodeAgent
 import V2M
@@ -98,8 +99,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
             jobID: "bench-cluster-\(getpid())-\(nodes)x\(vmsPerNode)-\(snapshots ? "s" : "c")", nodeCount: nodes, taskCount: nodes * vmsPerNode, hosts: [],
             executable: "echo", arguments: ["started"], workingDirectory: "/")
         options.staging = try StagePlan.image(image, firstTransferID: 1000)
-        options.environment[VMTaskBackend.imageVariable] = image.manifest.id
-        options.environment.merge(VMSettings(vcpus: nil, memoryBytes: nil, snapshots: snapshots).environment) { _, new in new }
+        options.runtime = VMSettings(snapshots: snapshots).runtime(imageID: image.manifest.id)
         options.heartbeat = .seconds(2)
         let started = ContinuousClock.now
         let marks = NIOLockedValueBox<(bootstrap: Duration?, staged: Duration?, running: Set<Int>, allStarted: Duration?)>((nil, nil, [], nil))

@@ -100,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
     var error: String?
     @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
     @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
-    @Option(help: "With --vse: auto or qemu (the plug-in whose VMs can join the job network).") var hypervisor: String = "auto"
+    @Option(help: "With --vse: the V2M plug-in that boots the VMs: auto, qemu, libvirt or simulated.") var hypervisor: String = "auto"
     @Flag(name: .customLong("no-snapshot"), help: "With --vse: boot every VM cold instead of restoring its image's saved guest.") var noSnapshot = false
     @Option(help: "auto (default: every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI), pmi1, pmix or none.")
     var mpi: String = "auto"
@@ -196,8 +196,7 @@ struct RunCommand: AsyncParsableCommand {
         if let image {
             options.staging += try StagePlan.image(image, firstTransferID: 1000, chunkSize: stageChunkSize)
         }
-        if let image { options.environment[VMTaskBackend.imageVariable] = image.manifest.id }
-        options.environment.merge(vmSettings.environment) { _, new in new }
+        if let image { options.runtime = vmSettings.runtime(imageID: image.manifest.id) }
         options.environment[NodeTaskPlan.mpiVariable] = mpi
         // With a task on every node each agent process's PMIx node is named by its first agent, known before
         // the launch: the server can start alongside the bootstrap (VMs are served PMI-1 only).

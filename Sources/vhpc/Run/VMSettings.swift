@@ -1,25 +1,20 @@
 import NodeAgent
 import VSE
+import Wire
 
-/// `vhpc run`'s per-VM options (`--vcpus`, `--memory`, `--hypervisor`), checked before anything starts and
-/// handed to the nodes' tool agents as launch environment (read back by ``VMTaskBackend``).
+/// `vhpc run`'s per-VM options (`--vcpus`, `--memory`, `--hypervisor`, `--no-snapshot`), checked before
+/// anything starts and handed to the nodes' tool agents in the launch (``TaskRuntime/vms(_:)``, read by
+/// ``VMTaskBackend``).
 struct VMSettings: Equatable {
-    static let vcpusVariable = VMTaskBackend.vcpusVariable
-    static let memoryVariable = VMTaskBackend.memoryVariable
-    static let noSnapshotVariable = VMTaskBackend.noSnapshotVariable
-
     var vcpus: Int?
     var memoryBytes: UInt64?
+    var hypervisor = "auto"
     /// False with `--no-snapshot`: every VM boots cold.
     var snapshots = true
 
-    /// What the tool agents read.
-    var environment: [String: String] {
-        var result: [String: String] = [:]
-        if let vcpus { result[Self.vcpusVariable] = String(vcpus) }
-        if let memoryBytes { result[Self.memoryVariable] = String(memoryBytes) }
-        if !snapshots { result[Self.noSnapshotVariable] = "1" }
-        return result
+    /// The launch's runtime for VMs of image `imageID`.
+    func runtime(imageID: String) -> TaskRuntime {
+        .vms(VMJobSpec(imageID: imageID, hypervisor: hypervisor, vcpus: vcpus, memoryBytes: memoryBytes, snapshots: snapshots))
     }
 
     static func parse(vse: String?, vcpus: Int?, memory: String?, hypervisor: String) throws -> VMSettings {
@@ -27,9 +22,9 @@ struct VMSettings: Equatable {
             throw CLIErrors.fail("--vcpus, --memory and --hypervisor apply to VMs: add --vse SPEC")
         }
         switch hypervisor {
-        case "auto", "qemu": break
-        case "libvirt", "xen", "palacios", "simulated":
-            throw CLIErrors.fail("--hypervisor \(hypervisor): vhpc run --vse boots its VMs with the qemu plug-in, the one whose VMs join the job network (libvirt cannot attach a unix datagram NIC; xen and palacios are generated, not run here; simulated runs no guest); use auto or qemu")
+        case "auto", "qemu", "libvirt", "simulated": break
+        case "xen", "palacios":
+            throw CLIErrors.fail("--hypervisor \(hypervisor): its configuration is generated (vhpc vm start), not run here; use auto, qemu or libvirt")
         default:
             throw CLIErrors.fail("--hypervisor '\(hypervisor)' is not known (auto, qemu, libvirt, xen, palacios, simulated)")
         }
@@ -42,12 +37,6 @@ struct VMSettings: Equatable {
             guard parsed >= 32 << 20 else { throw CLIErrors.fail("--memory must be at least 32M (got \(memory))") }
             bytes = parsed
         }
-        return VMSettings(vcpus: vcpus, memoryBytes: bytes)
-    }
-
-    init(vcpus: Int?, memoryBytes: UInt64?, snapshots: Bool = true) {
-        self.vcpus = vcpus
-        self.memoryBytes = memoryBytes
-        self.snapshots = snapshots
+        return VMSettings(vcpus: vcpus, memoryBytes: bytes, hypervisor: hypervisor)
     }
 }

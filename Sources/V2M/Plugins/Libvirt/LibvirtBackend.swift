@@ -31,10 +31,13 @@ final class LibvirtBackend: VMBackend, Sendable {
     let bootTimeout: Duration
     let locator: ExecutableLocator
     let logger: Logger
+    /// The domain ends with this process (a job's VMs); see `LibvirtHypervisor.autoDestroy`.
+    let autoDestroy: Bool
     let state: Mutex<State>
 
     init(profile: VMProfile, accelerator: Accelerator, uri: String, bootTimeout: Duration, locator: ExecutableLocator,
-         logger: Logger) {
+         logger: Logger, autoDestroy: Bool = false) {
+        self.autoDestroy = autoDestroy
         self.profile = profile
         self.accelerator = accelerator
         self.bootTimeout = bootTimeout
@@ -81,11 +84,6 @@ final class LibvirtBackend: VMBackend, Sendable {
     }
 
     func start(onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
-        for nic in profile.nics {
-            if case .unixDatagram = nic.network {
-                throw V2MError.invalidProfile("\(profile.name): a job-switch NIC is QEMU's unix dgram netdev, which libvirt cannot express; use --hypervisor qemu")
-            }
-        }
         // A new boot uses the profile's paths, on the daemon the domain last ran on.
         let consoleLog = defaultConsoleLog
         state.withLock { s in
@@ -102,7 +100,7 @@ final class LibvirtBackend: VMBackend, Sendable {
         } catch {
             throw V2MError.invalidProfile("cannot write \(xmlPath): \(error)")
         }
-        let uuid = try await connection().createDomain(xml: xml.render())
+        let uuid = try await connection().createDomain(xml: xml.render(), autoDestroy: autoDestroy)
         let pid = LibvirtQEMUProcess.find(uuid: uuid, consoleLog: consoleLog)
         let generation = state.withLock { s in
             s.placement.pid = pid
@@ -202,9 +200,14 @@ final class LibvirtBackend: VMBackend, Sendable {
 
     func guestStatus() async throws -> GuestStatus { try await guest().status() }
 
-    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
+    func observedRunState() async -> VMState? {
+        guard let connection = try? await connection() else { return nil }
+        return try? await connection.observedState(domain)
+    }
+
+    func exec(_ command: GuestCommand,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
-        try await guest().exec(argv, environment: environment, stdin: stdin, onOutput: onOutput)
+        try await guest().run(command, onOutput: onOutput)
     }
 
     func cleanup() async {

@@ -46,10 +46,12 @@ final class LibvirtConnection: @unchecked Sendable {
 
     /// Starts a transient domain from XML; returns its UUID.
     @discardableResult
-    func createDomain(xml: String) async throws -> String {
+    /// Starts a transient domain; with `autoDestroy` (VIR_DOMAIN_START_AUTODESTROY) libvirtd destroys it when
+    /// this connection closes — when the process holding it ends, however it ends.
+    func createDomain(xml: String, autoDestroy: Bool = false) async throws -> String {
         let connection = self
         return try await Self.blocking { () -> Result<String, V2MError> in
-            guard let domain = vhpc_virDomainCreateXML(connection.pointer, xml, 0) else {
+            guard let domain = vhpc_virDomainCreateXML(connection.pointer, xml, autoDestroy ? 2 : 0) else {
                 return .failure(.libvirt(operation: "virDomainCreateXML", reason: LibvirtConnection.lastError()))
             }
             defer { vhpc_virDomainFree(domain) }

@@ -24,7 +24,16 @@ public struct LibvirtDomainXML: Sendable, Equatable {
 
     public func render() -> String {
         var x: [String] = []
-        x.append("<domain type='\(accelerator == .kvm ? "kvm" : "qemu")'>")
+        // Job-switch NICs are QEMU's unix datagram netdev, which libvirt's interface types cannot express:
+        // they go to QEMU as extra arguments (libvirt's qemu namespace), on the PCIe root bus at slot 0x10 and
+        // up, far above the slots libvirt fills from 0x1 (QEMU sees these arguments before libvirt's devices).
+        let passthrough = profile.nics.enumerated().compactMap { index, nic -> [String]? in
+            guard case .unixDatagram(let vmPath, let switchPath) = nic.network else { return nil }
+            return ["-netdev", "dgram,id=vn\(index),local.type=unix,local.path=\(vmPath),remote.type=unix,remote.path=\(switchPath)",
+                    "-device", "virtio-net-pci,netdev=vn\(index),mac=\(nic.mac),bus=pcie.0,addr=0x\(String(0x10 + index, radix: 16))"]
+        }.flatMap { $0 }
+        let namespace = passthrough.isEmpty ? "" : " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
+        x.append("<domain type='\(accelerator == .kvm ? "kvm" : "qemu")'\(namespace)>")
         x.append("  <name>\(escape(Self.domainName(for: profile.name)))</name>")
         x.append("  <memory unit='MiB'>\(profile.memoryMiB)</memory>")
         x.append("  <vcpu placement='static'>\(profile.vcpus)</vcpu>")
@@ -65,6 +74,7 @@ public struct LibvirtDomainXML: Sendable, Equatable {
         x.append("      <target type='virtio' name='\(escape(profile.guestChannel.portName))'/>")
         x.append("    </channel>")
         for nic in profile.nics {
+            if case .unixDatagram = nic.network { continue }  // a QEMU argument, below
             switch nic.network {
             case .user:
                 x.append("    <interface type='user'>")
@@ -72,8 +82,7 @@ public struct LibvirtDomainXML: Sendable, Equatable {
                 x.append("    <interface type='bridge'>")
                 x.append("      <source bridge='\(escape(bridge))'/>")
             case .unixDatagram:
-                // libvirt has no unix datagram interface; LibvirtBackend refuses such profiles before this.
-                x.append("    <interface type='user'>")
+                continue
             }
             x.append("      <mac address='\(nic.mac)'/>")
             x.append("      <model type='virtio'/>")
@@ -86,6 +95,11 @@ public struct LibvirtDomainXML: Sendable, Equatable {
         x.append("  <seclabel type='static' model='dac' relabel='no'>")
         x.append("    <label>+0:+0</label>")
         x.append("  </seclabel>")
+        if !passthrough.isEmpty {
+            x.append("  <qemu:commandline>")
+            for argument in passthrough { x.append("    <qemu:arg value='\(escape(argument))'/>") }
+            x.append("  </qemu:commandline>")
+        }
         x.append("</domain>")
         return x.joined(separator: "\n") + "\n"
     }

@@ -13,6 +13,9 @@ public struct LibvirtHypervisor: Hypervisor {
     public var bootTimeout: Duration
     public var locator: ExecutableLocator
     public var logger: Logger
+    /// Domains end with the process that started them (libvirt's autodestroy: a job's VMs must not outlive
+    /// its agent, even one killed with SIGKILL); such domains cannot be migrated.
+    public var autoDestroy = false
 
     /// `uri` defaults to `$LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
     public init(accelerator: Accelerator = .tcg, uri: String? = nil, bootTimeout: Duration = .seconds(120),
@@ -35,7 +38,7 @@ public struct LibvirtHypervisor: Hypervisor {
 
     public func makeBackend(for profile: VMProfile) throws(V2MError) -> any VMBackend {
         LibvirtBackend(profile: profile, accelerator: accelerator, uri: uri, bootTimeout: bootTimeout,
-                       locator: locator, logger: logger)
+                       locator: locator, logger: logger, autoDestroy: autoDestroy)
     }
 
     /// The domain's real state as its libvirtd reports it (the one the record names after a migration); a

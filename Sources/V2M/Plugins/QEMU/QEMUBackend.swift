@@ -33,10 +33,12 @@ final class QEMUBackend: VMBackend, Sendable {
     let bootTimeout: Duration
     let locator: ExecutableLocator
     let logger: Logger
+    let snapshotStart: SnapshotStart?
     private let state = Mutex(State())
 
     init(profile: VMProfile, accelerator: Accelerator, detached: Bool, bootTimeout: Duration,
-         locator: ExecutableLocator, logger: Logger) {
+         locator: ExecutableLocator, logger: Logger, snapshotStart: SnapshotStart? = nil) {
+        self.snapshotStart = snapshotStart
         self.profile = profile
         self.accelerator = accelerator
         self.detached = detached
@@ -68,11 +70,26 @@ final class QEMUBackend: VMBackend, Sendable {
     // MARK: lifecycle
 
     func start(onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
-        let machine = try await QEMUMachine.boot(profile, accelerator: accelerator, detached: detached,
+        let machine: QEMUMachine
+        if let snapshotStart, !detached {
+            // The owner wrote the VM's credentials (with its identity); SnapshotBoot rewrites them with a fresh
+            // seed and the clock, and restores or boots.
+            let credentials = try? GuestCredentialsFile.read(profile.guestChannel.credentialsPath, vmName: profile.name)
+            let restored: Bool
+            (machine, restored) = try await snapshotStart.boot.boot(
+                image: snapshotStart.image, profile: profile, credentials: credentials,
+                identity: credentials?.identity ?? GuestIdentity(hostname: ""), accelerator: accelerator,
+                timeout: bootTimeout, locator: locator, logger: logger)
+            logger.debug("VM started", metadata: ["vm": "\(profile.name)", "from": "\(restored ? "snapshot" : "cold boot")"])
+        } else {
+            machine = try await QEMUMachine.boot(profile, accelerator: accelerator, detached: detached,
                                                  timeout: bootTimeout, locator: locator, logger: logger)
-        let qmp: QMPClient
+        }
+        // QMP answers, then is let go: QEMU serves one monitor client at a time, and `vhpc vm pause` from
+        // another process must reach a VM this one runs (a job's); operations reconnect when they need it.
         do {
-            qmp = try await QMPClient.connect(socketPath: machine.paths.qmpSocket, vmName: profile.name)
+            let qmp = try await QMPClient.connect(socketPath: machine.paths.qmpSocket, vmName: profile.name)
+            await qmp.close()
         } catch {
             await machine.kill()
             throw error
@@ -82,7 +99,7 @@ final class QEMUBackend: VMBackend, Sendable {
             s.onExit = onExit
             s.exitExpected = false
             s.instance = Instance(generation: s.generation, process: machine.process, paths: machine.paths,
-                                  guestSocket: profile.guestChannel.socketPath, qmp: qmp, guest: machine.guest)
+                                  guestSocket: profile.guestChannel.socketPath, qmp: nil, guest: machine.guest)
             return s.generation
         }
         monitor(generation: generation, process: machine.process)
@@ -143,6 +160,25 @@ final class QEMUBackend: VMBackend, Sendable {
         try await qmp().execute("cont")
     }
 
+    /// Over a connection of its own, closed at once (see `start`), unless this backend holds one already.
+    func observedRunState() async -> VMState? {
+        guard let instance = try? currentInstance() else { return nil }
+        let status = try? await withDeadline(.seconds(3), onTimeout: { .qmp(vm: self.profile.name, command: "query-status", reason: "timed out") }) {
+            if let qmp = instance.qmp, !qmp.isClosed { return try await qmp.status() }
+            let client = try await QMPClient.connect(socketPath: instance.paths.qmpSocket, vmName: self.profile.name, timeout: .seconds(2))
+            let status = try? await client.status()
+            await client.close()
+            guard let status else { throw V2MError.qmp(vm: self.profile.name, command: "query-status", reason: "no answer") }
+            return status
+        }
+        switch status {
+        case "running": return .running
+        case "paused", "suspended": return .paused
+        case nil: return nil
+        default: return .stopping
+        }
+    }
+
     /// Current QMP run state ("running", "paused", …).
     func queryStatus() async throws -> String {
         try await qmp().status()
@@ -186,9 +222,9 @@ final class QEMUBackend: VMBackend, Sendable {
         try await guest().status()
     }
 
-    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
+    func exec(_ command: GuestCommand,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
-        try await guest().exec(argv, environment: environment, stdin: stdin, onOutput: onOutput)
+        try await guest().run(command, onOutput: onOutput)
     }
 
     func cleanup() async {

@@ -12,6 +12,8 @@ public struct QEMUHypervisor: Hypervisor {
     public var bootTimeout: Duration
     public var locator: ExecutableLocator
     public var logger: Logger
+    /// Start VMs through snapshots (a job's tool agent sets it); nil: every VM boots cold.
+    public var snapshotStart: SnapshotStart?
 
     public init(accelerator: Accelerator = .tcg, detached: Bool = false, bootTimeout: Duration = .seconds(60),
                 locator: ExecutableLocator = ExecutableLocator(), logger: Logger = Logger(label: "vhpc.v2m.qemu")) {
@@ -34,7 +36,7 @@ public struct QEMUHypervisor: Hypervisor {
 
     public func makeBackend(for profile: VMProfile) throws(V2MError) -> any VMBackend {
         QEMUBackend(profile: profile, accelerator: accelerator, detached: detached, bootTimeout: bootTimeout,
-                    locator: locator, logger: logger)
+                    locator: locator, logger: logger, snapshotStart: snapshotStart)
     }
 
     /// A handle for a VM started earlier (by another process) from its record: QMP and guest channel are

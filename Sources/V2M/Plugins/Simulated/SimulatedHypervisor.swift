@@ -125,6 +125,10 @@ final class SimulatedBackend: VMBackend, Sendable {
         end(reason: "killed")
     }
 
+    func observedRunState() async -> VMState? {
+        state.withLock { s in s.alive ? (s.paused ? .paused : .running) : .stopped }
+    }
+
     func migrate(to target: String?) async throws {
         try await Task.sleep(for: hypervisor.latencies.migrate)
         try check(.migrate, "migrate")
@@ -138,19 +142,32 @@ final class SimulatedBackend: VMBackend, Sendable {
         return GuestStatus(counter: counter, uptimeMilliseconds: uptime)
     }
 
-    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
+    func exec(_ command: GuestCommand,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
         try check(.exec, "exec")
-        // A tiny shell: `echo WORDS`, `true`, `false`, `exit N`; anything else fails to start.
+        let argv = command.argv
+        // A tiny shell: `echo WORDS`, `printenv NAME…` (from the command's environment), `sleep S`, `true`,
+        // `false`, `exit N`; anything else fails to start.
         switch argv.first {
         case "echo":
             onOutput(.stdout, Array((argv.dropFirst().joined(separator: " ") + "\n").utf8))
+            return 0
+        case "printenv":
+            let values = Dictionary(command.environment.map { ($0.prefix { $0 != "=" }, $0.drop { $0 != "=" }.dropFirst()) },
+                                    uniquingKeysWith: { _, last in last })
+            var status: Int32 = 0
+            for name in argv.dropFirst() {
+                if let value = values[Substring(name)] { onOutput(.stdout, Array((value + "\n").utf8)) } else { status = 1 }
+            }
+            return status
+        case "sleep":
+            try await Task.sleep(for: .seconds(Double(argv.dropFirst().first ?? "0") ?? 0))
             return 0
         case "true": return 0
         case "false": return 1
         case "exit": return Int32(argv.dropFirst().first ?? "0") ?? 0
         default:
-            throw V2MError.guestExecFailed(vm: name, reason: "\(argv.first ?? ""): not found")
+            throw V2MError.guestExecFailed(vm: name, reason: "\(argv.first ?? ""): No such file or directory")  // as the guest agent says it
         }
     }
 

@@ -52,7 +52,7 @@ struct GeneratedOnlyBackend: VMBackend {
     func kill() async {}
     func migrate(to target: String?) async throws { throw V2MError.hypervisorUnavailable(kind, reason: "not run here") }
     func guestStatus() async throws -> GuestStatus { throw V2MError.hypervisorUnavailable(kind, reason: "not run here") }
-    func exec(_ argv: [String], environment: [String], stdin: AsyncStream<[UInt8]>?,
+    func exec(_ command: GuestCommand,
               onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void) async throws -> Int32 {
         throw V2MError.hypervisorUnavailable(kind, reason: "not run here")
     }

@@ -3,8 +3,8 @@ import Foundation
 
 /// This machine's capacity for ``JobCapacity``: cores, `MemAvailable`, and the smaller of RLIMIT_NPROC and
 /// the kernel's threads-max.
-enum HostFacts {
-    static func current() -> JobCapacity.Host {
+public enum HostFacts {
+    public static func current() -> JobCapacity.Host {
         var available: UInt64 = .max
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
@@ -20,5 +20,13 @@ enum HostFacts {
         }
         return JobCapacity.Host(cores: ProcessInfo.processInfo.activeProcessorCount, availableMemory: available,
                                 processLimit: limits.min())
+    }
+
+    /// The machine's memory (`MemTotal`): what a node offers its VMs before the planner splits it.
+    public static func totalMemory() -> UInt64 {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) }) else { return 1 << 30 }
+        return kilobytes * 1024
     }
 }
