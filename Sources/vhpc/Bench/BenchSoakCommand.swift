@@ -27,6 +27,8 @@ struct BenchSoakCommand: AsyncParsableCommand {
         var stderr: String
         var hung: Bool
         var leftovers: [String]
+        /// The agent process the fault was sent to (nil: none was found while the job ran).
+        var injected: String? = nil
     }
 
     func run() async throws {
@@ -45,7 +47,7 @@ struct BenchSoakCommand: AsyncParsableCommand {
         print("soak: \(runs) local jobs (-N \(nodes), \(Int(faults * 100)) % with a fault), \(vmRuns) VM jobs (1 node x 2 VMs, \(vse)); seed \(seed)")
         var clean = (jobs: 0, failures: 0, hangs: 0, falseReports: 0)
         var vm = (jobs: 0, failures: 0, hangs: 0, falseReports: 0)
-        var injected = (jobs: 0, killed: 0, stopped: 0, reported: 0, hangs: 0, missed: 0)
+        var injected = (jobs: 0, killed: 0, stopped: 0, reported: 0, hangs: 0, missed: 0, notSent: 0)
         var leftoverProcesses = 0
         var problems: [String] = []
         func note(_ text: String) { if problems.count < 20 { problems.append(text) } }
@@ -67,7 +69,10 @@ struct BenchSoakCommand: AsyncParsableCommand {
             leftoverProcesses += outcome.leftovers.count
             if !outcome.leftovers.isEmpty { note("job \(index): left running: \(outcome.leftovers.joined(separator: ", "))") }
             let reportsFailure = outcome.stderr.contains("failed") || outcome.stderr.contains("unreachable")
-            if let fault {
+            if let fault, outcome.injected == nil {
+                injected.notSent += 1
+                note("job \(index) (signal \(fault) after \(delay)): no agent process to signal while it ran (exit \(outcome.status))")
+            } else if let fault {
                 injected.jobs += 1
                 if fault == SIGKILL { injected.killed += 1 } else { injected.stopped += 1 }
                 if outcome.hung {
@@ -78,7 +83,7 @@ struct BenchSoakCommand: AsyncParsableCommand {
                 } else {
                     // The tasks sleep 3 s and the fault comes within 1.5 s: a job that still succeeds missed it.
                     injected.missed += 1
-                    note("job \(index) (signal \(fault) after \(delay)): exit 0, the fault went unreported")
+                    note("job \(index) (signal \(fault) to \(outcome.injected ?? "") after \(delay)): exit 0, the fault went unreported")
                 }
             } else {
                 var counts = isVM ? vm : clean
@@ -112,6 +117,7 @@ struct BenchSoakCommand: AsyncParsableCommand {
             ["local -N \(nodes) -- sleep 3", "\(injected.jobs)", "\(injected.killed)", "\(injected.stopped)", "\(injected.reported)",
              "\(injected.missed)", "\(injected.hangs)"],
         ]), terminator: "")
+        if injected.notSent > 0 { print("faults not sent (the job ended before an agent process could be found): \(injected.notSent)") }
         print("leftover processes: \(leftoverProcesses); leftover files: \(leftFiles.count)")
         for problem in problems { print("  \(problem)") }
     }
@@ -134,10 +140,20 @@ struct BenchSoakCommand: AsyncParsableCommand {
         let stderr = LockedData()
         let reader = Thread { stderr.set(errors.fileHandleForReading.readDataToEndOfFile()) }
         reader.start()
+        var injected: String?
         if let (signal, delay, pick) = inject {
             Thread.sleep(forTimeInterval: delay.seconds)
-            let agents = marked(marker).filter { commandLine($0).contains(" agent ") }
-            if !agents.isEmpty { kill(agents[Int(pick % UInt64(agents.count))], signal) }
+            // On a loaded machine the agents may not be up yet: wait for one (bounded).
+            let patience = ContinuousClock.now + .seconds(5)
+            var agents: [pid_t] = []
+            while process.isRunning, agents.isEmpty, ContinuousClock.now < patience {
+                agents = marked(marker).filter { commandLine($0).contains(" agent ") }
+                if agents.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            if !agents.isEmpty {
+                let victim = agents[Int(pick % UInt64(agents.count))]
+                if kill(victim, signal) == 0 { injected = "\(victim) \(commandLine(victim).suffix(40))" }
+            }
         }
         let deadline = ContinuousClock.now + .seconds(timeout)
         while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
@@ -154,7 +170,7 @@ struct BenchSoakCommand: AsyncParsableCommand {
         let names = left.map { "\($0) \(commandLine($0).prefix(60))" }
         for pid in left { kill(pid, SIGKILL) }
         let text = String(decoding: stderr.wait(), as: UTF8.self)
-        return Outcome(status: hung ? -1 : process.terminationStatus, stderr: text, hung: hung, leftovers: names)
+        return Outcome(status: hung ? -1 : process.terminationStatus, stderr: text, hung: hung, leftovers: names, injected: injected)
     }
 
     static let markerVariable = "VHPC_SOAK_MARK"
