@@ -34,7 +34,7 @@ public enum BootstrapSimulation {
     /// Simulates the bootstrap of `nodes` agents (plus the controller) on a `fanout`-ary boot tree.
     public static func run(nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU) throws -> Outcome {
         var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu)
-        cluster.run { $0.wired == nil }
+        cluster.run(goal: .wired)
         return outcome(of: cluster)
     }
 

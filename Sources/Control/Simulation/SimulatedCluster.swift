@@ -24,11 +24,12 @@ struct SimulatedCluster {
         case tick
     }
 
+    /// A heap entry: small, so that sifting a heap of millions stays cheap; the arrival waits in `slots`.
     struct Scheduled: Comparable {
         var time: Duration
         var order: Int
-        var rank: Int
-        var arrival: Arrival
+        var rank: Int32
+        var slot: Int32
 
         static func < (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.order) < (b.time, b.order) }
         static func == (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.order) == (b.time, b.order) }
@@ -54,6 +55,8 @@ struct SimulatedCluster {
     var heartbeatFramesIn: [Int32]
     var heartbeatBytesIn: [Int]
     var queue = Heap<Scheduled>()
+    var slots: [Arrival?] = []
+    var freeSlots: [Int32] = []
     var order = 0
     /// Time of the event being (or last) processed.
     var now: Duration = .zero
@@ -68,11 +71,19 @@ struct SimulatedCluster {
     var random: SplitMix64
     let clock = ContinuousClock()
 
-    init(nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, heartbeat: Duration? = nil, seed: UInt64 = 1) throws {
+    /// Ranks failed on purpose, and how many of them the controller has declared.
+    var victims: Set<Int> = []
+    var declaredVictims = 0
+
+    /// A cluster of `nodes` agents plus the controller; `heartbeat` arms their detector at launch; `ticks`
+    /// sends them the shell's ticks (deadlines, the detector) as `AgentHost` would.
+    init(nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, heartbeat: Duration? = nil, ticks: Bool = false,
+         seed: UInt64 = 1) throws {
         self.model = model
         self.cpu = cpu
         self.heartbeat = heartbeat
-        tickInterval = heartbeat.map { AgentHost.tickInterval(heartbeatMilliseconds: Int($0.milliseconds)) }
+        tickInterval = ticks || heartbeat != nil
+            ? AgentHost.tickInterval(heartbeatMilliseconds: heartbeat.map { Int($0.milliseconds) } ?? 0) : nil
         let ranks = nodes + 1
         tree = try BootTree(kind: .tree(arity: fanout), nodeCount: ranks)
         machines = Array(repeating: nil, count: ranks)
@@ -97,25 +108,51 @@ struct SimulatedCluster {
         var configuration = AgentMachine.Configuration(
             endpoint: endpoint(rank), rankCount: rankCount, tree: tree, handshakeWindow: .seconds(3600),
             heartbeatPeriod: heartbeat, parent: tree.parent(of: rank).map(endpoint))
-        if heartbeat != nil { configuration.handshakeWindow = .seconds(10) }
+        if tickInterval != nil { configuration.handshakeWindow = .seconds(10) }  // as vhpc run's default
         return configuration
     }
 
     mutating func schedule(_ arrival: Arrival, at rank: Int, time: Duration) {
         order += 1
-        queue.insert(Scheduled(time: time, order: order, rank: rank, arrival: arrival))
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(free)] = arrival
+        } else {
+            slot = Int32(slots.count)
+            slots.append(arrival)
+        }
+        queue.insert(Scheduled(time: time, order: order, rank: Int32(rank), slot: slot))
     }
 
-    /// Runs events until `done` holds or nothing is left before `deadline`.
-    mutating func run(until deadline: Duration = .seconds(1_000_000), while going: (Self) -> Bool = { _ in true }) {
-        while going(self), let next = queue.min, next.time <= deadline {
+    /// When a run stops early.
+    enum Goal {
+        case none
+        /// The controller has every agent wired.
+        case wired
+        /// The controller has declared every victim.
+        case declared
+    }
+
+    /// Runs events until `goal` is met or nothing is left before `deadline`.
+    mutating func run(until deadline: Duration = .seconds(1_000_000), goal: Goal = .none) {
+        func met(_ cluster: borrowing SimulatedCluster) -> Bool {
+            switch goal {
+            case .none: return false
+            case .wired: return cluster.wired != nil
+            case .declared: return cluster.declaredVictims >= cluster.victims.count
+            }
+        }
+        while !met(self), let next = queue.min, next.time <= deadline {
             _ = queue.removeMin()
-            process(next)
+            let arrival = slots[Int(next.slot)].take()!
+            freeSlots.append(next.slot)
+            process(arrival, at: Int(next.rank), time: next.time)
         }
     }
 
     /// Runs `work`, returning its result and the CPU it is charged: measured, or the fixed figure.
-    func charge<T>(_ work: () throws -> T) rethrows -> (T, Duration) {
+    static func charge<T>(_ cpu: BootstrapCPU, _ clock: ContinuousClock, _ work: () throws -> T) rethrows -> (T, Duration) {
         switch cpu {
         case .fixed(let perEvent): return (try work(), perEvent)
         case .measured:
@@ -125,17 +162,16 @@ struct SimulatedCluster {
         }
     }
 
-    mutating func process(_ next: Scheduled) {
-        let rank = next.rank
+    mutating func process(_ arrival: Arrival, at rank: Int, time: Duration) {
         guard health[rank] == .up else { return }
-        var now = max(next.time, freeAt[rank])
+        var now = max(time, freeAt[rank])
         self.now = now
         let started = now
         let event: AgentEvent
-        switch next.arrival {
+        switch arrival {
         case .live:
             let configuration = configuration(rank)
-            let (machine, cost) = charge { try? AgentMachine(configuration: configuration) }
+            let (machine, cost) = Self.charge(cpu, clock) { try? AgentMachine(configuration: configuration) }
             guard let machine else { exits.append("rank \(rank): machine could not be built"); return }
             machines[rank] = machine
             now += cost
@@ -152,7 +188,7 @@ struct SimulatedCluster {
             if case .linkUp = agentEvent { now += model.frameCPU * 2 }  // the handshake frames this end received
             event = agentEvent
         case .frame(let frame, let peer):
-            let (message, cost) = charge { try? MessageCodec.message(from: frame) }
+            let (message, cost) = Self.charge(cpu, clock) { try? MessageCodec.message(from: frame) }
             now += cost + model.frameCPU
             let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
             framesIn[rank] += 1
@@ -162,12 +198,12 @@ struct SimulatedCluster {
             if case .pong = message { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
             event = .message(message, from: peer)
         case .tick:
-            if let tickInterval { schedule(.tick, at: rank, time: next.time + tickInterval) }
+            if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
         }
-        guard var machine = machines[rank] else { return }
-        let (directives, cost) = charge { machine.handle(event, now: now) }
-        machines[rank] = machine
+        guard machines[rank] != nil else { return }
+        // In place: a copy of the machine would retain its every field, and make its collections copy on write.
+        let (directives, cost) = Self.charge(cpu, clock) { machines[rank]!.handle(event, now: now) }
         now += cost
         for directive in directives { now = perform(directive, from: rank, now: now) }
         freeAt[rank] = now
@@ -190,7 +226,7 @@ struct SimulatedCluster {
                 schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now + model.linkLatency * 2)
             }
         case .send(let message, let peer):
-            let (frame, cost) = charge { MessageCodec.frame(message) }
+            let (frame, cost) = Self.charge(cpu, clock) { MessageCodec.frame(message) }
             now += cost + model.frameCPU
             let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
             frames += 1
@@ -205,7 +241,10 @@ struct SimulatedCluster {
             if failed { exits.append("rank \(rank): \(reason)") }
             health[rank] = .exited
         case .failure(let notice):
-            if declared[notice.rank] == nil { declared[notice.rank] = now }
+            if declared[notice.rank] == nil {
+                declared[notice.rank] = now
+                if victims.contains(notice.rank) { declaredVictims += 1 }
+            }
         case .report(let payload):
             if case .taskExited(let node, _, _, _) = payload { reports.insert(node) }
         default:
@@ -218,6 +257,7 @@ struct SimulatedCluster {
     mutating func kill(_ rank: Int) {
         guard health[rank] == .up else { return }
         health[rank] = .killed
+        victims.insert(rank)
         for peer in machines[rank]?.links ?? [] {
             schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
         }
@@ -230,6 +270,12 @@ struct SimulatedCluster {
     mutating func hang(_ rank: Int) {
         guard health[rank] == .up else { return }
         health[rank] = .hung
+        victims.insert(rank)
+    }
+
+    /// Has the controller flood a launch (arming every agent's heartbeat detector) at `time`.
+    mutating func launch(at time: Duration) {
+        schedule(.event(.broadcast(.launch(LaunchCommand(id: 1, executable: "true")))), at: 0, time: time)
     }
 
     /// `count` distinct random ranks among the nodes (never the controller).

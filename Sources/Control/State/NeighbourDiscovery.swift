@@ -23,7 +23,8 @@ struct NeighbourDiscovery: Sendable {
     var failedAtStart: Set<Int> = []
     /// Links this agent has dialled.
     var dialed: Set<Int> = []
-    private var asked: Set<Int> = []
+    /// Jump indices (≥ 1) whose target is neither known, failed nor asked yet: the only ones looked at.
+    private var open: [Int]
     /// Lookups this agent could not answer yet: target → who asked.
     private var waiting: [Int: [Int]] = [:]
 
@@ -37,6 +38,7 @@ struct NeighbourDiscovery: Sendable {
             step <<= 1
         }
         self.jumps = jumps
+        open = rank == 0 ? [] : Array(jumps.indices.dropFirst())  // the controller has the whole table
     }
 
     /// The ring predecessor, to which this agent introduces itself.
@@ -44,23 +46,22 @@ struct NeighbourDiscovery: Sendable {
 
     /// The lookups to send now, given what is known, failed and linked (each target is asked once).
     mutating func requests(known: [Int: AgentEndpoint], failed: [Int: FailureNotice], linked: Set<Int>) -> [Request] {
-        guard rank != 0 else { return [] }  // the controller has the whole table
+        guard !open.isEmpty else { return [] }
         var out: [Request] = []
-        for index in jumps.indices.dropFirst() {
+        var stillOpen: [Int] = []
+        for index in open {
             let target = (rank + jumps[index]) % rankCount
-            guard target != rank, known[target] == nil, !asked.contains(target), !isFailed(target, failed) else { continue }
+            if target == rank || known[target] != nil || isFailed(target, failed) { continue }
             let halfway = (rank + jumps[index - 1]) % rankCount
-            let helper: Int
             if halfway == 0 || isFailed(halfway, failed) {
-                helper = 0
+                out.append(Request(target: target, helper: 0))
             } else if linked.contains(halfway) {
-                helper = halfway
+                out.append(Request(target: target, helper: halfway))
             } else {
-                continue
+                stillOpen.append(index)
             }
-            asked.insert(target)
-            out.append(Request(target: target, helper: helper))
         }
+        open = stillOpen
         return out
     }
 

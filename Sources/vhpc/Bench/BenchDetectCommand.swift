@@ -15,6 +15,9 @@ struct BenchDetectCommand: AsyncParsableCommand {
     @Option(help: "Trials per fault kind.") var trials: Int = 20
     @Option(help: "Nodes per trial job.") var nodes: Int = 8
     @Option(help: "Heartbeat period in milliseconds.") var period: Int = 500
+    @Option(name: .customLong("traffic-nodes"), help: "Nodes of the job whose heartbeat traffic is counted on the wire.") var trafficNodes: Int = 256
+
+    static let trafficPeriods = 5
 
     func run() async throws {
         LoggingSetup.bootstrap(verbose: false)
@@ -37,22 +40,18 @@ struct BenchDetectCommand: AsyncParsableCommand {
         }
         print(TextTable.render(rows), terminator: "")
 
-        print("\nDetector traffic (computed from the implemented scheme: both ends of each watched link ping once per")
-        print("period and answer pings with pongs; watched = boot-tree links and ±1/±2 ring links, see HeartbeatWatchSet):")
-        for size in [64, 1024] {
-            let ranks = size + 1
-            let tree = try BootTree(kind: .tree(arity: 2), nodeCount: ranks)
-            let graph = try FailoverRouter.defaultFallbackGraph(for: tree)
-            var watched = 0
-            for link in graph.links where HeartbeatWatchSet.watches(Int(link.lower), Int(link.upper), tree: tree, rankCount: ranks) {
-                watched += 1
-            }
-            let linksPerAgent = 2 * Double(graph.linkCount) / Double(ranks)
-            let watchedPerAgent = 2 * Double(watched) / Double(ranks)
-            // Per watched link and period each end sends one ping and one pong.
-            let sentPerAgent = watchedPerAgent * 2 / (Double(period) / 1000)
-            print(String(format: "  N=%d: %.1f links/agent, %.1f watched; %.1f detector messages sent per agent per second (as many received) at period %d ms",
-                         size, linksPerAgent, watchedPerAgent, sentPerAgent, period))
+        print("\nDetector traffic counted on the wire: a real job of \(trafficNodes) agents, one per process, tasks sleeping,")
+        print("heartbeat \(period) ms; TCP payload bytes and data segments (frames) each agent process read in \(Self.trafficPeriods) periods")
+        print("of steady state, read off its sockets (ss -tinp), per period:")
+        if let traffic = try await Self.countedTraffic(nodes: trafficNodes, period: period), !traffic.isEmpty {
+            let periods = Double(Self.trafficPeriods)
+            let segments = traffic.map { Double($0.segments) / periods }.sorted()
+            let bytes = traffic.map { Double($0.bytes) / periods }.sorted()
+            print(String(format: "  N=%d: %.1f frames, %.0f B per agent per period (median %.1f frames, %.0f B; max %.1f frames, %.0f B; %d agent processes)",
+                         trafficNodes, segments.reduce(0, +) / Double(segments.count), bytes.reduce(0, +) / Double(bytes.count),
+                         segments[segments.count / 2], bytes[bytes.count / 2], segments.last!, bytes.last!, traffic.count))
+        } else {
+            print("  N=\(trafficNodes): the job did not bootstrap; no figures")
         }
 
         print("\nReachability after killing (degree − 1) random agents (the agents' own routing graph: tree ∪ BMG):")
@@ -110,5 +109,34 @@ struct BenchDetectCommand: AsyncParsableCommand {
             }
         })
         return latency.withLockedValue { $0 }
+    }
+
+    /// A real job of `nodes` agents, one per process, tasks sleeping: what each agent process received over its
+    /// TCP sockets in ``trafficPeriods`` periods of steady state (only heartbeats flow then).
+    static func countedTraffic(nodes: Int, period: Int) async throws -> [(bytes: Int, segments: Int)]? {
+        var options = JobOptions(
+            jobID: "detect-traffic-\(getpid())", nodeCount: nodes, taskCount: nodes, hosts: [], executable: "sleep",
+            arguments: ["600"], workingDirectory: "/")
+        options.heartbeat = .milliseconds(period)
+        options.agentsPerProcess = 1
+        options.handshakeWindow = .seconds(60)
+        let jobID = options.jobID
+        let interrupter = NIOLockedValueBox<JobRunner.Interrupter?>(nil)
+        let result = NIOLockedValueBox<[(bytes: Int, segments: Int)]?>(nil)
+        let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
+        _ = try await runner.run(events: { event in
+            guard case .bootstrapped = event else { return }
+            Task {
+                // Tasks started and every detector armed: 3 periods, and at least 3 s on a busy host.
+                try? await Task.sleep(for: .milliseconds(max(3 * period, 3000)))
+                let pids = JobProcessScan.agentProcesses(of: jobID, below: getpid())
+                let first = try? WireTrafficSample.take(pids: Set(pids))
+                try? await Task.sleep(for: .milliseconds(trafficPeriods * period))
+                let second = try? WireTrafficSample.take(pids: Set(pids))
+                if let first, let second { result.withLockedValue { $0 = second.since(first, pids: pids) } }
+                interrupter.withLockedValue { $0 }?.interrupt(signal: SIGTERM)
+            }
+        }, ready: { stop in interrupter.withLockedValue { $0 = stop } })
+        return result.withLockedValue { $0 }
     }
 }

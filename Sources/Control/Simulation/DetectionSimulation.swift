@@ -1,0 +1,147 @@
+import Topology
+
+/// Scale simulation of failure detection and rerouting (never used by `vhpc run`): the real ``AgentMachine``s
+/// on a ``SimulatedCluster``, bootstrapped and launched, then some agents killed (links close, SIGCHLD) or
+/// hung (silent, links open), with the heartbeat detector, the connection-close and SIGCHLD detectors, the
+/// failure reports and the routing as the agents run them.
+public enum DetectionSimulation {
+    /// How the failed agents fail.
+    public enum Fault: String, Sendable, CaseIterable {
+        /// kill -9: the process is gone, its connections close, dials are refused.
+        case kill
+        /// kill -STOP: the process stays, silent; its connections stay open.
+        case hang
+    }
+
+    /// How a simulated detection went.
+    public struct Outcome: Sendable {
+        /// Virtual time until wired, and from the launch until the detectors ran.
+        public var wired: Duration?
+        /// Agents failed on purpose, those the controller declared, and agents declared that had not failed.
+        public var failed: Int
+        public var declared: Int
+        public var falsePositives: Int
+        /// Time from the failures until the controller declared each one: median and largest.
+        public var medianLatency: Duration?
+        public var maxLatency: Duration?
+        /// Heartbeat frames (pings and pongs) and bytes each node's agent received in one period of steady
+        /// state before the failures: mean and largest.
+        public var heartbeat: SimulatedTraffic
+        /// Frames and bytes besides heartbeats each surviving node's agent received from the failures until
+        /// the last was declared: mean and largest.
+        public var afterFailures: SimulatedTraffic
+        /// Agents that exited on their own (cut off, or declared failed).
+        public var exits: [String]
+    }
+
+    /// Bootstraps `nodes` agents, launches, waits two periods, fails `fraction` of them (`fault`, at random,
+    /// never the controller), and runs until the controller has declared them all or `limit` periods passed.
+    public static func run(
+        nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, fault: Fault, fraction: Double,
+        period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20
+    ) throws -> Outcome {
+        var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, heartbeat: period, seed: seed)
+        cluster.run(goal: .wired)
+        guard let wired = cluster.wired else {
+            return Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(),
+                           exits: cluster.exits)
+        }
+        cluster.launch(at: wired)
+        let nodesOnly = Array(1..<cluster.rankCount)
+        // Steady state: one period, from a period after the launch (every detector armed).
+        let windowStart = wired + period * 2
+        cluster.run(until: windowStart)
+        let framesBefore = cluster.heartbeatFramesIn
+        let bytesBefore = cluster.heartbeatBytesIn
+        cluster.run(until: windowStart + period)
+        let heartbeat = SimulatedCluster.traffic(
+            frames: zip(cluster.heartbeatFramesIn, framesBefore).map { $0 - $1 },
+            bytes: zip(cluster.heartbeatBytesIn, bytesBefore).map { $0 - $1 }, ranks: nodesOnly)
+
+        let failedAt = cluster.now
+        let victims = cluster.randomRanks(max(1, Int((Double(nodes) * fraction).rounded())))
+        for rank in victims {
+            switch fault {
+            case .kill: cluster.kill(rank)
+            case .hang: cluster.hang(rank)
+            }
+        }
+        let otherFrames = { (cluster: SimulatedCluster) in zip(cluster.framesIn, cluster.heartbeatFramesIn).map { $0 - $1 } }
+        let otherBytes = { (cluster: SimulatedCluster) in zip(cluster.bytesIn, cluster.heartbeatBytesIn).map { $0 - $1 } }
+        let framesBeforeFailures = otherFrames(cluster)
+        let bytesBeforeFailures = otherBytes(cluster)
+        cluster.run(until: failedAt + period * limit, goal: .declared)
+        let survivors = nodesOnly.filter { cluster.health[$0] == .up }
+        let after = SimulatedCluster.traffic(
+            frames: zip(otherFrames(cluster), framesBeforeFailures).map { $0 - $1 },
+            bytes: zip(otherBytes(cluster), bytesBeforeFailures).map { $0 - $1 }, ranks: survivors)
+        let latencies = victims.compactMap { cluster.declared[$0].map { $0 - failedAt } }.sorted()
+        let falsePositives = cluster.declared.keys.filter { !cluster.victims.contains($0) }.count
+        return Outcome(
+            wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
+            medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
+            heartbeat: heartbeat, afterFailures: after, exits: cluster.exits)
+    }
+
+    /// How a simulated rerouting went.
+    public struct RerouteOutcome: Sendable {
+        /// Agents killed, surviving nodes, and survivors whose report reached the controller.
+        public var failed: Int
+        public var survivors: Int
+        public var reached: Int
+        /// Surviving nodes whose report did not arrive.
+        public var unreached: [Int]
+        /// Agents that exited on their own.
+        public var exits: [String]
+    }
+
+    /// Which degree − 1 agents fail.
+    public enum Pattern: String, Sendable, CaseIterable {
+        /// degree − 1 of one agent's neighbours (it keeps the others): the binomial graph's worst case for it.
+        case neighbours
+        /// degree − 1 agents at random.
+        case random
+    }
+
+    /// Bootstraps `nodes` agents, kills degree − 1 of them (the binomial graph's degree), lets the detectors
+    /// and reports settle, then has every surviving node report to the controller (as a task exit) and counts
+    /// the reports that arrive, routed around the failures by the agents themselves.
+    public static func reroute(
+        nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, pattern: Pattern, seed: UInt64 = 1
+    ) throws -> RerouteOutcome {
+        var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, ticks: true, seed: seed)
+        cluster.run(goal: .wired)
+        guard let wired = cluster.wired else {
+            return RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits)
+        }
+        cluster.launch(at: wired)
+        cluster.run(until: wired + .milliseconds(100))
+        let degree = try BinomialGraph(nodeCount: cluster.rankCount).degree
+        var victims: [Int]
+        switch pattern {
+        case .random:
+            victims = cluster.randomRanks(degree - 1)
+        case .neighbours:
+            let center = cluster.randomRanks(1)[0]
+            var neighbours = try LocalRouter(rank: center, tree: cluster.tree).neighbors().filter { $0 != 0 }
+            // Shuffle (Fisher-Yates, seeded), keep the first degree − 1.
+            for index in neighbours.indices.reversed() where index > 0 {
+                neighbours.swapAt(index, Int(cluster.random.next() % UInt64(index + 1)))
+            }
+            victims = Array(neighbours.prefix(degree - 1))
+        }
+        for rank in victims { cluster.kill(rank) }
+        // Detection: refused redials at once, the other ends after the relink window (2 s).
+        cluster.run(until: cluster.now + .seconds(3))
+        let reportAt = cluster.now
+        let survivors = (1..<cluster.rankCount).filter { cluster.health[$0] == .up }
+        for rank in survivors {
+            cluster.schedule(.event(.taskExited(task: rank - 1, status: 0, message: "")), at: rank, time: reportAt)
+        }
+        cluster.run(until: reportAt + .seconds(2))
+        let unreached = survivors.filter { !cluster.reports.contains($0) }
+        return RerouteOutcome(
+            failed: victims.count, survivors: survivors.count, reached: survivors.count - unreached.count, unreached: unreached,
+            exits: cluster.exits)
+    }
+}
