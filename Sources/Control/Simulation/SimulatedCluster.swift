@@ -1,6 +1,9 @@
 import HeapModule
 import Topology
 import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The modelled cluster the scale simulations run on (never used by `vhpc run`): one real ``AgentMachine``
 /// per node, a discrete-event loop on a virtual clock, links and processes as ``BootstrapModel`` says.
@@ -69,7 +72,6 @@ struct SimulatedCluster {
     /// Reports the controller received (task exits).
     var reports: Set<Int> = []
     var random: SplitMix64
-    let clock = ContinuousClock()
 
     /// Ranks failed on purpose, and how many of them the controller has declared.
     var victims: Set<Int> = []
@@ -152,14 +154,22 @@ struct SimulatedCluster {
     }
 
     /// Runs `work`, returning its result and the CPU it is charged: measured, or the fixed figure.
-    static func charge<T>(_ cpu: BootstrapCPU, _ clock: ContinuousClock, _ work: () throws -> T) rethrows -> (T, Duration) {
+    static func charge<T>(_ cpu: BootstrapCPU, _ work: () throws -> T) rethrows -> (T, Duration) {
         switch cpu {
         case .fixed(let perEvent): return (try work(), perEvent)
         case .measured:
-            var result: T?
-            let elapsed = try clock.measure { result = try work() }
-            return (result!, elapsed)
+            let before = threadCPUTime()
+            let result = try work()
+            return (result, threadCPUTime() - before)
         }
+    }
+
+    /// CPU time of the calling thread: what the work cost, without the time the host gave other processes
+    /// (a wall clock would charge an event with every preemption on a busy machine).
+    static func threadCPUTime() -> Duration {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     mutating func process(_ arrival: Arrival, at rank: Int, time: Duration) {
@@ -167,11 +177,12 @@ struct SimulatedCluster {
         var now = max(time, freeAt[rank])
         self.now = now
         let started = now
-        let event: AgentEvent
+        var event: AgentEvent = .tick
+        var incoming: (frame: Frame, peer: Int)?
         switch arrival {
         case .live:
             let configuration = configuration(rank)
-            let (machine, cost) = Self.charge(cpu, clock) { try? AgentMachine(configuration: configuration) }
+            let (machine, cost) = Self.charge(cpu) { try? AgentMachine(configuration: configuration) }
             guard let machine else { exits.append("rank \(rank): machine could not be built"); return }
             machines[rank] = machine
             now += cost
@@ -188,30 +199,48 @@ struct SimulatedCluster {
             if case .linkUp = agentEvent { now += model.frameCPU * 2 }  // the handshake frames this end received
             event = agentEvent
         case .frame(let frame, let peer):
-            let (message, cost) = Self.charge(cpu, clock) { try? MessageCodec.message(from: frame) }
-            now += cost + model.frameCPU
+            now += model.frameCPU
             let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
             framesIn[rank] += 1
             bytesIn[rank] += size
-            guard let message else { exits.append("rank \(rank): undecodable frame from \(peer)"); return }
-            if case .ping = message { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
-            if case .pong = message { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
-            event = .message(message, from: peer)
+            if frame.kind == .ping || frame.kind == .pong { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
+            incoming = (frame, peer)  // decoded below, its CPU measured with the machine's
         case .tick:
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
         }
         guard machines[rank] != nil else { return }
+        // One CPU measurement for decoding and handling, one for encoding what goes out (each a system call).
         // In place: a copy of the machine would retain its every field, and make its collections copy on write.
-        let (directives, cost) = Self.charge(cpu, clock) { machines[rank]!.handle(event, now: now) }
+        let (handled, cost) = Self.charge(cpu) { () -> [AgentDirective]? in
+            if let incoming {
+                guard let message = try? MessageCodec.message(from: incoming.frame) else { return nil }
+                event = .message(message, from: incoming.peer)
+            }
+            return machines[rank]!.handle(event, now: now)
+        }
         now += cost
-        for directive in directives { now = perform(directive, from: rank, now: now) }
+        guard let directives = handled else {
+            exits.append("rank \(rank): undecodable frame from \(incoming?.peer ?? -1)")
+            return
+        }
+        let (frames, encoding) = Self.charge(cpu) {
+            directives.map { directive -> Frame? in
+                if case .send(let message, _) = directive { return MessageCodec.frame(message) } else { return nil }
+            }
+        }
+        let sends = frames.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+        let perFrame = sends > 0 ? encoding / sends : .zero
+        for (directive, frame) in zip(directives, frames) {
+            now = perform(directive, frame: frame.map { ($0, perFrame) }, from: rank, now: now)
+        }
         freeAt[rank] = now
         busy[rank] += now - started
     }
 
-    /// Carries out one directive of `rank` at `now`; returns when its node is done with it.
-    mutating func perform(_ directive: AgentDirective, from rank: Int, now: Duration) -> Duration {
+    /// Carries out one directive of `rank` at `now` (a send's frame already encoded, and what that cost);
+    /// returns when its node is done with it.
+    mutating func perform(_ directive: AgentDirective, frame encoded: (Frame, Duration)?, from rank: Int, now: Duration) -> Duration {
         var now = now
         switch directive {
         case .dial(let peer, _, _):
@@ -225,8 +254,8 @@ struct SimulatedCluster {
             default:
                 schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now + model.linkLatency * 2)
             }
-        case .send(let message, let peer):
-            let (frame, cost) = Self.charge(cpu, clock) { MessageCodec.frame(message) }
+        case .send(_, let peer):
+            guard let (frame, cost) = encoded else { break }
             now += cost + model.frameCPU
             let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
             frames += 1

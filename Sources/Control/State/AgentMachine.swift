@@ -244,7 +244,7 @@ public struct AgentMachine: Sendable {
         }
         if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer, reportBy: now + reportWindow) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
-        if tableInstalled { discover(&out) }
+        if discovery.started { ask(discovery.requests(known: addresses, failed: failures, linked: links, halfway: peer), &out) }
     }
 
     private mutating func progressBootstrap(_ out: inout [AgentDirective]) {
@@ -311,6 +311,7 @@ public struct AgentMachine: Sendable {
         wiringDeadline = now + configuration.handshakeWindow
         wiredChildrenPending = Set(configuration.tree.children(of: rank).filter { failures[$0] == nil })
         wiredDeadline = now + reportWindow
+        discovery.started = true
         discover(&out)
         progressWiring(&out)
     }
@@ -319,12 +320,19 @@ public struct AgentMachine: Sendable {
     /// it still needs (see ``NeighbourDiscovery``).
     private mutating func discover(_ out: inout [AgentDirective]) {
         guard phase == .wiring || phase == .running else { return }
-        for peer in wiringPending.sorted() where router.dials(peer) && !discovery.dialed.contains(peer) {
-            guard let endpoint = addresses[peer] else { continue }
-            discovery.dialed.insert(peer)
-            out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port))
-        }
-        for request in discovery.requests(known: addresses, failed: failures, linked: links) {
+        for peer in wiringPending.sorted() { dialIfDue(peer, &out) }
+        ask(discovery.requests(known: addresses, failed: failures, linked: links), &out)
+    }
+
+    /// Dials `peer` if this end dials that link, its endpoint is known and it is not up or dialled yet.
+    private mutating func dialIfDue(_ peer: Int, _ out: inout [AgentDirective]) {
+        guard wiringPending.contains(peer), router.dials(peer), !discovery.dialed.contains(peer), let endpoint = addresses[peer] else { return }
+        discovery.dialed.insert(peer)
+        out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port))
+    }
+
+    private mutating func ask(_ requests: [NeighbourDiscovery.Request], _ out: inout [AgentDirective]) {
+        for request in requests {
             route(ControlPayload.lookup(target: request.target, requester: rank, helper: request.helper).message, to: request.helper, &out)
         }
     }
@@ -336,7 +344,7 @@ public struct AgentMachine: Sendable {
         for requester in discovery.answered(endpoint.rank) {
             route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
         }
-        discover(&out)
+        if phase == .wiring || phase == .running { dialIfDue(endpoint.rank, &out) }
     }
 
     private mutating func progressWiring(_ out: inout [AgentDirective]) {
@@ -491,6 +499,8 @@ public struct AgentMachine: Sendable {
         if bootstrap.childFailed(notice) { progressBootstrap(&out) }
         if wiringPending.remove(notice.rank) != nil { progressWiring(&out) }
         if wiredChildrenPending.remove(notice.rank) != nil { progressWiring(&out) }
+        // A failed helper: ask the controller instead.
+        if discovery.started, phase == .wiring { ask(discovery.requests(known: addresses, failed: failures, linked: links), &out) }
         stage(&out) { $0.peerFailed(notice.rank) }
     }
 

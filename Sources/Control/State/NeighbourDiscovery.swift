@@ -21,6 +21,8 @@ struct NeighbourDiscovery: Sendable {
     let jumps: [Int]
     /// Ranks the controller's go listed as not joined.
     var failedAtStart: Set<Int> = []
+    /// The controller's go has come: lookups may go out.
+    var started = false
     /// Links this agent has dialled.
     var dialed: Set<Int> = []
     /// Jump indices (≥ 1) whose target is neither known, failed nor asked yet: the only ones looked at.
@@ -44,12 +46,17 @@ struct NeighbourDiscovery: Sendable {
     /// The ring predecessor, to which this agent introduces itself.
     var predecessor: Int { (rank - 1 + rankCount) % rankCount }
 
-    /// The lookups to send now, given what is known, failed and linked (each target is asked once).
-    mutating func requests(known: [Int: AgentEndpoint], failed: [Int: FailureNotice], linked: Set<Int>) -> [Request] {
+    /// The lookups to send now, given what is known, failed and linked (each target is asked once); with
+    /// `halfway`, only those asked of that neighbour (its link just came up).
+    mutating func requests(known: [Int: AgentEndpoint], failed: [Int: FailureNotice], linked: Set<Int>, halfway only: Int? = nil) -> [Request] {
         guard !open.isEmpty else { return [] }
         var out: [Request] = []
         var stillOpen: [Int] = []
         for index in open {
+            if let only, (rank + jumps[index - 1]) % rankCount != only {
+                stillOpen.append(index)
+                continue
+            }
             let target = (rank + jumps[index]) % rankCount
             if target == rank || known[target] != nil || isFailed(target, failed) { continue }
             let halfway = (rank + jumps[index - 1]) % rankCount
