@@ -132,7 +132,7 @@ public struct PMINodeServer: Sendable {
             }
             return [reply(rank, "get_result", ["rc": "0", "msg": "success", "value": value])]
         case "barrier_in":
-            if loss != nil { return [lostBarrier(rank)] }
+            if loss != nil { return [.disconnect(rank: rank)] }
             let index = entered[rank, default: 0]
             entered[rank] = index + 1
             // A barrier released without this task (lenient mode): let it out at once.
@@ -174,7 +174,7 @@ public struct PMINodeServer: Sendable {
             fenced = true
             let waiting = inBarrier.sorted()
             inBarrier.removeAll()
-            return waiting.map(lostBarrier)
+            return waiting.map { .disconnect(rank: $0) }
         }
         guard released == epoch, loss == nil else { return [] }
         for entry in entries { visible[entry.key] = entry.value }
@@ -194,11 +194,6 @@ public struct PMINodeServer: Sendable {
         fenced = true
         defer { pending.removeAll() }
         return [.fence(epoch: epoch, entries: pending + [lost.entry])]
-    }
-
-    /// A barrier that can never complete: the task's connection ends (see ``Output/disconnect(rank:)``).
-    private func lostBarrier(_ rank: Int) -> Output {
-        .disconnect(rank: rank)
     }
 
     /// The start of a bad line, for a one-line message.

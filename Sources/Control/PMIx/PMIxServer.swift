@@ -29,7 +29,6 @@ public final class PMIxServer: Sendable {
         /// The node directory the library was started with (its PMIx session files).
         var serverDirectory: String?
         var job: PMIxJob?
-        var tmpdir: String?
         var relay = PMIxFenceRelay(agents: [])
         var members: [Int: Member] = [:]
         var connected: Set<Int> = []
@@ -70,7 +69,7 @@ public final class PMIxServer: Sendable {
                           namespaceTag: plan.secret.map(Self.namespaceTag) ?? "")
         let tmpdir = try state.withLock { state -> String in
             if let current = state.job {
-                guard current.jobID == job.jobID, let tmpdir = state.tmpdir else {
+                guard current.jobID == job.jobID, let tmpdir = state.serverDirectory else {
                     throw Failure(description: "this agent process already serves PMIx for job \(current.jobID)")
                 }
                 state.members[plan.agentRank] = Member(ranks: plan.taskRanks, report: report)
@@ -82,7 +81,6 @@ public final class PMIxServer: Sendable {
                 throw Failure(description: "cannot register PMIx namespace \(job.namespace): " + String(cString: vhpc_pmix_error_string(status)))
             }
             state.job = job
-            state.tmpdir = tmpdir
             state.relay = PMIxFenceRelay(agents: job.local.agentsWithTasks)
             state.members[plan.agentRank] = Member(ranks: plan.taskRanks, report: report)
             return tmpdir
@@ -236,10 +234,9 @@ public final class PMIxServer: Sendable {
     public func leave(agentRank: Int) {
         let ending = state.withLock { state -> (String, String, [UInt])? in
             state.members[agentRank] = nil
-            guard state.members.isEmpty, let job = state.job, let tmpdir = state.tmpdir else { return nil }
+            guard state.members.isEmpty, let job = state.job, let tmpdir = state.serverDirectory else { return nil }
             let pending = state.relay.pending
             state.job = nil
-            state.tmpdir = nil
             state.serverDirectory = nil
             state.relay = PMIxFenceRelay(agents: [])
             state.connected = []
