@@ -1,4 +1,5 @@
 import ArgumentParser
+import NodeAgent
 
 /// The `vhpc` command: front-end of the virtual HPC runtime.
 @main
@@ -18,6 +19,18 @@ struct VHPC: AsyncParsableCommand {
             JobsCommand.self,
         ]
     )
+
+    /// Agent processes go straight to their work; everything else through the argument parser.
+    static func main() async {
+        if let role = NodeAgentProcess.directRole(Array(CommandLine.arguments.dropFirst())) {
+            do {
+                try await AgentCommand.run(role)
+            } catch {
+                exit(withError: error)
+            }
+        }
+        await main(nil)
+    }
 
     /// `vhpc --version`.
     static let version = "vhpc 0.9.0"

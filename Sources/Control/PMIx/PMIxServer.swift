@@ -184,7 +184,7 @@ public final class PMIxServer: Sendable {
     /// 96 bits of HMAC(job secret, "vhpc pmix namespace"), hex: every agent of the job derives the same.
     static func namespaceTag(_ secret: JobSecret) -> String {
         SwiftCryptoWire().hmacSHA256(key: secret.bytes, data: Array("vhpc pmix namespace".utf8)).prefix(12)
-            .map { String(format: "%02x", $0) }.joined()
+            .map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined()
     }
 
     /// What the tasks need besides PMIx's own variables:

@@ -13,17 +13,32 @@ import Foundation
 public struct MPIExitCheck: Sendable, Hashable {
     public let size: Int
     public let mode: NodeTaskPlan.MPIMode
-    public let linksMPI: Bool
+    /// Whether the program links an MPI library: known, or read from its executable when first asked (only
+    /// a task that exits 0 without talking to a PMI server asks, so a launch never waits for it).
+    let linkage: Linkage
+
+    enum Linkage: Sendable, Hashable {
+        case known(Bool)
+        case executable(String)
+    }
 
     public init(size: Int, mode: NodeTaskPlan.MPIMode, linksMPI: Bool) {
         self.size = size
         self.mode = mode
-        self.linksMPI = linksMPI
+        self.linkage = .known(linksMPI)
     }
 
     init(plan: NodeTaskPlan, executable: String) {
-        self.init(size: plan.size, mode: plan.mpiMode,
-                  linksMPI: plan.size > 1 && plan.mpiMode != .none && Self.linksMPI(executable))
+        self.size = plan.size
+        self.mode = plan.mpiMode
+        self.linkage = plan.size > 1 && plan.mpiMode != .none ? .executable(executable) : .known(false)
+    }
+
+    public var linksMPI: Bool {
+        switch linkage {
+        case .known(let links): links
+        case .executable(let path): MPILinkage.shared.links(path)
+        }
     }
 
     /// The failure message for task `rank`, which exited with `status`; nil if its end is fine or already a
@@ -45,14 +60,5 @@ public struct MPIExitCheck: Sendable, Hashable {
         case .none: ""
         }
         return "rank \(rank) ran as an MPI singleton: it exited without contacting the node's \(served) server, so its MPI_COMM_WORLD had 1 rank instead of \(size); failed"
-    }
-
-    /// Whether an executable names an MPI library among its dependencies (Open MPI's `libmpi.so`, MPICH's
-    /// `libmpich.so`): the dynamic string table sits near the start of an ELF file.
-    static func linksMPI(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 4 << 20) else { return false }
-        return ["libmpi.so.", "libmpich.so.", "libmpi_"].contains { head.range(of: Data($0.utf8)) != nil }
     }
 }

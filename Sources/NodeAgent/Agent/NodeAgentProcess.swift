@@ -15,6 +15,23 @@ public enum NodeAgentProcess {
         case step
     }
 
+    /// The role of `agent --role R [--job J] [--rank N]` exactly as launchers write it (`arguments` without
+    /// the program's name), else nil. Every agent process starts this way: recognising it without building
+    /// the CLI's whole command tree saves each agent the argument parser's start-up (~2-5 ms of CPU).
+    public static func directRole(_ arguments: [String]) -> Role? {
+        guard arguments.count >= 3, arguments.count % 2 == 1, arguments[0] == "agent", arguments[1] == "--role",
+              let role = Role(rawValue: arguments[2]) else { return nil }
+        var rest = arguments.dropFirst(3)
+        while let option = rest.popFirst(), let value = rest.popFirst() {
+            switch option {
+            case "--job": continue
+            case "--rank": guard Int(value) != nil else { return nil }
+            default: return nil
+            }
+        }
+        return role
+    }
+
     /// Runs the agent process to its end; throws ``NodeAgentError`` for a configuration it cannot use.
     public static func run(role: Role) async throws -> Int32 {
         // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).

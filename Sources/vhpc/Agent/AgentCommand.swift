@@ -18,6 +18,10 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let role = NodeAgentProcess.Role(rawValue: role) else { throw CLIErrors.fail("unknown agent role '\(role)'") }
+        try await Self.run(role)
+    }
+
+    static func run(_ role: NodeAgentProcess.Role) async throws -> Never {
         let code: Int32
         do {
             code = try await NodeAgentProcess.run(role: role)

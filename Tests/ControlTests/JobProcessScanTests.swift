@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import Control
+
+/// The process-subtree walk used to sweep a job's leftovers, against real processes.
+@Suite struct JobProcessScanTests {
+    @Test func findsGrandchildrenAndAgentsNamedForTheJobOnly() throws {
+        let job = "scan-test-\(getpid())"
+        // sh (child) → sh (grandchild, its command line names the job) → sleep; a second child that does not.
+        let named = Process()
+        named.executableURL = URL(fileURLWithPath: "/bin/sh")
+        named.arguments = ["-c", "/bin/sh -c 'sleep 30; true' agent --job \(job) & wait"]
+        let other = Process()
+        other.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        other.arguments = ["30"]
+        try named.run()
+        try other.run()
+        defer {
+            for pid in JobProcessScan.descendants(of: named.processIdentifier).reversed() { kill(pid, SIGKILL) }
+            for process in [named, other] { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        }
+        var found: [pid_t] = []
+        let deadline = Date().addingTimeInterval(10)
+        while found.isEmpty, Date() < deadline {
+            found = JobProcessScan.agentProcesses(of: job, below: getpid())
+            if found.isEmpty { usleep(10_000) }
+        }
+        #expect(found.count == 1)
+        let all = JobProcessScan.descendants(of: getpid())
+        #expect(all.contains(named.processIdentifier) && all.contains(other.processIdentifier))
+        #expect(found.allSatisfy { all.contains($0) && $0 != named.processIdentifier && $0 != other.processIdentifier })
+        // Parents come before their children.
+        if let child = all.firstIndex(of: named.processIdentifier), let grandchild = found.first.flatMap(all.firstIndex(of:)) {
+            #expect(child < grandchild)
+        }
+        #expect(JobProcessScan.hasChildren(getpid()))
+    }
+
+    @Test func theSubtreeWalkAgreesWithAFullPassOverProc() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "sleep 30 & sleep 30 & wait"]
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        usleep(200_000)
+        let table = JobProcessScan.childrenByParent(includingZombies: true)
+        var expected: Set<pid_t> = []
+        var queue = table[process.processIdentifier] ?? []
+        while let pid = queue.popLast() { expected.insert(pid); queue += table[pid] ?? [] }
+        #expect(expected.count == 2)
+        #expect(Set(JobProcessScan.subtree(of: process.processIdentifier)) == expected)
+        #expect(JobProcessScan.children(of: process.processIdentifier)?.count == 2)
+        for pid in JobProcessScan.children(of: process.processIdentifier) ?? [] { kill(pid, SIGKILL) }
+    }
+}
