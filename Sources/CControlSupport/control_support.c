@@ -124,3 +124,5 @@ int vhpc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int vhpc_open_direct_write(const char *path) {
     return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }
+
+int vhpc_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -26,4 +26,8 @@ int vhpc_pipe_cloexec(int fds[2]);
 /// refuses it.
 int vhpc_open_direct_write(const char *path);
 
+/// `pidfd_open(pid, 0)`: a descriptor that polls readable once `pid` has exited (a zombie counts); -1 with
+/// errno (`ESRCH`: no such process).
+int vhpc_pidfd_open(pid_t pid);
+
 #endif

@@ -4,6 +4,13 @@
 public protocol AgentSpawner: Sendable {
     /// Starts `vhpc agent` on `host` with `configuration` on its stdin.
     func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent
+    /// After the job: makes sure none of its agent processes outlives it, the way this spawner's processes
+    /// are reached (by default ``AgentSweep/killSpawned()``).
+    func sweep(_ job: AgentSweep) async
+}
+
+extension AgentSpawner {
+    public func sweep(_ job: AgentSweep) async { await job.killSpawned() }
 }
 
 /// A started agent process, as its spawner sees it.

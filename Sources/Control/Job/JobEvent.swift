@@ -2,7 +2,7 @@ import NIOCore
 import Wire
 
 /// What the front-end learns while a job runs (the CLI prints these).
-public enum JobEvent: Sendable {
+public enum JobEvent: Sendable, Hashable {
     /// Every live agent is up and BMG-wired, `elapsed` after start.
     case bootstrapped(agents: [AgentEndpoint], elapsed: Duration)
     /// An agent failed.

@@ -1,5 +1,5 @@
-/// The front-end's rules for ending a job, as a sans-I/O state machine (``JobRunner`` feeds it task exits and
-/// ticks with the time since the job started, and carries out its actions):
+/// The front-end's rules for ending a job, as a sans-I/O state machine (``JobMachine`` feeds it task exits, and
+/// ticks at its ``deadline``, with the time since the job started, and carries out its actions):
 ///
 /// - every task that fails on its own (non-zero exit or a signal, or an MPI rank's exit without MPI_Finalize)
 ///   is reported once;
@@ -85,6 +85,17 @@ public struct JobPolicy: Sendable {
             return taskExited(end, now: now)
         case .tick:
             return tick(now: now)
+        }
+    }
+
+    /// When the policy next needs a `.tick`, as time since the job started (the time limit, or the next step
+    /// of the escalation); nil: no deadline.
+    public var deadline: Duration? {
+        switch phase {
+        case .running: configuration.timeLimit
+        case .terminating(let since): since + configuration.killWait
+        case .killing(let since): since + configuration.giveUpAfter
+        case .ended: nil
         }
     }
 

@@ -95,6 +95,17 @@ public enum JobProcessScan {
         return stat[stat.index(after: close)...].split(separator: " ")
     }
 
+    /// Whether `pid` exists and is not a zombie.
+    public static func isAlive(_ pid: pid_t) -> Bool {
+        statFields(of: pid)?.first.map { !isDead($0) } ?? false
+    }
+
+    /// The process group of `pid` (from /proc), or nil.
+    public static func processGroup(of pid: pid_t) -> pid_t? {
+        guard let fields = statFields(of: pid), fields.count > 2 else { return nil }
+        return pid_t(fields[2])
+    }
+
     /// Whether the command line of `pid` has `--job JOB`.
     static func names(_ jobID: String, _ pid: pid_t) -> Bool {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }

@@ -24,6 +24,9 @@ public struct LauncherAgentSpawner: AgentSpawner {
         return SpawnedAgent(pid: process.pid, waitForExit: { await process.waitForExit() }, signal: { process.signal($0) })
     }
 
+    /// The launcher's sweep.
+    public func sweep(_ job: AgentSweep) async { await launcher.sweep(job) }
+
     /// Settings agents pass down the tree so every level launches the way the front-end does (an agent
     /// started over ssh gets a fresh login environment): the ssh config file.
     static func forwardedEnvironment() -> [String: String] {

@@ -1,3 +1,5 @@
+import Control
+
 /// How an agent process gets onto a node: the plug-in protocol of the Launch layer.
 ///
 /// Implementations: `local` (a child process on this machine), `ssh` (OpenSSH to the host); Slurm
@@ -9,6 +11,13 @@ public protocol Launcher: Sendable {
     var name: String { get }
     /// Starts the command on the request's host. Throws `LaunchError` naming host and command.
     func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess
+    /// After a job: ends what is left of its agent processes, the way this launcher reaches them (by default
+    /// ``AgentSweep/killSpawned()``: the children it started are SIGKILLed after the grace period).
+    func sweep(_ job: AgentSweep) async
+}
+
+extension Launcher {
+    public func sweep(_ job: AgentSweep) async { await job.killSpawned() }
 }
 
 /// One process to start on one host.

@@ -51,6 +51,21 @@ public struct LocalLauncher: Launcher {
         if !keepsStandardInputOpen { close(fds[1]) }
         return LocalProcess(host: request.host, pid: pid)
     }
+
+    /// Every agent process of a local job is on this machine, in a process group of its own: after the grace
+    /// period, SIGKILL the groups still alive — including agent processes whose agents never joined (found
+    /// as this subreaper's descendants naming the job) — and wait until they are gone.
+    public func sweep(_ job: AgentSweep) async {
+        var pids = job.agentPIDs.union(job.spawned.map(\.pid))
+        pids.remove(getpid())
+        await ProcessExitWatch.waitUntilGone(pids, for: job.grace)
+        pids.formUnion(JobProcessScan.agentProcesses(of: job.jobID, below: getpid()))
+        let survivors = pids.filter { JobProcessScan.isAlive($0) && JobProcessScan.processGroup(of: $0) == $0 }
+        for pid in survivors { kill(-pid, SIGKILL) }
+        // SIGKILL is delivered asynchronously (a stopped agent must first be woken): the job is not over until
+        // they are gone (bounded: a process in uninterruptible sleep may lag).
+        await ProcessExitWatch.waitUntilGone(survivors, for: .seconds(2))
+    }
 }
 
 /// A child started by ``LocalLauncher``; signals go to its whole process group.

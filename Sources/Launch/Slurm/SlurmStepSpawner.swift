@@ -40,6 +40,15 @@ public struct SlurmStepSpawner: StepAgentSpawner {
         return try await start(arguments, configuration: configuration)
     }
 
+    /// The step's srun stands for every agent (their pids are other nodes'): after the grace period it gets
+    /// SIGTERM, on which Slurm ends the step on every node; wait for that (bounded), so no step is left behind.
+    public func sweep(_ job: AgentSweep) async {
+        let pids = Set(job.spawned.map(\.pid))
+        await ProcessExitWatch.waitUntilGone(pids, for: job.grace)
+        for child in job.spawned { child.signal(SIGKILL) }
+        await ProcessExitWatch.waitUntilGone(pids, for: .seconds(10))
+    }
+
     private func start(_ arguments: [String], configuration: AgentProcessConfiguration) async throws -> SpawnedAgent {
         let bytes = Array(try JSONEncoder().encode(configuration)) + [UInt8(ascii: "\n")]
         let process = try await LocalLauncher().launch(LaunchRequest(

@@ -186,7 +186,7 @@ struct BenchSoakCommand: AsyncParsableCommand {
         let needle = Array("\(markerVariable)=\(marker)\0".utf8)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { pid_t($0) }.filter { pid in
-            guard pid != getpid(), JobRunner.isAlive(pid),
+            guard pid != getpid(), JobProcessScan.isAlive(pid),
                   let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
             return [UInt8](environ).firstRange(of: needle) != nil
         }
