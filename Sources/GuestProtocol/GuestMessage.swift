@@ -27,6 +27,10 @@ public enum GuestMessage: Sendable, Equatable {
     /// Either way: bytes of a command's PMI-1 connection (its `PMI_FD`, a socketpair the agent relays),
     /// for the PMI server in the host's tool agent.
     case pmi(id: UInt32, bytes: [UInt8])
+    /// Either way: bytes of one of a command's PMIx connections (`connection` numbers them per command), which
+    /// the guest agent accepts on the guest's loopback and the tool agent carries on to the host's PMIx
+    /// server; empty `bytes` close the connection.
+    case pmix(id: UInt32, connection: UInt32, bytes: [UInt8])
 
     /// Which output stream a chunk came from.
     public enum OutputStream: UInt8, Sendable {

@@ -10,7 +10,7 @@ public enum GuestMessageBody {
 
     enum Kind: UInt8 {
         // 1 was `hello`, which the Wire handshake replaced.
-        case ready = 2, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown, pmi
+        case ready = 2, exec, stdin, signal, output, exited, execFailed, statusRequest, status, shutdown, pmi, pmix
     }
 
     /// Encodes one message as a body.
@@ -70,6 +70,11 @@ public enum GuestMessageBody {
             buffer.writeInteger(Kind.pmi.rawValue)
             buffer.writeInteger(id)
             buffer.writeWireBytes(bytes)
+        case .pmix(let id, let connection, let bytes):
+            buffer.writeInteger(Kind.pmix.rawValue)
+            buffer.writeInteger(id)
+            buffer.writeInteger(connection)
+            buffer.writeWireBytes(bytes)
         }
     }
 
@@ -114,6 +119,9 @@ public enum GuestMessageBody {
                 message = .shutdown(reboot: try reader.bool("reboot"))
             case .pmi:
                 message = .pmi(id: try reader.integer("id"), bytes: try reader.byteArray("bytes"))
+            case .pmix:
+                message = .pmix(id: try reader.integer("id"), connection: try reader.integer("connection"),
+                                bytes: try reader.byteArray("bytes"))
             }
             try reader.finish()
             return message

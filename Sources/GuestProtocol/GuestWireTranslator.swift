@@ -38,7 +38,7 @@ public struct GuestWireTranslator: Sendable {
         case .exited(let id, _), .execFailed(let id, _):
             forget(command: id)
             return .agentControl(AgentControl(body: Self.body(message)))
-        case .ready, .statusRequest, .status, .shutdown, .pmi:
+        case .ready, .statusRequest, .status, .shutdown, .pmi, .pmix:
             return .agentControl(AgentControl(body: Self.body(message)))
         }
     }

@@ -38,6 +38,17 @@ struct AgentLoop {
                 stdinWriters.append((fds.count, id))
                 fds.append(pollfd(fd: command.stdinFD, events: Int16(POLLOUT), revents: 0))
             }
+            // PMIx relays: the listener (connection 0) and each connection, writable when the host's bytes wait.
+            var relayPolls: [(index: Int, id: UInt32, connection: UInt32)] = []
+            for (id, command) in commands {
+                guard let relay = command.pmix else { continue }
+                relayPolls.append((fds.count, id, 0))
+                fds.append(pollfd(fd: relay.listenFD, events: Int16(POLLIN), revents: 0))
+                for (number, connection) in relay.connections {
+                    relayPolls.append((fds.count, id, number))
+                    fds.append(pollfd(fd: connection.fd, events: Int16(POLLIN | (connection.pending.isEmpty ? 0 : POLLOUT)), revents: 0))
+                }
+            }
             let now = monotonicMilliseconds()
             let timeout = Int32(nextTick > now ? min(nextTick - now, 100) : 0)
             let ready = poll(&fds, nfds_t(fds.count), timeout)
@@ -58,6 +69,9 @@ struct AgentLoop {
             }
             for writer in stdinWriters where fds[writer.index].revents != 0 {
                 commands[writer.id]?.flushStdin()
+            }
+            for poll in relayPolls where fds[poll.index].revents != 0 {
+                relayEvent(id: poll.id, connection: poll.connection, revents: fds[poll.index].revents)
             }
             reapCommands()
         }
@@ -138,6 +152,11 @@ struct AgentLoop {
             commands[id]?.writeStdin(bytes)
         case .pmi(let id, let bytes):
             commands[id]?.writePMI(bytes)
+        case .pmix(let id, let connection, let bytes):
+            guard var relay = commands[id]?.pmix else { break }
+            let alive = relay.write(connection, bytes)
+            commands[id]?.pmix = relay
+            if !alive { send(.pmix(id: id, connection: connection, bytes: [])) }
         case .signal(let id, let signal):
             if let pid = commands[id]?.pid { kill(-pid, signal) }
         case .shutdown(let reboot):
@@ -169,6 +188,26 @@ struct AgentLoop {
         } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
             command.closeOutput(fd)
             commands[id] = command
+        }
+    }
+
+    /// A PMIx relay's listener (`connection` 0: accept) or connection (read, or write what waits) is ready.
+    private mutating func relayEvent(id: UInt32, connection: UInt32, revents: Int16) {
+        guard var relay = commands[id]?.pmix else { return }
+        defer { commands[id]?.pmix = relay }
+        if connection == 0 {
+            relay.acceptAll()
+            return
+        }
+        if revents & Int16(POLLOUT) != 0, !relay.flush(connection) {
+            send(.pmix(id: id, connection: connection, bytes: []))
+            return
+        }
+        guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { return }
+        if let bytes = relay.read(connection) {
+            if !bytes.isEmpty { send(.pmix(id: id, connection: connection, bytes: bytes)) }
+        } else {
+            send(.pmix(id: id, connection: connection, bytes: []))
         }
     }
 

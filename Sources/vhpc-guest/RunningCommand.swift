@@ -3,7 +3,8 @@ import CGuestSupport
 
 /// A command the agent started: its pid (leader of its own session) and the pipe ends the agent holds.
 /// An MPI task (its environment has `PMI_RANK`) also gets a socketpair as `PMI_FD` (fd 3), whose other
-/// end the agent relays to the host's PMI server.
+/// end the agent relays to the host's PMI server; one whose environment names a PMIx server gets a
+/// ``PMIxRelay`` on the guest's loopback instead of it.
 struct RunningCommand {
     let pid: pid_t
     let stdoutFD: Int32
@@ -13,6 +14,8 @@ struct RunningCommand {
     var exitStatus: Int32?
     /// The agent's end of the PMI socketpair, or -1.
     var pmiFD: Int32 = -1
+    /// The command's PMIx connections, when the host serves it PMIx.
+    var pmix: PMIxRelay?
     /// Stdin from the host not yet taken by the pipe, and whether end-of-file follows it.
     var pendingStdin: [UInt8] = []
     var stdinClosing = false
@@ -45,6 +48,17 @@ struct RunningCommand {
             }
             environment.append("PMI_FD=3")
         }
+        var pmix: PMIxRelay?
+        if PMIxRelay.wanted(environment) {
+            switch PMIxRelay.listen() {
+            case .success(let relay):
+                pmix = relay
+                environment = relay.pointing(environment)
+            case .failure(let failure):
+                for fd in inPipe + outPipe + errPipe + pmiPair where fd >= 0 { close(fd) }
+                return .failure(failure)
+            }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -72,11 +86,12 @@ struct RunningCommand {
         guard rc == 0 else {
             close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
             if pmiPair[0] >= 0 { close(pmiPair[0]) }
+            pmix?.closeAll()
             return .failure(SpawnFailure(message: "\(program): \(String(cString: strerror(rc)))"))
         }
         for fd in [outPipe[0], errPipe[0], pmiPair[0], inPipe[1]] where fd >= 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         return .success(RunningCommand(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: inPipe[1],
-                                       openOutputs: [outPipe[0], errPipe[0]], exitStatus: nil, pmiFD: pmiPair[0]))
+                                       openOutputs: [outPipe[0], errPipe[0]], exitStatus: nil, pmiFD: pmiPair[0], pmix: pmix))
     }
 
     /// Queues bytes for the command's stdin (empty: end-of-file once the queue is written) and writes what
@@ -149,5 +164,7 @@ struct RunningCommand {
         openOutputs = []
         if stdinFD >= 0 { close(stdinFD); stdinFD = -1 }
         closePMI()
+        pmix?.closeAll()
+        pmix = nil
     }
 }

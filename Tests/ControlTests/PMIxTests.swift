@@ -101,3 +101,75 @@ import Wire
         #expect(MPIExitCheck(size: 4, mode: .none, linksMPI: true).failure(rank: 0, status: 0, connected: true, finalized: false) == nil)
     }
 }
+
+/// The pure parts of Open MPI in VMs: the guest's environment and the check on a relayed connection.
+@Suite struct PMIxGuestTests {
+    /// OpenPMIx 4.2.2's connect message as a client of namespace `ns` rank `rank` sends it (captured from
+    /// Debian's libpmix2, uid/gid 0): header, "native", credential, type, namespace, rank, version, modules.
+    static func connectMessage(type: UInt8 = 0, namespace: String = "vhpc.j.ab12", rank: UInt32 = 1) -> [UInt8] {
+        var body: [UInt8] = Array("native".utf8) + [0, 0, 0, 0, 8] + [UInt8](repeating: 0, count: 8) + [type]
+        body += Array(namespace.utf8) + [0] + withUnsafeBytes(of: rank.bigEndian) { Array($0) }
+        body += Array("4.2.2rc2".utf8) + [0] + Array("v41".utf8) + [0, 1] + Array("hash".utf8) + [0]
+        let header: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff] + withUnsafeBytes(of: UInt32(body.count).littleEndian) { Array($0) } + [0, 0, 0, 0]
+        return header + body
+    }
+
+    @Test func aClientOfItsOwnRankPassesWholeEvenInPieces() {
+        var guardian = PMIxConnectGuard(namespace: "vhpc.j.ab12", rank: 1)
+        let message = Self.connectMessage()
+        #expect(guardian.add(Array(message[0..<10])) == .wait)
+        #expect(guardian.add(Array(message[10..<40])) == .wait)
+        #expect(guardian.add(Array(message[40...])) == .forward(message))
+        #expect(guardian.add([1, 2, 3]) == .forward([1, 2, 3]))
+    }
+
+    @Test func anotherRankATenantOrAToolIsRefused() {
+        var other = PMIxConnectGuard(namespace: "vhpc.j.ab12", rank: 0)
+        #expect(other.add(Self.connectMessage()) == .refuse("claims rank 1"))
+        #expect(other.add([0]) == .refuse("already refused"))
+        var wrongJob = PMIxConnectGuard(namespace: "vhpc.k.cd34", rank: 1)
+        #expect(wrongJob.add(Self.connectMessage()) == .refuse("claims a namespace that is not its job's"))
+        var tool = PMIxConnectGuard(namespace: "vhpc.j.ab12", rank: 1)
+        #expect(tool.add(Self.connectMessage(type: 3)) == .refuse("connects as PMIx process type 3 (a tool or launcher), not as a client"))
+    }
+
+    @Test func garbageIsRefusedWithinBoundedMemory() {
+        var endless = PMIxConnectGuard(namespace: "n", rank: 0)
+        #expect(endless.add([UInt8](repeating: 0x41, count: 16)) == .wait)
+        #expect(endless.add([UInt8](repeating: 0x41, count: 300)) == .refuse("security module longer than 256 bytes"))
+        var bigCredential = PMIxConnectGuard(namespace: "n", rank: 0)
+        let message = [UInt8](repeating: 0, count: 16) + Array("native".utf8) + [0, 0x10, 0, 0, 0]
+        #expect(bigCredential.add(message) == .refuse("credential of 268435456 bytes"))
+        // However the bytes come, a verdict falls within the fields' bounds.
+        var filler = PMIxConnectGuard(namespace: "n", rank: 0)
+        var outcome = PMIxConnectGuard.Outcome.wait
+        var sent = 0
+        while outcome == .wait, sent <= PMIxConnectGuard.limit {
+            outcome = filler.add([0x41])
+            sent += 1
+        }
+        #expect(outcome != .wait && sent <= PMIxConnectGuard.limit)
+    }
+
+    @Test func theGuestEnvironmentKeepsTheServerAndLeavesTheHostsFilesBehind() {
+        let host = [
+            "PMIX_SERVER_URI4": "pmix-server.29934;tcp4://127.0.0.1:46083",
+            "PMIX_SERVER_URI21": "pmix-server.29934;tcp4://127.0.0.1:46083",
+            "PMIX_NAMESPACE": "vhpc.j.ab12", "PMIX_RANK": "1", "PMIX_GDS_MODULE": "ds21,ds12,hash",
+            "PMIX_DSTORE_21_BASE_PATH": "/tmp/vhpc-pmix-j-vhpc-node0/pmix_dstor_ds21_29934",
+            "PMIX_SERVER_TMPDIR": "/tmp/vhpc-pmix-j-vhpc-node0",
+            "OMPI_MCA_btl_vader_backing_directory": "/tmp/vhpc-pmix-j-vhpc-node0",
+            "OMPI_MCA_orte_tmpdir_base": "/tmp/vhpc-pmix-j-vhpc-node0", "FLUX_JOB_ID": "vhpc",
+        ]
+        let guest = PMIxGuest.environment(host)
+        #expect(PMIxGuest.serverAddress(host)! == ("127.0.0.1", 46083))
+        #expect(PMIxGuest.serverAddress(["PMIX_SERVER_URI4": "pmix-server.1;usock:/x"]) == nil)
+        #expect(guest["PMIX_SERVER_URI4"] == host["PMIX_SERVER_URI4"])
+        #expect(guest["PMIX_GDS_MODULE"] == "hash")
+        #expect(guest["PMIX_DSTORE_21_BASE_PATH"] == nil)
+        #expect(guest["OMPI_MCA_btl_vader_backing_directory"] == nil)
+        #expect(guest.values.allSatisfy { !$0.contains("vhpc-pmix-") }, "\(guest)")
+        #expect(guest["OMPI_MCA_btl"] == "self,tcp")
+        #expect(guest["OMPI_ALLOW_RUN_AS_ROOT"] == "1" && guest["FLUX_JOB_ID"] == "vhpc")
+    }
+}

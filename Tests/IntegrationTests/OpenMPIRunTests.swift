@@ -158,4 +158,60 @@ import Testing
         #expect(result.stderr.contains("rank 0: PMI-1 put of key 'big' refused: key of 3 bytes (limit 64), value of 2000 bytes (limit 1024)"),
                 "\(result.stderr)")
     }
+    /// A Debian VSE with `openmpi-bin` and the test programs (built here with `mpicc.openmpi`: Debian 12 on both
+    /// sides, the same Open MPI 4.1.4 and OpenPMIx 4.2.2); one image for every VM test below (cached by content).
+    static func vmSpec() throws -> String {
+        let allreduce = try #require(build("allreduce"), "mpicc.openmpi could not build the test program (package libopenmpi-dev)")
+        _ = try #require(build("abort"))
+        let spec = (allreduce as NSString).deletingLastPathComponent + "/openmpi.yaml"
+        try """
+        name: ompi-env
+        base: debian:bookworm
+        kernel: linux-image-cloud-amd64
+        packages: [openmpi-bin]
+        files:
+          - {source: ./allreduce, target: /opt/app/allreduce, mode: "0755"}
+          - {source: ./abort, target: /opt/app/abort, mode: "0755"}
+        format: ext4
+        resources: {vcpus: 1, memory: 512M}
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        return spec
+    }
+
+    /// Open MPI inside VMs, 2 nodes × 2 VMs: the PMIx server stays in each host's tool agent; each guest agent
+    /// listens on its guest's loopback and relays its rank's PMIx connections over the guest link (see the
+    /// README). Nothing in the guest image knows vhpc's PMIx: no `mpirun`, no `prted`.
+    @Test func allreduceCompletesAcrossVMsOnTwoNodes() throws {
+        let spec = try Self.vmSpec()
+        let result = try CLI.run(["run", "--vse", spec, "-N", "2", "--vms-per-node", "2", "--mpi", "auto", "-l", "--", "/opt/app/allreduce"],
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(900))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        for rank in 0..<4 {
+            #expect(result.stdout.contains("\(rank): rank \(rank) of 4 on ompi-env-r\(rank): allreduce sum = 10 (expected 10)"),
+                    "\(result.stdout)")
+        }
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
+
+    @Test func mpiAbortInAVMEndsTheJobWithItsCode() throws {
+        let spec = try Self.vmSpec()
+        let result = try CLI.run(["run", "--vse", spec, "-N", "2", "--vms-per-node", "2", "--", "/opt/app/abort"],
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(900))
+        #expect(result.status == 7, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("rank 1 called MPI_Abort (exit code 7)"), "\(result.stderr)")
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
+
+    /// A guest's rank may connect only as itself: rank 1 claiming rank 0 (its PMIx client reads PMIX_RANK) is
+    /// refused by the host's relay before the server sees a byte, and its MPI_Init fails.
+    @Test func aVMRankClaimingAnotherRankIsRefused() throws {
+        let spec = try Self.vmSpec()
+        let result = try CLI.run(["run", "--vse", spec, "-N", "1", "--vms-per-node", "2", "--", "sh", "-c",
+                                  "if [ $PMIX_RANK = 1 ]; then export PMIX_RANK=0; fi; exec /opt/app/allreduce"],
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(900))
+        #expect(result.status != 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("rank 1: PMIx connection from its VM refused: claims rank 0"), "\(result.stderr)")
+        #expect(!result.stdout.contains("allreduce sum"), "\(result.stdout)")
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
 }

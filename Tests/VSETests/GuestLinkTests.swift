@@ -22,6 +22,8 @@ import Wire
         .status(counter: UInt64.max, uptimeMilliseconds: 12),
         .shutdown(reboot: true),
         .pmi(id: 7, bytes: Array("cmd=barrier_in\n".utf8)),
+        .pmix(id: 7, connection: 2, bytes: [0xff, 0, 1]),
+        .pmix(id: 7, connection: 3, bytes: []),
     ]
 
     @Test func everyMessageCrossesWireAndComesBackTheSame() throws {

@@ -42,10 +42,11 @@ public final class PMIxServer: Sendable {
 
     /// ``join(_:report:)`` on a thread of its own: it waits for the library (once per task), which must not hold
     /// one of the few threads Swift's concurrency shares with the agent's links and heartbeats.
-    public func joinOffPool(_ plan: NodeTaskPlan, report: @escaping @Sendable (AgentEvent) -> Void) async throws -> [Int: [String: String]] {
+    public func joinOffPool(_ plan: NodeTaskPlan, guests: Bool = false,
+                            report: @escaping @Sendable (AgentEvent) -> Void) async throws -> [Int: [String: String]] {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.join(plan, report: report) })
+                continuation.resume(with: Result { try self.join(plan, guests: guests, report: report) })
             }
         }
     }
@@ -63,7 +64,9 @@ public final class PMIxServer: Sendable {
     /// Serves `plan`'s tasks: starts the server (once per process), registers the job's namespace (once per
     /// job) and each task; returns the environment of each task (from `PMIx_server_setup_fork`, plus where
     /// Open MPI keeps its node-local files). `report` is the node agent's event sink (fences, aborts).
-    public func join(_ plan: NodeTaskPlan, report: @escaping @Sendable (AgentEvent) -> Void) throws -> [Int: [String: String]] {
+    /// With `guests` the tasks run in VMs (``PMIxGuest``): they connect as the guest's root through the node
+    /// agent's relay, keep their session files in the guest, and get the guest's variant of the environment.
+    public func join(_ plan: NodeTaskPlan, guests: Bool = false, report: @escaping @Sendable (AgentEvent) -> Void) throws -> [Int: [String: String]] {
         let job = PMIxJob(jobID: plan.jobID, layout: TaskLayout(tasks: plan.size, nodes: plan.nodeCount),
                           processes: plan.agentProcesses, agentRank: plan.agentRank,
                           namespaceTag: plan.secret.map(Self.namespaceTag) ?? "")
@@ -76,7 +79,8 @@ public final class PMIxServer: Sendable {
                 return tmpdir
             }
             let tmpdir = try start(&state, jobID: plan.jobID, nodeName: job.local.name)
-            let status = vhpc_pmix_register_nspace(job.namespace, Int32(job.local.ranks.count), Self.list(job.namespaceInfo(tmpdir: tmpdir)))
+            let info = job.namespaceInfo(tmpdir: guests ? PMIxGuest.directory : tmpdir)
+            let status = vhpc_pmix_register_nspace(job.namespace, Int32(job.local.ranks.count), Self.list(info))
             guard status == 0 else {
                 throw Failure(description: "cannot register PMIx namespace \(job.namespace): " + String(cString: vhpc_pmix_error_string(status)))
             }
@@ -87,7 +91,9 @@ public final class PMIxServer: Sendable {
         }
         var environments: [Int: [String: String]] = [:]
         for rank in plan.taskRanks {
-            var status = vhpc_pmix_register_client(job.namespace, UInt32(rank), getuid(), getgid())
+            // A guest's ranks run as its root: over TCP, PMIx's `native` security compares the uid and gid a
+            // client claims with the registered ones (the relay's guard and the namespace are what authenticate).
+            var status = vhpc_pmix_register_client(job.namespace, UInt32(rank), guests ? 0 : getuid(), guests ? 0 : getgid())
             guard status == 0 else {
                 throw Failure(description: "cannot register rank \(rank) with the PMIx server: " + String(cString: vhpc_pmix_error_string(status)))
             }
@@ -106,7 +112,7 @@ public final class PMIxServer: Sendable {
                 }
                 index += 1
             }
-            environments[rank] = environment
+            environments[rank] = guests ? PMIxGuest.environment(environment) : environment
         }
         return environments
     }

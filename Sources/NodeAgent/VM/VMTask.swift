@@ -17,10 +17,12 @@ struct VMTask: Sendable {
     var watchdog = GuestWatchdog()
 
     func run(_ vm: VirtualMachine, rank: Int, network: JobNetwork, pmi: (shell: PMINodeShell, replies: PMIReplies)?,
-             stdin: AsyncStream<[UInt8]>?, report: @escaping @Sendable (AgentEvent) -> Void) async {
-        let (files, command) = self.command(rank: rank, network: network, pmi: pmi, stdin: stdin)
+             pmix: [String: String]? = nil, stdin: AsyncStream<[UInt8]>?, report: @escaping @Sendable (AgentEvent) -> Void) async {
+        let relay = pmix.flatMap { PMIxGuestRelay(rank: rank, environment: $0, logger: logger) }
+        let (files, command) = self.command(rank: rank, network: network, pmi: pmi, pmix: pmix.map { ($0, relay) }, stdin: stdin)
         let lines = LineSplitter(rank: rank, report: report)
         defer {
+            relay?.closeAll()
             registry.unregister(rank: rank)
             try? FileManager.default.removeItem(atPath: vm.profile.runtimeDirectory)
         }
@@ -54,9 +56,12 @@ struct VMTask: Sendable {
         _ = try? await vm.stop(timeout: .seconds(10))
         // The same rule as for processes: a rank that opened a PMI session and exited 0 without closing it.
         let check = MPIExitCheck(size: plan.size, mode: plan.mpiMode, linksMPI: false)
-        let connected = pmi?.shell.hasSpoken(rank) == true, finalized = pmi?.shell.hasFinalized(rank) == true
+        let session = relay == nil ? (connected: false, finalized: false) : PMIxServer.shared.session(of: rank)
+        let connected = pmi?.shell.hasSpoken(rank) == true || session.connected
+        let finalized = pmi?.shell.hasFinalized(rank) == true || session.finalized
         if let lost = PMIFenceLoss(rank: rank, status: status, connected: connected, finalized: finalized) {
             pmi?.shell.lose(lost)
+            if relay != nil { PMIxServer.shared.lose(lost) }
         }
         if let message = check.failure(rank: rank, status: status, connected: connected, finalized: finalized) {
             report(.taskExited(task: rank, status: 1, message: message))
@@ -67,6 +72,7 @@ struct VMTask: Sendable {
 
     /// The guest command of `rank` and the staged files to copy in first.
     func command(rank: Int, network: JobNetwork, pmi: (shell: PMINodeShell, replies: PMIReplies)?,
+                 pmix: (environment: [String: String], relay: PMIxGuestRelay?)? = nil,
                  stdin: AsyncStream<[UInt8]>?) -> ([QuickBoot.GuestFile], GuestCommand) {
         // The image's own PATH, HOME… win over the front-end's (see TaskEnvironment).
         var environment = plan.environment(forTask: rank, base: [:]).filter { !TaskEnvironment.vmHostOnlyNames.contains($0.key) }
@@ -82,11 +88,17 @@ struct VMTask: Sendable {
                 pmi.shell.received(ByteBuffer(bytes: bytes), from: rank)
             }
         }
+        var onPMIx: GuestCommand.PMIxSink?
+        if let pmix, let relay = pmix.relay {
+            // PMIX_SERVER_URI* make the guest agent listen on the guest's loopback and relay to `relay`.
+            environment.merge(pmix.environment) { _, new in new }
+            onPMIx = { connection, bytes, reply in relay.received(connection, bytes, reply: reply) }
+        }
         // Staged files (`--stage`) are copied into the guest: VHPC_STAGED_<n> and VHPC_STAGE_DIR name guest paths.
         let (files, guestEnvironment) = VMTaskBackend.guestStaging(environment)
         let command = GuestCommand(
             [plan.executable] + plan.arguments, environment: guestEnvironment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            workingDirectory: plan.chdirRequired ? plan.workingDirectory : "/", stdin: stdin, onPMI: onPMI)
+            workingDirectory: plan.chdirRequired ? plan.workingDirectory : "/", stdin: stdin, onPMI: onPMI, onPMIx: onPMIx)
         return (files, command)
     }
 

@@ -84,6 +84,24 @@ public struct VMTaskBackend: TaskBackend {
         let task = VMTask(plan: plan, logger: logger, accelerator: Self.accelerator(of: hypervisor),
                           registry: JobVMRegistry(state: state, jobID: plan.jobID))
         let replies = PMIReplies()
+        // Open MPI: the node's PMIx server runs here, in the tool agent; the guests reach it through a relay.
+        var pmixEnvironments: [Int: [String: String]] = [:]
+        if plan.usesPMIx {
+            do {
+                pmixEnvironments = try await PMIxServer.shared.joinOffPool(plan, guests: true, report: report)
+            } catch {
+                if plan.mpiMode == .pmix {
+                    report(.launchFailed(message: "node \(plan.node) (\(plan.host)): \(error)"))
+                    await PMIxServer.shared.leaveOffPool(agentRank: plan.agentRank)
+                    await vms.stopAll(force: true)
+                    await jobSwitch.stop()
+                    return
+                }
+                logger.warning("node \(plan.node): no PMIx for this job: \(error)")
+            }
+        }
+        defer { if plan.usesPMIx { PMIxServer.shared.leave(agentRank: plan.agentRank) } }
+        let pmix = pmixEnvironments
         let pmi = plan.usesPMI ? PMINodeShell(
             configuration: plan.pmiConfiguration(tasksPerVM: true), logger: logger,
             send: { rank, bytes in replies.send(bytes, to: rank) }, report: report) : nil
@@ -100,7 +118,8 @@ public struct VMTaskBackend: TaskBackend {
             for (index, vm) in vms.vms.enumerated() {
                 let rank = plan.taskRanks.lowerBound + index
                 group.addTask {
-                    await task.run(vm, rank: rank, network: network, pmi: pmi.map { ($0, replies) }, stdin: stdinOutputs[rank], report: report)
+                    await task.run(vm, rank: rank, network: network, pmi: pmi.map { ($0, replies) }, pmix: pmix[rank],
+                                   stdin: stdinOutputs[rank], report: report)
                     return .taskDone
                 }
             }
@@ -121,7 +140,14 @@ public struct VMTaskBackend: TaskBackend {
                         }
                         continue
                     case .pmiRelease(let epoch, let entries):
-                        pmi?.release(epoch: epoch, entries: entries)
+                        if PMIFenceLoss(entries: entries) != nil {
+                            pmi?.release(epoch: epoch, entries: entries)
+                            if plan.usesPMIx { PMIxServer.shared.release(epoch: epoch, entries: entries) }
+                        } else if PMIxFenceRelay.carriesPMIx(entries) {
+                            PMIxServer.shared.release(epoch: epoch, entries: entries)
+                        } else {
+                            pmi?.release(epoch: epoch, entries: entries)
+                        }
                         continue
                     case .signal, .terminate: break
                     }

@@ -118,14 +118,16 @@ public final class GuestChannel: Sendable {
     /// killed). Throws `guestExecFailed` if the agent could not start it.
     ///
     /// With `onPMI` (and `PMI_RANK` in `environment`) the command gets a PMI-1 connection as `PMI_FD`: its
-    /// bytes arrive in `onPMI` with a function that sends bytes back to it.
+    /// bytes arrive in `onPMI` with a function that sends bytes back to it. With `onPMIx` (and
+    /// `PMIX_SERVER_URI*` in `environment`) the guest agent relays the command's PMIx connections to it.
     ///
     /// `stdin` is what the command reads, then end-of-file; nil: it reads end-of-file at once (a command that
     /// reads its stdin must not wait for input nobody sends).
     public func exec(_ argv: [String], environment: [String] = [], workingDirectory: String = "/",
                      stdin: AsyncStream<[UInt8]>? = nil,
                      onOutput: @escaping @Sendable (GuestMessage.OutputStream, [UInt8]) -> Void,
-                     onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil)
+                     onPMI: (@Sendable (_ bytes: [UInt8], _ reply: @escaping @Sendable ([UInt8]) -> Void) -> Void)? = nil,
+                     onPMIx: GuestCommand.PMIxSink? = nil)
         async throws -> Int32 {
         let id = core.allocateExecID()
         var pmiSink: (@Sendable ([UInt8]) -> Void)?
@@ -137,7 +139,18 @@ public final class GuestChannel: Sendable {
             }
             pmiSink = { bytes in onPMI(bytes, reply) }
         }
-        return try await core.awaitExit(id: id, onOutput: onOutput, onPMI: pmiSink) {
+        var pmixSink: (@Sendable (UInt32, [UInt8]) -> Void)?
+        if let onPMIx {
+            let channel = self.channel
+            let reply: GuestCommand.PMIxReply = { connection, bytes in
+                for start in stride(from: 0, to: max(bytes.count, 1), by: GuestMessageBody.maximumChunk) {
+                    let piece = bytes.isEmpty ? [] : Array(bytes[start..<min(bytes.count, start + GuestMessageBody.maximumChunk)])
+                    channel.writeAndFlush(GuestMessage.pmix(id: id, connection: connection, bytes: piece), promise: nil)
+                }
+            }
+            pmixSink = { connection, bytes in onPMIx(connection, bytes, reply) }
+        }
+        return try await core.awaitExit(id: id, onOutput: onOutput, onPMI: pmiSink, onPMIx: pmixSink) {
             try await self.send(.exec(id: id, argv: argv, environment: environment, workingDirectory: workingDirectory))
             // After the exec, in order on the one connection; an empty payload is end-of-file.
             if let stdin {

@@ -11,6 +11,7 @@ final class GuestChannelCore: Sendable {
     private struct Exec {
         var onOutput: OutputSink
         var onPMI: (@Sendable ([UInt8]) -> Void)?
+        var onPMIx: (@Sendable (UInt32, [UInt8]) -> Void)?
         var continuation: CheckedContinuation<Int32, any Error>
     }
 
@@ -66,6 +67,9 @@ final class GuestChannelCore: Sendable {
         case .pmi(let id, let bytes):
             let sink = state.withLock { $0.execs[id]?.onPMI }
             sink?(bytes)
+        case .pmix(let id, let connection, let bytes):
+            let sink = state.withLock { $0.execs[id]?.onPMIx }
+            sink?(connection, bytes)
         case .exited(let id, let status):
             state.withLock { $0.execs.removeValue(forKey: id) }?.continuation.resume(returning: status)
         case .execFailed(let id, let reason):
@@ -164,11 +168,12 @@ final class GuestChannelCore: Sendable {
     }
 
     func awaitExit(id: UInt32, onOutput: @escaping OutputSink, onPMI: (@Sendable ([UInt8]) -> Void)? = nil,
+                   onPMIx: (@Sendable (UInt32, [UInt8]) -> Void)? = nil,
                    send: @escaping @Sendable () async throws -> Void) async throws -> Int32 {
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Int32, any Error>) in
             let closed = state.withLock { s -> V2MError? in
                 if s.closedReason != nil { return closedError(s) }
-                s.execs[id] = Exec(onOutput: onOutput, onPMI: onPMI, continuation: c)
+                s.execs[id] = Exec(onOutput: onOutput, onPMI: onPMI, onPMIx: onPMIx, continuation: c)
                 return nil
             }
             if let closed {
