@@ -1,6 +1,11 @@
 /// The modelled cluster of a ``BootstrapSimulation``: one agent per node, each node with a core of its own,
 /// every pair of nodes joined by the same network. What the protocol logic costs is not modelled but
 /// measured (``BootstrapCPU/measured``); these are the costs outside it.
+///
+/// ``hostCores`` and ``agentsPerProcess`` model one host instead (to check the model against real runs of
+/// `vhpc bench bootstrap`): every agent shares the host's cores, and agents are packed into processes as
+/// `--agents-per-process` packs them — an agent whose parent is in its process starts with it, links inside a
+/// process carry messages without a socket, and processes talk over one trunk per pair.
 public struct BootstrapModel: Sendable, Hashable {
     /// One-way latency of a message between two nodes.
     public var linkLatency: Duration
@@ -15,6 +20,13 @@ public struct BootstrapModel: Sendable, Hashable {
     /// One-way trips until a dialled agent has authenticated the dialler: TCP's SYN, SYN-ACK, then hello,
     /// challenge, response. The dialler has its link one trip later (welcome).
     public var acceptTrips: Int
+    /// CPU per message handed between two agents of one process (no socket; the event loop's and the
+    /// runtime's scheduling), on each end.
+    public var localMessageCPU: Duration = .zero
+    /// Cores shared by every agent (one host); nil: a core per node.
+    public var hostCores: Int?
+    /// Agents per OS process (``ChunkPlan/processes(tree:agentsPerProcess:)``); 1: a process per agent.
+    public var agentsPerProcess: Int = 1
 
     public init(
         linkLatency: Duration = .microseconds(25), bandwidth: Double = 1.25e9, spawnLatency: Duration = .milliseconds(10),

@@ -57,6 +57,15 @@ struct SimulatedCluster {
     /// Heartbeat frames (pings and pongs) and their bytes each agent received.
     var heartbeatFramesIn: [Int32]
     var heartbeatBytesIn: [Int]
+    /// With a shared host (``BootstrapModel/hostCores``): when each core is next free.
+    var coreFreeAt: [Duration]
+    /// Each rank's process (index into ``processes``) and the processes' hosted ranks and child processes'
+    /// roots (``BootstrapModel/agentsPerProcess``).
+    let processOf: [Int32]
+    let processRoots: [[Int]]
+    var processStarted: [Bool]
+    /// Process pairs joined by a trunk (a TCP connection shared by their agents' links).
+    var trunks: Set<Int> = []
     var queue = Heap<Scheduled>()
     var slots: [Arrival?] = []
     var freeSlots: [Int32] = []
@@ -97,8 +106,32 @@ struct SimulatedCluster {
         heartbeatFramesIn = Array(repeating: 0, count: ranks)
         heartbeatBytesIn = Array(repeating: 0, count: ranks)
         random = SplitMix64(seed: seed)
+        coreFreeAt = Array(repeating: .zero, count: max(0, model.hostCores ?? 0))
+        if model.agentsPerProcess > 1 {
+            let boot = tree
+            let processes = ChunkPlan.processes(tree: boot, agentsPerProcess: model.agentsPerProcess)
+            var processOf = Array(repeating: Int32(0), count: ranks)
+            var roots: [[Int]] = []
+            for (index, hosted) in processes.enumerated() {
+                for rank in hosted { processOf[rank] = Int32(index) }
+                // The process's roots: hosted ranks whose parent is elsewhere.
+                let members = Set(hosted)
+                roots.append(hosted.filter { rank in boot.parent(of: rank).map { !members.contains($0) } ?? true })
+            }
+            self.processOf = processOf
+            processRoots = roots
+        } else {
+            processOf = (0..<ranks).map { Int32($0) }
+            processRoots = (0..<ranks).map { [$0] }
+        }
+        var started = Array(repeating: false, count: processRoots.count)
+        started[0] = true  // the front-end's, with the controller alone
+        processStarted = started
         schedule(.live, at: 0, time: .zero)
     }
+
+    /// Whether two ranks' agents share a process.
+    func sameProcess(_ a: Int, _ b: Int) -> Bool { processOf[a] == processOf[b] }
 
     var rankCount: Int { machines.count }
 
@@ -175,6 +208,13 @@ struct SimulatedCluster {
     mutating func process(_ arrival: Arrival, at rank: Int, time: Duration) {
         guard health[rank] == .up else { return }
         var now = max(time, freeAt[rank])
+        var core: Int?
+        if !coreFreeAt.isEmpty {
+            // One host: the event also waits for the first core free.
+            let free = coreFreeAt.indices.min { coreFreeAt[$0] < coreFreeAt[$1] }!
+            core = free
+            now = max(now, coreFreeAt[free])
+        }
         self.now = now
         let started = now
         var event: AgentEvent = .tick
@@ -187,8 +227,15 @@ struct SimulatedCluster {
             machines[rank] = machine
             now += cost
             for child in tree.children(of: rank) {
+                if sameProcess(child, rank) {
+                    schedule(.live, at: child, time: now)  // hosted by the same process: starts with it
+                    continue
+                }
+                let process = Int(processOf[child])
+                guard !processStarted[process] else { continue }
+                processStarted[process] = true
                 now += model.spawnCPU
-                schedule(.live, at: child, time: now + model.spawnLatency)
+                for root in processRoots[process] { schedule(.live, at: root, time: now + model.spawnLatency) }
             }
             if let tickInterval {
                 // Ticks of different agents are not in step (each started at its own time).
@@ -196,10 +243,12 @@ struct SimulatedCluster {
             }
             event = .start
         case .event(let agentEvent):
-            if case .linkUp = agentEvent { now += model.frameCPU * 2 }  // the handshake frames this end received
+            if case .linkUp(let peer) = agentEvent, !sameProcess(rank, peer) {
+                now += model.frameCPU * 2  // the handshake frames this end received
+            }
             event = agentEvent
         case .frame(let frame, let peer):
-            now += model.frameCPU
+            now += sameProcess(rank, peer) ? model.localMessageCPU : model.frameCPU
             let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
             framesIn[rank] += 1
             bytesIn[rank] += size
@@ -235,6 +284,7 @@ struct SimulatedCluster {
             now = perform(directive, frame: frame.map { ($0, perFrame) }, from: rank, now: now)
         }
         freeAt[rank] = now
+        if let core { coreFreeAt[core] = now }
         busy[rank] += now - started
     }
 
@@ -245,9 +295,15 @@ struct SimulatedCluster {
         switch directive {
         case .dial(let peer, _, _):
             switch health[peer] {
+            case .up where machines[peer] != nil && sameProcess(rank, peer):
+                schedule(.event(.linkUp(rank: rank)), at: peer, time: now)
+                schedule(.event(.linkUp(rank: peer)), at: rank, time: now)
             case .up where machines[peer] != nil:
-                schedule(.event(.linkUp(rank: rank)), at: peer, time: now + model.linkLatency * model.acceptTrips)
-                schedule(.event(.linkUp(rank: peer)), at: rank, time: now + model.linkLatency * (model.acceptTrips + 1))
+                // A new trunk costs TCP's and the handshake's trips; a link on an existing one, an open and its ack.
+                let pair = Int(min(processOf[rank], processOf[peer])) * processRoots.count + Int(max(processOf[rank], processOf[peer]))
+                let trips = model.agentsPerProcess > 1 && !trunks.insert(pair).inserted ? 1 : model.acceptTrips
+                schedule(.event(.linkUp(rank: rank)), at: peer, time: now + model.linkLatency * trips)
+                schedule(.event(.linkUp(rank: peer)), at: rank, time: now + model.linkLatency * (trips + 1))
             case .hung:
                 let window = machines[rank]?.configuration.handshakeWindow ?? .seconds(10)
                 schedule(.event(.dialFailed(rank: peer, detail: "handshake timed out")), at: rank, time: now + window)
@@ -256,10 +312,16 @@ struct SimulatedCluster {
             }
         case .send(_, let peer):
             guard let (frame, cost) = encoded else { break }
-            now += cost + model.frameCPU
             let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
             frames += 1
             bytes += size
+            if sameProcess(rank, peer) {
+                // Handed over in memory: no socket, no MAC, no wire.
+                now += cost + model.localMessageCPU
+                schedule(.frame(frame, from: rank), at: peer, time: now)
+                break
+            }
+            now += cost + model.frameCPU
             let transfer = model.bandwidth.isFinite ? Duration.seconds(Double(size) / model.bandwidth) : .zero
             schedule(.frame(frame, from: rank), at: peer, time: now + model.linkLatency + transfer)
         case .closeLink(let peer):

@@ -33,20 +33,28 @@ struct BenchBootstrapModelCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Repetitions per point (median reported).") var repetitions: Int = 3
     @Option(name: .customLong("baseline"), help: "N that the ratio column divides by.") var baseline: Int = 1024
     @Flag(name: .customLong("no-latency-only"), help: "Skip the LATENCY ONLY run (halves the time at large N).") var noLatencyOnly = false
+    @Option(name: .customLong("host-cores"), help: "Model one host: every agent shares this many cores (default: a core per node).")
+    var hostCores: Int?
+    @Option(name: .customLong("agents-per-process"), help: "Agents per process, packed as vhpc run packs them (default 1).")
+    var agentsPerProcess: Int = 1
 
     func validate() throws {
         guard sizes.allSatisfy({ $0 >= 1 }), fanout.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--sizes and --fanout must be at least 1") }
         guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard hostCores.map({ $0 >= 1 }) ?? true, agentsPerProcess >= 1 else { throw ValidationError("--host-cores and --agents-per-process must be at least 1") }
         guard latencyMicroseconds >= 0, bandwidthGigabits > 0, spawnMilliseconds >= 0, spawnCPUMicroseconds >= 0, frameCPUMicroseconds >= 0 else {
             throw ValidationError("model latencies and costs must not be negative, bandwidth must be positive")
         }
     }
 
     var model: BootstrapModel {
-        BootstrapModel(
+        var model = BootstrapModel(
             linkLatency: .nanoseconds(Int64(latencyMicroseconds * 1000)), bandwidth: bandwidthGigabits * 1e9 / 8,
             spawnLatency: .nanoseconds(Int64(spawnMilliseconds * 1e6)), spawnCPU: .nanoseconds(Int64(spawnCPUMicroseconds * 1000)),
             frameCPU: .nanoseconds(Int64(frameCPUMicroseconds * 1000)))
+        model.hostCores = hostCores
+        model.agentsPerProcess = agentsPerProcess
+        return model
     }
 
     func run() throws {
@@ -71,8 +79,9 @@ struct BenchBootstrapModelCommand: ParsableCommand {
                 }
                 runs.sort { $0.wired! < $1.wired! }
                 let median = runs[runs.count / 2]
-                let critical = noLatencyOnly ? nil : try BootstrapSimulation.run(
-                    nodes: size, fanout: k, model: .latencyOnly(link: model.linkLatency, spawn: model.spawnLatency), cpu: .fixed(perEvent: .zero))
+                var latencyOnly = BootstrapModel.latencyOnly(link: model.linkLatency, spawn: model.spawnLatency)
+                latencyOnly.agentsPerProcess = model.agentsPerProcess
+                let critical = noLatencyOnly ? nil : try BootstrapSimulation.run(nodes: size, fanout: k, model: latencyOnly, cpu: .fixed(perEvent: .zero))
                 if size == baseline { baselineTime = median.wired }
                 let ratio = baselineTime.map { String(format: "%.2f", median.wired! / $0) } ?? "-"
                 let received = median.received
