@@ -47,6 +47,37 @@ import Wire
         #expect(try child.drainInbound().count == 3)
     }
 
+    /// A message too large for a frame fails at the sender, naming it; nothing of it goes out (the receiver
+    /// would have refused the frame and closed, leaving the sender to guess why).
+    @Test func anOversizedMessageFailsAtTheSenderNamingIt() throws {
+        let (child, parent) = try connectedPair()
+        try shuttle(child, parent)
+        let limit = FrameLimits().maxPayloadLength
+        let output = Message.ioData(IOData(launchID: 1, rank: 3, stream: .stdout, sequence: 0,
+                                           data: ByteBuffer(repeating: 0x61, count: limit + 1)))
+        let write = child.channel.writeAndFlush(output)
+        let length = MessageCodec.frame(output).payload.readableBytes
+        let expected = "cannot send ioData message: its payload of \(length) bytes exceeds the frame limit of \(limit) bytes"
+        #expect(throws: WireError.self) { try write.wait() }
+        #expect(child.log.errors.map(\.description) == [expected], "\(child.log.errors)")
+        let (fromChild, _) = try shuttle(child, parent)
+        #expect(fromChild.allSatisfy { $0.readableBytes < limit })
+        #expect(parent.log.count == 0, "the receiver saw: \(parent.log.errors)")
+        #expect(try parent.drainInbound().isEmpty)
+        #expect(!child.channel.isActive)
+    }
+
+    @Test func anOversizedLinkFrameNamesTheMessageItCarries() {
+        let limits = FrameLimits(maxPayloadLength: 1024)
+        let control = Message.agentControl(AgentControl(body: ByteBuffer(repeating: 0, count: 2000)))
+        let link = Message.link(LinkFrame(link: 7, source: 5, destination: 0, operation: .data, message: control))
+        #expect(throws: WireError.messageTooLarge(message: "agentControl message from agent 5 to agent 0", length: 2000 + 4 + LinkFrame.headerLength, limit: 1024)) {
+            try MessageCodec.frame(link, limits: limits)
+        }
+        // At the limit exactly (4 bytes of length, then the body): sent.
+        #expect(throws: Never.self) { try MessageCodec.frame(.agentControl(AgentControl(body: ByteBuffer(repeating: 0, count: 1020))), limits: limits) }
+    }
+
     @Test func nothingReachesTheApplicationBeforeAuthentication() throws {
         let (child, parent) = try connectedPair()
         child.channel.writeAndFlush(launch, promise: nil)

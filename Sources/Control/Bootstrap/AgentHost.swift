@@ -81,7 +81,7 @@ public struct AgentHost: Sendable {
         let hub = try await LinkHub.bind(
             group: group, host: sshAddresses?.server ?? config.bindHost, jobID: config.jobID, secret: secret,
             identity: PeerIdentity(rank: UInt32(plan.hosted.min() ?? 0), role: .rootAgent), hosted: Set(plan.hosted),
-            handshakeWindow: window, report: { [logger] error in logger.debug("link error", metadata: ["error": "\(error)"]) })
+            handshakeWindow: window, report: LinkHub.logging(to: logger))
         defer { hub.shutdown() }
         var endpoints: [Int: AgentEndpoint] = [:]
         for rank in plan.hosted {

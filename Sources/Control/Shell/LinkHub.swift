@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -45,6 +46,19 @@ public final class LinkHub: Sendable {
         self.dialing = dialing
         self.hosted = hosted
         self.report = report
+    }
+
+    /// The usual `report` of a hub: why a link's connection ended, at debug level (the failure detectors tell
+    /// the user what matters), except a message this process could not send (too large for a frame), which is
+    /// a fault here and is logged as an error naming the message.
+    public static func logging(to logger: Logger) -> @Sendable (any Error) -> Void {
+        { error in
+            if case WireError.messageTooLarge = error {
+                logger.error("\(error)")
+            } else {
+                logger.debug("link error", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Binds the process's listener on `host` (any free port) for the agents `hosted`. The process proves

@@ -63,6 +63,21 @@ public enum MessageCodec {
         return Frame(kind: message.kind, payload: payload, version: version)
     }
 
+    /// An unsealed frame holding `message`, for sending under `limits`.
+    /// - Throws: ``WireError/messageTooLarge(message:length:limit:)`` when its payload exceeds the limit, which
+    ///   the receiver would refuse: the sender learns it, naming the message, and nothing is sent.
+    public static func frame(_ message: Message, limits: FrameLimits, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(WireError) -> Frame {
+        let frame = frame(message, allocator: allocator)
+        guard frame.payload.readableBytes <= limits.maxPayloadLength else {
+            var name = "\(message.kind) message"
+            if case .link(let link) = message, let carried = link.message {
+                name = "\(carried.kind) message from agent \(link.source) to agent \(link.destination)"
+            }
+            throw .messageTooLarge(message: name, length: frame.payload.readableBytes, limit: limits.maxPayloadLength)
+        }
+        return frame
+    }
+
     /// The message held by `frame`.
     public static func message(from frame: Frame) throws(WireError) -> Message {
         try decode(kind: frame.kind, payload: frame.payload, version: frame.header.version)

@@ -14,6 +14,9 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     case frameTooLarge(length: Int, limit: Int)
     /// The connection ended in the middle of a frame.
     case truncatedFrame(bufferedBytes: Int)
+    /// This side was about to send a message whose payload exceeds the frame limit (nothing was sent):
+    /// `message` names it (a link frame's carried message too).
+    case messageTooLarge(message: String, length: Int, limit: Int)
 
     // MARK: Messages
     /// The payload does not decode as a message of its kind.
@@ -61,6 +64,8 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
             return "frame payload of \(length) bytes exceeds the limit of \(limit) bytes"
         case .truncatedFrame(let bytes):
             return "connection closed in the middle of a frame (\(bytes) bytes buffered)"
+        case .messageTooLarge(let message, let length, let limit):
+            return "cannot send \(message): its payload of \(length) bytes exceeds the frame limit of \(limit) bytes"
         case .malformedMessage(let kind, let reason):
             return "malformed \(kind) message: \(reason)"
         case .missingMAC(let kind):
@@ -93,7 +98,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The code to send to the peer in an ``ErrorMessage`` before closing.
     public var code: ErrorCode {
         switch self {
-        case .badMagic, .unknownKind, .unknownFlags, .frameTooLarge, .truncatedFrame, .malformedMessage,
+        case .badMagic, .unknownKind, .unknownFlags, .frameTooLarge, .truncatedFrame, .messageTooLarge, .malformedMessage,
             .missingMAC, .notAuthenticated, .sequenceMismatch, .versionMismatch, .sequenceExhausted,
             .unexpectedMessage:
             return .protocolViolation

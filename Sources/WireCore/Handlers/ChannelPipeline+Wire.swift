@@ -16,7 +16,7 @@ extension ChannelPipeline.SynchronousOperations {
         try addHandler(ByteToMessageHandler(FrameDecoder(limits: limits, gate: gate)))
         try addHandler(MessageToByteHandler(FrameEncoder()))
         try addHandler(SessionHandler())
-        try addHandler(MessageCodecHandler())
+        try addHandler(MessageCodecHandler(limits: limits))
         try addHandler(HandshakeHandler(configuration: handshake, authenticated: authenticated, gate: gate))
         try addHandler(WireErrorHandler(report: reportError))
     }

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// Frames ⇄ ``Message``s, with ``MessageCodec``. A payload that does not decode is fired as `errorCaught`
-/// and closes the channel.
+/// and closes the channel; so is a message to send whose payload exceeds the frame limit
+/// (``WireError/messageTooLarge(message:length:limit:)``, its write failing), which the peer would refuse.
 public final class MessageCodecHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = Frame
     public typealias InboundOut = Message
@@ -9,8 +10,11 @@ public final class MessageCodecHandler: ChannelDuplexHandler, RemovableChannelHa
     public typealias OutboundOut = Frame
 
     private var failed = false
+    private let limits: FrameLimits
 
-    public init() {}
+    public init(limits: FrameLimits = FrameLimits()) {
+        self.limits = limits
+    }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
@@ -25,7 +29,14 @@ public final class MessageCodecHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let frame = MessageCodec.frame(unwrapOutboundIn(data), allocator: context.channel.allocator)
+        let frame: Frame
+        do {
+            frame = try MessageCodec.frame(unwrapOutboundIn(data), limits: limits, allocator: context.channel.allocator)
+        } catch {
+            promise?.fail(error)
+            context.fireErrorCaught(error)
+            return
+        }
         context.write(wrapOutboundOut(frame), promise: promise)
     }
 }
