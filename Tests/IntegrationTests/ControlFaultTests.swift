@@ -11,10 +11,10 @@ import Testing
         let state = ControlRunTests.stateDirectory()
         private(set) var seen: Set<Int32> = []
 
-        init(_ arguments: [String]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = URL(fileURLWithPath: CLI.vhpc)
             process.arguments = arguments
-            process.environment = CLI.environment(["VHPC_JOB_NAME": state])
+            process.environment = CLI.environment(environment.merging(["VHPC_JOB_NAME": state]) { _, own in own })
             process.standardOutput = out
             process.standardError = err
             process.standardInput = FileHandle.nullDevice

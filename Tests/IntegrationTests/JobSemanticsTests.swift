@@ -175,17 +175,79 @@ import Testing
         for pid in job.survivors() { kill(pid, SIGKILL) }
     }
 
-    /// kill -9 of the front-end: its agents notice (their links to it close) and end, their tasks with them.
+    /// kill -9 of the front-end: its agents notice (their links to it close) and end, their tasks with them,
+    /// and remove their nodes' PMIx directories on the way out.
     @Test func killingTheFrontEndLeavesNothingBehind() async throws {
-        let job = try ControlFaultTests.Job(["run", "-N", "4", "--", "sleep", "60"])
+        let tmpdir = try Self.privateTemporaryDirectory("frontend")
+        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let job = try ControlFaultTests.Job(["run", "-N", "4", "--", "sleep", "60"], environment: ["TMPDIR": tmpdir])
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 4 }
+        #expect(!Self.nodeDirectories(tmpdir).isEmpty, "the job's nodes made no PMIx directory in \(tmpdir)")
         kill(job.process.processIdentifier, SIGKILL)
         _ = job.finish()
         let killed = ContinuousClock.now
-        while !job.survivors().isEmpty, ContinuousClock.now - killed < .seconds(15) { try await Task.sleep(for: .milliseconds(100)) }
+        while !job.survivors().isEmpty || !Self.nodeDirectories(tmpdir).isEmpty, ContinuousClock.now - killed < .seconds(15) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        #expect(Self.nodeDirectories(tmpdir).isEmpty, "node files left behind: \(Self.nodeDirectories(tmpdir))")
         print("front-end killed: every agent and task gone after \(ContinuousClock.now - killed)")
         for pid in job.survivors() { kill(pid, SIGKILL) }
+    }
+
+    /// kill -9 of the whole job at once (front-end and every agent process, as the OOM killer or `kill -9` of
+    /// everything would): nobody is left to remove the nodes' PMIx directories, so the next job on the machine
+    /// does (their owners are dead); a directory whose owner lives, or without an owner file, stays.
+    @Test func nodeFilesOfAJobKilledWholeAreRemovedByTheNextJob() async throws {
+        let tmpdir = try Self.privateTemporaryDirectory("whole")
+        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let job = try ControlFaultTests.Job(["run", "-N", "3", "--", "sleep", "60"], environment: ["TMPDIR": tmpdir])
+        let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 3 }
+        let killed = Self.nodeDirectories(tmpdir)
+        #expect(killed.count == 3, "\(killed)")
+        // Every process at once, front-end included: no agent gets to clean up.
+        kill(job.process.processIdentifier, SIGKILL)
+        for entry in tree { kill(entry.pid, SIGKILL) }
+        _ = job.finish()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !job.survivors().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        #expect(Self.nodeDirectories(tmpdir) == killed, "the killed job's directories should still be there")
+        // Not abandoned: a directory of a live owner (this test process) and one without an owner file.
+        let live = tmpdir + "/vhpc-pmix-live-vhpc-node0"
+        let unowned = tmpdir + "/vhpc-pmix-unowned-vhpc-node0"
+        for directory in [live, unowned] { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false) }
+        let start = try #require(Self.startTime(of: getpid()))
+        try "host=\(Self.hostName) pid=\(getpid()) start=\(start)\n".write(toFile: live + "/.vhpc-owner", atomically: false, encoding: .utf8)
+        let next = try CLI.run(["run", "-N", "1", "--", "true"], environment: ["TMPDIR": tmpdir, "VHPC_JOB_NAME": job.state], timeout: .seconds(60))
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(Self.nodeDirectories(tmpdir) == ["vhpc-pmix-live-vhpc-node0", "vhpc-pmix-unowned-vhpc-node0"],
+                "left behind: \(Self.nodeDirectories(tmpdir))")
+    }
+
+    static func privateTemporaryDirectory(_ name: String) throws -> String {
+        let path = NSTemporaryDirectory() + "vhpc-semantics-\(name)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// The PMIx node directories in `tmpdir`, sorted.
+    static func nodeDirectories(_ tmpdir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: tmpdir)) ?? []).filter { $0.hasPrefix("vhpc-pmix-") }.sorted()
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, 255)
+        return String(cString: buffer)
     }
 
     @Test func jobsTooBigForThisHostAreRefusedBeforeAnythingStarts() throws {

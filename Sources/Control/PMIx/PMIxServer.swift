@@ -134,14 +134,20 @@ public final class PMIxServer: Sendable {
             state.serverDirectory = nil
             return directory
         }
-        if let unused { Self.removeTree(unused) }
+        if let unused { PMIxNodeDirectory.remove(unused) }
     }
 
-    /// Starts the library once per process, with node `nodeName`'s directory; returns that directory.
+    /// Starts the library once per process, with node `nodeName`'s directory; returns that directory. The first
+    /// start in the process also removes the node directories of agents on this machine that died without
+    /// removing theirs (``PMIxNodeDirectory/sweepAbandoned()``).
     private func start(_ state: inout State, jobID: String, nodeName: String) throws -> String {
         if state.started, let directory = state.serverDirectory { return directory }
-        let tmpdir = Self.directoryPrefix(jobID: jobID) + nodeName
-        try Self.makeDirectory(tmpdir)
+        if !state.started {
+            let removed = PMIxNodeDirectory.sweepAbandoned()
+            if !removed.isEmpty { logger.info("removed \(removed.count) PMIx node directories of dead agents: \(removed.joined(separator: ", "))") }
+        }
+        let tmpdir = PMIxNodeDirectory.prefix(jobID: jobID) + nodeName
+        try PMIxNodeDirectory.create(tmpdir)
         if !state.started {
             var error = [CChar](repeating: 0, count: 512)
             let context = Unmanaged.passUnretained(self).toOpaque()
@@ -153,38 +159,6 @@ public final class PMIxServer: Sendable {
         }
         state.serverDirectory = tmpdir
         return tmpdir
-    }
-
-    /// Where the nodes of job `jobID` keep their PMIx and Open MPI files (a directory per node: this, then the
-    /// node's name).
-    public static func directoryPrefix(jobID: String) -> String {
-        (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/vhpc-pmix-\(jobID)-"
-    }
-
-    /// Removes the node directories of job `jobID` on this machine: an agent killed with its job cannot.
-    public static func sweep(jobID: String) {
-        let prefix = directoryPrefix(jobID: jobID)
-        let parent = (prefix as NSString).deletingLastPathComponent
-        let start = (prefix as NSString).lastPathComponent
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(start) {
-            removeTree(parent + "/" + entry)
-        }
-    }
-
-    /// Removes `path` and everything below it, going on past entries that vanish meanwhile: a node's agent
-    /// and the front-end's sweep may remove the same directory at once (`FileManager.removeItem` stops at the
-    /// first entry the other removed, leaving the rest). Symbolic links are removed, never followed.
-    static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        guard info.st_mode & S_IFMT == S_IFDIR else {
-            unlink(path)
-            return
-        }
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
-            removeTree(path + "/" + entry)
-        }
-        rmdir(path)
     }
 
     /// 96 bits of HMAC(job secret, "vhpc pmix namespace"), hex: every agent of the job derives the same.
@@ -252,7 +226,7 @@ public final class PMIxServer: Sendable {
         guard let (namespace, tmpdir, pending) = ending else { return }
         for handle in pending { vhpc_pmix_fence_complete(UInt(handle), -1, nil, 0) }
         vhpc_pmix_deregister_nspace(namespace)
-        Self.removeTree(tmpdir)
+        PMIxNodeDirectory.remove(tmpdir)
     }
 
     /// An upcall from the library's progress thread.
@@ -288,12 +262,6 @@ public final class PMIxServer: Sendable {
             }
         default:
             break
-        }
-    }
-
-    private static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -250,7 +250,7 @@ struct RunCommand: AsyncParsableCommand {
         @Sendable func sweepLocalNodeFiles() {
             guard launcher == "local" else { return }
             if staged { StagePlan.sweep(jobID: jobID, nodes: nodeCount) }
-            if servesPMIx { PMIxServer.sweep(jobID: jobID) }
+            if servesPMIx { PMIxNodeDirectory.sweep(jobID: jobID) }
             if runsVMs { JobVMRegistry(state: StateDirectory.resolve(), jobID: jobID).removeAll() }
         }
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
