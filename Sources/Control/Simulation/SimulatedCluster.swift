@@ -47,9 +47,14 @@ struct SimulatedCluster {
     let heartbeat: Duration?
     /// The shell's tick interval (heartbeat runs only).
     let tickInterval: Duration?
+    /// Each agent's staging window (chunks in flight per child).
+    let stagingWindow: Int
     var machines: [AgentMachine?]
     var health: [Health]
     var freeAt: [Duration]
+    /// When each node's network interface has sent the file chunks queued on it: they leave one after another,
+    /// each taking its size over the bandwidth (a node feeding k children sends each chunk k times).
+    var egressFreeAt: [Duration]
     var busy: [Duration]
     /// Frames and bytes each agent received (headers and MACs included).
     var framesIn: [Int32]
@@ -81,6 +86,10 @@ struct SimulatedCluster {
     /// Reports the controller received (task exits).
     var reports: Set<Int> = []
     var random: SplitMix64
+    /// Events processed so far.
+    var events = 0
+    /// File staging on the modelled nodes' disks (``StagingSimulation``), when one runs.
+    var staging: SimulatedStaging?
 
     /// Ranks failed on purpose, and how many of them the controller has declared.
     var victims: Set<Int> = []
@@ -89,8 +98,9 @@ struct SimulatedCluster {
     /// A cluster of `nodes` agents plus the controller; `heartbeat` arms their detector at launch; `ticks`
     /// sends them the shell's ticks (deadlines, the detector) as `AgentHost` would.
     init(nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, heartbeat: Duration? = nil, ticks: Bool = false,
-         seed: UInt64 = 1) throws {
+         seed: UInt64 = 1, stagingWindow: Int = 8) throws {
         self.model = model
+        self.stagingWindow = stagingWindow
         self.cpu = cpu
         self.heartbeat = heartbeat
         tickInterval = ticks || heartbeat != nil
@@ -100,6 +110,7 @@ struct SimulatedCluster {
         machines = Array(repeating: nil, count: ranks)
         health = Array(repeating: .up, count: ranks)
         freeAt = Array(repeating: .zero, count: ranks)
+        egressFreeAt = Array(repeating: .zero, count: ranks)
         busy = Array(repeating: .zero, count: ranks)
         framesIn = Array(repeating: 0, count: ranks)
         bytesIn = Array(repeating: 0, count: ranks)
@@ -144,6 +155,7 @@ struct SimulatedCluster {
             endpoint: endpoint(rank), rankCount: rankCount, tree: tree, handshakeWindow: .seconds(3600),
             heartbeatPeriod: heartbeat, parent: tree.parent(of: rank).map(endpoint))
         if tickInterval != nil { configuration.handshakeWindow = .seconds(10) }  // as vhpc run's default
+        configuration.stagingWindow = stagingWindow
         return configuration
     }
 
@@ -167,6 +179,8 @@ struct SimulatedCluster {
         case wired
         /// The controller has declared every victim.
         case declared
+        /// The controller has every node's staging report.
+        case staged
     }
 
     /// Runs events until `goal` is met or nothing is left before `deadline`.
@@ -176,12 +190,14 @@ struct SimulatedCluster {
             case .none: return false
             case .wired: return cluster.wired != nil
             case .declared: return cluster.declaredVictims >= cluster.victims.count
+            case .staged: return cluster.staging.map { $0.reports.count >= cluster.rankCount - 1 } ?? true
             }
         }
         while !met(self), let next = queue.min, next.time <= deadline {
             _ = queue.removeMin()
             let arrival = slots[Int(next.slot)].take()!
             freeSlots.append(next.slot)
+            events += 1
             process(arrival, at: Int(next.rank), time: next.time)
         }
     }
@@ -249,10 +265,11 @@ struct SimulatedCluster {
             event = agentEvent
         case .frame(let frame, let peer):
             now += sameProcess(rank, peer) ? model.localMessageCPU : model.frameCPU
-            let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
+            let size = wireSize(frame)
             framesIn[rank] += 1
             bytesIn[rank] += size
             if frame.kind == .ping || frame.kind == .pong { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
+            if frame.kind == .fileChunk, let staging { now += staging.hashTime(frame) }  // the chunk's SHA-256 check
             incoming = (frame, peer)  // decoded below, its CPU measured with the machine's
         case .tick:
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
@@ -312,7 +329,7 @@ struct SimulatedCluster {
             }
         case .send(_, let peer):
             guard let (frame, cost) = encoded else { break }
-            let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
+            let size = wireSize(frame)
             frames += 1
             bytes += size
             if sameProcess(rank, peer) {
@@ -323,7 +340,14 @@ struct SimulatedCluster {
             }
             now += cost + model.frameCPU
             let transfer = model.bandwidth.isFinite ? Duration.seconds(Double(size) / model.bandwidth) : .zero
-            schedule(.frame(frame, from: rank), at: peer, time: now + model.linkLatency + transfer)
+            // File chunks go out one after another through the node's interface; a small frame (an ack, a
+            // report) is interleaved between their packets on its own connection, not queued behind them.
+            var sent = now + transfer
+            if frame.kind == .fileChunk {
+                sent = max(now, egressFreeAt[rank]) + transfer
+                egressFreeAt[rank] = sent
+            }
+            schedule(.frame(frame, from: rank), at: peer, time: sent + model.linkLatency)
         case .closeLink(let peer):
             schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
         case .bootstrapped:
@@ -338,10 +362,22 @@ struct SimulatedCluster {
             }
         case .report(let payload):
             if case .taskExited(let node, _, _, _) = payload { reports.insert(node) }
+        case .stagingIO(let io):
+            performStagingIO(io, at: rank, now: now)
+        case .stagingReport(let report):
+            staging?.reports[report.node] = (report.outcome, now)
         default:
             break
         }
         return now
+    }
+
+    /// Bytes of `frame` on the wire, header and MAC included; a file chunk of a scaled staging run counts
+    /// the bytes its stand-in data stands for (``SimulatedStaging/scale``).
+    func wireSize(_ frame: Frame) -> Int {
+        let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
+        guard frame.kind == .fileChunk, let staging, staging.scale > 1 else { return size }
+        return size + (frame.payload.readableBytes - FileChunk.authenticatedPrefixLength) * (staging.scale - 1)
     }
 
     /// Kills `rank`'s agent now: its links close at their other ends, its parent's SIGCHLD fires.

@@ -5,7 +5,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print its figures.",
-        subcommands: [BenchVSECommand.self, BenchVMCommand.self, BenchTopologyCommand.self, BenchWireCommand.self, BenchBootstrapCommand.self, BenchBootstrapModelCommand.self, BenchBootstrapValidateCommand.self, BenchDetectModelCommand.self, BenchDetectCommand.self, BenchStageCommand.self, BenchClusterCommand.self, BenchLaunchCommand.self, BenchBadExitCommand.self, BenchMPICommand.self, BenchPMICommand.self, BenchDetectLoadCommand.self, BenchSoakCommand.self]
+        subcommands: [BenchVSECommand.self, BenchVMCommand.self, BenchTopologyCommand.self, BenchWireCommand.self, BenchBootstrapCommand.self, BenchBootstrapModelCommand.self, BenchBootstrapValidateCommand.self, BenchDetectModelCommand.self, BenchDetectCommand.self, BenchStageCommand.self, BenchStageModelCommand.self, BenchClusterCommand.self, BenchLaunchCommand.self, BenchBadExitCommand.self, BenchMPICommand.self, BenchPMICommand.self, BenchDetectLoadCommand.self, BenchSoakCommand.self]
     )
 }
 
