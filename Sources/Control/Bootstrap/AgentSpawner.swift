@@ -7,10 +7,18 @@ public protocol AgentSpawner: Sendable {
     /// After the job: makes sure none of its agent processes outlives it, the way this spawner's processes
     /// are reached (by default ``AgentSweep/killSpawned()``).
     func sweep(_ job: AgentSweep) async
+    /// A second Ctrl-C: SIGKILL what is left of the job's agent processes at once, without waiting (by
+    /// default nothing: they are elsewhere and end with their connection to this process).
+    func killAgentsNow(jobID: String)
+    /// Whether every agent process runs on this machine (the local launcher): the nodes' files (staged
+    /// files, PMIx session files, VM records) are then this machine's to sweep.
+    var agentsRunHere: Bool { get }
 }
 
 extension AgentSpawner {
     public func sweep(_ job: AgentSweep) async { await job.killSpawned() }
+    public func killAgentsNow(jobID: String) {}
+    public var agentsRunHere: Bool { false }
 }
 
 /// A started agent process, as its spawner sees it.

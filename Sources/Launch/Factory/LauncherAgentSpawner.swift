@@ -26,6 +26,8 @@ public struct LauncherAgentSpawner: AgentSpawner {
 
     /// The launcher's sweep.
     public func sweep(_ job: AgentSweep) async { await launcher.sweep(job) }
+    public func killAgentsNow(jobID: String) { launcher.killAgentsNow(jobID: jobID) }
+    public var agentsRunHere: Bool { launcher.startsOnThisMachine }
 
     /// Settings agents pass down the tree so every level launches the way the front-end does (an agent
     /// started over ssh gets a fresh login environment): the ssh config file.

@@ -14,10 +14,16 @@ public protocol Launcher: Sendable {
     /// After a job: ends what is left of its agent processes, the way this launcher reaches them (by default
     /// ``AgentSweep/killSpawned()``: the children it started are SIGKILLed after the grace period).
     func sweep(_ job: AgentSweep) async
+    /// See ``AgentSpawner/killAgentsNow(jobID:)`` (by default nothing).
+    func killAgentsNow(jobID: String)
+    /// Whether the processes it starts run on this machine (by default no).
+    var startsOnThisMachine: Bool { get }
 }
 
 extension Launcher {
     public func sweep(_ job: AgentSweep) async { await job.killSpawned() }
+    public func killAgentsNow(jobID: String) {}
+    public var startsOnThisMachine: Bool { false }
 }
 
 /// One process to start on one host.

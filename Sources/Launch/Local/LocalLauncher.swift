@@ -8,6 +8,7 @@ import Glibc
 /// (so the job can be swept by group and the terminal's Ctrl-C reaches only the front-end).
 public struct LocalLauncher: Launcher {
     public var name: String { "local" }
+    public var startsOnThisMachine: Bool { true }
     /// Keep the child's stdin open after writing the request's bytes, as long as this process lives: the ssh
     /// launcher's lifetime contract (end of file = the launcher is gone), for hosts of an ssh-launched job
     /// that are this machine.
@@ -67,6 +68,11 @@ public struct LocalLauncher: Launcher {
         // they are gone (bounded: a process in uninterruptible sleep may lag).
         await ProcessExitWatch.waitUntilGone(survivors, for: .seconds(2))
         PMIxNodeDirectory.sweep(jobID: job.jobID)
+    }
+
+    /// SIGKILLs the process group of every agent process of the job below this one.
+    public func killAgentsNow(jobID: String) {
+        for pid in JobProcessScan.agentProcesses(of: jobID, below: getpid()) { kill(-pid, SIGKILL) }
     }
 }
 

@@ -248,7 +248,7 @@ struct RunCommand: AsyncParsableCommand {
         let (staged, servesPMIx, nodeCount) = (!options.staging.isEmpty, mpi == "auto" || mpi == "pmix", options.nodeCount)
         let runsVMs = vse != nil
         @Sendable func sweepLocalNodeFiles() {
-            guard launcher == "local" else { return }
+            guard spawner.agentsRunHere else { return }
             if staged { StagePlan.sweep(jobID: jobID, nodes: nodeCount) }
             if servesPMIx { PMIxNodeDirectory.sweep(jobID: jobID) }
             if runsVMs { JobVMRegistry(state: StateDirectory.resolve(), jobID: jobID).removeAll() }
@@ -287,8 +287,7 @@ struct RunCommand: AsyncParsableCommand {
                 },
                 ready: { interrupter in
                     RunSignals.install({ signal in interrupter.interrupt(signal: signal) }, sweep: {
-                        guard launcher == "local" else { return }
-                        for pid in JobProcessScan.agentProcesses(of: jobID, below: getpid()) { kill(-pid, SIGKILL) }
+                        spawner.killAgentsNow(jobID: jobID)
                         sweepLocalNodeFiles()
                     })
                     printer.onBrokenPipe { interrupter.interrupt(signal: SIGPIPE) }
