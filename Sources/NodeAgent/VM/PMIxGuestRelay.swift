@@ -13,6 +13,7 @@ final class PMIxGuestRelay: Sendable {
     private struct Connection {
         var guardian: PMIxConnectGuard
         var channel: EventLoopFuture<any Channel>?
+        var refused = false
     }
 
     private let server: (host: String, port: Int)
@@ -42,12 +43,16 @@ final class PMIxGuestRelay: Sendable {
         }
         let action = connections.withLock { table -> (PMIxConnectGuard.Outcome, EventLoopFuture<any Channel>?) in
             var connection = table[number] ?? Connection(guardian: PMIxConnectGuard(namespace: namespace, rank: UInt32(rank)))
+            let refusedBefore = connection.refused
             let outcome = connection.guardian.add(bytes)
             switch outcome {
             case .wait:
                 table[number] = connection
             case .refuse:
-                table[number] = nil
+                // Kept until the guest closes it: bytes already on their way are dropped, not parsed afresh.
+                connection.refused = true
+                table[number] = connection
+                if refusedBefore { return (.wait, nil) }
             case .forward:
                 if connection.channel == nil { connection.channel = connect(number, reply: reply) }
                 table[number] = connection
