@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NodeAgent
 
 /// The `vhpc` command: front-end of the virtual HPC runtime.
@@ -29,7 +30,30 @@ struct VHPC: AsyncParsableCommand {
                 exit(withError: error)
             }
         }
-        await main(nil)
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch let error where error is ExitCode || exitCode(for: error) == .success {
+            exit(withError: error)  // our own exits (the message is printed), --help, --version
+        } catch {
+            // A usage error (unknown option, malformed value, failed check): one line, without the usage text.
+            CLIErrors.printError("vhpc: " + oneLine(message(for: error)))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
+
+    /// The parser's message on one line: a list of choices (`  - auto` lines) becomes `auto, qemu, …`.
+    static func oneLine(_ message: String) -> String {
+        var text: [String] = []
+        var choices: [String] = []
+        for line in message.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }) where !line.isEmpty {
+            if line.hasPrefix("- ") { choices.append(String(line.dropFirst(2))) } else { text.append(line) }
+        }
+        return (text + (choices.isEmpty ? [] : [choices.joined(separator: ", ")])).joined(separator: " ")
     }
 
     /// `vhpc --version`.

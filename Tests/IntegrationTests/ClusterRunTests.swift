@@ -44,7 +44,7 @@ import Testing
 
     @Test(arguments: [
         (["--hypervisor", "xen"], "--hypervisor xen: its configuration is generated"),
-        (["--hypervisor", "vbox"], "--hypervisor 'vbox' is not known"),
+        (["--hypervisor", "vbox"], "The value 'vbox' is invalid for '--hypervisor <hypervisor>'. Please provide one of the following: auto, qemu, libvirt, xen, palacios, simulated"),
         (["--memory", "12Q"], "--memory '12Q' is not a size"),
         (["--vcpus", "0"], "--vcpus must be at least 1"),
     ])

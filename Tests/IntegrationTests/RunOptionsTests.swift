@@ -78,3 +78,27 @@ import Testing
         #expect(bad.stderr.contains("--output /nonexistent-dir/x-0: cannot open"), "\(bad.stderr)")
     }
 }
+
+extension RunOptionsTests {
+    /// Issue 16's typed CLI: one duration syntax for every option that takes one, typed choices refused by
+    /// the parser naming the option and what it takes, and every usage error on one line.
+    @Test func durationsAndChoicesAreTypedAndUsageErrorsAreOneLine() throws {
+        let ok = try CLI.run(["run", "-N", "2", "--heartbeat", "0.5", "--kill-wait", "500ms", "--handshake-timeout", "1m",
+                              "--on-failure", "continue", "--mpi", "none", "--", "echo", "ok"])
+        #expect(ok.status == 0 && ok.stdout == "ok\nok\n", "\(ok.stdout)\n\(ok.stderr)")
+        let bad: [([String], String)] = [
+            (["--heartbeat", "2x"], "vhpc: The value '2x' is invalid for '--heartbeat <DURATION>'"),
+            (["--on-failure", "maybe"], "vhpc: The value 'maybe' is invalid for '--on-failure <on-failure>'. Please provide one of 'abort' and 'continue'."),
+            (["--launcher", "nope"], "vhpc: The value 'nope' is invalid for '--launcher <launcher>'. Please provide one of 'local', 'ssh', 'slurm' or 'pbs'."),
+            (["--kill-wait", "forever"], "vhpc: The value 'forever' is invalid for '--kill-wait <DURATION>'"),
+        ]
+        for (options, message) in bad {
+            let result = try CLI.run(["run", "-N", "1"] + options + ["--", "true"])
+            #expect(result.status == 64, "\(options): \(result.stderr)")
+            #expect(result.stderr.hasPrefix(message) && result.stderr.split(separator: "\n").count == 1, "\(options): \(result.stderr)")
+        }
+        // The same duration syntax for VM commands' time-outs.
+        let boot = try CLI.run(["vse", "boot", "tiny", "--timeout", "soon", "--", "true"])
+        #expect(boot.status == 64 && boot.stderr.hasPrefix("vhpc: The value 'soon' is invalid for '--timeout <DURATION>'"), "\(boot.stderr)")
+    }
+}

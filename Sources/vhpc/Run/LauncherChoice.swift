@@ -1,5 +1,11 @@
+import ArgumentParser
 import Foundation
 import Launch
+
+/// The launchers `--launcher` names.
+enum LauncherKind: String, CaseIterable, ExpressibleByArgument {
+    case local, ssh, slurm, pbs
+}
 
 /// Which launcher `vhpc run` uses: the one given with `--launcher`, else the resource manager vhpc runs under
 /// (Slurm when `SLURM_JOB_ID` is set, PBS/Torque when `PBS_JOBID` is), else `local`. An automatic choice is said once on stderr.

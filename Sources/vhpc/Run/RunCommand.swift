@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
             EXIT CODE: the failed task's code (a signal: 128 + its number); by default the first task that \
             fails ends the job (-K 0 lets the others finish); 127 command not found, 126 not executable; \
             124 when --time runs out; 141 when our stdout is a closed pipe; 1 when agents fail or the job \
-            cannot start. Each failed task gets one line on stderr naming its rank and node.
+            cannot start; 64 when an option's value is malformed (a usage error, one line). Each failed task gets one line on stderr naming its rank and node.
             """
     )
 
@@ -48,19 +48,19 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("w", allowingJoined: true), .customLong("nodelist")], help: "Hostlist, e.g. 'node[01-04],gpu7'.")
     var hostlist: String?
     @Option(name: .customLong("hostfile"), help: "File with one host per line.") var hostfile: String?
-    @Option(help: "Launcher: local, ssh, slurm or pbs (default: slurm inside a Slurm allocation, pbs inside a PBS job, else local).") var launcher: String?
+    @Option(help: "Launcher: local, ssh, slurm or pbs (default: slurm inside a Slurm allocation, pbs inside a PBS job, else local).") var launcher: LauncherKind?
     @Option(name: .customLong("frontend-address"), help: "Address agents dial this front-end at (default: this machine's address on the route to the first node).")
     var frontendAddress: String?
     @Option(help: "With --launcher slurm outside an allocation: the partition to allocate in.") var partition: String?
     @Option(help: "With --launcher slurm outside an allocation: the account to charge.") var account: String?
     @Option(help: "Boot tree fanout (k of the k-ary tree; default 4, or 2 when files or an image are staged).") var fanout: Int?
     @Flag(name: [.customShort("l"), .long], help: "Prefix each output line with the task rank.") var label = false
-    @Option(name: .customLong("on-failure"), help: "abort (default) or continue: what an agent failure (and, unless -K is given, a task failure) does.") var onFailure: String = "abort"
+    @Option(name: .customLong("on-failure"), help: "abort or continue: what an agent failure (and, unless -K is given, a task failure) does.") var onFailure: JobOptions.FailurePolicy = .abort
     @Option(name: [.customShort("K"), .customLong("kill-on-bad-exit")],
             help: "1: a task that exits non-zero or is killed by a signal ends the job (default, like mpirun); 0: the others finish.")
     var killOnBadExit: Int?
-    @Option(name: .customLong("kill-wait"), help: "Time between SIGTERM and SIGKILL when the job is ended (like Slurm's KillWait).")
-    var killWait: String = "2s"
+    @Option(name: .customLong("kill-wait"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when the job is ended (like Slurm's KillWait).", valueName: "DURATION"))
+    var killWait = DurationArgument("2s")
     @Option(help: ArgumentHelp("Environment for the tasks: ALL (default: ours, minus host-only variables), NONE, or VAR[,VAR=value]… (only those; ALL,VAR=value adds to ALL).", valueName: "ALL|NONE|VARS"))
     var export: String = "ALL"
     @Option(name: .customShort("x"), help: ArgumentHelp(
@@ -72,11 +72,11 @@ struct RunCommand: AsyncParsableCommand {
     var input: String = "0"
     @Option(name: [.customShort("t"), .customLong("time")], help: "Time limit (srun syntax: minutes, MM:SS, HH:MM:SS, D-HH[:MM[:SS]]); the job then ends with exit 124.")
     var timeLimit: String?
-    @Option(help: "Heartbeat period, e.g. 2s, 500ms; 0 disables.") var heartbeat: String = "2s"
-    @Option(name: .customLong("heartbeat-timeout"), help: "Silence before a peer is declared failed (default 1.5 x period).")
-    var heartbeatTimeout: String?
-    @Option(name: .customLong("handshake-timeout"), help: "Window for an agent's handshake with its parent.")
-    var handshakeTimeout: String = "10s"
+    @Option(help: ArgumentHelp("Heartbeat period, e.g. 2s, 500ms; 0 disables.", valueName: "DURATION")) var heartbeat = DurationArgument("2s")
+    @Option(name: .customLong("heartbeat-timeout"), help: ArgumentHelp("Silence before a peer is declared failed (default 1.5 x period).", valueName: "DURATION"))
+    var heartbeatTimeout: DurationArgument?
+    @Option(name: .customLong("handshake-timeout"), help: ArgumentHelp("Window for an agent's handshake with its parent.", valueName: "DURATION"))
+    var handshakeTimeout = DurationArgument("10s")
     @Option(name: .customLong("agents-per-process"),
             help: "Root agents hosted per OS process (default: 1; with the local launcher 256 from 16 nodes on).")
     var agentsPerProcess: Int?
@@ -89,21 +89,20 @@ struct RunCommand: AsyncParsableCommand {
             help: "Name of the job in `vhpc jobs` and `vhpc status NAME` (default: $VHPC_JOB_NAME).") var jobName: String?
     @Option(help: "Run every task in its own VM booted from this VSE (a spec file, or an image name or id).") var vse: String?
     @Option(name: .customLong("vms-per-node"), help: "With --vse: VMs (tasks) per node (default: one per core).") var vmsPerNode: Int?
-    @Option(help: "With --vse: virtual CPUs per VM (default: the image's).") var vcpus: Int?
     @Option(name: [.customShort("c", allowingJoined: true), .customLong("cpus-per-task")],
             help: "CPUs per task: with --vse, the vCPUs of each task's VM (same as --vcpus).") var cpusPerTask: Int?
+    @OptionGroup(title: "With --vse") var shape: VMShapeOptions
     @Option(name: [.customShort("o", allowingJoined: true), .customLong("output")], help: ArgumentHelp(
         "Write task stdout to files instead: %t task rank, %n node index, %N node host, %j job id (one file when none is used).",
         valueName: "PATTERN")) var output: String?
     @Option(name: [.customShort("e", allowingJoined: true), .customLong("error")], help: ArgumentHelp(
         "Write task stderr to files (same fields as --output; default: where --output goes).", valueName: "PATTERN"))
     var error: String?
-    @Option(help: "With --vse: memory per VM, e.g. 512M (default: the image's).") var memory: String?
     @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
-    @Option(help: "With --vse: the V2M plug-in that boots the VMs: auto, qemu, libvirt or simulated.") var hypervisor: String = "auto"
+    @Option(help: "With --vse: the V2M plug-in that boots the VMs: auto, qemu, libvirt or simulated.") var hypervisor: HypervisorChoice = .auto
     @Flag(name: .customLong("no-snapshot"), help: "With --vse: boot every VM cold instead of restoring its image's saved guest.") var noSnapshot = false
-    @Option(help: "auto (default: every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI), pmi1, pmix or none.")
-    var mpi: String = "auto"
+    @Option(help: "auto (every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI), pmi1, pmix or none.")
+    var mpi: NodeTaskPlan.MPIMode = .auto
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
         valueName: "FILE[:DEST]")) var stage: [String] = []
@@ -124,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
             // Everything from the program on is the program's; before it, an option we do not know is an error.
             throw CLIErrors.fail("unknown option '\(first)' (see `vhpc run --help`; put `--` before a program whose name starts with '-')")
         }
-        let launcher = LauncherChoice.resolve(explicit: self.launcher)
+        let launcher = LauncherChoice.resolve(explicit: self.launcher?.rawValue)
         if launcher == "slurm", try RunPlan.slurmAllocation(ProcessInfo.processInfo.environment) == nil {
             guard let salloc = ExecutableLookup.resolve("salloc") else {
                 throw CLIErrors.fail("--launcher slurm outside an allocation needs salloc, which is not in PATH")
@@ -133,11 +132,10 @@ struct RunCommand: AsyncParsableCommand {
                 salloc: salloc, nodes: nodes, hostlist: hostlist, partition: partition, time: timeLimit, account: account,
                 executable: ExecutableLookup.currentExecutable(), arguments: Array(CommandLine.arguments.dropFirst())))
         }
-        if let cpusPerTask, let vcpus, cpusPerTask != vcpus {
+        if let cpusPerTask, let vcpus = shape.vcpus, cpusPerTask != vcpus {
             throw CLIErrors.fail("-c/--cpus-per-task \(cpusPerTask) and --vcpus \(vcpus) disagree")
         }
-        guard NodeTaskPlan.MPIMode(rawValue: mpi) != nil else { throw CLIErrors.fail("--mpi must be auto, pmix, pmi1 or none (got '\(mpi)')") }
-        var vmSettings = try VMSettings.parse(vse: vse, vcpus: vcpus ?? cpusPerTask, memory: memory, hypervisor: hypervisor)
+        var vmSettings = try VMSettings.parse(vse: vse, vcpus: shape.vcpus ?? cpusPerTask, memory: shape.memory, hypervisor: hypervisor.description)
         vmSettings.snapshots = !noSnapshot
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }
@@ -145,8 +143,8 @@ struct RunCommand: AsyncParsableCommand {
         if let vmsPerNode, vmsPerNode < 1 { throw CLIErrors.fail("--vms-per-node must be at least 1") }
         let plan = try RunPlan.make(
             nodes: nodes, ntasks: ntasks, ntasksPerNode: perNode, hostlist: hostlist, hostfile: hostfile,
-            launcher: launcher, fanout: fanout ?? RunDefaults.fanout(staging: vse != nil || !stage.isEmpty), onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout,
-            handshakeTimeout: handshakeTimeout, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command,
+            launcher: launcher, fanout: fanout ?? RunDefaults.fanout(staging: vse != nil || !stage.isEmpty), onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout?.duration,
+            handshakeTimeout: handshakeTimeout.duration, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command,
             commandRunsInVMs: vse != nil, frontendAddress: frontendAddress)
         if launcher == "local" {
             // Every node is this machine: check that the job fits before starting anything.
@@ -188,7 +186,7 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIErrors.fail("--input \(rank): the job has \(options.taskCount) tasks (ranks 0-\(options.taskCount - 1))")
         }
         options.stdinTarget = stdinTarget
-        options.policy.killWait = try DurationParser.parse(killWait, option: "--kill-wait")
+        options.policy.killWait = killWait.duration
         do { options.policy.timeLimit = try timeLimit.flatMap { try TimeLimit.parse($0) } } catch { throw CLIErrors.fail("\(error)") }
         guard stageChunkSize >= 4096, stageChunkSize <= 1 << 20 else { throw CLIErrors.fail("--stage-chunk-size must be 4096…1048576") }
         options.staging = try StagePlan.jobFiles(stage, chunkSize: stageChunkSize)
@@ -197,10 +195,10 @@ struct RunCommand: AsyncParsableCommand {
             options.staging += try StagePlan.image(image, firstTransferID: 1000, chunkSize: stageChunkSize)
         }
         if let image { options.runtime = vmSettings.runtime(imageID: image.manifest.id) }
-        options.environment[NodeTaskPlan.mpiVariable] = mpi
+        options.environment[NodeTaskPlan.mpiVariable] = mpi.rawValue
         // With a task on every node each agent process's PMIx node is named by its first agent, known before
         // the launch: the server can start alongside the bootstrap (VMs are served PMI-1 only).
-        options.prestartsPMIx = (mpi == "auto" || mpi == "pmix") && image == nil && options.taskCount >= options.nodeCount
+        options.prestartsPMIx = (mpi == .auto || mpi == .pmix) && image == nil && options.taskCount >= options.nodeCount
         let exported: (variables: [String: String], only: Bool)
         do { exported = try TaskEnvironment.exported(export, from: ProcessInfo.processInfo.environment) } catch { throw CLIErrors.fail("\(error)") }
         var extra: [String: String] = [:]
@@ -219,7 +217,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
-        if vse != nil, mpi == "pmi1" || mpi == "auto" { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
+        if vse != nil, mpi == .pmi1 || mpi == .auto { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
         options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let outputFiles = output == nil && error == nil ? nil : try TaskOutputFiles(
@@ -245,7 +243,7 @@ struct RunCommand: AsyncParsableCommand {
         let jobID = options.jobID
         // What nodes of a local job leave on this machine if their agents are killed (a second signal) or
         // die: staged files, PMIx and Open MPI session files, VM records.
-        let (staged, servesPMIx, nodeCount) = (!options.staging.isEmpty, mpi == "auto" || mpi == "pmix", options.nodeCount)
+        let (staged, servesPMIx, nodeCount) = (!options.staging.isEmpty, mpi == .auto || mpi == .pmix, options.nodeCount)
         let runsVMs = vse != nil
         @Sendable func sweepLocalNodeFiles() {
             guard spawner.agentsRunHere else { return }

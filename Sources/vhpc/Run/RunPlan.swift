@@ -11,7 +11,8 @@ struct RunPlan {
 
     static func make(
         nodes: Int?, ntasks: Int?, ntasksPerNode: Int?, hostlist: String?, hostfile: String?, launcher: String, fanout: Int,
-        onFailure: String, heartbeat: String, heartbeatTimeout: String?, handshakeTimeout: String, agentsPerProcess: Int,
+        onFailure: JobOptions.FailurePolicy, heartbeat: DurationArgument, heartbeatTimeout: Duration?, handshakeTimeout: Duration,
+        agentsPerProcess: Int,
         command: [String], commandRunsInVMs: Bool = false, frontendAddress: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> RunPlan {
@@ -82,9 +83,6 @@ struct RunPlan {
         }
         guard tasks >= 1 else { throw CLIErrors.fail("the number of tasks must be at least 1 (got \(tasks))") }
         guard fanout >= 1 else { throw CLIErrors.fail("--fanout must be at least 1 (got \(fanout))") }
-        guard let policy = JobOptions.FailurePolicy(rawValue: onFailure) else {
-            throw CLIErrors.fail("--on-failure must be abort or continue (got '\(onFailure)')")
-        }
         guard LauncherFactory.names.contains(launcher) else {
             throw CLIErrors.fail("unknown launcher '\(launcher)' (known: \(LauncherFactory.names.joined(separator: ", ")))")
         }
@@ -93,7 +91,7 @@ struct RunPlan {
                 throw CLIErrors.fail("unknown host '\(host)': the local launcher only runs on this machine (use --launcher ssh)")
             }
         }
-        let beat = try DurationParser.parse(heartbeat, option: "--heartbeat")
+        let beat = heartbeat.duration
         // A period shorter than a scheduling hiccup declares live agents dead (1ms killed every job).
         guard beat == .zero || beat >= minimumHeartbeat else {
             throw CLIErrors.fail("--heartbeat \(heartbeat) is shorter than the minimum \(minimumHeartbeat.milliseconds)ms (0 turns heartbeats off)")
@@ -106,9 +104,9 @@ struct RunPlan {
         options.fanout = fanout
         options.agentsPerProcess = max(1, agentsPerProcess)
         options.heartbeat = beat == .zero ? nil : beat
-        options.heartbeatTimeout = try heartbeatTimeout.map { try DurationParser.parse($0, option: "--heartbeat-timeout") }
-        options.handshakeWindow = try DurationParser.parse(handshakeTimeout, option: "--handshake-timeout")
-        options.onFailure = policy
+        options.heartbeatTimeout = heartbeatTimeout
+        options.handshakeWindow = handshakeTimeout
+        options.onFailure = onFailure
         // PBS hosts are reached over ssh (or locally, keeping the ssh lifetime contract): agents behave as ssh
         // agents and start their children over ssh.
         options.launcher = launcher == "pbs" ? "ssh" : launcher
@@ -156,19 +154,5 @@ enum LocalHosts {
     static func isLocal(_ host: String) -> Bool {
         if ["localhost", "127.0.0.1", "::1", ProcessInfo.processInfo.hostName].contains(host) { return true }
         return host.hasPrefix("127.")
-    }
-}
-
-/// `1s`, `500ms`, `2.5s`, `1m`, `0` → Duration.
-enum DurationParser {
-    static func parse(_ text: String, option: String) throws -> Duration {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Double(text.dropLast(suffix.count)), value >= 0 {
-                return .milliseconds(Int64((value * scale * 1000).rounded()))
-            }
-        }
-        if let value = Double(text), value >= 0 { return .milliseconds(Int64((value * 1000).rounded())) }
-        throw CLIErrors.fail("\(option): cannot read duration '\(text)' (e.g. 1s, 500ms)")
     }
 }

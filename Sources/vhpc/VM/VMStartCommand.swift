@@ -10,16 +10,14 @@ struct VMStartCommand: AsyncParsableCommand {
 
     @Option(help: "Image name or id (see `vhpc vse list`).") var image: String
     @Option(help: "auto, qemu, libvirt, xen or palacios (xen and palacios: generated, not run here).") var hypervisor: HypervisorChoice = .auto
-    @Option(help: "Virtual CPUs (default: the image's).") var vcpus: Int?
-    @Option(help: "Memory, e.g. 512M (default: the image's).") var memory: String?
+    @OptionGroup var shape: VMShapeOptions
     @Option(help: "VM name (default: <image>-<random>).") var name: String?
     @Option(help: "Accelerator: auto (probe KVM, else TCG), kvm or tcg.") var accel: AcceleratorChoice = .auto
-    @Option(help: "Seconds to wait for the guest agent.") var timeout: Double = 120
+    @Option(help: ArgumentHelp("How long to wait for the guest agent, e.g. 120s, 2m.", valueName: "DURATION")) var timeout = DurationArgument("120s")
     @Flag(name: .shortAndLong, help: "Log what happens.") var verbose = false
 
     func validate() throws {
-        if let memory, SizeParser.parseBytes(memory) == nil { throw ValidationError("--memory '\(memory)' is not a size like 512M or 2G") }
-        if let vcpus, vcpus < 1 { throw ValidationError("--vcpus must be at least 1") }
+        if timeout.duration <= .zero { throw ValidationError("--timeout must be positive") }
         if hypervisor == .specific(.simulated) {
             throw ValidationError("the simulated hypervisor lives in one process's memory (unit tests, scale simulation): a VM it started could never be reached by a later `vhpc vm` command; use auto, qemu or libvirt")
         }
@@ -31,10 +29,10 @@ struct VMStartCommand: AsyncParsableCommand {
         let state = VMSupport.state
         do {
             let entry = try ImageStore(state: state).resolve(image)
-            let memoryBytes = memory.flatMap(SizeParser.parseBytes)
+            let memoryBytes = shape.memoryBytes
             let hostMemory = ProcessInfo.processInfo.physicalMemory
             if let memoryBytes, memoryBytes > hostMemory {
-                throw V2MError.invalidProfile("--memory \(memory!) is more than this host has (\(hostMemory >> 20) MiB)")
+                throw V2MError.invalidProfile("--memory \(shape.memory!) is more than this host has (\(hostMemory >> 20) MiB)")
             }
             let vmName = name ?? "\(entry.manifest.name)-\(String(UInt32.random(in: 0...0xffff_ff), radix: 16))"
             // Two concurrent starts of one name: exactly one goes on.
@@ -46,10 +44,10 @@ struct VMStartCommand: AsyncParsableCommand {
             }
             let directory = try RuntimeDirectory.vmPath(name: vmName, preferredParent: state.vms)
             let selector = HypervisorSelector(state: state, accelerator: accel, probeImage: entry, detached: true,
-                                              bootTimeout: .milliseconds(Int(timeout * 1000)), logger: logger)
+                                              bootTimeout: timeout.duration, logger: logger)
             let (plugin, explanation) = try await selector.select(hypervisor)
             CLIErrors.printError("vhpc: hypervisor \(explanation)")
-            let profile = VMProfile(image: entry, name: vmName, vcpus: vcpus, memoryBytes: memoryBytes,
+            let profile = VMProfile(image: entry, name: vmName, vcpus: shape.vcpus, memoryBytes: memoryBytes,
                                     runtimeDirectory: directory)
             let vm = try plugin.define(profile)
             let accelerator = (plugin as? QEMUHypervisor)?.accelerator ?? (plugin as? LibvirtHypervisor)?.accelerator ?? .tcg

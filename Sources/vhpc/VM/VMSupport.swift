@@ -4,7 +4,6 @@ import Logging
 import V2M
 import VSE
 
-extension HypervisorChoice: ExpressibleByArgument {}
 
 /// Shared plumbing for `vhpc vm …`: state directory, records, handles for recorded VMs.
 enum VMSupport {

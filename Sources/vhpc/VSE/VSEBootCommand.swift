@@ -14,17 +14,15 @@ struct VSEBootCommand: AsyncParsableCommand {
         discussion: "A spec file is built first (or found in the cache). Exits with the command's status.")
 
     @Argument(help: "A VSE spec file, or a cached image's name or id.") var image: String
-    @Option(help: "Seconds to wait for the guest to be ready.") var timeout: Double = 60
+    @Option(help: ArgumentHelp("How long to wait for the guest to be ready, e.g. 60s, 1m.", valueName: "DURATION")) var timeout = DurationArgument("60s")
     @Option(help: "Accelerator: auto (probe KVM, else TCG), kvm or tcg.") var accel: AcceleratorChoice = .auto
-    @Option(help: "Virtual CPUs (default: the image's).") var vcpus: Int?
-    @Option(help: "Memory, e.g. 512M (default: the image's).") var memory: String?
+    @OptionGroup var shape: VMShapeOptions
     @Flag(name: .shortAndLong, help: "Log what happens.") var verbose = false
     @Argument(parsing: .postTerminator, help: "The command to run in the guest.") var command: [String] = []
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("missing the command to run: vhpc vse boot IMAGE -- CMD [ARGS...]") }
-        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
-        if let memory, SizeParser.parseBytes(memory) == nil { throw ValidationError("--memory '\(memory)' is not a size like 512M or 2G") }
+        if timeout.duration <= .zero { throw ValidationError("--timeout must be positive") }
     }
 
     func run() async throws {
@@ -32,13 +30,13 @@ struct VSEBootCommand: AsyncParsableCommand {
         InterruptHandler.install()
         let entry = try VSEBuildCommand.resolveImage(image, verbose: verbose)
         var options = QuickBoot.Options()
-        options.vcpus = vcpus
-        options.memoryBytes = memory.flatMap(SizeParser.parseBytes)
+        options.vcpus = shape.vcpus
+        options.memoryBytes = shape.memoryBytes
         options.stdin = StdinForwarder.stream()
         let result: QuickBootResult
         do {
             result = try await QuickBoot.run(
-                image: entry, argv: command, timeout: .milliseconds(Int(timeout * 1000)), accelerator: accel,
+                image: entry, argv: command, timeout: timeout.duration, accelerator: accel,
                 options: options,
                 onOutput: { stream, bytes in
                     (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
@@ -56,4 +54,3 @@ struct VSEBootCommand: AsyncParsableCommand {
     }
 }
 
-extension AcceleratorChoice: ExpressibleByArgument {}
