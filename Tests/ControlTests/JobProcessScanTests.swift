@@ -6,10 +6,14 @@ import Testing
 @Suite struct JobProcessScanTests {
     @Test func findsGrandchildrenAndAgentsNamedForTheJobOnly() throws {
         let job = "scan-test-\(getpid())"
-        // sh (child) → sh (grandchild, its command line names the job) → sleep; a second child that does not.
+        // sh (child) → sh (grandchild, its command line names the job, blocked opening a FIFO: it never forks);
+        // a second child that does not name it.
+        let fifo = NSTemporaryDirectory() + "scan-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
         let named = Process()
         named.executableURL = URL(fileURLWithPath: "/bin/sh")
-        named.arguments = ["-c", "/bin/sh -c 'sleep 30; true' agent --job \(job) & wait"]
+        named.arguments = ["-c", "/bin/sh -c 'read x < \(fifo)' agent --job \(job) & wait"]
         let other = Process()
         other.executableURL = URL(fileURLWithPath: "/bin/sleep")
         other.arguments = ["30"]
