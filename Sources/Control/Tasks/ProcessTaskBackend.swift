@@ -181,14 +181,7 @@ public struct ProcessTaskBackend: TaskBackend {
                         try? await Task.sleep(for: grace)
                         for pid in pids { kill(-pid, SIGKILL) }
                     case .pmiRelease(let epoch, let entries):
-                        if PMIFenceLoss(entries: entries) != nil {
-                            pmi?.release(epoch: epoch, entries: entries)
-                            if plan.usesPMIx { PMIxServer.shared.release(epoch: epoch, entries: entries) }
-                        } else if PMIxFenceRelay.carriesPMIx(entries) {
-                            PMIxServer.shared.release(epoch: epoch, entries: entries)
-                        } else {
-                            pmi?.release(epoch: epoch, entries: entries)
-                        }
+                        PMIRelease.deliver(epoch: epoch, entries: entries, pmi: pmi, usesPMIx: plan.usesPMIx)
                     }
                 }
                 return false

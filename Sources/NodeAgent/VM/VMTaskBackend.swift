@@ -140,14 +140,7 @@ public struct VMTaskBackend: TaskBackend {
                         }
                         continue
                     case .pmiRelease(let epoch, let entries):
-                        if PMIFenceLoss(entries: entries) != nil {
-                            pmi?.release(epoch: epoch, entries: entries)
-                            if plan.usesPMIx { PMIxServer.shared.release(epoch: epoch, entries: entries) }
-                        } else if PMIxFenceRelay.carriesPMIx(entries) {
-                            PMIxServer.shared.release(epoch: epoch, entries: entries)
-                        } else {
-                            pmi?.release(epoch: epoch, entries: entries)
-                        }
+                        PMIRelease.deliver(epoch: epoch, entries: entries, pmi: pmi, usesPMIx: plan.usesPMIx)
                         continue
                     case .signal, .terminate: break
                     }
