@@ -22,6 +22,8 @@ let package = Package(
     targets: [
         // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
         .target(name: "Topology"),
+        // Host processes: the one PATH search (more of issue 16's process layer to come). No dependencies.
+        .target(name: "HostProcess"),
         // Frames, messages, codec, handshake and session state machines, NIO handlers; the hash primitives
         // are injected (WireCryptography), so no Foundation and no swift-crypto: the guest agent links it.
         .target(name: "WireCore", dependencies: [
@@ -46,7 +48,7 @@ let package = Package(
         .target(name: "GuestCrypto", dependencies: ["CGuestCrypto", "WireCore"]),
         // Virtual System Environments: spec, validation, builders, cache, manifest.
         .target(name: "VSE", dependencies: [
-            "GuestProtocol",
+            "GuestProtocol", "HostProcess",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -60,7 +62,7 @@ let package = Package(
         ])]),
         // Hypervisor abstraction: profiles, VM lifecycle, plug-ins.
         .target(name: "V2M", dependencies: [
-            "VSE", "GuestProtocol", "Wire", "CLibvirt",
+            "VSE", "GuestProtocol", "Wire", "CLibvirt", "HostProcess",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -68,7 +70,7 @@ let package = Package(
         ]),
         // Agents: pure state machines plus the NIO shells that run them.
         .target(name: "Control", dependencies: [
-            "Wire", "Topology", "CControlSupport", "CPMIxServer",
+            "Wire", "Topology", "CControlSupport", "CPMIxServer", "HostProcess",
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -125,6 +127,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], path: "fuzz/PayloadFuzz"),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
+        .testTarget(name: "HostProcessTests", dependencies: ["HostProcess"]),
         .testTarget(name: "JobHistoryTests", dependencies: ["JobHistory"]),
         .testTarget(name: "WireTests", dependencies: [
             "Wire", "WireCore",

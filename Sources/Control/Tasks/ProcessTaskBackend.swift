@@ -1,5 +1,6 @@
 import CControlSupport
 import Foundation
+import HostProcess
 import Logging
 import NIOCore
 import Synchronization

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import HostProcess
 
 /// Starts agent processes with a ``Launcher``: `vhpc agent --role root`, configuration (with the job secret)
 /// on stdin.

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import HostProcess
 
 /// `--launcher slurm` as a ``Launcher``: one process on one node of the allocation, as a one-task job step
 /// (`srun --nodes=1 --nodelist=HOST … --overlap`). vhpc starts its agents with ``SlurmStepSpawner`` (one step

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import HostProcess
 
 /// Where Slurm reaches a node: its `NodeAddr` (which may differ from its name, e.g. when node names are not
 /// in DNS), from `scontrol show node -o`.

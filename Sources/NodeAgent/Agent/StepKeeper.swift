@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import HostProcess
 import Launch
 
 /// The process a job step starts on each node (`vhpc agent --role step`): it runs the agent as its child and

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Runs a host program to completion (Foundation `Process`), capturing its output.
 ///
@@ -73,15 +74,7 @@ public struct HostCommand: Sendable {
     public var commandLine: String { ([executable] + arguments).map(Self.quoted).joined(separator: " ") }
 
     /// Absolute path of a program found on PATH (or the path itself if it contains a slash).
-    public static func resolve(_ program: String) -> String? {
-        if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(program)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    public static func resolve(_ program: String) -> String? { ExecutableLookup.resolve(program) }
 
     static func quoted(_ word: String) -> String {
         word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }) && !word.isEmpty

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 
 /// `vhpc bench bad-exit`: how long after one rank's bad exit the front-end itself has exited (every other
 /// task terminated, agents and VMs gone), for processes at -N 16 (a shell script, and the MPICH program of

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 
 /// `vhpc bench detect-load`: false agent failures on a saturated machine. Runs jobs whose every task spins on
 /// the CPU (so agents and the front-end get a small share of the cores) with a short heartbeat, once with the

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 import Launch
 
 /// `vhpc bench launch`: inside one Slurm allocation, side by side in one run, the wall time of

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 
 /// `vhpc bench mpi`: the same `MPI_Init; MPI_Allreduce; MPI_Finalize` program, built with Open MPI and with
 /// MPICH, started by `vhpc run` and by the launchers they come with (`mpirun.openmpi`, `mpiexec.hydra`), and by

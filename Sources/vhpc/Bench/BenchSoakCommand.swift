@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 import Topology
 
 /// `vhpc bench soak`: many jobs back to back — `vhpc run -N 16 -- true`, and `--vse` jobs of one node with two

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 import V2M
 import VSE
 import Launch

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 import Launch
 
 /// Validated `vhpc run` arguments: one clear error line for each kind of bad input.
