@@ -1,5 +1,5 @@
 import CControlSupport
-import NIOPosix
+import HostProcess
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,8 +7,9 @@ import Glibc
 /// Starts child processes: fork/exec through a tiny C shim so the child can get its own process group and a
 /// parent-death signal before exec, and so a missing program is an error here, not a dead child later.
 ///
-/// Spawns that ask for a parent-death signal run on one long-lived thread: Linux delivers that signal when
-/// the *thread* that forked exits, and Swift's cooperative pool threads may come and go.
+/// Spawns that ask for a parent-death signal run on HostProcess's ``SpawnThread`` (the process's one forking
+/// thread for them, shared with V2M): Linux delivers that signal when the *thread* that forked exits, and
+/// Swift's cooperative pool threads may come and go.
 public enum ProcessSpawner {
     /// Standard streams of a child: inherit ours, or use a given descriptor; and optionally one more
     /// descriptor the child gets as fd 3 (``extraFD``).
@@ -26,12 +27,6 @@ public enum ProcessSpawner {
         }
     }
 
-    private static let spawnThread: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        return pool
-    }()
-
     /// Starts `executable` (an absolute path), in `directory` if given. Registers the child with ``ChildReaper`` before returning.
     public static func spawn(
         executable: String,
@@ -48,7 +43,7 @@ public enum ProcessSpawner {
                 newProcessGroup: newProcessGroup, parentDeathSignal: parentDeathSignal, directory: directory)
         }
         if parentDeathSignal != nil {
-            return try await spawnThread.runIfActive(work)
+            return try await SpawnThread.shared.perform(work)
         }
         return try work()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,0 +1,62 @@
+import Foundation
+import Synchronization
+
+/// The one thread that forks children whose parent-death signal matters: it lives as long as the process.
+///
+/// `PR_SET_PDEATHSIG` fires when the forking *thread* exits, not the process; Swift's cooperative pool
+/// threads may come and go, so a child forked from one of them could be killed at a random time. Control's
+/// `ProcessSpawner` (agents, tasks) and V2M's `ChildProcess` (QEMU and its helpers) both fork here.
+public final class SpawnThread: @unchecked Sendable {
+    public static let shared = SpawnThread()
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [@Sendable () -> Void] = []
+
+    private init() {
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "vhpc-spawn"
+        thread.start()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty { condition.wait() }
+            let work = queue
+            queue.removeAll()
+            condition.unlock()
+            for item in work { item() }
+        }
+    }
+
+    private func enqueue(_ item: @escaping @Sendable () -> Void) {
+        condition.lock()
+        queue.append(item)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Runs `body` on the spawn thread and waits for its result (blocking the caller briefly).
+    public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = ResultBox<T>()
+        enqueue {
+            result.value.withLock { $0 = body() }
+            done.signal()
+        }
+        done.wait()
+        return result.value.withLock { $0! }
+    }
+
+    /// Runs `body` on the spawn thread; the calling task waits without blocking its thread.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+private final class ResultBox<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
+}
