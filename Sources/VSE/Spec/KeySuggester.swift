@@ -5,7 +5,12 @@ enum KeySuggester {
         let lowered = key.lowercased()
         if let exact = candidates.first(where: { $0 == lowered }) { return exact }
         var best: (key: String, distance: Int)?
+        let length = lowered.unicodeScalars.count
         for candidate in candidates {
+            // Lengths more than 3 apart are more than 3 edits apart, farther than any suggestion may be: such a
+            // candidate can neither be suggested nor beat one that can (a long unknown key costs no
+            // length × length table per candidate).
+            if abs(candidate.unicodeScalars.count - length) > 3 { continue }
             let distance = editDistance(lowered, candidate)
             if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
         }
