@@ -44,7 +44,11 @@ struct BenchSoakCommand: AsyncParsableCommand {
             let build = Self.execute([vhpc, "vse", "build", "-q", vse], marker: "soak-\(getpid())-build", timeout: 600, inject: nil)
             guard build.status == 0 else { throw CLIErrors.fail("vse build \(vse) failed: \(build.stderr.split(separator: "\n").last ?? "")") }
         }
-        let filesBefore = Self.stateFiles()
+        // The jobs' own temporary directory: the PMIx node directories they leave are counted too.
+        let tmpdir = NSTemporaryDirectory() + "vhpc-soak-\(getpid())"
+        try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmpdir) }
+        let filesBefore = Self.stateFiles(tmpdir: tmpdir)
         print("soak: \(runs) local jobs (-N \(nodes), \(Int(faults * 100)) % with a fault), \(vmRuns) VM jobs (1 node x 2 VMs, \(vse)); seed \(seed)")
         var clean = (jobs: 0, failures: 0, hangs: 0, falseReports: 0)
         var vm = (jobs: 0, failures: 0, hangs: 0, falseReports: 0)
@@ -66,7 +70,7 @@ struct BenchSoakCommand: AsyncParsableCommand {
                 command = [vhpc, "run", "-N", "\(nodes)", "--", "sleep", "3"]
             }
             let delay = Duration.milliseconds(Int(200 + random.next() % 1300))
-            let outcome = Self.execute(command, marker: marker, timeout: timeout, inject: fault.map { ($0, delay, random.next()) })
+            let outcome = Self.execute(command, marker: marker, tmpdir: tmpdir, timeout: timeout, inject: fault.map { ($0, delay, random.next()) })
             leftoverProcesses += outcome.leftovers.count
             if !outcome.leftovers.isEmpty { note("job \(index): left running: \(outcome.leftovers.joined(separator: ", "))") }
             let reportsFailure = outcome.stderr.contains("failed") || outcome.stderr.contains("unreachable")
@@ -102,10 +106,13 @@ struct BenchSoakCommand: AsyncParsableCommand {
                 if isVM { vm = counts } else { clean = counts }
             }
             if (index + 1) % 100 == 0 || index + 1 == total {
-                print("  \(index + 1)/\(total) jobs, \(benchSeconds(ContinuousClock.now - started, decimals: 0))")
+                // So far, so that a soak stopped early still tells what it saw.
+                print("  \(index + 1)/\(total) jobs, \(benchSeconds(ContinuousClock.now - started, decimals: 0)): failures \(clean.failures + vm.failures), "
+                      + "hangs \(clean.hangs + vm.hangs + injected.hangs), false failure reports \(clean.falseReports + vm.falseReports), "
+                      + "faults \(injected.jobs) (\(injected.reported) ended non-zero, \(injected.missed) unreported), leftover processes \(leftoverProcesses)")
             }
         }
-        let leftFiles = Self.stateFiles().subtracting(filesBefore).sorted()
+        let leftFiles = Self.stateFiles(tmpdir: tmpdir).subtracting(filesBefore).sorted()
         for file in leftFiles.prefix(5) { note("left behind: \(file)") }
         print("soak: \(total) jobs in \(benchSeconds(ContinuousClock.now - started, decimals: 0))")
         print(TextTable.render([
@@ -126,12 +133,13 @@ struct BenchSoakCommand: AsyncParsableCommand {
     /// Runs one job with `marker` in its environment (every process it starts inherits it), killing it after
     /// `timeout` seconds; `inject` sends a signal to one of its agent processes (picked by the third value)
     /// after the delay. Then lists the processes carrying the marker still alive, and kills them.
-    static func execute(_ command: [String], marker: String, timeout: Int, inject: (Int32, Duration, UInt64)?) -> Outcome {
+    static func execute(_ command: [String], marker: String, tmpdir: String? = nil, timeout: Int, inject: (Int32, Duration, UInt64)?) -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         var environment = ProcessInfo.processInfo.environment
         environment[markerVariable] = marker
+        if let tmpdir { environment["TMPDIR"] = tmpdir }
         process.environment = environment
         let errors = Pipe()
         process.standardOutput = FileHandle.nullDevice
@@ -194,14 +202,16 @@ struct BenchSoakCommand: AsyncParsableCommand {
     }
 
     /// Files of the state directory that jobs must not leave: job stage directories, partial files, VM
-    /// records and runtime files, builds in progress (images, kernels, snapshots and the history are caches).
-    static func stateFiles() -> Set<String> {
+    /// records and runtime files, builds in progress (images, kernels, snapshots and the history are caches);
+    /// and whatever is in the jobs' temporary directory `tmpdir` (PMIx node directories).
+    static func stateFiles(tmpdir: String) -> Set<String> {
         let home = ProcessInfo.processInfo.environment["VHPC_HOME"] ?? (getuid() == 0 ? "/var/lib/vhpc" : NSHomeDirectory() + "/.local/share/vhpc")
         var found: Set<String> = []
         let manager = FileManager.default
         for top in ["vms", "tmp"] {
             for entry in (try? manager.contentsOfDirectory(atPath: home + "/" + top)) ?? [] { found.insert(top + "/" + entry) }
         }
+        for entry in (try? manager.contentsOfDirectory(atPath: tmpdir)) ?? [] { found.insert(tmpdir + "/" + entry) }
         for node in (try? manager.contentsOfDirectory(atPath: home + "/nodes")) ?? [] {
             for entry in (try? manager.contentsOfDirectory(atPath: home + "/nodes/\(node)/staged")) ?? [] {
                 found.insert("nodes/\(node)/staged/\(entry)")
