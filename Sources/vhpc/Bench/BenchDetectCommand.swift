@@ -16,6 +16,9 @@ struct BenchDetectCommand: AsyncParsableCommand {
     @Option(help: "Nodes per trial job.") var nodes: Int = 8
     @Option(help: "Heartbeat period in milliseconds.") var period: Int = 500
     @Option(name: .customLong("traffic-nodes"), help: "Nodes of the job whose heartbeat traffic is counted on the wire.") var trafficNodes: Int = 256
+    @Option(name: .customLong("traffic-period"),
+            help: "Heartbeat period of that job in milliseconds (traffic is counted per period; 256 agent processes on a few loaded cores miss a short one's timeout).")
+    var trafficPeriod: Int = 2000
 
     static let trafficPeriods = 5
 
@@ -41,17 +44,22 @@ struct BenchDetectCommand: AsyncParsableCommand {
         print(TextTable.render(rows), terminator: "")
 
         print("\nDetector traffic counted on the wire: a real job of \(trafficNodes) agents, one per process, tasks sleeping,")
-        print("heartbeat \(period) ms; TCP payload bytes and data segments (frames) each agent process read in \(Self.trafficPeriods) periods")
+        print("heartbeat \(trafficPeriod) ms; TCP payload bytes and data segments (frames) each agent process read in \(Self.trafficPeriods) periods")
         print("of steady state, read off its sockets (ss -tinp), per period:")
-        if let traffic = try await Self.countedTraffic(nodes: trafficNodes, period: period), !traffic.isEmpty {
+        let counted = try await Self.countedTraffic(nodes: trafficNodes, period: trafficPeriod)
+        if let traffic = counted.traffic, !traffic.isEmpty, counted.failures.isEmpty {
             let periods = Double(Self.trafficPeriods)
             let segments = traffic.map { Double($0.segments) / periods }.sorted()
             let bytes = traffic.map { Double($0.bytes) / periods }.sorted()
             print(String(format: "  N=%d: %.1f frames, %.0f B per agent per period (median %.1f frames, %.0f B; max %.1f frames, %.0f B; %d agent processes)",
                          trafficNodes, segments.reduce(0, +) / Double(segments.count), bytes.reduce(0, +) / Double(bytes.count),
                          segments[segments.count / 2], bytes[bytes.count / 2], segments.last!, bytes.last!, traffic.count))
+        } else if let bootstrap = counted.bootstrapTime {
+            let failures = counted.failures.prefix(3).map(\.description).joined(separator: "; ")
+            print("  N=\(trafficNodes): bootstrapped in \(benchSeconds(bootstrap)), then \(counted.failures.count) agents declared failed"
+                  + " before or while sampling (\(failures.isEmpty ? "job ended, status \(counted.exitCode)" : failures)); no figures")
         } else {
-            print("  N=\(trafficNodes): the job did not bootstrap; no figures")
+            print("  N=\(trafficNodes): the job did not bootstrap (status \(counted.exitCode)\(counted.failures.first.map { ": \($0)" } ?? "")); no figures")
         }
 
         print("\nReachability after killing (degree − 1) random agents (the agents' own routing graph: tree ∪ BMG):")
@@ -112,8 +120,10 @@ struct BenchDetectCommand: AsyncParsableCommand {
     }
 
     /// A real job of `nodes` agents, one per process, tasks sleeping: what each agent process received over its
-    /// TCP sockets in ``trafficPeriods`` periods of steady state (only heartbeats flow then).
-    static func countedTraffic(nodes: Int, period: Int) async throws -> [(bytes: Int, segments: Int)]? {
+    /// TCP sockets in ``trafficPeriods`` periods of steady state (only heartbeats flow then), with how the job went
+    /// (a sample with agents declared failed counts their failure traffic too, and is not reported).
+    static func countedTraffic(nodes: Int, period: Int) async throws
+        -> (traffic: [(bytes: Int, segments: Int)]?, bootstrapTime: Duration?, failures: [FailureNotice], exitCode: Int32) {
         var options = JobOptions(
             jobID: "detect-traffic-\(getpid())", nodeCount: nodes, taskCount: nodes, hosts: [], executable: "sleep",
             arguments: ["600"], workingDirectory: "/")
@@ -123,8 +133,13 @@ struct BenchDetectCommand: AsyncParsableCommand {
         let jobID = options.jobID
         let interrupter = NIOLockedValueBox<JobRunner.Interrupter?>(nil)
         let result = NIOLockedValueBox<[(bytes: Int, segments: Int)]?>(nil)
+        // Failures declared before the second sample (the interrupt that ends the job comes after it).
+        let failures = NIOLockedValueBox<(list: [FailureNotice], sampled: Bool)>(([], false))
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
-        _ = try await runner.run(events: { event in
+        let outcome = try await runner.run(events: { event in
+            if case .failure(let notice) = event {
+                failures.withLockedValue { if !$0.sampled { $0.list.append(notice) } }
+            }
             guard case .bootstrapped = event else { return }
             Task {
                 // Tasks started and every detector armed: 3 periods, and at least 3 s on a busy host.
@@ -133,10 +148,11 @@ struct BenchDetectCommand: AsyncParsableCommand {
                 let first = try? WireTrafficSample.take(pids: Set(pids))
                 try? await Task.sleep(for: .milliseconds(trafficPeriods * period))
                 let second = try? WireTrafficSample.take(pids: Set(pids))
+                failures.withLockedValue { $0.sampled = true }
                 if let first, let second { result.withLockedValue { $0 = second.since(first, pids: pids) } }
                 interrupter.withLockedValue { $0 }?.interrupt(signal: SIGTERM)
             }
         }, ready: { stop in interrupter.withLockedValue { $0 = stop } })
-        return result.withLockedValue { $0 }
+        return (result.withLockedValue { $0 }, outcome.bootstrapTime, failures.withLockedValue { $0.list }, outcome.exitCode)
     }
 }
