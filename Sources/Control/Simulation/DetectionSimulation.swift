@@ -40,11 +40,22 @@ public enum DetectionSimulation {
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, fault: Fault, fraction: Double,
         period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20
     ) throws -> Outcome {
+        try run(nodes: nodes, fanout: fanout, model: model, cpu: cpu, faults: [fault], fraction: fraction, period: period, seed: seed,
+                limit: limit)[0]
+    }
+
+    /// As ``run(nodes:fanout:model:cpu:fault:fraction:period:seed:limit:)`` for each of `faults`, from one
+    /// bootstrap and steady state: each fault runs on its own copy of the cluster as it stood (the same victims).
+    public static func run(
+        nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, faults: [Fault], fraction: Double,
+        period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20
+    ) throws -> [Outcome] {
         var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, heartbeat: period, seed: seed)
         cluster.run(goal: .wired)
         guard let wired = cluster.wired else {
-            return Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(),
-                           exits: cluster.exits)
+            return faults.map { _ in
+                Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(), exits: cluster.exits)
+            }
         }
         cluster.launch(at: wired)
         let nodesOnly = Array(1..<cluster.rankCount)
@@ -57,30 +68,33 @@ public enum DetectionSimulation {
         let heartbeat = SimulatedCluster.traffic(
             frames: zip(cluster.heartbeatFramesIn, framesBefore).map { $0 - $1 },
             bytes: zip(cluster.heartbeatBytesIn, bytesBefore).map { $0 - $1 }, ranks: nodesOnly)
-
-        let failedAt = cluster.now
-        let victims = cluster.randomRanks(max(1, Int((Double(nodes) * fraction).rounded())))
-        for rank in victims {
-            switch fault {
-            case .kill: cluster.kill(rank)
-            case .hang: cluster.hang(rank)
+        let steady = cluster
+        return faults.map { fault in
+            var cluster = steady
+            let failedAt = cluster.now
+            let victims = cluster.randomRanks(max(1, Int((Double(nodes) * fraction).rounded())))
+            for rank in victims {
+                switch fault {
+                case .kill: cluster.kill(rank)
+                case .hang: cluster.hang(rank)
+                }
             }
+            let otherFrames = { (cluster: SimulatedCluster) in zip(cluster.framesIn, cluster.heartbeatFramesIn).map { $0 - $1 } }
+            let otherBytes = { (cluster: SimulatedCluster) in zip(cluster.bytesIn, cluster.heartbeatBytesIn).map { $0 - $1 } }
+            let framesBeforeFailures = otherFrames(cluster)
+            let bytesBeforeFailures = otherBytes(cluster)
+            cluster.run(until: failedAt + period * limit, goal: .declared)
+            let survivors = nodesOnly.filter { cluster.health[$0] == .up }
+            let after = SimulatedCluster.traffic(
+                frames: zip(otherFrames(cluster), framesBeforeFailures).map { $0 - $1 },
+                bytes: zip(otherBytes(cluster), bytesBeforeFailures).map { $0 - $1 }, ranks: survivors)
+            let latencies = victims.compactMap { cluster.declared[$0].map { $0 - failedAt } }.sorted()
+            let falsePositives = cluster.declared.keys.filter { !cluster.victims.contains($0) }.count
+            return Outcome(
+                wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
+                medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
+                heartbeat: heartbeat, afterFailures: after, exits: cluster.exits)
         }
-        let otherFrames = { (cluster: SimulatedCluster) in zip(cluster.framesIn, cluster.heartbeatFramesIn).map { $0 - $1 } }
-        let otherBytes = { (cluster: SimulatedCluster) in zip(cluster.bytesIn, cluster.heartbeatBytesIn).map { $0 - $1 } }
-        let framesBeforeFailures = otherFrames(cluster)
-        let bytesBeforeFailures = otherBytes(cluster)
-        cluster.run(until: failedAt + period * limit, goal: .declared)
-        let survivors = nodesOnly.filter { cluster.health[$0] == .up }
-        let after = SimulatedCluster.traffic(
-            frames: zip(otherFrames(cluster), framesBeforeFailures).map { $0 - $1 },
-            bytes: zip(otherBytes(cluster), bytesBeforeFailures).map { $0 - $1 }, ranks: survivors)
-        let latencies = victims.compactMap { cluster.declared[$0].map { $0 - failedAt } }.sorted()
-        let falsePositives = cluster.declared.keys.filter { !cluster.victims.contains($0) }.count
-        return Outcome(
-            wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
-            medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
-            heartbeat: heartbeat, afterFailures: after, exits: cluster.exits)
     }
 
     /// How a simulated rerouting went.
@@ -109,39 +123,51 @@ public enum DetectionSimulation {
     public static func reroute(
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, pattern: Pattern, seed: UInt64 = 1
     ) throws -> RerouteOutcome {
+        try reroute(nodes: nodes, fanout: fanout, model: model, cpu: cpu, patterns: [pattern], seed: seed)[0]
+    }
+
+    /// As ``reroute(nodes:fanout:model:cpu:pattern:seed:)`` for each of `patterns`, from one bootstrap: each
+    /// pattern runs on its own copy of the launched cluster.
+    public static func reroute(
+        nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, patterns: [Pattern], seed: UInt64 = 1
+    ) throws -> [RerouteOutcome] {
         var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, ticks: true, seed: seed)
         cluster.run(goal: .wired)
         guard let wired = cluster.wired else {
-            return RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits)
+            return patterns.map { _ in RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits) }
         }
         cluster.launch(at: wired)
         cluster.run(until: wired + .milliseconds(100))
         let degree = try BinomialGraph(nodeCount: cluster.rankCount).degree
-        var victims: [Int]
-        switch pattern {
-        case .random:
-            victims = cluster.randomRanks(degree - 1)
-        case .neighbours:
-            let center = cluster.randomRanks(1)[0]
-            var neighbours = try LocalRouter(rank: center, tree: cluster.tree).neighbors().filter { $0 != 0 }
-            // Shuffle (Fisher-Yates, seeded), keep the first degree − 1.
-            for index in neighbours.indices.reversed() where index > 0 {
-                neighbours.swapAt(index, Int(cluster.random.next() % UInt64(index + 1)))
+        let launched = cluster
+        return try patterns.map { pattern in
+            var cluster = launched
+            var victims: [Int]
+            switch pattern {
+            case .random:
+                victims = cluster.randomRanks(degree - 1)
+            case .neighbours:
+                let center = cluster.randomRanks(1)[0]
+                var neighbours = try LocalRouter(rank: center, tree: cluster.tree).neighbors().filter { $0 != 0 }
+                // Shuffle (Fisher-Yates, seeded), keep the first degree − 1.
+                for index in neighbours.indices.reversed() where index > 0 {
+                    neighbours.swapAt(index, Int(cluster.random.next() % UInt64(index + 1)))
+                }
+                victims = Array(neighbours.prefix(degree - 1))
             }
-            victims = Array(neighbours.prefix(degree - 1))
+            for rank in victims { cluster.kill(rank) }
+            // Detection: refused redials at once, the other ends after the relink window (2 s).
+            cluster.run(until: cluster.now + .seconds(3))
+            let reportAt = cluster.now
+            let survivors = (1..<cluster.rankCount).filter { cluster.health[$0] == .up }
+            for rank in survivors {
+                cluster.schedule(.event(.taskExited(task: rank - 1, status: 0, message: "")), at: rank, time: reportAt)
+            }
+            cluster.run(until: reportAt + .seconds(2))
+            let unreached = survivors.filter { !cluster.reports.contains($0) }
+            return RerouteOutcome(
+                failed: victims.count, survivors: survivors.count, reached: survivors.count - unreached.count, unreached: unreached,
+                exits: cluster.exits)
         }
-        for rank in victims { cluster.kill(rank) }
-        // Detection: refused redials at once, the other ends after the relink window (2 s).
-        cluster.run(until: cluster.now + .seconds(3))
-        let reportAt = cluster.now
-        let survivors = (1..<cluster.rankCount).filter { cluster.health[$0] == .up }
-        for rank in survivors {
-            cluster.schedule(.event(.taskExited(task: rank - 1, status: 0, message: "")), at: rank, time: reportAt)
-        }
-        cluster.run(until: reportAt + .seconds(2))
-        let unreached = survivors.filter { !cluster.reports.contains($0) }
-        return RerouteOutcome(
-            failed: victims.count, survivors: survivors.count, reached: survivors.count - unreached.count, unreached: unreached,
-            exits: cluster.exits)
     }
 }

@@ -10,10 +10,10 @@ struct BenchDetectModelCommand: ParsableCommand {
         commandName: "detect-model",
         abstract: "Failure detection and rerouting on a modelled cluster (scale simulation of the real agent state machines).",
         discussion: """
-            Per N: bootstrap, launch (every heartbeat detector armed), one period of steady state (HEARTBEAT \
+            Per N: one bootstrap, launch (every heartbeat detector armed), one period of steady state (HEARTBEAT \
             RECEIVED/AGENT/PERIOD: pings and pongs each node's agent read, mean and largest), then --fraction \
             of the nodes killed (kill -9: links close, SIGCHLD) or hung (kill -STOP: silent, links open) at \
-            random; DETECTED is how many the controller declared, with the time from the failure (median and \
+            random, each fault on its own copy of that cluster; DETECTED is how many the controller declared, with the time from the failure (median and \
             largest), FALSE how many it declared that had not failed, FAILURE TRAFFIC what each survivor read \
             besides heartbeats until the last was declared (reports, notices, redials' frames). REROUTE kills degree - 1 agents (the binomial graph's degree: around \
             one agent, all but one or more of its neighbours; or at random), waits for the detectors, then has \
@@ -47,9 +47,10 @@ struct BenchDetectModelCommand: ParsableCommand {
                      "FAILURE TRAFFIC RECEIVED/AGENT mean (max)", "AGENTS EXITED"]]
         var reroutes = [["N", "REROUTE", "KILLED", "SURVIVORS", "REACHED", "AGENTS EXITED"]]
         for size in sizes {
-            for fault in DetectionSimulation.Fault.allCases {
-                let outcome = try DetectionSimulation.run(
-                    nodes: size, fanout: fanout, model: model, cpu: .measured, fault: fault, fraction: fraction, period: period, seed: seed)
+            let faults = DetectionSimulation.Fault.allCases
+            let outcomes = try DetectionSimulation.run(
+                nodes: size, fanout: fanout, model: model, cpu: .measured, faults: faults, fraction: fraction, period: period, seed: seed)
+            for (fault, outcome) in zip(faults, outcomes) {
                 guard outcome.wired != nil else {
                     throw ValidationError("N=\(size): bootstrap did not complete: \(outcome.exits.prefix(3).joined(separator: "; "))")
                 }
@@ -66,8 +67,9 @@ struct BenchDetectModelCommand: ParsableCommand {
                 print(TextTable.render([rows[0], rows.last!]), terminator: "")
             }
             guard !noReroute else { continue }
-            for pattern in DetectionSimulation.Pattern.allCases {
-                let outcome = try DetectionSimulation.reroute(nodes: size, fanout: fanout, model: model, cpu: .measured, pattern: pattern, seed: seed)
+            let patterns = DetectionSimulation.Pattern.allCases
+            let rerouted = try DetectionSimulation.reroute(nodes: size, fanout: fanout, model: model, cpu: .measured, patterns: patterns, seed: seed)
+            for (pattern, outcome) in zip(patterns, rerouted) {
                 reroutes.append([
                     "\(size)", pattern.rawValue, "\(outcome.failed)", "\(outcome.survivors)",
                     String(format: "%d (%.2f %%)", outcome.reached, 100 * Double(outcome.reached) / Double(max(1, outcome.survivors))),
