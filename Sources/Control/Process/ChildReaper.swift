@@ -1,3 +1,4 @@
+import CControlSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -7,9 +8,10 @@ import Glibc
 /// them and hands exit statuses to whoever waits for that pid. This is the SIGCHLD detector: an agent
 /// learns a local child exited, and how, as soon as it does.
 ///
-/// By default it reaps only the pids it spawned (polling them with `WNOHANG` every few milliseconds), so
-/// it never steals the exit status of a child someone else started in the same process (Foundation's
-/// `Process`, used by the image builder and by tests). A process that made itself a subreaper calls
+/// By default it reaps only the pids it spawned, so it never steals the exit status of a child someone else
+/// started in the same process (Foundation's `Process`, used by the image builder and by tests): it holds a
+/// pidfd per child (Linux 5.3+) and sleeps in `poll(2)` until one exits, then reaps that one with `waitpid`
+/// (a child whose pidfd could not be opened is looked at with `WNOHANG` every 5 ms instead). A process that made itself a subreaper calls
 /// `reapAllChildren()` so orphans re-parented to it are collected too (`waitpid(-1)`).
 public final class ChildReaper: @unchecked Sendable {
     /// The process-wide reaper.
@@ -23,16 +25,35 @@ public final class ChildReaper: @unchecked Sendable {
     private var spawned = 0
     private var owned: Set<pid_t> = []
     private var reapAll = false
+    /// A pidfd per owned child that has one.
+    private var descriptors: [pid_t: Int32] = [:]
+    /// Written to wake the reaper from `poll` when a child was added (read end first).
+    private let wake: (read: Int32, write: Int32) = {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return (-1, -1) }
+        for fd in ends {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        return (ends[0], ends[1])
+    }()
 
     private init() {}
 
     /// Called after every fork so a reaper that found no children looks again.
     func didSpawn(_ pid: pid_t) {
+        // Opened before anyone can reap it: a child that already exited is a zombie, and its pidfd polls readable.
+        let descriptor = pid > 0 ? vhpc_pidfd_open(pid) : -1
         condition.lock()
         spawned += 1
         if pid > 0 { owned.insert(pid) }
+        if descriptor >= 0 { descriptors[pid] = descriptor }
         condition.signal()
         condition.unlock()
+        if wake.write >= 0 {
+            var byte: UInt8 = 1
+            _ = write(wake.write, &byte, 1)
+        }
     }
 
     /// Reap every child, not only spawned ones (for subreapers, whose orphans must be collected).
@@ -113,22 +134,35 @@ public final class ChildReaper: @unchecked Sendable {
             while !reapAll && owned.isEmpty { condition.wait() }
             let everything = reapAll
             let pids = owned
+            let watched = descriptors
             condition.unlock()
             if everything {
                 reapAnyChild()
                 continue
             }
-            for pid in pids {
+            // Sleep until a watched child exits or one is added; children without a pidfd are looked at every 5 ms.
+            let unwatched = pids.filter { watched[$0] == nil }
+            var fds = watched.values.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if wake.read >= 0 { fds.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)) }
+            let timeout: Int32 = unwatched.isEmpty && wake.read >= 0 ? -1 : 5
+            _ = poll(&fds, nfds_t(fds.count), timeout)
+            if wake.read >= 0 {
+                var sink = [UInt8](repeating: 0, count: 64)
+                while read(wake.read, &sink, sink.count) > 0 {}
+            }
+            let ready = Set(fds.filter { $0.revents != 0 && $0.fd != wake.read }.map(\.fd))
+            for pid in pids where watched[pid].map(ready.contains) ?? true {
                 var status: Int32 = 0
                 let result = waitpid(pid, &status, WNOHANG)
                 if result == pid || (result < 0 && errno == ECHILD) {
                     condition.lock()
                     owned.remove(pid)
+                    let descriptor = descriptors.removeValue(forKey: pid)
                     condition.unlock()
+                    if let descriptor { close(descriptor) }
                     deliver(pid, result == pid ? Self.exitCode(fromWaitStatus: status) : -1)
                 }
             }
-            usleep(5_000)
         }
     }
 
@@ -142,7 +176,9 @@ public final class ChildReaper: @unchecked Sendable {
             if pid > 0 {
                 condition.lock()
                 owned.remove(pid)
+                let descriptor = descriptors.removeValue(forKey: pid)
                 condition.unlock()
+                if let descriptor { close(descriptor) }
                 deliver(pid, Self.exitCode(fromWaitStatus: status))
             } else if errno == ECHILD {
                 condition.lock()
