@@ -221,7 +221,7 @@ int vhpc_pmix_server_start(const char *tmpdir, const char *hostname, vhpc_pmix_e
     // 20 more libraries (ICU, libX11, libOpenCL...) into every agent that serves PMIx.
     setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci,hwloc_opencl,hwloc_gl,hwloc_xml_libxml,hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero", 0);
     // Nor its I/O devices: hwloc's linuxio component reads every PCI device's config space from sysfs, and in a
-    // virtual machine each of those reads traps to the hypervisor (5-10 ms of every agent's start-up here).
+    // virtual machine each of those reads traps to the hypervisor (~3 ms of kernel time per agent process here, perf).
     setenv("HWLOC_COMPONENTS", "-linuxio,-pci", 0);
     vhpc_pmix_info_list *info = vhpc_pmix_info_new();
     vhpc_pmix_info_string(info, PMIX_SERVER_TMPDIR, tmpdir);

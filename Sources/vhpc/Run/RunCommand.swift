@@ -136,7 +136,7 @@ struct RunCommand: AsyncParsableCommand {
         if let cpusPerTask, let vcpus = shape.vcpus, cpusPerTask != vcpus {
             throw CLIErrors.fail("-c/--cpus-per-task \(cpusPerTask) and --vcpus \(vcpus) disagree")
         }
-        var vmSettings = try VMSettings.parse(vse: vse, vcpus: shape.vcpus ?? cpusPerTask, memory: shape.memory, hypervisor: hypervisor.description)
+        var vmSettings = try VMSettings.parse(vse: vse, shape: shape, cpusPerTask: cpusPerTask, hypervisor: hypervisor.description)
         vmSettings.snapshots = !noSnapshot
         var image: ImageEntry?
         if let vse { image = try VSEBuildCommand.resolveImage(vse, verbose: verbose) }

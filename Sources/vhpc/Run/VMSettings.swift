@@ -17,26 +17,17 @@ struct VMSettings: Equatable {
         .vms(VMJobSpec(imageID: imageID, hypervisor: hypervisor, vcpus: vcpus, memoryBytes: memoryBytes, snapshots: snapshots))
     }
 
-    static func parse(vse: String?, vcpus: Int?, memory: String?, hypervisor: String) throws -> VMSettings {
-        if vse == nil, vcpus != nil || memory != nil || hypervisor != "auto" {
+    /// `shape` was checked by its own `validate()`; `cpusPerTask` (`-c`) is the other way to give vCPUs.
+    static func parse(vse: String?, shape: VMShapeOptions, cpusPerTask: Int?, hypervisor: String) throws -> VMSettings {
+        let vcpus = shape.vcpus ?? cpusPerTask
+        if vse == nil, vcpus != nil || shape.memory != nil || hypervisor != "auto" {
             throw CLIErrors.fail("--vcpus, --memory and --hypervisor apply to VMs: add --vse SPEC")
         }
-        switch hypervisor {
-        case "auto", "qemu", "libvirt", "simulated": break
-        case "xen", "palacios":
+        // An unknown name never gets here (the parser refuses it); these two are known but not run here.
+        if hypervisor == "xen" || hypervisor == "palacios" {
             throw CLIErrors.fail("--hypervisor \(hypervisor): its configuration is generated (vhpc vm start), not run here; use auto, qemu or libvirt")
-        default:
-            throw CLIErrors.fail("--hypervisor '\(hypervisor)' is not known (auto, qemu, libvirt, xen, palacios, simulated)")
         }
-        if let vcpus, vcpus < 1 { throw CLIErrors.fail("--vcpus must be at least 1 (got \(vcpus))") }
-        var bytes: UInt64?
-        if let memory {
-            guard let parsed = SizeParser.parseBytes(memory) else {
-                throw CLIErrors.fail("--memory '\(memory)' is not a size (e.g. 512M, 2G)")
-            }
-            guard parsed >= 32 << 20 else { throw CLIErrors.fail("--memory must be at least 32M (got \(memory))") }
-            bytes = parsed
-        }
-        return VMSettings(vcpus: vcpus, memoryBytes: bytes, hypervisor: hypervisor)
+        if let vcpus, vcpus < 1 { throw CLIErrors.fail("-c/--cpus-per-task must be at least 1 (got \(vcpus))") }
+        return VMSettings(vcpus: vcpus, memoryBytes: shape.memoryBytes, hypervisor: hypervisor)
     }
 }
