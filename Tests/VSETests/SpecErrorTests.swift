@@ -336,6 +336,23 @@ import VSE
         ])
     }
 
+    /// Yams names one of several duplicated keys by a sort that is not a total order between a list key
+    /// and a string key, so its pick changed from one load to the next (the spec fuzzer found it).
+    @Test func duplicatedListKeysAreReportedTheSameWayEveryTime() {
+        let yaml = minimalSpec + "? [a]\n: 1\n? [a]\n: 2\nformat: ext4\nformat: qcow2\n"
+        let first = fixture.diagnostics(yaml).map(\.description)
+        #expect(first == ["spec.yaml:3:3: a mapping key must be a plain string, not a list or a mapping"])
+        for _ in 0..<50 { #expect(fixture.diagnostics(yaml).map(\.description) == first) }
+    }
+
+    /// `1` and `"1"` are different keys to Yams but sort as equal: the first repeated text is renamed.
+    @Test func keysWithTheSameTextAndDifferentTagsAreReportedTheSameWayEveryTime() {
+        let yaml = minimalSpec + "environment:\n  1: a\n  1: b\n  \"1\": c\n  \"1\": d\n"
+        let first = fixture.diagnostics(yaml).map(\.description)
+        #expect(first.first == "spec.yaml:5:3: duplicate key '1' (previously defined at 4:3)")
+        for _ in 0..<50 { #expect(fixture.diagnostics(yaml).map(\.description) == first) }
+    }
+
     @Test func keyDefinedThreeTimes() {
         let diagnostics = fixture.diagnostics(minimalSpec + "format: ext4\nformat: qcow2\nformat: initramfs\n")
         #expect(diagnostics.map(\.description) == [

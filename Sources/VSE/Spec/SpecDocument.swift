@@ -25,7 +25,16 @@ struct SpecDocument {
     private struct Duplicate {
         var name: String
         var placeholder: String
-        var firstMark: Mark
+        var firstMark: Position
+    }
+
+    /// A 1-based line and column (Yams's `Mark` cannot be made outside Yams).
+    private struct Position: CustomStringConvertible {
+        var line: Int
+        var column: Int
+        init(line: Int, column: Int) { self.line = line; self.column = column }
+        init(_ mark: Mark) { self.init(line: mark.line, column: mark.column) }
+        var description: String { "\(line):\(column)" }
     }
 
     private static let maxDuplicates = 64
@@ -38,17 +47,33 @@ struct SpecDocument {
                 root = try Yams.compose(yaml: text, .default, .default, .utf8)
                 break
             } catch YamlError.duplicatedKeysInMapping(let names, let context) {
-                let name = names.first ?? ""
+                var name = names.first ?? ""
+                var mark = Position(context.mark)
+                if Self.isAmbiguous(names) {
+                    // Yams's choice among these follows a Dictionary's order: take the document's first.
+                    switch MappingKeyScan.firstFinding(in: text) {
+                    case .complexKey(let line, let column):
+                        problems.append(Problem(line: line, column: column,
+                                                message: "a mapping key must be a plain string, not a list or a mapping"))
+                        return
+                    case .repeatedKey(let repeated, let firstLine, let firstColumn, _, _):
+                        name = repeated
+                        mark = Position(line: firstLine, column: firstColumn)
+                    case nil:
+                        problems.append(Problem(line: 1, column: 1, message: "duplicate mapping keys that are not plain strings"))
+                        return
+                    }
+                }
                 let placeholder = Self.placeholder(length: name.unicodeScalars.count, index: duplicates.count)
                 guard duplicates.count < Self.maxDuplicates, !name.isEmpty,
-                      let renamed = Self.rename(in: text, at: context.mark, key: name, to: placeholder)
+                      let renamed = Self.rename(in: text, at: mark, key: name, to: placeholder)
                 else {
-                    problems.append(Problem(line: context.mark.line, column: context.mark.column,
+                    problems.append(Problem(line: mark.line, column: mark.column,
                                             message: "duplicate key '\(name)'"))
                     return
                 }
                 text = renamed
-                duplicates.append(Duplicate(name: name, placeholder: placeholder, firstMark: context.mark))
+                duplicates.append(Duplicate(name: name, placeholder: placeholder, firstMark: mark))
             } catch {
                 problems.append(Self.problem(from: error, yaml: text))
                 return
@@ -64,6 +89,13 @@ struct SpecDocument {
         }
         ignoredKeys = Set(duplicates.map(\.placeholder))
         if let root { reportDuplicates(duplicates, in: root) }
+    }
+
+    /// Whether Yams's pick among duplicated keys `names` (its sorted list) depends on a Dictionary's order:
+    /// its `<` is false both ways between a non-scalar key (named "<uncovertable>") and any other, and
+    /// between two scalars with the same text and different tags (`1` and `"1"`).
+    private static func isAmbiguous(_ names: [String]) -> Bool {
+        names.contains("<uncovertable>") || Set(names).count != names.count
     }
 
     /// Most nodes a spec may expand to, aliases counted as many times as they are used (a real spec has a
@@ -112,10 +144,10 @@ struct SpecDocument {
                     guard let otherString = other.scalar?.string else { return false }
                     return otherString == duplicate.name || byPlaceholder[otherString]?.name == duplicate.name
                 }
-                let mark = later?.mark ?? duplicate.firstMark
+                let mark = later?.mark.map(Position.init) ?? duplicate.firstMark
                 problems.append(Problem(
                     line: mark.line, column: mark.column,
-                    message: "duplicate key '\(duplicate.name)' (previously defined at \(key.mark ?? duplicate.firstMark))"))
+                    message: "duplicate key '\(duplicate.name)' (previously defined at \(key.mark.map(Position.init) ?? duplicate.firstMark))"))
             }
         }
     }
@@ -145,7 +177,7 @@ struct SpecDocument {
 
     /// `text` with the key written at `mark` (plain or quoted) replaced by `replacement`, which has the
     /// same number of scalars; nil when the key is not written literally there.
-    private static func rename(in text: String, at mark: Mark, key: String, to replacement: String) -> String? {
+    private static func rename(in text: String, at mark: Position, key: String, to replacement: String) -> String? {
         var scalars = Array(text.unicodeScalars)
         guard let start = SourceText.offset(ofLine: mark.line, column: mark.column, in: scalars) else { return nil }
         let keyScalars = Array(key.unicodeScalars)
