@@ -84,7 +84,7 @@ let package = Package(
         // The node's side of a job: the agent process, its task backends (processes; VMs through V2M's
         // Hypervisor protocol), the job network plan, the node's staging directories.
         .target(name: "NodeAgent", dependencies: [
-            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire",
+            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire", "CStepKeeper",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -105,6 +105,8 @@ let package = Package(
         .target(name: "CGuestSupport"),
         // fork/exec with process group + parent-death signal, and prctl: calls Swift cannot make directly.
         .target(name: "CControlSupport"),
+        // The Slurm step keeper: forks before Swift starts (an ELF constructor), so a step costs one exec.
+        .target(name: "CStepKeeper"),
         // The agent inside each VM: Glibc only, one static executable (no dynamic loader, libstdc++ or libm
         // in the image; it starts in 50 ms instead of 110 ms under TCG).
         .executableTarget(

@@ -38,8 +38,8 @@ public enum NodeAgentProcess {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        if role == .step, getenv(StepKeeper.variable) == nil {
-            return try await StepKeeper.run(configurationLine: line)
+        if role == .step, !StepKeeper.kept {
+            throw NodeAgentError("agent --role step: started without its step keeper (run it as exactly `vhpc agent --role step`)")
         }
         let configuration: AgentProcessConfiguration
         do {
