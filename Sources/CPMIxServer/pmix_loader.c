@@ -253,17 +253,6 @@ int vhpc_pmix_register_nspace(const char *nspace, int local_procs, vhpc_pmix_inf
     return status;
 }
 
-void vhpc_pmix_deregister_nspace(const char *nspace) {
-    RESOLVE(PMIx_server_deregister_nspace);
-    if (!PMIx_server_deregister_nspace_fn) return;
-    pmix_nspace_t name;
-    memset(name, 0, sizeof name);
-    strncpy(name, nspace, PMIX_MAX_NSLEN);
-    struct waiter waiter = WAITER_INIT;
-    PMIx_server_deregister_nspace_fn(name, wake, &waiter);
-    wait_for(&waiter, PMIX_SUCCESS);
-}
-
 static pmix_proc_t make_proc(const char *nspace, uint32_t rank) {
     pmix_proc_t proc;
     memset(&proc, 0, sizeof proc);

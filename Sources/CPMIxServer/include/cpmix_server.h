@@ -43,7 +43,6 @@ int vhpc_pmix_server_start(const char *tmpdir, const char *hostname, vhpc_pmix_e
 
 /// Registers a namespace with `local_procs` clients on this node; `info` is consumed. Blocks until done.
 int vhpc_pmix_register_nspace(const char *nspace, int local_procs, vhpc_pmix_info_list *info);
-void vhpc_pmix_deregister_nspace(const char *nspace);
 /// Registers a client (blocks until done).
 int vhpc_pmix_register_client(const char *nspace, uint32_t rank, uid_t uid, gid_t gid);
 /// The client's PMIX_* environment, "NAME=value" strings ending with NULL; free with vhpc_pmix_free_env.
