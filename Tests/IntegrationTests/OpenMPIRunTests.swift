@@ -163,6 +163,7 @@ import Testing
     static func vmSpec() throws -> String {
         let allreduce = try #require(build("allreduce"), "mpicc.openmpi could not build the test program (package libopenmpi-dev)")
         _ = try #require(build("abort"))
+        _ = try #require(build("die_in_fence"))
         let spec = (allreduce as NSString).deletingLastPathComponent + "/openmpi.yaml"
         try """
         name: ompi-env
@@ -172,6 +173,7 @@ import Testing
         files:
           - {source: ./allreduce, target: /opt/app/allreduce, mode: "0755"}
           - {source: ./abort, target: /opt/app/abort, mode: "0755"}
+          - {source: ./die_in_fence, target: /opt/app/die_in_fence, mode: "0755"}
         format: ext4
         resources: {vcpus: 1, memory: 512M}
         """.write(toFile: spec, atomically: true, encoding: .utf8)
@@ -199,6 +201,41 @@ import Testing
                                  environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(900))
         #expect(result.status == 7, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("rank 1 called MPI_Abort (exit code 7)"), "\(result.stderr)")
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
+
+    /// A rank in a VM that exits before MPI_Init (`die_in_fence`: rank 1 exits 3) while the other VM's rank waits
+    /// in MPI_Init's fence, one VM per node: under the default policy the job ends with its code; under
+    /// `--on-failure continue` rank 1's node marks the fence lost, the host's PMIx server completes rank 0's
+    /// fence with an error that the guest link carries to it, and rank 0 fails on its own: the job ends, both
+    /// failures reported (the test's timeout is the bound on a hang).
+    @Test(arguments: [false, true])
+    func aVMRankThatDiesBeforeTheFenceEndsTheJob(continuing: Bool) throws {
+        let spec = try Self.vmSpec()
+        let policy = continuing ? ["--on-failure", "continue"] : []
+        let result = try CLI.run(["run", "--vse", spec, "-N", "2", "--vms-per-node", "1"] + policy + ["--", "/opt/app/die_in_fence"],
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(600))
+        #expect(result.status == 3 || (continuing && result.status != 0), "status \(result.status), stderr: \(result.stderr)")
+        #expect(result.stderr.contains("task 1") && result.stderr.contains("exit code 3"), "\(result.stderr)")
+        if continuing {
+            #expect(result.stderr.contains("task 0"), "rank 0 must fail on its own: \(result.stderr)")
+        }
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
+
+    /// Open MPI in VMs on the libvirt plug-in (real libvirtd): the same PMIx path through the guest link.
+    @Test func allreduceCompletesInLibvirtVMs() throws {
+        try #require(V2MLibvirtd.ensureRunning(), "libvirtd not available")
+        let spec = try Self.vmSpec()
+        let result = try CLI.run(["run", "--vse", spec, "--hypervisor", "libvirt", "-N", "1", "--vms-per-node", "2", "-l", "--",
+                                  "/opt/app/allreduce"],
+                                 environment: ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()], timeout: .seconds(900))
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        for rank in 0..<2 {
+            #expect(result.stdout.contains("\(rank): rank \(rank) of 2 on ompi-env-r\(rank): allreduce sum = 3 (expected 3)"),
+                    "\(result.stdout)")
+        }
+        #expect(V2MLibvirtd.vhpcDomains().filter { $0.hasPrefix("vhpc-job-") }.isEmpty, "\(V2MLibvirtd.vhpcDomains())")
         #expect(ClusterRunTests.leftoverQEMU().isEmpty)
     }
 
