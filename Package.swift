@@ -22,8 +22,12 @@ let package = Package(
     targets: [
         // Pure graph code: topologies, routing, failure-aware routes. No I/O, no dependencies.
         .target(name: "Topology"),
-        // Host processes: the one PATH search (more of issue 16's process layer to come). No dependencies.
-        .target(name: "HostProcess"),
+        // Host processes: the one spawner (process group, parent-death signal, fd 3), the one reaper (pidfd
+        // waits), the one run-to-completion (stdout and stderr drained at once), the one PATH search.
+        .target(name: "HostProcess", dependencies: ["CHostProcess"]),
+        // fork/exec with process group + parent-death signal (clone(CLONE_VM | CLONE_VFORK)), prctl, pidfd_open:
+        // calls Swift cannot make directly.
+        .target(name: "CHostProcess"),
         // Frames, messages, codec, handshake and session state machines, NIO handlers; the hash primitives
         // are injected (WireCryptography), so no Foundation and no swift-crypto: the guest agent links it.
         .target(name: "WireCore", dependencies: [
@@ -78,7 +82,7 @@ let package = Package(
         ]),
         // How root agents get onto nodes: local, ssh (slurm, pbs later).
         .target(name: "Launch", dependencies: [
-            "Control",
+            "Control", "HostProcess",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The node's side of a job: the agent process, its task backends (processes; VMs through V2M's
@@ -94,7 +98,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "vhpc", dependencies: [
-            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "NodeAgent", "JobHistory",
+            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "NodeAgent", "JobHistory", "HostProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -103,7 +107,7 @@ let package = Package(
         ]),
         // GNU/Linux calls Swift's Glibc module does not expose (pipe2, setsid spawn flag, reboot).
         .target(name: "CGuestSupport"),
-        // fork/exec with process group + parent-death signal, and prctl: calls Swift cannot make directly.
+        // open(O_DIRECT) for staged files: a flag Swift's Glibc module does not expose.
         .target(name: "CControlSupport"),
         // The Slurm step keeper: forks before Swift starts (an ELF constructor), so a step costs one exec.
         .target(name: "CStepKeeper"),
@@ -137,17 +141,17 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOTestUtils", package: "swift-nio"),
         ]),
-        .testTarget(name: "VSETests", dependencies: ["VSE", "GuestProtocol", "GuestCrypto", "Wire"]),
+        .testTarget(name: "VSETests", dependencies: ["VSE", "GuestProtocol", "GuestCrypto", "Wire", "HostProcess"]),
         .testTarget(name: "V2MTests", dependencies: [
             "V2M", "VSE", "GuestCrypto",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology", "HostProcess"]),
         .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "Control", "V2M", "VSE", "Wire"]),
         // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
-        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch", "JobHistory"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch", "JobHistory", "HostProcess"]),
     ],
     swiftLanguageModes: [.v6]
 )

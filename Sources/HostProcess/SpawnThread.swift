@@ -4,8 +4,8 @@ import Synchronization
 /// The one thread that forks children whose parent-death signal matters: it lives as long as the process.
 ///
 /// `PR_SET_PDEATHSIG` fires when the forking *thread* exits, not the process; Swift's cooperative pool
-/// threads may come and go, so a child forked from one of them could be killed at a random time. Control's
-/// `ProcessSpawner` (agents, tasks) and V2M's `ChildProcess` (QEMU and its helpers) both fork here.
+/// threads may come and go, so a child forked from one of them could be killed at a random time.
+/// ``ProcessSpawner`` forks here whenever a parent-death signal is asked for (agents, tasks, QEMU).
 public final class SpawnThread: @unchecked Sendable {
     public static let shared = SpawnThread()
 

@@ -1,33 +1,8 @@
 #ifndef VHPC_CONTROL_SUPPORT_H
 #define VHPC_CONTROL_SUPPORT_H
 
-#include <sys/types.h>
-
-/// Forks and execs `path` with `argv`/`envp`, in directory `cwd` (NULL: the parent's). In the child: optionally a new process group, optionally
-/// `PR_SET_PDEATHSIG(pdeathsig)` (and exit if the parent already died), default signal dispositions and an
-/// empty mask, fds 0/1/2 from `stdin_fd`/`stdout_fd`/`stderr_fd` (-1 keeps the parent's), every other fd
-/// close-on-exec, except `extra_fd` (if >= 0) as fd 3 (e.g. a PMI socket). Returns the pid, or -1 with
-/// `*error_out` = errno of the failed exec/fork.
-pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *const envp[],
-                 int stdin_fd, int stdout_fd, int stderr_fd, int extra_fd,
-                 int new_process_group, int pdeathsig, int *error_out);
-
-/// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants are re-parented to this process.
-int vhpc_set_child_subreaper(void);
-
-/// `prctl(PR_SET_PDEATHSIG, sig)` for the calling thread's process.
-int vhpc_set_parent_death_signal(int sig);
-
-
-/// `pipe2(fds, O_CLOEXEC)`.
-int vhpc_pipe_cloexec(int fds[2]);
-
 /// Opens an existing file for writing with `O_DIRECT` (no page cache); -1 with errno if the file system
 /// refuses it.
 int vhpc_open_direct_write(const char *path);
-
-/// `pidfd_open(pid, 0)`: a descriptor that polls readable once `pid` has exited (a zombie counts); -1 with
-/// errno (`ESRCH`: no such process).
-int vhpc_pidfd_open(pid_t pid);
 
 #endif

@@ -1,3 +1,4 @@
+import HostProcess
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,3 @@
-import CControlSupport
 import Foundation
 import HostProcess
 import Logging
@@ -225,11 +224,7 @@ public struct ProcessTaskBackend: TaskBackend {
     }
 
     private static func pipe() throws -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [0, 0]
-        guard vhpc_pipe_cloexec(&fds) == 0 else {
-            throw SpawnError(executable: "pipe", errorNumber: errno)
-        }
-        return (fds[0], fds[1])
+        try ProcessSpawner.makePipe()
     }
 }
 

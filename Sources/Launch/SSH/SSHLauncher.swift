@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import HostProcess
 import Logging
 #if canImport(Glibc)
 import Glibc

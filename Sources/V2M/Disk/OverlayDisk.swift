@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Creates and removes per-VM copy-on-write overlays (`qemu-img create -f qcow2 -b BASE -F FMT`).
 ///
@@ -16,7 +17,10 @@ public enum OverlayDisk {
             throw .invalidProfile("base disk \(disk.basePath) does not exist")
         }
         try? FileManager.default.removeItem(atPath: disk.overlayPath)
-        _ = try await CommandRunner.run(createArguments(for: disk, qemuImg: qemuImg))
+        let argv = createArguments(for: disk, qemuImg: qemuImg)
+        _ = try await V2MError.mapping { () async throws(HostCommandError) in
+            try await HostCommand(argv[0], Array(argv.dropFirst())).output()
+        }
     }
 
     /// Removes the overlay if present.

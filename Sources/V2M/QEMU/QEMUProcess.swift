@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +7,8 @@ import Glibc
 
 /// A running `qemu-system-x86_64`.
 ///
-/// *Attached* processes are started under `setpriv --pdeathsig KILL` in their own process group, so they die
-/// with their owner. *Detached* ones (`vhpc vm start`) use QEMU's `-daemonize -pidfile` and outlive the CLI;
+/// *Attached* processes are started in their own process group with a parent-death SIGKILL (HostProcess's
+/// spawner), so they die with their owner. *Detached* ones (`vhpc vm start`) use QEMU's `-daemonize -pidfile` and outlive the CLI;
 /// they are tracked by pid.
 public final class QEMUProcess: Sendable {
     public let pid: pid_t
@@ -35,25 +36,27 @@ public final class QEMUProcess: Sendable {
         let qemu = try locator.require(commandLine.executable)
         var line = commandLine
         line.executable = qemu
-        var argv = line.arguments
+        let argv = line.arguments
         let detached = commandLine.daemonizePIDFile != nil
-        if !detached, let setpriv = locator.find("setpriv") {
-            argv = [setpriv, "--pdeathsig", "KILL", "--"] + argv
-        }
         logger.debug("starting qemu", metadata: ["vm": "\(commandLine.profile.name)", "argv": "\(argv.joined(separator: " "))"])
-        let child = try ChildProcess.spawn(argv, environment: ["PATH": locator.searchPath], stdoutPath: stderrPath,
-                                           stderrPath: stderrPath)
+        let child: ChildProcess
+        do {
+            child = try await ChildProcess.spawn(argv, environment: ["PATH": locator.searchPath], stdoutPath: stderrPath,
+                                                 stderrPath: stderrPath, parentDeathSignal: detached ? nil : SIGKILL)
+        } catch {
+            throw V2MError.spawnFailed(command: argv.joined(separator: " "), reason: "\(error)")
+        }
         guard let pidFile = commandLine.daemonizePIDFile else {
             return QEMUProcess(pid: child.pid, attached: true, stderrPath: stderrPath, child: child)
         }
         // The foreground QEMU exits once the daemon is initialized (0) or failed (non-zero).
-        guard let status = await child.waitForExit(timeout: .seconds(60)) else {
+        guard let termination = await child.waitForExit(timeout: .seconds(60)) else {
             await child.killAndReap()
             throw V2MError.exitedDuringBoot(vm: commandLine.profile.name, status: "did not daemonize within 60 s",
                                             console: tail(of: stderrPath, lines: 3))
         }
-        guard status == 0 else {
-            throw V2MError.exitedDuringBoot(vm: commandLine.profile.name, status: ChildProcess.describe(status: status),
+        guard termination.code == 0 else {
+            throw V2MError.exitedDuringBoot(vm: commandLine.profile.name, status: termination.description,
                                             console: tail(of: stderrPath, lines: 3))
         }
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
@@ -69,18 +72,19 @@ public final class QEMUProcess: Sendable {
         return Self.processExists(pid)
     }
 
-    /// For attached processes, the wait status once exited.
-    public var exitStatus: Int32? { child?.exitStatus }
+    /// For attached processes, how it ended once it has.
+    public var termination: Termination? { child?.termination }
 
     /// How the process ended, in words ("killed by signal 9"), when known.
     public var exitDescription: String {
-        if let status = exitStatus { return ChildProcess.describe(status: status) }
+        if let termination { return termination.description }
         return isRunning ? "running" : "exited"
     }
 
-    /// Waits for the process to end; true if it did within `timeout`.
+    /// Waits for the process to end; true if it did within `timeout` (attached: the reaper's word, no polling).
     @discardableResult
     public func waitForExit(timeout: Duration) async -> Bool {
+        if let child { return await child.waitForExit(timeout: timeout) != nil }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while isRunning {

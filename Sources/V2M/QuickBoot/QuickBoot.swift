@@ -30,7 +30,7 @@ public enum QuickBoot {
         public var shutdownTimeout: Duration = .seconds(10)
         /// Where runtime files go (defaults to `StateDirectory.resolve()`'s tmp).
         public var state: StateDirectory = .resolve()
-        /// PATH used to find qemu-system-x86_64, qemu-img and setpriv.
+        /// PATH used to find qemu-system-x86_64 and qemu-img.
         public var searchPath: String? = nil
         /// The guest agent's job id, rank and secret (a job's tool agent passes the job's); nil for a secret
         /// of the VM's own.

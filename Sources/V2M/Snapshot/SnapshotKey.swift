@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HostProcess
 import Synchronization
 import VSE
 
@@ -46,8 +47,8 @@ public struct SnapshotKey: Sendable, Equatable {
     static func qemuVersion(_ locator: ExecutableLocator) async throws -> String {
         let qemu = try locator.require("qemu-system-x86_64")
         if let known = versions.withLock({ $0[qemu] }) { return known }
-        let output = try await CommandRunner.run([qemu, "--version"])
-        let line = output.stdout.split(separator: "\n").first.map(String.init) ?? "unknown"
+        let output = try await V2MError.mapping { () async throws(HostCommandError) in try await HostCommand(qemu, ["--version"]).output() }
+        let line = output.stdoutText.split(separator: "\n").first.map(String.init) ?? "unknown"
         versions.withLock { $0[qemu] = line }
         return line
     }

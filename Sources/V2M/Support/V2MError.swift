@@ -1,8 +1,10 @@
+import HostProcess
+
 /// Everything that can go wrong in V2M, each case naming its cause in one line.
 public enum V2MError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A required program is not on PATH.
     case executableMissing(String, searchPath: String)
-    /// `posix_spawn` refused to start a command.
+    /// A command could not be started.
     case spawnFailed(command: String, reason: String)
     /// A helper command (qemu-img, virsh, …) failed.
     case commandFailed(command: String, status: String, output: String)
@@ -107,5 +109,22 @@ public enum V2MError: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func format(_ seconds: Double) -> String {
         String(Double(Int(seconds * 10)) / 10)
+    }
+}
+
+extension V2MError {
+    /// Runs `body` (a ``HostCommand``), its failure as a V2M error: a command that cannot start is
+    /// `spawnFailed`, a non-zero exit `commandFailed` with the tail of its output.
+    static func mapping<T>(_ body: () async throws(HostCommandError) -> T) async throws(V2MError) -> T {
+        do {
+            return try await body()
+        } catch {
+            switch error {
+            case .notFound(let program):
+                throw .spawnFailed(command: program, reason: error.description)
+            case .failed(let commandLine, let status, let tail):
+                throw .commandFailed(command: commandLine, status: "exited with status \(status)", output: tail)
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Temporary paths of builds in progress, so the CLI's Ctrl-C handler can remove them and stop
 /// child processes before exiting.

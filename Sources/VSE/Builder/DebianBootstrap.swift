@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Creates a Debian root filesystem with mmdebstrap (variant minbase, packages included).
 ///

@@ -1,5 +1,6 @@
-import Foundation
 import Crypto
+import Foundation
+import HostProcess
 
 /// Builds a VSE spec into a cached, hypervisor-agnostic image (kernel + initrd [+ disk] + manifest).
 ///

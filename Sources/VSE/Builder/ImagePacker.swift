@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Turns a root filesystem tree into boot artifacts: a compressed newc cpio initramfs, an ext4 disk
 /// made with `mkfs.ext4 -d` (no loop device, no mount), or a qcow2 converted from it.

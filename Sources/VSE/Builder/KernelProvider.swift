@@ -1,5 +1,6 @@
-import Foundation
 import Crypto
+import Foundation
+import HostProcess
 
 /// A guest kernel ready to use: the image, its release and (for packaged kernels) its module tree.
 public struct PreparedKernel: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Unpacks the ELF kernel (`vmlinux`) inside an x86 bzImage when it has a PVH entry point.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Puts vhpc's parts into a root filesystem tree: static busybox, init scripts, the guest agent with
 /// its shared-library closure, kernel modules, the VSE's files and environment; runs setup commands.

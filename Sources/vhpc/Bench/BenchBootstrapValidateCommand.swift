@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 import Launch
 import NodeAgent
 

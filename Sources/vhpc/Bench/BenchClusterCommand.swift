@@ -2,13 +2,14 @@ import ArgumentParser
 import Control
 import Foundation
 import GuestProtocol
+import HostProcess
 import Launch
 import Logging
-import Wire
 import NIOConcurrencyHelpers
 import NodeAgent
 import V2M
 import VSE
+import Wire
 
 /// `vhpc bench cluster`: time from `vhpc run --vse` to every application started in its VM, for a few
 /// cluster shapes (nodes × VMs per node), cold boots and snapshot starts side by side, split into agent

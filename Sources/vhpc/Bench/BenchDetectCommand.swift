@@ -1,10 +1,11 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 import Launch
 import Logging
-import NodeAgent
 import NIOConcurrencyHelpers
+import NodeAgent
 import Topology
 
 /// `vhpc bench detect`: failure-detection latency after kill -9 and SIGSTOP against the heartbeat period,

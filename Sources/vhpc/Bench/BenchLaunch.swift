@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import HostProcess
 #if canImport(Glibc)
 import Glibc
 #endif

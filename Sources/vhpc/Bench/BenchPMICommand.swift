@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import HostProcess
 
 /// `vhpc bench pmi`: a large PMI-1 exchange over the tree. Every rank of a `vhpc run -N NODES -n RANKS` job runs a
 /// small PMI-1 client (C, built here with `cc`) that puts a value of `--value-bytes`, enters the barrier

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Control
 import Foundation
-import VSE
+import HostProcess
 import Launch
 import Logging
 import NodeAgent
+import VSE
 
 /// `vhpc bench stage`: stage one file to N local agents over the tree, side by side with the machine's own
 /// limit (N `cp`s of the file in parallel on the same filesystem) and a sequential copy to each node

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 import VSE
 
 /// Renders Graphviz dot text to SVG with Graphviz's own `dot` (installed by `make deps`).

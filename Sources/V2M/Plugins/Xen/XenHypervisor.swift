@@ -1,5 +1,6 @@
 import Foundation
 import GuestProtocol
+import HostProcess
 
 /// The `xen` plug-in: writes the `xl` config and would run `xl` command lines. This host has no Xen, so it
 /// reports itself unavailable unless `xl` is on PATH and `xl info` works; operations beyond generation throw
@@ -16,7 +17,7 @@ public struct XenHypervisor: Hypervisor {
         guard let xl = locator.find("xl") else {
             return HypervisorAvailability(usable: false, detail: "xl not on PATH (generated, not run here)")
         }
-        guard let output = try? await CommandRunner.run([xl, "info"], check: false), output.status == 0 else {
+        guard let output = try? await HostCommand(xl, ["info"]).output(check: false), output.status == 0 else {
             return HypervisorAvailability(usable: false, detail: "`xl info` failed: not running under a Xen dom0")
         }
         return HypervisorAvailability(usable: false, detail: "xl present, but the xen plug-in only generates configs in this build")

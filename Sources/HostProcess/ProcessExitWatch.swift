@@ -1,4 +1,4 @@
-import CControlSupport
+import CHostProcess
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -10,10 +10,7 @@ public enum ProcessExitWatch {
     /// Returns once none of `pids` is alive, or `limit` has passed.
     public static func waitUntilGone(_ pids: Set<pid_t>, for limit: Duration) async {
         // Opened here, at once: a process that exits from now on is seen, one already gone has no pidfd.
-        let descriptors = pids.compactMap { pid -> Int32? in
-            let fd = vhpc_pidfd_open(pid)
-            return fd >= 0 ? fd : nil
-        }
+        let descriptors = open(pids)
         guard !descriptors.isEmpty else { return }
         let deadline = ContinuousClock.now + limit
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -24,6 +21,20 @@ public enum ProcessExitWatch {
             }
             thread.name = "vhpc-exit-watch"
             thread.start()
+        }
+    }
+
+    /// ``waitUntilGone(_:for:)`` on the calling thread (for synchronous callers: an interrupt handler).
+    public static func blockUntilGone(_ pids: Set<pid_t>, for limit: Duration) {
+        let descriptors = open(pids)
+        waitReadable(descriptors, until: ContinuousClock.now + limit)
+        for fd in descriptors { close(fd) }
+    }
+
+    private static func open(_ pids: Set<pid_t>) -> [Int32] {
+        pids.compactMap { pid -> Int32? in
+            let fd = vhpc_pidfd_open(pid)
+            return fd >= 0 ? fd : nil
         }
     }
 

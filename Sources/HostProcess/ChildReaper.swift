@@ -1,5 +1,6 @@
-import CControlSupport
+import CHostProcess
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ import Glibc
 /// learns a local child exited, and how, as soon as it does.
 ///
 /// By default it reaps only the pids it spawned, so it never steals the exit status of a child someone else
-/// started in the same process (Foundation's `Process`, used by the image builder and by tests): it holds a
+/// started in the same process by other means (Foundation's `Process`, which benchmarks and tests use): it holds a
 /// pidfd per child (Linux 5.3+) and sleeps in `poll(2)` until one exits, then reaps that one with `waitpid`
 /// (a child whose pidfd could not be opened is looked at with `WNOHANG` every 5 ms instead). A process that made itself a subreaper calls
 /// `reapAllChildren()` so orphans re-parented to it are collected too (`waitpid(-1)`).
@@ -18,9 +19,9 @@ public final class ChildReaper: @unchecked Sendable {
     public static let shared = ChildReaper()
 
     private let condition = NSCondition()
-    private var waiters: [pid_t: [(token: Int, continuation: CheckedContinuation<Int32, Never>)]] = [:]
+    private var waiters: [pid_t: [(token: Int, resume: @Sendable (Termination?) -> Void)]] = [:]
     private var nextToken = 0
-    private var finished: [pid_t: Int32] = [:]
+    private var finished: [pid_t: Termination] = [:]
     private var started = false
     private var spawned = 0
     private var owned: Set<pid_t> = []
@@ -81,9 +82,15 @@ public final class ChildReaper: @unchecked Sendable {
     /// Waits until `pid` exits; returns its exit status, or 128 + signal if it was killed. If the waiting task
     /// is cancelled first, returns -1 (the status stays available for a later wait).
     public func waitForExit(_ pid: pid_t) async -> Int32 {
+        await waitForTermination(pid)?.code ?? -1
+    }
+
+    /// Waits until `pid` exits and says how; nil if the waiting task is cancelled first (the status stays
+    /// available for a later wait).
+    public func waitForTermination(_ pid: pid_t) async -> Termination? {
         let token = makeToken()
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Termination?, Never>) in
                 condition.lock()
                 if let status = finished.removeValue(forKey: pid) {
                     condition.unlock()
@@ -92,10 +99,10 @@ public final class ChildReaper: @unchecked Sendable {
                 }
                 if Task.isCancelled {
                     condition.unlock()
-                    continuation.resume(returning: -1)
+                    continuation.resume(returning: nil)
                     return
                 }
-                waiters[pid, default: []].append((token, continuation))
+                waiters[pid, default: []].append((token, { continuation.resume(returning: $0) }))
                 condition.unlock()
             }
         } onCancel: {
@@ -103,8 +110,26 @@ public final class ChildReaper: @unchecked Sendable {
             let index = waiters[pid]?.firstIndex { $0.token == token }
             let removed = index.map { waiters[pid]!.remove(at: $0) }
             condition.unlock()
-            removed?.continuation.resume(returning: -1)
+            removed?.resume(nil)
         }
+    }
+
+    /// Blocks the calling thread until `pid` exits (for synchronous callers such as ``HostCommand/run()``).
+    public func waitForTerminationBlocking(_ pid: pid_t) -> Termination {
+        condition.lock()
+        if let status = finished.removeValue(forKey: pid) {
+            condition.unlock()
+            return status
+        }
+        let done = DispatchSemaphore(value: 0)
+        let box = Mutex<Termination?>(nil)
+        waiters[pid, default: []].append((-1, { status in
+            box.withLock { $0 = status }
+            done.signal()
+        }))
+        condition.unlock()
+        done.wait()
+        return box.withLock { $0 } ?? .unknown
     }
 
     private func makeToken() -> Int {
@@ -123,9 +148,7 @@ public final class ChildReaper: @unchecked Sendable {
 
     /// Decodes a `waitpid` status into an exit code (128 + signal for a killed process).
     public static func exitCode(fromWaitStatus status: Int32) -> Int32 {
-        let signal = status & 0x7f
-        if signal == 0 { return (status >> 8) & 0xff }
-        return 128 + signal
+        Termination(waitStatus: status).code
     }
 
     private func reapForever() {
@@ -160,7 +183,7 @@ public final class ChildReaper: @unchecked Sendable {
                     let descriptor = descriptors.removeValue(forKey: pid)
                     condition.unlock()
                     if let descriptor { close(descriptor) }
-                    deliver(pid, result == pid ? Self.exitCode(fromWaitStatus: status) : -1)
+                    deliver(pid, result == pid ? Termination(waitStatus: status) : .unknown)
                 }
             }
         }
@@ -179,7 +202,7 @@ public final class ChildReaper: @unchecked Sendable {
                 let descriptor = descriptors.removeValue(forKey: pid)
                 condition.unlock()
                 if let descriptor { close(descriptor) }
-                deliver(pid, Self.exitCode(fromWaitStatus: status))
+                deliver(pid, Termination(waitStatus: status))
             } else if errno == ECHILD {
                 condition.lock()
                 while spawned == seen { condition.wait() }
@@ -188,7 +211,7 @@ public final class ChildReaper: @unchecked Sendable {
         }
     }
 
-    private func deliver(_ pid: pid_t, _ code: Int32) {
+    private func deliver(_ pid: pid_t, _ code: Termination) {
         condition.lock()
         let continuations = waiters.removeValue(forKey: pid) ?? []
         if continuations.isEmpty {
@@ -196,6 +219,6 @@ public final class ChildReaper: @unchecked Sendable {
             finished[pid] = code
         }
         condition.unlock()
-        for waiter in continuations { waiter.continuation.resume(returning: code) }
+        for waiter in continuations { waiter.resume(code) }
     }
 }

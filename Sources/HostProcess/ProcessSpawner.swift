@@ -1,5 +1,4 @@
-import CControlSupport
-import HostProcess
+import CHostProcess
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,0 +1,124 @@
+#define _GNU_SOURCE
+#include "host_process.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void mark_cloexec_from(int first) {
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (int fd = first; fd < max; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
+static int move_to(int fd, int target) {
+    if (fd < 0) return 0;
+    if (fd == target) {
+        int flags = fcntl(fd, F_GETFD);
+        return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/* What the child needs; shared with the parent (CLONE_VM), which waits (CLONE_VFORK) until the child
+ * has exec'd or exited, so `error` is read only after the child is done with it. */
+struct spawn_request {
+    const char *path;
+    const char *cwd;
+    char *const *argv;
+    char *const *envp;
+    int stdin_fd, stdout_fd, stderr_fd, extra_fd;
+    int new_process_group, pdeathsig;
+    pid_t parent;
+    int error;
+};
+
+/* Runs in the child on its own stack: only system calls, no locks, no allocation. */
+static int spawn_child(void *argument) {
+    struct spawn_request *request = argument;
+    int err = 0;
+    if (request->new_process_group && setpgid(0, 0) != 0) err = errno;
+    if (!err && request->pdeathsig > 0) {
+        if (prctl(PR_SET_PDEATHSIG, request->pdeathsig) != 0) err = errno;
+        else if (getppid() != request->parent) _exit(127);
+    }
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        struct sigaction action = {0};
+        action.sa_handler = SIG_DFL;
+        sigemptyset(&action.sa_mask);
+        sigaction(s, &action, NULL);
+    }
+    // Duplicate high first so a source fd equal to a lower target is not clobbered.
+    int in = request->stdin_fd, out = request->stdout_fd, errfd = request->stderr_fd, extra = request->extra_fd;
+    if (!err && in >= 0 && in < 4 && in != 0 && (in = fcntl(in, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && out >= 0 && out < 4 && out != 1 && (out = fcntl(out, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && errfd >= 0 && errfd < 4 && errfd != 2 && (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && extra >= 0 && extra < 4 && extra != 3 && (extra = fcntl(extra, F_DUPFD_CLOEXEC, 4)) < 0) err = errno;
+    if (!err && (move_to(in, 0) || move_to(out, 1) || move_to(errfd, 2) || move_to(extra, 3))) err = errno;
+    if (!err && request->cwd && chdir(request->cwd) != 0) err = errno;
+    if (!err) {
+        mark_cloexec_from(extra >= 0 ? 4 : 3);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(request->path, request->argv, request->envp);
+        err = errno;
+    }
+    request->error = err ? err : ECHILD;
+    _exit(127);
+}
+
+/* fork+exec without copying the parent's page tables: clone(CLONE_VM | CLONE_VFORK) on a private stack,
+ * as posix_spawn does, plus what posix_spawn cannot do (PR_SET_PDEATHSIG). A large agent process
+ * starting hundreds of tasks would otherwise spend most of its time in fork's page-table copies. */
+pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *const envp[],
+                 int stdin_fd, int stdout_fd, int stderr_fd, int extra_fd,
+                 int new_process_group, int pdeathsig, int *error_out) {
+    enum { STACK_SIZE = 256 * 1024 };
+    void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { *error_out = errno; return -1; }
+    struct spawn_request request = {
+        .path = path, .cwd = cwd, .argv = argv, .envp = envp,
+        .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd, .extra_fd = extra_fd,
+        .new_process_group = new_process_group, .pdeathsig = pdeathsig,
+        .parent = getpid(), .error = 0,
+    };
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(spawn_child, (char *)stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &request);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, STACK_SIZE);
+    if (pid < 0) { *error_out = clone_errno; return -1; }
+    if (request.error != 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        *error_out = request.error;
+        return -1;
+    }
+    *error_out = 0;
+    return pid;
+}
+
+int vhpc_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+int vhpc_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig); }
+int vhpc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int vhpc_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
