@@ -25,7 +25,7 @@ public enum GuestMessage: Sendable, Equatable {
     /// host → guest: sync and power off (or reboot) the VM.
     case shutdown(reboot: Bool)
     /// Either way: bytes of a command's PMI-1 connection (its `PMI_FD`, a socketpair the agent relays),
-    /// for the PMI server in the host's tool agent.
+    /// for the PMI server in the host's tool agent; empty `bytes` from the host close the connection.
     case pmi(id: UInt32, bytes: [UInt8])
     /// Either way: bytes of one of a command's PMIx connections (`connection` numbers them per command), which
     /// the guest agent accepts on the guest's loopback and the tool agent carries on to the host's PMIx

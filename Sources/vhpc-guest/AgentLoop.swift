@@ -151,7 +151,11 @@ struct AgentLoop {
         case .stdin(let id, let bytes):
             commands[id]?.writeStdin(bytes)
         case .pmi(let id, let bytes):
-            commands[id]?.writePMI(bytes)
+            if bytes.isEmpty {
+                commands[id]?.closePMI()  // the host ended the connection: the client reads end-of-file
+            } else {
+                commands[id]?.writePMI(bytes)
+            }
         case .pmix(let id, let connection, let bytes):
             guard var relay = commands[id]?.pmix else { break }
             let alive = relay.write(connection, bytes)

@@ -5,17 +5,21 @@ import Testing
 /// `mpiexec`; every task's PMI-1 client talks to its node's server over `PMI_FD`, and fences cross the tree.
 @Suite(.serialized) struct MPIRunTests {
     /// `tests/fixtures/mpi/allreduce.c`, compiled once into a temporary directory.
-    static let program: String? = {
+    static let program: String? = build("allreduce")
+
+    /// `tests/fixtures/mpi/<name>.c` compiled with `mpicc.mpich` into a temporary directory, or nil.
+    static func build(_ name: String) -> String? {
         let directory = NSTemporaryDirectory() + "vhpc-mpi-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let output = directory + "/allreduce"
+        let output = directory + "/" + name
+        if FileManager.default.isExecutableFile(atPath: output) { return output }
         let compile = Process()
         compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
-        compile.arguments = ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/allreduce.c"]
+        compile.arguments = ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/\(name).c"]
         guard (try? compile.run()) != nil else { return nil }
         compile.waitUntilExit()
         return compile.terminationStatus == 0 ? output : nil
-    }()
+    }
 
     @Test(arguments: [(1, 1), (2, 4), (4, 8), (8, 8)])
     func allreduceCompletesAcrossNodes(nodes: Int, tasks: Int) throws {
@@ -67,21 +71,7 @@ import Testing
     /// Four ranks over TCP is where Debian's MPICH 4.0.2 can hang in MPI_Finalize (its bug #6596, with
     /// hydra's mpiexec too); vhpc's lenient barriers for --vse jobs get it out.
     @Test func allreduceCompletesAcrossVMsOnTwoNodes() throws {
-        let program = try #require(Self.program)
-        let directory = (program as NSString).deletingLastPathComponent
-        let spec = directory + "/mpi.yaml"
-        try """
-        name: mpi-env
-        base: debian:bookworm
-        kernel: linux-image-cloud-amd64
-        packages: [libmpich12]
-        files:
-          - {source: ./allreduce, target: /opt/app/allreduce, mode: "0755"}
-        environment:
-          UCX_TLS: tcp,self
-        format: ext4
-        resources: {vcpus: 1, memory: 512M}
-        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let spec = try Self.vmSpec()
         let result = try CLI.run(["run", "--vse", spec, "-N", "2", "--vms-per-node", "2", "-l", "--", "/opt/app/allreduce"],
                                  timeout: .seconds(900))
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -89,6 +79,41 @@ import Testing
             #expect(result.stdout.contains("\(rank): rank \(rank) of 4 on mpi-env-r\(rank): allreduce sum = 10 (expected 10)"),
                     "\(result.stdout)")
         }
+        #expect(ClusterRunTests.leftoverQEMU().isEmpty)
+    }
+
+    /// A Debian VSE with MPICH's runtime and the test programs; one image for the VM tests here.
+    static func vmSpec() throws -> String {
+        let program = try #require(Self.program)
+        _ = try #require(Self.build("die_in_fence"))
+        let spec = (program as NSString).deletingLastPathComponent + "/mpi.yaml"
+        try """
+        name: mpi-env
+        base: debian:bookworm
+        kernel: linux-image-cloud-amd64
+        packages: [libmpich12]
+        files:
+          - {source: ./allreduce, target: /opt/app/allreduce, mode: "0755"}
+          - {source: ./die_in_fence, target: /opt/app/die_in_fence, mode: "0755"}
+        environment:
+          UCX_TLS: tcp,self
+        format: ext4
+        resources: {vcpus: 1, memory: 512M}
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        return spec
+    }
+
+    /// MPICH ranks in VMs under `--on-failure continue`, one VM on each of 2 nodes: rank 1 exits 3 before
+    /// MPI_Init; rank 0 waits in MPI_Init's barrier until its node, told the fence is lost, closes its PMI-1
+    /// connection through the guest link (empty bytes: the guest agent closes the command's PMI_FD), and
+    /// MPI_Init fails. Before, nothing could close a guest rank's connection and rank 0 waited forever.
+    @Test func aVMRankThatDiesBeforeTheFenceReleasesTheOtherUnderContinue() throws {
+        let spec = try Self.vmSpec()
+        let result = try CLI.run(["run", "--vse", spec, "-N", "2", "--vms-per-node", "1", "--on-failure", "continue",
+                                  "--", "/opt/app/die_in_fence"], timeout: .seconds(600))
+        #expect(result.status != 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("task 1") && result.stderr.contains("exit code 3"), "\(result.stderr)")
+        #expect(result.stderr.contains("vhpc: task 0 ("), "rank 0 must fail on its own: \(result.stderr)")
         #expect(ClusterRunTests.leftoverQEMU().isEmpty)
     }
 }

@@ -10,6 +10,13 @@ final class PMIReplies: Sendable {
     }
 
     func send(_ bytes: [UInt8], to rank: Int) {
+        guard !bytes.isEmpty else { return }  // empty bytes close the connection (``close(_:)``)
         table.withLock { $0[rank] }?(bytes)
+    }
+
+    /// Ends `rank`'s PMI-1 connection: the guest agent closes the command's `PMI_FD` on empty bytes, and the
+    /// client sees end-of-file (a barrier that can never complete, or a rank that broke the protocol).
+    func close(_ rank: Int) {
+        table.withLock { $0.removeValue(forKey: rank) }?([])
     }
 }

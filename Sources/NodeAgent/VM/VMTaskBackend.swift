@@ -104,7 +104,8 @@ public struct VMTaskBackend: TaskBackend {
         let pmix = pmixEnvironments
         let pmi = plan.usesPMI ? PMINodeShell(
             configuration: plan.pmiConfiguration(tasksPerVM: true), logger: logger,
-            send: { rank, bytes in replies.send(bytes, to: rank) }, report: report) : nil
+            send: { rank, bytes in replies.send(bytes, to: rank) }, disconnect: { rank in replies.close(rank) },
+            report: report) : nil
         // The tasks `--input` names read the job's stdin through their guest agent; the others read end-of-file.
         var stdinStreams: [Int: AsyncStream<[UInt8]>.Continuation] = [:]
         var stdinSources: [Int: AsyncStream<[UInt8]>] = [:]
