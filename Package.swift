@@ -74,15 +74,15 @@ let package = Package(
         ]),
         // Agents: pure state machines plus the NIO shells that run them.
         .target(name: "Control", dependencies: [
-            "Wire", "Topology", "CControlSupport", "CPMIxServer", "HostProcess",
+            "Wire", "Topology", "Launch", "CControlSupport", "CPMIxServer", "HostProcess",
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // How root agents get onto nodes: local, ssh (slurm, pbs later).
+        // How processes get onto nodes: local, ssh, slurm, pbs (below Control, which adapts them to agents).
         .target(name: "Launch", dependencies: [
-            "Control", "HostProcess",
+            "HostProcess",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The node's side of a job: the agent process, its task backends (processes; VMs through V2M's

@@ -1,6 +1,7 @@
+import Launch
 /// Starts the agent process for a chunk of the boot tree on its host. The vhpc front-end and every agent
-/// process use one (backed by a `Launcher`: local, ssh…); Control itself does not know how processes reach
-/// hosts.
+/// process use one: ``LauncherAgentSpawner`` over a Launch `Launcher` (local, ssh, pbs), or
+/// ``SlurmStepSpawner``; how processes reach hosts is Launch's business.
 public protocol AgentSpawner: Sendable {
     /// Starts `vhpc agent` on `host` with `configuration` on its stdin.
     func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent
@@ -19,22 +20,6 @@ extension AgentSpawner {
     public func sweep(_ job: AgentSweep) async { await job.killSpawned() }
     public func killAgentsNow(jobID: String) {}
     public var agentsRunHere: Bool { false }
-}
-
-/// A started agent process, as its spawner sees it.
-public struct SpawnedAgent: Sendable {
-    /// Local pid (the agent itself, or the ssh client standing for it).
-    public var pid: Int32
-    /// Waits for the process to exit; returns its status (128 + signal when killed).
-    public var waitForExit: @Sendable () async -> Int32
-    /// Signals the process (group).
-    public var signal: @Sendable (Int32) -> Void
-
-    public init(pid: Int32, waitForExit: @escaping @Sendable () async -> Int32, signal: @escaping @Sendable (Int32) -> Void) {
-        self.pid = pid
-        self.waitForExit = waitForExit
-        self.signal = signal
-    }
 }
 
 /// A spawner that can also start one agent on each of many hosts at once, as one resource-manager job step

@@ -1,3 +1,4 @@
+import Launch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

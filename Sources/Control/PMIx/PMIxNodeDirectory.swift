@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,3 @@
-import Control
 
 /// How an agent process gets onto a node: the plug-in protocol of the Launch layer.
 ///

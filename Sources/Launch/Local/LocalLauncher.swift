@@ -1,4 +1,3 @@
-import Control
 import Foundation
 import HostProcess
 #if canImport(Glibc)
@@ -56,8 +55,7 @@ public struct LocalLauncher: Launcher {
 
     /// Every agent process of a local job is on this machine, in a process group of its own: after the grace
     /// period, SIGKILL the groups still alive — including agent processes whose agents never joined (found
-    /// as this subreaper's descendants naming the job) — and wait until they are gone; then remove what the
-    /// killed agents (and any that died) would have: their nodes' PMIx directories.
+    /// as this subreaper's descendants naming the job) — and wait until they are gone.
     public func sweep(_ job: AgentSweep) async {
         var pids = job.agentPIDs.union(job.spawned.map(\.pid))
         pids.remove(getpid())
@@ -68,7 +66,6 @@ public struct LocalLauncher: Launcher {
         // SIGKILL is delivered asynchronously (a stopped agent must first be woken): the job is not over until
         // they are gone (bounded: a process in uninterruptible sleep may lag).
         await ProcessExitWatch.waitUntilGone(survivors, for: .seconds(2))
-        PMIxNodeDirectory.sweep(jobID: job.jobID)
     }
 
     /// SIGKILLs the process group of every agent process of the job below this one.

@@ -1,4 +1,3 @@
-import Control
 import Foundation
 
 /// `--launcher pbs`: agents on the hosts of a PBS/Torque nodefile. A host that is this machine is started

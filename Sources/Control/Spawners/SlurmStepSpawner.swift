@@ -1,6 +1,6 @@
-import Control
 import Foundation
 import HostProcess
+import Launch
 #if canImport(Glibc)
 import Glibc
 #endif

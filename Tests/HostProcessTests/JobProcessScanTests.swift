@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Control
+@testable import HostProcess
 
 /// The process-subtree walk used to sweep a job's leftovers, against real processes.
 @Suite struct JobProcessScanTests {

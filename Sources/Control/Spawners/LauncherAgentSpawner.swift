@@ -1,6 +1,6 @@
-import Control
 import Foundation
 import HostProcess
+import Launch
 
 /// Starts agent processes with a ``Launcher``: `vhpc agent --role root`, configuration (with the job secret)
 /// on stdin.
@@ -25,8 +25,12 @@ public struct LauncherAgentSpawner: AgentSpawner {
         return SpawnedAgent(pid: process.pid, waitForExit: { await process.waitForExit() }, signal: { process.signal($0) })
     }
 
-    /// The launcher's sweep.
-    public func sweep(_ job: AgentSweep) async { await launcher.sweep(job) }
+    /// The launcher's sweep; when the agents ran here, then removes what the killed agents (and any that
+    /// died) would have: their nodes' PMIx directories.
+    public func sweep(_ job: AgentSweep) async {
+        await launcher.sweep(job)
+        if launcher.startsOnThisMachine { PMIxNodeDirectory.sweep(jobID: job.jobID) }
+    }
     public func killAgentsNow(jobID: String) { launcher.killAgentsNow(jobID: jobID) }
     public var agentsRunHere: Bool { launcher.startsOnThisMachine }
 

@@ -1,0 +1,15 @@
+/// A started agent process, as its spawner sees it.
+public struct SpawnedAgent: Sendable {
+    /// Local pid (the agent itself, or the ssh client standing for it).
+    public var pid: Int32
+    /// Waits for the process to exit; returns its status (128 + signal when killed).
+    public var waitForExit: @Sendable () async -> Int32
+    /// Signals the process (group).
+    public var signal: @Sendable (Int32) -> Void
+
+    public init(pid: Int32, waitForExit: @escaping @Sendable () async -> Int32, signal: @escaping @Sendable (Int32) -> Void) {
+        self.pid = pid
+        self.waitForExit = waitForExit
+        self.signal = signal
+    }
+}
