@@ -51,7 +51,8 @@ struct spawn_request {
 static int spawn_child(void *argument) {
     struct spawn_request *request = argument;
     int err = 0;
-    if (request->new_process_group && setpgid(0, 0) != 0) err = errno;
+    if (request->new_process_group == 2 && setsid() < 0) err = errno;
+    else if (request->new_process_group == 1 && setpgid(0, 0) != 0) err = errno;
     if (!err && request->pdeathsig > 0) {
         if (prctl(PR_SET_PDEATHSIG, request->pdeathsig) != 0) err = errno;
         else if (getppid() != request->parent) _exit(127);

@@ -27,19 +27,25 @@ public enum ProcessSpawner {
     }
 
     /// Starts `executable` (an absolute path), in `directory` if given. Registers the child with ``ChildReaper`` before returning.
+    /// `newSession` puts the child in a session of its own (`setsid`, which makes its process group too): what
+    /// hydra and the guest agent do for MPI ranks. With the kernel's autogroup scheduling (on by default) every
+    /// session is one group for CPU fairness, so tasks left in the user's session share that one group's share
+    /// of a busy machine, while each of hydra's ranks gets one of its own.
     public static func spawn(
         executable: String,
         arguments: [String],
         environment: [String: String],
         streams: Streams = Streams(),
         newProcessGroup: Bool,
+        newSession: Bool = false,
         parentDeathSignal: Int32? = nil,
         directory: String? = nil
     ) async throws -> pid_t {
         let work: @Sendable () throws -> pid_t = {
             try spawnNow(
                 executable: executable, arguments: arguments, environment: environment, streams: streams,
-                newProcessGroup: newProcessGroup, parentDeathSignal: parentDeathSignal, directory: directory)
+                newProcessGroup: newProcessGroup, newSession: newSession, parentDeathSignal: parentDeathSignal,
+                directory: directory)
         }
         if parentDeathSignal != nil {
             return try await SpawnThread.shared.perform(work)
@@ -54,6 +60,7 @@ public enum ProcessSpawner {
         environment: [String: String],
         streams: Streams = Streams(),
         newProcessGroup: Bool,
+        newSession: Bool = false,
         parentDeathSignal: Int32? = nil,
         directory: String? = nil
     ) throws(SpawnError) -> pid_t {
@@ -65,7 +72,7 @@ public enum ProcessSpawner {
                 ChildReaper.shared.willSpawn()
                 return vhpc_spawn(
                     executable, directory, cArgv, cEnvp, streams.stdin, streams.stdout, streams.stderr, streams.extraFD,
-                    newProcessGroup ? 1 : 0, parentDeathSignal ?? 0, &failure)
+                    newSession ? 2 : newProcessGroup ? 1 : 0, parentDeathSignal ?? 0, &failure)
             }
         }
         ChildReaper.shared.didSpawn(pid)

@@ -137,6 +137,19 @@ import Testing
         #expect(none.stdout == "foo=unset x=1\n", "\(none.stdout)\n\(none.stderr)")
     }
 
+    /// Each task leads a session of its own, as hydra's ranks do (`ProcessSpawner`'s `newSession`): with
+    /// autogroup scheduling a session is one CPU-fairness group, and tasks left in the user's session share one.
+    @Test func everyTaskLeadsASessionOfItsOwn() throws {
+        let result = try Self.run(["run", "-N", "1", "-n", "3", "-l", "--", "sh", "-c", "echo pid=$$ session=$(cut -d' ' -f6 /proc/$$/stat)"],
+                                  input: nil)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3, "\(result.stdout)\n\(result.stderr)")
+        for line in lines {
+            let fields = line.split(separator: " ")
+            #expect(fields.count == 3 && fields[1].dropFirst(4) == fields[2].dropFirst(8), "\(line)")
+        }
+    }
+
     @Test func tasksThatCannotStartExit127Or126Or1NamingRankAndNode() throws {
         let script = NSTemporaryDirectory() + "vhpc-t15-noexec-\(getpid())"
         FileManager.default.createFile(atPath: script, contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o644])

@@ -3,7 +3,8 @@
 
 #include <sys/types.h>
 
-/// Forks and execs `path` with `argv`/`envp`, in directory `cwd` (NULL: the parent's). In the child: optionally a new process group, optionally
+/// Forks and execs `path` with `argv`/`envp`, in directory `cwd` (NULL: the parent's). In the child: a new process group if
+/// `new_process_group` is 1, a new session (and so a new process group; `setsid`) if it is 2, optionally
 /// `PR_SET_PDEATHSIG(pdeathsig)` (and exit if the parent already died), default signal dispositions and an
 /// empty mask, fds 0/1/2 from `stdin_fd`/`stdout_fd`/`stderr_fd` (-1 keeps the parent's), every other fd
 /// close-on-exec, except `extra_fd` (if >= 0) as fd 3 (e.g. a PMI socket). Returns the pid, or -1 with

@@ -8,7 +8,8 @@ import Wire
 import Glibc
 #endif
 
-/// Runs a node's tasks as ordinary processes: each in its own process group, killed by the kernel if the agent
+/// Runs a node's tasks as ordinary processes: each in a session of its own (and so a process group, as
+/// hydra's ranks; see ``ProcessSpawner``), killed by the kernel if the agent
 /// dies (parent-death signal), stdout/stderr read line by line, stdin for the tasks `--input` names (rank 0 by
 /// default; see ``StdinTarget``), end-of-file for the others. With PMI (the
 /// default) each task gets a socketpair as `PMI_FD` (fd 3) to the node's ``PMINodeShell``, so MPICH
@@ -44,7 +45,6 @@ public struct ProcessTaskBackend: TaskBackend {
             Self.reportStartFailure(error, ranks: plan.taskRanks, report: report)
             return
         }
-        var started: [(rank: Int, pid: pid_t, stdinFD: Int32?, out: Int32, err: Int32, pmi: Int32?)] = []
         let pmiWriters = PMIWriters()
         let pmi = plan.usesPMI ? PMINodeShell(
             configuration: plan.pmiConfiguration(tasksPerVM: false), logger: logger,
@@ -68,97 +68,102 @@ public struct ProcessTaskBackend: TaskBackend {
         }
         defer { if plan.usesPMIx { PMIxServer.shared.leave(agentRank: plan.agentRank) } }
         let exitCheck = MPIExitCheck(plan: plan, executable: executable)
-        for rank in plan.taskRanks {
-            do {
-                let outPipe = try Self.pipe()
-                let errPipe = try Self.pipe()
-                var stdinFD: Int32? = nil
-                var childStdin = open("/dev/null", O_RDONLY | O_CLOEXEC)
-                if plan.stdinTarget.includes(rank) {
-                    let inPipe = try Self.pipe()
-                    close(childStdin)
-                    childStdin = inPipe.read
-                    stdinFD = inPipe.write
-                }
-                var pmiPair: (agent: Int32, child: Int32)?
-                if pmi != nil {
+        typealias Started = (rank: Int, pid: pid_t, stdinFD: Int32?, out: Int32, err: Int32, pmi: Int32?)
+        /// Reads a started task's streams and PMI connection until it exits, then reports its exit.
+        @Sendable func serve(_ task: Started) async -> Bool {
+            async let out: Void = PipeReader(fd: task.out).run { data, eos in
+                report(.taskOutput(task: task.rank, stream: .stdout, data: data, endOfStream: eos))
+            }
+            async let err: Void = PipeReader(fd: task.err).run { data, eos in
+                report(.taskOutput(task: task.rank, stream: .stderr, data: data, endOfStream: eos))
+            }
+            async let pmiDone: Void = Self.servePMI(task.pmi, rank: task.rank, shell: pmi, writers: pmiWriters)
+            let status = await ChildReaper.shared.waitForExit(task.pid)
+            // A descendant may still hold the task's PMI socket (fd 3 is inherited): end it now.
+            pmiWriters.shutdown(task.rank)
+            _ = await (out, err, pmiDone)
+            let pmix = PMIxServer.shared.session(of: task.rank)
+            let connected = pmi?.hasSpoken(task.rank) == true || pmix.connected
+            let finalized = pmi?.hasFinalized(task.rank) == true || pmix.finalized
+            if let lost = PMIFenceLoss(rank: task.rank, status: status, connected: connected, finalized: finalized) {
+                pmi?.lose(lost)
+                if plan.usesPMIx { PMIxServer.shared.lose(lost) }
+            }
+            if let message = exitCheck.failure(rank: task.rank, status: status, connected: connected, finalized: finalized) {
+                report(.taskExited(task: task.rank, status: status == 0 ? 1 : status, message: message))
+            } else {
+                report(.taskExited(task: task.rank, status: status, message: ""))
+            }
+            return true
+        }
+        await withTaskGroup(of: Bool.self) { group in
+            var started: [Started] = []
+            for rank in plan.taskRanks {
+                do {
+                    let outPipe = try Self.pipe()
+                    let errPipe = try Self.pipe()
+                    var stdinFD: Int32? = nil
+                    var childStdin = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                    if plan.stdinTarget.includes(rank) {
+                        let inPipe = try Self.pipe()
+                        close(childStdin)
+                        childStdin = inPipe.read
+                        stdinFD = inPipe.write
+                    }
+                    var pmiPair: (agent: Int32, child: Int32)?
+                    if pmi != nil {
+                        do {
+                            pmiPair = try Self.socketPair()
+                        } catch {
+                            for fd in [childStdin, outPipe.read, outPipe.write, errPipe.read, errPipe.write, stdinFD ?? -1] where fd >= 0 { close(fd) }
+                            throw error
+                        }
+                    }
+                    defer {
+                        close(childStdin)
+                        close(outPipe.write)
+                        close(errPipe.write)
+                        if let pmiPair { close(pmiPair.child) }
+                    }
+                    var environment = plan.environment(forTask: rank, base: base)
+                    environment["PWD"] = directory
+                    if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
+                    if let pmix = pmixEnvironments[rank] { environment.merge(pmix) { _, pmix in pmix } }
+                    let pid: pid_t
                     do {
-                        pmiPair = try Self.socketPair()
+                        pid = try await ProcessSpawner.spawn(
+                            executable: executable, arguments: plan.arguments, environment: environment,
+                            streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
+                            newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
                     } catch {
-                        for fd in [childStdin, outPipe.read, outPipe.write, errPipe.read, errPipe.write, stdinFD ?? -1] where fd >= 0 { close(fd) }
+                        // Nothing will read or write the agent's ends of a task that did not start.
+                        for fd in [outPipe.read, errPipe.read, stdinFD ?? -1, pmiPair?.agent ?? -1] where fd >= 0 { close(fd) }
                         throw error
                     }
-                }
-                defer {
-                    close(childStdin)
-                    close(outPipe.write)
-                    close(errPipe.write)
-                    if let pmiPair { close(pmiPair.child) }
-                }
-                var environment = plan.environment(forTask: rank, base: base)
-                environment["PWD"] = directory
-                if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
-                if let pmix = pmixEnvironments[rank] { environment.merge(pmix) { _, pmix in pmix } }
-                let pid: pid_t
-                do {
-                    pid = try await ProcessSpawner.spawn(
-                        executable: executable, arguments: plan.arguments, environment: environment,
-                        streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
-                        newProcessGroup: true, parentDeathSignal: SIGKILL, directory: directory)
+                    if let pmiPair {
+                        // Replies go through a duplicate: the reader closes its descriptor at EOF, and a number
+                        // closed there could be reused by another open before a late reply is written.
+                        let writer = fcntl(pmiPair.agent, F_DUPFD_CLOEXEC, 0)
+                        if writer < 0 { logger.error("rank \(rank): no descriptor for PMI replies: \(String(cString: strerror(errno)))") }
+                        pmiWriters.add(writer, for: rank)
+                    }
+                    let task = (rank: rank, pid: pid, stdinFD: stdinFD, out: outPipe.read, err: errPipe.read, pmi: pmiPair?.agent)
+                    started.append(task)
+                    // Served from now on, not once every task has started: a rank's first PMI request (and its
+                    // output) is answered while the node still starts the others.
+                    group.addTask { await serve(task) }
+                } catch let error as SpawnError where error.executable == executable {
+                    // The program itself cannot run here (exec failed): this task and the rest fail the same way.
+                    Self.reportStartFailure(.exec(plan.executable, errorNumber: error.errorNumber), ranks: rank..<plan.taskRanks.upperBound, report: report)
+                    for task in started { kill(-task.pid, SIGKILL) }
+                    break
                 } catch {
-                    // Nothing will read or write the agent's ends of a task that did not start.
-                    for fd in [outPipe.read, errPipe.read, stdinFD ?? -1, pmiPair?.agent ?? -1] where fd >= 0 { close(fd) }
-                    throw error
-                }
-                if let pmiPair {
-                    // Replies go through a duplicate: the reader closes its descriptor at EOF, and a number
-                    // closed there could be reused by another open before a late reply is written.
-                    let writer = fcntl(pmiPair.agent, F_DUPFD_CLOEXEC, 0)
-                    if writer < 0 { logger.error("rank \(rank): no descriptor for PMI replies: \(String(cString: strerror(errno)))") }
-                    pmiWriters.add(writer, for: rank)
-                }
-                started.append((rank, pid, stdinFD, outPipe.read, errPipe.read, pmiPair?.agent))
-            } catch let error as SpawnError where error.executable == executable {
-                // The program itself cannot run here (exec failed): this task and the rest fail the same way.
-                Self.reportStartFailure(.exec(plan.executable, errorNumber: error.errorNumber), ranks: rank..<plan.taskRanks.upperBound, report: report)
-                for task in started { kill(-task.pid, SIGKILL) }
-                break
-            } catch {
-                report(.launchFailed(message: "cannot start on node \(plan.node) (\(plan.host)): \(error)"))
-                for task in started { kill(-task.pid, SIGKILL) }
-                break
-            }
-        }
-        let tasks = started
-        await withTaskGroup(of: Bool.self) { group in
-            for task in tasks {
-                group.addTask {
-                    async let out: Void = PipeReader(fd: task.out).run { data, eos in
-                        report(.taskOutput(task: task.rank, stream: .stdout, data: data, endOfStream: eos))
-                    }
-                    async let err: Void = PipeReader(fd: task.err).run { data, eos in
-                        report(.taskOutput(task: task.rank, stream: .stderr, data: data, endOfStream: eos))
-                    }
-                    async let pmiDone: Void = Self.servePMI(task.pmi, rank: task.rank, shell: pmi, writers: pmiWriters)
-                    let status = await ChildReaper.shared.waitForExit(task.pid)
-                    // A descendant may still hold the task's PMI socket (fd 3 is inherited): end it now.
-                    pmiWriters.shutdown(task.rank)
-                    _ = await (out, err, pmiDone)
-                    let pmix = PMIxServer.shared.session(of: task.rank)
-                    let connected = pmi?.hasSpoken(task.rank) == true || pmix.connected
-                    let finalized = pmi?.hasFinalized(task.rank) == true || pmix.finalized
-                    if let lost = PMIFenceLoss(rank: task.rank, status: status, connected: connected, finalized: finalized) {
-                        pmi?.lose(lost)
-                        if plan.usesPMIx { PMIxServer.shared.lose(lost) }
-                    }
-                    if let message = exitCheck.failure(rank: task.rank, status: status, connected: connected, finalized: finalized) {
-                        report(.taskExited(task: task.rank, status: status == 0 ? 1 : status, message: message))
-                    } else {
-                        report(.taskExited(task: task.rank, status: status, message: ""))
-                    }
-                    return true
+                    report(.launchFailed(message: "cannot start on node \(plan.node) (\(plan.host)): \(error)"))
+                    for task in started { kill(-task.pid, SIGKILL) }
+                    break
                 }
             }
+            let tasks = started
             let pids = tasks.map(\.pid)
             var stdinWriters: [Int: StdinPipeWriter] = [:]
             for task in tasks { if let fd = task.stdinFD { stdinWriters[task.rank] = StdinPipeWriter(fd: fd, rank: task.rank) } }
