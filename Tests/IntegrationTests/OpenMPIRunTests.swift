@@ -42,6 +42,20 @@ import Testing
         #expect(leftovers.isEmpty, "node directories left behind: \(leftovers)")
     }
 
+    /// As mpirun does, a node with more ranks than cores tells Open MPI so (`OMPI_MCA_mpi_oversubscribe=1`: a
+    /// waiting rank yields its core); one with fewer says 0; a value the user exports wins.
+    @Test func oversubscribedNodesAreToldSo() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let script = "echo over=$OMPI_MCA_mpi_oversubscribe"
+        let over = try CLI.run(["run", "-N", "1", "-n", "\(cores + 1)", "--", "sh", "-c", script], environment: Self.environment, timeout: .seconds(60))
+        #expect(over.status == 0 && over.stdout.split(separator: "\n").allSatisfy { $0 == "over=1" }, "\(over.stdout)\n\(over.stderr)")
+        let under = try CLI.run(["run", "-N", "1", "-n", "1", "--", "sh", "-c", script], environment: Self.environment, timeout: .seconds(60))
+        #expect(under.stdout == "over=0\n", "\(under.stdout)\n\(under.stderr)")
+        let chosen = try CLI.run(["run", "-N", "1", "-n", "\(cores + 1)", "--export", "ALL,OMPI_MCA_mpi_oversubscribe=0", "--", "sh", "-c", script],
+                                 environment: Self.environment, timeout: .seconds(60))
+        #expect(chosen.stdout.split(separator: "\n").allSatisfy { $0 == "over=0" }, "\(chosen.stdout)\n\(chosen.stderr)")
+    }
+
     @Test func mpiAbortEndsTheJobWithItsCode() throws {
         let program = try #require(Self.build("abort"))
         let clock = ContinuousClock()

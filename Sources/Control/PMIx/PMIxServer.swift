@@ -104,6 +104,9 @@ public final class PMIxServer: Sendable {
                 throw Failure(description: "PMIx_server_setup_fork for rank \(rank): " + String(cString: vhpc_pmix_error_string(status)))
             }
             var environment = Self.nodeEnvironment(tmpdir: tmpdir)
+            if !guests, plan.environment[Self.oversubscribeVariable] == nil {
+                environment[Self.oversubscribeVariable] = Self.oversubscribed(localTasks: job.local.ranks.count) ? "1" : "0"
+            }
             var index = 0
             while let entry = pointer?[index] {
                 let text = String(cString: entry)
@@ -176,6 +179,17 @@ public final class PMIxServer: Sendable {
     ///   "nodes" that share a machine would otherwise share (and corrupt) each other's shared-memory segments.
     static func nodeEnvironment(tmpdir: String) -> [String: String] {
         ["FLUX_JOB_ID": "vhpc", "OMPI_MCA_btl_vader_backing_directory": tmpdir, "OMPI_MCA_orte_tmpdir_base": tmpdir]
+    }
+
+    /// Open MPI's "more ranks than cores here" flag, which mpirun sets for every rank: with it a rank waiting
+    /// for a message or a fence yields its core (`mpi_yield_when_idle`) instead of spinning, which is what lets
+    /// the rank it waits for run on an oversubscribed node.
+    static let oversubscribeVariable = "OMPI_MCA_mpi_oversubscribe"
+
+    /// Whether `localTasks` ranks on this PMIx node are more than the cores this process may run on (as mpirun
+    /// judges a node: its slots are its cores).
+    static func oversubscribed(localTasks: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Bool {
+        localTasks > cores
     }
 
     /// Whether task `rank` connected to the server (called `PMIx_Init`), and finalized (`PMIx_Finalize`).
