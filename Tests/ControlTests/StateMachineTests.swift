@@ -257,6 +257,28 @@ import Wire
         #expect(agent.handle(.message(report, from: 5), now: .seconds(1)).isEmpty)
     }
 
+    /// A report handed to a hop that had hung too went no further, and later copies are dropped here: once
+    /// the hop is found failed, the report goes again around it (before, that failure was never declared:
+    /// 963 of 1,000 hung agents at 100,000 nodes in the model).
+    @Test func aFailureReportTakenByAHungHopIsRoutedAgainAroundIt() throws {
+        var agent = try machine(rank: 3, ranks: 15)  // parent 1, children 7 and 8, ring 2, 4, 5
+        _ = agent.handle(.start, now: .zero)
+        for peer in [1, 7, 8, 2, 4, 5] { _ = agent.handle(.linkUp(rank: peer), now: .zero) }
+        let report = Message.failureReport(FailureReport(reporter: 7, failed: 13, detector: .heartbeatTimeout, timestamp: 0))
+        let reports = { (directives: [AgentDirective]) in
+            directives.compactMap { directive -> Int? in
+                guard case .send(.failureReport(let sent), let to) = directive, sent.failed == 13 else { return nil }
+                return to
+            }
+        }
+        #expect(reports(agent.handle(.message(report, from: 7), now: .seconds(1))) == [1])  // up the tree
+        // Agent 1 hung: 4 reports it. The report about 13 goes again, around 1; a later copy is still dropped.
+        let parentFailed = Message.failureReport(FailureReport(reporter: 4, failed: 1, detector: .heartbeatTimeout, timestamp: 0))
+        let again = reports(agent.handle(.message(parentFailed, from: 4), now: .seconds(2)))
+        #expect(again.count == 1 && !again.contains(1), "\(again)")
+        #expect(agent.handle(.message(report, from: 8), now: .seconds(2)).isEmpty)
+    }
+
     /// A child that finds its parent dead tells its own children (their ancestor failed: they route around
     /// it) and reports it to the controller over the binomial graph.
     @Test func aDeadParentIsPassedDownTheSubtreeAndReportedAroundIt() throws {

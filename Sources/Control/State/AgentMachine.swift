@@ -105,6 +105,11 @@ public struct AgentMachine: Sendable {
     private var launchID: UInt64 = 0
     /// Final reports (task exits and end-of-stream marks), re-sent whenever a failure may have eaten them.
     private var finalReports: [Message] = []
+    /// Failure reports this agent passed toward the controller, by the hop they went to. Later copies of a
+    /// report are dropped here (flood filter), so one taken by a hop that had hung too went no further, and
+    /// its failure was never declared: when the hop is found failed they are routed again around it. One
+    /// report per failure seen, as the flood filter keeps.
+    private var reportsVia: [Int: [Message]] = [:]
     private var now: Duration = .zero
     /// File staging (see ``StagingMachine``).
     public private(set) var staging: StagingMachine
@@ -472,7 +477,7 @@ public struct AgentMachine: Sendable {
         // The agent declared failed hears it (a hung one that wakes up fences itself), then the link closes.
         if from == nil, links.contains(notice.rank) { out.append(.send(report, to: notice.rank)) }
         if router.isNeighbor(notice.rank) || configuration.tree.isInSubtree(rank, of: notice.rank) { record(notice, &out) }
-        route(report, to: 0, &out)
+        routeReport(report, &out)
         if !router.canReach(0) {
             exit("controller unreachable after failure of agent \(notice.rank)", failed: true, &out)
             return
@@ -496,6 +501,7 @@ public struct AgentMachine: Sendable {
         }
         detector?.forget(notice.rank)
         if links.remove(notice.rank) != nil { out.append(.closeLink(notice.rank)) }
+        for report in reportsVia.removeValue(forKey: notice.rank) ?? [] { routeReport(report, &out) }
         if bootstrap.childFailed(notice) { progressBootstrap(&out) }
         if wiringPending.remove(notice.rank) != nil { progressWiring(&out) }
         if wiredChildrenPending.remove(notice.rank) != nil { progressWiring(&out) }
@@ -700,6 +706,13 @@ public struct AgentMachine: Sendable {
             isEndOfStream: eos, data: data)
         if eos && data.readableBytes == 0 { finalReports.append(.ioData(io)) }
         routeToController(.ioData(io), &out)
+    }
+
+    /// Routes a failure report toward the controller, remembering the hop it took (``reportsVia``).
+    private mutating func routeReport(_ report: Message, _ out: inout [AgentDirective]) {
+        let sent = out.count
+        route(report, to: 0, &out)
+        if out.count > sent, case .send(_, let hop) = out[sent] { reportsVia[hop, default: []].append(report) }
     }
 
     private mutating func routeToController(_ message: Message, _ out: inout [AgentDirective]) {
