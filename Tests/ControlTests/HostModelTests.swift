@@ -33,6 +33,49 @@ import Topology
         #expect(tree >= .milliseconds(30), "\(tree)")  // a spawn per level of a 4-ary tree of 65 ranks (height 3)
     }
 
+    /// A process's start takes a core of the host for its CPU: processes started at once queue for the cores,
+    /// and on a cluster (a core per node) they do not.
+    @Test func processStartsQueueForTheHostsCores() throws {
+        func wired(cores: Int?, startCPU: Duration) throws -> Duration {
+            var model = BootstrapModel.latencyOnly(link: .microseconds(25), spawn: .milliseconds(1))
+            model.hostCores = cores
+            model.agentsPerProcess = 16
+            model.processStartCPU = startCPU
+            let outcome = try BootstrapSimulation.run(nodes: 256, fanout: 4, model: model, cpu: .fixed(perEvent: .zero))
+            #expect(outcome.notRunning.isEmpty && outcome.exits.isEmpty)
+            return try #require(outcome.wired)
+        }
+        var model = BootstrapModel.latencyOnly(link: .microseconds(25), spawn: .milliseconds(1))
+        model.agentsPerProcess = 16
+        let processes = try SimulatedCluster(nodes: 256, fanout: 4, model: model, cpu: .fixed(perEvent: .zero)).processRoots.count - 1
+        #expect(processes > 8, "\(processes)")
+        #expect(try wired(cores: nil, startCPU: .milliseconds(20)) == wired(cores: nil, startCPU: .zero))
+        let oneCore = try wired(cores: 1, startCPU: .milliseconds(20))
+        #expect(oneCore >= .milliseconds(20) * processes, "\(oneCore)")
+        let twoCores = try wired(cores: 2, startCPU: .milliseconds(20))
+        #expect(twoCores >= .milliseconds(10) * processes && twoCores < oneCore, "\(twoCores)")
+    }
+
+    /// Messages between agents of one process cost ``BootstrapModel/localMessageCPU``, those on a trunk
+    /// ``BootstrapModel/frameCPU``: with every agent in one process only the controller's links are trunks.
+    @Test func inProcessAndTrunkMessagesHaveTheirOwnCosts() throws {
+        func wired(_ nodes: Int, frame: Duration, local: Duration) throws -> Duration {
+            var model = BootstrapModel(linkLatency: .microseconds(25), bandwidth: .infinity, spawnLatency: .milliseconds(1), spawnCPU: .zero, frameCPU: frame)
+            model.localMessageCPU = local
+            model.hostCores = 2
+            model.agentsPerProcess = 256
+            return try #require(try BootstrapSimulation.run(nodes: nodes, fanout: 4, model: model, cpu: .fixed(perEvent: .zero)).wired)
+        }
+        let base = try wired(200, frame: .zero, local: .zero)
+        let dearTrunks = try wired(200, frame: .microseconds(100), local: .zero)
+        let dearLocal = try wired(200, frame: .zero, local: .microseconds(100))
+        #expect(dearTrunks - base < .milliseconds(20), "\(base) \(dearTrunks)")  // the controller's four links
+        #expect(dearLocal - base > .milliseconds(50), "\(base) \(dearLocal)")
+        // Four processes of 256: most links cross processes.
+        let base1024 = try wired(1024, frame: .zero, local: .zero)
+        #expect(try wired(1024, frame: .microseconds(100), local: .zero) - base1024 > .milliseconds(500))
+    }
+
     @Test func packingFollowsTheChunkPlanProcesses() throws {
         var model = BootstrapModel.latencyOnly(link: .microseconds(25), spawn: .milliseconds(10))
         model.agentsPerProcess = 64

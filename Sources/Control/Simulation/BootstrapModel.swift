@@ -25,6 +25,9 @@ public struct BootstrapModel: Sendable, Hashable {
     public var localMessageCPU: Duration = .zero
     /// Cores shared by every agent (one host); nil: a core per node.
     public var hostCores: Int?
+    /// With ``hostCores``: the CPU an agent process spends starting (loading, runtime set-up) before its
+    /// agents run, on one of the host's cores from its spawn on (processes started at once queue for them).
+    public var processStartCPU: Duration = .zero
     /// Agents per OS process (``ChunkPlan/processes(tree:agentsPerProcess:)``); 1: a process per agent.
     public var agentsPerProcess: Int = 1
 

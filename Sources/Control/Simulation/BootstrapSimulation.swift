@@ -29,6 +29,12 @@ public enum BootstrapSimulation {
         public var received: SimulatedTraffic
         public var controllerFrames: Int
         public var controllerBytes: Int
+        /// What the model's per-message costs were charged for: message ends inside a process
+        /// (``BootstrapModel/localMessageCPU``), frame ends between processes (``BootstrapModel/frameCPU``),
+        /// and agent processes started (``BootstrapModel/spawnCPU``, ``BootstrapModel/processStartCPU``).
+        public var localMessageEnds: Int
+        public var trunkFrameEnds: Int
+        public var processesStarted: Int
     }
 
     /// Simulates the bootstrap of `nodes` agents (plus the controller) on a `fanout`-ary boot tree.
@@ -46,7 +52,8 @@ public enum BootstrapSimulation {
             busiestNodeCPU: cluster.busy.max() ?? .zero, totalCPU: cluster.busy.reduce(.zero, +), notRunning: notRunning,
             exits: cluster.exits,
             received: SimulatedCluster.traffic(frames: cluster.framesIn, bytes: cluster.bytesIn, ranks: Array(1..<cluster.rankCount)),
-            controllerFrames: Int(cluster.framesIn[0]), controllerBytes: cluster.bytesIn[0])
+            controllerFrames: Int(cluster.framesIn[0]), controllerBytes: cluster.bytesIn[0],
+            localMessageEnds: cluster.localMessageEnds, trunkFrameEnds: cluster.trunkFrameEnds, processesStarted: cluster.processesStarted)
     }
 }
 

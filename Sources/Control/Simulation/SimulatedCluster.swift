@@ -80,6 +80,12 @@ struct SimulatedCluster {
     var wired: Duration?
     var frames = 0
     var bytes = 0
+    /// Message ends charged ``BootstrapModel/localMessageCPU`` (in a process) and frame ends charged
+    /// ``BootstrapModel/frameCPU`` (on a trunk or a connection of their own; a link's handshake counts two).
+    var localMessageEnds = 0
+    var trunkFrameEnds = 0
+    /// Agent processes started (the front-end's not counted).
+    var processesStarted = 0
     var exits: [String] = []
     /// The controller's failure verdicts: rank → when.
     var declared: [Int: Duration] = [:]
@@ -190,7 +196,7 @@ struct SimulatedCluster {
             case .none: return false
             case .wired: return cluster.wired != nil
             case .declared: return cluster.declaredVictims >= cluster.victims.count
-            case .staged: return cluster.staging.map { $0.reports.count >= cluster.rankCount - 1 } ?? true
+            case .staged: return (cluster.staging?.reports.count).map { $0 >= cluster.rankCount - 1 } ?? true  // in place, no copy
             }
         }
         while !met(self), let next = queue.min, next.time <= deadline {
@@ -210,6 +216,28 @@ struct SimulatedCluster {
             let before = threadCPUTime()
             let result = try work()
             return (result, threadCPUTime() - before)
+        }
+    }
+
+    /// Consecutive measurements of this thread's CPU: each ``next()`` is the CPU since the one before (or since
+    /// the lap began); with a fixed figure, that figure each time.
+    struct CPULap {
+        let cpu: BootstrapCPU
+        var last: Duration
+
+        init(_ cpu: BootstrapCPU) {
+            self.cpu = cpu
+            last = cpu == .measured ? SimulatedCluster.threadCPUTime() : .zero
+        }
+
+        mutating func next() -> Duration {
+            switch cpu {
+            case .fixed(let perEvent): return perEvent
+            case .measured:
+                let now = SimulatedCluster.threadCPUTime()
+                defer { last = now }
+                return now - last
+            }
         }
     }
 
@@ -250,8 +278,10 @@ struct SimulatedCluster {
                 let process = Int(processOf[child])
                 guard !processStarted[process] else { continue }
                 processStarted[process] = true
+                processesStarted += 1
                 now += model.spawnCPU
-                for root in processRoots[process] { schedule(.live, at: root, time: now + model.spawnLatency) }
+                let running = startProcess(at: now)
+                for root in processRoots[process] { schedule(.live, at: root, time: running) }
             }
             if let tickInterval {
                 // Ticks of different agents are not in step (each started at its own time).
@@ -261,48 +291,66 @@ struct SimulatedCluster {
         case .event(let agentEvent):
             if case .linkUp(let peer) = agentEvent, !sameProcess(rank, peer) {
                 now += model.frameCPU * 2  // the handshake frames this end received
+                trunkFrameEnds += 2
             }
             event = agentEvent
         case .frame(let frame, let peer):
-            now += sameProcess(rank, peer) ? model.localMessageCPU : model.frameCPU
+            if sameProcess(rank, peer) {
+                now += model.localMessageCPU
+                localMessageEnds += 1
+            } else {
+                now += model.frameCPU
+                trunkFrameEnds += 1
+            }
             let size = wireSize(frame)
             framesIn[rank] += 1
             bytesIn[rank] += size
             if frame.kind == .ping || frame.kind == .pong { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
-            if frame.kind == .fileChunk, let staging { now += staging.hashTime(frame) }  // the chunk's SHA-256 check
+            if frame.kind == .fileChunk, let hashing = staging?.hashTime(frame) { now += hashing }  // the chunk's SHA-256 check
             incoming = (frame, peer)  // decoded below, its CPU measured with the machine's
         case .tick:
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
         }
         guard machines[rank] != nil else { return }
-        // One CPU measurement for decoding and handling, one for encoding what goes out (each a system call).
+        // One CPU measurement for decoding and handling, one for encoding what goes out: three clock reads
+        // (each a system call), the middle one ending the first and starting the second.
         // In place: a copy of the machine would retain its every field, and make its collections copy on write.
-        let (handled, cost) = Self.charge(cpu) { () -> [AgentDirective]? in
-            if let incoming {
-                guard let message = try? MessageCodec.message(from: incoming.frame) else { return nil }
-                event = .message(message, from: incoming.peer)
-            }
-            return machines[rank]!.handle(event, now: now)
+        var lap = CPULap(cpu)
+        var handled: [AgentDirective]?
+        if let incoming, let message = try? MessageCodec.message(from: incoming.frame) {
+            handled = machines[rank]!.handle(.message(message, from: incoming.peer), now: now)
+        } else if incoming == nil {
+            handled = machines[rank]!.handle(event, now: now)
         }
-        now += cost
+        now += lap.next()
         guard let directives = handled else {
             exits.append("rank \(rank): undecodable frame from \(incoming?.peer ?? -1)")
             return
         }
-        let (frames, encoding) = Self.charge(cpu) {
-            directives.map { directive -> Frame? in
-                if case .send(let message, _) = directive { return MessageCodec.frame(message) } else { return nil }
-            }
+        let frames = directives.map { directive -> Frame? in
+            if case .send(let message, _) = directive { return MessageCodec.frame(message) } else { return nil }
         }
+        let encoding = lap.next()
         let sends = frames.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
         let perFrame = sends > 0 ? encoding / sends : .zero
         for (directive, frame) in zip(directives, frames) {
             now = perform(directive, frame: frame.map { ($0, perFrame) }, from: rank, now: now)
         }
         freeAt[rank] = now
-        if let core { coreFreeAt[core] = now }
+        if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
         busy[rank] += now - started
+    }
+
+    /// When a process spawned at `time` has its agents running: after the spawn latency and, on one host
+    /// (``BootstrapModel/hostCores``), once the first core free has run its start (the spawning event's own
+    /// core is free from `time` on: its recorded end is still its start, at most `time`).
+    mutating func startProcess(at time: Duration) -> Duration {
+        let running = time + model.spawnLatency
+        guard !coreFreeAt.isEmpty, model.processStartCPU > .zero else { return running }
+        let core = coreFreeAt.indices.min { coreFreeAt[$0] < coreFreeAt[$1] }!
+        coreFreeAt[core] = max(time, coreFreeAt[core]) + model.processStartCPU
+        return max(running, coreFreeAt[core])
     }
 
     /// Carries out one directive of `rank` at `now` (a send's frame already encoded, and what that cost);
@@ -335,10 +383,12 @@ struct SimulatedCluster {
             if sameProcess(rank, peer) {
                 // Handed over in memory: no socket, no MAC, no wire.
                 now += cost + model.localMessageCPU
+                localMessageEnds += 1
                 schedule(.frame(frame, from: rank), at: peer, time: now)
                 break
             }
             now += cost + model.frameCPU
+            trunkFrameEnds += 1
             let transfer = model.bandwidth.isFinite ? Duration.seconds(Double(size) / model.bandwidth) : .zero
             // File chunks go out one after another through the node's interface; a small frame (an ack, a
             // report) is interleaved between their packets on its own connection, not queued behind them.
@@ -376,8 +426,8 @@ struct SimulatedCluster {
     /// the bytes its stand-in data stands for (``SimulatedStaging/scale``).
     func wireSize(_ frame: Frame) -> Int {
         let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
-        guard frame.kind == .fileChunk, let staging, staging.scale > 1 else { return size }
-        return size + (frame.payload.readableBytes - FileChunk.authenticatedPrefixLength) * (staging.scale - 1)
+        guard frame.kind == .fileChunk, let scale = staging?.scale, scale > 1 else { return size }
+        return size + (frame.payload.readableBytes - FileChunk.authenticatedPrefixLength) * (scale - 1)
     }
 
     /// Kills `rank`'s agent now: its links close at their other ends, its parent's SIGCHLD fires.

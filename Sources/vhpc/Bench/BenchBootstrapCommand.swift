@@ -99,20 +99,28 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         return benchSeconds(Self.median(times), decimals: 3) + (hung > 0 ? " (\(hung)/\(repetitions) > \(mpirunTimeoutSeconds) s)" : "")
     }
 
-    /// One job's figure (time to wired, or the whole run) and the average number of cores it kept busy.
+    /// One job's figure (time to wired, or the whole run), the average number of cores it kept busy, its CPU
+    /// seconds (front-end and agent processes, from start to the last process reaped), and those of its agent
+    /// processes (and their tasks) alone.
     struct JobRun {
         var time: Duration
         var coresBusy: Double
+        var cpu: Double
+        var agentProcessCPU: Double
     }
 
     /// CPU seconds of this process and of every child it has reaped (agent processes reap their tasks).
     static func cpuSeconds() -> Double {
-        var own = rusage()
-        var children = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &own)
-        getrusage(RUSAGE_CHILDREN.rawValue, &children)
+        cpuSeconds(RUSAGE_SELF.rawValue) + childCPUSeconds()
+    }
+
+    static func childCPUSeconds() -> Double { cpuSeconds(RUSAGE_CHILDREN.rawValue) }
+
+    private static func cpuSeconds(_ who: Int32) -> Double {
+        var usage = rusage()
+        getrusage(who, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
-        return seconds(own.ru_utime) + seconds(own.ru_stime) + seconds(children.ru_utime) + seconds(children.ru_stime)
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func job(size: Int, fanout: Int, perProcess: Int, bootstrapOnly: Bool) async throws -> JobRun? {
@@ -126,13 +134,15 @@ struct BenchBootstrapCommand: AsyncParsableCommand {
         options.handshakeWindow = .seconds(30)
         let started = ContinuousClock.now
         let cpuBefore = cpuSeconds()
+        let childCPUBefore = childCPUSeconds()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
         let result = try await runner.run(events: { _ in })
         let wall = ContinuousClock.now - started
         guard result.failures.isEmpty, let time = bootstrapOnly ? result.bootstrapTime : wall else { return nil }
         await waitUntilChildless()  // an agent process's CPU is counted once it has been reaped
-        let busy = (cpuSeconds() - cpuBefore) / max(1e-9, Double(wall.milliseconds) / 1000)
-        return JobRun(time: time, coresBusy: busy)
+        let cpu = cpuSeconds() - cpuBefore
+        let busy = cpu / max(1e-9, Double(wall.milliseconds) / 1000)
+        return JobRun(time: time, coresBusy: busy, cpu: cpu, agentProcessCPU: childCPUSeconds() - childCPUBefore)
     }
 
     /// Waits (at most 10 s) until this process has no children left, zombies included: a child's CPU is

@@ -6,23 +6,38 @@ import Launch
 import NodeAgent
 
 /// `vhpc bench bootstrap-validate`: the scale model checked against real runs on this host. The model is
-/// given this host's own costs — its cores shared by every agent, agents packed into processes as `vhpc run`
-/// packs them, the measured start of an agent process and loopback latency — and the real state machines;
-/// the per-frame cost outside them (event loop, system calls, MAC) is fitted at one size and the others are
-/// predicted, side by side with `vhpc bench bootstrap`'s real runs of the same sizes in the same run. The
-/// fitted cost is charged per message on each end, in a process or between processes alike.
+/// given this host's own costs, measured in the same run — its cores shared by every agent, agents packed into
+/// processes as `vhpc run` packs them, an agent process's start (its latency, and its CPU on a core), loopback
+/// latency — and the real state machines. What a message costs outside them (the shell's event loop and task
+/// scheduling, system calls, MACs) is calibrated at the first size only, from the CPU of two real jobs:
+/// packed as `vhpc run` packs it (every link in one process) and at `--calibration-packing` agents per process
+/// (most links on trunks between two processes), two jobs for the two unknowns. Every size is then predicted, wired time and CPU,
+/// beside `vhpc bench bootstrap`'s real runs. CPU is the figure other load on the host barely changes; wired
+/// time is compared as measured (an idle host is the model's).
 struct BenchBootstrapValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bootstrap-validate",
-        abstract: "The bootstrap model's predictions for this host against real runs (wired time, side by side).")
+        abstract: "The bootstrap model's predictions for this host against real runs (wired time and CPU, side by side).")
 
-    @Option(help: "Agent counts (the first one calibrates the per-frame cost).") var sizes: [Int] = [64, 256, 1024]
+    @Option(help: "Agent counts (the first one also calibrates the per-message costs).") var sizes: [Int] = [64, 256, 1024]
     @Option(help: "Boot tree fanout.") var fanout: Int = 4
     @Option(name: .customLong("runs"), help: "Real runs per size (median).") var runs: Int = 5
+    @Option(help: "Agents per process of the second calibration job (at the first size; its links mostly cross processes).")
+    var calibrationPacking: Int = 32
 
     func validate() throws {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--sizes must be at least 2") }
-        guard fanout >= 1, runs >= 1 else { throw ValidationError("--fanout and --runs must be at least 1") }
+        guard fanout >= 1, runs >= 1, calibrationPacking >= 1 else { throw ValidationError("--fanout, --runs and --calibration-packing must be at least 1") }
+    }
+
+    /// Medians of `runs` real bootstrap-only jobs: wired time and CPU (front-end and agent processes).
+    func measure(_ size: Int, perProcess: Int) async throws -> (wired: Duration, cpu: Double) {
+        var runs: [BenchBootstrapCommand.JobRun] = []
+        for _ in 0..<self.runs {
+            if let run = try await BenchBootstrapCommand.job(size: size, fanout: fanout, perProcess: perProcess, bootstrapOnly: true) { runs.append(run) }
+        }
+        guard !runs.isEmpty else { throw ValidationError("N=\(size), \(perProcess) per process: no real run bootstrapped") }
+        return (runs.map(\.time).sorted()[runs.count / 2], runs.map(\.cpu).sorted()[runs.count / 2])
     }
 
     func run() async throws {
@@ -33,55 +48,71 @@ struct BenchBootstrapValidateCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
+        let loadBefore = Self.loadAverage()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let link = try HostCosts.loopbackOneWay()
-        // An agent process's start as a job sees it: a one-node job's time to wired (spawn, start-up, handshake).
-        var single: [Duration] = []
+        // An agent process's start as a job sees it: a one-node job's time to wired (spawn, start-up, handshake),
+        // and the CPU that process took (most of it its start: loading, the runtime's set-up).
+        var single: [BenchBootstrapCommand.JobRun] = []
         for _ in 0..<max(3, runs) {
-            if let run = try await BenchBootstrapCommand.job(size: 1, fanout: fanout, perProcess: 1, bootstrapOnly: true) { single.append(run.time) }
+            if let run = try await BenchBootstrapCommand.job(size: 1, fanout: fanout, perProcess: 1, bootstrapOnly: true) { single.append(run) }
         }
         guard !single.isEmpty else { throw ValidationError("N=1: no real run bootstrapped") }
-        let spawn = single.sorted()[single.count / 2]
-        print(String(format: "This host: %d cores; agent process start %.1f ms (a 1-node job's time to wired, median); loopback TCP one-way %.1f us",
-                     cores, spawn.seconds * 1e3, link.seconds * 1e6))
-        var real: [Int: Duration] = [:]
-        for size in sizes {
-            var times: [Duration] = []
-            for _ in 0..<runs {
-                let perProcess = RunDefaults.agentsPerProcess(launcher: "local", nodes: size)
-                if let run = try await BenchBootstrapCommand.job(size: size, fanout: fanout, perProcess: perProcess, bootstrapOnly: true) {
-                    times.append(run.time)
-                }
-            }
-            guard !times.isEmpty else { throw ValidationError("N=\(size): no real run bootstrapped") }
-            real[size] = times.sorted()[times.count / 2]
-        }
-        func model(_ size: Int, frameCPU: Duration) throws -> Duration {
-            var model = BootstrapModel(linkLatency: link, bandwidth: .infinity, spawnLatency: spawn, spawnCPU: .microseconds(200), frameCPU: frameCPU)
-            model.localMessageCPU = frameCPU
-            model.hostCores = cores
-            model.agentsPerProcess = RunDefaults.agentsPerProcess(launcher: "local", nodes: size)
-            let outcome = try BootstrapSimulation.run(nodes: size, fanout: fanout, model: model, cpu: .measured)
-            guard let wired = outcome.wired else { throw ValidationError("N=\(size): the model did not bootstrap") }
-            return wired
-        }
-        // The per-frame cost that makes the model match the first size (bisection: wired grows with it).
+        let spawn = single.map(\.time).sorted()[single.count / 2]
+        let startCPU = Duration.seconds(single.map(\.agentProcessCPU).sorted()[single.count / 2])
+        print(String(format: "This host: %d cores; agent process start %.1f ms (a 1-node job's time to wired, median), %.1f ms of CPU; loopback TCP one-way %.1f us",
+                     cores, spawn.seconds * 1e3, startCPU.seconds * 1e3, link.seconds * 1e6))
+        let packing = { (size: Int) in RunDefaults.agentsPerProcess(launcher: "local", nodes: size) }
+        var real: [Int: (wired: Duration, cpu: Double)] = [:]
+        for size in sizes { real[size] = try await measure(size, perProcess: packing(size)) }
         let calibration = sizes[0]
-        var low = Duration.zero, high = Duration.milliseconds(20)
-        for _ in 0..<20 {
-            let middle = (low + high) / 2
-            if try model(calibration, frameCPU: middle) < real[calibration]! { low = middle } else { high = middle }
+        let spread = try await measure(calibration, perProcess: calibrationPacking)
+
+        var model = BootstrapModel(linkLatency: link, bandwidth: .infinity, spawnLatency: spawn, spawnCPU: .microseconds(200), frameCPU: .zero)
+        model.processStartCPU = startCPU
+        model.hostCores = cores
+        func simulate(_ size: Int, perProcess: Int) throws -> (outcome: BootstrapSimulation.Outcome, cpu: Double) {
+            var sized = model
+            sized.agentsPerProcess = perProcess
+            let outcome = try BootstrapSimulation.run(nodes: size, fanout: fanout, model: sized, cpu: .measured)
+            guard outcome.wired != nil else { throw ValidationError("N=\(size): the model did not bootstrap") }
+            return (outcome, (outcome.totalCPU + startCPU * outcome.processesStarted).seconds)
         }
-        let frameCPU = (low + high) / 2
-        print(String(format: "Per-message cost outside the state machines (each end) fitted at N = %d: %.1f us", calibration, frameCPU.seconds * 1e6))
-        var rows = [["N", "REAL WIRED (median of \(runs))", "MODEL WIRED", "MODEL / REAL", "WITHIN 20 %"]]
-        for size in sizes {
-            let predicted = try model(size, frameCPU: frameCPU)
-            let ratio = predicted / real[size]!
-            rows.append(["\(size)", benchSeconds(real[size], decimals: 4), benchSeconds(predicted, decimals: 4),
-                         String(format: "%.2f", ratio), size == calibration ? "(calibration)" : (abs(ratio - 1) <= 0.2 ? "yes" : "no")])
+        // Real CPU = the model's (state machines, codec, spawns, process starts) + local × in-process message
+        // ends + frame × trunk frame ends, for both calibration jobs: solved for local and frame.
+        let packed = try simulate(calibration, perProcess: packing(calibration))
+        let spreadModel = try simulate(calibration, perProcess: calibrationPacking)
+        let (l1, t1, r1) = (Double(packed.outcome.localMessageEnds), Double(packed.outcome.trunkFrameEnds), real[calibration]!.cpu - packed.cpu)
+        let (l2, t2, r2) = (Double(spreadModel.outcome.localMessageEnds), Double(spreadModel.outcome.trunkFrameEnds), spread.cpu - spreadModel.cpu)
+        let determinant = l1 * t2 - t1 * l2
+        guard determinant != 0 else { throw ValidationError("N=\(calibration): the calibration jobs do not tell in-process and trunk costs apart") }
+        model.localMessageCPU = .seconds(max(0, (r1 * t2 - t1 * r2) / determinant))
+        model.frameCPU = .seconds(max(0, (l1 * r2 - r1 * l2) / determinant))
+        print(String(format: "Calibrated at N = %d (CPU of the real jobs, %d and %d agents per process: %.3f s and %.3f s): %.1f us per in-process message end, %.1f us per trunk frame end",
+                     calibration, packing(calibration), calibrationPacking, real[calibration]!.cpu, spread.cpu,
+                     model.localMessageCPU.seconds * 1e6, model.frameCPU.seconds * 1e6))
+
+        var rows = [["N", "AGENTS/PROC", "REAL WIRED (median of \(runs))", "MODEL WIRED", "MODEL / REAL", "REAL CPU", "MODEL CPU", "MODEL / REAL",
+                     "WITHIN 20 % (wired, CPU)"]]
+        func row(_ size: Int, perProcess: Int, real: (wired: Duration, cpu: Double)) throws {
+            let (outcome, cpu) = try simulate(size, perProcess: perProcess)
+            let wiredRatio = outcome.wired! / real.wired
+            let cpuRatio = cpu / real.cpu
+            let within = { (ratio: Double) in abs(ratio - 1) <= 0.2 ? "yes" : "no" }
+            rows.append(["\(size)", "\(perProcess)", benchSeconds(real.wired, decimals: 4), benchSeconds(outcome.wired, decimals: 4),
+                         String(format: "%.2f", wiredRatio), String(format: "%.3f s", real.cpu), String(format: "%.3f s", cpu),
+                         String(format: "%.2f", cpuRatio), "\(within(wiredRatio)), \(within(cpuRatio))\(size == calibration ? " (calibration)" : "")"])
         }
+        for size in sizes { try row(size, perProcess: packing(size), real: real[size]!) }
+        try row(calibration, perProcess: calibrationPacking, real: spread)
         print(TextTable.render(rows), terminator: "")
+        print(String(format: "Load average (1 min) %.1f before, %.1f after: the real wired times include what other processes took of the cores.",
+                     loadBefore, Self.loadAverage()))
+    }
+
+    static func loadAverage() -> Double {
+        var load = [0.0, 0.0, 0.0]
+        return getloadavg(&load, 3) > 0 ? load[0] : .nan
     }
 }
 
