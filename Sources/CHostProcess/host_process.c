@@ -119,7 +119,6 @@ pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *co
 
 int vhpc_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
-int vhpc_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig); }
 int vhpc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int vhpc_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -9,7 +9,7 @@ import Glibc
 /// The child is started by ``ProcessSpawner`` in its own process group, stdin from /dev/null; its stdout and
 /// stderr are drained at once (one on a reader thread), so a child that fills one pipe while we read the
 /// other cannot deadlock; its exit comes from ``ChildReaper`` (pidfd, no polling). While it runs its group is
-/// in ``ChildGroups``, which the CLI's Ctrl-C handler ends, so no build step outlives the CLI. Failures
+/// in ``ChildGroups``, which ``TerminationSignals/exit(after:)`` ends on Ctrl-C, so no build step outlives the CLI. Failures
 /// become `HostCommandError`, which names the command, its exit status and the tail of its stderr.
 public struct HostCommand: Sendable {
     public var executable: String
@@ -134,11 +134,6 @@ public struct HostCommand: Sendable {
 
     public static func tail(_ text: String, lines: Int = 8) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines).joined(separator: "\n")
-    }
-
-    /// Ends every command started by `run()` that is still running (the CLI's Ctrl-C handler).
-    public static func terminateRunning() {
-        ChildGroups.shared.terminateAll(grace: .seconds(5))
     }
 }
 

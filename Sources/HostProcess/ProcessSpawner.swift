@@ -93,11 +93,6 @@ public enum ProcessSpawner {
         ChildReaper.shared.reapAllChildren()
     }
 
-    /// Asks the kernel to send `signal` to this process when its parent exits.
-    public static func dieWithParent(signal: Int32) {
-        _ = vhpc_set_parent_death_signal(signal)
-    }
-
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
         var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
         pointers.append(nil)

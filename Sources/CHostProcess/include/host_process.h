@@ -16,9 +16,6 @@ pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *co
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants are re-parented to this process.
 int vhpc_set_child_subreaper(void);
 
-/// `prctl(PR_SET_PDEATHSIG, sig)` for the calling thread's process.
-int vhpc_set_parent_death_signal(int sig);
-
 /// `pipe2(fds, O_CLOEXEC)`.
 int vhpc_pipe_cloexec(int fds[2]);
 

@@ -1,25 +1,29 @@
 import Foundation
 import HostProcess
 
-/// Temporary paths of builds in progress, so the CLI's Ctrl-C handler can remove them and stop
-/// child processes before exiting.
+/// Temporary paths of builds in progress, removed when the process exits on a signal: the registry is one
+/// of ``TerminationSignals``' clean-ups, which runs after the build's commands have been stopped.
 public final class CleanupRegistry: @unchecked Sendable {
     public static let shared = CleanupRegistry()
     private let lock = NSLock()
     private var paths: Set<String> = []
     private var _interrupted = false
 
+    private init() {
+        TerminationSignals.onExit { [self] in interrupt() }
+    }
+
     public func add(_ path: String) { lock.withLock { _ = paths.insert(path) } }
     public func remove(_ path: String) { lock.withLock { _ = paths.remove(path) } }
     public var interrupted: Bool { lock.withLock { _interrupted } }
 
-    /// Kills running build commands and removes every registered temporary path.
+    /// Marks the builds interrupted and removes every registered temporary path (their commands are stopped
+    /// first, by ``TerminationSignals/exit(after:)``).
     public func interrupt() {
         let pending = lock.withLock { () -> Set<String> in
             _interrupted = true
             return paths
         }
-        HostCommand.terminateRunning()
         for path in pending { SafeRemove.remove(path) }
     }
 }
