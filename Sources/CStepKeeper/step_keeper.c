@@ -104,14 +104,13 @@ static void keep(pid_t agent, const sigset_t *waited) {
     _exit(WEXITSTATUS(agent_status));
 }
 
-static int is_unkept_step_agent(int argc, char **argv) {
-    return argc >= 4 && strcmp(argv[1], "agent") == 0 && strcmp(argv[2], "--role") == 0
-        && strcmp(argv[3], "step") == 0 && getenv(VHPC_STEP_KEPT_VARIABLE) == NULL;
+static int is_step_agent(int argc, char **argv) {
+    return argc >= 4 && strcmp(argv[1], "agent") == 0 && strcmp(argv[2], "--role") == 0 && strcmp(argv[3], "step") == 0;
 }
 
 __attribute__((constructor)) static void vhpc_step_keeper(int argc, char **argv, char **envp) {
     (void)envp;
-    if (argv == NULL || !is_unkept_step_agent(argc, argv)) return;
+    if (argv == NULL || !is_step_agent(argc, argv)) return;
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
         fprintf(stderr, "vhpc agent --role step: cannot become a child subreaper: %s\n", strerror(errno));
         _exit(1);
@@ -130,9 +129,10 @@ __attribute__((constructor)) static void vhpc_step_keeper(int argc, char **argv,
     }
     if (agent == 0) {
         // The agent: what the step started, with the keeper as its parent.
+        // No setenv here: it moves `environ` off the initial stack, and the static Swift runtime finds argv
+        // from there (the agent then saw no arguments at all).
         sigprocmask(SIG_SETMASK, &previous, NULL);
         prctl(PR_SET_CHILD_SUBREAPER, 0);
-        setenv(VHPC_STEP_KEPT_VARIABLE, "1", 1);
         kept = 1;
         return;
     }

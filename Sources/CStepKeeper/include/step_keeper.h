@@ -1,9 +1,6 @@
 #ifndef VHPC_STEP_KEEPER_H
 #define VHPC_STEP_KEEPER_H
 
-/// Set in the agent its keeper forked.
-#define VHPC_STEP_KEPT_VARIABLE "VHPC_STEP_KEPT"
-
 /// The process a Slurm job step starts on each node (`vhpc agent --role step`) keeps the agent: Slurm's
 /// `proctrack/linuxproc` finds a step's processes by walking the process tree down from slurmstepd, so a
 /// task orphaned by an agent killed with SIGKILL (re-parented to init) would escape the step's cleanup.
