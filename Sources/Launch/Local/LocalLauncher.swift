@@ -5,7 +5,9 @@ import Glibc
 #endif
 
 /// The embedded launcher: every "node" is this machine; the process is our child, in its own process group
-/// (so the job can be swept by group and the terminal's Ctrl-C reaches only the front-end).
+/// (so the job can be swept by group and the terminal's Ctrl-C reaches only the front-end) and its own session,
+/// as hydra's `hydra_pmi_proxy`: under the kernel's autogroup scheduling a session is one CPU-fairness group,
+/// so an agent serving its tasks' PMI is not starved by whatever else runs in the user's session.
 public struct LocalLauncher: Launcher {
     public var name: String { "local" }
     public var startsOnThisMachine: Bool { true }
@@ -32,7 +34,7 @@ public struct LocalLauncher: Launcher {
         do {
             pid = try await ProcessSpawner.spawn(
                 executable: request.executable, arguments: request.arguments, environment: environment,
-                streams: .init(stdin: fds[0]), newProcessGroup: true)
+                streams: .init(stdin: fds[0]), newProcessGroup: true, newSession: true)
         } catch {
             close(fds[0])
             close(fds[1])
