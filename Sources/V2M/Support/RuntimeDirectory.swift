@@ -25,7 +25,7 @@ public enum RuntimeDirectory {
     /// Creates a VM's runtime directory: `preferredParent/name`, or `/tmp/vhpc-<uid>/name` when the
     /// preferred path is too long for its sockets (`guest.sock`, and the longer names a migration uses,
     /// `m<N>-guest.sock`, allowed for up to N = 999).
-    static func make(name: String, preferredParent: String) throws(V2MError) -> String {
+    public static func make(name: String, preferredParent: String) throws(V2MError) -> String {
         let directory = try vmPath(name: name, preferredParent: preferredParent)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

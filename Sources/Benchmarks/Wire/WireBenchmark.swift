@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import NIOCore
+import Wire
+import WireCore
 
 /// Throughput of the codec and the MAC on one core, for `vhpc bench wire`.
 ///

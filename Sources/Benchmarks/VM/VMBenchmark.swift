@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import V2M
 import VSE
 
 /// The VM lifecycle benchmark behind `vhpc bench vm`: for one plug-in and image, start-to-guest-ready,
