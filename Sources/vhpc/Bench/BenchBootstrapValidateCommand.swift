@@ -30,10 +30,11 @@ struct BenchBootstrapValidateCommand: AsyncParsableCommand {
         guard fanout >= 1, runs >= 1, calibrationPacking >= 1 else { throw ValidationError("--fanout, --runs and --calibration-packing must be at least 1") }
     }
 
-    /// Medians of `runs` real bootstrap-only jobs: wired time and CPU (front-end and agent processes).
-    func measure(_ size: Int, perProcess: Int) async throws -> (wired: Duration, cpu: Double) {
+    /// Medians of `count` (default `runs`) real bootstrap-only jobs: wired time and CPU (front-end and agent
+    /// processes).
+    func measure(_ size: Int, perProcess: Int, count: Int? = nil) async throws -> (wired: Duration, cpu: Double) {
         var runs: [BenchBootstrapCommand.JobRun] = []
-        for _ in 0..<self.runs {
+        for _ in 0..<(count ?? self.runs) {
             if let run = try await BenchBootstrapCommand.job(size: size, fanout: fanout, perProcess: perProcess, bootstrapOnly: true) { runs.append(run) }
         }
         guard !runs.isEmpty else { throw ValidationError("N=\(size), \(perProcess) per process: no real run bootstrapped") }
@@ -63,10 +64,13 @@ struct BenchBootstrapValidateCommand: AsyncParsableCommand {
         print(String(format: "This host: %d cores; agent process start %.1f ms (a 1-node job's time to wired, median), %.1f ms of CPU; loopback TCP one-way %.1f us",
                      cores, spawn.seconds * 1e3, startCPU.seconds * 1e3, link.seconds * 1e6))
         let packing = { (size: Int) in RunDefaults.agentsPerProcess(launcher: "local", nodes: size) }
-        var real: [Int: (wired: Duration, cpu: Double)] = [:]
-        for size in sizes { real[size] = try await measure(size, perProcess: packing(size)) }
+        // The calibration jobs are small (0.05-0.2 s of CPU), and under other load their CPU varies by a third
+        // from run to run: they take the median of more runs (at least 15).
         let calibration = sizes[0]
-        let spread = try await measure(calibration, perProcess: calibrationPacking)
+        let calibrationRuns = max(runs, 15)
+        var real: [Int: (wired: Duration, cpu: Double)] = [:]
+        for size in sizes { real[size] = try await measure(size, perProcess: packing(size), count: size == calibration ? calibrationRuns : nil) }
+        let spread = try await measure(calibration, perProcess: calibrationPacking, count: calibrationRuns)
 
         var model = BootstrapModel(linkLatency: link, bandwidth: .infinity, spawnLatency: spawn, spawnCPU: .microseconds(200), frameCPU: .zero)
         model.processStartCPU = startCPU
@@ -92,7 +96,7 @@ struct BenchBootstrapValidateCommand: AsyncParsableCommand {
                      calibration, packing(calibration), calibrationPacking, real[calibration]!.cpu, spread.cpu,
                      model.localMessageCPU.seconds * 1e6, model.frameCPU.seconds * 1e6))
 
-        var rows = [["N", "AGENTS/PROC", "REAL WIRED (median of \(runs))", "MODEL WIRED", "MODEL / REAL", "REAL CPU", "MODEL CPU", "MODEL / REAL",
+        var rows = [["N", "AGENTS/PROC", "REAL WIRED (median of \(runs); \(calibrationRuns) at N = \(calibration))", "MODEL WIRED", "MODEL / REAL", "REAL CPU", "MODEL CPU", "MODEL / REAL",
                      "WITHIN 20 % (wired, CPU)"]]
         func row(_ size: Int, perProcess: Int, real: (wired: Duration, cpu: Double)) throws {
             let (outcome, cpu) = try simulate(size, perProcess: perProcess)
