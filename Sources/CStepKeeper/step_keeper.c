@@ -2,7 +2,7 @@
 // agent as a child subreaper (see step_keeper.h). This constructor runs before Swift's runtime or any thread
 // exists, so the process can fork and go on as the agent in the child without a second exec of vhpc (a
 // Swift process start: 65-100 ms of the step's launch on a loaded 2-core node), while the parent stays
-// behind as a few-kilobyte C keeper.
+// behind as a small C keeper that runs no Swift code.
 #define _GNU_SOURCE
 #include "step_keeper.h"
 
