@@ -93,12 +93,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        // Benchmark logic behind `vhpc bench` (the CLI keeps the thin subcommands): wire codec/MAC
-        // throughput, the VM lifecycle benchmark. Out of the production modules.
+        // Plain-text tables and sizes as the CLI and the benchmarks print them.
+        .target(name: "TextReport"),
+        // Benchmark logic behind `vhpc bench` (the CLI keeps the thin subcommands that parse options): wire
+        // codec/MAC throughput, VM lifecycle, real jobs (bootstrap, staging, detection, VM clusters, MPI/PMI,
+        // launch, bad exits, soak), the scale models' reports, route computation. Out of the production modules.
         .target(name: "Benchmarks", dependencies: [
-            "Wire", "WireCore", "V2M", "VSE",
+            "Control", "Launch", "NodeAgent", "HostProcess", "Topology", "GuestProtocol", "Wire", "WireCore", "V2M", "VSE",
+            "TextReport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Job history: one SQLite database under VHPC_HOME (GRDB, WAL), pruned by age and count.
@@ -106,7 +111,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "vhpc", dependencies: [
-            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "NodeAgent", "JobHistory", "HostProcess", "Benchmarks",
+            "VSE", "V2M", "Topology", "Wire", "Control", "Launch", "NodeAgent", "JobHistory", "HostProcess", "Benchmarks", "TextReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

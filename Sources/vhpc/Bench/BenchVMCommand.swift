@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import Logging
+import TextReport
 import V2M
 import VSE
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JobHistory
+import TextReport
 
 /// `vhpc jobs`: the job history, newest first (like `sacct`).
 struct JobsCommand: ParsableCommand {

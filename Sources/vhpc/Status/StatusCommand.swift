@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JobHistory
+import TextReport
 
 /// `vhpc status [JOB]`: running and recent jobs, or one job: state, elapsed time, per-task outcomes, its
 /// VMs, its agents and their detectors' view, as text, JSON, or a picture of its topology (dot or SVG).

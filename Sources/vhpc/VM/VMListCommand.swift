@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextReport
 import V2M
 
 /// `vhpc vm list`: every recorded VM with the state its hypervisor reports now (libvirt: the domain's state;

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextReport
 import VSE
 
 /// `vhpc vse gc`: frees the cache of what no one needs: node copies of images no running job uses, node

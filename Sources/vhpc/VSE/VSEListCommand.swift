@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TextReport
 import VSE
 
 /// `vhpc vse list`: cached images, with the disk their node copies take.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TextReport
 import VSE
 
 /// `vhpc vse rm NAME|ID…`: remove images (and their node copies) from the cache; an image a live VM or a
