@@ -94,4 +94,33 @@ import VSE
         #expect(store.remove(imageID: "img") > 0)
         #expect(store.lookup(expected) == .absent)
     }
+
+    @Test func aSnapshotWithADiskKeepsItsOverlayAndRejectsATruncatedOneOrAMissingBase() throws {
+        let root = "/tmp/v18-snapdisk-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = SnapshotStore(state: StateDirectory(root: root))
+        let base = root + "/base.ext4"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Data(repeating: 1, count: 64).write(to: URL(fileURLWithPath: base))
+        var expected = SnapshotStore.Meta(key: "kd", imageID: "img", shape: "disk=yes", hypervisor: "QEMU 7.2.22")
+        let staging = try store.makeStaging()
+        try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: staging + "/state"))
+        try Data(repeating: 9, count: 300).write(to: URL(fileURLWithPath: staging + "/disk.qcow2"))
+        expected.diskBase = base
+        let entry = try store.commit(staging: staging, meta: expected)
+        #expect(entry.meta.diskBytes == 300 && entry.meta.diskBase == base)
+        #expect(store.lookup(expected) == .found(entry))
+
+        let handle = try #require(FileHandle(forWritingAtPath: entry.diskPath))
+        try handle.truncate(atOffset: 120)
+        try handle.close()
+        guard case .unusable(_, let truncated) = store.lookup(expected) else { Issue.record("accepted"); return }
+        #expect(truncated.contains("disk overlay") && truncated.contains("120") && truncated.contains("300"))
+
+        try Data(repeating: 9, count: 300).write(to: URL(fileURLWithPath: entry.diskPath))
+        #expect(store.lookup(expected) == .found(entry))
+        try FileManager.default.removeItem(atPath: base)
+        guard case .unusable(_, let gone) = store.lookup(expected) else { Issue.record("accepted"); return }
+        #expect(gone.contains(base) && gone.contains("gone"))
+    }
 }

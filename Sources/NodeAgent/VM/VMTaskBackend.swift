@@ -43,12 +43,16 @@ public struct VMTaskBackend: TaskBackend {
             var selector = HypervisorSelector(state: state, probeImage: image, bootTimeout: .seconds(300), logger: logger)
             selector.endWithProcess = true
             let selected = try await selector.select(choice)
+            // Snapshot start (the node's cache, then this machine's); no stores: cold boots, same path.
+            let snapshotStart = SnapshotStart(
+                boot: SnapshotBoot(stores: spec.snapshots ? SnapshotStore.forNode(plan.environment["VHPC_NODE_STATE"]) : []),
+                image: image)
             if var qemu = selected.hypervisor as? QEMUHypervisor {
-                // Snapshot start (the node's cache, then this machine's); no stores: cold boots, same path.
-                qemu.snapshotStart = SnapshotStart(
-                    boot: SnapshotBoot(stores: spec.snapshots ? SnapshotStore.forNode(plan.environment["VHPC_NODE_STATE"]) : []),
-                    image: image)
+                qemu.snapshotStart = snapshotStart
                 hypervisor = qemu
+            } else if var libvirt = selected.hypervisor as? LibvirtHypervisor {
+                libvirt.snapshotStart = snapshotStart
+                hypervisor = libvirt
             } else {
                 hypervisor = selected.hypervisor
             }

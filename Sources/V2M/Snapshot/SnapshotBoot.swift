@@ -8,14 +8,13 @@ import Wire
 ///
 /// The first VM of an image and machine shape on a node (or `vhpc vse build --snapshot`) boots a *template*
 /// with no identity (no host name, address or job network settings; a throw-away secret), waits for its
-/// guest agent, and saves it into the ``SnapshotStore`` (QEMU's migration stream to a file). Later VMs start
-/// QEMU with `-incoming` from that file and their own fw_cfg credentials carrying their ``GuestIdentity``;
-/// at the host's hello the guest agent sees the new credentials and becomes that VM (CRNG reseeded from a
-/// fresh seed, clock set, host name, MAC, address) before it answers, so no VM shares the template's
-/// secret, randomness, clock or network identity. A stale, corrupt or unloadable snapshot costs one warning
-/// and a cold boot; a failed save never leaves an entry.
-///
-/// Images with a disk boot cold for now: their saved guest would also need its disk overlay kept.
+/// guest agent, and saves it into the ``SnapshotStore`` (QEMU's migration stream to a file, through the
+/// plug-in's ``SnapshotPlatform``). Later VMs start QEMU with `-incoming` from that file and their own fw_cfg
+/// credentials carrying their ``GuestIdentity``; at the host's hello the guest agent sees the new credentials
+/// and becomes that VM (CRNG reseeded from a fresh seed, clock set, host name, MAC, address) before it
+/// answers, so no VM shares the template's secret, randomness, clock or network identity. An image with a
+/// disk keeps the template's overlay beside the state; each restored VM's overlay is backed by it. A stale,
+/// corrupt or unloadable snapshot costs one warning and a cold boot; a failed save never leaves an entry.
 public struct SnapshotBoot: Sendable {
     /// Searched in order; new snapshots are saved into the first.
     public var stores: [SnapshotStore]
@@ -31,19 +30,30 @@ public struct SnapshotBoot: Sendable {
     /// The oldest guest agent that takes on a restored identity.
     static let minimumAgentVersion = 2
 
-    /// Boots `profile` of `image`: from a snapshot when one is usable (saving one first when there is none),
-    /// else cold. `credentials` (nil: a standalone secret) are written with `identity` for the guest.
+    /// Boots `profile` of `image` under QEMU: from a snapshot when one is usable (saving one first when there
+    /// is none), else cold. `credentials` (nil: a standalone secret) are written with `identity` for the guest.
     public func boot(image: ImageEntry, profile: VMProfile, credentials: GuestCredentials?, identity: GuestIdentity,
                      accelerator: Accelerator, timeout: Duration, locator: ExecutableLocator,
                      logger: Logger) async throws -> (machine: QEMUMachine, restored: Bool) {
-        func cold() async throws -> (machine: QEMUMachine, restored: Bool) {
+        let platform = QEMUSnapshotPlatform(accelerator: accelerator, bootTimeout: timeout, locator: locator, logger: logger)
+        let (machine, restored) = try await boot(on: platform, image: image, profile: profile, credentials: credentials,
+                                                 identity: identity, logger: logger)
+        return (machine, restored)
+    }
+
+    /// Boots `profile` of `image` through `platform`: from a snapshot when one is usable (saving one first
+    /// when there is none), else cold.
+    public func boot<Platform: SnapshotPlatform>(on platform: Platform, image: ImageEntry, profile: VMProfile,
+                                                 credentials: GuestCredentials?, identity: GuestIdentity,
+                                                 logger: Logger) async throws -> (started: Platform.Started, restored: Bool) {
+        func cold() async throws -> (started: Platform.Started, restored: Bool) {
             try write(credentials, identity: identity, profile: profile)
-            return (try await QEMUMachine.boot(profile, accelerator: accelerator, timeout: timeout, locator: locator, logger: logger), false)
+            return (try await platform.bootCold(profile), false)
         }
-        guard !stores.isEmpty, profile.disk == nil else { return try await cold() }
+        guard !stores.isEmpty else { return try await cold() }
         let key: SnapshotKey
         do {
-            key = try await SnapshotKey(profile: profile, accelerator: accelerator, locator: locator)
+            key = try await platform.key(for: profile)
         } catch {
             return try await cold()
         }
@@ -60,8 +70,7 @@ public struct SnapshotBoot: Sendable {
             case .unusable: return try await cold()
             case .absent:
                 do {
-                    entry = try await saveTemplate(image: image, like: profile, key: key, into: stores[0],
-                                                   accelerator: accelerator, locator: locator, logger: logger)
+                    entry = try await saveTemplate(on: platform, image: image, like: profile, key: key, into: stores[0], logger: logger)
                 } catch is CancellationError {
                     throw CancellationError()
                 } catch {
@@ -74,11 +83,13 @@ public struct SnapshotBoot: Sendable {
         do {
             try write(credentials, identity: identity, profile: profile)
             var restoring = profile
-            // The saved RAM, mapped copy-on-write: nothing is copied, the VMs of a node share its clean pages.
-            if entry.meta.ramBytes > 0 { restoring.memoryFile = VMMemoryFile(path: entry.ramPath, shared: false) }
-            let machine = try await QEMUMachine.boot(restoring, accelerator: accelerator, timeout: restoreTimeout,
-                                                     restoreFrom: entry.statePath, locator: locator, logger: logger)
-            return (machine, true)
+            // The restored guest's disk is the template's as saved: its overlay is backed by the entry's.
+            if var disk = restoring.disk, entry.meta.diskBytes != nil {
+                disk.basePath = entry.diskPath
+                disk.baseFormat = "qcow2"
+                restoring.disk = disk
+            }
+            return (try await platform.restore(restoring, from: entry, timeout: restoreTimeout), true)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -93,15 +104,23 @@ public struct SnapshotBoot: Sendable {
     /// secret nobody keeps) are what the template's guest answers before it is saved; tests pass known ones.
     public func prepare(image: ImageEntry, like profile: VMProfile, accelerator: Accelerator, locator: ExecutableLocator,
                         templateCredentials: GuestCredentials? = nil, logger: Logger) async throws -> SnapshotStore.Entry {
-        let key = try await SnapshotKey(profile: profile, accelerator: accelerator, locator: locator)
+        try await prepare(on: QEMUSnapshotPlatform(accelerator: accelerator, bootTimeout: .seconds(300), locator: locator, logger: logger),
+                          image: image, like: profile, templateCredentials: templateCredentials, logger: logger)
+    }
+
+    /// ``prepare(image:like:accelerator:locator:templateCredentials:logger:)`` through any plug-in's platform.
+    public func prepare<Platform: SnapshotPlatform>(on platform: Platform, image: ImageEntry, like profile: VMProfile,
+                                                    templateCredentials: GuestCredentials? = nil,
+                                                    logger: Logger) async throws -> SnapshotStore.Entry {
+        let key = try await platform.key(for: profile)
         if case .found(let entry) = find(key, logger: logger) { return entry }
         guard let store = stores.first, let lock = await store.lock(key: key.digest, timeout: lockTimeout) else {
             throw V2MError.migrationFailed(vm: profile.name, reason: "cannot take the snapshot cache's lock")
         }
         defer { lock.release() }
         if case .found(let entry) = store.lookup(key.meta) { return entry }
-        return try await saveTemplate(image: image, like: profile, key: key, into: store, accelerator: accelerator,
-                                      locator: locator, credentials: templateCredentials, logger: logger)
+        return try await saveTemplate(on: platform, image: image, like: profile, key: key, into: store,
+                                      credentials: templateCredentials, logger: logger)
     }
 
     /// The first usable entry; an unusable one is removed with one warning.
@@ -130,11 +149,25 @@ public struct SnapshotBoot: Sendable {
         try GuestCredentialsFile.write(credentials, to: profile.guestChannel.credentialsPath)
     }
 
+    /// Keeps a stopped template's disk overlay as `staging/disk.qcow2` (a hard link, else a copy), before the
+    /// template's end removes its own; the platform calls it between saving and ending the template.
+    public static func keepDisk(of template: VMProfile, in staging: String) throws {
+        guard let disk = template.disk else { return }
+        let kept = staging + "/disk.qcow2"
+        if link(disk.overlayPath, kept) != 0 {
+            guard errno == EXDEV else {
+                throw V2MError.migrationFailed(vm: template.name, reason: "cannot keep the disk overlay \(disk.overlayPath): \(String(cString: strerror(errno)))")
+            }
+            try FileManager.default.copyItem(atPath: disk.overlayPath, toPath: kept)
+        }
+    }
+
     /// Boots a template like `profile` (same shape; no identity; NICs on unconnected sockets), waits for its
     /// guest agent, saves it, and publishes the entry.
-    private func saveTemplate(image: ImageEntry, like profile: VMProfile, key: SnapshotKey, into store: SnapshotStore,
-                              accelerator: Accelerator, locator: ExecutableLocator, credentials: GuestCredentials? = nil,
-                              logger: Logger) async throws -> SnapshotStore.Entry {
+    private func saveTemplate<Platform: SnapshotPlatform>(on platform: Platform, image: ImageEntry, like profile: VMProfile,
+                                                          key: SnapshotKey, into store: SnapshotStore,
+                                                          credentials: GuestCredentials? = nil,
+                                                          logger: Logger) async throws -> SnapshotStore.Entry {
         let name = RuntimeDirectory.uniqueName(prefix: "tmpl")
         let parent = (profile.runtimeDirectory as NSString).deletingLastPathComponent
         let directory = try RuntimeDirectory.make(name: name, preferredParent: parent)
@@ -143,37 +176,28 @@ public struct SnapshotBoot: Sendable {
             VMNIC(mac: VMNIC.mac(for: name, index: index),
                   network: .unixDatagram(vmPath: directory + "/n\(index).sock", switchPath: directory + "/none\(index).sock"))
         }
-        var template = VMProfile(image: image, name: name, vcpus: profile.vcpus, memoryBytes: profile.memoryBytes,
+        let template = VMProfile(image: image, name: name, vcpus: profile.vcpus, memoryBytes: profile.memoryBytes,
                                  runtimeDirectory: directory, nics: nics)
-        // The template's RAM lives in the entry-to-be: saving writes only device state beside it.
         let staging = try store.makeStaging()
-        template.memoryFile = VMMemoryFile(path: staging + "/ram", shared: true)
         // A secret nobody keeps: the template's guest answers no host after it is saved.
         var templateCredentials = credentials ?? GuestCredentials(jobID: "snapshot-template", rank: 0, secret: .generate())
         templateCredentials.identity = GuestIdentity(hostname: "")
-        try GuestCredentialsFile.write(templateCredentials, to: template.guestChannel.credentialsPath)
         let clock = ContinuousClock()
         let started = clock.now
-        let machine: QEMUMachine
         do {
-            machine = try await QEMUMachine.boot(template, accelerator: accelerator, timeout: .seconds(300), locator: locator, logger: logger)
-        } catch {
-            try? FileManager.default.removeItem(atPath: staging)
-            throw error
-        }
-        do {
-            guard let version = Int(machine.info.agentVersion), version >= Self.minimumAgentVersion else {
-                throw V2MError.invalidProfile("image \(image.manifest.name)'s guest agent (version \(machine.info.agentVersion)) cannot take on a restored VM's identity; rebuild the image")
+            try GuestCredentialsFile.write(templateCredentials, to: template.guestChannel.credentialsPath)
+            try await platform.saveTemplate(template, into: staging) { info in
+                guard let version = Int(info.agentVersion), version >= Self.minimumAgentVersion else {
+                    throw V2MError.invalidProfile("image \(image.manifest.name)'s guest agent (version \(info.agentVersion)) cannot take on a restored VM's identity; rebuild the image")
+                }
             }
-            await machine.guest.close()
-            try await machine.saveState(to: staging + "/state")
         } catch {
-            await machine.kill()
             try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
-        await machine.kill()
-        let entry = try store.commit(staging: staging, meta: key.meta)
+        var meta = key.meta
+        meta.diskBase = template.disk?.basePath
+        let entry = try store.commit(staging: staging, meta: meta)
         logger.info("snapshot saved", metadata: ["image": "\(image.manifest.name)", "shape": "\(key.shape)",
                                                  "bytes": "\(entry.meta.stateBytes)", "seconds": "\((clock.now - started).seconds)"])
         return entry

@@ -1,8 +1,8 @@
 import VSE
 
-/// How the `qemu` plug-in starts a job's VMs: through ``SnapshotBoot`` (from the image's saved guest when its
-/// stores hold one, saving one first when they do not; cold with no stores), with each VM's credentials and
-/// identity read from the credentials file its owner wrote before `start`.
+/// How the `qemu` and `libvirt` plug-ins start a job's VMs: through ``SnapshotBoot`` (from the image's saved
+/// guest when its stores hold one, saving one first when they do not; cold with no stores), with each VM's
+/// credentials and identity read from the credentials file its owner wrote before `start`.
 public struct SnapshotStart: Sendable {
     public var boot: SnapshotBoot
     /// The image every VM of the plug-in boots (a template is booted from it).

@@ -1,8 +1,9 @@
 import Foundation
 
 /// The snapshot cache beside the image cache: `snapshots/<key>/` holds a saved, ready guest (`state`, a
-/// hypervisor's migration stream, and `ram`, its memory when kept apart) and `meta.json` saying what it was
-/// saved from. The key hashes the image
+/// hypervisor's migration stream; `ram`, its memory when kept apart; `disk.qcow2`, the template's disk
+/// overlay when the image has a disk, which restored VMs' overlays are backed by) and `meta.json` saying what
+/// it was saved from. The key hashes the image
 /// id, the machine shape and the hypervisor's version (see V2M's `SnapshotKey`), so any change is a miss.
 ///
 /// Entries appear only by renaming a finished directory from `tmp/` (state file synced, then meta written),
@@ -37,6 +38,10 @@ public struct SnapshotStore: Sendable, Equatable {
         public var stateBytes: UInt64 = 0
         /// Size of `ram` (0: none, the memory is in `state`).
         public var ramBytes: UInt64 = 0
+        /// Size of `disk.qcow2` (nil: the image has no disk).
+        public var diskBytes: UInt64?
+        /// The base image `disk.qcow2` is backed by (it must still be there).
+        public var diskBase: String?
         public var createdAt: Date = Date()
 
         public init(key: String, imageID: String, shape: String, hypervisor: String) {
@@ -53,6 +58,8 @@ public struct SnapshotStore: Sendable, Equatable {
         public var directory: String
         public var statePath: String { directory + "/state" }
         public var ramPath: String { directory + "/ram" }
+        /// The template's disk overlay (qcow2, backed by `meta.diskBase`); read-only once published.
+        public var diskPath: String { directory + "/disk.qcow2" }
     }
 
     /// What `lookup` found.
@@ -91,6 +98,15 @@ public struct SnapshotStore: Sendable, Equatable {
                 return .unusable(path: path, reason: "its ram file has \(ram.map { "\($0)" } ?? "no") bytes, \(meta.ramBytes) were saved (truncated?)")
             }
         }
+        if let diskBytes = meta.diskBytes {
+            let disk = (try? FileManager.default.attributesOfItem(atPath: entry.diskPath)[.size] as? NSNumber)?.uint64Value
+            guard disk == diskBytes else {
+                return .unusable(path: path, reason: "its disk overlay has \(disk.map { "\($0)" } ?? "no") bytes, \(diskBytes) were saved (truncated?)")
+            }
+            if let base = meta.diskBase, !FileManager.default.fileExists(atPath: base) {
+                return .unusable(path: path, reason: "the base disk its overlay is backed by (\(base)) is gone")
+            }
+        }
         return .found(entry)
     }
 
@@ -99,8 +115,8 @@ public struct SnapshotStore: Sendable, Equatable {
         try TemporaryDirectory(in: state.tmp, prefix: "snapshot").path
     }
 
-    /// Publishes `staging` (holding `state`) as the entry for `meta.key`: syncs the state file, writes the
-    /// meta, renames the directory into place. On any failure `staging` is removed and nothing is published.
+    /// Publishes `staging` (holding `state`, perhaps `ram` and `disk.qcow2`) as the entry for `meta.key`: syncs
+    /// the files, writes the meta, renames the directory into place. On any failure `staging` is removed and nothing is published.
     @discardableResult
     public func commit(staging: String, meta: Meta) throws -> Entry {
         do {
@@ -108,6 +124,7 @@ public struct SnapshotStore: Sendable, Equatable {
             meta.stateBytes = try Self.sync(staging + "/state")
             guard meta.stateBytes > 0 else { throw SnapshotStoreError.io("\(staging)/state is empty") }
             if FileManager.default.fileExists(atPath: staging + "/ram") { meta.ramBytes = try Self.sync(staging + "/ram") }
+            if FileManager.default.fileExists(atPath: staging + "/disk.qcow2") { meta.diskBytes = try Self.sync(staging + "/disk.qcow2") }
             meta.createdAt = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

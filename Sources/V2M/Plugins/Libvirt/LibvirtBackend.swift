@@ -33,11 +33,14 @@ final class LibvirtBackend: VMBackend, Sendable {
     let logger: Logger
     /// The domain ends with this process (a job's VMs); see `LibvirtHypervisor.autoDestroy`.
     let autoDestroy: Bool
+    /// Start through snapshots (a job's tool agent sets it); nil: every VM boots cold.
+    let snapshotStart: SnapshotStart?
     let state: Mutex<State>
 
     init(profile: VMProfile, accelerator: Accelerator, uri: String, bootTimeout: Duration, locator: ExecutableLocator,
-         logger: Logger, autoDestroy: Bool = false) {
+         logger: Logger, autoDestroy: Bool = false, snapshotStart: SnapshotStart? = nil) {
         self.autoDestroy = autoDestroy
+        self.snapshotStart = snapshotStart
         self.profile = profile
         self.accelerator = accelerator
         self.bootTimeout = bootTimeout
@@ -50,6 +53,9 @@ final class LibvirtBackend: VMBackend, Sendable {
     var domain: String { LibvirtDomainXML.domainName(for: profile.name) }
     var defaultConsoleLog: String { profile.runtimeDirectory + "/console.log" }
     var xmlPath: String { profile.runtimeDirectory + "/domain.xml" }
+    /// vhpc's own QMP monitor of a domain that saves or restores a snapshot, and its migration stream's socket.
+    var monitorSocket: String { profile.runtimeDirectory + "/qmp.sock" }
+    var streamSocket: String { profile.runtimeDirectory + "/mig.sock" }
     var placement: Placement { state.withLock { $0.placement } }
     /// URI of the libvirtd running the domain (the hypervisor's until a migration moves it).
     var uri: String { placement.uri }
@@ -84,17 +90,35 @@ final class LibvirtBackend: VMBackend, Sendable {
     }
 
     func start(onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
+        guard let snapshotStart else { return try await boot(profile, onExit: onExit) }
+        // The owner wrote the VM's credentials (with its identity); SnapshotBoot rewrites them with a fresh seed
+        // and the clock, and restores or boots.
+        let credentials = try? GuestCredentialsFile.read(profile.guestChannel.credentialsPath, vmName: profile.name)
+        let (info, restored) = try await snapshotStart.boot.boot(
+            on: LibvirtSnapshotPlatform(backend: self, onExit: onExit), image: snapshotStart.image, profile: profile,
+            credentials: credentials, identity: credentials?.identity ?? GuestIdentity(hostname: ""), logger: logger)
+        logger.debug("VM started", metadata: ["vm": "\(profile.name)", "from": "\(restored ? "snapshot" : "cold boot")"])
+        return info
+    }
+
+    /// Creates the domain from `booting` (this VM's profile; a restore's disk is backed by the snapshot's) and
+    /// waits for the guest's `ready`. With `withMonitor`, the domain gets vhpc's own QMP monitor; `restoreFrom`
+    /// (a snapshot's state file) starts it as a migration target and loads that state through the monitor.
+    func boot(_ booting: VMProfile, withMonitor: Bool = false, restoreFrom: String? = nil, timeout: Duration? = nil,
+              onExit: @escaping @Sendable (String) -> Void) async throws -> GuestInfo? {
+        let bootTimeout = timeout ?? self.bootTimeout
         // A new boot uses the profile's paths, on the daemon the domain last ran on.
         let consoleLog = defaultConsoleLog
         state.withLock { s in
             s.placement = Placement(uri: s.placement.uri, guestSocket: profile.guestChannel.socketPath, consoleLog: consoleLog)
         }
         try? FileManager.default.createDirectory(atPath: profile.runtimeDirectory, withIntermediateDirectories: true)
-        for stale in [profile.guestChannel.socketPath, consoleLog] { try? FileManager.default.removeItem(atPath: stale) }
+        for stale in [profile.guestChannel.socketPath, consoleLog, monitorSocket, streamSocket] { try? FileManager.default.removeItem(atPath: stale) }
         try GuestCredentialsFile.ensure(profile.guestChannel.credentialsPath, vmName: profile.name)
-        if let disk = profile.disk { try await OverlayDisk.create(disk, locator: locator) }
+        if let disk = booting.disk { try await OverlayDisk.create(disk, locator: locator) }
         let emulator = try locator.require("qemu-system-x86_64")
-        let xml = LibvirtDomainXML(profile: profile, accelerator: accelerator, emulator: emulator, consoleLogPath: consoleLog)
+        let xml = LibvirtDomainXML(profile: booting, accelerator: accelerator, emulator: emulator, consoleLogPath: consoleLog,
+                                   monitorSocket: withMonitor || restoreFrom != nil ? monitorSocket : nil, incoming: restoreFrom != nil)
         do {
             try xml.render().write(toFile: xmlPath, atomically: true, encoding: .utf8)
         } catch {
@@ -109,6 +133,7 @@ final class LibvirtBackend: VMBackend, Sendable {
             return s.generation
         }
         do {
+            if let restoreFrom { try await load(restoreFrom) }
             let guest = try await withDeadline(bootTimeout, onTimeout: { [profile, consoleLog, bootTimeout] in
                 .bootTimeout(vm: profile.name, seconds: bootTimeout.seconds, console: QEMUProcess.tail(of: consoleLog, lines: 5))
             }) { [self] in
@@ -217,7 +242,8 @@ final class LibvirtBackend: VMBackend, Sendable {
         }
         await guest?.close()
         if let disk = profile.disk { OverlayDisk.remove(disk) }
-        for file in [placement.guestSocket, placement.consoleLog, profile.guestChannel.socketPath, defaultConsoleLog, xmlPath] {
+        for file in [placement.guestSocket, placement.consoleLog, profile.guestChannel.socketPath, defaultConsoleLog, xmlPath,
+                     monitorSocket, streamSocket] {
             try? FileManager.default.removeItem(atPath: file)
         }
         if (try? FileManager.default.contentsOfDirectory(atPath: profile.runtimeDirectory))?.isEmpty == true {

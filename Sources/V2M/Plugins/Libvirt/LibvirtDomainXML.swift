@@ -10,13 +10,19 @@ public struct LibvirtDomainXML: Sendable, Equatable {
     public var accelerator: Accelerator
     public var emulator: String
     public var consoleLogPath: String
+    /// A QMP monitor of vhpc's own beside libvirt's (snapshot start saves and restores guests through it).
+    public var monitorSocket: String?
+    /// Start as a migration target (`-incoming defer`): a snapshot's state is loaded through `monitorSocket`.
+    public var incoming = false
 
     public init(profile: VMProfile, accelerator: Accelerator, emulator: String = "/usr/bin/qemu-system-x86_64",
-                consoleLogPath: String) {
+                consoleLogPath: String, monitorSocket: String? = nil, incoming: Bool = false) {
         self.profile = profile
         self.accelerator = accelerator
         self.emulator = emulator
         self.consoleLogPath = consoleLogPath
+        self.monitorSocket = monitorSocket
+        self.incoming = incoming
     }
 
     /// The libvirt domain name for a VM.
@@ -27,11 +33,12 @@ public struct LibvirtDomainXML: Sendable, Equatable {
         // Job-switch NICs are QEMU's unix datagram netdev, which libvirt's interface types cannot express:
         // they go to QEMU as extra arguments (libvirt's qemu namespace), on the PCIe root bus at slot 0x10 and
         // up, far above the slots libvirt fills from 0x1 (QEMU sees these arguments before libvirt's devices).
+        // Snapshot start adds vhpc's own QMP monitor and `-incoming defer` the same way.
         let passthrough = profile.nics.enumerated().compactMap { index, nic -> [String]? in
             guard case .unixDatagram(let vmPath, let switchPath) = nic.network else { return nil }
             return ["-netdev", "dgram,id=vn\(index),local.type=unix,local.path=\(vmPath),remote.type=unix,remote.path=\(switchPath)",
                     "-device", "virtio-net-pci,netdev=vn\(index),mac=\(nic.mac),bus=pcie.0,addr=0x\(String(0x10 + index, radix: 16))"]
-        }.flatMap { $0 }
+        }.flatMap { $0 } + (monitorSocket.map { ["-qmp", "unix:\($0),server=on,wait=off"] } ?? []) + (incoming ? ["-incoming", "defer"] : [])
         let namespace = passthrough.isEmpty ? "" : " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'"
         x.append("<domain type='\(accelerator == .kvm ? "kvm" : "qemu")'\(namespace)>")
         x.append("  <name>\(escape(Self.domainName(for: profile.name)))</name>")

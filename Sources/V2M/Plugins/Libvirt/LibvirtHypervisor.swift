@@ -16,6 +16,9 @@ public struct LibvirtHypervisor: Hypervisor {
     /// Domains end with the process that started them (libvirt's autodestroy: a job's VMs must not outlive
     /// its agent, even one killed with SIGKILL); such domains cannot be migrated.
     public var autoDestroy = false
+    /// Start VMs through snapshots (a job's tool agent sets it; see `LibvirtSnapshotPlatform`); nil: every VM
+    /// boots cold.
+    public var snapshotStart: SnapshotStart?
 
     /// `uri` defaults to `$LIBVIRT_DEFAULT_URI`, else `qemu:///system`.
     public init(accelerator: Accelerator = .tcg, uri: String? = nil, bootTimeout: Duration = .seconds(120),
@@ -38,7 +41,7 @@ public struct LibvirtHypervisor: Hypervisor {
 
     public func makeBackend(for profile: VMProfile) throws(V2MError) -> any VMBackend {
         LibvirtBackend(profile: profile, accelerator: accelerator, uri: uri, bootTimeout: bootTimeout,
-                       locator: locator, logger: logger, autoDestroy: autoDestroy)
+                       locator: locator, logger: logger, autoDestroy: autoDestroy, snapshotStart: snapshotStart)
     }
 
     /// The domain's real state as its libvirtd reports it (the one the record names after a migration); a
