@@ -87,7 +87,7 @@ struct TopologyBenchmark {
             let source = pairs[sample].0
             guard alive[source] else { continue }
             let distance = surviving.distances(from: source)
-            for (_, destination) in pairs[(sample * 500)..<min(pairs.count, sample * 500 + 500)]
+            for (_, destination) in pairs[min(pairs.count, sample * 500)..<min(pairs.count, sample * 500 + 500)]
             where alive[destination] && destination != source {
                 attempted += 1
                 var current = source
