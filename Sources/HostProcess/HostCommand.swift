@@ -6,9 +6,10 @@ import Glibc
 
 /// Runs a host program to completion, capturing its output: the one run-to-completion of vhpc.
 ///
-/// The child is started by ``ProcessSpawner`` in its own process group, stdin from /dev/null; its stdout and
-/// stderr are drained at once (one on a reader thread), so a child that fills one pipe while we read the
-/// other cannot deadlock; its exit comes from ``ChildReaper`` (pidfd, no polling). While it runs its group is
+/// The child is started by ``ProcessSpawner`` in its own process group, stdin from /dev/null (or ``input``);
+/// its stdout and stderr are drained at once (each on a reader thread, ``RunningCommand``), so a child that
+/// fills one pipe while we read the other cannot deadlock; its exit comes from ``ChildReaper`` (pidfd, no
+/// polling). A ``timeout`` kills its process group (SIGKILL) when it runs longer. While it runs its group is
 /// in ``ChildGroups``, which ``TerminationSignals/exit(after:)`` ends on Ctrl-C, so no build step outlives the CLI. Failures
 /// become `HostCommandError`, which names the command, its exit status and the tail of its stderr.
 public struct HostCommand: Sendable {
@@ -16,13 +17,19 @@ public struct HostCommand: Sendable {
     public var arguments: [String]
     public var environment: [String: String]?
     public var workingDirectory: String?
+    /// Bytes written to the child's stdin, which is then closed (nil: stdin is /dev/null).
+    public var input: Data?
+    /// After this long the child's process group is killed (SIGKILL) and the output says ``Output/timedOut``.
+    public var timeout: Duration?
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                workingDirectory: String? = nil) {
+                workingDirectory: String? = nil, input: Data? = nil, timeout: Duration? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
+        self.input = input
+        self.timeout = timeout
     }
 
     /// What a finished command printed.
@@ -31,6 +38,8 @@ public struct HostCommand: Sendable {
         public var status: Int32
         public var stdout: Data
         public var stderr: Data
+        /// Whether the command's ``HostCommand/timeout`` killed it.
+        public var timedOut = false
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
         public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
     }
@@ -43,31 +52,37 @@ public struct HostCommand: Sendable {
 
     /// Runs and returns whatever the exit status was; throws only if the program cannot start.
     public func runAllowingFailure() throws(HostCommandError) -> Output {
+        try start().wait()
+    }
+
+    /// Starts the command and returns at once; ``RunningCommand/wait()`` collects its output. Throws only if
+    /// the program cannot start.
+    public func start() throws(HostCommandError) -> RunningCommand {
         guard let path = Self.resolve(executable) else { throw .notFound(executable) }
         let output: (read: Int32, write: Int32), errors: (read: Int32, write: Int32)
+        var stdin: (read: Int32, write: Int32)?
         do {
             output = try ProcessSpawner.makePipe()
             errors = try ProcessSpawner.makePipe()
+            if input != nil { stdin = try ProcessSpawner.makePipe() }
         } catch {
             throw .notFound("\(executable): \(error)")
         }
-        let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let inputFD = stdin?.read ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawnNow(
                 executable: path, arguments: arguments, environment: environment ?? ProcessInfo.processInfo.environment,
-                streams: .init(stdin: input, stdout: output.write, stderr: errors.write),
+                streams: .init(stdin: inputFD, stdout: output.write, stderr: errors.write),
                 newProcessGroup: true, directory: workingDirectory)
         } catch {
-            for fd in [input, output.read, output.write, errors.read, errors.write] { close(fd) }
+            for fd in [inputFD, output.read, output.write, errors.read, errors.write] + (stdin.map { [$0.write] } ?? []) { close(fd) }
             throw .notFound("\(executable): \(error)")
         }
         ChildGroups.shared.add(pid)
-        defer { ChildGroups.shared.remove(pid) }
-        for fd in [input, output.write, errors.write] { close(fd) }
-        let (stdout, stderr) = Self.drain(output.read, errors.read)
-        let termination = ChildReaper.shared.waitForTerminationBlocking(pid)
-        return Output(status: termination.code, stdout: stdout, stderr: stderr)
+        for fd in [inputFD, output.write, errors.write] { close(fd) }
+        if let stdin, let input { Self.feed(stdin.write, input) }
+        return RunningCommand(pid: pid, stdout: output.read, stderr: errors.read, timeout: timeout)
     }
 
     /// Runs on a thread of its own (the caller's task does not block a thread) and throws unless the exit
@@ -92,34 +107,24 @@ public struct HostCommand: Sendable {
         return output
     }
 
-    /// Reads two descriptors to end-of-file at the same time (the second on a reader thread) and closes them.
-    static func drain(_ first: Int32, _ second: Int32) -> (Data, Data) {
-        let secondData = Mutex<Data>(Data())
-        let secondDone = DispatchSemaphore(value: 0)
-        let reader = Thread {
-            secondData.withLock { $0 = readToEnd(second) }
-            secondDone.signal()
-        }
-        reader.name = "vhpc-drain"
-        reader.start()
-        let firstData = readToEnd(first)
-        secondDone.wait()
-        close(first)
-        close(second)
-        return (firstData, secondData.withLock { $0 })
-    }
-
-    private static func readToEnd(_ fd: Int32) -> Data {
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count > 0 {
-                data.append(contentsOf: buffer[0..<count])
-            } else if count == 0 || errno != EINTR {
-                return data
+    /// Writes `data` to `fd` on a thread of its own (the child may read it slowly), then closes it. SIGPIPE is
+    /// blocked on that thread: a child that exits without reading makes the write fail (EPIPE), not kill us.
+    private static func feed(_ fd: Int32, _ data: Data) {
+        let thread = Thread {
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
+            var offset = 0
+            let bytes = [UInt8](data)
+            while offset < bytes.count {
+                let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if count > 0 { offset += count } else if count < 0, errno == EINTR { continue } else { break }
             }
+            close(fd)
         }
+        thread.name = "vhpc-feed"
+        thread.start()
     }
 
     public var commandLine: String { ([executable] + arguments).map(Self.quoted).joined(separator: " ") }

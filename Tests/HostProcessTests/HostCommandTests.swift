@@ -90,4 +90,44 @@ import Testing
         #expect(seen)
         _ = try await output
     }
+
+    /// `input` reaches the child's stdin, which is closed after it (so `cat` ends).
+    @Test(.timeLimit(.minutes(1))) func inputIsTheChildsStdin() throws {
+        let text = String(repeating: "line\n", count: 50_000)  // more than a pipe holds
+        let output = try HostCommand("/bin/cat", [], input: Data(text.utf8)).run()
+        #expect(output.stdoutText == text)
+    }
+
+    /// A child that exits without reading its input: the write fails (EPIPE), the test process lives on.
+    @Test(.timeLimit(.minutes(1))) func inputToAChildThatDoesNotReadIsDropped() throws {
+        let output = try HostCommand("/bin/true", [], input: Data(count: 1 << 20)).run()
+        #expect(output.status == 0)
+    }
+
+    /// A command still running after its timeout is killed with its whole process group, and says so.
+    @Test(.timeLimit(.minutes(1))) func aTimeoutKillsTheWholeGroup() throws {
+        let started = ContinuousClock.now
+        let output = try HostCommand("/bin/sh", ["-c", "sleep 30 & echo $$; sleep 30"], timeout: .milliseconds(300)).runAllowingFailure()
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(output.timedOut)
+        #expect(output.status == 128 + SIGKILL)
+        let group = pid_t(output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(group > 0 && Self.liveMembers(ofGroup: group).isEmpty, "nothing of the group is left")
+        let quick = try HostCommand("/bin/sh", ["-c", "exit 0"], timeout: .seconds(30)).run()
+        #expect(!quick.timedOut)
+    }
+
+    /// A started command: its output can be watched while it runs, it can be signalled, and `wait()`
+    /// collects its status and everything it printed.
+    @Test(.timeLimit(.minutes(1))) func aStartedCommandIsWatchedSignalledAndCollected() async throws {
+        let running = try HostCommand("/bin/sh", ["-c", "trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.05; done"]).start()
+        while !running.stdoutSoFar.contains("ready") { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(running.isRunning)
+        running.signal(SIGINT)
+        let output = await running.output()
+        #expect(output.status == 5)
+        #expect(output.stdoutText == "ready\ngot INT\n")
+        #expect(!running.isRunning)
+        #expect(running.wait().status == 5, "a second wait returns the same")
+    }
 }

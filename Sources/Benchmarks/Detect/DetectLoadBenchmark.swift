@@ -29,19 +29,10 @@ public struct DetectLoadBenchmark: Sendable {
             var failedJobs = 0
             var failures = 0
             for _ in 0..<jobs {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: vhpc)
-                process.arguments = ["run", "-N", "\(nodes)", "--heartbeat", heartbeat, "--", "sh", "-c", spin]
                 var environment = ProcessInfo.processInfo.environment
                 environment["VHPC_DETECTOR"] = mode
-                process.environment = environment
-                let err = Pipe()
-                process.standardError = err
-                process.standardOutput = FileHandle.nullDevice
-                process.standardInput = FileHandle.nullDevice
-                try process.run()
-                let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
+                let text = try HostCommand(vhpc, ["run", "-N", "\(nodes)", "--heartbeat", heartbeat, "--", "sh", "-c", spin],
+                                           environment: environment).runAllowingFailure().stderrText
                 let count = text.split(separator: "\n").filter { $0.contains(" failed (") }.count
                 failures += count
                 if count > 0 { failedJobs += 1 }

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// TCP traffic received per process, read off the kernel's sockets (`ss -tinp`): what crossed the wire, not
 /// what the protocol says it sends. Bytes are TCP payload bytes (frames with headers and MACs); data segments
@@ -9,15 +10,7 @@ struct WireTrafficSample {
 
     /// The current counters of every established TCP socket owned by one of `pids`.
     static func take(pids: Set<Int32>) throws -> WireTrafficSample {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
-        process.arguments = ["-tinpH", "state", "established"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try HostCommand("/usr/bin/ss", ["-tinpH", "state", "established"]).runAllowingFailure().stdout
         var sample = WireTrafficSample()
         var owner: Int32?
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {

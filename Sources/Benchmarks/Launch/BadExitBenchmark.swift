@@ -39,12 +39,7 @@ public struct BadExitBenchmark: Sendable {
         let program = NSTemporaryDirectory() + "vhpc-bench-early-exit-\(getpid())"
         defer { unlink(program) }
         if FileManager.default.fileExists(atPath: mpiSource), FileManager.default.isExecutableFile(atPath: "/usr/bin/mpicc.mpich") {
-            let compile = Process()
-            compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
-            compile.arguments = ["-O2", "-o", program, mpiSource]
-            try compile.run()
-            compile.waitUntilExit()
-            if compile.terminationStatus == 0 {
+            if try HostCommand("/usr/bin/mpicc.mpich", ["-O2", "-o", program, mpiSource]).runAllowingFailure().status == 0 {
                 configurations.append(("\(nodes) MPI ranks (issue 15)", "vhpc run", [vhpc, "run", "-N", "\(nodes)", "--", program]))
                 configurations.append(("\(nodes) MPI ranks (issue 15)", "mpiexec.hydra", ["/usr/bin/mpiexec.hydra", "-n", "\(nodes)", program]))
             }
@@ -88,27 +83,36 @@ public struct BadExitBenchmark: Sendable {
 
     /// Runs `argv` to its end; returns its status, the wall-clock time (s) it ended, and when a stdout line
     /// containing `watchLine` arrived.
+    /// (HostProcess's spawner with a pipe read here, not a ``HostCommand``: the line's arrival is timed as it is read.)
     static func runToEnd(_ argv: [String], watchLine: String?) throws -> (Int32, Double, Double?) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let out = try ProcessSpawner.makePipe()
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(devNull) }
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawnNow(
+                executable: argv[0], arguments: Array(argv.dropFirst()), environment: ProcessInfo.processInfo.environment,
+                streams: .init(stdin: devNull, stdout: out.write, stderr: devNull), newProcessGroup: true)
+        } catch {
+            close(out.read)
+            close(out.write)
+            throw error
+        }
+        close(out.write)
+        defer { close(out.read) }
         var seen: Double?
         var pending = Data()
-        let handle = out.fileHandleForReading
+        var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
+            let count = read(out.read, &chunk, chunk.count)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
             if let watchLine, seen == nil {
-                pending.append(chunk)
+                pending.append(contentsOf: chunk[0..<count])
                 if String(decoding: pending, as: UTF8.self).contains(watchLine) { seen = Date().timeIntervalSince1970 }
             }
         }
-        process.waitUntilExit()
-        return (process.terminationStatus, Date().timeIntervalSince1970, seen)
+        let status = ChildReaper.shared.waitForTerminationBlocking(pid).code
+        return (status, Date().timeIntervalSince1970, seen)
     }
 }

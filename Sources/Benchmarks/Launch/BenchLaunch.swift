@@ -63,15 +63,11 @@ struct BenchLaunch {
         let file = directory + "/\(name).c"
         let binary = directory + "/\(name)"
         guard (try? source.write(toFile: file, atomically: true, encoding: .utf8)) != nil else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = flags + ["-o", binary, file]
-        guard (try? process.run()) != nil else {
+        guard let compiled = try? HostCommand(compiler, flags + ["-o", binary, file]).runAllowingFailure() else {
             print("cannot run \(compiler)")
             return nil
         }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard compiled.status == 0 else {
             print("\(compiler) failed on \(name).c")
             return nil
         }

@@ -56,35 +56,18 @@ public struct LaunchBenchmark: Sendable {
 
     /// Wall time of one run in seconds; nil when it failed (non-zero exit, or killed after `timeout`).
     static func time(_ command: [String], timeout: Int) -> Double? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
         let started = ContinuousClock.now
-        guard (try? process.run()) != nil else { return nil }
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeout), execute: watchdog)
-        process.waitUntilExit()
-        watchdog.cancel()
+        guard let run = try? HostCommand(command[0], Array(command.dropFirst()), timeout: .seconds(timeout)).runAllowingFailure() else {
+            return nil
+        }
         let elapsed = ContinuousClock.now - started
-        return process.terminationStatus == 0 && process.terminationReason == .exit ? elapsed.seconds : nil
+        return run.status == 0 && !run.timedOut ? elapsed.seconds : nil
     }
 
     /// The interface on the route towards `host` (`ip route get`), for hydra's -iface.
     static func interface(towards host: String) -> String? {
         guard let address = SSHHostResolver.localAddress(towards: host) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["-o", "-4", "addr", "show"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        guard let text = try? HostCommand("/usr/sbin/ip", ["-o", "-4", "addr", "show"]).runAllowingFailure().stdoutText else { return nil }
         for line in text.split(separator: "\n") where line.contains(" inet \(address)/") {
             let words = line.split(separator: " ")
             if words.count > 1 { return String(words[1]) }

@@ -139,21 +139,12 @@ public struct SoakBenchmark: Sendable {
     /// `timeout` seconds; `inject` sends a signal to one of its agent processes (picked by the third value)
     /// after the delay. Then lists the processes carrying the marker still alive, and kills them.
     static func execute(_ command: [String], marker: String, tmpdir: String? = nil, timeout: Int, inject: (Int32, Duration, UInt64)?) -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
         var environment = ProcessInfo.processInfo.environment
         environment[markerVariable] = marker
         if let tmpdir { environment["TMPDIR"] = tmpdir }
-        process.environment = environment
-        let errors = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return Outcome(status: -1, stderr: "cannot start \(command[0])", hung: false, leftovers: []) }
-        let stderr = LockedData()
-        let reader = Thread { stderr.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
+        guard let process = try? HostCommand(command[0], Array(command.dropFirst()), environment: environment).start() else {
+            return Outcome(status: -1, stderr: "cannot start \(command[0])", hung: false, leftovers: [])
+        }
         var injected: String?
         if let (signal, delay, pick) = inject {
             Thread.sleep(forTimeInterval: delay.seconds)
@@ -172,8 +163,8 @@ public struct SoakBenchmark: Sendable {
         let deadline = ContinuousClock.now + .seconds(timeout)
         while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
         let hung = process.isRunning
-        if hung { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        if hung { process.signal(SIGKILL) }
+        let finished = process.wait()
         // A job's end waits for its processes; give ones killed by its sweep a moment to be reaped.
         var left = marked(marker)
         let grace = ContinuousClock.now + .seconds(2)
@@ -183,8 +174,7 @@ public struct SoakBenchmark: Sendable {
         }
         let names = left.map { "\($0) \(commandLine($0).prefix(60))" }
         for pid in left { kill(pid, SIGKILL) }
-        let text = String(decoding: stderr.wait(), as: UTF8.self)
-        return Outcome(status: hung ? -1 : process.terminationStatus, stderr: text, hung: hung, leftovers: names, injected: injected)
+        return Outcome(status: hung ? -1 : finished.status, stderr: finished.stderrText, hung: hung, leftovers: names, injected: injected)
     }
 
     static let markerVariable = "VHPC_SOAK_MARK"
@@ -225,25 +215,5 @@ public struct SoakBenchmark: Sendable {
             for path in all where path.contains(".partial-") { found.insert("nodes/\(node)/\(path)") }
         }
         return found
-    }
-}
-
-/// Bytes handed from a reader thread to the waiting one.
-private final class LockedData: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var data: Data?
-
-    func set(_ value: Data) {
-        condition.lock()
-        data = value
-        condition.signal()
-        condition.unlock()
-    }
-
-    func wait() -> Data {
-        condition.lock()
-        defer { condition.unlock() }
-        while data == nil { condition.wait() }
-        return data!
     }
 }
