@@ -110,3 +110,47 @@ final class CollectedLog: LogHandler, @unchecked Sendable {
         collected.withLock { $0.append((level, words.isEmpty ? "\(message)" : "\(message) \(words)")) }
     }
 }
+
+extension V2MLibvirtSnapshotTests {
+    @Test("libvirt: a disk that fills up while the template is saved: a cold boot, one warning, no entry, nothing half-written")
+    func fullDiskWhileSaving() async throws {
+        try #require(V2MLibvirtd.ensureRunning(), "libvirtd not available")
+        let image = try V2MSnapshotTests.image()
+        // A 32 MiB tmpfs holds the VM's sockets, logs and files but not the ~110 MiB stream of a saved guest.
+        let root = "/tmp/v18-full-\(getpid())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let mounted = try CLI.run(program: "/bin/mount", ["-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", root])
+        try #require(mounted.status == 0, "cannot mount a tmpfs (needs root): \(mounted.stderr)")
+        defer { _ = try? CLI.run(program: "/bin/umount", ["-l", root]) }
+        let state = StateDirectory(root: root)
+        let log = CollectedLog()
+        var hypervisor = LibvirtHypervisor(accelerator: .tcg, logger: Logger(label: "test") { _ in log })
+        hypervisor.autoDestroy = true
+        hypervisor.snapshotStart = SnapshotStart(boot: SnapshotBoot(stores: [SnapshotStore(state: state)]), image: image)
+        var profile = VMProfile(image: image, name: "v18-full-\(getpid())", runtimeDirectory: root + "/vms/r0")
+        profile.kernelCommandLine += " vhpc.hostname=tiny-full"
+        let vm = try hypervisor.define(profile)
+        try GuestCredentialsFile.write(GuestCredentials(jobID: "job-full", rank: 0, secret: .generate(),
+                                                        identity: GuestIdentity(hostname: "tiny-full")),
+                                       to: profile.guestChannel.credentialsPath)
+        do {
+            try await vm.start()
+            let out = Mutex<[UInt8]>([])
+            #expect(try await vm.exec(["hostname"], onOutput: { _, bytes in out.withLock { $0 += bytes } }) == 0)
+            #expect(String(decoding: out.withLock { $0 }, as: UTF8.self) == "tiny-full\n")
+            _ = try? await vm.stop(timeout: .seconds(20))
+        } catch {
+            _ = try? await vm.stop(force: true)
+            throw error
+        }
+        #expect(log.lines.last { $0.hasPrefix("VM started") }?.contains("from=cold boot") == true)
+        #expect(log.warnings.count == 1 && log.warnings.first?.contains("no snapshot") == true, "\(log.warnings)")
+        print("libvirt, full disk while saving: \(log.warnings.first ?? "no warning")")
+        #expect(SnapshotStore(state: state).list().isEmpty)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: state.tmp)) ?? []).isEmpty, "left in tmp")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: root + "/snapshots"))?.filter { !$0.hasPrefix(".") }.isEmpty ?? true)
+        #expect(!V2MLibvirtd.vhpcDomains().contains { $0.contains("tmpl-\(getpid())-") || $0.contains("v18-full") })
+        #expect(V2MLeftovers.qemuProcesses(mentioning: root).isEmpty)
+    }
+}

@@ -62,7 +62,12 @@ extension LibvirtBackend {
                 await qmp.close()
                 _ = try await receiver.finished()
             } catch {
-                receiver.close()
+                // A failed write (a full disk) reaches QEMU only as a broken pipe: name the cause instead.
+                do {
+                    _ = try await receiver.finished(timeout: .seconds(5))
+                } catch V2MError.migrationFailed(_, let reason) {
+                    throw V2MError.migrationFailed(vm: profile.name, reason: reason)
+                } catch {}
                 throw error
             }
             try SnapshotBoot.keepDisk(of: profile, in: staging)
