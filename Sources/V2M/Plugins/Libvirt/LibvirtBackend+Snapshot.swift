@@ -61,6 +61,9 @@ extension LibvirtBackend {
                 }
                 await qmp.close()
                 _ = try await receiver.finished()
+            } catch is CancellationError {
+                receiver.close()
+                throw CancellationError()
             } catch {
                 // A failed write (a full disk) reaches QEMU only as a broken pipe: name the cause instead.
                 do {
@@ -104,6 +107,9 @@ extension LibvirtBackend {
             }
         } catch {
             await qmp.close()
+            if case V2MError.migrationFailed(let vm, let reason) = error {
+                throw V2MError.migrationFailed(vm: profile.name, reason: vm == profile.name ? reason : "restoring \(statePath): \(reason)")
+            }
             throw V2MError.migrationFailed(vm: profile.name, reason: "restoring \(statePath): \(error)")
         }
         await qmp.close()
