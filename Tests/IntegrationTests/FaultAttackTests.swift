@@ -64,7 +64,9 @@ import Testing
         var limit = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         if limit.rlim_cur < 4096 { limit.rlim_cur = min(4096, limit.rlim_max); setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) }
-        let job = try ControlFaultTests.Job(["run", "-N", "1", "--", "sleep", "60"])
+        // Two nodes: a one-node local job hosts its agent in the front-end (InProcessAgentSpawner), two keep a
+        // process per node.
+        let job = try ControlFaultTests.Job(["run", "-N", "2", "--", "sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.contains { $0.command == "sleep" } }
         guard let agent = tree.first(where: { $0.parent == job.process.processIdentifier && $0.command == "vhpc" }) else {

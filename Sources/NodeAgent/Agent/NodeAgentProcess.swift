@@ -82,10 +82,17 @@ public enum NodeAgentProcess {
         } catch {
             throw NodeAgentError("\(error)")
         }
-        let host = AgentHost(
+        return try await host(configuration: configuration, spawner: spawner, logger: logger, nodeDirectory: nodeDirectory, step: step).run()
+    }
+
+    /// The agents of one process on this node, with the node's task backends (processes; VMs through V2M).
+    static func host(
+        configuration: AgentProcessConfiguration, spawner: any AgentSpawner, logger: Logger,
+        nodeDirectory: @escaping @Sendable (Int) -> String = NodeDirectories.byRank(), step: AgentHost.StepPlacement? = nil
+    ) -> AgentHost {
+        AgentHost(
             configuration: configuration, spawner: spawner,
             backend: SelectingTaskBackend(processes: ProcessTaskBackend(logger: logger), vms: VMTaskBackend(logger: logger)),
             logger: logger, nodeDirectory: nodeDirectory, step: step)
-        return try await host.run()
     }
 }

@@ -172,6 +172,10 @@ struct RunCommand: AsyncParsableCommand {
             } else if launcher == "pbs" {
                 let local: Set<String> = ["localhost", ProcessInfo.processInfo.hostName, plan.options.advertisedHost ?? "127.0.0.1"]
                 spawner = LauncherAgentSpawner(launcher: PBSLauncher(localNames: local))
+            } else if launcher == "local", vse == nil, InProcessAgentSpawner.hostsWholeFirstLevel(
+                nodeCount: plan.options.nodeCount, fanout: plan.options.fanout, agentsPerProcess: plan.options.agentsPerProcess) {
+                // One agent process would host every node: it is this one (no second process start and exit).
+                spawner = InProcessAgentSpawner()
             } else {
                 spawner = LauncherAgentSpawner(launcher: try LauncherFactory.make(named: launcher))
             }
