@@ -63,6 +63,29 @@ import Testing
         #expect(noSrun.stderr.contains("srun not found in PATH"), "\(noSrun.stderr)")
     }
 
+    /// The agents' step starts while the front-end looks for its own address; when there is none, the step is
+    /// withdrawn: one error line, no srun or agent noise, no step left.
+    @Test func noAddressTowardsTheNodesWithdrawsTheEarlyStep() throws {
+        let bin = CLI.stateDirectory + "/slurm-noroute-\(getpid())"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        // A NodeAddr on a network this machine has no route to (IPv6 documentation prefix).
+        try "#!/bin/sh\necho 'NodeName=n1 Arch=x86_64 NodeAddr=2001:db8::1 NodeHostName=n1'\n"
+            .write(toFile: bin + "/scontrol", atomically: true, encoding: .utf8)
+        chmod(bin + "/scontrol", 0o755)
+        let result = try SlurmCluster.inAllocation(
+            """
+            PATH="\(bin):$PATH" "$VHPC" run -- true; echo "vhpc exit $?"
+            echo "steps left: $(squeue -h -s -j "$SLURM_JOB_ID" | wc -l)"
+            """)
+        #expect(result.stdout.contains("vhpc exit 1"), "\(result.stdout)\nstderr: \(result.stderr)")
+        let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("salloc:") && !$0.contains("using --launcher slurm") }
+        #expect(errors == ["vhpc: cannot find an address of this machine that reaches node n1 (2001:db8::1); give one with --frontend-address"],
+                "\(result.stderr)")
+        #expect(result.stdout.contains("steps left: 0"), "\(result.stdout)")
+        #expect(SlurmCluster.agentProcesses().isEmpty)
+    }
+
     @Test func outsideAnAllocationVhpcAllocatesAndReleases() throws {
         let result = try CLI.run(["run", "--launcher", "slurm", "-N", "2", "--time", "5", "-l", "--", "hostname"], timeout: .seconds(120))
         #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")

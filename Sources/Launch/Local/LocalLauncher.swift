@@ -21,6 +21,18 @@ public struct LocalLauncher: Launcher {
     }
 
     public func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess {
+        let (process, input) = try await start(request)
+        LocalLauncher.write(request.standardInput, to: input)
+        // Kept open, the pipe closes when this process exits: the agent then reads end of file, as from a
+        // dropped ssh connection (one descriptor per such child, held for the job's life).
+        if !keepsStandardInputOpen { close(input) }
+        return process
+    }
+
+    /// Starts the process with a pipe on its stdin and hands back the pipe's write end, unwritten: the
+    /// caller writes (``write(_:to:)``) and closes it when it has something to say (a job step started
+    /// before its configuration is known). `request.standardInput` is not written.
+    public func start(_ request: LaunchRequest) async throws -> (process: LocalProcess, standardInput: Int32) {
         let command = ([request.executable] + request.arguments).joined(separator: " ")
         let fds: [Int32]
         do {
@@ -41,18 +53,20 @@ public struct LocalLauncher: Launcher {
             throw LaunchError(host: request.host, command: command, reason: "\(error)")
         }
         close(fds[0])
-        request.standardInput.withUnsafeBytes { bytes in
+        return (LocalProcess(host: request.host, pid: pid), fds[1])
+    }
+
+    /// Writes all of `bytes` to `fd` (stops early only if the reader is gone).
+    public static func write(_ bytes: [UInt8], to fd: Int32) {
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
-            while offset < bytes.count {
-                let written = write(fds[1], bytes.baseAddress! + offset, bytes.count - offset)
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0, errno == EINTR { continue }
                 if written <= 0 { break }
                 offset += written
             }
         }
-        // Kept open, the pipe closes when this process exits: the agent then reads end of file, as from a
-        // dropped ssh connection (one descriptor per such child, held for the job's life).
-        if !keepsStandardInputOpen { close(fds[1]) }
-        return LocalProcess(host: request.host, pid: pid)
     }
 
     /// Every agent process of a local job is on this machine, in a process group of its own: after the grace

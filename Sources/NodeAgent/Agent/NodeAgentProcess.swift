@@ -38,6 +38,9 @@ public enum NodeAgentProcess {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        // A step started ahead of its job is withdrawn when the front-end gives up before the job starts:
+        // nothing was started here, and the front-end reports why.
+        if role == .step, line + [UInt8(ascii: "\n")] == PendingStep.withdrawal { return 0 }
         if role == .step, !StepKeeper.kept {
             throw NodeAgentError("agent --role step: started without its step keeper (run it as exactly `vhpc agent --role step`)")
         }

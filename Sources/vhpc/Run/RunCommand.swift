@@ -164,20 +164,20 @@ struct RunCommand: AsyncParsableCommand {
         ResourceLimits.raiseOpenFiles()
         signal(SIGPIPE, SIG_IGN)
         ProcessSpawner.becomeSubreaper()
-        let spawner: any AgentSpawner
+        let launcherSpawner: any AgentSpawner
         do {
             if launcher == "slurm" {
                 let slurm = try SlurmLauncher.installed()
-                spawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
+                launcherSpawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
             } else if launcher == "pbs" {
                 let local: Set<String> = ["localhost", ProcessInfo.processInfo.hostName, plan.options.advertisedHost ?? "127.0.0.1"]
-                spawner = LauncherAgentSpawner(launcher: PBSLauncher(localNames: local))
+                launcherSpawner = LauncherAgentSpawner(launcher: PBSLauncher(localNames: local))
             } else if launcher == "local", vse == nil, InProcessAgentSpawner.hostsWholeFirstLevel(
                 nodeCount: plan.options.nodeCount, fanout: plan.options.fanout, agentsPerProcess: plan.options.agentsPerProcess) {
                 // One agent process would host every node: it is this one (no second process start and exit).
-                spawner = InProcessAgentSpawner()
+                launcherSpawner = InProcessAgentSpawner()
             } else {
-                spawner = LauncherAgentSpawner(launcher: try LauncherFactory.make(named: launcher))
+                launcherSpawner = LauncherAgentSpawner(launcher: try LauncherFactory.make(named: launcher))
             }
         } catch {
             throw CLIErrors.fail("\(error)")
@@ -243,6 +243,9 @@ struct RunCommand: AsyncParsableCommand {
             metrics = JobMetrics(tasks: options.taskCount, vmsPerTask: vse != nil)
         }
         defer { endpoint?.stop() }
+        let spawner = try await RunPlan.startStepEarly(launcherSpawner, options: &options)
+        // A step started early that the job never configured (it failed before its agents were needed).
+        let pendingStep = (spawner as? SlurmStepSpawner)?.pending
         let jobMetrics = metrics
         let progress = StageProgress()
         let jobID = options.jobID
@@ -297,9 +300,11 @@ struct RunCommand: AsyncParsableCommand {
                 },
                 stdinReady: { sink in StdinForwarder.start(sink) })
         } catch {
+            await pendingStep?.withdraw()
             record.finish(state: .failed, exitCode: 1)
             throw CLIErrors.fail("\(error)")
         }
+        await pendingStep?.withdraw()
         printer.flush()
         sweepLocalNodeFiles()
         record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)

@@ -126,14 +126,8 @@ struct RunPlan {
             // The nodefile's name for this machine may resolve to loopback elsewhere: other agents reach the
             // agent started here at the front-end's address.
             options.hosts = options.hosts.map { LocalHosts.isLocal($0) ? address : $0 }
-        } else if launcher == "slurm", let first = hosts.first {
-            // This machine's own name may resolve to loopback: advertise the address on the route to the nodes.
-            let target = SlurmNodeAddress.lookup(first) ?? first
-            guard let address = SSHHostResolver.localAddress(towards: target) else {
-                throw CLIErrors.fail("cannot find an address of this machine that reaches node \(first) (\(target)); give one with --frontend-address")
-            }
-            options.advertisedHost = address
         }
+        // Under Slurm the address is found while the agents' step starts (``startStepEarly``).
         // With --vse the command lives in the image, not on this machine.
         // The same exit codes as a task that cannot start (127 not found, 126 not executable).
         if launcher == "local", !commandRunsInVMs, ExecutableLookup.resolve(executable) == nil {
@@ -145,6 +139,35 @@ struct RunPlan {
 }
 
 extension RunPlan {
+    /// Under Slurm: starts the agents' job step now (they wait on stdin for their configuration) and, while
+    /// srun creates it and the nodes start their agents, finds the address the nodes reach this machine at
+    /// unless `--frontend-address` gave one. Other launchers' spawners come back as they are.
+    static func startStepEarly(_ spawner: any AgentSpawner, options: inout JobOptions) async throws -> any AgentSpawner {
+        guard let slurm = spawner as? SlurmStepSpawner else { return spawner }
+        let started: SlurmStepSpawner
+        do { started = try await slurm.prestart(hosts: options.hosts, jobID: options.jobID) } catch { throw CLIErrors.fail("\(error)") }
+        if options.advertisedHost == nil {
+            do {
+                options.advertisedHost = try slurmFrontendAddress(hosts: options.hosts)
+            } catch {
+                await started.pending?.withdraw()
+                throw error
+            }
+        }
+        return started
+    }
+
+    /// This machine's own name may resolve to loopback: advertise the address on the route to the first node
+    /// (its `NodeAddr`, else its name).
+    static func slurmFrontendAddress(hosts: [String]) throws -> String {
+        guard let first = hosts.first else { throw CLIErrors.fail("the Slurm allocation has no nodes") }
+        let target = SlurmNodeAddress.lookup(first) ?? first
+        guard let address = SSHHostResolver.localAddress(towards: target) else {
+            throw CLIErrors.fail("cannot find an address of this machine that reaches node \(first) (\(target)); give one with --frontend-address")
+        }
+        return address
+    }
+
     static func slurmAllocation(_ environment: [String: String]) throws -> SlurmAllocation? {
         do { return try SlurmAllocation.current(environment) } catch { throw CLIErrors.fail("\(error)") }
     }
