@@ -58,6 +58,20 @@ import Topology
         #expect(large / small < 3)
     }
 
+    /// The event queue keeps a time as its components, compared as integers: it orders events as their
+    /// `Duration`s would (to the attosecond), and events of the same time in the order they were scheduled.
+    @Test func scheduledEventsOrderAsTheirTimes() {
+        let times: [Duration] = [
+            .seconds(2), .milliseconds(1500), .nanoseconds(1), .zero, Duration(secondsComponent: 1, attosecondsComponent: 1), .seconds(1),
+        ]
+        let entries = times.enumerated().map { SimulatedCluster.Scheduled(time: $1, order: $0, rank: 0, slot: 0) }
+        #expect(entries.sorted().map(\.time) == times.sorted())
+        #expect(entries.allSatisfy { $0.time == times[$0.order] })
+        let first = SimulatedCluster.Scheduled(time: .seconds(1), order: 1, rank: 0, slot: 0)
+        let second = SimulatedCluster.Scheduled(time: .seconds(1), order: 2, rank: 0, slot: 0)
+        #expect(first < second && !(second < first))
+    }
+
     @Test func aNodeRunsOneEventAtATime() throws {
         // With 1 ms per event and nothing else, the controller's children wait for it: the root of a
         // fanout-8 tree handles its children's links and reports in turn, so the job takes longer than

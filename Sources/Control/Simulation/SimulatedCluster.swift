@@ -20,7 +20,9 @@ struct SimulatedCluster {
         /// The node's agent process is running (its parent started it).
         case live
         /// An event for the agent's machine (a link up or down, a failed dial, a frame decoded by `deliver`).
-        case event(AgentEvent)
+        /// Boxed: an event is hundreds of bytes (its largest cases), copied several times on its way through
+        /// the queue's slots, where a box is a pointer.
+        indirect case event(AgentEvent)
         /// A frame from a neighbour.
         case frame(Frame, from: Int)
         /// The shell's periodic tick.
@@ -28,14 +30,27 @@ struct SimulatedCluster {
     }
 
     /// A heap entry: small, so that sifting a heap of millions stays cheap; the arrival waits in `slots`.
+    /// The time is kept as its components (whole seconds, attoseconds: ordered as the `Duration`, compared with
+    /// plain integer instructions, where `Duration`'s comparison was a call into the runtime library for each of
+    /// the heap's comparisons).
     struct Scheduled: Comparable {
-        var time: Duration
+        var seconds: Int64
+        var attoseconds: Int64
         var order: Int
         var rank: Int32
         var slot: Int32
 
-        static func < (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.order) < (b.time, b.order) }
-        static func == (a: Scheduled, b: Scheduled) -> Bool { (a.time, a.order) == (b.time, b.order) }
+        init(time: Duration, order: Int, rank: Int32, slot: Int32) {
+            (seconds, attoseconds) = time.components
+            self.order = order
+            self.rank = rank
+            self.slot = slot
+        }
+
+        var time: Duration { Duration(secondsComponent: seconds, attosecondsComponent: attoseconds) }
+
+        static func < (a: Scheduled, b: Scheduled) -> Bool { (a.seconds, a.attoseconds, a.order) < (b.seconds, b.attoseconds, b.order) }
+        static func == (a: Scheduled, b: Scheduled) -> Bool { (a.seconds, a.attoseconds, a.order) == (b.seconds, b.attoseconds, b.order) }
     }
 
     /// A node's agent process.
@@ -50,6 +65,9 @@ struct SimulatedCluster {
     /// Each agent's staging window (chunks in flight per child).
     let stagingWindow: Int
     var machines: [AgentMachine?]
+    /// Whether each rank's machine is built: tested instead of `machines[rank] != nil`, which copied the
+    /// whole machine (every field retained) on each event.
+    var built: [Bool]
     var health: [Health]
     var freeAt: [Duration]
     /// When each node's network interface has sent the file chunks queued on it: they leave one after another,
@@ -94,8 +112,10 @@ struct SimulatedCluster {
     var random: SplitMix64
     /// Events processed so far.
     var events = 0
-    /// File staging on the modelled nodes' disks (``StagingSimulation``), when one runs.
+    /// File staging on the modelled nodes' disks (``StagingSimulation``), when one runs, and the nodes whose
+    /// report the controller has.
     var staging: SimulatedStaging?
+    var stagedReports = 0
 
     /// Ranks failed on purpose, and how many of them the controller has declared.
     var victims: Set<Int> = []
@@ -114,6 +134,7 @@ struct SimulatedCluster {
         let ranks = nodes + 1
         tree = try BootTree(kind: .tree(arity: fanout), nodeCount: ranks)
         machines = Array(repeating: nil, count: ranks)
+        built = Array(repeating: false, count: ranks)
         health = Array(repeating: .up, count: ranks)
         freeAt = Array(repeating: .zero, count: ranks)
         egressFreeAt = Array(repeating: .zero, count: ranks)
@@ -191,20 +212,23 @@ struct SimulatedCluster {
 
     /// Runs events until `goal` is met or nothing is left before `deadline`.
     mutating func run(until deadline: Duration = .seconds(1_000_000), goal: Goal = .none) {
-        func met(_ cluster: borrowing SimulatedCluster) -> Bool {
-            switch goal {
-            case .none: return false
-            case .wired: return cluster.wired != nil
-            case .declared: return cluster.declaredVictims >= cluster.victims.count
-            case .staged: return (cluster.staging?.reports.count).map { $0 >= cluster.rankCount - 1 } ?? true  // in place, no copy
-            }
-        }
-        while !met(self), let next = queue.min, next.time <= deadline {
+        while !isMet(goal), let next = queue.min, next.time <= deadline {
             _ = queue.removeMin()
             let arrival = slots[Int(next.slot)].take()!
             freeSlots.append(next.slot)
             events += 1
             process(arrival, at: Int(next.rank), time: next.time)
+        }
+    }
+
+    /// Whether `goal` is met. A method reading the fields in place: a nested function taking the cluster as
+    /// an argument copied the whole struct (and retained its every array) once per event.
+    func isMet(_ goal: Goal) -> Bool {
+        switch goal {
+        case .none: return false
+        case .wired: return wired != nil
+        case .declared: return declaredVictims >= victims.count
+        case .staged: return stagedReports >= rankCount - 1
         }
     }
 
@@ -269,6 +293,7 @@ struct SimulatedCluster {
             let (machine, cost) = Self.charge(cpu) { try? AgentMachine(configuration: configuration) }
             guard let machine else { exits.append("rank \(rank): machine could not be built"); return }
             machines[rank] = machine
+            built[rank] = true
             now += cost
             for child in tree.children(of: rank) {
                 if sameProcess(child, rank) {
@@ -312,9 +337,10 @@ struct SimulatedCluster {
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
         }
-        guard machines[rank] != nil else { return }
-        // One CPU measurement for decoding and handling, one for encoding what goes out: three clock reads
-        // (each a system call), the middle one ending the first and starting the second.
+        guard built[rank] else { return }
+        // One CPU measurement for decoding, handling and encoding what goes out: two clock reads (each a
+        // system call, the simulator's largest single cost; a third one to split off the encoding cost 4 % of
+        // the time). The frames leave once all are encoded.
         // In place: a copy of the machine would retain its every field, and make its collections copy on write.
         var lap = CPULap(cpu)
         var handled: [AgentDirective]?
@@ -323,19 +349,17 @@ struct SimulatedCluster {
         } else if incoming == nil {
             handled = machines[rank]!.handle(event, now: now)
         }
-        now += lap.next()
         guard let directives = handled else {
+            now += lap.next()
             exits.append("rank \(rank): undecodable frame from \(incoming?.peer ?? -1)")
             return
         }
         let frames = directives.map { directive -> Frame? in
             if case .send(let message, _) = directive { return MessageCodec.frame(message) } else { return nil }
         }
-        let encoding = lap.next()
-        let sends = frames.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
-        let perFrame = sends > 0 ? encoding / sends : .zero
+        now += lap.next()
         for (directive, frame) in zip(directives, frames) {
-            now = perform(directive, frame: frame.map { ($0, perFrame) }, from: rank, now: now)
+            now = perform(directive, frame: frame.map { ($0, .zero) }, from: rank, now: now)
         }
         freeAt[rank] = now
         if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
@@ -360,10 +384,10 @@ struct SimulatedCluster {
         switch directive {
         case .dial(let peer, _, _):
             switch health[peer] {
-            case .up where machines[peer] != nil && sameProcess(rank, peer):
+            case .up where built[peer] && sameProcess(rank, peer):
                 schedule(.event(.linkUp(rank: rank)), at: peer, time: now)
                 schedule(.event(.linkUp(rank: peer)), at: rank, time: now)
-            case .up where machines[peer] != nil:
+            case .up where built[peer]:
                 // A new trunk costs TCP's and the handshake's trips; a link on an existing one, an open and its ack.
                 let pair = Int(min(processOf[rank], processOf[peer])) * processRoots.count + Int(max(processOf[rank], processOf[peer]))
                 let trips = model.agentsPerProcess > 1 && !trunks.insert(pair).inserted ? 1 : model.acceptTrips
@@ -415,7 +439,7 @@ struct SimulatedCluster {
         case .stagingIO(let io):
             performStagingIO(io, at: rank, now: now)
         case .stagingReport(let report):
-            staging?.reports[report.node] = (report.outcome, now)
+            if staging?.reports.updateValue((report.outcome, now), forKey: report.node) == nil, staging != nil { stagedReports += 1 }
         default:
             break
         }

@@ -5,38 +5,45 @@ extension StagingMachine {
     /// (the SHA-256 chain over the file up to its end; the last chunk's is the file's SHA-256).
     public mutating func receiveChunk(_ chunk: FileChunk, from peer: Int) -> [StagingAction] {
         let id = chunk.transferID
-        guard var transfer = transfers[id], !transfer.isSource, !transfer.complete, transfer.opened, transfer.isActive,
-              transfer.feeder == peer else { return [] }
-        // Duplicates (after a resend or a change of feeder) and chunks after a dropped one are ignored.
-        guard chunk.offset == transfer.received else { return [] }
+        guard let index = transfers.index(forKey: id) else { return [] }
+        enum Verdict { case ignored, bad(repeated: Bool), accepted }
+        let verdict = Self.update(&transfers.values[index]) { transfer -> Verdict in
+            guard !transfer.isSource, !transfer.complete, transfer.opened, transfer.isActive, transfer.feeder == peer else { return .ignored }
+            // Duplicates (after a resend or a change of feeder) and chunks after a dropped one are ignored.
+            guard chunk.offset == transfer.received else { return .ignored }
+            let expectedLength = transfer.offer.chunkLength(at: chunk.offset)
+            let isLast = chunk.offset + UInt64(expectedLength) == transfer.size
+            let verified = chunk.totalLength == transfer.size && chunk.data.readableBytes == expectedLength
+                ? Self.chain(transfer.chain, after: chunk, isLast: isLast) : nil
+            guard let chain = verified else {
+                if transfer.resendRequested == chunk.offset { return .bad(repeated: true) }
+                transfer.resendRequested = chunk.offset
+                return .bad(repeated: false)
+            }
+            transfer.resendRequested = nil
+            transfer.received += UInt64(expectedLength)
+            transfer.chain = chain
+            if isLast { transfer.digest = chunk.checksum }
+            transfer.buffer[chunk.offset] = chunk
+            return .accepted
+        }
         var out: [StagingAction] = []
-        let expectedLength = transfer.offer.chunkLength(at: chunk.offset)
-        let isLast = chunk.offset + UInt64(expectedLength) == transfer.size
-        let verified = chunk.totalLength == transfer.size && chunk.data.readableBytes == expectedLength
-            ? Self.chain(transfer.chain, after: chunk, isLast: isLast) : nil
-        guard let chain = verified else {
+        switch verdict {
+        case .ignored:
+            return []
+        case .bad(repeated: true):
             // A second bad copy from the same feeder is no accident on a link: its copy of the file changed or
             // is damaged. Take the file from another neighbour (or fail if none is left).
-            if transfer.resendRequested == chunk.offset {
-                refeed(id, avoiding: peer, reason: "agent \(peer) sent the chunk at offset \(chunk.offset) twice with a bad checksum", &out)
-                return out
-            }
-            transfer.resendRequested = chunk.offset
-            transfers[id] = transfer
+            refeed(id, avoiding: peer, reason: "agent \(peer) sent the chunk at offset \(chunk.offset) twice with a bad checksum", &out)
+        case .bad(repeated: false):
             out.append(.send(ControlPayload.stageResend(transferID: id, offset: chunk.offset).message, to: peer))
             out.append(.resendRequested(transferID: id, offset: chunk.offset, feeder: peer))
-            return out
+        case .accepted:
+            checksums[id, default: [:]][chunk.offset] = chunk.checksum
+            out.append(.io(.write(transferID: id, offset: chunk.offset, data: chunk.data)))
+            pump(id, &out)
+            acknowledge(id, &out)
         }
-        transfer.resendRequested = nil
-        transfer.received += UInt64(expectedLength)
-        transfer.chain = chain
-        if isLast { transfer.digest = chunk.checksum }
-        checksums[id, default: [:]][chunk.offset] = chunk.checksum
-        transfer.buffer[chunk.offset] = chunk
-        transfers[id] = transfer
-        out.append(.io(.write(transferID: id, offset: chunk.offset, data: chunk.data)))
-        pump(id, &out)
-        acknowledge(id, &out)
         return out
     }
 
@@ -64,9 +71,13 @@ extension StagingMachine {
             finishIfDone(id, &out)
             pump(id, &out)
         case .written(let id, let offset, let length):
-            guard var transfer = transfers[id], transfer.isActive, offset == transfer.written else { return [] }
-            transfer.written += UInt64(length)
-            transfers[id] = transfer
+            guard let index = transfers.index(forKey: id) else { return [] }
+            let advanced = Self.update(&transfers.values[index]) { transfer in
+                guard transfer.isActive, offset == transfer.written else { return false }
+                transfer.written += UInt64(length)
+                return true
+            }
+            guard advanced else { return [] }
             pump(id, &out)
             acknowledge(id, &out)
             finishIfDone(id, &out)
@@ -98,28 +109,35 @@ extension StagingMachine {
     /// Every byte received and written: commit if the file's SHA-256 (checked with the last chunk) is the
     /// manifest's, else fail.
     mutating func finishIfDone(_ id: UInt64, _ out: inout [StagingAction]) {
-        guard var transfer = transfers[id], transfer.isActive, transfer.opened, !transfer.complete, !transfer.committing,
-              transfer.received == transfer.size, transfer.written == transfer.size else { return }
-        let digest = transfer.digest ?? ChunkChain().finishing(UnsafeRawBufferPointer(start: nil, count: 0))  // an empty file
-        if let mismatch = transfer.offer.mismatch(digest: digest.hex) {
+        guard let index = transfers.index(forKey: id) else { return }
+        let done: (digest: ChunkChecksum?, offer: StagingOffer)? = Self.update(&transfers.values[index]) { transfer in
+            guard transfer.isActive, transfer.opened, !transfer.complete, !transfer.committing,
+                  transfer.received == transfer.size, transfer.written == transfer.size else { return nil }
+            return (transfer.digest, transfer.offer)
+        }
+        guard let done else { return }
+        let digest = done.digest ?? ChunkChain().finishing(UnsafeRawBufferPointer(start: nil, count: 0))  // an empty file
+        if let mismatch = done.offer.mismatch(digest: digest.hex) {
             fail(id, mismatch, &out)
             return
         }
-        transfer.committing = true
-        transfers[id] = transfer
+        transfers.values[index].committing = true
         out.append(.io(.commit(transferID: id)))
     }
 
     /// Tells the feeder how far it may send: everything held, at most a window beyond what is written.
     /// The first acknowledgement to a feeder attaches this node to it.
     mutating func acknowledge(_ id: UInt64, _ out: inout [StagingAction]) {
-        guard var transfer = transfers[id], !transfer.isSource, transfer.opened, transfer.isActive,
-              let feeder = transfer.feeder else { return }
-        let window = UInt64(configuration.window * transfer.offer.chunkSize)
-        let position = transfer.complete ? transfer.size : min(transfer.received, transfer.written + window)
-        if let last = transfer.lastAck, last >= position { return }
-        transfer.lastAck = position
-        transfers[id] = transfer
-        out.append(.send(.ack(Ack(of: .fileChunk, id: id, position: position)), to: feeder))
+        guard let index = transfers.index(forKey: id) else { return }
+        let windowChunks = configuration.window
+        let ack: (feeder: Int, position: UInt64)? = Self.update(&transfers.values[index]) { transfer in
+            guard !transfer.isSource, transfer.opened, transfer.isActive, let feeder = transfer.feeder else { return nil }
+            let window = UInt64(windowChunks * transfer.offer.chunkSize)
+            let position = transfer.complete ? transfer.size : min(transfer.received, transfer.written + window)
+            if let last = transfer.lastAck, last >= position { return nil }
+            transfer.lastAck = position
+            return (feeder, position)
+        }
+        if let ack { out.append(.send(.ack(Ack(of: .fileChunk, id: id, position: ack.position)), to: ack.feeder)) }
     }
 }
