@@ -55,6 +55,7 @@ public struct DetectModelBenchmark: Sendable {
                     "\(outcome.exits.count)",
                 ])
                 print(TextTable.render([rows[0], rows.last!]), terminator: "")
+                for line in outcome.undeclared { print("  not declared: \(line)") }
             }
             guard !noReroute else { continue }
             let patterns = DetectionSimulation.Pattern.allCases

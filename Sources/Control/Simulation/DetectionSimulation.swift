@@ -32,6 +32,9 @@ public enum DetectionSimulation {
         public var afterFailures: SimulatedTraffic
         /// Agents that exited on their own (cut off, or declared failed).
         public var exits: [String]
+        /// Failed agents the controller did not declare, each with who watched it and where the reports about
+        /// it stopped (``SimulatedCluster/whyUndeclared(_:)``).
+        public var undeclared: [String] = []
     }
 
     /// Bootstraps `nodes` agents, launches, waits two periods, fails `fraction` of them (`fault`, at random,
@@ -93,7 +96,8 @@ public enum DetectionSimulation {
             return Outcome(
                 wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
                 medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
-                heartbeat: heartbeat, afterFailures: after, exits: cluster.exits)
+                heartbeat: heartbeat, afterFailures: after, exits: cluster.exits,
+                undeclared: victims.filter { cluster.declared[$0] == nil }.map { cluster.whyUndeclared($0) })
         }
     }
 

@@ -109,7 +109,11 @@ public struct AgentMachine: Sendable {
     /// report are dropped here (flood filter), so one taken by a hop that had hung too went no further, and
     /// its failure was never declared: when the hop is found failed they are routed again around it. One
     /// report per failure seen, as the flood filter keeps.
-    private var reportsVia: [Int: [Message]] = [:]
+    private(set) var reportsVia: [Int: [Message]] = [:]
+    /// Hops this agent handed a failure report to over a link the detector does not watch (a binomial-graph
+    /// link, taken around a failed ancestor): pinged until they answer, so that a hop that had hung too is
+    /// found and the report routed around it (nobody else may watch that link for this agent).
+    private var reportHops: Set<Int> = []
     private var now: Duration = .zero
     /// File staging (see ``StagingMachine``).
     public private(set) var staging: StagingMachine
@@ -501,6 +505,7 @@ public struct AgentMachine: Sendable {
         }
         detector?.forget(notice.rank)
         if links.remove(notice.rank) != nil { out.append(.closeLink(notice.rank)) }
+        reportHops.remove(notice.rank)
         for report in reportsVia.removeValue(forKey: notice.rank) ?? [] { routeReport(report, &out) }
         if bootstrap.childFailed(notice) { progressBootstrap(&out) }
         if wiringPending.remove(notice.rank) != nil { progressWiring(&out) }
@@ -525,6 +530,13 @@ public struct AgentMachine: Sendable {
         switch message {
         case .ping(let heartbeat):
             out.append(.send(.pong(heartbeat), to: peer))
+        case .pong:
+            // It answered a ping sent after the reports it was handed (that link is not pinged otherwise): it
+            // is not stopped, and it read them; stop pinging it.
+            if reportHops.remove(peer) != nil, !isWatched(peer) {
+                detector?.forget(peer)
+                reportsVia[peer] = nil
+            }
         case .failureReport(let report):
             if Int(report.failed) == rank {
                 exit("declared failed by agent \(report.reporter) (\(report.detector.name))", failed: true, &out)
@@ -712,7 +724,9 @@ public struct AgentMachine: Sendable {
     private mutating func routeReport(_ report: Message, _ out: inout [AgentDirective]) {
         let sent = out.count
         route(report, to: 0, &out)
-        if out.count > sent, case .send(_, let hop) = out[sent] { reportsVia[hop, default: []].append(report) }
+        guard out.count > sent, case .send(_, let hop) = out[sent] else { return }
+        reportsVia[hop, default: []].append(report)
+        if heartbeatArmed || stagingHeartbeat, !isWatched(hop), reportHops.insert(hop).inserted { detector?.watch(hop, now: now) }
     }
 
     private mutating func routeToController(_ message: Message, _ out: inout [AgentDirective]) {
