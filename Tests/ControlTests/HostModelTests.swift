@@ -25,6 +25,23 @@ import Topology
         #expect(oneCore >= .microseconds(50) * 257 * 3, "\(oneCore)")
     }
 
+    /// Other load on the host leaves the job half of each core: its CPU bursts take twice as long on the
+    /// virtual clock, and its CPU stays what it was.
+    @Test func aSmallerCoreShareStretchesTheCPUNotItsAmount() throws {
+        func run(share: Double) throws -> BootstrapSimulation.Outcome {
+            var model = BootstrapModel(linkLatency: .zero, bandwidth: .infinity, spawnLatency: .zero, spawnCPU: .zero, frameCPU: .zero)
+            model.hostCores = 2
+            model.agentsPerProcess = 256
+            model.cpuShare = share
+            return try BootstrapSimulation.run(nodes: 64, fanout: 4, model: model, cpu: .fixed(perEvent: .microseconds(50)))
+        }
+        let idle = try run(share: 1)
+        let loaded = try run(share: 0.5)
+        #expect(abs(loaded.totalCPU / idle.totalCPU - 1) < 1e-6, "\(loaded.totalCPU) against \(idle.totalCPU)")
+        let ratio = try #require(loaded.wired) / #require(idle.wired)
+        #expect(abs(ratio - 2) < 1e-6, "\(ratio)")
+    }
+
     @Test func agentsOfOneProcessStartWithItAndNeedNoSocket() throws {
         // Everything in one process below the front-end: one spawn, no tree of spawns.
         let packed = try wired(64, cores: nil, perProcess: 256, perEvent: .zero)

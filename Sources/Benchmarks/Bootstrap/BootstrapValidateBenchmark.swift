@@ -4,6 +4,7 @@ import HostProcess
 import Launch
 import NodeAgent
 import TextReport
+import Topology
 
 /// `vhpc bench bootstrap-validate`: the scale model checked against real runs on this host. The model is
 /// given this host's own costs, measured in the same run — its cores shared by every agent, agents packed into
@@ -31,14 +32,26 @@ public struct BootstrapValidateBenchmark: Sendable {
     }
 
     /// Medians of `count` (default `runs`) real bootstrap-only jobs: wired time and CPU (front-end and agent
-    /// processes).
-    func measure(_ size: Int, perProcess: Int, count: Int? = nil) async throws -> (wired: Duration, cpu: Double) {
+    /// processes), and the share of a core a busy loop in a session of its own got just before each
+    /// (``HostCosts/sessionCoreShare(cores:)``).
+    func measure(_ size: Int, perProcess: Int, count: Int? = nil) async throws -> Real {
         var runs: [BootstrapBenchmark.JobRun] = []
+        var shares: [Double] = []
         for _ in 0..<(count ?? self.runs) {
+            let share = await HostCosts.sessionCoreShare(cores: ProcessInfo.processInfo.activeProcessorCount)
+            shares.append(share.isFinite ? max(0.01, share) : 1)
             if let run = try await BootstrapBenchmark.job(size: size, fanout: fanout, perProcess: perProcess, bootstrapOnly: true) { runs.append(run) }
         }
         guard !runs.isEmpty else { throw BenchmarkError("N=\(size), \(perProcess) per process: no real run bootstrapped") }
-        return (runs.map(\.time).sorted()[runs.count / 2], runs.map(\.cpu).sorted()[runs.count / 2])
+        return Real(wired: runs.map(\.time).sorted()[runs.count / 2], cpu: runs.map(\.cpu).sorted()[runs.count / 2],
+                    share: shares.sorted()[shares.count / 2])
+    }
+
+    /// What the real runs of one size measured (medians).
+    struct Real {
+        var wired: Duration
+        var cpu: Double
+        var share: Double
     }
 
     public func run() async throws {
@@ -66,16 +79,23 @@ public struct BootstrapValidateBenchmark: Sendable {
         // from run to run: they take the median of more runs (at least 15).
         let calibration = sizes[0]
         let calibrationRuns = max(runs, 15)
-        var real: [Int: (wired: Duration, cpu: Double)] = [:]
+        var real: [Int: Real] = [:]
         for size in sizes { real[size] = try await measure(size, perProcess: packing(size), count: size == calibration ? calibrationRuns : nil) }
         let spread = try await measure(calibration, perProcess: calibrationPacking, count: calibrationRuns)
 
         var model = BootstrapModel(linkLatency: link, bandwidth: .infinity, spawnLatency: spawn, spawnCPU: .microseconds(200), frameCPU: .zero)
         model.processStartCPU = startCPU
         model.hostCores = cores
-        func simulate(_ size: Int, perProcess: Int) throws -> (outcome: BootstrapSimulation.Outcome, cpu: Double) {
+        func simulate(_ size: Int, perProcess: Int, share: Double = 1) throws -> (outcome: BootstrapSimulation.Outcome, cpu: Double) {
             var sized = model
             sized.agentsPerProcess = perProcess
+            // Each process (its own session, see sessionCoreShare) runs up to `cores` threads at `share` of a
+            // core each, and all of them together no more than the host's cores: on an idle host 2 cores at
+            // full speed, on a busy one more, slower, slots.
+            let tree = try BootTree(kind: .tree(arity: fanout), nodeCount: size + 1)
+            let processes = ChunkPlan.processes(tree: tree, agentsPerProcess: perProcess).count
+            sized.cpuShare = share
+            sized.hostCores = min(cores * processes, max(cores, Int(Double(cores) / share)))
             let outcome = try BootstrapSimulation.run(nodes: size, fanout: fanout, model: sized, cpu: .measured)
             guard outcome.wired != nil else { throw BenchmarkError("N=\(size): the model did not bootstrap") }
             return (outcome, (outcome.totalCPU + startCPU * outcome.processesStarted).seconds)
@@ -94,22 +114,22 @@ public struct BootstrapValidateBenchmark: Sendable {
                      calibration, packing(calibration), calibrationPacking, real[calibration]!.cpu, spread.cpu,
                      model.localMessageCPU.seconds * 1e6, model.frameCPU.seconds * 1e6))
 
-        var rows = [["N", "AGENTS/PROC", "REAL WIRED (median of \(runs); \(calibrationRuns) at N = \(calibration))", "MODEL WIRED", "MODEL / REAL", "REAL CPU", "MODEL CPU", "MODEL / REAL",
+        var rows = [["N", "AGENTS/PROC", "CORE SHARE", "REAL WIRED (median of \(runs); \(calibrationRuns) at N = \(calibration))", "MODEL WIRED", "MODEL / REAL", "REAL CPU", "MODEL CPU", "MODEL / REAL",
                      "WITHIN 20 % (wired, CPU)"]]
-        func row(_ size: Int, perProcess: Int, real: (wired: Duration, cpu: Double)) throws {
-            let (outcome, cpu) = try simulate(size, perProcess: perProcess)
+        func row(_ size: Int, perProcess: Int, real: Real) throws {
+            let (outcome, cpu) = try simulate(size, perProcess: perProcess, share: real.share)
             let wiredRatio = outcome.wired! / real.wired
             let cpuRatio = cpu / real.cpu
             let within = { (ratio: Double) in abs(ratio - 1) <= 0.2 ? "yes" : "no" }
-            rows.append(["\(size)", "\(perProcess)", benchSeconds(real.wired, decimals: 4), benchSeconds(outcome.wired, decimals: 4),
+            rows.append(["\(size)", "\(perProcess)", String(format: "%.2f", real.share), benchSeconds(real.wired, decimals: 4), benchSeconds(outcome.wired, decimals: 4),
                          String(format: "%.2f", wiredRatio), String(format: "%.3f s", real.cpu), String(format: "%.3f s", cpu),
                          String(format: "%.2f", cpuRatio), "\(within(wiredRatio)), \(within(cpuRatio))\(size == calibration ? " (calibration)" : "")"])
         }
         for size in sizes { try row(size, perProcess: packing(size), real: real[size]!) }
         try row(calibration, perProcess: calibrationPacking, real: spread)
         print(TextTable.render(rows), terminator: "")
-        print(String(format: "Load average (1 min) %.1f before, %.1f after: the real wired times include what other processes took of the cores.",
-                     loadBefore, Self.loadAverage()))
+        print(String(format: "Load average (1 min) %.1f before, %.1f after. CORE SHARE: the share of a core each of %d busy loops in a session of their own got just before each real run (median; 1: an idle host); the model runs each process's work at that speed, on as many slots as the cores allow.",
+                     loadBefore, Self.loadAverage(), cores))
     }
 
     static func loadAverage() -> Double {
@@ -118,8 +138,28 @@ public struct BootstrapValidateBenchmark: Sendable {
     }
 }
 
-/// This host's loopback latency, for the model.
+/// This host's loopback latency and how much of its cores other load leaves, for the model.
 enum HostCosts {
+    /// The share of a core each of `cores` busy loops gets in a session of its own, as an agent process's
+    /// threads do (the local launcher starts each agent process in a new session): about 1 on an idle host.
+    /// With the kernel's autogroup scheduling (on by default) each session is one group for CPU fairness,
+    /// so a busy host gives every session about the same share, whatever runs in the others: a job of P
+    /// agent processes gets P such shares, not one (a probe thread in the front-end's own session measures
+    /// nothing of the kind).
+    static func sessionCoreShare(cores: Int) async -> Double {
+        let loops = Array(repeating: "(while :; do :; done) &", count: max(1, cores)).joined(separator: " ") + " wait"
+        let before = BootstrapBenchmark.childCPUSeconds()
+        let started = ContinuousClock.now
+        guard let pid = try? ProcessSpawner.spawnNow(
+            executable: "/bin/sh", arguments: ["-c", loops], environment: [:], newProcessGroup: true, newSession: true) else { return .nan }
+        try? await Task.sleep(for: .milliseconds(300))
+        kill(-pid, SIGKILL)
+        let wall = ContinuousClock.now - started
+        _ = await ChildReaper.shared.waitForExit(pid)
+        await BootstrapBenchmark.waitUntilChildless()  // the loops, re-parented to this subreaper, are counted once reaped
+        return min(1, (BootstrapBenchmark.childCPUSeconds() - before) / (wall.seconds * Double(max(1, cores))))
+    }
+
     /// Half the median round trip of one byte over a loopback TCP connection (1,000 trips).
     static func loopbackOneWay() throws -> Duration {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -294,7 +294,7 @@ struct SimulatedCluster {
             guard let machine else { exits.append("rank \(rank): machine could not be built"); return }
             machines[rank] = machine
             built[rank] = true
-            now += cost
+            now += cpuTime(cost)
             for child in tree.children(of: rank) {
                 if sameProcess(child, rank) {
                     schedule(.live, at: child, time: now)  // hosted by the same process: starts with it
@@ -304,7 +304,7 @@ struct SimulatedCluster {
                 guard !processStarted[process] else { continue }
                 processStarted[process] = true
                 processesStarted += 1
-                now += model.spawnCPU
+                now += cpuTime(model.spawnCPU)
                 let running = startProcess(at: now)
                 for root in processRoots[process] { schedule(.live, at: root, time: running) }
             }
@@ -315,23 +315,23 @@ struct SimulatedCluster {
             event = .start
         case .event(let agentEvent):
             if case .linkUp(let peer) = agentEvent, !sameProcess(rank, peer) {
-                now += model.frameCPU * 2  // the handshake frames this end received
+                now += cpuTime(model.frameCPU * 2)  // the handshake frames this end received
                 trunkFrameEnds += 2
             }
             event = agentEvent
         case .frame(let frame, let peer):
             if sameProcess(rank, peer) {
-                now += model.localMessageCPU
+                now += cpuTime(model.localMessageCPU)
                 localMessageEnds += 1
             } else {
-                now += model.frameCPU
+                now += cpuTime(model.frameCPU)
                 trunkFrameEnds += 1
             }
             let size = wireSize(frame)
             framesIn[rank] += 1
             bytesIn[rank] += size
             if frame.kind == .ping || frame.kind == .pong { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
-            if frame.kind == .fileChunk, let hashing = staging?.hashTime(frame) { now += hashing }  // the chunk's SHA-256 check
+            if frame.kind == .fileChunk, let hashing = staging?.hashTime(frame) { now += cpuTime(hashing) }  // the chunk's SHA-256 check
             incoming = (frame, peer)  // decoded below, its CPU measured with the machine's
         case .tick:
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
@@ -350,21 +350,24 @@ struct SimulatedCluster {
             handled = machines[rank]!.handle(event, now: now)
         }
         guard let directives = handled else {
-            now += lap.next()
+            now += cpuTime(lap.next())
             exits.append("rank \(rank): undecodable frame from \(incoming?.peer ?? -1)")
             return
         }
         let frames = directives.map { directive -> Frame? in
             if case .send(let message, _) = directive { return MessageCodec.frame(message) } else { return nil }
         }
-        now += lap.next()
+        now += cpuTime(lap.next())
         for (directive, frame) in zip(directives, frames) {
             now = perform(directive, frame: frame.map { ($0, .zero) }, from: rank, now: now)
         }
         freeAt[rank] = now
         if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
-        busy[rank] += now - started
+        busy[rank] += model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare  // every advance above was CPU
     }
+
+    /// The time `cpu` of work takes on a core of which the job gets ``BootstrapModel/cpuShare``.
+    func cpuTime(_ cpu: Duration) -> Duration { model.cpuShare == 1 ? cpu : cpu / model.cpuShare }
 
     /// When a process spawned at `time` has its agents running: after the spawn latency and, on one host
     /// (``BootstrapModel/hostCores``), once the first core free has run its start (the spawning event's own
@@ -373,7 +376,7 @@ struct SimulatedCluster {
         let running = time + model.spawnLatency
         guard !coreFreeAt.isEmpty, model.processStartCPU > .zero else { return running }
         let core = coreFreeAt.indices.min { coreFreeAt[$0] < coreFreeAt[$1] }!
-        coreFreeAt[core] = max(time, coreFreeAt[core]) + model.processStartCPU
+        coreFreeAt[core] = max(time, coreFreeAt[core]) + cpuTime(model.processStartCPU)
         return max(running, coreFreeAt[core])
     }
 
@@ -406,12 +409,12 @@ struct SimulatedCluster {
             bytes += size
             if sameProcess(rank, peer) {
                 // Handed over in memory: no socket, no MAC, no wire.
-                now += cost + model.localMessageCPU
+                now += cpuTime(cost + model.localMessageCPU)
                 localMessageEnds += 1
                 schedule(.frame(frame, from: rank), at: peer, time: now)
                 break
             }
-            now += cost + model.frameCPU
+            now += cpuTime(cost + model.frameCPU)
             trunkFrameEnds += 1
             let transfer = model.bandwidth.isFinite ? Duration.seconds(Double(size) / model.bandwidth) : .zero
             // File chunks go out one after another through the node's interface; a small frame (an ack, a
