@@ -51,6 +51,8 @@ public final class StagingFiles: @unchecked Sendable {
     private let allocator = ByteBufferAllocator()
     // Touched only on `queue`.
     private var handles: [UInt64: Handle] = [:]
+    /// Whether any staging work reached this node: a job that staged nothing left nothing to remove.
+    private var used = false
     private var imageCommits: [String: Int] = [:]
     /// Images whose node copy was found intact this job.
     private var verifiedImages: Set<String> = []
@@ -85,7 +87,7 @@ public final class StagingFiles: @unchecked Sendable {
             handles = [:]
             chains = [:]
             checksums = [:]
-            guard case .node(let directory, let jobID) = role else { return }
+            guard used, case .node(let directory, let jobID) = role else { return }
             Self.removeJobFiles(directory: directory, jobID: jobID)
         }
     }
@@ -110,6 +112,7 @@ public final class StagingFiles: @unchecked Sendable {
     }
 
     private func execute(_ io: StagingIO) -> StagingEvent? {
+        used = true
         switch io {
         case .open(let offer): return open(offer)
         case .write(let id, let offset, let data): return write(id, offset, data)

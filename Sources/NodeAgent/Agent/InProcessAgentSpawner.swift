@@ -17,7 +17,7 @@ import Topology
 /// kill one), and jobs in VMs keep theirs (QEMU and its guests stay out of the front-end).
 public struct InProcessAgentSpawner: AgentSpawner {
     /// Chunks below the first one (jobs beyond one process's agents) start as processes, as before.
-    let children = LauncherAgentSpawner(launcher: LocalLauncher())
+    let children = CountingSpawner(LauncherAgentSpawner(launcher: LocalLauncher()))
     private let running = Running()
 
     public init() {}
@@ -48,13 +48,15 @@ public struct InProcessAgentSpawner: AgentSpawner {
         return SpawnedAgent(pid: getpid(), waitForExit: { await run.value }, signal: { _ in })
     }
 
-    /// Waits (up to the grace period) for the agents hosted here to end, which ends their tasks; if they do
-    /// not, SIGKILLs every process group below this process (the tasks') so that none outlives the job. Then
-    /// the local launcher's sweep of any agent processes started below.
+    /// Waits (up to the grace period) for the agents hosted here to end, which ends their tasks and removes
+    /// their PMIx directories. When they all ended normally and started no agent process, that is all (no
+    /// pass over /proc and $TMPDIR, ~3 ms of CPU per job here). Otherwise every process group left below this
+    /// process (tasks, agent processes) is SIGKILLed, then the local launcher's sweep (agent processes started
+    /// below, the job's PMIx directories).
     public func sweep(_ job: AgentSweep) async {
-        if !(await running.waitForAll(upTo: job.grace)) {
-            Self.killDescendantGroups()
-        }
+        let ended = await running.waitForAll(upTo: job.grace)
+        if ended == .normally, !children.spawnedAny { return }
+        if ended == .notYet { Self.killDescendantGroups() }
         await children.sweep(job)
     }
 
@@ -74,25 +76,29 @@ public struct InProcessAgentSpawner: AgentSpawner {
         }
     }
 
+    /// How the agent runs hosted here ended.
+    enum Ending: Sendable { case normally, byAFault, notYet }
+
     /// The agent runs hosted in this process.
     private final class Running: Sendable {
         private let runs = Mutex<[Task<Int32, Never>]>([])
 
         func add(_ run: Task<Int32, Never>) { runs.withLock { $0.append(run) } }
 
-        /// True when every run ended within `limit`.
-        func waitForAll(upTo limit: Duration) async -> Bool {
+        /// Whether every run ended within `limit`, and how (a run's 1: ended by a fault).
+        func waitForAll(upTo limit: Duration) async -> Ending {
             let all = runs.withLock { $0 }
-            let (ended, signal) = AsyncStream.makeStream(of: Bool.self)
+            let (ended, signal) = AsyncStream.makeStream(of: Ending.self)
             let waiter = Task {
-                for run in all { _ = await run.value }
-                signal.yield(true)
+                var codes: [Int32] = []
+                for run in all { codes.append(await run.value) }
+                signal.yield(codes.allSatisfy { $0 == 0 } ? .normally : .byAFault)
             }
             let timer = Task {
                 try? await Task.sleep(for: limit)
-                signal.yield(false)
+                signal.yield(.notYet)
             }
-            var result = false
+            var result = Ending.notYet
             for await value in ended {
                 result = value
                 break
@@ -102,4 +108,22 @@ public struct InProcessAgentSpawner: AgentSpawner {
             return result
         }
     }
+}
+
+/// A spawner that remembers whether it started anything.
+final class CountingSpawner: AgentSpawner {
+    let base: any AgentSpawner
+    private let spawned = Mutex(false)
+
+    init(_ base: any AgentSpawner) { self.base = base }
+
+    var spawnedAny: Bool { spawned.withLock { $0 } }
+
+    func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent {
+        spawned.withLock { $0 = true }
+        return try await base.spawnAgent(host: host, configuration: configuration)
+    }
+    func sweep(_ job: AgentSweep) async { await base.sweep(job) }
+    func killAgentsNow(jobID: String) { base.killAgentsNow(jobID: jobID) }
+    var agentsRunHere: Bool { base.agentsRunHere }
 }

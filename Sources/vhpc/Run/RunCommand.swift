@@ -253,10 +253,10 @@ struct RunCommand: AsyncParsableCommand {
         // die: staged files, PMIx and Open MPI session files, VM records.
         let (staged, servesPMIx, nodeCount) = (!options.staging.isEmpty, mpi == .auto || mpi == .pmix, options.nodeCount)
         let runsVMs = vse != nil
-        @Sendable func sweepLocalNodeFiles() {
+        @Sendable func sweepLocalNodeFiles(pmix: Bool = true) {
             guard spawner.agentsRunHere else { return }
             if staged { StagePlan.sweep(jobID: jobID, nodes: nodeCount) }
-            if servesPMIx { PMIxNodeDirectory.sweep(jobID: jobID) }
+            if servesPMIx, pmix { PMIxNodeDirectory.sweep(jobID: jobID) }
             if runsVMs { JobVMRegistry(state: StateDirectory.resolve(), jobID: jobID).removeAll() }
         }
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
@@ -306,7 +306,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         await pendingStep?.withdraw()
         printer.flush()
-        sweepLocalNodeFiles()
+        sweepLocalNodeFiles(pmix: false)  // the spawner's sweep (at the end of the run) saw to PMIx's directories
         record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
         if printer.isBroken { throw ExitCode(128 + SIGPIPE) }  // quietly, as a tool killed by SIGPIPE
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
