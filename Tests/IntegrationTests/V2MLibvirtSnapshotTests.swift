@@ -154,3 +154,55 @@ extension V2MLibvirtSnapshotTests {
         #expect(V2MLeftovers.qemuProcesses(mentioning: root).isEmpty)
     }
 }
+
+extension V2MLibvirtSnapshotTests {
+    @Test("libvirt, an image with a disk: restored domains' overlays are backed by the template's; each sees only its own writes")
+    func restoredDomainsWithADisk() async throws {
+        try #require(V2MLibvirtd.ensureRunning(), "libvirtd not available")
+        let image = try V2MSnapshotTests.diskImage()
+        let state = V2MTestImage.scratchState()
+        defer { try? FileManager.default.removeItem(atPath: state.root) }
+        let store = SnapshotStore(state: state)
+        let log = CollectedLog()
+        var hypervisor = LibvirtHypervisor(accelerator: .tcg, logger: Logger(label: "test") { _ in log })
+        hypervisor.autoDestroy = true
+        hypervisor.snapshotStart = SnapshotStart(boot: SnapshotBoot(stores: [store]), image: image)
+        let script = """
+            cat /opt/hello.txt; grep -c ' / ext4 rw' /proc/mounts
+            ls /mark-* 2>/dev/null || echo none; echo $(hostname) > /mark-$(hostname); sync; cat /mark-*
+            echo errors=$(dmesg | grep -ci 'ext4.*error')
+            """
+        let hello = try String(contentsOfFile: CLI.repositoryRoot + "/examples/files/hello.txt", encoding: .utf8)
+        var savedDisk: Data?
+        for rank in 0..<3 {
+            var profile = VMProfile(image: image, name: "v18-disk-\(getpid())-r\(rank)", runtimeDirectory: state.root + "/vms/r\(rank)")
+            profile.kernelCommandLine += " vhpc.hostname=tiny-r\(rank)"
+            let vm = try hypervisor.define(profile)
+            try GuestCredentialsFile.write(GuestCredentials(jobID: "job-lvd", rank: UInt32(rank), secret: .generate(),
+                                                            identity: GuestIdentity(hostname: "tiny-r\(rank)")),
+                                           to: profile.guestChannel.credentialsPath)
+            let out = Mutex<[UInt8]>([])
+            do {
+                try await vm.start()
+                #expect(try await vm.exec(["sh", "-c", script], onOutput: { stream, bytes in
+                    if stream == .stdout { out.withLock { $0 += bytes } }
+                }) == 0)
+                _ = try? await vm.stop(timeout: .seconds(20))
+            } catch {
+                _ = try? await vm.stop(force: true)
+                throw error
+            }
+            let text = String(decoding: out.withLock { $0 }, as: UTF8.self)
+            #expect(text == hello + "1\nnone\ntiny-r\(rank)\nerrors=0\n", "rank \(rank): \(text)")
+            #expect(log.lines.last { $0.hasPrefix("VM started") }?.contains("from=snapshot") == true, "rank \(rank) booted cold")
+            let entry = try #require(store.list().first)
+            #expect(entry.meta.diskBytes != nil && entry.meta.diskBase == image.diskPath)
+            let disk = try Data(contentsOf: URL(fileURLWithPath: entry.diskPath))
+            if let savedDisk { #expect(disk == savedDisk, "a restored domain wrote to the template's overlay") }
+            savedDisk = disk
+        }
+        #expect(log.warnings.isEmpty, "\(log.warnings)")
+        #expect(!V2MLibvirtd.vhpcDomains().contains { $0.contains("v18-disk-\(getpid())") || $0.contains("tmpl-\(getpid())-") })
+        #expect(V2MLeftovers.qemuProcesses(mentioning: state.root).isEmpty)
+    }
+}
