@@ -48,10 +48,7 @@ import Testing
         let result = job.finish()
         #expect(result.status == 128 + SIGINT, "\(result.stderr)")
         #expect(ContinuousClock.now - sent < .seconds(5))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !job.survivors().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
-        for pid in job.survivors() { kill(pid, SIGKILL) }
+        try await Self.expectNothingLeft(job)
     }
 
     /// kill -9 of the front-end takes the tasks with it (their parent-death signal), as it took the agent.
@@ -61,10 +58,7 @@ import Testing
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 16 }
         kill(job.process.processIdentifier, SIGKILL)
         _ = job.finish()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !job.survivors().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
-        for pid in job.survivors() { kill(pid, SIGKILL) }
+        try await Self.expectNothingLeft(job)
     }
 
     /// Two to fifteen nodes keep a process per node (an agent can fail alone).
@@ -75,6 +69,14 @@ import Testing
         #expect(tree.filter { $0.command == "vhpc" }.count == 3, "\(tree)")
         kill(job.process.processIdentifier, SIGTERM)
         #expect(job.finish().status == 128 + SIGTERM)
+        #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
+        for pid in job.survivors() { kill(pid, SIGKILL) }
+    }
+
+    /// Every process seen under the front-end is gone within 5 s (SIGKILL parent-death signals are asynchronous).
+    static func expectNothingLeft(_ job: ControlFaultTests.Job) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !job.survivors().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
         for pid in job.survivors() { kill(pid, SIGKILL) }
     }
