@@ -11,7 +11,7 @@ struct VSEBuildCommand: AsyncParsableCommand {
 
     @Argument(help: "The VSE spec (YAML).") var file: String
     @Flag(name: .shortAndLong, help: "No progress output.") var quiet = false
-    @Flag(help: "Also boot the image once and save the ready guest, so `vhpc run --vse` VMs (default vCPUs and memory) start from it.")
+    @Flag(help: "Also boot the image once and save the ready guest, so `vhpc run --vse` VMs (default vCPUs and memory, the qemu plug-in) start from it; under libvirt a node's first VM saves one.")
     var snapshot = false
 
     func run() async throws {
