@@ -157,6 +157,8 @@ let package = Package(
         .testTarget(name: "HostProcessTests", dependencies: ["HostProcess"]),
         .testTarget(name: "JobHistoryTests", dependencies: ["JobHistory"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        // docs/DESIGN.md's module graph checked against this file (read as text).
+        .testTarget(name: "RepositoryTests"),
         .testTarget(name: "WireTests", dependencies: [
             "Wire", "WireCore",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -165,7 +167,7 @@ let package = Package(
         ]),
         .testTarget(name: "VSETests", dependencies: ["VSE", "GuestProtocol", "GuestCrypto", "Wire", "HostProcess"]),
         .testTarget(name: "V2MTests", dependencies: [
-            "V2M", "VSE", "GuestCrypto",
+            "V2M", "VSE", "GuestCrypto", "HostProcess",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -11,17 +11,11 @@ import Testing
         let fifo = NSTemporaryDirectory() + "scan-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         #expect(mkfifo(fifo, 0o600) == 0)
         defer { unlink(fifo) }
-        let named = Process()
-        named.executableURL = URL(fileURLWithPath: "/bin/sh")
-        named.arguments = ["-c", "/bin/sh -c 'read x < \(fifo)' agent --job \(job) & wait"]
-        let other = Process()
-        other.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        other.arguments = ["30"]
-        try named.run()
-        try other.run()
+        let named = try HostCommand("/bin/sh", ["-c", "/bin/sh -c 'read x < \(fifo)' agent --job \(job) & wait"]).start()
+        let other = try HostCommand("/bin/sleep", ["30"]).start()
         defer {
-            for pid in JobProcessScan.descendants(of: named.processIdentifier).reversed() { kill(pid, SIGKILL) }
-            for process in [named, other] { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+            for pid in JobProcessScan.descendants(of: named.pid).reversed() { kill(pid, SIGKILL) }
+            for process in [named, other] { process.signalGroup(SIGKILL); _ = process.wait() }
         }
         var found: [pid_t] = []
         let deadline = Date().addingTimeInterval(10)
@@ -31,29 +25,26 @@ import Testing
         }
         #expect(found.count == 1)
         let all = JobProcessScan.descendants(of: getpid())
-        #expect(all.contains(named.processIdentifier) && all.contains(other.processIdentifier))
-        #expect(found.allSatisfy { all.contains($0) && $0 != named.processIdentifier && $0 != other.processIdentifier })
+        #expect(all.contains(named.pid) && all.contains(other.pid))
+        #expect(found.allSatisfy { all.contains($0) && $0 != named.pid && $0 != other.pid })
         // Parents come before their children.
-        if let child = all.firstIndex(of: named.processIdentifier), let grandchild = found.first.flatMap(all.firstIndex(of:)) {
+        if let child = all.firstIndex(of: named.pid), let grandchild = found.first.flatMap(all.firstIndex(of:)) {
             #expect(child < grandchild)
         }
         #expect(JobProcessScan.hasChildren(getpid()))
     }
 
     @Test func theSubtreeWalkAgreesWithAFullPassOverProc() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "sleep 30 & sleep 30 & wait"]
-        try process.run()
-        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        let process = try HostCommand("/bin/sh", ["-c", "sleep 30 & sleep 30 & wait"]).start()
+        defer { process.signalGroup(SIGKILL); _ = process.wait() }
         usleep(200_000)
         let table = JobProcessScan.childrenByParent(includingZombies: true)
         var expected: Set<pid_t> = []
-        var queue = table[process.processIdentifier] ?? []
+        var queue = table[process.pid] ?? []
         while let pid = queue.popLast() { expected.insert(pid); queue += table[pid] ?? [] }
         #expect(expected.count == 2)
-        #expect(Set(JobProcessScan.subtree(of: process.processIdentifier)) == expected)
-        #expect(JobProcessScan.children(of: process.processIdentifier)?.count == 2)
-        for pid in JobProcessScan.children(of: process.processIdentifier) ?? [] { kill(pid, SIGKILL) }
+        #expect(Set(JobProcessScan.subtree(of: process.pid)) == expected)
+        #expect(JobProcessScan.children(of: process.pid)?.count == 2)
+        for pid in JobProcessScan.children(of: process.pid) ?? [] { kill(pid, SIGKILL) }
     }
 }

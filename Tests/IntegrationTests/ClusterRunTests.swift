@@ -86,15 +86,7 @@ import Testing
     }
 
     @Test func killingOneQEMUAbortsTheJobAndLeavesNothing() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "sleep", "60"]
-        process.environment = CLI.environment()
-        process.currentDirectoryURL = URL(fileURLWithPath: CLI.repositoryRoot)
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "sleep", "60"]).start()
         let started = Date()
         var victims: [Int32] = []
         while victims.count < 2, Date().timeIntervalSince(started) < 60 {
@@ -106,11 +98,11 @@ import Testing
         if let victim = victims.first { kill(victim, SIGKILL) }
         let killedAt = Date()
         while process.isRunning, Date().timeIntervalSince(killedAt) < 30 { Thread.sleep(forTimeInterval: 0.2) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.signal(SIGTERM)
+        let finished = process.wait()
+        let stderr = finished.stderrText
         #expect(Date().timeIntervalSince(killedAt) < 30, "abort must end the job promptly")
-        #expect(process.terminationStatus != 0)
+        #expect(finished.status != 0)
         #expect(stderr.contains("failed"), "\(stderr)")
         Thread.sleep(forTimeInterval: 1)
         #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")
@@ -121,25 +113,17 @@ import Testing
     @Test func interruptShutsDownEveryVMAndLeavesNothing() throws {
         let runtimeDirectories = { Set(((try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []).filter { $0.hasPrefix("boot-") || $0.hasPrefix("job-") }) }
         let before = runtimeDirectories()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "sleep", "60"]
-        process.environment = CLI.environment()
-        process.currentDirectoryURL = URL(fileURLWithPath: CLI.repositoryRoot)
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "--", "sleep", "60"]).start()
         let started = Date()
         while Self.leftoverQEMU().count < 2, Date().timeIntervalSince(started) < 60 { Thread.sleep(forTimeInterval: 0.5) }
         #expect(Self.leftoverQEMU().count == 2, "both VMs should be up")
         Thread.sleep(forTimeInterval: 3)
-        kill(process.processIdentifier, SIGINT)
+        process.signal(SIGINT)
         let interrupted = Date()
         while process.isRunning, Date().timeIntervalSince(interrupted) < 20 { Thread.sleep(forTimeInterval: 0.1) }
         let elapsed = Date().timeIntervalSince(interrupted)
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
+        process.signal(SIGTERM)
+        #expect(process.wait().status == 130)
         #expect(elapsed < 10, "took \(elapsed) s")
         Thread.sleep(forTimeInterval: 0.5)
         #expect(Self.leftoverQEMU().isEmpty, "\(Self.leftoverQEMU())")

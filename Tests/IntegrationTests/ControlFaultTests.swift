@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 import Testing
 
 /// `vhpc run` (local launcher) under interruption and faults during bootstrap: what the user sees, and
@@ -6,24 +7,19 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct ControlFaultTests {
     /// A running `vhpc run` whose process tree is watched while it runs.
     final class Job: @unchecked Sendable {
-        let process = Process()
-        let out = Pipe(), err = Pipe()
-        let state = ControlRunTests.stateDirectory()
+        let process: RunningCommand
+        let state: String
         private(set) var seen: Set<Int32> = []
 
         init(_ arguments: [String], environment: [String: String] = [:]) throws {
-            process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-            process.arguments = arguments
-            process.environment = CLI.environment(environment.merging(["VHPC_JOB_NAME": state]) { _, own in own })
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let state = ControlRunTests.stateDirectory()
+            self.state = state
+            process = try CLI.command(CLI.vhpc, arguments, environment: environment.merging(["VHPC_JOB_NAME": state]) { _, own in own }).start()
         }
 
         /// Current descendants of the front-end (also remembered in `seen`).
         func descendants() -> [ProcessEntry] {
-            let found = ProcessTable.descendants(of: process.processIdentifier)
+            let found = ProcessTable.descendants(of: process.pid)
             seen.formUnion(found.map(\.pid))
             return found
         }
@@ -42,12 +38,8 @@ import Testing
 
         /// Waits for the front-end's exit; returns its status, stdout and stderr.
         func finish() -> (status: Int32, stdout: String, stderr: String) {
-            let errData = SendableData()
-            let reader = Thread { [err] in errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-            reader.start()
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: errData.wait(), as: UTF8.self))
+            let output = process.wait()
+            return (output.status, output.stdoutText, output.stderrText)
         }
 
         /// Every process ever seen under the front-end that is still alive.
@@ -61,7 +53,7 @@ import Testing
         // Running: one `sleep` per node under the agents.
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 7 }
         let sent = ContinuousClock.now
-        kill(job.process.processIdentifier, signal)
+        job.process.signal(signal)
         var gone = false
         while ContinuousClock.now - sent < .seconds(2) {
             if !job.process.isRunning && job.survivors().isEmpty { gone = true; break }
@@ -110,7 +102,7 @@ extension ControlFaultTests {
     @Test func aBootstrapFailingEverywhereLeavesNoAgentProcess() async throws {
         let job = try Job(["run", "-N", "1024", "--fanout", "2", "--agents-per-process", "64", "--handshake-timeout", "200ms", "--", "true"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
-        let marker = "--job job-\(job.process.processIdentifier)-"
+        let marker = "--job job-\(job.process.pid)-"
         // The output is read all along (a full pipe would stall the job); it ends when the last process holding
         // the pipes — the front-end or a left-over agent — is gone.
         let stderr = SendableData()
@@ -132,7 +124,7 @@ extension ControlFaultTests {
         for entry in left { kill(entry.pid, SIGKILL) }
         for pid in job.survivors() { kill(pid, SIGKILL) }
         let errors = String(decoding: stderr.wait(), as: UTF8.self)
-        #expect(job.process.terminationStatus != 0, "the window is too short for 1,024 agents here; stderr: \(errors.suffix(2000))")
+        #expect(job.process.wait().status != 0, "the window is too short for 1,024 agents here; stderr: \(errors.suffix(2000))")
     }
 
     /// Every connection dialed to agent 1 (its children's tree links and the BMG links of higher ranks) is
@@ -150,14 +142,7 @@ extension ControlFaultTests {
         }
         let agentOnePort = try #require(port)
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 7 }
-        let cut = Process()
-        cut.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
-        cut.arguments = ["-K", "-t", "dst", "127.0.0.1", "dport", "=", ":\(agentOnePort)"]
-        let listing = Pipe()
-        cut.standardOutput = listing
-        try cut.run()
-        let killed = String(decoding: listing.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        cut.waitUntilExit()
+        let killed = try CLI.run(program: "/usr/bin/ss", ["-K", "-t", "dst", "127.0.0.1", "dport", "=", ":\(agentOnePort)"]).stdout
         #expect(killed.split(separator: "\n").count >= 3, "ss -K reset no connection: \(killed)")
         let result = job.finish()
         #expect(result.status == 0, "stderr: \(result.stderr)")

@@ -66,20 +66,10 @@ import Testing
     }
 
     @Test func standardInputGoesToRankZeroOnly() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "3", "-l", "--", "sh", "-c", "cat; echo done $VHPC_RANK"]
-        process.environment = CLI.environment(["VHPC_JOB_NAME": Self.stateDirectory()])
-        let input = Pipe(), out = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data((1...2000).map { "line \($0)\n" }.joined().utf8))
-        try input.fileHandleForWriting.close()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try CLI.run(program: CLI.vhpc, ["run", "-N", "3", "-l", "--", "sh", "-c", "cat; echo done $VHPC_RANK"],
+                                 environment: ["VHPC_JOB_NAME": Self.stateDirectory()], input: (1...2000).map { "line \($0)\n" }.joined())
+        #expect(result.status == 0)
+        let stdout = result.stdout
         let lines = stdout.split(separator: "\n").map(String.init)
         #expect(lines.filter { $0.hasPrefix("0: line ") } == (1...2000).map { "0: line \($0)" })
         #expect(!lines.contains { $0.hasPrefix("1: line") || $0.hasPrefix("2: line") })
@@ -116,16 +106,8 @@ import Testing
     @Test(arguments: ["abort", "continue"])
     func killingAnInteriorAgentIsDetectedAndNothingSurvives(policy: String) async throws {
         let state = Self.stateDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
-                             "sh", "-c", "sleep 3; echo survived $VHPC_RANK"]
-        process.environment = CLI.environment(["VHPC_JOB_NAME": state])
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+                                                 "sh", "-c", "sleep 3; echo survived $VHPC_RANK"], environment: ["VHPC_JOB_NAME": state]).start()
         var victim: Int32?
         for _ in 0..<100 where victim == nil {
             try await Task.sleep(for: .milliseconds(50))
@@ -134,11 +116,11 @@ import Testing
         let pid = try #require(victim)
         let killed = ContinuousClock.now
         kill(pid, SIGKILL)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let finished = process.wait()
         let elapsed = ContinuousClock.now - killed
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+        let stdout = finished.stdout
+        let stderr = finished.stderrText
+        #expect(finished.status != 0)
         #expect(stderr.contains("agent 1 failed"), "\(stderr)")
         if policy == "abort" {
             #expect(elapsed < .seconds(3), "abort took \(elapsed)")
@@ -153,15 +135,9 @@ import Testing
     @Test(arguments: ["abort", "continue"])
     func stoppedInteriorAgentIsCaughtByHeartbeat(policy: String) async throws {
         let state = Self.stateDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
-                             "sh", "-c", policy == "abort" ? "sleep 20" : "sleep 3; echo survived $VHPC_RANK"]
-        process.environment = CLI.environment(["VHPC_JOB_NAME": state])
-        let err = Pipe(), out = Pipe()
-        process.standardError = err
-        process.standardOutput = out
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "7", "--fanout", "2", "--heartbeat", "300ms", "--on-failure", policy, "-l", "--",
+                                                 "sh", "-c", policy == "abort" ? "sleep 20" : "sleep 3; echo survived $VHPC_RANK"],
+                                      environment: ["VHPC_JOB_NAME": state]).start()
         var victim: Int32?
         for _ in 0..<100 where victim == nil {
             try await Task.sleep(for: .milliseconds(50))
@@ -169,10 +145,9 @@ import Testing
         }
         let pid = try #require(victim)
         kill(pid, SIGSTOP)
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+        let finished = process.wait()
+        let (stdout, stderr) = (finished.stdoutText, finished.stderrText)
+        #expect(finished.status != 0)
         #expect(stderr.contains("agent 2 failed (heartbeat-timeout"), "\(stderr)")
         if policy == "continue" {
             // Agent 2's children (5, 6) are reached over BMG links; task rank 1 ran on agent 2 and is lost.

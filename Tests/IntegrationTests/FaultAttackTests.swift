@@ -13,14 +13,7 @@ import Testing
 
     /// TCP ports `pid` listens on, from `ss -ltnpH`.
     static func listeningPorts(of pid: Int32) throws -> [Int] {
-        let ss = Process()
-        ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
-        ss.arguments = ["-Hltnp"]
-        let out = Pipe()
-        ss.standardOutput = out
-        try ss.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ss.waitUntilExit()
+        let text = try CLI.run(program: "/usr/bin/ss", ["-Hltnp"]).stdout
         return text.split(separator: "\n").filter { $0.contains("pid=\(pid),") }.compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count > 3, let colon = fields[3].lastIndex(of: ":") else { return nil }
@@ -69,13 +62,13 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "2", "--", "sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.contains { $0.command == "sleep" } }
-        guard let agent = tree.first(where: { $0.parent == job.process.processIdentifier && $0.command == "vhpc" }) else {
+        guard let agent = tree.first(where: { $0.parent == job.process.pid && $0.command == "vhpc" }) else {
             Issue.record("no agent process under the front-end: \(tree)")
-            kill(job.process.processIdentifier, SIGTERM)
+            kill(job.process.pid, SIGTERM)
             _ = job.finish()
             return
         }
-        let frontEnd = job.process.processIdentifier
+        let frontEnd = job.process.pid
         let targets = try [(frontEnd, "front-end"), (agent.pid, "agent")].map { pid, name in
             (pid: pid, name: name, port: try Self.listeningPorts(of: pid).first ?? 0, before: Self.residentKiB(pid))
         }
@@ -101,7 +94,7 @@ import Testing
             #expect(growth < 48 << 10, "\(target.name) grew by \(growth) KiB under 500 unauthenticated connections")
         }
         // The job itself was not disturbed.
-        kill(job.process.processIdentifier, SIGTERM)
+        kill(job.process.pid, SIGTERM)
         let result = job.finish()
         #expect(result.status == 128 + SIGTERM, "stderr: \(result.stderr)")
     }
@@ -200,14 +193,8 @@ extension FaultAttackTests {
     @Test func anAgentStoppedDuringStagingIsDetected() async throws {
         let (home, source, _) = try StagingTests.fixture(megabytes: 256)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "3", "--heartbeat", "300ms", "--stage", source, "--", "true"]
-        process.environment = CLI.environment(StagingTests.environment(home))
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "3", "--heartbeat", "300ms", "--stage", source, "--", "true"],
+                                      environment: StagingTests.environment(home)).start()
         var victim: Int32?
         for _ in 0..<800 where victim == nil {
             try await Task.sleep(for: .milliseconds(25))
@@ -218,18 +205,15 @@ extension FaultAttackTests {
         let pid = try #require(victim, "agent 1 never held part of the file")
         kill(pid, SIGSTOP)
         let stopped = ContinuousClock.now
-        let errData = SendableData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
         while process.isRunning, ContinuousClock.now - stopped < .seconds(90) { try await Task.sleep(for: .milliseconds(50)) }
         let elapsed = ContinuousClock.now - stopped
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        let finished = process.wait()
         kill(pid, SIGKILL)
-        let stderr = String(decoding: errData.wait(), as: UTF8.self)
+        let stderr = finished.stderrText
         // Bounded: 5 s of silence (fixed during staging), then the abort.
         #expect(elapsed < .seconds(30), "the job ended \(elapsed) after the stop")
-        #expect(process.terminationStatus != 0)
+        #expect(finished.status != 0)
         #expect(stderr.contains("agent 1 failed"), "\(stderr)")
         print("SIGSTOP during staging: job ended \(elapsed) after the stop")
     }
@@ -305,25 +289,14 @@ extension FaultAttackTests {
     /// goes on and ends normally, with no failure reported (default heartbeat: 2 s period, 3 s timeout, then
     /// one more timeout of suspicion).
     @Test func aFrontEndStoppedForThreeSecondsKeepsItsJob() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "4", "-l", "--", "sh", "-c", "sleep 6; echo done"]
-        process.environment = CLI.environment()
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "4", "-l", "--", "sh", "-c", "sleep 6; echo done"]).start()
         try await Task.sleep(for: .seconds(2))
-        kill(process.processIdentifier, SIGTSTP)  // what Ctrl-Z sends; its default action stops the process
+        process.signal(SIGTSTP)  // what Ctrl-Z sends; its default action stops the process
         try await Task.sleep(for: .seconds(3))
-        kill(process.processIdentifier, SIGCONT)
-        let errData = SendableData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let stderr = String(decoding: errData.wait(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(stderr)")
+        process.signal(SIGCONT)
+        let finished = await process.output()
+        let (stdout, stderr) = (finished.stdoutText, finished.stderrText)
+        #expect(finished.status == 0, "\(stderr)")
         #expect(stdout.split(separator: "\n").count == 4, "\(stdout)")
         #expect(!stderr.contains("failed"), "\(stderr)")
     }

@@ -80,13 +80,7 @@ import Testing
     @Test func aJobWhoseFrontEndWasKilledIsShownLost() throws {
         let home = Self.home()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "1", "-J", "victim", "--", "sleep", "30"]
-        process.environment = CLI.environment(["VHPC_HOME": home])
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "1", "-J", "victim", "--", "sleep", "30"], environment: ["VHPC_HOME": home]).start()
         var running = false
         for _ in 0..<200 where !running {
             usleep(50_000)
@@ -96,8 +90,8 @@ import Testing
         #expect(running, "the job never showed as running")
         let agents = (try? JSONDecoder().decode(Detail.self, from: Data(
             try CLI.run(["status", "victim", "--json"], environment: ["VHPC_HOME": home]).stdout.utf8)))?.agents ?? []
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait()
         // The front-end's agents and the task are its children: clean them up by pid.
         for agent in agents where agent.rank > 0 { kill(-agent.pid, SIGKILL); kill(agent.pid, SIGKILL) }
         let shown = try CLI.run(["status", "victim", "--json"], environment: ["VHPC_HOME": home])

@@ -10,29 +10,8 @@ import Testing
     /// Runs `vhpc ARGS` with `input` as its stdin (nil: an empty pipe); kills it after `timeout`.
     static func run(_ arguments: [String], input: String?, environment: [String: String] = [:],
                     directory: String = CLI.repositoryRoot, timeout: Duration = .seconds(120)) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = arguments
-        process.environment = CLI.environment(state.merging(environment) { _, new in new })
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let stdin = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + Double(timeout.components.seconds), execute: watchdog)
-        defer { watchdog.cancel() }
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let errData = SendableData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: errData.wait(), as: UTF8.self))
+        try CLI.run(program: CLI.vhpc, arguments, environment: state.merging(environment) { _, new in new }, directory: directory,
+                    input: input ?? "", timeout: timeout)
     }
 
     // MARK: task failures
@@ -66,12 +45,8 @@ import Testing
         let directory = NSTemporaryDirectory() + "vhpc-mpi-early-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let compile = Process()
-        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
-        compile.arguments = ["-o", directory + "/early", CLI.repositoryRoot + "/tests/fixtures/mpi/early_exit.c"]
-        try compile.run()
-        compile.waitUntilExit()
-        try #require(compile.terminationStatus == 0)
+        let compile = try CLI.run(program: "/usr/bin/mpicc.mpich", ["-o", directory + "/early", CLI.repositoryRoot + "/tests/fixtures/mpi/early_exit.c"])
+        try #require(compile.status == 0, "\(compile.stderr)")
         let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/early"], environment: Self.state, timeout: .seconds(60))
         #expect(result.status == 3, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("vhpc: task 1 (node 0): exited with exit code 3"), "\(result.stderr)")
@@ -82,18 +57,9 @@ import Testing
     }
 
     @Test func sigpipeOnStdoutEndsTheJobQuietlyWith141() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "'\(CLI.vhpc)' run -N 2 -- yes | head -2 >/dev/null; echo \"status=${PIPESTATUS[0]}\""]
-        process.environment = CLI.environment(Self.state)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let result = try CLI.run(program: "/bin/bash", ["-c", "'\(CLI.vhpc)' run -N 2 -- yes | head -2 >/dev/null; echo \"status=${PIPESTATUS[0]}\""],
+                                 environment: Self.state)
+        let (stdout, stderr) = (result.stdout, result.stderr)
         #expect(stdout == "status=141\n")
         #expect(stderr.isEmpty, "\(stderr)")
     }
@@ -179,7 +145,7 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "1024", "--", "sleep", "60"])
         _ = try await job.waitFor { !$0.isEmpty }  // the first agent process exists: bootstrap is under way
         let sent = ContinuousClock.now
-        kill(job.process.processIdentifier, SIGTERM)
+        kill(job.process.pid, SIGTERM)
         let result = job.finish()
         #expect(result.status == 128 + SIGTERM, "\(result.stderr)")
         #expect(ContinuousClock.now - sent < .seconds(10))
@@ -196,7 +162,7 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "4", "--", "sleep", "60"], environment: ["TMPDIR": tmpdir])
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 4 }
         #expect(!Self.nodeDirectories(tmpdir).isEmpty, "the job's nodes made no PMIx directory in \(tmpdir)")
-        kill(job.process.processIdentifier, SIGKILL)
+        kill(job.process.pid, SIGKILL)
         _ = job.finish()
         let killed = ContinuousClock.now
         while !job.survivors().isEmpty || !Self.nodeDirectories(tmpdir).isEmpty, ContinuousClock.now - killed < .seconds(15) {
@@ -219,7 +185,7 @@ import Testing
         let killed = Self.nodeDirectories(tmpdir)
         #expect(killed.count == 3, "\(killed)")
         // Every process at once, front-end included: no agent gets to clean up.
-        kill(job.process.processIdentifier, SIGKILL)
+        kill(job.process.pid, SIGKILL)
         for entry in tree { kill(entry.pid, SIGKILL) }
         _ = job.finish()
         let deadline = ContinuousClock.now + .seconds(10)
@@ -338,14 +304,7 @@ import Testing
         let bytes = (0..<(300 * 1024)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         FileManager.default.createFile(atPath: source, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: source) }
-        let sum = Process()
-        sum.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        sum.arguments = [source]
-        let pipe = Pipe()
-        sum.standardOutput = pipe
-        try sum.run()
-        sum.waitUntilExit()
-        let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64)
+        let expected = try CLI.run(program: "/usr/bin/sha256sum", [source]).stdout.prefix(64)
         let result = try JobSemanticsTests.run(
             ["run", "--vse", "tiny", "-N", "2", "--vms-per-node", "1", "-l", "--stage", source, "--stage", source + ":in/data.bin", "--",
              "sh", "-c", "sha256sum \"$VHPC_STAGED_0\" \"$VHPC_STAGED_1\"; echo dir=$VHPC_STAGE_DIR"],

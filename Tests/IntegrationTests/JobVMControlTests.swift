@@ -15,17 +15,10 @@ import Testing
     @Test func aJobVMIsListedPausedAndResumedWhileTheJobKeepsGoing() async throws {
         let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
         #expect(build.status == 0, "\(build.stderr)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
         // Each task counts for about 8 s of wall time; rank 1's VM is paused in the middle.
-        process.arguments = ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "2", "-l", "--",
-                             "sh", "-c", "i=0; while [ $i -lt 40 ]; do i=$((i+1)); sleep 0.2; done; echo done $VHPC_RANK $i"]
-        process.environment = CLI.environment()
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.interrupt() } }
+        let process = try CLI.command(CLI.vhpc, ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "2", "-l", "--",
+                                                 "sh", "-c", "i=0; while [ $i -lt 40 ]; do i=$((i+1)); sleep 0.2; done; echo done $VHPC_RANK $i"]).start()
+        defer { process.signal(SIGINT) }
         var jobVMs: [VM] = []
         for _ in 0..<600 where jobVMs.count < 2 {
             try await Task.sleep(for: .milliseconds(100))
@@ -43,9 +36,9 @@ import Testing
         try await Task.sleep(for: .seconds(3))
         let resume = try CLI.run(["vm", "resume", victim.name])
         #expect(resume.status == 0, "\(resume.stderr)")
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let finished = process.wait()
+        let output = finished.stdoutText
+        #expect(finished.status == 0)
         #expect(output.contains("0: done 0 40") && output.contains("1: done 1 40"), "\(output)")
         #expect(!Self.list().contains { $0.job == victim.job }, "the job's VM records outlived it")
     }
@@ -56,15 +49,8 @@ import Testing
     @Test func aJobVMWhoseQEMUIsStoppedFailsItsTaskInsteadOfHanging() async throws {
         let build = try CLI.run(["vse", "build", "-q", "examples/tiny.yaml"])
         #expect(build.status == 0, "\(build.stderr)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--", "sleep", "120"]
-        process.environment = CLI.environment()
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let process = try CLI.command(CLI.vhpc, ["run", "--vse", "tiny", "-N", "1", "--vms-per-node", "1", "--", "sleep", "120"]).start()
+        defer { process.signal(SIGKILL) }
         var vm: VM?
         for _ in 0..<600 where vm == nil {
             try await Task.sleep(for: .milliseconds(100))
@@ -74,15 +60,12 @@ import Testing
         defer { kill(qemu, SIGCONT); kill(qemu, SIGKILL) }
         kill(qemu, SIGSTOP)
         let stopped = ContinuousClock.now
-        let errData = SendableData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
         while process.isRunning, ContinuousClock.now - stopped < .seconds(90) { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!process.isRunning, "the job still runs 90 s after its VM's QEMU was stopped")
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let stderr = String(decoding: errData.wait(), as: UTF8.self)
-        #expect(process.terminationStatus != 0)
+        process.signal(SIGKILL)
+        let finished = process.wait()
+        let stderr = finished.stderrText
+        #expect(finished.status != 0)
         #expect(stderr.contains("has not answered"), "\(stderr)")
     }
 }

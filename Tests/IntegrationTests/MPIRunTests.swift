@@ -13,12 +13,8 @@ import Testing
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = directory + "/" + name
         if FileManager.default.isExecutableFile(atPath: output) { return output }
-        let compile = Process()
-        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
-        compile.arguments = ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/\(name).c"]
-        guard (try? compile.run()) != nil else { return nil }
-        compile.waitUntilExit()
-        return compile.terminationStatus == 0 ? output : nil
+        let compile = try? CLI.run(program: "/usr/bin/mpicc.mpich", ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/\(name).c"])
+        return compile?.status == 0 ? output : nil
     }
 
     @Test(arguments: [(1, 1), (2, 4), (4, 8), (8, 8)])
@@ -37,11 +33,8 @@ import Testing
     @Test func mpiAbortEndsTheJobWithItsCode() throws {
         let program = try #require(Self.program)
         let directory = (program as NSString).deletingLastPathComponent
-        let compile = Process()
-        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
-        compile.arguments = ["-o", directory + "/abort", CLI.repositoryRoot + "/tests/fixtures/mpi/abort.c"]
-        try compile.run()
-        compile.waitUntilExit()
+        let compile = try CLI.run(program: "/usr/bin/mpicc.mpich", ["-o", directory + "/abort", CLI.repositoryRoot + "/tests/fixtures/mpi/abort.c"])
+        try #require(compile.status == 0, "\(compile.stderr)")
         let clock = ContinuousClock()
         let start = clock.now
         let result = try CLI.run(["run", "-N", "2", "-n", "4", "--", directory + "/abort"],

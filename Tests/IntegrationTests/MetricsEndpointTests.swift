@@ -28,20 +28,10 @@ import Testing
     }
 
     @Test func aRunningJobServesAgentTaskAndOutputCounters() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "3", "--metrics-listen", "0", "--", "sh", "-c", "echo hello; sleep 3"]
-        process.environment = CLI.environment()
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "3", "--metrics-listen", "0", "--", "sh", "-c", "echo hello; sleep 3"]).start()
+        defer { process.signal(SIGTERM); _ = process.wait() }
         // The first stderr line names the endpoint.
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(err.fileHandleForReading.fileDescriptor, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        let announced = String(decoding: line, as: UTF8.self)
+        let announced = process.firstStderrLine() ?? ""
         let port = try #require(announced.split(separator: ":").last.flatMap { Int($0.split(separator: "/").first ?? "") },
                                 "\(announced)")
         var body = ""
@@ -55,8 +45,7 @@ import Testing
         #expect(body.contains("vhpc_job_tasks 3"), "\(body)")
         #expect(body.contains("vhpc_task_output_bytes_total{stream=\"stdout\"} 18"), "3 x 'hello\\n': \(body)")
         #expect(try Self.get(port: port, path: "/other").hasPrefix("HTTP/1.1 404"))
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(process.wait().status == 0)
     }
 
     @Test func aBadListenAddressIsOneClearLine() throws {

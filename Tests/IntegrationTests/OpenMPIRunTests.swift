@@ -11,12 +11,8 @@ import Testing
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = directory + "/" + name
         if FileManager.default.isExecutableFile(atPath: output) { return output }
-        let compile = Process()
-        compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.openmpi")
-        compile.arguments = ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/\(name).c"]
-        guard (try? compile.run()) != nil else { return nil }
-        compile.waitUntilExit()
-        return compile.terminationStatus == 0 ? output : nil
+        let compile = try? CLI.run(program: "/usr/bin/mpicc.openmpi", ["-O2", "-o", output, CLI.repositoryRoot + "/tests/fixtures/mpi/\(name).c"])
+        return compile?.status == 0 ? output : nil
     }
 
     static let environment = ["VHPC_JOB_NAME": ControlRunTests.stateDirectory(),
@@ -87,12 +83,8 @@ import Testing
             program = try #require(Self.build("die_in_fence"))
         } else {
             program = NSTemporaryDirectory() + "vhpc-ompi-\(getpid())/die_in_fence.mpich"
-            let compile = Process()
-            compile.executableURL = URL(fileURLWithPath: "/usr/bin/mpicc.mpich")
-            compile.arguments = ["-o", program, CLI.repositoryRoot + "/tests/fixtures/mpi/die_in_fence.c"]
-            try compile.run()
-            compile.waitUntilExit()
-            try #require(compile.terminationStatus == 0)
+            let compile = try CLI.run(program: "/usr/bin/mpicc.mpich", ["-o", program, CLI.repositoryRoot + "/tests/fixtures/mpi/die_in_fence.c"])
+            try #require(compile.status == 0, "\(compile.stderr)")
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -114,14 +106,9 @@ import Testing
         let tmpdir = NSTemporaryDirectory() + "vhpc-ompi-signal-\(getpid())"
         try FileManager.default.createDirectory(atPath: tmpdir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmpdir) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
         // Ranks 0 and 1 share node 0: rank 0 waits in MPI_Init for rank 1, which died (see the README).
-        process.arguments = ["run", "-N", "2", "-n", "4", "--on-failure", "continue", "--", program]
-        process.environment = CLI.environment(Self.environment.merging(["TMPDIR": tmpdir]) { _, new in new })
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "2", "-n", "4", "--on-failure", "continue", "--", program],
+                                      environment: Self.environment.merging(["TMPDIR": tmpdir]) { _, new in new }).start()
         // Until rank 0's node has its session files (Open MPI's shared-memory segment), at most 30 s.
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(30)
@@ -131,11 +118,10 @@ import Testing
         while sessionFiles().isEmpty, clock.now < deadline { Thread.sleep(forTimeInterval: 0.1) }
         #expect(!sessionFiles().isEmpty, "rank 0 never started")
         Thread.sleep(forTimeInterval: 1)
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         Thread.sleep(forTimeInterval: 0.01)  // two signals sent at once may arrive as one; the job ends in ~40 ms after the first
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 143)
+        process.signal(SIGTERM)
+        #expect(process.wait().status == 143)
         Thread.sleep(forTimeInterval: 0.5)
         let left = (try? FileManager.default.contentsOfDirectory(atPath: tmpdir)) ?? []
         #expect(left.isEmpty, "node files left behind: \(left)")

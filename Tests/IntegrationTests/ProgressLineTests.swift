@@ -19,15 +19,8 @@ import Testing
         defer { _ = try? CLI.run(["vse", "rm", name]) }
         // util-linux's `script` gives the build a terminal and records what it drew.
         let typescript = directory + "/typescript"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", "'\(CLI.vhpc)' vse build '\(spec)'", typescript]
-        process.environment = CLI.environment()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let recorded = try CLI.run(program: "/usr/bin/script", ["-qec", "'\(CLI.vhpc)' vse build '\(spec)'", typescript])
+        #expect(recorded.status == 0)
         let drawn = String(decoding: try Data(contentsOf: URL(fileURLWithPath: typescript)), as: UTF8.self)
         #expect(drawn.contains("setup (1 command) (2 s)"), "\(drawn)")
         let plain = try CLI.run(["vse", "build", spec])

@@ -14,15 +14,7 @@ import Testing
     }
 
     static func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try CLI.run(program: "/bin/sh", ["-c", command]).stdout
     }
 
     /// `rank: <sha256>  <path>` lines → rank → (sha, path).
@@ -103,15 +95,8 @@ import Testing
     @Test func killingAnInteriorAgentMidStageLeavesSurvivorsAVerifiedFile() async throws {
         let (home, source, sha) = try Self.fixture(megabytes: 256)
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["run", "-N", "8", "-l", "--heartbeat", "300ms", "--on-failure", "continue", "--stage", source,
-                             "--", "sh", "-c", "sha256sum \"$VHPC_STAGED_0\""]
-        process.environment = CLI.environment(Self.environment(home))
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["run", "-N", "8", "-l", "--heartbeat", "300ms", "--on-failure", "continue", "--stage", source,
+                                                 "--", "sh", "-c", "sha256sum \"$VHPC_STAGED_0\""], environment: Self.environment(home)).start()
         // Agent 1 is interior (agents 3 and 4 hang below it): kill it once it holds part of the file.
         var victim: Int32?
         for _ in 0..<400 where victim == nil {
@@ -122,9 +107,8 @@ import Testing
         }
         let pid = try #require(victim, "agent 1 never held part of the file")
         kill(pid, SIGKILL)
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let finished = process.wait()
+        let (stdout, stderr) = (finished.stdoutText, finished.stderrText)
         #expect(stderr.contains("agent 1 failed"), "\(stderr)")
         #expect(stderr.contains("staged 256.0 MiB to 7 nodes"), "\(stderr)")
         let digests = Self.digests(stdout)

@@ -36,13 +36,8 @@ struct V2MLibvirtTests {
         #expect(try await hypervisor.observedState(of: record) == .running)
         try await vm.pause()
         #expect(try await hypervisor.observedState(of: record) == .paused)
-        let virsh = Process()
-        virsh.executableURL = URL(fileURLWithPath: "/usr/bin/virsh")
-        virsh.arguments = ["-c", "qemu:///system", "destroy", "vhpc-lv-gone"]
-        virsh.standardOutput = FileHandle.nullDevice
-        try virsh.run()
-        virsh.waitUntilExit()
-        #expect(virsh.terminationStatus == 0)
+        let virsh = try CLI.run(program: "/usr/bin/virsh", ["-c", "qemu:///system", "destroy", "vhpc-lv-gone"])
+        #expect(virsh.status == 0, "\(virsh.stderr)")
         let observed = try await hypervisor.observedState(of: record)
         #expect(observed != .running && observed != .paused, "\(observed)")
         _ = try? await vm.stop(force: true)

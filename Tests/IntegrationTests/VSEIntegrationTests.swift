@@ -112,31 +112,18 @@ import Testing
         format: ext4
         """)
         defer { spec.remove() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.vhpc)
-        process.arguments = ["vse", "build", spec.path]
-        process.environment = CLI.environment()
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try CLI.command(CLI.vhpc, ["vse", "build", spec.path]).start()
         // Wait until mmdebstrap is running, then interrupt like Ctrl-C.
-        var seen = ""
         let deadline = Date().addingTimeInterval(60)
-        while !seen.contains("mmdebstrap"), Date() < deadline {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            seen += String(decoding: chunk, as: UTF8.self)
-        }
-        #expect(seen.contains("mmdebstrap"), "\(seen)")
+        while !process.stderrSoFar.contains("mmdebstrap"), process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(process.stderrSoFar.contains("mmdebstrap"), "\(process.stderrSoFar)")
         Thread.sleep(forTimeInterval: 2)
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
+        process.signal(SIGINT)
+        #expect(process.wait().status == 130)
         let list = try CLI.run(["vse", "list"])
         #expect(!list.stdout.contains("interrupted"))
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: CLI.stateDirectory + "/tmp")) ?? []
-        #expect(!leftovers.contains { $0.hasPrefix(".build-interrupted-\(process.processIdentifier)-") }, "\(leftovers)")
+        #expect(!leftovers.contains { $0.hasPrefix(".build-interrupted-\(process.pid)-") }, "\(leftovers)")
     }
 }
 

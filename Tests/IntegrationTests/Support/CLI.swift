@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 
 /// Runs the real `vhpc` executable (built next to the test bundle) as a child process.
 enum CLI {
@@ -42,43 +43,48 @@ enum CLI {
         return env
     }
 
-    /// Runs `vhpc ARGS` to completion. A child still running after `timeout` is killed (SIGKILL) and the
-    /// run reported as status 137 with a note on stderr: a hung command fails its test instead of hanging
-    /// the whole suite.
+    /// Runs `vhpc ARGS` to completion. A child still running after `timeout` is killed (SIGKILL, its
+    /// process group) and the run reported as status 137 with a note on stderr: a hung command fails its test
+    /// instead of hanging the whole suite.
     static func run(_ arguments: [String], environment extra: [String: String] = [:],
                     timeout: Duration = .seconds(600)) throws -> Result {
         try run(program: vhpc, arguments, environment: extra, timeout: timeout)
     }
 
-    /// Runs any program the same way (e.g. `salloc … vhpc run …`), with the same watchdog.
+    /// Runs any program the same way (e.g. `salloc … vhpc run …`), with the same watchdog, through
+    /// HostProcess's `HostCommand` (stdin: `input`, then closed; nil: /dev/null).
     static func run(program: String, _ arguments: [String], environment extra: [String: String] = [:],
-                    timeout: Duration = .seconds(600)) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.environment = environment(extra)
-        process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem {
-            FileHandle.standardError.write(Data("CLI watchdog: `\(program) \(arguments.joined(separator: " "))` (pid \(pid)) still running after \(timeout); killing it\n".utf8))
-            kill(pid, SIGKILL)
+                    directory: String = repositoryRoot, input: String? = nil, timeout: Duration = .seconds(600)) throws -> Result {
+        let output = try command(program, arguments, environment: extra, directory: directory, input: input, timeout: timeout)
+            .runAllowingFailure()
+        if output.timedOut {
+            FileHandle.standardError.write(Data("CLI watchdog: `\(program) \(arguments.joined(separator: " "))` still running after \(timeout); killed it\n".utf8))
         }
-        let (seconds, attoseconds) = timeout.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18, execute: watchdog)
-        defer { watchdog.cancel() }
-        let errData = SendableData()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let stderr = errData.wait()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
+    }
+
+    /// `program ARGS` as a `HostCommand` with the tests' environment (`VHPC_HOME` and `extra`), run in the
+    /// repository; `start()` it for a process to watch or signal while it runs.
+    static func command(_ program: String = vhpc, _ arguments: [String], environment extra: [String: String] = [:],
+                        directory: String = repositoryRoot, input: String? = nil, timeout: Duration? = nil) -> HostCommand {
+        HostCommand(program, arguments, environment: environment(extra), workingDirectory: directory,
+                    input: input.map { Data($0.utf8) }, timeout: timeout)
+    }
+}
+
+extension RunningCommand {
+    /// The first line the command writes to stderr, once it is whole; nil if the command ends or `timeout`
+    /// passes first.
+    func firstStderrLine(timeout: Duration = .seconds(60)) -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let running = isRunning
+            let text = stderrSoFar
+            if let newline = text.firstIndex(of: "\n") { return String(text[..<newline]) }
+            if !running { return nil }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return nil
     }
 }
 

@@ -1,19 +1,12 @@
 import Foundation
+import HostProcess
 
 /// Starts `virtlogd -d` and `libvirtd -d` if they are not running (tests only) and lists vhpc domains.
 /// A second daemon acting as another host, for migration, is `V2MLibvirtdPeer`.
 enum V2MLibvirtd {
     static func run(_ argv: [String]) -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        guard let output = try? HostCommand("/usr/bin/env", argv).runAllowingFailure() else { return (127, "cannot run \(argv)") }
+        return (output.status, output.stdoutText + output.stderrText)
     }
 
     static func isRunning(_ daemon: String) -> Bool {
