@@ -83,7 +83,7 @@ struct TopologyBenchmark {
         var greedyHops = 0
         var tableHops = 0
         let isUsable: (Int, Int) -> Bool = { alive[$0] && alive[$1] }
-        for sample in 0..<16 {
+        for sample in 0..<min(16, pairs.count) {
             let source = pairs[sample].0
             guard alive[source] else { continue }
             let distance = surviving.distances(from: source)
