@@ -10,7 +10,7 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "\(nodes)", "--", "sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == nodes }
-        let frontEnd = job.process.processIdentifier
+        let frontEnd = job.process.pid
         #expect(tree.filter { $0.command == "vhpc" }.isEmpty, "an agent process was started: \(tree)")
         #expect(tree.allSatisfy { $0.parent == frontEnd }, "\(tree)")
         let sent = ContinuousClock.now
@@ -42,9 +42,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         _ = try await job.waitFor { $0.filter { $0.command == "sh" }.count == 16 }
         let sent = ContinuousClock.now
-        kill(job.process.processIdentifier, SIGINT)
+        kill(job.process.pid, SIGINT)
         try await Task.sleep(for: .milliseconds(100))  // two signals: not merged into one pending
-        kill(job.process.processIdentifier, SIGINT)
+        kill(job.process.pid, SIGINT)
         let result = job.finish()
         #expect(result.status == 128 + SIGINT, "\(result.stderr)")
         #expect(ContinuousClock.now - sent < .seconds(5))
@@ -56,7 +56,7 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "16", "--", "sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 16 }
-        kill(job.process.processIdentifier, SIGKILL)
+        kill(job.process.pid, SIGKILL)
         _ = job.finish()
         try await Self.expectNothingLeft(job)
     }
@@ -67,7 +67,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 3 }
         #expect(tree.filter { $0.command == "vhpc" }.count == 3, "\(tree)")
-        kill(job.process.processIdentifier, SIGTERM)
+        kill(job.process.pid, SIGTERM)
         #expect(job.finish().status == 128 + SIGTERM)
         #expect(job.survivors().isEmpty, "left running: \(job.survivors())")
         for pid in job.survivors() { kill(pid, SIGKILL) }
