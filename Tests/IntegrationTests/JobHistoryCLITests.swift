@@ -82,12 +82,16 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         let process = try CLI.command(CLI.vhpc, ["run", "-N", "1", "-J", "victim", "--", "sleep", "30"], environment: ["VHPC_HOME": home]).start()
         var running = false
+        var last = CLI.Result(status: 0, stdout: "", stderr: "")
         for _ in 0..<200 where !running {
             usleep(50_000)
-            let shown = try CLI.run(["status", "victim", "--json"], environment: ["VHPC_HOME": home])
-            running = (try? JSONDecoder().decode(Detail.self, from: Data(shown.stdout.utf8)))?.job.state == "running"
+            last = try CLI.run(["status", "victim", "--json"], environment: ["VHPC_HOME": home])
+            running = (try? JSONDecoder().decode(Detail.self, from: Data(last.stdout.utf8)))?.job.state == "running"
         }
-        #expect(running, "the job never showed as running")
+        #expect(running, """
+            the job never showed as running; last status: \(last.status) \(last.stdout) \(last.stderr); \
+            front-end alive: \(process.isRunning); its stderr: \(process.stderrSoFar)
+            """)
         let agents = (try? JSONDecoder().decode(Detail.self, from: Data(
             try CLI.run(["status", "victim", "--json"], environment: ["VHPC_HOME": home]).stdout.utf8)))?.agents ?? []
         process.signal(SIGKILL)
