@@ -18,10 +18,7 @@ struct V2MLibvirtSnapshotTests {
         let state = V2MTestImage.scratchState()
         defer { try? FileManager.default.removeItem(atPath: state.root) }
         let store = SnapshotStore(state: state)
-        let log = CollectedLog()
-        var hypervisor = LibvirtHypervisor(accelerator: .tcg, logger: Logger(label: "test") { _ in log })
-        hypervisor.autoDestroy = true
-        hypervisor.snapshotStart = SnapshotStart(boot: SnapshotBoot(stores: [store]), image: image)
+        let (hypervisor, log) = Self.snapshotHypervisor(image: image, store: store)
         let tag = "v18-\(getpid())"
         let hv = hypervisor
 
@@ -92,6 +89,17 @@ struct V2MLibvirtSnapshotTests {
 }
 
 /// Every message logged (with its metadata), and the warnings apart.
+extension V2MLibvirtSnapshotTests {
+    /// The libvirt plug-in with snapshot start from `store` for `image` (domains autodestroyed), and its log.
+    static func snapshotHypervisor(image: ImageEntry, store: SnapshotStore) -> (LibvirtHypervisor, CollectedLog) {
+        let log = CollectedLog()
+        var hypervisor = LibvirtHypervisor(accelerator: .tcg, logger: Logger(label: "test") { _ in log })
+        hypervisor.autoDestroy = true
+        hypervisor.snapshotStart = SnapshotStart(boot: SnapshotBoot(stores: [store]), image: image)
+        return (hypervisor, log)
+    }
+}
+
 final class CollectedLog: LogHandler, @unchecked Sendable {
     private let collected = Mutex<[(Logger.Level, String)]>([])
     var metadata: Logger.Metadata = [:]
@@ -124,10 +132,7 @@ extension V2MLibvirtSnapshotTests {
         try #require(mounted.status == 0, "cannot mount a tmpfs (needs root): \(mounted.stderr)")
         defer { _ = try? CLI.run(program: "/bin/umount", ["-l", root]) }
         let state = StateDirectory(root: root)
-        let log = CollectedLog()
-        var hypervisor = LibvirtHypervisor(accelerator: .tcg, logger: Logger(label: "test") { _ in log })
-        hypervisor.autoDestroy = true
-        hypervisor.snapshotStart = SnapshotStart(boot: SnapshotBoot(stores: [SnapshotStore(state: state)]), image: image)
+        let (hypervisor, log) = Self.snapshotHypervisor(image: image, store: SnapshotStore(state: state))
         var profile = VMProfile(image: image, name: "v18-full-\(getpid())", runtimeDirectory: root + "/vms/r0")
         profile.kernelCommandLine += " vhpc.hostname=tiny-full"
         let vm = try hypervisor.define(profile)
@@ -163,10 +168,7 @@ extension V2MLibvirtSnapshotTests {
         let state = V2MTestImage.scratchState()
         defer { try? FileManager.default.removeItem(atPath: state.root) }
         let store = SnapshotStore(state: state)
-        let log = CollectedLog()
-        var hypervisor = LibvirtHypervisor(accelerator: .tcg, logger: Logger(label: "test") { _ in log })
-        hypervisor.autoDestroy = true
-        hypervisor.snapshotStart = SnapshotStart(boot: SnapshotBoot(stores: [store]), image: image)
+        let (hypervisor, log) = Self.snapshotHypervisor(image: image, store: store)
         let script = """
             cat /opt/hello.txt; grep -c ' / ext4 rw' /proc/mounts
             ls /mark-* 2>/dev/null || echo none; echo $(hostname) > /mark-$(hostname); sync; cat /mark-*
