@@ -166,26 +166,9 @@ public struct BootstrapBenchmark: Sendable {
     /// Debian's Open MPI 4.1 often never returns when it forks from several threads (see `openMPIArguments`),
     /// so a run still going after `timeout` is killed (its whole process group) and counted as hung, not timed.
     static func launch(_ path: String, _ arguments: [String], timeout: Duration) async -> MPIRunOutcome {
-        let started = ContinuousClock.now
-        let devNull = open("/dev/null", O_WRONLY)
-        defer { close(devNull) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        guard let pid = try? ProcessSpawner.spawnNow(
-            executable: path, arguments: arguments,
-            environment: environment, streams: .init(stdout: devNull, stderr: devNull),
-            newProcessGroup: true) else { return .failed }
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            kill(-pid, SIGKILL)
-        }
-        let status = await ChildReaper.shared.waitForExit(pid)
-        let elapsed = ContinuousClock.now - started
-        watchdog.cancel()
-        await waitUntilChildless()
-        if elapsed >= timeout { return .hung }
-        return status == 0 ? .finished(elapsed) : .failed
+        let run = await BenchLaunch.run(path, arguments, timeout: timeout)
+        if run.timedOut { return .hung }
+        return run.status == 0 ? .finished(run.elapsed) : .failed
     }
 
     static func median(_ values: [Duration]) -> Duration? {
