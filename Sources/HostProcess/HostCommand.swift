@@ -115,12 +115,7 @@ public struct HostCommand: Sendable {
             sigemptyset(&pipeSignal)
             sigaddset(&pipeSignal, SIGPIPE)
             pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
-            var offset = 0
-            let bytes = [UInt8](data)
-            while offset < bytes.count {
-                let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                if count > 0 { offset += count } else if count < 0, errno == EINTR { continue } else { break }
-            }
+            data.withUnsafeBytes { writeAll(fd, $0) }
             close(fd)
         }
         thread.name = "vhpc-feed"

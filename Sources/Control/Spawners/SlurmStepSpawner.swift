@@ -116,7 +116,7 @@ public final class PendingStep: Sendable {
     /// Writes `line` and closes stdin, once; false if that already happened.
     private func send(_ line: [UInt8]) -> Bool {
         guard let fd = input.withLock({ fd -> Int32? in defer { fd = nil }; return fd }) else { return false }
-        LocalLauncher.write(line, to: fd)
+        line.withUnsafeBytes { writeAll(fd, $0) }
         close(fd)
         return true
     }

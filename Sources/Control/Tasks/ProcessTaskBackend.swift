@@ -261,22 +261,3 @@ private final class PMIWriters: Sendable {
         if let fd = descriptors.withLock({ $0.removeValue(forKey: rank) }) { Glibc.close(fd) }
     }
 }
-
-/// Writes all of `bytes` to a descriptor unless it fails; retries interrupted writes, and waits while a
-/// non-blocking one is full (a PMI reply descriptor shares its socket with the event loop reading it, which
-/// makes it non-blocking).
-/// Writes all of `bytes` to `fd` (waiting on a full non-blocking pipe); stops at EPIPE or another error.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
-    var offset = 0
-    while offset < bytes.count {
-        let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if written < 0 && errno == EINTR { continue }
-        if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-            var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&ready, 1, -1)
-            continue
-        }
-        if written <= 0 { break }
-        offset += written
-    }
-}

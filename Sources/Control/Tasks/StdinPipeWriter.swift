@@ -1,4 +1,5 @@
 import Dispatch
+import HostProcess
 #if canImport(Glibc)
 import Glibc
 #endif

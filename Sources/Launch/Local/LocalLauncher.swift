@@ -22,7 +22,7 @@ public struct LocalLauncher: Launcher {
 
     public func launch(_ request: LaunchRequest) async throws -> any LaunchedProcess {
         let (process, input) = try await start(request)
-        LocalLauncher.write(request.standardInput, to: input)
+        request.standardInput.withUnsafeBytes { writeAll(input, $0) }
         // Kept open, the pipe closes when this process exits: the agent then reads end of file, as from a
         // dropped ssh connection (one descriptor per such child, held for the job's life).
         if !keepsStandardInputOpen { close(input) }
@@ -30,7 +30,7 @@ public struct LocalLauncher: Launcher {
     }
 
     /// Starts the process with a pipe on its stdin and hands back the pipe's write end, unwritten: the
-    /// caller writes (``write(_:to:)``) and closes it when it has something to say (a job step started
+    /// caller writes (``writeAll(_:_:)``) and closes it when it has something to say (a job step started
     /// before its configuration is known). `request.standardInput` is not written.
     public func start(_ request: LaunchRequest) async throws -> (process: LocalProcess, standardInput: Int32) {
         let command = ([request.executable] + request.arguments).joined(separator: " ")
@@ -54,19 +54,6 @@ public struct LocalLauncher: Launcher {
         }
         close(fds[0])
         return (LocalProcess(host: request.host, pid: pid), fds[1])
-    }
-
-    /// Writes all of `bytes` to `fd` (stops early only if the reader is gone).
-    public static func write(_ bytes: [UInt8], to fd: Int32) {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0, errno == EINTR { continue }
-                if written <= 0 { break }
-                offset += written
-            }
-        }
     }
 
     /// Every agent process of a local job is on this machine, in a process group of its own: after the grace
