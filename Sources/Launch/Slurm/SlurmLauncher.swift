@@ -17,12 +17,14 @@ public struct SlurmLauncher: Launcher {
         self.binds = binds
     }
 
-    /// The installed srun; throws a LaunchError when there is none.
-    public static func installed() throws -> SlurmLauncher {
+    /// The installed srun; throws a LaunchError when there is none. With a `versionCache`, srun runs for its
+    /// version only the first time (and after Slurm is reinstalled).
+    public static func installed(versionCache: SrunVersionCache? = nil) throws -> SlurmLauncher {
         guard let srun = ExecutableLookup.resolve("srun") else {
             throw LaunchError(host: "-", command: "srun", reason: "srun not found in PATH (is Slurm's client installed?)")
         }
-        guard let version = SrunCommand.installedVersion(srun: srun) else {
+        let found = versionCache.map { $0.version(of: srun) } ?? SrunCommand.installedVersion(srun: srun)
+        guard let version = found else {
             throw LaunchError(host: "-", command: "\(srun) --version", reason: "cannot read Slurm's version")
         }
         return SlurmLauncher(srun: srun, version: version)

@@ -167,7 +167,7 @@ struct RunCommand: AsyncParsableCommand {
         let launcherSpawner: any AgentSpawner
         do {
             if launcher == "slurm" {
-                let slurm = try SlurmLauncher.installed()
+                let slurm = try SlurmLauncher.installed(versionCache: SrunVersionCache(directory: StateDirectory.resolve().root + "/cache"))
                 launcherSpawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
             } else if launcher == "pbs" {
                 let local: Set<String> = ["localhost", ProcessInfo.processInfo.hostName, plan.options.advertisedHost ?? "127.0.0.1"]
