@@ -58,11 +58,14 @@ import Wire
 
     static let secret = JobSecret.generate()
 
-    static func hub(identity rank: Int, hosting ranks: Set<Int>) async throws -> LinkHub {
+    static func hub(
+        identity rank: Int, hosting ranks: Set<Int>, jobID: String = "hub-test", secret: JobSecret = secret,
+        sameProcessPeers: Bool = false
+    ) async throws -> LinkHub {
         try await LinkHub.bind(
-            group: MultiThreadedEventLoopGroup.singleton, host: "127.0.0.1", jobID: "hub-test", secret: secret,
+            group: MultiThreadedEventLoopGroup.singleton, host: "127.0.0.1", jobID: jobID, secret: secret,
             identity: PeerIdentity(rank: UInt32(rank), role: .rootAgent), hosted: ranks, handshakeWindow: .seconds(5),
-            report: { _ in })
+            sameProcessPeers: sameProcessPeers, report: { _ in })
     }
 
     @Test func linksOfTwoAgentsShareOneTrunkAndPingsAreAnsweredByThePeersProcess() async throws {
@@ -122,6 +125,49 @@ import Wire
         #expect(try await two.closed().id == twoSide.id)
         twoSide.writer.send(.ack(Ack(of: .launch, id: 9)))  // closed: goes nowhere
         #expect(a.acceptedTrunkCount == 0)
+    }
+
+    /// The front-end's hub and that of the agents it hosts: their links are in-process links (no trunk, the
+    /// peer's agent gets every message, a close reaches both sides), found by job, rank and port.
+    @Test func hubsOfOneJobListedInOneProcessLinkWithoutASocket() async throws {
+        let front = try await Self.hub(identity: 0, hosting: [0], jobID: "hub-same", sameProcessPeers: true)
+        let agents = try await Self.hub(identity: 1, hosting: [1, 2], jobID: "hub-same", sameProcessPeers: true)
+        defer { front.shutdown(); agents.shutdown() }
+        let (zero, one) = (Agent(rank: 0, hub: front), Agent(rank: 1, hub: agents))
+        try await agents.dial(from: 1, to: 0, host: "127.0.0.1", port: front.port, input: one.input, timeout: .seconds(5))
+        let oneSide = try await one.opened()
+        let zeroSide = try await zero.opened()
+        #expect(oneSide.peer == 0 && zeroSide.peer == 1)
+        #expect(front.acceptedTrunkCount == 0 && agents.acceptedTrunkCount == 0, "no connection between them")
+        oneSide.writer.send(.ping(Heartbeat(id: 1, timestamp: 2)))
+        oneSide.writer.send(.ack(Ack(of: .launch, id: 3)))
+        let (pong, pongFrom) = try await one.message()
+        #expect(pong == .pong(Heartbeat(id: 1, timestamp: 2)) && pongFrom == 0)
+        let (ack, ackFrom) = try await zero.message()
+        #expect(ack == .ack(Ack(of: .launch, id: 3)) && ackFrom == 1)
+        zeroSide.writer.abort()
+        #expect(try await zero.closed().id == zeroSide.id)
+        #expect(try await one.closed().id == oneSide.id)
+    }
+
+    /// Only hubs that were listed, of the same job and secret, and only at the port the peer listens on take
+    /// the shortcut; anything else dials a real connection (as the fault tests' stalled ranks need).
+    @Test func unlistedOrForeignHubsInOneProcessStillUseATrunk() async throws {
+        let listed = try await Self.hub(identity: 0, hosting: [0], jobID: "hub-listed", sameProcessPeers: true)
+        let unlisted = try await Self.hub(identity: 1, hosting: [1], jobID: "hub-listed")
+        let other = try await Self.hub(identity: 2, hosting: [2], jobID: "hub-listed", secret: .generate(), sameProcessPeers: true)
+        defer { listed.shutdown(); unlisted.shutdown(); other.shutdown() }
+        let (zero, one, two) = (Agent(rank: 0, hub: listed), Agent(rank: 1, hub: unlisted), Agent(rank: 2, hub: other))
+        try await unlisted.dial(from: 1, to: 0, host: "127.0.0.1", port: listed.port, input: one.input, timeout: .seconds(5))
+        _ = try await one.opened()
+        _ = try await zero.opened()
+        #expect(listed.acceptedTrunkCount == 1, "an unlisted hub dials")
+        await #expect(throws: (any Error).self, "another secret: a real handshake, which fails") {
+            try await other.dial(from: 2, to: 0, host: "127.0.0.1", port: listed.port, input: two.input, timeout: .seconds(5))
+        }
+        await #expect(throws: (any Error).self, "a port nobody listens on: no shortcut") {
+            try await other.dial(from: 2, to: 0, host: "127.0.0.1", port: 1, input: two.input, timeout: .seconds(5))
+        }
     }
 
     /// The dialer gave up (its open timed out) before the accept came: the accepting agent's end is closed

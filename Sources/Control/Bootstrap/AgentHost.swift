@@ -82,7 +82,7 @@ public struct AgentHost: Sendable {
         let hub = try await LinkHub.bind(
             group: group, host: sshAddresses?.server ?? config.bindHost, jobID: config.jobID, secret: secret,
             identity: PeerIdentity(rank: UInt32(plan.hosted.min() ?? 0), role: .rootAgent), hosted: Set(plan.hosted),
-            handshakeWindow: window, report: LinkHub.logging(to: logger))
+            handshakeWindow: window, sameProcessPeers: true, report: LinkHub.logging(to: logger))
         defer { hub.shutdown() }
         var endpoints: [Int: AgentEndpoint] = [:]
         for rank in plan.hosted {

@@ -57,7 +57,7 @@ public struct JobRunner: Sendable {
         let hub = try await LinkHub.bind(
             group: group, host: options.bindHost, jobID: options.jobID, secret: secret,
             identity: PeerIdentity(rank: 0, role: .controller), hosted: [0], handshakeWindow: options.handshakeWindow,
-            report: LinkHub.logging(to: logger))
+            sameProcessPeers: true, report: LinkHub.logging(to: logger))
         defer { hub.shutdown() }
         let me = AgentEndpoint(rank: 0, host: options.advertisedHost ?? (options.bindHost == "0.0.0.0" ? hostName() : options.bindHost), port: hub.port, pid: getpid())
         let heartbeatMS = options.heartbeat.map { Int($0.milliseconds) } ?? 0

@@ -12,6 +12,10 @@ import Wire
 /// connection: a link is opened, used and closed with ``LinkFrame``s, and closes when its trunk does (the
 /// peer process died or the connection was cut), so the connection-close detector sees what it saw before.
 /// Each agent keeps its own state machine and links; only sockets are shared.
+///
+/// Hubs bound with `sameProcessPeers` (the front-end's and that of the agents it hosts itself, see
+/// ``InProcessAgentSpawner``) find each other in this process: a link between them is an in-process link too,
+/// without a connection, handshake or frame MACs (nothing outside the process is involved).
 public final class LinkHub: Sendable {
     /// The port every hosted agent advertises.
     public var port: Int { listener.withLockedValue { $0?.port ?? 0 } }
@@ -22,6 +26,8 @@ public final class LinkHub: Sendable {
     private let report: @Sendable (any Error) -> Void
     private let hosted: Set<Int>
     private let state = NIOLockedValueBox(State())
+    /// Listed in ``sameProcess`` (until shut down).
+    private let listedInProcess: Bool
 
     private struct State {
         var agents: [Int: AgentInput] = [:]
@@ -39,12 +45,13 @@ public final class LinkHub: Sendable {
     }
 
     private init(
-        group: any EventLoopGroup, dialing: Handshake.Configuration, hosted: Set<Int>,
+        group: any EventLoopGroup, dialing: Handshake.Configuration, hosted: Set<Int>, listedInProcess: Bool,
         report: @escaping @Sendable (any Error) -> Void
     ) {
         self.group = group
         self.dialing = dialing
         self.hosted = hosted
+        self.listedInProcess = listedInProcess
         self.report = report
     }
 
@@ -62,21 +69,42 @@ public final class LinkHub: Sendable {
     }
 
     /// Binds the process's listener on `host` (any free port) for the agents `hosted`. The process proves
-    /// itself as `identity` (its lowest rank) in each trunk's handshake.
+    /// itself as `identity` (its lowest rank) in each trunk's handshake. With `sameProcessPeers`, links to
+    /// the agents of another such hub of the job in this process are in-process links.
     public static func bind(
         group: any EventLoopGroup, host: String, jobID: String, secret: JobSecret, identity: PeerIdentity,
-        hosted: Set<Int>, handshakeWindow: Duration, report: @escaping @Sendable (any Error) -> Void
+        hosted: Set<Int>, handshakeWindow: Duration, sameProcessPeers: Bool = false,
+        report: @escaping @Sendable (any Error) -> Void
     ) async throws -> LinkHub {
         let responder = Handshake.Configuration(
             role: .responder, jobID: jobID, secret: secret, identity: identity, timeout: handshakeWindow)
         let dialing = Handshake.Configuration(
             role: .initiator, jobID: jobID, secret: secret, identity: identity, timeout: handshakeWindow)
-        let hub = LinkHub(group: group, dialing: dialing, hosted: hosted, report: report)
+        let hub = LinkHub(group: group, dialing: dialing, hosted: hosted, listedInProcess: sameProcessPeers, report: report)
         let listener = try await WireListener.bind(group: group, host: host, handshake: responder, report: report) { channel in
             TrunkHandler(hub: hub, dialed: false, eventLoop: channel.eventLoop)
         }
         hub.listener.withLockedValue { $0 = listener }
+        if sameProcessPeers { sameProcess.withLockedValue { $0.append(Listed(hub: hub)) } }
         return hub
+    }
+
+    /// The hubs bound with `sameProcessPeers` in this process (weakly: one that is never shut down is not kept).
+    private static let sameProcess = NIOLockedValueBox<[Listed]>([])
+
+    private struct Listed: @unchecked Sendable {
+        weak var hub: LinkHub?
+    }
+
+    /// The listed hub of this job (same id and secret) that hosts `rank` and listens on `port`, if this hub is
+    /// listed too.
+    private func sameProcessPeer(hosting rank: Int, port: Int) -> LinkHub? {
+        guard listedInProcess else { return nil }
+        let peer = Self.sameProcess.withLockedValue { listed in
+            listed.lazy.compactMap(\.hub).first { $0 !== self && $0.hosted.contains(rank) && $0.dialing.jobID == self.dialing.jobID }
+        }
+        guard let peer, peer.dialing.secret == dialing.secret, peer.port == port else { return nil }
+        return peer
     }
 
     /// Ids of links as agents see them (unique in the process).
@@ -111,7 +139,11 @@ public final class LinkHub: Sendable {
     /// given `.opened`; throws if the peer is not there or does not answer within `timeout`.
     func dial(from local: Int, to remote: Int, host: String, port: Int, input: AgentInput, timeout: Duration) async throws {
         if hosted.contains(remote) {
-            try openLocal(from: local, to: remote, input: input)
+            try openLocal(from: local, to: remote, input: input, at: self)
+            return
+        }
+        if let peer = sameProcessPeer(hosting: remote, port: port) {
+            try openLocal(from: local, to: remote, input: input, at: peer)
             return
         }
         // A trunk that closed just before the open may still be in the table: one fresh attempt.
@@ -128,8 +160,9 @@ public final class LinkHub: Sendable {
         }
     }
 
-    private func openLocal(from local: Int, to remote: Int, input: AgentInput) throws {
-        guard let peerInput = self.input(of: remote) else { throw LinkError.refused(rank: remote) }
+    /// Opens an in-process link to agent `remote` of `hub` (this one or a listed peer).
+    private func openLocal(from local: Int, to remote: Int, input: AgentInput, at hub: LinkHub) throws {
+        guard let peerInput = hub.input(of: remote) else { throw LinkError.refused(rank: remote) }
         let dialer = LocalLink.Side(rank: local, id: Self.nextLinkID(), input: input)
         let acceptor = LocalLink.Side(rank: remote, id: Self.nextLinkID(), input: peerInput)
         guard LocalLink(dialer, acceptor, eventLoop: group.next()).open() else { throw LinkError.refused(rank: remote) }
@@ -196,6 +229,7 @@ public final class LinkHub: Sendable {
 
     /// Closes the listener, every accepted trunk and every dialed one. Links on them close with them.
     public func shutdown() {
+        if listedInProcess { Self.sameProcess.withLockedValue { $0.removeAll { $0.hub == nil || $0.hub === self } } }
         let trunks = state.withLockedValue { state in
             state.isShut = true
             state.agents = [:]
