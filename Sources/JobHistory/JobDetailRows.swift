@@ -21,6 +21,15 @@ public struct TaskOutcome: Codable, Sendable, Equatable, FetchableRecord, Persis
         self.exitCode = exitCode
         self.signal = signal
     }
+
+    /// The row's columns, written out (every task's row is written at the job's end).
+    public func encode(to container: inout PersistenceContainer) {
+        container["jobID"] = jobID
+        container["rank"] = rank
+        container["node"] = node
+        container["exitCode"] = exitCode
+        container["signal"] = signal
+    }
 }
 
 /// Where one agent of a job listened (rank 0 is the controller in the front-end).
@@ -39,6 +48,15 @@ public struct AgentRow: Codable, Sendable, Equatable, FetchableRecord, Persistab
         self.host = host
         self.port = port
         self.pid = pid
+    }
+
+    /// The row's columns, written out (every agent's row is written once the job runs).
+    public func encode(to container: inout PersistenceContainer) {
+        container["jobID"] = jobID
+        container["rank"] = rank
+        container["host"] = host
+        container["port"] = port
+        container["pid"] = pid
     }
 }
 

@@ -119,11 +119,9 @@ public final class JobStore: Sendable {
     /// Sets a job's state (and, for a final state, its exit code and end time).
     public func update(id: String, state: JobState, exitCode: Int32? = nil, endedAt: Date? = nil) throws(JobStoreError) {
         try write { db in
-            guard var job = try JobSummary.fetchOne(db, key: id) else { return }
-            job.state = state
-            if let exitCode { job.exitCode = exitCode }
-            if let endedAt { job.endedAt = endedAt }
-            try job.update(db)
+            try db.execute(
+                sql: "UPDATE jobs SET state = ?, exitCode = COALESCE(?, exitCode), endedAt = COALESCE(?, endedAt) WHERE id = ?",
+                arguments: [state.rawValue, exitCode, endedAt.map(HistoryDate.text), id])
         }
     }
 
@@ -203,7 +201,7 @@ public final class JobStore: Sendable {
 
     static func prune(_ db: Database, retention: Retention, now: Date) throws {
         let ended = ![JobState.starting.rawValue, JobState.running.rawValue].contains(Column("state"))
-        try JobSummary.filter(ended && Column("startedAt") < now.addingTimeInterval(-retention.maxAge)).deleteAll(db)
+        try JobSummary.filter(ended && Column("startedAt") < HistoryDate.text(now.addingTimeInterval(-retention.maxAge))).deleteAll(db)
         try db.execute(sql: """
             DELETE FROM jobs WHERE state NOT IN ('starting', 'running') AND id NOT IN
               (SELECT id FROM jobs ORDER BY startedAt DESC, id DESC LIMIT ?)

@@ -46,6 +46,26 @@ public struct JobSummary: Codable, Sendable, Equatable, FetchableRecord, Persist
         self.frontEndStartTicks = frontEndStartTicks
     }
 
+    /// The row's columns, written out (not through `Encodable`: a job's start and end write these, and the
+    /// generic encoder's dynamic casts and the date formatter were most of the history's CPU in a short job).
+    public func encode(to container: inout PersistenceContainer) {
+        container["id"] = id
+        container["name"] = name
+        container["user"] = user
+        container["command"] = command
+        container["launcher"] = launcher
+        container["nodes"] = nodes
+        container["tasks"] = tasks
+        container["fanout"] = fanout
+        container["image"] = image
+        container["state"] = state
+        container["exitCode"] = exitCode
+        container["startedAt"] = HistoryDate.text(startedAt)
+        container["endedAt"] = endedAt.map(HistoryDate.text)
+        container["frontEndPID"] = frontEndPID
+        container["frontEndStartTicks"] = Int64(bitPattern: frontEndStartTicks)
+    }
+
     /// Seconds from start to end, or to `now` while the job runs.
     public func elapsed(now: Date = Date()) -> TimeInterval {
         (endedAt ?? now).timeIntervalSince(startedAt)

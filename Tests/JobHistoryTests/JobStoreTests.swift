@@ -1,6 +1,7 @@
 import Foundation
-import JobHistory
 import Testing
+
+@testable import JobHistory
 
 @Suite struct JobStoreTests {
     let directory = NSTemporaryDirectory() + "vhpc-jobstore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -29,6 +30,24 @@ import Testing
         #expect(detail.agents.map(\.port) == [4000])
         #expect(detail.failures.map(\.detector) == ["heartbeat"])
         #expect(detail.vms.map(\.name) == ["tiny-r1"])
+    }
+
+    /// Dates are written in GRDB's text form without a date formatter, and read back through GRDB's decoding.
+    @Test func datesAreStoredInGRDBsTextFormAndReadBack() throws {
+        #expect(HistoryDate.text(Date(timeIntervalSince1970: 1_700_000_000.123)) == "2023-11-14 22:13:20.123")
+        #expect(HistoryDate.text(Date(timeIntervalSince1970: 0)) == "1970-01-01 00:00:00.000")
+        #expect(HistoryDate.text(Date(timeIntervalSince1970: 951_782_399.9999)) == "2000-02-28 23:59:59.999")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try JobStore(path: directory + "/jobs.sqlite")
+        let started = Date(timeIntervalSince1970: 1_800_000_000.25)
+        try store.begin(job("job-7-1", startedAt: started, state: .running, ticks: 123_456_789))
+        #expect(try store.detail(id: "job-7-1").job.endedAt == nil)
+        try store.update(id: "job-7-1", state: .completed, exitCode: 0, endedAt: started.addingTimeInterval(2.5))
+        try store.update(id: "job-7-1", state: .completed)  // no exit code, no end: both kept
+        let stored = try store.detail(id: "job-7-1").job
+        #expect(stored.startedAt == started)
+        #expect(stored.endedAt == started.addingTimeInterval(2.5))
+        #expect(stored.exitCode == 0 && stored.state == .completed && stored.frontEndStartTicks == 123_456_789)
     }
 
     @Test func resolvesUnambiguousPrefixesAndNamesTheCandidatesOtherwise() throws {
