@@ -67,9 +67,9 @@ public struct AgentHost: Sendable {
             ?? ChunkPlan(tree: tree, roots: config.roots.map(\.rank), capacity: config.agentsPerProcess)
         let childGroups = step == nil ? plan.childGroups : []
         if config.prestartsPMIx, let first = plan.hosted.min() {
-            PMIxServer.shared.prestart(jobID: config.jobID, nodeName: PMIxJob.nodeName(firstAgent: first))
+            backend.prestartServers(jobID: config.jobID, firstAgent: first)
         }
-        defer { if config.prestartsPMIx { PMIxServer.shared.finish() } }
+        defer { if config.prestartsPMIx { backend.finishServers() } }
         var rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)

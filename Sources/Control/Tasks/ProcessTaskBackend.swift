@@ -199,6 +199,16 @@ public struct ProcessTaskBackend: TaskBackend {
         }
     }
 
+    /// Starts the process's PMIx server ahead of the launch (``PMIxServer/prestart(jobID:nodeName:)``).
+    public func prestartServers(jobID: String, firstAgent: Int) {
+        PMIxServer.shared.prestart(jobID: jobID, nodeName: PMIxJob.nodeName(firstAgent: firstAgent))
+    }
+
+    /// A prestarted PMIx server whose job never launched leaves no node directory (``PMIxServer/finish()``).
+    public func finishServers() {
+        PMIxServer.shared.finish()
+    }
+
     /// Tasks that could not start: their streams end at once and they exit with the failure's status (126,
     /// 127, 1) and its text, which the front-end prints naming each rank and node.
     static func reportStartFailure(_ failure: TaskStartFailure, ranks: Range<Int>, report: @Sendable (AgentEvent) -> Void) {

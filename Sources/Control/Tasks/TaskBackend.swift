@@ -12,6 +12,20 @@ public protocol TaskBackend: Sendable {
     ///   - report: `.taskOutput` (whole lines, then an end-of-stream mark per stream), `.taskExited`, or
     ///     `.launchFailed` if nothing could start.
     func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async
+
+    /// The agent process starts for job `jobID`, hosting agents from rank `firstAgent` up, and its tasks will be
+    /// served PMIx (``AgentProcessConfiguration/prestartsPMIx``): start the node's servers now, alongside the
+    /// bootstrap, rather than when the launch comes. By default nothing.
+    func prestartServers(jobID: String, firstAgent: Int)
+
+    /// The process's agents are done: servers started by ``prestartServers(jobID:firstAgent:)`` for a launch
+    /// that never came leave nothing behind. By default nothing.
+    func finishServers()
+}
+
+extension TaskBackend {
+    public func prestartServers(jobID: String, firstAgent: Int) {}
+    public func finishServers() {}
 }
 
 /// What the agent asks of running tasks.

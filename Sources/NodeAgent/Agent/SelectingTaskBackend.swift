@@ -16,4 +16,13 @@ public struct SelectingTaskBackend: TaskBackend {
         case .processes: await processes.run(plan, controls: controls, report: report)
         }
     }
+
+    /// Only process tasks are served PMIx from the start (``AgentProcessConfiguration/prestartsPMIx``).
+    public func prestartServers(jobID: String, firstAgent: Int) {
+        processes.prestartServers(jobID: jobID, firstAgent: firstAgent)
+    }
+
+    public func finishServers() {
+        processes.finishServers()
+    }
 }
