@@ -74,7 +74,7 @@ let package = Package(
         ]),
         // Agents: pure state machines plus the NIO shells that run them.
         .target(name: "Control", dependencies: [
-            "Wire", "Topology", "Launch", "CControlSupport", "CPMIxServer", "HostProcess",
+            "Wire", "Topology", "Launch", "CControlSupport", "HostProcess",
             .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,9 +86,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The node's side of a job: the agent process, its task backends (processes; VMs through V2M's
-        // Hypervisor protocol), the job network plan, the node's staging directories.
+        // Hypervisor protocol), PMI-1 and PMIx serving, the job network plan, the node's staging directories.
         .target(name: "NodeAgent", dependencies: [
-            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire", "CStepKeeper",
+            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire", "HostProcess", "CStepKeeper", "CPMIxServer",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -173,7 +173,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Launch", "Wire", "Topology", "HostProcess"]),
-        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "Control", "V2M", "VSE", "Wire"]),
+        .testTarget(name: "NodeAgentTests", dependencies: ["NodeAgent", "Control", "Topology", "V2M", "VSE", "Wire"]),
         // Slow: real VMs, sshd, libvirtd. Run alone with `swift test --filter IntegrationTests`.
         .testTarget(name: "IntegrationTests", dependencies: ["VSE", "V2M", "GuestProtocol", "Control", "Launch", "JobHistory", "HostProcess"]),
     ],

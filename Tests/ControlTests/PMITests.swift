@@ -4,97 +4,9 @@ import NIOCore
 import Testing
 import Wire
 
-/// PMI-1 over the tree, without sockets: the line format, one node's server, the controller's fences, and
-/// the agent machines routing a fence up and its release down.
+/// PMI over the tree, without sockets: the controller's fences, and the agent machines routing a fence up and
+/// its release down (the node's PMI-1 server is NodeAgent's: NodeAgentTests' PMIServerTests).
 @Suite struct PMITests {
-    static func server(ranks: Range<Int> = 2..<4, size: Int = 4) -> PMINodeServer {
-        PMINodeServer(configuration: .init(kvsName: "kvs_job", size: size, localRanks: ranks, processMapping: "(vector,(0,2,2))"))
-    }
-
-    static func replies(_ outputs: [PMINodeServer.Output]) -> [Int: String] {
-        var result: [Int: String] = [:]
-        for case .reply(let rank, let line) in outputs { result[rank] = line }
-        return result
-    }
-
-    @Test func linesParseAndPrint() {
-        let command = PMICommand(line: "cmd=put kvsname=kvs_1 key=P0-businesscard value=a=b$c ")
-        #expect(command?.name == "put")
-        #expect(command?.fields == ["kvsname": "kvs_1", "key": "P0-businesscard", "value": "a=b$c"])
-        #expect(PMICommand(line: "key=x cmd=put") == nil, "cmd must come first")
-        #expect(PMICommand.line("barrier_out", ["rc": "0"]) == "cmd=barrier_out rc=0\n")
-    }
-
-    @Test func initMaxesAndNamesAnswerAsHydraDoes() {
-        var server = Self.server()
-        #expect(Self.replies(server.receive("cmd=init pmi_version=1 pmi_subversion=1", from: 2))[2]
-                == "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0\n")
-        #expect(Self.replies(server.receive("cmd=get_maxes", from: 2))[2]
-                == "cmd=maxes kvsname_max=256 keylen_max=64 vallen_max=1024 rc=0\n")
-        #expect(Self.replies(server.receive("cmd=get_my_kvsname", from: 3))[3] == "cmd=my_kvsname kvsname=kvs_job rc=0\n")
-        #expect(Self.replies(server.receive("cmd=get_universe_size", from: 3))[3] == "cmd=universe_size size=4 rc=0\n")
-        #expect(Self.replies(server.receive("cmd=get kvsname=kvs_job key=PMI_process_mapping", from: 3))[3]
-                == "cmd=get_result rc=0 msg=success value=(vector,(0,2,2))\n")
-        #expect(server.receive("cmd=init", from: 7).isEmpty, "rank 7 is not served here")
-        #expect(Self.replies(server.receive("cmd=spawn_mystery", from: 2))[2]?.contains("rc=-1") == true)
-    }
-
-    @Test func putsAreLocalAtOnceAndGlobalAfterTheFence() {
-        var server = Self.server()
-        _ = server.receive("cmd=put kvsname=kvs_job key=mine value=2", from: 2)
-        #expect(Self.replies(server.receive("cmd=get kvsname=kvs_job key=mine", from: 3))[3]?.contains("value=2") == true)
-        #expect(Self.replies(server.receive("cmd=get kvsname=kvs_job key=theirs", from: 3))[3]
-                == "cmd=get_result rc=-1 msg=key_theirs_not_found\n")
-        #expect(server.receive("cmd=barrier_in", from: 2).isEmpty, "waits for every local task")
-        #expect(server.receive("cmd=barrier_in", from: 3) == [.fence(epoch: 0, entries: [PMIEntry(key: "mine", value: "2")])])
-        #expect(server.release(epoch: 5, entries: []).isEmpty, "a release of another epoch is ignored")
-        let out = server.release(epoch: 0, entries: [PMIEntry(key: "mine", value: "2"), PMIEntry(key: "theirs", value: "0")])
-        #expect(Self.replies(out) == [2: "cmd=barrier_out rc=0\n", 3: "cmd=barrier_out rc=0\n"])
-        #expect(Self.replies(server.receive("cmd=get kvsname=kvs_job key=theirs", from: 2))[2]?.contains("value=0") == true)
-        // The next fence carries only what was put since.
-        _ = server.receive("cmd=barrier_in", from: 2)
-        #expect(server.receive("cmd=barrier_in", from: 3) == [.fence(epoch: 1, entries: [])])
-    }
-
-    @Test func anOversizedValueFailsItsTaskNamingRankAndKey() {
-        var server = Self.server()
-        let value = String(repeating: "v", count: PMINodeServer.valueMax + 1)
-        let outputs = server.receive("cmd=put kvsname=kvs_job key=P2-businesscard value=\(value)", from: 2)
-        guard case .fail(let rank, let message)? = outputs.first else {
-            Issue.record("expected a failure, got \(outputs)")
-            return
-        }
-        #expect(rank == 2)
-        #expect(message.contains("rank 2") && message.contains("'P2-businesscard'") && message.contains("1025 bytes"), "\(message)")
-        // The others are still served.
-        #expect(Self.replies(server.receive("cmd=get_my_kvsname", from: 3))[3] == "cmd=my_kvsname kvsname=kvs_job rc=0\n")
-    }
-
-    @Test func aMalformedLineFailsItsTask() {
-        var server = Self.server()
-        let outputs = server.receive("hello there", from: 3)
-        guard case .fail(3, let message)? = outputs.first else {
-            Issue.record("expected a failure, got \(outputs)")
-            return
-        }
-        #expect(message == "rank 3: malformed PMI-1 line (no cmd=): hello there")
-        #expect(server.receive("cmd=put kvsname=kvs_job key=k", from: 2).first.map { if case .fail = $0 { true } else { false } } == true)
-    }
-
-    @Test func aValueRunsToTheEndOfTheLine() {
-        var server = Self.server()
-        #expect(PMICommand(line: "cmd=put kvsname=kvs_job key=k value=a b=c  d")?.fields["value"] == "a b=c  d")
-        _ = server.receive("cmd=put kvsname=kvs_job key=k value=with spaces", from: 2)
-        #expect(Self.replies(server.receive("cmd=get kvsname=kvs_job key=k", from: 3))[3] == "cmd=get_result rc=0 msg=success value=with spaces\n")
-    }
-
-    @Test func processMappingDescribesTheBlocks() {
-        #expect(PMINodeServer.processMapping(TaskLayout(tasks: 8, nodes: 4), tasksPerVM: false) == "(vector,(0,4,2))")
-        #expect(PMINodeServer.processMapping(TaskLayout(tasks: 5, nodes: 2), tasksPerVM: false) == "(vector,(0,1,3),(1,1,2))")
-        #expect(PMINodeServer.processMapping(TaskLayout(tasks: 2, nodes: 3), tasksPerVM: false) == "(vector,(0,2,1))")
-        #expect(PMINodeServer.processMapping(TaskLayout(tasks: 4, nodes: 2), tasksPerVM: true) == "(vector,(0,4,1))")
-    }
-
     @Test func theControllerReleasesOnceEveryNodeIsIn() {
         var tracker = PMIFenceTracker(nodes: [1, 2, 3])
         #expect(tracker.fence(from: 2, epoch: 0, entries: [PMIEntry(key: "b", value: "2")]).isEmpty)
@@ -158,9 +70,11 @@ import Wire
         func sends(_ directives: [AgentDirective]) -> [(Message, Int)] {
             directives.compactMap { if case .send(let message, let to) = $0 { return (message, to) } else { return nil } }
         }
-        let chunk = [UInt8](repeating: 7, count: PMIxFenceRelay.chunkBytes)
-        let mine = (0..<12).map { PMIEntry(key: PMIxFenceRelay.key, bytes: chunk + [UInt8($0)]) }
-        let theirs = (0..<4).map { PMIEntry(key: PMIxFenceRelay.key, bytes: [UInt8($0)] + chunk) }
+        // Opaque entries as a PMIx server's fence carries them (NodeAgent's PMIxFenceRelay: 256 KiB chunks).
+        let pmixKey = "\u{0}pmix"
+        let chunk = [UInt8](repeating: 7, count: 256 * 1024)
+        let mine = (0..<12).map { PMIEntry(key: pmixKey, bytes: chunk + [UInt8($0)]) }
+        let theirs = (0..<4).map { PMIEntry(key: pmixKey, bytes: [UInt8($0)] + chunk) }
         let up = sends(node.handle(.pmiFence(epoch: 0, entries: mine), now: .zero))
         #expect(up.count == 4, "3 MiB in parts of at most 1 MiB")
         for (message, _) in up {
@@ -185,36 +99,7 @@ import Wire
 }
 
 /// Lenient barriers: the work-around for MPICH 4.0.2's finalize hang.
-@Suite struct LenientPMITests {
-    static func server() -> PMINodeServer {
-        PMINodeServer(configuration: .init(kvsName: "kvs", size: 4, localRanks: 0..<2, processMapping: "(vector,(0,4,1))",
-                                           lenientAfter: .seconds(2)))
-    }
-
-    @Test func aBarrierWithoutPutsIsFencedAfterTheDelayAndTheLateTaskLeavesAtOnce() {
-        var server = Self.server()
-        #expect(server.receive("cmd=barrier_in", from: 0, now: .seconds(10)).isEmpty)
-        #expect(server.tick(now: .milliseconds(11_999)).isEmpty, "not before the delay")
-        #expect(server.tick(now: .seconds(12)) == [.fence(epoch: 0, entries: [])])
-        #expect(server.tick(now: .seconds(13)).isEmpty, "fenced once")
-        let released = server.release(epoch: 0, entries: [])
-        #expect(PMITests.replies(released) == [0: "cmd=barrier_out rc=0\n"])
-        // Rank 1 comes late to barrier 0: out at once; the next barrier is counted normally.
-        #expect(PMITests.replies(server.receive("cmd=barrier_in", from: 1, now: .seconds(14))) == [1: "cmd=barrier_out rc=0\n"])
-        _ = server.receive("cmd=barrier_in", from: 0, now: .seconds(15))
-        #expect(server.receive("cmd=barrier_in", from: 1, now: .seconds(15)) == [.fence(epoch: 1, entries: [])])
-    }
-
-    @Test func aBarrierThatCarriesPutsWaitsForEveryTask() {
-        var server = Self.server()
-        _ = server.receive("cmd=put kvsname=kvs key=card0 value=x", from: 0, now: .zero)
-        _ = server.receive("cmd=barrier_in", from: 0, now: .zero)
-        #expect(server.tick(now: .seconds(60)).isEmpty)
-        var strict = PMITests.server()
-        _ = strict.receive("cmd=barrier_in", from: 2, now: .zero)
-        #expect(strict.tick(now: .seconds(60)).isEmpty, "off unless configured")
-    }
-
+@Suite struct LenientPMIFenceTests {
     @Test func theControllerReleasesAnEmptyEpochWithoutTheMissingNodes() {
         var tracker = PMIFenceTracker(nodes: [1, 2, 3], lenientAfter: .seconds(2))
         #expect(tracker.fence(from: 1, epoch: 0, entries: [], now: .seconds(5)).isEmpty)

@@ -31,25 +31,6 @@ import Glibc
         #expect(throws: TaskEnvironment.ExportError.self) { try TaskEnvironment.exported(spec, from: front) }
     }
 
-    @Test func nodeKeepsOnlyBasicsUnderExportOnly() {
-        var plan = NodeTaskPlan(jobID: "j", agentRank: 1, node: 0, host: "h", taskRanks: 0..<1, size: 1, executable: "x",
-                                arguments: [], environment: [TaskEnvironment.exportOnlyVariable: "1"], workingDirectory: "/")
-        #expect(plan.processBase(["PATH": "/bin", "SECRET": "s", "HOME": "/h"]) == ["PATH": "/bin", "HOME": "/h"])
-        plan.environment = [:]
-        #expect(plan.processBase(["SECRET": "s"]) == ["SECRET": "s"])
-    }
-
-    @Test func workingDirectoryFallsBackUnlessRequired() throws {
-        var plan = NodeTaskPlan(jobID: "j", agentRank: 1, node: 0, host: "h", taskRanks: 0..<1, size: 1, executable: "x",
-                                arguments: [], environment: [:], workingDirectory: "/no/such/dir")
-        #expect(try plan.processDirectory(home: "/tmp") == "/tmp")
-        #expect(try plan.processDirectory(home: nil) == "/")
-        plan.environment[TaskEnvironment.chdirRequiredVariable] = "1"
-        #expect(throws: TaskStartFailure.badDirectory("/no/such/dir", reason: "No such file or directory")) {
-            try plan.processDirectory(home: "/tmp")
-        }
-    }
-
     @Test func startFailuresUseTheShellsExitCodes() {
         #expect(TaskStartFailure.lookup("no-such-program-xyz", path: "/usr/bin:/bin").status == 127)
         let plain = "/tmp/vhpc-t15-plain-\(getpid())"

@@ -1,6 +1,6 @@
 import Launch
 /// Starts the agent process for a chunk of the boot tree on its host. The vhpc front-end and every agent
-/// process use one: ``LauncherAgentSpawner`` over a Launch `Launcher` (local, ssh, pbs), or
+/// process use one: NodeAgent's `LauncherAgentSpawner` over a Launch `Launcher` (local, ssh, pbs), or
 /// ``SlurmStepSpawner``; how processes reach hosts is Launch's business.
 public protocol AgentSpawner: Sendable {
     /// Starts `vhpc agent` on `host` with `configuration` on its stdin.

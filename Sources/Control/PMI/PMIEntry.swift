@@ -1,5 +1,5 @@
 /// One key-value pair of a job's PMI key-value space: an MPI library's business card put over PMI-1 (UTF-8
-/// text), or a chunk of a node's PMIx fence contribution (opaque bytes, see ``PMIxFenceRelay``).
+/// text), or a chunk of a node's PMIx fence contribution (opaque bytes, see NodeAgent's `PMIxFenceRelay`).
 public struct PMIEntry: Codable, Sendable, Hashable {
     public var key: String
     /// The value's bytes.

@@ -4,7 +4,7 @@
 /// up and one down, whatever the number of tasks.
 ///
 /// With `lenientAfter`, an epoch whose fences so far carry no puts is released that long after its first
-/// fence even if nodes are missing (see ``PMINodeServer/Configuration/lenientAfter``).
+/// fence even if nodes are missing (see NodeAgent's `PMINodeServer.Configuration.lenientAfter`).
 ///
 /// A fence carrying ``PMIFenceLoss`` breaks the job's fences: every open epoch is released at once with the
 /// loss, and so is every later fence (see ``PMIFenceLoss``).

@@ -77,20 +77,12 @@ public struct NodeTaskPlan: Sendable, Hashable {
     /// The launch variable that carries `--mpi`.
     public static let mpiVariable = "VHPC_MPI"
     /// The launch variable that turns on lenient PMI barriers: milliseconds (see
-    /// `PMINodeServer.Configuration.lenientAfter`). `vhpc run --vse` sets it.
+    /// NodeAgent's `PMINodeServer.Configuration.lenientAfter`). `vhpc run --vse` sets it.
     public static let pmiLenientVariable = "VHPC_PMI_LENIENT_MS"
 
     /// The lenient-barrier delay a launch environment asks for.
     public static func pmiLenientDelay(_ environment: [String: String]) -> Duration? {
         environment[pmiLenientVariable].flatMap(Int.init).map { .milliseconds($0) }
-    }
-
-    /// The node's PMI server configuration; `tasksPerVM` when every task runs in a VM of its own.
-    public func pmiConfiguration(tasksPerVM: Bool) -> PMINodeServer.Configuration {
-        PMINodeServer.Configuration(
-            kvsName: "kvs_" + jobID, size: size, localRanks: taskRanks,
-            processMapping: PMINodeServer.processMapping(TaskLayout(tasks: size, nodes: nodeCount), tasksPerVM: tasksPerVM),
-            lenientAfter: Self.pmiLenientDelay(environment))
     }
 
     /// The PMI-1 variables of task `rank`: `PMI_RANK`, `PMI_SIZE`, and `PMI_FD` when the connection's

@@ -1,8 +1,8 @@
 import NIOCore
 import Wire
 
-/// The part of a tool agent that actually runs the application on a node. ``ProcessTaskBackend`` runs plain
-/// processes; a VM-backed backend (V2M) boots VMs and runs the tasks inside them. Either way it reports
+/// The part of a tool agent that actually runs the application on a node. NodeAgent's `ProcessTaskBackend` runs
+/// plain processes, its `VMTaskBackend` boots VMs (V2M) and runs the tasks inside them. Either way it reports
 /// output, exits and launch failures as ``AgentEvent``s and obeys ``TaskControl``s.
 public protocol TaskBackend: Sendable {
     /// Runs the node's tasks and returns once every task has exited and all output was reported.

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 
 /// Judges how an MPI rank ended, so no failure passes for success and no rank's death leaves its peers

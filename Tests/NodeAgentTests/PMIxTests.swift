@@ -1,4 +1,5 @@
 import Control
+@testable import NodeAgent
 import NIOCore
 import Testing
 import Topology

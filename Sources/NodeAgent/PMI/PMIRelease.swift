@@ -1,3 +1,5 @@
+import Control
+
 /// Where a fence's release goes on a node: the fence-loss notice to both servers, a PMIx fence's blobs to
 /// the node's PMIx server, anything else to its PMI-1 server. One routing for tasks as processes and in VMs.
 public enum PMIRelease {

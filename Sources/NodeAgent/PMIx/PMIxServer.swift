@@ -1,3 +1,4 @@
+import Control
 import CPMIxServer
 import Foundation
 import Logging

@@ -1,3 +1,5 @@
+import Control
+
 /// One node's PMI-1 server, sans I/O: the node's tasks (MPI processes) talk to it over `PMI_FD`, and its
 /// fences go over the agent tree (``AgentEvent/pmiFence(epoch:entries:)`` up,
 /// ``TaskControl/pmiRelease(epoch:entries:)`` down), so a barrier costs the node one message each way.

@@ -1,3 +1,5 @@
+import Control
+
 /// What a node's PMIx server tells the library about the job, sans I/O: the namespace, which ranks live on
 /// which PMIx node, and the info Open MPI's `MPI_Init` reads (sizes, local peers and ranks, node and proc
 /// maps, per-proc data, the session directories).

@@ -1,4 +1,5 @@
-@testable import Control
+import Control
+@testable import NodeAgent
 import Foundation
 import Testing
 

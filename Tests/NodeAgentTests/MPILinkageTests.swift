@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Control
+import Control
+@testable import NodeAgent
 
 /// Telling programs that link an MPI library from others, by their executable's bytes.
 @Suite struct MPILinkageTests {

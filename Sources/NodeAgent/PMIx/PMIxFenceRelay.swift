@@ -1,3 +1,5 @@
+import Control
+
 /// A PMIx server's fences over vhpc's tree, sans I/O. When every local client entered a fence, the library
 /// hands the host the node's contribution (one blob); it goes up as the node's PMI fence, cut into entries
 /// under ``key`` of at most ``chunkBytes`` each, so one fence of any size crosses the tree in frames of
