@@ -1,4 +1,3 @@
-import HeapModule
 import Topology
 import Wire
 #if canImport(Glibc)
@@ -89,7 +88,9 @@ struct SimulatedCluster {
     var processStarted: [Bool]
     /// Process pairs joined by a trunk (a TCP connection shared by their agents' links).
     var trunks: Set<Int> = []
-    var queue = Heap<Scheduled>()
+    var queue = EventQueue()
+    /// The frames of the event being processed, encoded (kept between events for its capacity).
+    var encoded: [Frame?] = []
     var slots: [Arrival?] = []
     var freeSlots: [Int32] = []
     var order = 0
@@ -354,13 +355,19 @@ struct SimulatedCluster {
             exits.append("rank \(rank): undecodable frame from \(incoming?.peer ?? -1)")
             return
         }
-        let frames = directives.map { directive -> Frame? in
-            if case .send(let message, _) = directive { return MessageCodec.frame(message) } else { return nil }
+        // Into the kept buffer: an array allocated and freed per event otherwise.
+        var frames = encoded
+        encoded = []
+        frames.removeAll(keepingCapacity: true)
+        for directive in directives {
+            if case .send(let message, _) = directive { frames.append(MessageCodec.frame(message)) } else { frames.append(nil) }
         }
         now += cpuTime(lap.next())
-        for (directive, frame) in zip(directives, frames) {
-            now = perform(directive, frame: frame.map { ($0, .zero) }, from: rank, now: now)
+        for index in directives.indices {
+            now = perform(directives[index], frame: frames[index].map { ($0, .zero) }, from: rank, now: now)
         }
+        frames.removeAll(keepingCapacity: true)
+        encoded = frames
         freeAt[rank] = now
         if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
         busy[rank] += model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare  // every advance above was CPU

@@ -441,9 +441,9 @@ public struct AgentMachine: Sendable {
                 detect(child, .handshakeFailed, "did not report its subtree wired within \(reportWindow)", &out)
             }
         }
-        guard var detector else { return }
-        let actions = detector.tick(now: now)
-        self.detector = detector
+        // In place: a copy would make the detector's first write copy its peers.
+        guard detector != nil else { return }
+        let actions = detector!.tick(now: now)
         for action in actions {
             switch action {
             case .ping(let peer, let id):

@@ -56,6 +56,8 @@ public struct BootstrapTracker: Sendable {
     /// Children whose handshake or report deadline passed (removed from the deadline list; the caller fails
     /// them).
     public mutating func expired(now: Duration) -> [Int] {
+        // Asked on every tick: nothing allocated when nothing is late (the common case).
+        guard deadlines.values.contains(where: { $0 <= now }) else { return [] }
         let late = deadlines.filter { $0.value <= now }.map(\.key).sorted()
         for child in late { deadlines[child] = nil }
         return late

@@ -127,19 +127,29 @@ public struct HeartbeatDetector: Sendable {
                 healthySince = now
             }
         }
+        // Every tick of every agent comes here: one sorted pass over the few peers, nothing else allocated.
         let limit = effectiveTimeout
-        let silent = peers.filter { now - $0.value.lastHeard > limit }.keys.sorted()
+        let bound = hardBound
+        let ranks = peers.keys.sorted()
         // Several peers silent at once: more likely this agent is slow than that they all died.
-        if adaptive, silent.count > 1, silent.contains(where: { peers[$0]?.suspectedAt == nil }) { raiseHealth(by: 1, now: now) }
-        for rankOfPeer in peers.keys.sorted() {
+        if adaptive {
+            var silentCount = 0
+            var newlySilent = false
+            for rankOfPeer in ranks where now - peers[rankOfPeer]!.lastHeard > limit {
+                silentCount += 1
+                newlySilent = newlySilent || peers[rankOfPeer]!.suspectedAt == nil
+            }
+            if silentCount > 1, newlySilent { raiseHealth(by: 1, now: now) }
+        }
+        for rankOfPeer in ranks {
             guard var peer = peers[rankOfPeer] else { continue }
             let silence = now - peer.lastHeard
-            if adaptive, now - peer.silentSince > hardBound {
+            if adaptive, now - peer.silentSince > bound {
                 peers[rankOfPeer] = nil
                 actions.append(.suspect(peer: rankOfPeer, silence: now - peer.silentSince))
                 continue
             }
-            if silent.contains(rankOfPeer) {
+            if silence > limit {
                 if !adaptive || peer.suspectedAt.map({ now - $0 > effectiveTimeout }) == true {
                     peers[rankOfPeer] = nil
                     actions.append(.suspect(peer: rankOfPeer, silence: silence))
