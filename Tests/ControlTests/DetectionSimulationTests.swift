@@ -1,4 +1,5 @@
 import Testing
+import Topology
 
 @testable import Control
 
@@ -29,5 +30,38 @@ import Testing
         #expect(outcome.failed == 17)  // the binomial graph of 301 ranks has degree 18
         #expect(outcome.reached == outcome.survivors, "unreached: \(outcome.unreached)")
         #expect(outcome.exits.isEmpty)
+    }
+}
+
+/// The simulator's own machinery: its event queue and its scenarios run side by side.
+@Suite struct SimulatorMachineryTests {
+    @Test func theEventQueueGivesEventsInTimeOrderAndTiesInTheOrderScheduled() {
+        var queue = EventQueue()
+        var random = SplitMix64(seed: 7)
+        var expected: [SimulatedCluster.Scheduled] = []
+        for order in 0..<2_000 {
+            // Few distinct times: many ties, which must come out in scheduling order.
+            let event = SimulatedCluster.Scheduled(time: .microseconds(Int64(random.next() % 50)), order: order, rank: 0, slot: Int32(order))
+            queue.insert(event)
+            expected.append(event)
+        }
+        var taken: [SimulatedCluster.Scheduled] = []
+        while let next = queue.removeMin() { taken.append(next) }
+        #expect(taken.map(\.order) == expected.sorted().map(\.order))
+        #expect(queue.isEmpty && queue.removeMin() == nil)
+    }
+
+    @Test func scenariosRunSideBySideGiveWhatTheyGiveOneByOne() throws {
+        let model = DetectionSimulationTests.model
+        let together = try DetectionSimulation.run(
+            nodes: 100, fanout: 4, model: model, cpu: .fixed(perEvent: .microseconds(3)), faults: [.kill, .hang], fraction: 0.03)
+        for (fault, outcome) in zip([DetectionSimulation.Fault.kill, .hang], together) {
+            let alone = try DetectionSimulation.run(
+                nodes: 100, fanout: 4, model: model, cpu: .fixed(perEvent: .microseconds(3)), fault: fault, fraction: 0.03)
+            #expect(outcome.declared == alone.declared && outcome.failed == alone.failed)
+            #expect(outcome.medianLatency == alone.medianLatency && outcome.maxLatency == alone.maxLatency, "\(fault)")
+            #expect(outcome.afterFailures == alone.afterFailures)
+        }
+        #expect(try Scenarios.run(Array(0..<8)) { $0 * $0 } == (0..<8).map { $0 * $0 })
     }
 }

@@ -37,9 +37,21 @@ public struct DetectModelBenchmark: Sendable {
                      "FAILURE TRAFFIC RECEIVED/AGENT mean (max)", "AGENTS EXITED"]]
         var reroutes = [["N", "REROUTE", "KILLED", "SURVIVORS", "REACHED", "AGENTS EXITED"]]
         for size in sizes {
+            let started = ContinuousClock.now
+            let userBefore = StageModelBenchmark.usage().user
             let faults = DetectionSimulation.Fault.allCases
-            let outcomes = try DetectionSimulation.run(
-                nodes: size, fanout: fanout, model: model, cpu: .measured, faults: faults, fraction: fraction, period: period, seed: seed)
+            let patterns = DetectionSimulation.Pattern.allCases
+            // Detection and rerouting bootstrap clusters of their own: they run side by side.
+            let parts = try Scenarios.run(noReroute ? [false] : [false, true]) { reroute in
+                reroute
+                    ? ([], try DetectionSimulation.reroute(nodes: size, fanout: fanout, model: model, cpu: .measured, patterns: patterns, seed: seed))
+                    : (try DetectionSimulation.run(
+                        nodes: size, fanout: fanout, model: model, cpu: .measured, faults: faults, fraction: fraction, period: period, seed: seed), [])
+            }
+            let outcomes = parts[0].0
+            let usage = StageModelBenchmark.usage()
+            print(String(format: "N=%d simulated: %.1f s wall, %.1f s user CPU (all threads), peak RSS %@", size,
+                         (ContinuousClock.now - started).seconds, usage.user - userBefore, benchBytes(usage.maxRSS)))
             for (fault, outcome) in zip(faults, outcomes) {
                 guard outcome.wired != nil else {
                     throw BenchmarkError("N=\(size): bootstrap did not complete: \(outcome.exits.prefix(3).joined(separator: "; "))")
@@ -58,9 +70,7 @@ public struct DetectModelBenchmark: Sendable {
                 for line in outcome.undeclared { print("  not declared: \(line)") }
             }
             guard !noReroute else { continue }
-            let patterns = DetectionSimulation.Pattern.allCases
-            let rerouted = try DetectionSimulation.reroute(nodes: size, fanout: fanout, model: model, cpu: .measured, patterns: patterns, seed: seed)
-            for (pattern, outcome) in zip(patterns, rerouted) {
+            for (pattern, outcome) in zip(patterns, parts[1].1) {
                 reroutes.append([
                     "\(size)", pattern.rawValue, "\(outcome.failed)", "\(outcome.survivors)",
                     String(format: "%d (%.2f %%)", outcome.reached, 100 * Double(outcome.reached) / Double(max(1, outcome.survivors))),

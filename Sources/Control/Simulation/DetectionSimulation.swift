@@ -48,7 +48,8 @@ public enum DetectionSimulation {
     }
 
     /// As ``run(nodes:fanout:model:cpu:fault:fraction:period:seed:limit:)`` for each of `faults`, from one
-    /// bootstrap and steady state: each fault runs on its own copy of the cluster as it stood (the same victims).
+    /// bootstrap and steady state: each fault runs on its own copy of the cluster as it stood (the same victims),
+    /// the faults side by side (``Scenarios``).
     public static func run(
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, faults: [Fault], fraction: Double,
         period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20
@@ -72,7 +73,7 @@ public enum DetectionSimulation {
             frames: zip(cluster.heartbeatFramesIn, framesBefore).map { $0 - $1 },
             bytes: zip(cluster.heartbeatBytesIn, bytesBefore).map { $0 - $1 }, ranks: nodesOnly)
         let steady = cluster
-        return faults.map { fault in
+        return try Scenarios.run(faults) { fault in
             var cluster = steady
             let failedAt = cluster.now
             let victims = cluster.randomRanks(max(1, Int((Double(nodes) * fraction).rounded())))
@@ -131,7 +132,7 @@ public enum DetectionSimulation {
     }
 
     /// As ``reroute(nodes:fanout:model:cpu:pattern:seed:)`` for each of `patterns`, from one bootstrap: each
-    /// pattern runs on its own copy of the launched cluster.
+    /// pattern runs on its own copy of the launched cluster, side by side (``Scenarios``).
     public static func reroute(
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, patterns: [Pattern], seed: UInt64 = 1
     ) throws -> [RerouteOutcome] {
@@ -144,7 +145,7 @@ public enum DetectionSimulation {
         cluster.run(until: wired + .milliseconds(100))
         let degree = try BinomialGraph(nodeCount: cluster.rankCount).degree
         let launched = cluster
-        return try patterns.map { pattern in
+        return try Scenarios.run(patterns) { pattern in
             var cluster = launched
             var victims: [Int]
             switch pattern {
