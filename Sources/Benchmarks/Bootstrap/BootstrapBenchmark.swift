@@ -3,6 +3,7 @@ import Foundation
 import HostProcess
 import Launch
 import Logging
+import NIOConcurrencyHelpers
 import NodeAgent
 import TextReport
 
@@ -111,6 +112,10 @@ public struct BootstrapBenchmark: Sendable {
         var coresBusy: Double
         var cpu: Double
         var agentProcessCPU: Double
+        /// CPU seconds of the front-end and the agent processes from the job's start until it was wired (what
+        /// the bootstrap cost; `cpu` adds the teardown after it), and of the agent processes alone.
+        var cpuAtWired: Double
+        var agentProcessCPUAtWired: Double
     }
 
     /// CPU seconds of this process and of every child it has reaped (agent processes reap their tasks).
@@ -140,13 +145,35 @@ public struct BootstrapBenchmark: Sendable {
         let cpuBefore = cpuSeconds()
         let childCPUBefore = childCPUSeconds()
         let runner = JobRunner(options: options, spawner: LauncherAgentSpawner(launcher: LocalLauncher()), logger: Logger(label: "bench"))
-        let result = try await runner.run(events: { _ in })
+        // Taken in the job's loop as it learns the job is wired.
+        let atWired = NIOLockedValueBox<(all: Double, agents: Double)?>(nil)
+        let result = try await runner.run(events: { event in
+            guard case .bootstrapped = event else { return }
+            let agents = childCPUSeconds() - childCPUBefore + JobProcessScan.descendants(of: getpid()).reduce(0) { $0 + processCPUSeconds($1) }
+            let own = cpuSeconds(RUSAGE_SELF.rawValue) - (cpuBefore - childCPUBefore)
+            atWired.withLockedValue { $0 = (own + agents, agents) }
+        })
         let wall = ContinuousClock.now - started
         guard result.failures.isEmpty, let time = bootstrapOnly ? result.bootstrapTime : wall else { return nil }
         await waitUntilChildless()  // an agent process's CPU is counted once it has been reaped
         let cpu = cpuSeconds() - cpuBefore
         let busy = cpu / max(1e-9, Double(wall.milliseconds) / 1000)
-        return JobRun(time: time, coresBusy: busy, cpu: cpu, agentProcessCPU: childCPUSeconds() - childCPUBefore)
+        let wiredCPU = atWired.withLockedValue { $0 } ?? (all: cpu, agents: childCPUSeconds() - childCPUBefore)
+        return JobRun(time: time, coresBusy: busy, cpu: cpu, agentProcessCPU: childCPUSeconds() - childCPUBefore,
+                      cpuAtWired: wiredCPU.all, agentProcessCPUAtWired: wiredCPU.agents)
+    }
+
+    /// CPU seconds of a live process so far, every thread's (the scheduler's nanosecond count in
+    /// /proc/PID/task/TID/schedstat; /proc/PID/stat counts in 10 ms ticks).
+    static func processCPUSeconds(_ pid: pid_t) -> Double {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return 0 }
+        var nanoseconds = 0.0
+        for thread in threads {
+            guard let line = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
+                  let first = line.split(separator: " ").first, let value = Double(first) else { continue }
+            nanoseconds += value
+        }
+        return nanoseconds / 1e9
     }
 
     /// Waits (at most 10 s) until this process has no children left, zombies included: a child's CPU is
