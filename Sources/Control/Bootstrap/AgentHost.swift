@@ -69,7 +69,7 @@ public struct AgentHost: Sendable {
         if config.prestartsPMIx, let first = plan.hosted.min() {
             backend.prestartServers(jobID: config.jobID, firstAgent: first)
         }
-        defer { if config.prestartsPMIx { backend.finishServers() } }
+        defer { backend.finishServers() }
         var rootParents = Dictionary(config.roots.map { ($0.rank, $0.parent) }, uniquingKeysWith: { first, _ in first })
         let group = MultiThreadedEventLoopGroup.singleton
         let window = Duration.milliseconds(config.handshakeMilliseconds)

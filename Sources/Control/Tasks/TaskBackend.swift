@@ -18,8 +18,9 @@ public protocol TaskBackend: Sendable {
     /// bootstrap, rather than when the launch comes. By default nothing.
     func prestartServers(jobID: String, firstAgent: Int)
 
-    /// The process's agents are done: servers started by ``prestartServers(jobID:firstAgent:)`` for a launch
-    /// that never came leave nothing behind. By default nothing.
+    /// The process's agents are done (the end of every agent process): servers started by
+    /// ``prestartServers(jobID:firstAgent:)`` for a launch that never came leave nothing behind, and work a
+    /// server's start began in the background has ended. By default nothing.
     func finishServers()
 }
 

@@ -74,9 +74,21 @@ public enum PMIxNodeDirectory {
         return removed
     }
 
-    /// Entries of `parent` named like node directories.
+    /// Entries of `parent` named like node directories. Read with readdir, the prefix compared before a name
+    /// becomes a String: `$TMPDIR` may hold thousands of entries (6,400 in /tmp here), and every job reads it.
     private static func entries(in parent: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).filter { $0.hasPrefix(namePrefix) }
+        guard let directory = opendir(parent) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name: String? = withUnsafePointer(to: &entry.pointee.d_name) { field in
+                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { name in
+                    strncmp(name, namePrefix, namePrefix.utf8.count) == 0 ? String(cString: name) : nil
+                }
+            }
+            if let name { names.append(name) }
+        }
+        return names
     }
 
     /// Removes `path` and everything below it, going on past entries that vanish meanwhile: a node's agent

@@ -27,6 +27,8 @@ public final class PMIxServer: Sendable {
 
     private struct State {
         var started = false
+        /// The sweep of dead agents' node directories has begun (once per process).
+        var swept = false
         /// The node directory the library was started with (its PMIx session files).
         var serverDirectory: String?
         var job: PMIxJob?
@@ -38,6 +40,8 @@ public final class PMIxServer: Sendable {
 
     private let state = Mutex(State())
     private let logger = Logger(label: "vhpc.pmix")
+    /// The sweep of dead agents' node directories the first start began (``finish()`` waits for it).
+    private let sweeping = DispatchGroup()
 
     private init() {}
 
@@ -131,8 +135,11 @@ public final class PMIxServer: Sendable {
         }
     }
 
-    /// The process's agents are done: a prestarted server whose job never joined leaves no node directory.
+    /// The process's agents are done: the sweep of dead agents' directories a start began has ended when this
+    /// returns (a few milliseconds at most), and a prestarted server whose job never joined leaves no node
+    /// directory.
     public func finish() {
+        sweeping.wait()
         let unused = state.withLock { state -> String? in
             guard state.job == nil, let directory = state.serverDirectory else { return nil }
             state.serverDirectory = nil
@@ -143,12 +150,18 @@ public final class PMIxServer: Sendable {
 
     /// Starts the library once per process, with node `nodeName`'s directory; returns that directory. The first
     /// start in the process also removes the node directories of agents on this machine that died without
-    /// removing theirs (``PMIxNodeDirectory/sweepAbandoned()``).
+    /// removing theirs (``PMIxNodeDirectory/sweepAbandoned()``), on another thread: a `$TMPDIR` of thousands of
+    /// entries held the server's start, and so the first task, ~4 ms here. ``finish()`` waits for it.
     private func start(_ state: inout State, jobID: String, nodeName: String) throws -> String {
         if state.started, let directory = state.serverDirectory { return directory }
-        if !state.started {
-            let removed = PMIxNodeDirectory.sweepAbandoned()
-            if !removed.isEmpty { logger.info("removed \(removed.count) PMIx node directories of dead agents: \(removed.joined(separator: ", "))") }
+        if !state.swept {
+            state.swept = true
+            sweeping.enter()
+            DispatchQueue.global(qos: .utility).async { [logger, sweeping] in
+                defer { sweeping.leave() }
+                let removed = PMIxNodeDirectory.sweepAbandoned()
+                if !removed.isEmpty { logger.info("removed \(removed.count) PMIx node directories of dead agents: \(removed.joined(separator: ", "))") }
+            }
         }
         let tmpdir = PMIxNodeDirectory.prefix(jobID: jobID) + nodeName
         try PMIxNodeDirectory.create(tmpdir)

@@ -205,7 +205,8 @@ public struct ProcessTaskBackend: TaskBackend {
         PMIxServer.shared.prestart(jobID: jobID, nodeName: PMIxJob.nodeName(firstAgent: firstAgent))
     }
 
-    /// A prestarted PMIx server whose job never launched leaves no node directory (``PMIxServer/finish()``).
+    /// A prestarted PMIx server whose job never launched leaves no node directory, and the sweep a server's
+    /// start began has ended (``PMIxServer/finish()``).
     public func finishServers() {
         PMIxServer.shared.finish()
     }
