@@ -124,8 +124,9 @@ struct RunCommand: AsyncParsableCommand {
             // Everything from the program on is the program's; before it, an option we do not know is an error.
             throw CLIErrors.fail("unknown option '\(first)' (see `vhpc run --help`; put `--` before a program whose name starts with '-')")
         }
-        let launcher = LauncherChoice.resolve(explicit: self.launcher?.rawValue)
-        if launcher == "slurm", try RunPlan.slurmAllocation(ProcessInfo.processInfo.environment) == nil {
+        let environment = ProcessInfo.processInfo.environment  // built anew on every read of the property
+        let launcher = LauncherChoice.resolve(explicit: self.launcher?.rawValue, environment: environment)
+        if launcher == "slurm", try RunPlan.slurmAllocation(environment) == nil {
             guard let salloc = ExecutableLookup.resolve("salloc") else {
                 throw CLIErrors.fail("--launcher slurm outside an allocation needs salloc, which is not in PATH")
             }
@@ -146,7 +147,7 @@ struct RunCommand: AsyncParsableCommand {
             nodes: nodes, ntasks: ntasks, ntasksPerNode: perNode, hostlist: hostlist, hostfile: hostfile,
             launcher: launcher, fanout: fanout ?? RunDefaults.fanout(staging: vse != nil || !stage.isEmpty), onFailure: onFailure, heartbeat: heartbeat, heartbeatTimeout: heartbeatTimeout?.duration,
             handshakeTimeout: handshakeTimeout.duration, agentsPerProcess: agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: nodes ?? 1), command: command,
-            commandRunsInVMs: vse != nil, frontendAddress: frontendAddress)
+            commandRunsInVMs: vse != nil, frontendAddress: frontendAddress, environment: environment)
         if launcher == "local" {
             // Every node is this machine: check that the job fits before starting anything.
             let perProcess = max(1, agentsPerProcess ?? RunDefaults.agentsPerProcess(launcher: launcher, nodes: plan.options.nodeCount))
@@ -205,11 +206,11 @@ struct RunCommand: AsyncParsableCommand {
         // the launch: the server can start alongside the bootstrap (VMs are served PMI-1 only).
         options.prestartsPMIx = (mpi == .auto || mpi == .pmix) && image == nil && options.taskCount >= options.nodeCount
         let exported: (variables: [String: String], only: Bool)
-        do { exported = try TaskEnvironment.exported(export, from: ProcessInfo.processInfo.environment) } catch { throw CLIErrors.fail("\(error)") }
+        do { exported = try TaskEnvironment.exported(export, from: environment) } catch { throw CLIErrors.fail("\(error)") }
         var extra: [String: String] = [:]
         for item in exportVariables {
             do {
-                extra.merge(try TaskEnvironment.exported(item, from: ProcessInfo.processInfo.environment).variables) { _, new in new }
+                extra.merge(try TaskEnvironment.exported(item, from: environment).variables) { _, new in new }
             } catch {
                 throw CLIErrors.fail("-x: \(String(describing: error).replacingOccurrences(of: "--export: ", with: ""))")
             }
@@ -223,7 +224,7 @@ struct RunCommand: AsyncParsableCommand {
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
         if vse != nil, mpi == .pmi1 || mpi == .auto { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
-        options.agentLogLevel = ProcessInfo.processInfo.environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
+        options.agentLogLevel = environment["VHPC_AGENT_LOG"] ?? (verbose ? "debug" : "warning")
         let logger = Logger(label: "vhpc.run")
         let outputFiles = output == nil && error == nil ? nil : try TaskOutputFiles(
             output: output, error: error, jobID: options.jobID,
@@ -259,9 +260,15 @@ struct RunCommand: AsyncParsableCommand {
             if servesPMIx, pmix { PMIxNodeDirectory.sweep(jobID: jobID) }
             if runsVMs { JobVMRegistry(state: StateDirectory.resolve(), jobID: jobID).removeAll() }
         }
+        if options.prestartsPMIx, spawner is InProcessAgentSpawner {
+            // This process hosts the nodes' agents (the first is rank 1): their PMIx server starts now, beside
+            // the controller's set-up and the bootstrap, not when the agents do (its start held the first
+            // task back). The agents' own prestart finds it started.
+            PMIxServer.shared.prestart(jobID: options.jobID, nodeName: PMIxJob.nodeName(firstAgent: 1))
+        }
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
         let record = JobRecordWriter(
-            options: options, name: jobName ?? ProcessInfo.processInfo.environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
+            options: options, name: jobName ?? environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
         let result: JobRunner.Result
         do {
             result = try await runner.run(
@@ -301,6 +308,7 @@ struct RunCommand: AsyncParsableCommand {
                 stdinReady: { sink in StdinForwarder.start(sink) })
         } catch {
             await pendingStep?.withdraw()
+            if spawner is InProcessAgentSpawner { PMIxServer.shared.finish() }  // a server started early, never joined
             record.finish(state: .failed, exitCode: 1)
             throw CLIErrors.fail("\(error)")
         }
