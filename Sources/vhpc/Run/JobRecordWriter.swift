@@ -14,6 +14,8 @@ final class JobRecordWriter: Sendable {
     private let store = NIOLockedValueBox<JobStore?>(nil)
     private let warned = NIOLockedValueBox(false)
     private let tasks = NIOLockedValueBox<[Int: TaskOutcome]>([:])
+    /// The agents ``running(agents:)`` wrote (the job's end writes them again only if they changed).
+    private let recordedAgents = NIOLockedValueBox<[AgentEndpoint]>([])
     /// Histories of finished jobs, left open until the process exits: closing the last connection
     /// checkpoints the WAL (three fdatasyncs, measured +20–30 ms at the end of every `vhpc run`); the next
     /// writer's automatic checkpoints take that over. The rows are committed either way.
@@ -58,6 +60,7 @@ final class JobRecordWriter: Sendable {
     func running(agents: [AgentEndpoint]) {
         record {
             try $0.setAgents(self.rows(agents), job: self.options.jobID)
+            self.recordedAgents.withLockedValue { $0 = agents }
             try $0.update(id: self.options.jobID, state: .running)
         }
     }
@@ -80,7 +83,11 @@ final class JobRecordWriter: Sendable {
     /// everything recorded before is written.
     func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
         record(waiting: true) {
-            if !agents.isEmpty { try $0.setAgents(self.rows(agents), job: self.options.jobID) }
+            // Usually the agents recorded once the job ran: not deleted and inserted again (257 rows at N = 256,
+            // written while the command waits).
+            if !agents.isEmpty, agents != self.recordedAgents.withLockedValue({ $0 }) {
+                try $0.setAgents(self.rows(agents), job: self.options.jobID)
+            }
             let ended = self.tasks.withLockedValue { $0.values.sorted { $0.rank < $1.rank } }
             if !ended.isEmpty { try $0.setTasks(ended, job: self.options.jobID) }
             try $0.update(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date())
