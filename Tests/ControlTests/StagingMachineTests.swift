@@ -85,6 +85,44 @@ import Wire
         }
     }
 
+    /// Without failures the offer goes down the tree: each node gets it once, from its parent (a flood over
+    /// every binomial-graph link delivered it once per neighbour).
+    @Test func withoutFailuresEachNodeGetsTheOfferOnceFromItsParent() throws {
+        var network = try StagingNetwork(nodes: 30, fileSize: 4 * 1024, chunkSize: 1024)
+        network.start()
+        network.run()
+        for rank in 1...30 {
+            #expect(network.offersDelivered[rank] == 1, "node \(rank)")
+            #expect(network.committed[rank] == network.source, "node \(rank)")
+        }
+    }
+
+    /// A node that took the offer and died before passing it on, known only to its parent: the parent floods
+    /// the offer, every node reached floods it once, and the orphans (whose parent never sent it) get it.
+    @Test func anOfferHeldBackByAFailedNodeReachesItsSubtreeByTheFlood() throws {
+        var network = try StagingNetwork(nodes: 30, fileSize: 8 * 1024, chunkSize: 1024)
+        let victim = 3
+        network.start()
+        network.run { $0.machines[victim]?.hasTransfers == true }
+        let subtree = (1...30).filter { $0 != victim && network.tree.isInSubtree($0, of: victim) }
+        #expect(!subtree.isEmpty && subtree.allSatisfy { network.offersDelivered[$0] == nil })
+        network.kill(victim, told: [network.tree.parent(of: victim)!])
+        network.run()
+        for rank in 1...30 where rank != victim {
+            #expect(network.committed[rank] == network.source, "node \(rank)")
+        }
+    }
+
+    /// A failure known before the offer: the controller floods it from the start.
+    @Test func aFailureKnownBeforeTheOfferFloodsIt() throws {
+        var network = try StagingNetwork(nodes: 30, fileSize: 4 * 1024, chunkSize: 1024)
+        network.kill(1)
+        network.start()
+        network.run()
+        for rank in 2...30 { #expect(network.committed[rank] == network.source, "node \(rank)") }
+        #expect((2...30).contains { network.offersDelivered[$0, default: 0] > 1 })
+    }
+
     @Test func emptyFileIsCommittedEverywhere() throws {
         var network = try StagingNetwork(nodes: 3, fileSize: 0, chunkSize: 1024)
         network.start()

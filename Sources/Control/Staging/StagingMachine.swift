@@ -3,7 +3,12 @@ import Wire
 
 /// File staging down the agent tree as a sans-I/O state machine (one per agent, hosted by ``AgentMachine``).
 ///
-/// The controller is the source: it floods a ``StagingOffer`` over every link and reads the file in chunks.
+/// The controller is the source: it sends a ``StagingOffer`` down the tree and reads the file in chunks. While
+/// no failure is known the offer goes from parent to child only (each node gets it once, where a flood over
+/// every binomial-graph link delivered it once per neighbour: 34 times at 100,000 nodes); an agent that knows
+/// of a failure, or gets the offer from a node other than its parent, floods it over every link once, so
+/// that it reaches nodes cut off from their tree parent (every agent reached then floods it once, as before).
+/// A tree child whose link comes up again is sent the offers again (a copy may have been lost with the link).
 /// Every node opens `<target>.partial-<pid>` (or finds the file present), then *attaches* to its feeder — its
 /// tree parent — by acknowledging the bytes it holds. A feeder sends each child chunks from the child's
 /// position, at most `window` chunks beyond the child's last acknowledgement (flow control); a relay forwards
@@ -52,6 +57,9 @@ public struct StagingMachine: Sendable {
 
     var rank: Int { configuration.rank }
 
+    /// Whether any file was offered to this agent.
+    public var hasTransfers: Bool { !transfers.isEmpty }
+
     /// Contiguous verified bytes this agent holds of `transferID`.
     public func received(_ transferID: UInt64) -> UInt64 { transfers[transferID]?.available ?? 0 }
 
@@ -65,20 +73,27 @@ public struct StagingMachine: Sendable {
         guard transfers[offer.transferID] == nil else { return [] }
         transfers[offer.transferID] = StagingTransfer(offer: offer, isSource: true)
         applyPendingAttach(offer.transferID)
-        return [
-            .flood(ControlPayload.stageOffer(offer).message, except: nil),
-            .io(.open(offer)),
-        ]
+        var out: [StagingAction] = []
+        passOn(offer.transferID, from: nil, &out)
+        out.append(.io(.open(offer)))
+        return out
     }
 
-    /// An offer arrived (flooded): forward it once, open the file, pick the feeder.
+    /// An offer arrived: pass it on (``passOn(_:from:_:)``), open the file, pick the feeder. A copy from a node
+    /// other than the tree parent was flooded: flood it too, once, even if this agent had it already.
     public mutating func receiveOffer(_ offer: StagingOffer, from peer: Int) -> [StagingAction] {
-        guard transfers[offer.transferID] == nil else { return [] }
+        let fromParent = peer == configuration.tree.parent(of: rank)
+        guard transfers[offer.transferID] == nil else {
+            var out: [StagingAction] = []
+            if !fromParent { floodOffer(offer.transferID, except: peer, &out) }
+            return out
+        }
         var transfer = StagingTransfer(offer: offer, isSource: false)
         transfer.feeder = chooseFeeder(avoiding: [])
         transfers[offer.transferID] = transfer
         applyPendingAttach(offer.transferID)
-        var out: [StagingAction] = [.flood(ControlPayload.stageOffer(offer).message, except: peer)]
+        var out: [StagingAction] = []
+        if fromParent { passOn(offer.transferID, from: peer, &out) } else { floodOffer(offer.transferID, except: peer, &out) }
         guard offer.chunkSize % ChunkChain.blockSize == 0 else {
             fail(offer.transferID, "\(offer.target.displayName): chunk size \(offer.chunkSize) is not a multiple of \(ChunkChain.blockSize) bytes", &out)
             return out
@@ -87,10 +102,41 @@ public struct StagingMachine: Sendable {
         return out
     }
 
-    /// Agent `rank` failed: stop feeding it; if it fed us, attach to another feeder where we stand.
+    /// Sends the offer of `id` on: to the tree children while no failure is known here and every child is
+    /// linked, else over every link (``floodOffer(_:except:_:)``).
+    mutating func passOn(_ id: UInt64, from peer: Int?, _ out: inout [StagingAction]) {
+        guard let offer = transfers[id]?.offer else { return }
+        let children = configuration.tree.children(of: rank)
+        guard failed.isEmpty, children.allSatisfy({ links.contains($0) }) else {
+            floodOffer(id, except: peer, &out)
+            return
+        }
+        let message = ControlPayload.stageOffer(offer).message
+        for child in children { out.append(.send(message, to: child)) }
+    }
+
+    /// Sends the offer of `id` over every link but `except`'s, once per transfer.
+    mutating func floodOffer(_ id: UInt64, except: Int?, _ out: inout [StagingAction]) {
+        guard let transfer = transfers[id], !transfer.flooded else { return }
+        transfers[id]?.flooded = true
+        out.append(.flood(ControlPayload.stageOffer(transfer.offer).message, except: except))
+    }
+
+    /// A link came up: a tree child's again after a drop may have lost its offers with it; it is sent them
+    /// again (a copy from its parent that it has is dropped there).
+    public mutating func linkUp(_ peer: Int) -> [StagingAction] {
+        guard !transfers.isEmpty, configuration.tree.parent(of: peer) == rank else { return [] }
+        return transfers.keys.sorted().compactMap { id in
+            transfers[id].map { .send(ControlPayload.stageOffer($0.offer).message, to: peer) }
+        }
+    }
+
+    /// Agent `rank` failed: stop feeding it; if it fed us, attach to another feeder where we stand. The offers
+    /// this agent holds are flooded (once each): the failed agent may have held them back from its subtree.
     public mutating func peerFailed(_ failedRank: Int) -> [StagingAction] {
         guard failed.insert(failedRank).inserted else { return [] }
         var out: [StagingAction] = []
+        for id in transfers.keys.sorted() { floodOffer(id, except: nil, &out) }
         for id in transfers.keys.sorted() {
             guard var transfer = transfers[id] else { continue }
             transfer.children[failedRank] = nil

@@ -3,8 +3,9 @@ import Wire
 import Glibc
 #endif
 
-/// One file to stage to every node: announced by the controller, flooded over every link (so agents cut off
-/// from their tree parent still learn of it), then streamed down the tree in chunks.
+/// One file to stage to every node: announced by the controller down the tree, flooded over every link once a
+/// failure is known (so agents cut off from their tree parent still learn of it; see ``StagingMachine``), then
+/// streamed down the tree in chunks.
 public struct StagingOffer: Codable, Sendable, Hashable {
     /// Unique per job (the `transferID` of every ``Wire/FileChunk`` of this file).
     public var transferID: UInt64

@@ -39,6 +39,8 @@ struct StagingTransfer: Sendable {
     var children: [Int: Child] = [:]
     var progressReported: UInt64 = 0
     var reported = false
+    /// This agent sent the offer over every link (``StagingMachine/floodOffer(_:except:_:)``).
+    var flooded = false
 
     init(offer: StagingOffer, isSource: Bool) {
         self.offer = offer

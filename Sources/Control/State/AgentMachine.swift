@@ -254,6 +254,7 @@ public struct AgentMachine: Sendable {
         if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer, reportBy: now + reportWindow) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
         if discovery.started { ask(discovery.requests(known: addresses, failed: failures, linked: links, halfway: peer), &out) }
+        if staging.hasTransfers { stage(&out) { $0.linkUp(peer) } }
     }
 
     private mutating func progressBootstrap(_ out: inout [AgentDirective]) {

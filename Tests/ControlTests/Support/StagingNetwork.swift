@@ -31,6 +31,7 @@ struct StagingNetwork {
     /// Resend requests the receivers announced for the log.
     var resendsAnnounced = 0
     var chunksDelivered: [Int: Int] = [:]
+    var offersDelivered: [Int: Int] = [:]
     var maxBuffered = 0
     var steps = 0
 
@@ -54,6 +55,7 @@ struct StagingNetwork {
     }
 
     mutating func start() {
+        machines[0]!.links = links[0]!  // as AgentMachine sets them before each step
         apply(0, machines[0]!.start(offer))
     }
 
@@ -96,7 +98,9 @@ struct StagingNetwork {
             actions = machine.receiveAck(ack.id, position: ack.position, from: from)
         default:
             switch ControlPayload(message: message) {
-            case .stageOffer(let offer): actions = machine.receiveOffer(offer, from: from)
+            case .stageOffer(let offer):
+                offersDelivered[to, default: 0] += 1
+                actions = machine.receiveOffer(offer, from: from)
             case .stageResend(let id, let offset):
                 resendRequests += 1
                 actions = machine.receiveResend(id, offset: offset, from: from)
@@ -157,8 +161,8 @@ struct StagingNetwork {
         }
     }
 
-    /// Kills `rank`: its queued traffic is lost; every survivor learns of the failure.
-    mutating func kill(_ rank: Int) {
+    /// Kills `rank`: its queued traffic is lost; every survivor (or only those of `told`) learns of the failure.
+    mutating func kill(_ rank: Int, told: Set<Int>? = nil) {
         machines[rank] = nil
         queue.removeAll { event in
             if case .message(let from, let to, _) = event { return from == rank || to == rank }
@@ -169,7 +173,7 @@ struct StagingNetwork {
             links[survivor]!.remove(rank)
             var machine = machines[survivor]!
             machine.links = links[survivor]!
-            let actions = machine.peerFailed(rank)
+            let actions = told.map { $0.contains(survivor) } ?? true ? machine.peerFailed(rank) : []
             machines[survivor] = machine
             apply(survivor, actions)
         }
