@@ -42,6 +42,25 @@ import Topology
         #expect(abs(ratio - 2) < 1e-6, "\(ratio)")
     }
 
+    /// On a busy host the model has more, slower, cores than the host has; one process still runs on no more
+    /// threads than it has (its event loops).
+    @Test func oneProcessRunsOnNoMoreCoresThanItHasThreads() throws {
+        func run(threads: Int?) throws -> Duration {
+            var model = BootstrapModel(linkLatency: .zero, bandwidth: .infinity, spawnLatency: .zero, spawnCPU: .zero, frameCPU: .zero)
+            model.hostCores = 8
+            model.agentsPerProcess = 256
+            model.threadsPerProcess = threads
+            let outcome = try BootstrapSimulation.run(nodes: 64, fanout: 4, model: model, cpu: .fixed(perEvent: .microseconds(50)))
+            #expect(outcome.notRunning.isEmpty && outcome.exits.isEmpty)
+            return try #require(outcome.wired)
+        }
+        let unlimited = try run(threads: nil)
+        let twoThreads = try run(threads: 2)
+        let eightThreads = try run(threads: 8)
+        #expect(twoThreads > unlimited, "\(twoThreads) against \(unlimited)")
+        #expect(eightThreads == unlimited)
+    }
+
     @Test func agentsOfOneProcessStartWithItAndNeedNoSocket() throws {
         // Everything in one process below the front-end: one spawn, no tree of spawns.
         let packed = try wired(64, cores: nil, perProcess: 256, perEvent: .zero)

@@ -99,6 +99,7 @@ public struct BootstrapValidateBenchmark: Sendable {
             let processes = ChunkPlan.processes(tree: tree, agentsPerProcess: perProcess).count
             sized.cpuShare = share
             sized.hostCores = min(cores * processes, max(cores, Int(Double(cores) / share)))
+            sized.threadsPerProcess = cores  // NIO's event loops (one per core): a process never runs on more
             let outcome = try BootstrapSimulation.run(nodes: size, fanout: fanout, model: sized, cpu: .measured)
             guard outcome.wired != nil else { throw BenchmarkError("N=\(size): the model did not bootstrap") }
             return (outcome, (outcome.totalCPU + startCPU * outcome.processesStarted).seconds)

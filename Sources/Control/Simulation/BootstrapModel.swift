@@ -30,6 +30,10 @@ public struct BootstrapModel: Sendable, Hashable {
     public var processStartCPU: Duration = .zero
     /// Agents per OS process (``ChunkPlan/processes(tree:agentsPerProcess:)``); 1: a process per agent.
     public var agentsPerProcess: Int = 1
+    /// With ``hostCores``: the threads of one process (its event loops), so that one process's agents run
+    /// on at most this many of the host's cores at once, however many the model has (on a busy host it has
+    /// more, slower, ones: see ``cpuShare``); nil: no limit.
+    public var threadsPerProcess: Int?
     /// The share of each core the job's work gets (1: an idle host). On a host with other load a burst of
     /// CPU takes longer than its CPU time: every CPU cost is stretched by 1 / share on the virtual clock
     /// (CPU figures stay CPU). `vhpc bench bootstrap-validate` measures it beside its real runs.

@@ -79,8 +79,10 @@ struct SimulatedCluster {
     /// Heartbeat frames (pings and pongs) and their bytes each agent received.
     var heartbeatFramesIn: [Int32]
     var heartbeatBytesIn: [Int]
-    /// With a shared host (``BootstrapModel/hostCores``): when each core is next free.
+    /// With a shared host (``BootstrapModel/hostCores``): when each core is next free, and when each thread
+    /// of each process is (``BootstrapModel/threadsPerProcess``).
     var coreFreeAt: [Duration]
+    var threadFreeAt: [[Duration]] = []
     /// Each rank's process (index into ``processes``) and the processes' hosted ranks and child processes'
     /// roots (``BootstrapModel/agentsPerProcess``).
     let processOf: [Int32]
@@ -162,6 +164,9 @@ struct SimulatedCluster {
         } else {
             processOf = (0..<ranks).map { Int32($0) }
             processRoots = (0..<ranks).map { [$0] }
+        }
+        if let threads = model.threadsPerProcess, model.hostCores != nil {
+            threadFreeAt = Array(repeating: Array(repeating: .zero, count: max(1, threads)), count: processRoots.count)
         }
         var started = Array(repeating: false, count: processRoots.count)
         started[0] = true  // the front-end's, with the controller alone
@@ -278,6 +283,14 @@ struct SimulatedCluster {
         guard health[rank] == .up else { return }
         var now = max(time, freeAt[rank])
         var core: Int?
+        var thread: Int?
+        if !threadFreeAt.isEmpty {
+            // The event waits for a thread of its process first, then for a core.
+            let threads = threadFreeAt[Int(processOf[rank])]
+            let free = threads.indices.min { threads[$0] < threads[$1] }!
+            thread = free
+            now = max(now, threads[free])
+        }
         if !coreFreeAt.isEmpty {
             // One host: the event also waits for the first core free.
             let free = coreFreeAt.indices.min { coreFreeAt[$0] < coreFreeAt[$1] }!
@@ -370,6 +383,7 @@ struct SimulatedCluster {
         encoded = frames
         freeAt[rank] = now
         if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
+        if let thread { threadFreeAt[Int(processOf[rank])][thread] = now }
         busy[rank] += model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare  // every advance above was CPU
     }
 
