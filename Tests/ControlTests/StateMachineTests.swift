@@ -242,6 +242,34 @@ import Wire
         #expect(directives.contains { if case .bootstrapped = $0 { return true } else { return false } })
     }
 
+    /// A neighbour may ask this agent for an endpoint it knows without asking (its child's, from the child's
+    /// subtree report) before its own address table has come: the answer must follow once the table is
+    /// installed. It never did: the asker waited out the handshake window and the job failed with
+    /// "binomial-graph link not up" (2 of 25 runs of `run -N 64 --agents-per-process 16 -- true`).
+    @Test func aLookupThatCameBeforeTheTableIsAnsweredOnceTheTableIsInstalled() throws {
+        var agent = try machine(rank: 1, ranks: 8)  // binary tree: children 3 and 4; 5 is its +4 neighbour
+        _ = agent.handle(.start, now: .zero)
+        _ = agent.handle(.linkUp(rank: 0), now: .milliseconds(1))
+        for child in [3, 4] {
+            _ = agent.handle(.linkUp(rank: child), now: .milliseconds(2))
+            _ = agent.handle(.message(ControlPayload.subtreeReady(
+                endpoints: [AgentEndpoint(rank: child, host: "h", port: 1000 + child, pid: 1)], failed: []).message, from: child),
+                now: .milliseconds(3))
+        }
+        #expect(agent.addresses[3] == nil)  // reported, but no table yet
+        _ = agent.handle(.linkUp(rank: 5), now: .milliseconds(4))
+        let early = agent.handle(.message(ControlPayload.lookup(target: 3, requester: 5, helper: 1).message, from: 5), now: .milliseconds(5))
+        #expect(early.isEmpty, "\(early)")
+        let table = ControlPayload.addressTable(endpoints: [], failed: []).message
+        let installed = agent.handle(.message(table, from: 0), now: .milliseconds(6))
+        let answers = installed.filter {
+            if case .send(let message, to: 5) = $0, case .introduce(to: 5, let endpoint)? = ControlPayload(message: message),
+               endpoint.rank == 3 { return true }
+            return false
+        }
+        #expect(answers.count == 1, "\(installed)")
+    }
+
     /// A failure report goes to the controller once (later copies are dropped), not to every neighbour.
     @Test func failureReportsGoToTheControllerOnce() throws {
         var agent = try machine(rank: 1, ranks: 8)

@@ -300,6 +300,14 @@ public struct AgentMachine: Sendable {
         if let parent = configuration.parent { addresses[parent.rank] = parent }
         let children = configuration.tree.children(of: rank)
         for endpoint in bootstrap.endpoints where children.contains(endpoint.rank) { addresses[endpoint.rank] = endpoint }
+        // Lookups that came before the table (a neighbour already wiring) and that it, or the subtree's
+        // reports, answer: the askers wait on nothing else.
+        for (target, requesters) in discovery.answerable(known: addresses) {
+            guard let endpoint = addresses[target] else { continue }
+            for requester in requesters {
+                route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
+            }
+        }
         for rank in failed where failures[rank] == nil && (isController || router.isNeighbor(rank)) {
             record(FailureNotice(rank: rank, reporter: 0, detector: .handshakeFailed, detail: "did not join"), &out)
         }

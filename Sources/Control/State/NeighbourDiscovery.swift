@@ -85,4 +85,11 @@ struct NeighbourDiscovery: Sendable {
     mutating func answered(_ target: Int) -> [Int] {
         waiting.removeValue(forKey: target) ?? []
     }
+
+    /// The waiting lookups `known` now answers (endpoints learnt without a lookup: the address table's, the
+    /// parent's, the children's), each once: target → who asked.
+    mutating func answerable(known: [Int: AgentEndpoint]) -> [(target: Int, requesters: [Int])] {
+        let targets = waiting.keys.filter { known[$0] != nil }.sorted()
+        return targets.map { ($0, answered($0)) }
+    }
 }
