@@ -16,11 +16,16 @@ import Control
         FileManager.default.createFile(atPath: openMPI, contents: Data(padding + Array("\0libmpi.so.40\0".utf8)))
         FileManager.default.createFile(atPath: mpich, contents: Data(Array("ELF\0libmpich.so.12\0".utf8) + padding))
         FileManager.default.createFile(atPath: plain, contents: Data(padding + Array("libmp.so libmpich".utf8)))
-        #expect(MPILinkage.scan(openMPI))
-        #expect(MPILinkage.scan(mpich))
-        #expect(!MPILinkage.scan(plain))
-        #expect(!MPILinkage.scan("/bin/true"))
-        #expect(!MPILinkage.scan(directory.appendingPathComponent("missing").path))
+        #expect(MPILinkage.scan(openMPI) == MPILinkage.Libraries(mpich: false, other: true))
+        #expect(MPILinkage.scan(mpich) == MPILinkage.Libraries(mpich: true, other: false))
+        #expect(MPILinkage.scan(mpich).onlyMPICH && !MPILinkage.scan(openMPI).onlyMPICH)
+        #expect(!MPILinkage.scan(plain).linksMPI)
+        #expect(!MPILinkage.scan("/bin/true").linksMPI)
+        #expect(!MPILinkage.scan(directory.appendingPathComponent("missing").path).linksMPI)
+        // An MPICH derivative's libmpi.so.12 (Intel MPI) may speak PMIx too: not "only MPICH".
+        let both = directory.appendingPathComponent("both").path
+        FileManager.default.createFile(atPath: both, contents: Data(Array("\0libmpich.so.12\0libmpi.so.12\0".utf8) + padding))
+        #expect(MPILinkage.scan(both) == MPILinkage.Libraries(mpich: true, other: true))
         // Cached per file version: a rewritten file is read again.
         let linkage = MPILinkage()
         #expect(!linkage.links(plain))
@@ -29,5 +34,28 @@ import Control
         // Only asked when a task of a multi-task job ends without talking to PMI.
         let check = MPIExitCheck(size: 2, mode: .auto, linksMPI: true)
         #expect(check.failure(rank: 1, status: 0, connected: false, finalized: false) != nil)
+    }
+
+    /// Under --mpi auto a program that links only MPICH's library gets PMI-1 alone; every other program (and
+    /// --mpi pmix) gets PMIx too.
+    @Test func pmixIsServedToEveryProgramButOneThatLinksOnlyMPICH() {
+        let mpich = MPILinkage.Libraries(mpich: true, other: false)
+        let openMPI = MPILinkage.Libraries(mpich: false, other: true)
+        let neither = MPILinkage.Libraries()
+        func plan(_ mode: NodeTaskPlan.MPIMode) -> NodeTaskPlan {
+            NodeTaskPlan(jobID: "j", agentRank: 1, node: 0, host: "h", taskRanks: 0..<4, size: 4, executable: "x",
+                         arguments: [], environment: [NodeTaskPlan.mpiVariable: mode.rawValue], workingDirectory: "/")
+        }
+        #expect(!plan(.auto).servesPMIx(to: mpich))
+        #expect(plan(.auto).servesPMIx(to: openMPI))
+        #expect(plan(.auto).servesPMIx(to: neither))
+        #expect(plan(.pmix).servesPMIx(to: mpich))
+        #expect(!plan(.pmi1).servesPMIx(to: openMPI))
+        #expect(!plan(.none).servesPMIx(to: openMPI))
+        // Its rank that never talks to PMI-1 is still a singleton, failed, with why it got no PMIx.
+        let check = MPIExitCheck(plan: plan(.auto), executable: "x", libraries: mpich, servedPMIx: false)
+        let message = check.failure(rank: 2, status: 0, connected: false, finalized: false)
+        #expect(message?.contains("rank 2 ran as an MPI singleton") == true)
+        #expect(message?.contains("PMIx is not offered") == true)
     }
 }

@@ -8,4 +8,16 @@ extension NodeTaskPlan {
             processMapping: PMINodeServer.processMapping(TaskLayout(tasks: size, nodes: nodeCount), tasksPerVM: tasksPerVM),
             lenientAfter: Self.pmiLenientDelay(environment))
     }
+
+    /// Whether this node serves PMIx to process tasks running `libraries`' program: as `--mpi` asks
+    /// (``usesPMIx``), except that under `auto` a program that links MPICH's library and no other MPI's gets
+    /// PMI-1 only. MPICH speaks PMI-1 over `PMI_FD` and never reads PMIx's variables, while a PMIx namespace,
+    /// each task's `PMIx_server_setup_fork` and 20-odd variables per task cost its launch for nothing.
+    public func servesPMIx(to libraries: MPILinkage.Libraries) -> Bool {
+        switch mpiMode {
+        case .pmix: true
+        case .auto: !libraries.onlyMPICH
+        case .pmi1, .none: false
+        }
+    }
 }

@@ -17,6 +17,8 @@ public struct MPIExitCheck: Sendable, Hashable {
     /// Whether the program links an MPI library: known, or read from its executable when first asked (only
     /// a task that exits 0 without talking to a PMI server asks, so a launch never waits for it).
     let linkage: Linkage
+    /// The node offered PMIx as well as PMI-1 (under `--mpi auto`, not to a program that links only MPICH).
+    let servedPMIx: Bool
 
     enum Linkage: Sendable, Hashable {
         case known(Bool)
@@ -27,12 +29,17 @@ public struct MPIExitCheck: Sendable, Hashable {
         self.size = size
         self.mode = mode
         self.linkage = .known(linksMPI)
+        self.servedPMIx = mode == .auto || mode == .pmix
     }
 
-    init(plan: NodeTaskPlan, executable: String) {
+    /// - Parameters:
+    ///   - libraries: the program's MPI libraries if already read (else read only when needed).
+    ///   - servedPMIx: the tasks were offered PMIx (``NodeTaskPlan/servesPMIx(to:)``).
+    init(plan: NodeTaskPlan, executable: String, libraries: MPILinkage.Libraries? = nil, servedPMIx: Bool) {
         self.size = plan.size
         self.mode = plan.mpiMode
-        self.linkage = plan.size > 1 && plan.mpiMode != .none ? .executable(executable) : .known(false)
+        self.linkage = plan.size > 1 && plan.mpiMode != .none ? libraries.map { .known($0.linksMPI) } ?? .executable(executable) : .known(false)
+        self.servedPMIx = servedPMIx
     }
 
     public var linksMPI: Bool {
@@ -55,6 +62,7 @@ public struct MPIExitCheck: Sendable, Hashable {
         }
         guard linksMPI else { return nil }
         let served = switch mode {
+        case .auto where !servedPMIx: "PMI-1 (PMIx is not offered under --mpi auto to a program that links only MPICH's library; --mpi pmix serves it)"
         case .auto: "PMI-1 nor PMIx"
         case .pmi1: "PMI-1 (--mpi pmi1; Open MPI needs --mpi pmix or auto)"
         case .pmix: "PMIx (--mpi pmix; MPICH needs --mpi pmi1 or auto)"

@@ -4,13 +4,29 @@ import Synchronization
 import Glibc
 #endif
 
-/// Whether an executable links an MPI library (Open MPI's `libmpi.so`, MPICH's `libmpich.so`), read once per
+/// Which MPI library an executable links (Open MPI's `libmpi.so`, MPICH's `libmpich.so`), read once per
 /// executable file in this process: its dynamic string table sits near the start of the ELF file, so the
 /// first 4 MiB are searched (with `memmem`). Cached by path, inode, size and modification time.
-final class MPILinkage: Sendable {
-    static let shared = MPILinkage()
-    static let libraries = ["libmpi.so.", "libmpich.so.", "libmpi_"]
+public final class MPILinkage: Sendable {
+    public static let shared = MPILinkage()
+    /// MPICH's library (Debian's speaks PMI-1 over `PMI_FD` only: it neither links OpenPMIx nor reads `PMIX_*`).
+    static let mpichLibraries = ["libmpich.so."]
+    /// Every other MPI library: Open MPI's (PMIx), and `libmpi.so.12` of MPICH derivatives such as Intel MPI.
+    static let otherLibraries = ["libmpi.so.", "libmpi_"]
     static let searchedBytes = 4 << 20
+
+    /// The MPI libraries named in an executable.
+    public struct Libraries: Sendable, Hashable {
+        /// MPICH's `libmpich.so`.
+        public var mpich = false
+        /// Any other MPI library (``otherLibraries``).
+        public var other = false
+
+        /// It links some MPI library.
+        public var linksMPI: Bool { mpich || other }
+        /// It links MPICH's library and no other MPI's: a PMI-1 client.
+        public var onlyMPICH: Bool { mpich && !other }
+    }
 
     private struct Key: Hashable {
         let path: String
@@ -19,25 +35,31 @@ final class MPILinkage: Sendable {
         let modified: Int
     }
 
-    private let cache = Mutex<[Key: Bool]>([:])
+    private let cache = Mutex<[Key: Libraries]>([:])
 
-    func links(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return false }
-        let key = Key(path: path, inode: UInt64(info.st_ino), size: Int64(info.st_size), modified: info.st_mtim.tv_sec)
-        if let known = cache.withLock({ $0[key] }) { return known }
-        let links = Self.scan(path)
-        cache.withLock { $0[key] = links }
-        return links
+    /// Whether the executable at `path` links an MPI library.
+    public func links(_ path: String) -> Bool {
+        libraries(path).linksMPI
     }
 
-    /// Whether the first ``searchedBytes`` of the file at `path` name an MPI library.
-    static func scan(_ path: String) -> Bool {
+    /// The MPI libraries the executable at `path` names (none if it cannot be read).
+    public func libraries(_ path: String) -> Libraries {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return Libraries() }
+        let key = Key(path: path, inode: UInt64(info.st_ino), size: Int64(info.st_size), modified: info.st_mtim.tv_sec)
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let found = Self.scan(path)
+        cache.withLock { $0[key] = found }
+        return found
+    }
+
+    /// The MPI libraries named in the first ``searchedBytes`` of the file at `path`.
+    static func scan(_ path: String) -> Libraries {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return Libraries() }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return false }
+        guard fstat(fd, &info) == 0 else { return Libraries() }
         var head = [UInt8](repeating: 0, count: min(searchedBytes, max(0, Int(info.st_size))))
         var filled = 0
         while filled < head.count {
@@ -47,7 +69,9 @@ final class MPILinkage: Sendable {
             filled += count
         }
         return head.withUnsafeBytes { bytes in
-            libraries.contains { contains(Array($0.utf8), in: UnsafeRawBufferPointer(rebasing: bytes[..<filled])) }
+            let searched = UnsafeRawBufferPointer(rebasing: bytes[..<filled])
+            func names(_ libraries: [String]) -> Bool { libraries.contains { contains(Array($0.utf8), in: searched) } }
+            return Libraries(mpich: names(mpichLibraries), other: names(otherLibraries))
         }
     }
 

@@ -52,8 +52,11 @@ public struct ProcessTaskBackend: TaskBackend {
             send: { rank, bytes in
                 pmiWriters.write(bytes, to: rank)
             }, disconnect: { rank in pmiWriters.shutdown(rank) }, report: report) : nil
+        // Under --mpi auto the program's MPI library decides whether its tasks get PMIx too (servesPMIx(to:)).
+        let libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable) : nil
+        let servesPMIx = libraries.map(plan.servesPMIx(to:)) ?? plan.usesPMIx
         var pmixEnvironments: [Int: [String: String]] = [:]
-        if plan.usesPMIx {
+        if servesPMIx {
             do {
                 pmixEnvironments = try await PMIxServer.shared.joinOffPool(plan, report: report)
             } catch {
@@ -67,8 +70,8 @@ public struct ProcessTaskBackend: TaskBackend {
                 logger.warning("node \(plan.node): no PMIx for this job: \(error)")
             }
         }
-        defer { if plan.usesPMIx { PMIxServer.shared.leave(agentRank: plan.agentRank) } }
-        let exitCheck = MPIExitCheck(plan: plan, executable: executable)
+        defer { if servesPMIx { PMIxServer.shared.leave(agentRank: plan.agentRank) } }
+        let exitCheck = MPIExitCheck(plan: plan, executable: executable, libraries: libraries, servedPMIx: servesPMIx)
         typealias Started = (rank: Int, pid: pid_t, stdinFD: Int32?, out: Int32, err: Int32, pmi: Int32?)
         /// Reads a started task's streams and PMI connection until it exits, then reports its exit.
         @Sendable func serve(_ task: Started) async -> Bool {
@@ -88,7 +91,7 @@ public struct ProcessTaskBackend: TaskBackend {
             let finalized = pmi?.hasFinalized(task.rank) == true || pmix.finalized
             if let lost = PMIFenceLoss(rank: task.rank, status: status, connected: connected, finalized: finalized) {
                 pmi?.lose(lost)
-                if plan.usesPMIx { PMIxServer.shared.lose(lost) }
+                if servesPMIx { PMIxServer.shared.lose(lost) }
             }
             if let message = exitCheck.failure(rank: task.rank, status: status, connected: connected, finalized: finalized) {
                 report(.taskExited(task: task.rank, status: status == 0 ? 1 : status, message: message))
@@ -187,7 +190,7 @@ public struct ProcessTaskBackend: TaskBackend {
                         try? await Task.sleep(for: grace)
                         for pid in pids { kill(-pid, SIGKILL) }
                     case .pmiRelease(let epoch, let entries):
-                        PMIRelease.deliver(epoch: epoch, entries: entries, pmi: pmi, usesPMIx: plan.usesPMIx)
+                        PMIRelease.deliver(epoch: epoch, entries: entries, pmi: pmi, usesPMIx: servesPMIx)
                     }
                 }
                 return false

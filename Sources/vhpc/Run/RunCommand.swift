@@ -221,6 +221,14 @@ struct RunCommand: AsyncParsableCommand {
             options.workingDirectory = chdir.hasPrefix("/") ? chdir : options.workingDirectory + "/" + chdir
             options.environment[TaskEnvironment.chdirRequiredVariable] = "1"
         }
+        // Under auto a program that links only MPICH's library is served PMI-1 alone (NodeTaskPlan.servesPMIx):
+        // no PMIx server to start for it. Read from this machine's copy of the program, a hint: the node decides.
+        if options.prestartsPMIx, mpi == .auto, let program = command.first,
+           let found = ExecutableLookup.resolve(program.contains("/") && !program.hasPrefix("/") ? options.workingDirectory + "/" + program : program,
+                                                path: options.environment["PATH"] ?? ExecutableLookup.searchPath()),
+           MPILinkage.shared.libraries(found).onlyMPICH {
+            options.prestartsPMIx = false
+        }
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
         if vse != nil, mpi == .pmi1 || mpi == .auto { options.environment[NodeTaskPlan.pmiLenientVariable] = "2000" }
