@@ -225,13 +225,12 @@ public struct ProcessTaskBackend: TaskBackend {
     }
 
     /// Reads task `rank`'s PMI socket to its end into `shell`, then closes the reply descriptor. Requests are
-    /// handled on a serial queue of the task's own, off the event loop: a reply may wait for a task that does
-    /// not read its socket, and that must hold up neither the loop's links nor other tasks.
+    /// answered on the event loop that read them, as they come (one thread wake-up per request, as in
+    /// hydra's proxy): the shell only parses and looks up, and ``PMIWriters`` never blocks on a task that does
+    /// not read its socket.
     private static func servePMI(_ fd: Int32?, rank: Int, shell: PMINodeShell?, writers: PMIWriters) async {
         guard let fd, let shell else { return }
-        let queue = DispatchQueue(label: "vhpc.pmi.\(rank)")
-        await PipeReader(fd: fd).run { data, _ in queue.async { shell.received(data, from: rank) } }
-        await withCheckedContinuation { (drained: CheckedContinuation<Void, Never>) in queue.async { drained.resume() } }
+        await PipeReader(fd: fd).run { data, _ in shell.received(data, from: rank) }
         writers.close(rank)
     }
 
@@ -245,34 +244,5 @@ public struct ProcessTaskBackend: TaskBackend {
 
     private static func pipe() throws -> (read: Int32, write: Int32) {
         try ProcessSpawner.makePipe()
-    }
-}
-
-/// The descriptors PMI replies are written to, per task rank; closed once the task's connection ends.
-private final class PMIWriters: Sendable {
-    private let descriptors = Mutex<[Int: Int32]>([:])
-
-    func add(_ fd: Int32, for rank: Int) {
-        descriptors.withLock { $0[rank] = fd }
-    }
-
-    /// Writes all of `bytes` (under the lock, so a reply is never interleaved with another or written to
-    /// a closed descriptor).
-    func write(_ bytes: [UInt8], to rank: Int) {
-        descriptors.withLock { descriptors in
-            guard let fd = descriptors[rank] else { return }
-            bytes.withUnsafeBytes { writeAll(fd, $0) }
-        }
-    }
-
-    /// Ends the connection (both directions) without closing the descriptor: its reader sees EOF.
-    func shutdown(_ rank: Int) {
-        descriptors.withLock { descriptors in
-            if let fd = descriptors[rank] { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
-        }
-    }
-
-    func close(_ rank: Int) {
-        if let fd = descriptors.withLock({ $0.removeValue(forKey: rank) }) { Glibc.close(fd) }
     }
 }
