@@ -102,70 +102,106 @@ public struct ProcessTaskBackend: TaskBackend {
         }
         await withTaskGroup(of: Bool.self) { group in
             var started: [Started] = []
-            for rank in plan.taskRanks {
+            /// A task whose descriptors and environment are ready, not started yet.
+            struct Prepared {
+                let rank: Int
+                let environment: [String: String]
+                let childStdin: Int32, outPipe: (read: Int32, write: Int32), errPipe: (read: Int32, write: Int32)
+                let stdinFD: Int32?
+                let pmiPair: (agent: Int32, child: Int32)?
+                /// The child's ends: closed once it started (or did not).
+                func closeChildEnds() {
+                    for fd in [childStdin, outPipe.write, errPipe.write, pmiPair?.child ?? -1] where fd >= 0 { close(fd) }
+                }
+                /// The agent's ends of a task that did not start: nothing will read or write them.
+                func closeAgentEnds() {
+                    for fd in [outPipe.read, errPipe.read, stdinFD ?? -1, pmiPair?.agent ?? -1] where fd >= 0 { close(fd) }
+                }
+            }
+            func prepare(_ rank: Int) throws -> Prepared {
+                let outPipe = try Self.pipe()
+                let errPipe = try Self.pipe()
+                var stdinFD: Int32? = nil
+                var childStdin = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                var pmiPair: (agent: Int32, child: Int32)?
                 do {
-                    let outPipe = try Self.pipe()
-                    let errPipe = try Self.pipe()
-                    var stdinFD: Int32? = nil
-                    var childStdin = open("/dev/null", O_RDONLY | O_CLOEXEC)
                     if plan.stdinTarget.includes(rank) {
                         let inPipe = try Self.pipe()
                         close(childStdin)
                         childStdin = inPipe.read
                         stdinFD = inPipe.write
                     }
-                    var pmiPair: (agent: Int32, child: Int32)?
-                    if pmi != nil {
-                        do {
-                            pmiPair = try Self.socketPair()
-                        } catch {
-                            for fd in [childStdin, outPipe.read, outPipe.write, errPipe.read, errPipe.write, stdinFD ?? -1] where fd >= 0 { close(fd) }
-                            throw error
+                    if pmi != nil { pmiPair = try Self.socketPair() }
+                } catch {
+                    for fd in [childStdin, outPipe.read, outPipe.write, errPipe.read, errPipe.write, stdinFD ?? -1] where fd >= 0 { close(fd) }
+                    throw error
+                }
+                var environment = plan.environment(forTask: rank, base: base)
+                environment["PWD"] = directory
+                if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
+                if let pmix = pmixEnvironments[rank] { environment.merge(pmix) { _, pmix in pmix } }
+                return Prepared(rank: rank, environment: environment, childStdin: childStdin, outPipe: outPipe, errPipe: errPipe,
+                                stdinFD: stdinFD, pmiPair: pmiPair)
+            }
+            let arguments = plan.arguments
+            // Tasks start in batches, each forked back to back in one visit to the spawn thread (as hydra's proxy
+            // forks its ranks in one loop): a visit per task cost two thread hand-offs each, which spread 4 ranks'
+            // execs over 35-70 ms at load ~15, while MPICH's first ranks spin in their shared-memory barrier
+            // waiting for the last. A batch is bounded to keep the descriptors open at once bounded too.
+            launch: for batch in Self.batches(plan.taskRanks) {
+                var prepared: [Prepared] = []
+                var failure: (any Error)?
+                for rank in batch {
+                    do { prepared.append(try prepare(rank)) } catch { failure = error; break }
+                }
+                let ready = prepared
+                let results = (try? await SpawnThread.shared.perform { () -> [Result<pid_t, SpawnError>] in
+                    var results: [Result<pid_t, SpawnError>] = []
+                    for task in ready {
+                        let result = Result { () throws(SpawnError) -> pid_t in
+                            try ProcessSpawner.spawnNow(
+                                executable: executable, arguments: arguments, environment: task.environment,
+                                streams: .init(stdin: task.childStdin, stdout: task.outPipe.write, stderr: task.errPipe.write, extraFD: task.pmiPair?.child ?? -1),
+                                newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
                         }
+                        results.append(result)
+                        if case .failure = result { break }
                     }
-                    defer {
-                        close(childStdin)
-                        close(outPipe.write)
-                        close(errPipe.write)
-                        if let pmiPair { close(pmiPair.child) }
+                    return results
+                }) ?? []
+                for task in prepared { task.closeChildEnds() }
+                if results.count < prepared.count, failure == nil, results.allSatisfy({ if case .success = $0 { true } else { false } }) {
+                    failure = SpawnError(executable: "the spawn thread", errorNumber: EIO)  // cannot happen: nothing there throws
+                }
+                for (index, task) in prepared.enumerated() {
+                    guard index < results.count, case .success(let pid) = results[index] else {
+                        task.closeAgentEnds()
+                        if index < results.count, case .failure(let error) = results[index], failure == nil { failure = error }
+                        continue
                     }
-                    var environment = plan.environment(forTask: rank, base: base)
-                    environment["PWD"] = directory
-                    if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
-                    if let pmix = pmixEnvironments[rank] { environment.merge(pmix) { _, pmix in pmix } }
-                    let pid: pid_t
-                    do {
-                        pid = try await ProcessSpawner.spawn(
-                            executable: executable, arguments: plan.arguments, environment: environment,
-                            streams: .init(stdin: childStdin, stdout: outPipe.write, stderr: errPipe.write, extraFD: pmiPair?.child ?? -1),
-                            newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
-                    } catch {
-                        // Nothing will read or write the agent's ends of a task that did not start.
-                        for fd in [outPipe.read, errPipe.read, stdinFD ?? -1, pmiPair?.agent ?? -1] where fd >= 0 { close(fd) }
-                        throw error
-                    }
-                    if let pmiPair {
+                    if let pmiPair = task.pmiPair {
                         // Replies go through a duplicate: the reader closes its descriptor at EOF, and a number
                         // closed there could be reused by another open before a late reply is written.
                         let writer = fcntl(pmiPair.agent, F_DUPFD_CLOEXEC, 0)
-                        if writer < 0 { logger.error("rank \(rank): no descriptor for PMI replies: \(String(cString: strerror(errno)))") }
-                        pmiWriters.add(writer, for: rank)
+                        if writer < 0 { logger.error("rank \(task.rank): no descriptor for PMI replies: \(String(cString: strerror(errno)))") }
+                        pmiWriters.add(writer, for: task.rank)
                     }
-                    let task = (rank: rank, pid: pid, stdinFD: stdinFD, out: outPipe.read, err: errPipe.read, pmi: pmiPair?.agent)
-                    started.append(task)
+                    let started1 = (rank: task.rank, pid: pid, stdinFD: task.stdinFD, out: task.outPipe.read, err: task.errPipe.read, pmi: task.pmiPair?.agent)
+                    started.append(started1)
                     // Served from now on, not once every task has started: a rank's first PMI request (and its
-                    // output) is answered while the node still starts the others.
-                    group.addTask { await serve(task) }
-                } catch let error as SpawnError where error.executable == executable {
-                    // The program itself cannot run here (exec failed): this task and the rest fail the same way.
-                    Self.reportStartFailure(.exec(plan.executable, errorNumber: error.errorNumber), ranks: rank..<plan.taskRanks.upperBound, report: report)
-                    for task in started { kill(-task.pid, SIGKILL) }
-                    break
-                } catch {
-                    report(.launchFailed(message: "cannot start on node \(plan.node) (\(plan.host)): \(error)"))
-                    for task in started { kill(-task.pid, SIGKILL) }
-                    break
+                    // output) is answered while the node still starts the next batch.
+                    group.addTask { await serve(started1) }
                 }
+                guard let failure else { continue }
+                let firstUnstarted = started.last.map { $0.rank + 1 } ?? plan.taskRanks.lowerBound
+                if let error = failure as? SpawnError, error.executable == executable {
+                    // The program itself cannot run here (exec failed): this task and the rest fail the same way.
+                    Self.reportStartFailure(.exec(plan.executable, errorNumber: error.errorNumber), ranks: firstUnstarted..<plan.taskRanks.upperBound, report: report)
+                } else {
+                    report(.launchFailed(message: "cannot start on node \(plan.node) (\(plan.host)): \(failure)"))
+                }
+                for task in started { kill(-task.pid, SIGKILL) }
+                break launch
             }
             let tasks = started
             let pids = tasks.map(\.pid)
@@ -232,6 +268,14 @@ public struct ProcessTaskBackend: TaskBackend {
         guard let fd, let shell else { return }
         await PipeReader(fd: fd).run { data, _ in shell.received(data, from: rank) }
         writers.close(rank)
+    }
+
+    /// Tasks started in one visit to the spawn thread, at most.
+    static let spawnBatch = 32
+
+    /// `ranks` cut into batches of at most ``spawnBatch``.
+    static func batches(_ ranks: Range<Int>) -> [Range<Int>] {
+        stride(from: ranks.lowerBound, to: ranks.upperBound, by: spawnBatch).map { $0..<min($0 + spawnBatch, ranks.upperBound) }
     }
 
     private static func socketPair() throws -> (agent: Int32, child: Int32) {
