@@ -102,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
     @Option(help: "With --vse: the V2M plug-in that boots the VMs: auto, qemu, libvirt or simulated.") var hypervisor: HypervisorChoice = .auto
     @Flag(name: .customLong("no-snapshot"), help: "With --vse: boot every VM cold instead of restoring its image's saved guest.") var noSnapshot = false
-    @Option(help: "auto (every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI), pmi1, pmix or none.")
+    @Option(help: "auto (every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI; a program that links only MPICH's library gets PMI-1 alone), pmi1, pmix or none.")
     var mpi: NodeTaskPlan.MPIMode = .auto
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
