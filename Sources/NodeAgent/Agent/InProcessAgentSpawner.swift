@@ -68,6 +68,18 @@ public struct InProcessAgentSpawner: AgentSpawner {
 
     public var agentsRunHere: Bool { true }
 
+    /// The agents this process will host (the first is rank 1) are served PMIx: their node's server starts
+    /// now, beside the controller's set-up and the bootstrap, not when the agents do (its start held the first
+    /// task back). The agents' own prestart finds it started.
+    public func prestartNodeServers(jobID: String) {
+        PMIxServer.shared.prestart(jobID: jobID, nodeName: PMIxJob.nodeName(firstAgent: 1))
+    }
+
+    /// The job failed before its agents joined the server ``prestartNodeServers(jobID:)`` started: stop it.
+    public func finishNodeServers() {
+        PMIxServer.shared.finish()
+    }
+
     /// Every live descendant leading a process group of its own (tasks, agent processes), SIGKILLed by group.
     static func killDescendantGroups() {
         let me = getpid()

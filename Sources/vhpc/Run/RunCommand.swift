@@ -268,12 +268,8 @@ struct RunCommand: AsyncParsableCommand {
             if servesPMIx, pmix { PMIxNodeDirectory.sweep(jobID: jobID) }
             if runsVMs { JobVMRegistry(state: StateDirectory.resolve(), jobID: jobID).removeAll() }
         }
-        if options.prestartsPMIx, spawner is InProcessAgentSpawner {
-            // This process hosts the nodes' agents (the first is rank 1): their PMIx server starts now, beside
-            // the controller's set-up and the bootstrap, not when the agents do (its start held the first
-            // task back). The agents' own prestart finds it started.
-            PMIxServer.shared.prestart(jobID: options.jobID, nodeName: PMIxJob.nodeName(firstAgent: 1))
-        }
+        // This process hosts the nodes' agents: their PMIx server starts beside the controller's set-up.
+        if options.prestartsPMIx, let here = spawner as? InProcessAgentSpawner { here.prestartNodeServers(jobID: options.jobID) }
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
         let record = JobRecordWriter(
             options: options, name: jobName ?? environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
@@ -316,7 +312,7 @@ struct RunCommand: AsyncParsableCommand {
                 stdinReady: { sink in StdinForwarder.start(sink) })
         } catch {
             await pendingStep?.withdraw()
-            if spawner is InProcessAgentSpawner { PMIxServer.shared.finish() }  // a server started early, never joined
+            (spawner as? InProcessAgentSpawner)?.finishNodeServers()  // a server started early, never joined
             record.finish(state: .failed, exitCode: 1)
             throw CLIErrors.fail("\(error)")
         }
