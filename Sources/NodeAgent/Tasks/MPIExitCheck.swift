@@ -15,7 +15,8 @@ public struct MPIExitCheck: Sendable, Hashable {
     public let size: Int
     public let mode: NodeTaskPlan.MPIMode
     /// Whether the program links an MPI library: known, or read from its executable when first asked (only
-    /// a task that exits 0 without talking to a PMI server asks, so a launch never waits for it).
+    /// a task that exits 0 without talking to a PMI server asks; under `--mpi auto` the node has read it before
+    /// the launch already, to choose the servers: ``NodeTaskPlan/servesPMIx(to:)``).
     let linkage: Linkage
     /// The node offered PMIx as well as PMI-1 (under `--mpi auto`, not to a program that links only MPICH).
     let servedPMIx: Bool
