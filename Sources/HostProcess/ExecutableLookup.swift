@@ -25,6 +25,12 @@ public enum ExecutableLookup {
         return nil
     }
 
+    /// `name` as a shell in `directory` would run it: a relative path with a slash (`./a.out`, `bin/app`) is
+    /// taken from `directory`; a bare name (searched in `PATH`) and an absolute path stay as they are.
+    public static func anchored(_ name: String, in directory: String) -> String {
+        name.contains("/") && !name.hasPrefix("/") ? directory + "/" + name : name
+    }
+
     /// Whether `path` is a regular file this process may execute.
     static func isExecutableFile(_ path: String) -> Bool {
         var info = stat()

@@ -6,7 +6,7 @@ import Glibc
 
 /// Which MPI library an executable links (Open MPI's `libmpi.so`, MPICH's `libmpich.so`), read once per
 /// executable file in this process: its dynamic string table sits near the start of the ELF file, so the
-/// first 4 MiB are searched (with `memmem`). Cached by path, inode, size and modification time.
+/// first 4 MiB are searched (`memchr` and `memcmp`: Swift's Glibc module does not export the GNU `memmem`). Cached by path, inode, size and modification time.
 public final class MPILinkage: Sendable {
     public static let shared = MPILinkage()
     /// MPICH's library (Debian's speaks PMI-1 over `PMI_FD` only: it neither links OpenPMIx nor reads `PMIX_*`).

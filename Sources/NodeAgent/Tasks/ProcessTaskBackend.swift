@@ -36,8 +36,7 @@ public struct ProcessTaskBackend: TaskBackend {
         let executable: String
         do throws(TaskStartFailure) {
             directory = try plan.processDirectory(home: base["HOME"])
-            // A relative path with a slash (./a.out) is relative to the task's directory, as in a shell.
-            let name = plan.executable.contains("/") && !plan.executable.hasPrefix("/") ? directory + "/" + plan.executable : plan.executable
+            let name = ExecutableLookup.anchored(plan.executable, in: directory)
             guard let found = ExecutableLookup.resolve(name, path: pathVariable) else {
                 throw TaskStartFailure.lookup(name, path: pathVariable, shownAs: plan.executable)
             }

@@ -168,7 +168,7 @@ struct RunCommand: AsyncParsableCommand {
         let launcherSpawner: any AgentSpawner
         do {
             if launcher == "slurm" {
-                let slurm = try SlurmLauncher.installed(versionCache: SrunVersionCache(directory: StateDirectory.resolve().root + "/cache"))
+                let slurm = try SlurmLauncher.installed(versionCache: SrunVersionCache(directory: StateDirectory.resolve(environment: environment).root + "/cache"))
                 launcherSpawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
             } else if launcher == "pbs" {
                 let local: Set<String> = ["localhost", ProcessInfo.processInfo.hostName, plan.options.advertisedHost ?? "127.0.0.1"]
@@ -224,8 +224,7 @@ struct RunCommand: AsyncParsableCommand {
         // Under auto a program that links only MPICH's library is served PMI-1 alone (NodeTaskPlan.servesPMIx):
         // no PMIx server to start for it. Read from this machine's copy of the program, a hint: the node decides.
         if options.prestartsPMIx, mpi == .auto, let program = command.first,
-           let found = ExecutableLookup.resolve(program.contains("/") && !program.hasPrefix("/") ? options.workingDirectory + "/" + program : program,
-                                                path: options.environment["PATH"] ?? ExecutableLookup.searchPath()),
+           let found = ExecutableLookup.resolve(ExecutableLookup.anchored(program, in: options.workingDirectory), path: options.environment["PATH"]),
            MPILinkage.shared.libraries(found).onlyMPICH {
             options.prestartsPMIx = false
         }
