@@ -199,6 +199,19 @@ import Wire
         #expect(directives.contains { if case .send(.agentControl, to: 1) = $0 { return true } else { return false } })
     }
 
+    /// A job step that exits fails the controller's children that never linked (they never will); one that
+    /// linked has started, and its link is what tells about it.
+    @Test func aStartFailureOfAChildAlreadyLinkedIsIgnored() throws {
+        var controller = try machine(rank: 0, ranks: 3)
+        _ = controller.handle(.start, now: .zero)
+        _ = controller.handle(.linkUp(rank: 1), now: .milliseconds(10))
+        #expect(controller.handle(.spawnFailed(rank: 1, detail: "step exited"), now: .milliseconds(20)).isEmpty)
+        let directives = controller.handle(.spawnFailed(rank: 2, detail: "step exited"), now: .milliseconds(20))
+        let failures = directives.compactMap { if case .failure(let notice) = $0 { return notice } else { return nil } }
+        #expect(failures.map(\.rank) == [2])
+        #expect(failures.first?.detail.contains("step exited") == true)
+    }
+
     /// A child stopped (SIGSTOP) right after its handshake used to keep its parent waiting for its subtree's
     /// report for ever (no heartbeat runs during bootstrap): the job hung, and its siblings gave up on the
     /// address table. Its report is now due one window per level below it, plus one, after it connected.

@@ -90,12 +90,24 @@ public struct AgentHost: Sendable {
                                             port: hub.port, pid: pid)
         }
         var stepReady: (@Sendable () -> Void)?
+        // A child of the controller reporting to the rendezvous for its own children's sake (it needs no answer).
+        var reporting: Task<@Sendable () -> Void, any Error>?
         if let step, let rendezvous = config.rendezvous {
-            let joined = try await StepRendezvousClient.join(
-                group: group, host: rendezvous.host, port: rendezvous.port, jobID: config.jobID, secret: secret,
-                own: endpoints[step.rank]!, timeout: window * (tree.height + 2))
-            rootParents[step.rank] = joined.parent
-            stepReady = joined.ready
+            let own = endpoints[step.rank]!
+            @Sendable func join() async throws -> (parent: AgentEndpoint, ready: @Sendable () -> Void) {
+                try await StepRendezvousClient.join(
+                    group: group, host: rendezvous.host, port: rendezvous.port, jobID: config.jobID, secret: secret,
+                    own: own, timeout: window * (tree.height + 2))
+            }
+            if let controller = config.controller, tree.parent(of: step.rank) == 0 {
+                // The parent is the controller, whose endpoint the configuration holds: dial it at once.
+                rootParents[step.rank] = controller
+                if !tree.children(of: step.rank).isEmpty { reporting = Task { try await join().ready } }
+            } else {
+                let joined = try await join()
+                rootParents[step.rank] = joined.parent
+                stepReady = joined.ready
+            }
         }
 
         // Which agents share a process (and so its PMIx server); only worked out when processes are packed.
@@ -129,6 +141,12 @@ public struct AgentHost: Sendable {
 
         stepReady?()  // registered (AgentRuntime.init): children may dial now
         let failures = try await withThrowingTaskGroup(of: Bool?.self) { group in
+            if let reporting {
+                group.addTask {
+                    try await reporting.value()  // reported and registered: its children may dial now
+                    return nil
+                }
+            }
             for childGroup in childGroups {
                 let roots = childGroup.map { ChunkRoot(rank: $0, parent: endpoints[tree.parent(of: $0)!]!) }
                 let childConfig = config.forChild(roots: roots)
@@ -152,7 +170,7 @@ public struct AgentHost: Sendable {
             var finished = 0
             var failed = false
             while finished < plan.hosted.count, let result = try await group.next() {
-                guard let agentFailed = result else { continue }  // a child process ended
+                guard let agentFailed = result else { continue }  // a child process ended, or the report to the rendezvous
                 finished += 1
                 failed = failed || agentFailed
             }

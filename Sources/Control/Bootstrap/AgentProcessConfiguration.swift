@@ -38,6 +38,10 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     /// Agents started as one job step: the front-end's rendezvous, where each reports its endpoint and learns
     /// its parent's (see ``StepRendezvous``); nil with tree spawn.
     public var rendezvous: AgentEndpoint?
+    /// Agents started as one job step: the controller's own endpoint (rank 0). A step agent whose boot-tree
+    /// parent is the controller dials it at once instead of asking the rendezvous for it (one connection and
+    /// handshake fewer before its tree handshake); it still reports to the rendezvous when it has children.
+    public var controller: AgentEndpoint?
 
     public init(
         jobID: String, secretHex: String, nodeCount: Int, fanout: Int, roots: [ChunkRoot], agentsPerProcess: Int,

@@ -18,9 +18,6 @@ public final class StepRendezvousServer: Sendable {
     /// The port step agents dial.
     public var port: Int { listener.port }
 
-    /// Node ranks that have not reported yet.
-    public var missing: [Int] { state.withLockedValue { $0.machine.missing } }
-
     private init(listener: WireListener, state: NIOLockedValueBox<State>) {
         self.listener = listener
         self.state = state

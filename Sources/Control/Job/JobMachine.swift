@@ -77,8 +77,8 @@ public struct JobMachine: Sendable {
         case launchFailed(node: Int, message: String)
         /// The user (or a broken output pipe) asked the job to stop.
         case interrupt(signal: Int32)
-        /// The resource manager's job step holding the agents exited; `unreported` are first-level ranks that
-        /// never reported to the rendezvous.
+        /// The resource manager's job step holding the agents exited; `unreported` are the first-level ranks
+        /// (the controller fails those not linked to it yet).
         case stepExited(status: Int32, unreported: [Int])
         /// A deadline asked for with ``Action/wake(at:)`` may have come.
         case wake

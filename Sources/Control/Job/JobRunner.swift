@@ -98,6 +98,7 @@ public struct JobRunner: Sendable {
                 report: { [logger] error in logger.debug("rendezvous error", metadata: ["error": "\(error)"]) })
             rendezvous = server
             processConfig.rendezvous = AgentEndpoint(rank: 0, host: me.host, port: server.port, pid: getpid())
+            processConfig.controller = me
         }
         defer { rendezvous?.shutdown() }
 
@@ -127,16 +128,17 @@ public struct JobRunner: Sendable {
         }
 
         let spawned = try await withThrowingTaskGroup(of: SpawnedAgent?.self) { group in
-            if let stepSpawner, let rendezvous {
+            if let stepSpawner, rendezvous != nil {
                 let config = processConfig
                 group.addTask {
                     do {
                         let step = try await stepSpawner.spawnStep(hosts: options.hosts, configuration: config)
-                        // A step that ends while agents have not reported (refused by the resource manager,
-                        // cancelled, out of time) fails them now rather than after the handshake window.
+                        // A step that ends while agents have not reached the controller (refused by the
+                        // resource manager, cancelled, out of time) fails them now rather than after the handshake
+                        // window; the controller ignores this for children already linked to it.
                         Task {
                             let status = await step.waitForExit()
-                            input.yield(.stepExited(status: status, unreported: rendezvous.missing.filter { tree.parent(of: $0) == 0 }))
+                            input.yield(.stepExited(status: status, unreported: tree.children(of: 0)))
                         }
                         return step
                     } catch {

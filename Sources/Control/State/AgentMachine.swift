@@ -162,6 +162,8 @@ public struct AgentMachine: Sendable {
                 detect(peer, .connectionClosed, "connection closed and could not be re-established: \(detail)", &out)
             }
         case .spawnFailed(let child, let detail):
+            // A child already linked has started (a job step that exits later is seen on the link).
+            guard !links.contains(child) else { break }
             detect(child, .handshakeFailed, "could not start: \(detail)", &out)
         case .childExited(let child, let status):
             exitedChildren.insert(child)

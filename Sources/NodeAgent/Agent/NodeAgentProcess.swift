@@ -35,9 +35,7 @@ public enum NodeAgentProcess {
     /// Runs the agent process to its end; throws ``NodeAgentError`` for a configuration it cannot use.
     public static func run(role: Role) async throws -> Int32 {
         // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(0, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        let line = readLine(0)
         // A step started ahead of its job is withdrawn when the front-end gives up before the job starts:
         // nothing was started here, and the front-end reports why.
         if role == .step, line + [UInt8(ascii: "\n")] == PendingStep.withdrawal { return 0 }
@@ -86,6 +84,23 @@ public enum NodeAgentProcess {
             throw NodeAgentError("\(error)")
         }
         return try await host(configuration: configuration, spawner: spawner, logger: logger, nodeDirectory: nodeDirectory, step: step).run()
+    }
+
+    /// The first line of `fd` without its newline (all of it at end of file), read a block at a time rather
+    /// than a byte at a time (a configuration line is ~1 KB: as many system calls). Nothing follows the line on
+    /// an agent's stdin but end of file, so what a block holds beyond it is not kept.
+    static func readLine(_ fd: Int32) -> [UInt8] {
+        var line: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &block, block.count)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return line }
+            if let end = block[..<count].firstIndex(of: UInt8(ascii: "\n")) {
+                return line + block[..<end]
+            }
+            line += block[..<count]
+        }
     }
 
     /// The agents of one process on this node, with the node's task backends (processes; VMs through V2M).
