@@ -80,6 +80,79 @@ public enum ProcessSpawner {
         return pid
     }
 
+    /// One child of ``spawnBatch(_:)``: the arguments of ``spawnNow(executable:arguments:environment:streams:newProcessGroup:newSession:parentDeathSignal:directory:)``.
+    public struct Request: Sendable {
+        public var executable: String
+        public var arguments: [String]
+        public var environment: [String: String]
+        public var streams: Streams
+        public var newProcessGroup: Bool
+        public var newSession: Bool
+        public var parentDeathSignal: Int32?
+        public var directory: String?
+        public init(executable: String, arguments: [String], environment: [String: String], streams: Streams = Streams(),
+                    newProcessGroup: Bool, newSession: Bool = false, parentDeathSignal: Int32? = nil, directory: String? = nil) {
+            self.executable = executable
+            self.arguments = arguments
+            self.environment = environment
+            self.streams = streams
+            self.newProcessGroup = newProcessGroup
+            self.newSession = newSession
+            self.parentDeathSignal = parentDeathSignal
+            self.directory = directory
+        }
+    }
+
+    /// Starts every request's child at once on the calling thread (see the type's note about parent-death
+    /// signals), and waits once, until the last has exec'd: the same outcome as ``spawnNow`` for each in order,
+    /// stopping at the first failure (children started after a failed one are killed and reaped), but the
+    /// thread does not sleep through each child's start (`vhpc_spawn_batch`). Each started child is registered
+    /// with ``ChildReaper``.
+    public static func spawnBatch(_ requests: [Request]) -> [Result<pid_t, SpawnError>] {
+        guard !requests.isEmpty else { return [] }
+        var owned: [UnsafeMutablePointer<CChar>?] = []
+        var arrays: [UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>] = []
+        defer {
+            for pointer in owned { free(pointer) }
+            for array in arrays { array.deallocate() }
+        }
+        func strings(_ values: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+            let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: values.count + 1)
+            for (index, value) in values.enumerated() { array[index] = strdup(value) }
+            array[values.count] = nil
+            owned.append(contentsOf: UnsafeBufferPointer(start: array, count: values.count))
+            arrays.append(array)
+            return UnsafePointer(array)
+        }
+        func string(_ value: String?) -> UnsafePointer<CChar>? {
+            guard let value else { return nil }
+            let copy = strdup(value)
+            owned.append(copy)
+            return UnsafePointer(copy)
+        }
+        let specs = requests.map { request in
+            vhpc_spawn_spec(
+                path: string(request.executable), cwd: string(request.directory),
+                argv: strings([request.executable] + request.arguments),
+                envp: strings(request.environment.map { "\($0.key)=\($0.value)" }),
+                stdin_fd: request.streams.stdin, stdout_fd: request.streams.stdout, stderr_fd: request.streams.stderr,
+                extra_fd: request.streams.extraFD,
+                new_process_group: request.newSession ? 2 : request.newProcessGroup ? 1 : 0,
+                pdeathsig: request.parentDeathSignal ?? 0)
+        }
+        var pids = [pid_t](repeating: -1, count: requests.count)
+        var errors = [Int32](repeating: 0, count: requests.count)
+        ChildReaper.shared.willSpawn()
+        let count = Int(vhpc_spawn_batch(specs, Int32(specs.count), &pids, &errors))
+        return (0..<count).map { index in
+            ChildReaper.shared.didSpawn(pids[index])
+            guard pids[index] > 0 else {
+                return .failure(SpawnError(executable: requests[index].executable, errorNumber: errors[index]))
+            }
+            return .success(pids[index])
+        }
+    }
+
     /// A close-on-exec pipe: (read end, write end).
     public static func makePipe() throws(SpawnError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]

@@ -13,6 +13,22 @@ pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *co
                  int stdin_fd, int stdout_fd, int stderr_fd, int extra_fd,
                  int new_process_group, int pdeathsig, int *error_out);
 
+/// One child of ``vhpc_spawn_batch``: the arguments of ``vhpc_spawn``.
+struct vhpc_spawn_spec {
+    const char *path;
+    const char *cwd;
+    char *const *argv;
+    char *const *envp;
+    int stdin_fd, stdout_fd, stderr_fd, extra_fd;
+    int new_process_group, pdeathsig;
+};
+
+/// Starts `count` children as ``vhpc_spawn`` would, all at once instead of one after another (the caller
+/// waits once, for the last of them to exec). The result is the same as spawning them in order and stopping
+/// at the first failure: returns how many of `pids`/`errors` are filled (`count`, or the failed one's index +
+/// 1); a failed one has pid -1 and its errno; children started after it are killed and reaped.
+int vhpc_spawn_batch(const struct vhpc_spawn_spec *specs, int count, pid_t *pids, int *errors);
+
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants are re-parented to this process.
 int vhpc_set_child_subreaper(void);
 

@@ -143,10 +143,13 @@ public struct ProcessTaskBackend: TaskBackend {
                                 stdinFD: stdinFD, pmiPair: pmiPair)
             }
             let arguments = plan.arguments
-            // Tasks start in batches, each forked back to back in one visit to the spawn thread (as hydra's proxy
-            // forks its ranks in one loop): a visit per task cost two thread hand-offs each, which spread 4 ranks'
-            // execs over 35-70 ms at load ~15, while MPICH's first ranks spin in their shared-memory barrier
-            // waiting for the last. A batch is bounded to keep the descriptors open at once bounded too.
+            // Tasks start in batches, each in one visit to the spawn thread (as hydra's proxy forks its ranks in
+            // one loop): a visit per task cost two thread hand-offs each, which spread 4 ranks' execs over 35-70 ms
+            // at load ~15, while MPICH's first ranks spin in their shared-memory barrier waiting for the last.
+            // Within a batch the children start at once (ProcessSpawner.spawnBatch): a vfork per task made the
+            // spawn thread wait a scheduler slice for each while earlier ranks initialised (64 MPICH ranks on 2
+            // cores: 4-16 ms per task, the last rank started ~250 ms after hydra's). A batch is bounded to keep the
+            // descriptors open at once bounded too.
             launch: for batch in Self.batches(plan.taskRanks) {
                 var prepared: [Prepared] = []
                 var failure: (any Error)?
@@ -155,18 +158,12 @@ public struct ProcessTaskBackend: TaskBackend {
                 }
                 let ready = prepared
                 let results = (try? await SpawnThread.shared.perform { () -> [Result<pid_t, SpawnError>] in
-                    var results: [Result<pid_t, SpawnError>] = []
-                    for task in ready {
-                        let result = Result { () throws(SpawnError) -> pid_t in
-                            try ProcessSpawner.spawnNow(
-                                executable: executable, arguments: arguments, environment: task.environment,
-                                streams: .init(stdin: task.childStdin, stdout: task.outPipe.write, stderr: task.errPipe.write, extraFD: task.pmiPair?.child ?? -1),
-                                newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
-                        }
-                        results.append(result)
-                        if case .failure = result { break }
-                    }
-                    return results
+                    ProcessSpawner.spawnBatch(ready.map { task in
+                        ProcessSpawner.Request(
+                            executable: executable, arguments: arguments, environment: task.environment,
+                            streams: .init(stdin: task.childStdin, stdout: task.outPipe.write, stderr: task.errPipe.write, extraFD: task.pmiPair?.child ?? -1),
+                            newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
+                    })
                 }) ?? []
                 for task in prepared { task.closeChildEnds() }
                 if results.count < prepared.count, failure == nil, results.allSatisfy({ if case .success = $0 { true } else { false } }) {
