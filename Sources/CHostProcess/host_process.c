@@ -7,6 +7,7 @@
 #include <time.h>
 #include <sched.h>
 #include <linux/futex.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -206,3 +207,24 @@ int vhpc_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }
 int vhpc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int vhpc_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int vhpc_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int vhpc_epoll_watch(int epfd, int fd, unsigned long long token) {
+    struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = token};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int vhpc_epoll_forget(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int vhpc_epoll_wait(int epfd, unsigned long long *tokens, int capacity) {
+    struct epoll_event events[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epfd, events, capacity, -1);
+    for (int i = 0; i < count; i++) tokens[i] = events[i].data.u64;
+    return count;
+}

@@ -39,4 +39,18 @@ int vhpc_pipe_cloexec(int fds[2]);
 /// errno (`ESRCH`: no such process).
 int vhpc_pidfd_open(pid_t pid);
 
+/// `epoll_create1(EPOLL_CLOEXEC)`.
+int vhpc_epoll_create(void);
+
+/// Watches `fd` for reading (level-triggered) in `epfd`, under `token`: 0, or -1 with errno (`EPERM`: a
+/// regular file, which epoll cannot watch).
+int vhpc_epoll_watch(int epfd, int fd, unsigned long long token);
+
+/// Stops watching `fd` in `epfd`.
+int vhpc_epoll_forget(int epfd, int fd);
+
+/// `epoll_wait(epfd, …, capacity, -1)`: fills `tokens` with the tokens of the ready descriptors; returns how
+/// many, or -1 with errno.
+int vhpc_epoll_wait(int epfd, unsigned long long *tokens, int capacity);
+
 #endif

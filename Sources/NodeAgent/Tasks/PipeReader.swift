@@ -1,44 +1,38 @@
 import Control
 import Foundation
+import HostProcess
 import NIOCore
-import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Reads a task's pipe (or socket) to its end on an event loop, handing whole-line chunks to `deliver` and
-/// calling it once more with `endOfStream` = true.
-///
-/// A task's three streams cost three epoll registrations, not three threads: at 64 tasks per agent process a
-/// thread per stream was 192 thread starts (and 64 KiB read buffers) per launch.
+/// Reads a task's pipe (or socket) to its end, handing whole-line chunks to `deliver` and calling it once more
+/// with `endOfStream` = true: on the process's ``DescriptorPoller`` thread (one for every task of the
+/// process), or on a thread of its own for a descriptor epoll cannot watch (a regular file).
 struct PipeReader: Sendable {
     let fd: Int32
-    var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+
+    /// The stream's framer, used by the poller's thread alone.
+    private final class Framing: @unchecked Sendable {
+        var framer = LineFramer()
+    }
 
     /// Reads until EOF; returns when done. The descriptor is closed.
     func run(_ deliver: @escaping @Sendable (ByteBuffer, Bool) -> Void) async {
-        let finished = group.next().makePromise(of: Void.self)
-        let taken = NIOPipeBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(LineForwarder(deliver: deliver, finished: finished))
+        let fd = self.fd
+        let framing = Framing()
+        let watched = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            let taken = DescriptorPoller.shared.watch(fd) { bytes in
+                guard let bytes else {
+                    deliver(framing.framer.flush() ?? ByteBuffer(), true)
+                    done.resume(returning: true)
+                    return
                 }
+                if let lines = framing.framer.append(ByteBuffer(bytes: bytes)) { deliver(lines, false) }
             }
-            .takingOwnershipOfDescriptor(input: fd)
-        do {
-            _ = try await taken.get()
-        } catch ChannelError.operationUnsupported {
-            // Not something an event loop can watch (a regular file): still ours, read on a thread.
-            finished.succeed()
-            await runOnThread(deliver)
-            return
-        } catch {
-            // NIO has closed the descriptor: the stream ends here.
-            finished.succeed()
-            deliver(ByteBuffer(), true)
-            return
+            if !taken { done.resume(returning: false) }
         }
-        try? await finished.futureResult.get()
+        if !watched { await runOnThread(deliver) }
     }
 
     /// Blocking reads on a thread of its own.
@@ -60,40 +54,5 @@ struct PipeReader: Sendable {
             thread.stackSize = 256 * 1024
             thread.start()
         }
-    }
-}
-
-/// Frames a pipe's bytes into whole lines and reports its end once (event-loop confined).
-private final class LineForwarder: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private var framer = LineFramer()
-    private let deliver: @Sendable (ByteBuffer, Bool) -> Void
-    private let finished: EventLoopPromise<Void>
-    private var isDone = false
-
-    init(deliver: @escaping @Sendable (ByteBuffer, Bool) -> Void, finished: EventLoopPromise<Void>) {
-        self.deliver = deliver
-        self.finished = finished
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let lines = framer.append(unwrapInboundIn(data)) { deliver(lines, false) }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        end()
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)  // a read error ends the stream, as EOF does
-    }
-
-    private func end() {
-        guard !isDone else { return }
-        isDone = true
-        deliver(framer.flush() ?? ByteBuffer(), true)
-        finished.succeed()
     }
 }
