@@ -155,11 +155,12 @@ import Testing
     }
 
     /// kill -9 of the front-end: its agents notice (their links to it close) and end, their tasks with them,
-    /// and remove their nodes' PMIx directories on the way out.
+    /// and remove their nodes' PMIx directories on the way out. (`sleep` through `sh`, which could start an MPI
+    /// program: `sleep` itself can start none and gets no PMIx server.)
     @Test func killingTheFrontEndLeavesNothingBehind() async throws {
         let tmpdir = try Self.privateTemporaryDirectory("frontend")
         defer { try? FileManager.default.removeItem(atPath: tmpdir) }
-        let job = try ControlFaultTests.Job(["run", "-N", "4", "--", "sleep", "60"], environment: ["TMPDIR": tmpdir])
+        let job = try ControlFaultTests.Job(["run", "-N", "4", "--", "sh", "-c", "exec sleep 60"], environment: ["TMPDIR": tmpdir])
         _ = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 4 }
         #expect(!Self.nodeDirectories(tmpdir).isEmpty, "the job's nodes made no PMIx directory in \(tmpdir)")
         kill(job.process.pid, SIGKILL)
@@ -180,7 +181,7 @@ import Testing
     @Test func nodeFilesOfAJobKilledWholeAreRemovedByTheNextJob() async throws {
         let tmpdir = try Self.privateTemporaryDirectory("whole")
         defer { try? FileManager.default.removeItem(atPath: tmpdir) }
-        let job = try ControlFaultTests.Job(["run", "-N", "3", "--", "sleep", "60"], environment: ["TMPDIR": tmpdir])
+        let job = try ControlFaultTests.Job(["run", "-N", "3", "--", "sh", "-c", "exec sleep 60"], environment: ["TMPDIR": tmpdir])
         let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 3 }
         let killed = Self.nodeDirectories(tmpdir)
         #expect(killed.count == 3, "\(killed)")
@@ -198,7 +199,8 @@ import Testing
         for directory in [live, unowned] { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false) }
         let start = try #require(Self.startTime(of: getpid()))
         try "host=\(Self.hostName) pid=\(getpid()) start=\(start)\n".write(toFile: live + "/.vhpc-owner", atomically: false, encoding: .utf8)
-        let next = try CLI.run(["run", "-N", "1", "--", "true"], environment: ["TMPDIR": tmpdir, "VHPC_JOB_NAME": job.state], timeout: .seconds(60))
+        // The next job served PMIx (`true` alone is not: it can start no MPI) sweeps them.
+        let next = try CLI.run(["run", "-N", "1", "--", "sh", "-c", "true"], environment: ["TMPDIR": tmpdir, "VHPC_JOB_NAME": job.state], timeout: .seconds(60))
         #expect(next.status == 0, "\(next.stderr)")
         #expect(Self.nodeDirectories(tmpdir) == ["vhpc-pmix-live-vhpc-node0", "vhpc-pmix-unowned-vhpc-node0"],
                 "left behind: \(Self.nodeDirectories(tmpdir))")

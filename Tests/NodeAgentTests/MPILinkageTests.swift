@@ -58,4 +58,37 @@ import Control
         #expect(message?.contains("rank 2 ran as an MPI singleton") == true)
         #expect(message?.contains("PMIx is not offered") == true)
     }
+
+    /// A dynamic program that needs only the C library and can neither dlopen nor exec (`true`) can start no
+    /// MPI; a shell, `env` (it execs), a static binary, a script, an MPI program or a missing file can.
+    @Test func onlySelfContainedProgramsStartNoMPI() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("selfcontained-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("script").path
+        FileManager.default.createFile(atPath: script, contents: Data("#!/bin/true\n".utf8))
+        // /bin/true with its first byte changed: no longer an ELF file.
+        let broken = directory.appendingPathComponent("broken").path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "/bin/true"))
+        bytes[0] = 0
+        FileManager.default.createFile(atPath: broken, contents: bytes)
+        #expect(MPILinkage.scan("/bin/true").startsNoMPI)
+        for program in ["/bin/sh", "/usr/bin/env", "/sbin/ldconfig", script, broken, directory.appendingPathComponent("missing").path] {
+            #expect(!MPILinkage.scan(program).startsNoMPI, "\(program)")
+        }
+        #expect(!MPILinkage.Libraries(mpich: true, selfContained: true).startsNoMPI)
+        #expect(SelfContainedProgram.librariesArePreloaded(["LD_PRELOAD": "/x/libmpi.so"]))
+        #expect(SelfContainedProgram.librariesArePreloaded([:], ["LD_AUDIT": "a.so"]))
+        #expect(SelfContainedProgram.librariesArePreloaded(["LD_PRELOAD": ""]) == FileManager.default.fileExists(atPath: "/etc/ld.so.preload"))
+        // Under auto such a program gets neither server; --mpi pmi1 or pmix still serves it as asked.
+        let plain = MPILinkage.Libraries(selfContained: true)
+        func plan(_ mode: NodeTaskPlan.MPIMode) -> NodeTaskPlan {
+            NodeTaskPlan(jobID: "j", agentRank: 1, node: 0, host: "h", taskRanks: 0..<4, size: 4, executable: "x",
+                         arguments: [], environment: [NodeTaskPlan.mpiVariable: mode.rawValue], workingDirectory: "/")
+        }
+        #expect(!plan(.auto).servesPMI1(to: plain) && !plan(.auto).servesPMIx(to: plain))
+        #expect(plan(.auto).servesPMI1(to: MPILinkage.Libraries()) && plan(.auto).servesPMIx(to: MPILinkage.Libraries()))
+        #expect(plan(.pmi1).servesPMI1(to: plain) && plan(.pmix).servesPMIx(to: plain))
+        #expect(!plan(.none).servesPMI1(to: MPILinkage.Libraries()))
+    }
 }

@@ -4,8 +4,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Which MPI library an executable links (Open MPI's `libmpi.so`, MPICH's `libmpich.so`), read once per
-/// executable file in this process: its dynamic string table sits near the start of the ELF file, so the
+/// Which MPI library an executable links (Open MPI's `libmpi.so`, MPICH's `libmpich.so`), and whether it
+/// could run any MPI at all (``SelfContainedProgram``), read once per executable file in this process: its dynamic string table sits near the start of the ELF file, so the
 /// first 4 MiB are searched (`memchr` and `memcmp`: Swift's Glibc module does not export the GNU `memmem`). Cached by path, inode, size and modification time.
 public final class MPILinkage: Sendable {
     public static let shared = MPILinkage()
@@ -21,11 +21,21 @@ public final class MPILinkage: Sendable {
         public var mpich = false
         /// Any other MPI library (``otherLibraries``).
         public var other = false
+        /// The program is ``SelfContainedProgram``: it can neither load a library nor start another program.
+        public var selfContained = false
+
+        public init(mpich: Bool = false, other: Bool = false, selfContained: Bool = false) {
+            self.mpich = mpich
+            self.other = other
+            self.selfContained = selfContained
+        }
 
         /// It links some MPI library.
         public var linksMPI: Bool { mpich || other }
         /// It links MPICH's library and no other MPI's: a PMI-1 client.
         public var onlyMPICH: Bool { mpich && !other }
+        /// No MPI can run in its process nor be started by it: it needs neither PMI-1 nor PMIx.
+        public var startsNoMPI: Bool { selfContained && !linksMPI }
     }
 
     private struct Key: Hashable {
@@ -71,7 +81,7 @@ public final class MPILinkage: Sendable {
         return head.withUnsafeBytes { bytes in
             let searched = UnsafeRawBufferPointer(rebasing: bytes[..<filled])
             func names(_ libraries: [String]) -> Bool { libraries.contains { contains(Array($0.utf8), in: searched) } }
-            return Libraries(mpich: names(mpichLibraries), other: names(otherLibraries))
+            return Libraries(mpich: names(mpichLibraries), other: names(otherLibraries), selfContained: SelfContainedProgram.check(fd))
         }
     }
 

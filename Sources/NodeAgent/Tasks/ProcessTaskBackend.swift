@@ -45,15 +45,17 @@ public struct ProcessTaskBackend: TaskBackend {
             Self.reportStartFailure(error, ranks: plan.taskRanks, report: report)
             return
         }
+        // Under --mpi auto the program's MPI library decides which servers its tasks get (servesPMIx(to:),
+        // servesPMI1(to:)); a preloaded library can bring MPI into any program.
+        var libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable) : nil
+        if libraries?.selfContained == true, SelfContainedProgram.librariesArePreloaded(base, plan.environment) { libraries?.selfContained = false }
+        let servesPMIx = libraries.map(plan.servesPMIx(to:)) ?? plan.usesPMIx
         let pmiWriters = PMIWriters()
-        let pmi = plan.usesPMI ? PMINodeShell(
+        let pmi = (libraries.map(plan.servesPMI1(to:)) ?? plan.usesPMI) ? PMINodeShell(
             configuration: plan.pmiConfiguration(tasksPerVM: false), logger: logger,
             send: { rank, bytes in
                 pmiWriters.write(bytes, to: rank)
             }, disconnect: { rank in pmiWriters.shutdown(rank) }, report: report) : nil
-        // Under --mpi auto the program's MPI library decides whether its tasks get PMIx too (servesPMIx(to:)).
-        let libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable) : nil
-        let servesPMIx = libraries.map(plan.servesPMIx(to:)) ?? plan.usesPMIx
         var pmixEnvironments: [Int: [String: String]] = [:]
         if servesPMIx {
             do {

@@ -102,7 +102,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run even when the job asks for more vCPUs per node than the node has cores.") var overcommit = false
     @Option(help: "With --vse: the V2M plug-in that boots the VMs: auto, qemu, libvirt or simulated.") var hypervisor: HypervisorChoice = .auto
     @Flag(name: .customLong("no-snapshot"), help: "With --vse: boot every VM cold instead of restoring its image's saved guest.") var noSnapshot = false
-    @Option(help: "auto (every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI; a program that links only MPICH's library gets PMI-1 alone), pmi1, pmix or none.")
+    @Option(help: "auto (every task gets both a PMI-1 server, for MPICH, and the node's PMIx server, for Open MPI; a program that links only MPICH's library gets PMI-1 alone, one that can start no MPI, such as true or hostname, neither), pmi1, pmix or none.")
     var mpi: NodeTaskPlan.MPIMode = .auto
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
@@ -221,12 +221,15 @@ struct RunCommand: AsyncParsableCommand {
             options.workingDirectory = chdir.hasPrefix("/") ? chdir : options.workingDirectory + "/" + chdir
             options.environment[TaskEnvironment.chdirRequiredVariable] = "1"
         }
-        // Under auto a program that links only MPICH's library is served PMI-1 alone (NodeTaskPlan.servesPMIx):
-        // no PMIx server to start for it. Read from this machine's copy of the program, a hint: the node decides.
+        // Under auto a program that links only MPICH's library is served PMI-1 alone, and one that can start no
+        // MPI (`true`) neither (NodeTaskPlan.servesPMIx): no PMIx server to start for them. Read from this
+        // machine's copy of the program, a hint: the node decides.
         if options.prestartsPMIx, mpi == .auto, let program = command.first,
-           let found = ExecutableLookup.resolve(ExecutableLookup.anchored(program, in: options.workingDirectory), path: options.environment["PATH"]),
-           MPILinkage.shared.libraries(found).onlyMPICH {
-            options.prestartsPMIx = false
+           let found = ExecutableLookup.resolve(ExecutableLookup.anchored(program, in: options.workingDirectory), path: options.environment["PATH"]) {
+            let libraries = MPILinkage.shared.libraries(found)
+            if libraries.onlyMPICH || libraries.startsNoMPI && !SelfContainedProgram.librariesArePreloaded(environment, options.environment) {
+                options.prestartsPMIx = false
+            }
         }
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
