@@ -37,28 +37,24 @@ static int move_to(int fd, int target) {
     return dup2(fd, target) < 0 ? -1 : 0;
 }
 
-/* What the child needs; shared with the parent (CLONE_VM), which waits (CLONE_VFORK) until the child
- * has exec'd or exited, so `error` is read only after the child is done with it. */
+/* What the child needs; shared with the parent (CLONE_VM), which waits until the child has exec'd or
+ * exited, so `error` is read only after the child is done with it. */
 struct spawn_request {
-    const char *path;
-    const char *cwd;
-    char *const *argv;
-    char *const *envp;
-    int stdin_fd, stdout_fd, stderr_fd, extra_fd;
-    int new_process_group, pdeathsig;
+    struct vhpc_spawn_spec spec;
     pid_t parent;
     int error;
 };
 
 /* Runs in the child on its own stack: only system calls, no locks, no allocation. */
 static int spawn_child(void *argument) {
-    struct spawn_request *request = argument;
+    struct spawn_request *full = argument;
+    const struct vhpc_spawn_spec *request = &full->spec;
     int err = 0;
     if (request->new_process_group == 2 && setsid() < 0) err = errno;
     else if (request->new_process_group == 1 && setpgid(0, 0) != 0) err = errno;
     if (!err && request->pdeathsig > 0) {
         if (prctl(PR_SET_PDEATHSIG, request->pdeathsig) != 0) err = errno;
-        else if (getppid() != request->parent) _exit(127);
+        else if (getppid() != full->parent) _exit(127);
     }
     for (int s = 1; s < NSIG; s++) {
         if (s == SIGKILL || s == SIGSTOP) continue;
@@ -83,7 +79,7 @@ static int spawn_child(void *argument) {
         execve(request->path, request->argv, request->envp);
         err = errno;
     }
-    request->error = err ? err : ECHILD;
+    full->error = err ? err : ECHILD;
     _exit(127);
 }
 
@@ -97,9 +93,11 @@ pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *co
     void *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) { *error_out = errno; return -1; }
     struct spawn_request request = {
-        .path = path, .cwd = cwd, .argv = argv, .envp = envp,
-        .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd, .extra_fd = extra_fd,
-        .new_process_group = new_process_group, .pdeathsig = pdeathsig,
+        .spec = {
+            .path = path, .cwd = cwd, .argv = argv, .envp = envp,
+            .stdin_fd = stdin_fd, .stdout_fd = stdout_fd, .stderr_fd = stderr_fd, .extra_fd = extra_fd,
+            .new_process_group = new_process_group, .pdeathsig = pdeathsig,
+        },
         .parent = getpid(), .error = 0,
     };
     sigset_t all, old;
@@ -147,14 +145,8 @@ int vhpc_spawn_batch(const struct vhpc_spawn_spec *specs, int count, pid_t *pids
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int started = 0, failed_at = -1;
     for (int i = 0; i < count; i++) {
-        const struct vhpc_spawn_spec *spec = &specs[i];
         struct slot *slot = &slots[i];
-        slot->request = (struct spawn_request){
-            .path = spec->path, .cwd = spec->cwd, .argv = spec->argv, .envp = spec->envp,
-            .stdin_fd = spec->stdin_fd, .stdout_fd = spec->stdout_fd, .stderr_fd = spec->stderr_fd,
-            .extra_fd = spec->extra_fd, .new_process_group = spec->new_process_group, .pdeathsig = spec->pdeathsig,
-            .parent = self, .error = 0,
-        };
+        slot->request = (struct spawn_request){.spec = specs[i], .parent = self, .error = 0};
         slot->done = 1;
         slot->stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
         if (slot->stack == MAP_FAILED) { pids[i] = -1; errors[i] = errno; failed_at = i; break; }
