@@ -56,20 +56,25 @@ public struct BootstrapModelBenchmark: Sendable {
         for k in fanout {
             var baselineTime: Duration?
             for size in sizes {
-                var runs: [BootstrapSimulation.Outcome] = []
                 let count = size >= 10_000 ? 1 : repetitions
-                for _ in 0..<count {
-                    let outcome = try BootstrapSimulation.run(nodes: size, fanout: k, model: model, cpu: .measured)
+                var latencyOnly = BootstrapModel.latencyOnly(link: model.linkLatency, spawn: model.spawnLatency)
+                latencyOnly.agentsPerProcess = model.agentsPerProcess
+                // The measured runs and the latency-only one side by side (``Scenarios``: each event's CPU is its
+                // own thread's, so running them together changes no figure, only the wall time).
+                let parts = try Scenarios.run(noLatencyOnly ? [false] : [false, true]) { twin in
+                    twin
+                        ? [try BootstrapSimulation.run(nodes: size, fanout: k, model: latencyOnly, cpu: .fixed(perEvent: .zero))]
+                        : try (0..<count).map { _ in try BootstrapSimulation.run(nodes: size, fanout: k, model: model, cpu: .measured) }
+                }
+                var runs = parts[0]
+                for outcome in runs {
                     guard outcome.wired != nil, outcome.notRunning.isEmpty else {
                         throw BenchmarkError("N=\(size) fanout \(k): bootstrap did not complete: \(outcome.exits.prefix(3).joined(separator: "; "))")
                     }
-                    runs.append(outcome)
                 }
                 runs.sort { $0.wired! < $1.wired! }
                 let median = runs[runs.count / 2]
-                var latencyOnly = BootstrapModel.latencyOnly(link: model.linkLatency, spawn: model.spawnLatency)
-                latencyOnly.agentsPerProcess = model.agentsPerProcess
-                let critical = noLatencyOnly ? nil : try BootstrapSimulation.run(nodes: size, fanout: k, model: latencyOnly, cpu: .fixed(perEvent: .zero))
+                let critical = parts.count > 1 ? parts[1][0] : nil
                 if size == baseline { baselineTime = median.wired }
                 let ratio = baselineTime.map { String(format: "%.2f", median.wired! / $0) } ?? "-"
                 let received = median.received

@@ -28,7 +28,7 @@ struct BenchBootstrapModelCommand: ParsableCommand {
     var frameCPUMicroseconds: Double = 5
     @Option(name: .customLong("repeat"), help: "Repetitions per point (median reported).") var repetitions: Int = 3
     @Option(name: .customLong("baseline"), help: "N that the ratio column divides by.") var baseline: Int = 1024
-    @Flag(name: .customLong("no-latency-only"), help: "Skip the LATENCY ONLY run (halves the time at large N).") var noLatencyOnly = false
+    @Flag(name: .customLong("no-latency-only"), help: "Skip the LATENCY ONLY run (it runs beside the measured one, on a thread of its own; skipping it halves the CPU at large N).") var noLatencyOnly = false
     @Option(name: .customLong("host-cores"), help: "Model one host: every agent shares this many cores (default: a core per node).")
     var hostCores: Int?
     @Option(name: .customLong("agents-per-process"), help: "Agents per process, packed as vhpc run packs them (default 1).")
