@@ -5,8 +5,9 @@ import Glibc
 #endif
 
 /// The descriptors a node's PMI replies are written to, per task rank; closed once the task's connection
-/// ends. A write never blocks its caller (an event loop): what a task's full socket does not take now is
-/// kept in order and written by a flush of its own on a global queue, which waits for the socket to drain.
+/// ends. A write never blocks its caller (the thread that reads the tasks' sockets): what a task's full socket
+/// does not take now is kept in order and written by a flush of its own on a global queue, which waits for the
+/// socket to drain.
 final class PMIWriters: Sendable {
     private struct Writer {
         var fd: Int32

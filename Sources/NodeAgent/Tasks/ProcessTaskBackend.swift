@@ -259,9 +259,9 @@ public struct ProcessTaskBackend: TaskBackend {
     }
 
     /// Reads task `rank`'s PMI socket to its end into `shell`, then closes the reply descriptor. Requests are
-    /// answered on the event loop that read them, as they come (one thread wake-up per request, as in
-    /// hydra's proxy): the shell only parses and looks up, and ``PMIWriters`` never blocks on a task that does
-    /// not read its socket.
+    /// answered on the thread that read them (the process's ``DescriptorPoller``), as they come (one thread
+    /// wake-up per request, as in hydra's proxy): the shell only parses and looks up, and ``PMIWriters`` never
+    /// blocks on a task that does not read its socket.
     private static func servePMI(_ fd: Int32?, rank: Int, shell: PMINodeShell?, writers: PMIWriters) async {
         guard let fd, let shell else { return }
         await PipeReader(fd: fd).run { data, _ in shell.received(data, from: rank) }
