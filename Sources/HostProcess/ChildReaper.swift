@@ -43,15 +43,21 @@ public final class ChildReaper: @unchecked Sendable {
 
     /// Called after every fork so a reaper that found no children looks again.
     func didSpawn(_ pid: pid_t) {
-        // Opened before anyone can reap it: a child that already exited is a zombie, and its pidfd polls readable.
-        let descriptor = pid > 0 ? vhpc_pidfd_open(pid) : -1
+        // A subreaper's reaper waits with waitpid(-1) and polls nothing: no pidfd, and no wake-up. Elsewhere the
+        // pidfd is opened before anyone can reap the child: one that already exited is a zombie, and its pidfd
+        // polls readable. (A pidfd per task was one more descriptor for every later task's clone to copy and
+        // its exec to close.)
+        condition.lock()
+        let everything = reapAll
+        condition.unlock()
+        let descriptor = pid > 0 && !everything ? vhpc_pidfd_open(pid) : -1
         condition.lock()
         spawned += 1
         if pid > 0 { owned.insert(pid) }
         if descriptor >= 0 { descriptors[pid] = descriptor }
         condition.signal()
         condition.unlock()
-        if wake.write >= 0 {
+        if wake.write >= 0, !everything {
             var byte: UInt8 = 1
             _ = write(wake.write, &byte, 1)
         }
@@ -64,6 +70,11 @@ public final class ChildReaper: @unchecked Sendable {
         reapAll = true
         condition.signal()
         condition.unlock()
+        // A reaper asleep in poll(2) over earlier children's pidfds wakes up to wait for every child instead.
+        if wake.write >= 0 {
+            var byte: UInt8 = 1
+            _ = write(wake.write, &byte, 1)
+        }
     }
 
     /// Called before every fork: starts the reaper thread on first use.
