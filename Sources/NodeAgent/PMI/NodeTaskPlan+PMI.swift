@@ -17,7 +17,7 @@ extension NodeTaskPlan {
     public func servesPMIx(to libraries: MPILinkage.Libraries) -> Bool {
         switch mpiMode {
         case .pmix: true
-        case .auto: !libraries.onlyMPICH && !libraries.startsNoMPI
+        case .auto: libraries.getsPMIxUnderAuto
         case .pmi1, .none: false
         }
     }

@@ -36,6 +36,9 @@ public final class MPILinkage: Sendable {
         public var onlyMPICH: Bool { mpich && !other }
         /// No MPI can run in its process nor be started by it: it needs neither PMI-1 nor PMIx.
         public var startsNoMPI: Bool { selfContained && !linksMPI }
+        /// Under `--mpi auto`, whether its tasks get PMIx: every program but one that links only MPICH's library
+        /// (a PMI-1 client that never reads `PMIX_*`) or can start no MPI.
+        public var getsPMIxUnderAuto: Bool { !onlyMPICH && !startsNoMPI }
     }
 
     private struct Key: Hashable {
@@ -50,6 +53,15 @@ public final class MPILinkage: Sendable {
     /// Whether the executable at `path` links an MPI library.
     public func links(_ path: String) -> Bool {
         libraries(path).linksMPI
+    }
+
+    /// The MPI libraries of the executable at `path` as it runs with `environments` (the agent's and the job's):
+    /// a preloaded library (``SelfContainedProgram/librariesArePreloaded(_:)``) can bring MPI into any program,
+    /// so then none is self-contained.
+    public func libraries(_ path: String, runningWith environments: [String: String]...) -> Libraries {
+        var found = libraries(path)
+        if found.selfContained, SelfContainedProgram.librariesArePreloaded(in: environments) { found.selfContained = false }
+        return found
     }
 
     /// The MPI libraries the executable at `path` names (none if it cannot be read).

@@ -46,9 +46,8 @@ public struct ProcessTaskBackend: TaskBackend {
             return
         }
         // Under --mpi auto the program's MPI library decides which servers its tasks get (servesPMIx(to:),
-        // servesPMI1(to:)); a preloaded library can bring MPI into any program.
-        var libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable) : nil
-        if libraries?.selfContained == true, SelfContainedProgram.librariesArePreloaded(base, plan.environment) { libraries?.selfContained = false }
+        // servesPMI1(to:)).
+        let libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable, runningWith: base, plan.environment) : nil
         let servesPMIx = libraries.map(plan.servesPMIx(to:)) ?? plan.usesPMIx
         let pmiWriters = PMIWriters()
         let pmi = (libraries.map(plan.servesPMI1(to:)) ?? plan.usesPMI) ? PMINodeShell(

@@ -72,6 +72,11 @@ public enum SelfContainedProgram {
     /// Whether a library is preloaded into every program (`LD_PRELOAD` or `LD_AUDIT` in one of `environments`,
     /// or `/etc/ld.so.preload`): then no program is self-contained.
     public static func librariesArePreloaded(_ environments: [String: String]...) -> Bool {
+        librariesArePreloaded(in: environments)
+    }
+
+    /// ``librariesArePreloaded(_:)`` for a list of environments.
+    static func librariesArePreloaded(in environments: [[String: String]]) -> Bool {
         environments.contains { environment in
             ["LD_PRELOAD", "LD_AUDIT"].contains { !(environment[$0] ?? "").isEmpty }
         } || access("/etc/ld.so.preload", F_OK) == 0

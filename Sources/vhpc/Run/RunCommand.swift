@@ -226,10 +226,7 @@ struct RunCommand: AsyncParsableCommand {
         // machine's copy of the program, a hint: the node decides.
         if options.prestartsPMIx, mpi == .auto, let program = command.first,
            let found = ExecutableLookup.resolve(ExecutableLookup.anchored(program, in: options.workingDirectory), path: options.environment["PATH"]) {
-            let libraries = MPILinkage.shared.libraries(found)
-            if libraries.onlyMPICH || libraries.startsNoMPI && !SelfContainedProgram.librariesArePreloaded(environment, options.environment) {
-                options.prestartsPMIx = false
-            }
+            options.prestartsPMIx = MPILinkage.shared.libraries(found, runningWith: environment, options.environment).getsPMIxUnderAuto
         }
         // MPICH 4.0.2 can hang in MPI_Finalize with three or more ranks over TCP (its bug #6596), which is
         // how VMs talk; barriers without data are released 2 s after their first rank came (see PMINodeServer).
