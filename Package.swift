@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "vhpc", targets: ["vhpc"]),
+        .executable(name: "vhpc-agent", targets: ["vhpc-agent"]),
         .executable(name: "vhpc-guest", targets: ["vhpc-guest"]),
     ],
     dependencies: [
@@ -123,6 +124,13 @@ let package = Package(
             // glibc 2.36 applies them). SwiftPM exports every symbol of an executable (~30,000): the runtime's
             // start-up dladdr (Backtrace.cpp) scanned them all (6 % of a start) and every library's symbol
             // lookups passed through them; nothing looks symbols up in vhpc, so they stay local.
+            .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                         .when(platforms: [.linux])),
+        ]),
+        // The node agent (`vhpc-agent --role root|step`, AgentExecutable): every agent process of a job runs it, not
+        // `vhpc`. NodeAgent and below only: no argument parser, GRDB, metrics endpoint or benchmarks, so each agent
+        // start maps and searches (Swift's conformance lookups scan every record) a smaller binary. Linked as vhpc.
+        .executableTarget(name: "vhpc-agent", dependencies: ["NodeAgent"], linkerSettings: [
             .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
                          .when(platforms: [.linux])),
         ]),

@@ -1,6 +1,6 @@
-// The step keeper: a Slurm job step's task on each node is `vhpc agent --role step`, which must outlive the
+// The step keeper: a Slurm job step's task on each node is `vhpc-agent --role step`, which must outlive the
 // agent as a child subreaper (see step_keeper.h). This constructor runs before Swift's runtime or any thread
-// exists, so the process can fork and go on as the agent in the child without a second exec of vhpc (a
+// exists, so the process can fork and go on as the agent in the child without a second exec of vhpc-agent (a
 // Swift process start: 65-100 ms of the step's launch on a loaded 2-core node), while the parent stays
 // behind as a small C keeper that runs no Swift code.
 #define _GNU_SOURCE
@@ -105,14 +105,14 @@ static void keep(pid_t agent, const sigset_t *waited) {
 }
 
 static int is_step_agent(int argc, char **argv) {
-    return argc >= 4 && strcmp(argv[1], "agent") == 0 && strcmp(argv[2], "--role") == 0 && strcmp(argv[3], "step") == 0;
+    return argc >= 3 && strcmp(argv[1], "--role") == 0 && strcmp(argv[2], "step") == 0;
 }
 
 __attribute__((constructor)) static void vhpc_step_keeper(int argc, char **argv, char **envp) {
     (void)envp;
     if (argv == NULL || !is_step_agent(argc, argv)) return;
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-        fprintf(stderr, "vhpc agent --role step: cannot become a child subreaper: %s\n", strerror(errno));
+        fprintf(stderr, "vhpc-agent --role step: cannot become a child subreaper: %s\n", strerror(errno));
         _exit(1);
     }
     // Blocked before the fork, so nothing sent in between is lost; waited for synchronously by the keeper.
@@ -124,7 +124,7 @@ __attribute__((constructor)) static void vhpc_step_keeper(int argc, char **argv,
     sigprocmask(SIG_BLOCK, &waited, &previous);
     pid_t agent = fork();
     if (agent < 0) {
-        fprintf(stderr, "vhpc agent --role step: cannot fork the agent: %s\n", strerror(errno));
+        fprintf(stderr, "vhpc-agent --role step: cannot fork the agent: %s\n", strerror(errno));
         _exit(1);
     }
     if (agent == 0) {

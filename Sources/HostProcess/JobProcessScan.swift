@@ -8,7 +8,7 @@ import Glibc
 /// The front-end of a local job is a child subreaper: an agent process whose parent process died is
 /// re-parented to it, so every agent process of the job that is still alive is a descendant — including
 /// ones it never learned the pid of (their agents failed before joining). They are told apart from other
-/// descendants by their command line: `vhpc agent … --job JOB`.
+/// descendants by their command line: `vhpc-agent … --job JOB`.
 public enum JobProcessScan {
     /// Live (not zombie) descendants of `root` whose command line names `jobID` after `--job`.
     public static func agentProcesses(of jobID: String, below root: pid_t) -> [pid_t] {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NodeAgent
 
 /// The `vhpc` command: front-end of the virtual HPC runtime.
 @main
@@ -15,21 +14,13 @@ struct VHPC: AsyncParsableCommand {
             TopologyCommand.self,
             BenchCommand.self,
             RunCommand.self,
-            AgentCommand.self,
             StatusCommand.self,
             JobsCommand.self,
         ]
     )
 
-    /// Agent processes go straight to their work; everything else through the argument parser.
+    /// Every command through the argument parser (agent processes are `vhpc-agent`, a program of their own).
     static func main() async {
-        if let role = NodeAgentProcess.directRole(Array(CommandLine.arguments.dropFirst())) {
-            do {
-                try await AgentCommand.run(role)
-            } catch {
-                exit(withError: error)
-            }
-        }
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {

@@ -93,6 +93,22 @@ import Testing
         }
     }
 
+    /// Agent processes run `vhpc-agent` from vhpc's own directory: a vhpc without it says so in one line before
+    /// anything starts; a job its front-end hosts alone (one node) needs no agent process and still runs.
+    @Test func aMissingNodeAgentIsOneLineNamingItsPath() throws {
+        let directory = CLI.stateDirectory + "/lonely-vhpc-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A hard link: /proc/self/exe names the path it was started by, a directory without vhpc-agent.
+        #expect(link(CLI.vhpc, directory + "/vhpc") == 0)
+        let state = ["VHPC_JOB_NAME": Self.stateDirectory()]
+        let result = try CLI.run(program: directory + "/vhpc", ["run", "-N", "2", "--", "true"], environment: state)
+        #expect(result.status == 1)
+        #expect(result.stderr == "vhpc: no node agent at \(directory)/vhpc-agent: vhpc-agent is installed next to vhpc (`make release`, or `swift build --product vhpc-agent`)\n",
+                "\(result.stderr)")
+        #expect(try CLI.run(program: directory + "/vhpc", ["run", "-N", "1", "--", "true"], environment: state).status == 0)
+    }
+
     @Test func handshakeThatNeverComesIsReportedAndTheChildLeaves() throws {
         let state = Self.stateDirectory()
         let result = try CLI.run(

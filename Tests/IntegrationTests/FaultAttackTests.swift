@@ -62,7 +62,7 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "2", "--", "sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.contains { $0.command == "sleep" } }
-        guard let agent = tree.first(where: { $0.parent == job.process.pid && $0.command == "vhpc" }) else {
+        guard let agent = tree.first(where: { $0.parent == job.process.pid && $0.command == "vhpc-agent" }) else {
             Issue.record("no agent process under the front-end: \(tree)")
             kill(job.process.pid, SIGTERM)
             _ = job.finish()

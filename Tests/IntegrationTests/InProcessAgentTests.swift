@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Local jobs whose agents all fit in one agent process (one node; 16 nodes and more) host them in the
-/// front-end (`InProcessAgentSpawner`): no `vhpc agent` process, the tasks are the front-end's children. The
+/// front-end (`InProcessAgentSpawner`): no `vhpc-agent` process, the tasks are the front-end's children. The
 /// job's semantics stay: exit codes, Ctrl-C, a second Ctrl-C, the front-end's death, nothing left running.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct InProcessAgentTests {
     @Test(arguments: [1, 16, 64])
@@ -11,7 +11,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == nodes }
         let frontEnd = job.process.pid
-        #expect(tree.filter { $0.command == "vhpc" }.isEmpty, "an agent process was started: \(tree)")
+        #expect(tree.filter { $0.command == "vhpc-agent" }.isEmpty, "an agent process was started: \(tree)")
         #expect(tree.allSatisfy { $0.parent == frontEnd }, "\(tree)")
         let sent = ContinuousClock.now
         kill(frontEnd, SIGINT)
@@ -66,7 +66,7 @@ import Testing
         let job = try ControlFaultTests.Job(["run", "-N", "3", "--", "sleep", "60"])
         defer { try? FileManager.default.removeItem(atPath: job.state) }
         let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 3 }
-        #expect(tree.filter { $0.command == "vhpc" }.count == 3, "\(tree)")
+        #expect(tree.filter { $0.command == "vhpc-agent" }.count == 3, "\(tree)")
         kill(job.process.pid, SIGTERM)
         #expect(job.finish().status == 128 + SIGTERM)
         #expect(job.survivors().isEmpty, "left running: \(job.survivors())")

@@ -58,7 +58,7 @@ import Testing
             #expect(line.hasPrefix("vhpc: "), "\(line)")
             #expect(line.contains("cannot start on node09"), "\(line)")
             #expect(line.contains("Could not resolve hostname node09"), "\(line)")
-            #expect(line.contains("vhpc agent --role root"), "\(line)")
+            #expect(line.contains("vhpc-agent --role root"), "\(line)")
         }
     }
 }
@@ -71,7 +71,7 @@ extension SSHRunTests {
         try await NetNSHosts.withHosts(count: 3) { cluster in
             let result = try CLI.run(
                 ["run", "--launcher", "ssh", "-w", "node[01-03]", "--fanout", "2", "-l", "--",
-                 "sh", "-c", "ss -Hltnp | grep '\"vhpc\"' | while read -r _ _ _ local _; do echo listen=$local; done"],
+                 "sh", "-c", "ss -Hltnp | grep '\"vhpc-agent\"' | while read -r _ _ _ local _; do echo listen=$local; done"],
                 environment: ["VHPC_SSH_CONFIG": cluster.clientConfig], timeout: .seconds(90))
             #expect(result.status == 0, "stderr: \(result.stderr)")
             for (rank, host) in cluster.hosts.enumerated() {

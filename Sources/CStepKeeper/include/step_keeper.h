@@ -1,7 +1,7 @@
 #ifndef VHPC_STEP_KEEPER_H
 #define VHPC_STEP_KEEPER_H
 
-/// The process a Slurm job step starts on each node (`vhpc agent --role step`) keeps the agent: Slurm's
+/// The process a Slurm job step starts on each node (`vhpc-agent --role step`) keeps the agent: Slurm's
 /// `proctrack/linuxproc` finds a step's processes by walking the process tree down from slurmstepd, so a
 /// task orphaned by an agent killed with SIGKILL (re-parented to init) would escape the step's cleanup.
 /// Before `main`, an ELF constructor in this library sees that command line, becomes a child subreaper and

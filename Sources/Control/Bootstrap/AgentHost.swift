@@ -8,7 +8,7 @@ import Wire
 import Glibc
 #endif
 
-/// One agent OS process (`vhpc agent --role root`): hosts the root agents of its boot-tree chunk, starts the
+/// One agent OS process (`vhpc-agent --role root`): hosts the root agents of its boot-tree chunk, starts the
 /// child processes of the chunks below in parallel, and runs until all its agents have exited.
 public struct AgentHost: Sendable {
     public let configuration: AgentProcessConfiguration

@@ -3,7 +3,7 @@ import Launch
 /// process use one: NodeAgent's `LauncherAgentSpawner` over a Launch `Launcher` (local, ssh, pbs), or
 /// ``SlurmStepSpawner``; how processes reach hosts is Launch's business.
 public protocol AgentSpawner: Sendable {
-    /// Starts `vhpc agent` on `host` with `configuration` on its stdin.
+    /// Starts `vhpc-agent` on `host` with `configuration` on its stdin.
     func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent
     /// After the job: makes sure none of its agent processes outlives it, the way this spawner's processes
     /// are reached (by default ``AgentSweep/killSpawned()``).

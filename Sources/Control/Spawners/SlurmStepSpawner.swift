@@ -6,7 +6,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// Starts vhpc's agents inside a Slurm allocation: all of them as one job step (`srun … vhpc agent --role
+/// Starts vhpc's agents inside a Slurm allocation: all of them as one job step (`srun … vhpc-agent --role
 /// step`, one task per node), the configuration with the job secret broadcast on the step's stdin. The step's
 /// srun runs as a local child (own process group); signalling it sends SIGTERM, on which srun cancels the step
 /// on every node.
@@ -15,7 +15,7 @@ public struct SlurmStepSpawner: StepAgentSpawner {
     public let version: SrunCommand.Version
     /// Whether Slurm ends the other agents when one dies (the `abort` failure policy).
     public let killOnBadExit: Bool
-    /// Path of the `vhpc` executable on the nodes.
+    /// Path of the node agent's executable (`vhpc-agent`) on the nodes.
     public let executable: String
     /// Whether the cluster's task plugin binds CPUs (then vhpc asks for `--cpu-bind=none`).
     public let binds: Bool
@@ -23,7 +23,7 @@ public struct SlurmStepSpawner: StepAgentSpawner {
     public private(set) var pending: PendingStep?
 
     public init(srun: String, version: SrunCommand.Version, killOnBadExit: Bool,
-                executable: String = ExecutableLookup.currentExecutable(), binds: Bool = SrunCommand.taskPluginBinds()) {
+                executable: String = AgentExecutable.beside(), binds: Bool = SrunCommand.taskPluginBinds()) {
         self.binds = binds
         self.srun = srun
         self.version = version
@@ -35,15 +35,14 @@ public struct SlurmStepSpawner: StepAgentSpawner {
         if let pending, pending.hosts == hosts, pending.jobID == configuration.jobID {
             return try pending.configure(Self.configurationLine(configuration))
         }
-        let arguments = SrunCommand.stepArguments(hosts: hosts, version: version, killOnBadExit: killOnBadExit, binds: binds)
-            + [executable, "agent", "--role", "step", "--job", configuration.jobID]
-        return try await start(arguments, configuration: configuration)
+        return try await start(stepCommand(hosts: hosts, jobID: configuration.jobID), configuration: configuration)
     }
 
     /// One agent process on one node (tree spawn through srun; vhpc itself uses ``spawnStep(hosts:configuration:)``).
     public func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent {
+        try AgentExecutable.check(executable)
         let arguments = SrunCommand.stepArguments(hosts: [host], version: version, killOnBadExit: false, binds: binds)
-            + [executable, "agent", "--role", "root", "--job", configuration.jobID]
+            + [executable] + AgentExecutable.arguments(role: .root, jobID: configuration.jobID)
         return try await start(arguments, configuration: configuration)
     }
 
@@ -61,12 +60,18 @@ public struct SlurmStepSpawner: StepAgentSpawner {
     /// that work. ``spawnStep(hosts:configuration:)`` for the same hosts and job then only writes the
     /// configuration to the step's stdin; ``PendingStep/withdraw()`` ends it unconfigured.
     public func prestart(hosts: [String], jobID: String) async throws -> SlurmStepSpawner {
-        let arguments = SrunCommand.stepArguments(hosts: hosts, version: version, killOnBadExit: killOnBadExit, binds: binds)
-            + [executable, "agent", "--role", "step", "--job", jobID]
+        let arguments = try stepCommand(hosts: hosts, jobID: jobID)
         let (process, input) = try await LocalLauncher().start(LaunchRequest(host: "localhost", executable: srun, arguments: arguments))
         var spawner = self
         spawner.pending = PendingStep(hosts: hosts, jobID: jobID, process: process, input: input)
         return spawner
+    }
+
+    /// srun's arguments for the job's step: one `vhpc-agent --role step` per node (checked here first).
+    func stepCommand(hosts: [String], jobID: String) throws -> [String] {
+        try AgentExecutable.check(executable)
+        return SrunCommand.stepArguments(hosts: hosts, version: version, killOnBadExit: killOnBadExit, binds: binds)
+            + [executable] + AgentExecutable.arguments(role: .step, jobID: jobID)
     }
 
     static func configurationLine(_ configuration: AgentProcessConfiguration) throws -> [UInt8] {

@@ -3,7 +3,7 @@
 ///
 /// Implementations: `local` (a child process on this machine), `ssh` (OpenSSH to the host); Slurm
 /// (`srun --nodes=1 -w host`) and PBS (`pbsdsh -h host`) fit the same shape. The control runtime asks a
-/// launcher to start `vhpc agent …` on a host; with tree spawn every agent uses a launcher to start its
+/// launcher to start `vhpc-agent …` on a host; with tree spawn every agent uses a launcher to start its
 /// own children, so the front-end is never a linear bottleneck.
 public protocol Launcher: Sendable {
     /// A short name for messages and `--launcher` (`local`, `ssh`, …).

@@ -12,7 +12,7 @@ import Glibc
 /// options.configFile = "/etc/vhpc/ssh_config"     // or $VHPC_SSH_CONFIG, or OpenSSH defaults
 /// let launcher = SSHLauncher(options: options, logger: logger)
 /// let process = try await launcher.launch(LaunchRequest(
-///     host: "node07", executable: "/usr/local/bin/vhpc", arguments: ["agent", "--role", "root"],
+///     host: "node07", executable: "/usr/local/bin/vhpc-agent", arguments: ["--role", "root"],
 ///     standardInput: configurationJSON))
 /// ```
 ///

@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 import Topology
 
-/// Hosts a local job's agents in the front-end's own process instead of starting `vhpc agent`: every "node"
+/// Hosts a local job's agents in the front-end's own process instead of starting `vhpc-agent`: every "node"
 /// of a local job is this machine, and when one agent process would host them all (one node, or 16 and more
 /// packed 256 to a process) a second Swift process only costs its start and its exit (~10 ms of CPU and
 /// 20 ms of wall time each here). The agents are the same ``AgentHost`` with the same task backends; they

@@ -3,24 +3,24 @@ import Foundation
 import HostProcess
 import Launch
 
-/// Starts agent processes with a ``Launcher``: `vhpc agent --role root`, configuration (with the job secret)
+/// Starts agent processes with a ``Launcher``: `vhpc-agent --role root`, configuration (with the job secret)
 /// on stdin.
 public struct LauncherAgentSpawner: AgentSpawner {
     public let launcher: any Launcher
-    /// Path of the `vhpc` executable on the target hosts.
+    /// Path of the node agent's executable (`vhpc-agent`) on the target hosts.
     public let executable: String
 
-    public init(launcher: any Launcher, executable: String = ExecutableLookup.currentExecutable()) {
+    public init(launcher: any Launcher, executable: String = AgentExecutable.beside()) {
         self.launcher = launcher
         self.executable = executable
     }
 
     public func spawnAgent(host: String, configuration: AgentProcessConfiguration) async throws -> SpawnedAgent {
-        let encoder = JSONEncoder()
-        let bytes = Array(try encoder.encode(configuration)) + [UInt8(ascii: "\n")]
+        try AgentExecutable.check(executable)
+        let bytes = Array(try JSONEncoder().encode(configuration)) + [UInt8(ascii: "\n")]
         let request = LaunchRequest(
             host: host, executable: executable,
-            arguments: ["agent", "--role", "root", "--job", configuration.jobID, "--rank", String(configuration.roots.first?.rank ?? 0)],
+            arguments: AgentExecutable.arguments(role: .root, jobID: configuration.jobID, rank: configuration.roots.first?.rank ?? 0),
             environment: Self.forwardedEnvironment(), standardInput: bytes)
         let process = try await launcher.launch(request)
         return SpawnedAgent(pid: process.pid, waitForExit: { await process.waitForExit() }, signal: { process.signal($0) })

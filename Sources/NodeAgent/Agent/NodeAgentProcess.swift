@@ -3,50 +3,25 @@ import Foundation
 import Launch
 import Logging
 
-/// One agent OS process on a node (`vhpc agent --role root|step`): reads its configuration line (with the
+/// One agent OS process on a node (`vhpc-agent --role root|step`): reads its configuration line (with the
 /// job secret) from stdin, hosts its agents with the node's task backends (processes, or VMs through V2M),
 /// and returns the process's exit code.
 public enum NodeAgentProcess {
-    /// How the process was started.
-    public enum Role: String, Sendable {
-        /// Started by the front-end or a parent agent (through a launcher).
-        case root
-        /// One of a job step's agents (its rank from the resource manager).
-        case step
-    }
-
-    /// The role of `agent --role R [--job J] [--rank N]` exactly as launchers write it (`arguments` without
-    /// the program's name), else nil. Every agent process starts this way: recognising it without building
-    /// the CLI's whole command tree saves each agent the argument parser's start-up (~2-5 ms of CPU).
-    public static func directRole(_ arguments: [String]) -> Role? {
-        guard arguments.count >= 3, arguments.count % 2 == 1, arguments[0] == "agent", arguments[1] == "--role",
-              let role = Role(rawValue: arguments[2]) else { return nil }
-        var rest = arguments.dropFirst(3)
-        while let option = rest.popFirst(), let value = rest.popFirst() {
-            switch option {
-            case "--job": continue
-            case "--rank": guard Int(value) != nil else { return nil }
-            default: return nil
-            }
-        }
-        return role
-    }
-
     /// Runs the agent process to its end; throws ``NodeAgentError`` for a configuration it cannot use.
-    public static func run(role: Role) async throws -> Int32 {
+    public static func run(role: AgentExecutable.Role) async throws -> Int32 {
         // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).
         let line = readLine(0)
         // A step started ahead of its job is withdrawn when the front-end gives up before the job starts:
         // nothing was started here, and the front-end reports why.
         if role == .step, line + [UInt8(ascii: "\n")] == PendingStep.withdrawal { return 0 }
         if role == .step, !StepKeeper.kept {
-            throw NodeAgentError("agent --role step: started without its step keeper (run it as exactly `vhpc agent --role step`)")
+            throw NodeAgentError("--role step: started without its step keeper (run it as exactly `vhpc-agent --role step`)")
         }
         let configuration: AgentProcessConfiguration
         do {
             configuration = try JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(line))
         } catch {
-            throw NodeAgentError("agent: cannot read configuration from stdin: \(error)")
+            throw NodeAgentError("cannot read the configuration from stdin: \(error)")
         }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .warning
         LoggingSystem.bootstrap { label in

@@ -2,21 +2,21 @@ import Control
 import Foundation
 import Launch
 
-/// Where a step agent (`vhpc agent --role step`) stands: its rank from the resource manager's environment
+/// Where a step agent (`vhpc-agent --role step`) stands: its rank from the resource manager's environment
 /// (Slurm: `SLURM_NODEID`, one task per node), and the address of this node that reaches the front-end.
 enum StepAgentPlacement {
     static func current(
         configuration: AgentProcessConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> AgentHost.StepPlacement {
         guard let rendezvous = configuration.rendezvous else {
-            throw NodeAgentError("agent: --role step needs a configuration with a rendezvous")
+            throw NodeAgentError("--role step needs a configuration with a rendezvous")
         }
         guard let text = environment["SLURM_NODEID"] ?? environment["SLURM_PROCID"], let index = Int(text) else {
-            throw NodeAgentError("agent: --role step needs SLURM_NODEID (it is started by srun)")
+            throw NodeAgentError("--role step needs SLURM_NODEID (it is started by srun)")
         }
         let host = environment["SLURMD_NODENAME"] ?? ProcessInfo.processInfo.hostName
         guard let address = SSHHostResolver.localAddress(towards: rendezvous.host) else {
-            throw NodeAgentError("agent on \(host): no route to the front-end at \(rendezvous.host)")
+            throw NodeAgentError("node \(host): no route to the front-end at \(rendezvous.host)")
         }
         return AgentHost.StepPlacement(rank: index + 1, advertisedHost: address)
     }

@@ -180,6 +180,7 @@ struct RunCommand: AsyncParsableCommand {
             } else {
                 launcherSpawner = LauncherAgentSpawner(launcher: try LauncherFactory.make(named: launcher))
             }
+            if !(launcherSpawner is InProcessAgentSpawner) { try AgentExecutable.check(AgentExecutable.beside()) }
         } catch {
             throw CLIErrors.fail("\(error)")
         }

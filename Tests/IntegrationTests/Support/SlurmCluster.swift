@@ -27,10 +27,10 @@ enum SlurmCluster {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// `vhpc agent --role step` processes of any job still running on this machine (all "nodes" share its
+    /// `vhpc-agent --role step` processes of any job still running on this machine (all "nodes" share its
     /// process table).
     static func agentProcesses() -> [String] {
-        processes { $0.contains(" agent --role step") }
+        processes { $0.contains("vhpc-agent --role step") }
     }
 
     /// Processes whose command line (arguments joined by spaces) matches.
