@@ -6,20 +6,23 @@ import TextReport
 
 /// `vhpc bench launch`: inside one Slurm allocation, side by side in one run, the wall time of
 /// `vhpc run -n N -- true`, `srun -n N true` and MPICH's `mpiexec.hydra -bootstrap slurm -n N true`; medians
-/// and failures. Outside an allocation the CLI allocates one (`salloc --exclusive`) and runs inside it.
+/// and failures; `others` (other vhpc executables, e.g. a previous build) get a column each, interleaved with
+/// the rest. Outside an allocation the CLI allocates one (`salloc --exclusive`) and runs inside it.
 public struct LaunchBenchmark: Sendable {
     public var allocation: SlurmAllocation
     public var sizes: [Int]
     public var runs: Int
     public var iface: String?
     public var timeout: Int
+    public var others: [String]
 
-    public init(allocation: SlurmAllocation, sizes: [Int], runs: Int, iface: String?, timeout: Int) {
+    public init(allocation: SlurmAllocation, sizes: [Int], runs: Int, iface: String?, timeout: Int, others: [String] = []) {
         self.allocation = allocation
         self.sizes = sizes
         self.runs = runs
         self.iface = iface
         self.timeout = timeout
+        self.others = others
     }
 
     public func run() async throws {
@@ -28,15 +31,17 @@ public struct LaunchBenchmark: Sendable {
         let interface = iface ?? Self.interface(towards: SlurmNodeAddress.lookup(allocation.nodes[0]) ?? allocation.nodes[0])
         let vhpc = ExecutableLookup.currentExecutable()
         print("Slurm job \(allocation.jobID): \(allocation.nodes.count) nodes (\(allocation.nodeList)); \(runs) runs per cell, medians; hydra -iface \(interface ?? "(none)")")
-        var rows = [["N", "vhpc run", "srun", "mpiexec.hydra", "FAILURES vhpc/srun/hydra"]]
+        for (index, other) in others.enumerated() { print("vhpc\(index + 2): \(other)") }
+        let vhpcs = [vhpc] + others
+        let names = ["vhpc run"] + others.indices.map { "vhpc\($0 + 2) run" }
+        var rows = [["N"] + names + ["srun", "mpiexec.hydra", "FAILURES " + (names.map { $0.replacingOccurrences(of: " run", with: "") } + ["srun", "hydra"]).joined(separator: "/")]]
         for size in sizes {
-            let commands: [[String]?] = [
-                [vhpc, "run", "--launcher", "slurm", "-n", "\(size)", "--", "true"],
+            let commands: [[String]?] = vhpcs.map { [$0, "run", "--launcher", "slurm", "-n", "\(size)", "--", "true"] } + [
                 [srun, "-n", "\(size)", "true"],
                 hydra.map { [$0, "-bootstrap", "slurm"] + (interface.map { ["-iface", $0] } ?? []) + ["-n", "\(size)", "true"] },
             ]
-            var times: [[Double]] = [[], [], []]
-            var failures = [0, 0, 0]
+            var times: [[Double]] = Array(repeating: [], count: commands.count)
+            var failures = Array(repeating: 0, count: commands.count)
             for _ in 0..<runs {
                 // Interleaved: each command sees the same machine load over the run.
                 for (index, command) in commands.enumerated() {
@@ -49,7 +54,7 @@ public struct LaunchBenchmark: Sendable {
                 guard !values.isEmpty else { return "failed" }
                 return String(format: "%.0f ms", values.sorted()[values.count / 2] * 1000)
             }
-            rows.append(["\(size)", median(times[0], 0), median(times[1], 1), median(times[2], 2), failures.map(String.init).joined(separator: "/")])
+            rows.append(["\(size)"] + commands.indices.map { median(times[$0], $0) } + [failures.map(String.init).joined(separator: "/")])
         }
         print(TextTable.render(rows), terminator: "")
     }

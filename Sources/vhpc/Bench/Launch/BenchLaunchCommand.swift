@@ -14,6 +14,9 @@ struct BenchLaunchCommand: AsyncParsableCommand {
     @Option(help: "Network interface hydra's proxies use to reach mpiexec (-iface); default: the one on the route to the first node.")
     var iface: String?
     @Option(help: "Seconds after which a run counts as failed and is killed.") var timeout: Int = 60
+    @Option(name: .customLong("vs"), help: ArgumentHelp(
+        "Another vhpc executable to time side by side in the same allocation (repeatable): a previous build.", valueName: "VHPC"))
+    var others: [String] = []
 
     func run() async throws {
         guard let allocation = try RunPlan.slurmAllocation(ProcessInfo.processInfo.environment) else {
@@ -22,6 +25,6 @@ struct BenchLaunchCommand: AsyncParsableCommand {
                 + Array(CommandLine.arguments.dropFirst())
             try SlurmAllocate.exec(command)
         }
-        try await LaunchBenchmark(allocation: allocation, sizes: sizes, runs: runs, iface: iface, timeout: timeout).run()
+        try await LaunchBenchmark(allocation: allocation, sizes: sizes, runs: runs, iface: iface, timeout: timeout, others: others).run()
     }
 }
