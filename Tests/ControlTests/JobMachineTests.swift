@@ -191,6 +191,43 @@ import Wire
 
     // MARK: Agent failures: abort and continue
 
+    /// A job with nothing to stage launches once every agent joined the tree (BMG wiring goes on meanwhile),
+    /// and ends only once wiring has completed, so no agent is still dialling one that already left.
+    @Test func launchesWhenEveryAgentJoinedAndEndsOnlyOnceWired() {
+        var configuration = JobMachine.Configuration(taskCount: 2, nodeCount: 2, policy: .init(killOnBadExit: false))
+        configuration.launchesBeforeWiring = true
+        var job = Job(configuration)
+        let agents = (0...2).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: Int32(100 + $0)) }
+        let joined = job.feed(.joined(agents: agents), at: .milliseconds(50))
+        #expect(joined.last == .launch(stdin: [.init(node: 1, task: 0)]))
+        #expect(job.machine.bootstrapTime == nil)
+        job.finish(task: 0, node: 1)
+        #expect(!Self.terminates(job.finish(task: 1, node: 2)))  // every task done, wiring not yet
+        #expect(!job.machine.ending)
+        let wired = job.bootstrap(nodes: 2, at: .milliseconds(250))
+        #expect(wired.first == .report(.bootstrapped(agents: agents, elapsed: .milliseconds(250))))
+        #expect(!Self.launches(wired))  // launched once
+        #expect(Self.ending(wired) == "all tasks finished")
+        #expect(Self.terminates(wired))
+        #expect(job.machine.exitCode == 0)
+    }
+
+    /// Files to stage (and by default) the launch waits for wiring as before: joining alone starts nothing.
+    @Test func joiningAloneLaunchesNothingWithFilesToStageOrByDefault() {
+        let agents = (0...2).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: Int32(100 + $0)) }
+        var staging = JobMachine.Configuration(taskCount: 2, nodeCount: 2, staging: [Self.offer])
+        staging.launchesBeforeWiring = true
+        var stagingJob = Job(staging)
+        #expect(!Self.launches(stagingJob.feed(.joined(agents: agents))))
+        var plain = Job(tasks: 2, nodes: 2)
+        #expect(plain.feed(.joined(agents: agents)).isEmpty)
+        #expect(Self.launches(plain.bootstrap(nodes: 2)))
+        var options = JobOptions(jobID: "j", nodeCount: 2, taskCount: 2, hosts: ["a", "b"], executable: "true", arguments: [], workingDirectory: "/")
+        #expect(JobMachine.Configuration(options).launchesBeforeWiring)
+        options.fullAddressTable = true  // VM jobs: every node's switch needs every node's address
+        #expect(!JobMachine.Configuration(options).launchesBeforeWiring)
+    }
+
     @Test func abortEndsTheJobOnAnAgentFailure() {
         var job = Job(tasks: 2, nodes: 2, onFailure: .abort)
         job.bootstrap(nodes: 2)

@@ -239,12 +239,16 @@ import Wire
     @Test func parentReportsChildThatNeverReportsItsSubtreeWired() throws {
         var controller = try machine(rank: 0, ranks: 3)
         _ = controller.handle(.start, now: .zero)
+        var joined: [[Int]] = []
         for child in [1, 2] {
             _ = controller.handle(.linkUp(rank: child), now: .milliseconds(10))
-            _ = controller.handle(.message(ControlPayload.subtreeReady(
+            let directives = controller.handle(.message(ControlPayload.subtreeReady(
                 endpoints: [AgentEndpoint(rank: child, host: "h", port: 1000 + child, pid: 1)], failed: []).message, from: child),
                 now: .milliseconds(20))
+            joined += directives.compactMap { if case .joined(let endpoints) = $0 { return endpoints.map(\.rank) } else { return nil } }
         }
+        // Every subtree reported: the job may launch over the tree while the BMG wires (JobMachine).
+        #expect(joined == [[0, 1, 2]])
         _ = controller.handle(.message(ControlPayload.subtreeWired(count: 1).message, from: 2), now: .milliseconds(30))
         #expect(controller.phase == .wiring)
         #expect(controller.handle(.tick, now: .milliseconds(2000)).isEmpty)

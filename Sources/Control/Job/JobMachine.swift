@@ -8,7 +8,10 @@ import Glibc
 /// actions (launch, stage, terminate, signal the tasks, tell the user, wake me at…). ``JobRunner`` is its shell.
 ///
 /// The rules:
-/// - after bootstrap the job stages its files, if any, and launches once every live node holds every file;
+/// - after bootstrap the job stages its files, if any, and launches once every live node holds every file; a
+///   job with nothing to stage and no need of every node's address (``Configuration/launchesBeforeWiring``)
+///   launches as soon as every agent has joined the boot tree, while BMG wiring completes, and ends (the
+///   terminate) only once wiring has (so no agent is still dialling one that already left);
 /// - a node lost or unable to stage before launch, or whose tasks could not start, counts its tasks as
 ///   failed (137 when lost, 127 otherwise); under `--on-failure abort` an agent failure (or a node's staging
 ///   or task infrastructure failing) ends the job, under `continue` the survivors go on;
@@ -33,6 +36,10 @@ public struct JobMachine: Sendable {
         public var policy: JobPolicy.Configuration
         /// How long missing output is waited for once every task exited (it went down with a failed agent).
         public var lostOutputWait: Duration = .seconds(2)
+        /// Launch when every agent has joined the boot tree (``Event/joined(agents:)``) instead of once BMG
+        /// wiring is complete: the tree carries the launch, the tasks' reports and output, and failures until
+        /// then. Not with files to stage, nor for jobs that need every node's address (VM networks).
+        public var launchesBeforeWiring = false
 
         public init(
             taskCount: Int, nodeCount: Int, onFailure: JobOptions.FailurePolicy = .abort, bootstrapOnly: Bool = false,
@@ -53,6 +60,7 @@ public struct JobMachine: Sendable {
                 taskCount: options.taskCount, nodeCount: options.nodeCount, onFailure: options.onFailure,
                 bootstrapOnly: options.bootstrapOnly, staging: options.staging.map(\.offer),
                 stdinTarget: options.stdinTarget, policy: options.policy)
+            launchesBeforeWiring = options.staging.isEmpty && !options.fullAddressTable && !options.bootstrapOnly
         }
     }
 
@@ -60,6 +68,8 @@ public struct JobMachine: Sendable {
     public enum Event: Sendable, Hashable {
         /// The run began (arms the time limit).
         case start
+        /// Every live agent has joined the boot tree (wiring goes on).
+        case joined(agents: [AgentEndpoint])
         /// Every live agent is up and wired.
         case bootstrapped(agents: [AgentEndpoint])
         /// A node's outcome for one staged file.
@@ -86,6 +96,7 @@ public struct JobMachine: Sendable {
         /// The event a controller directive is for the job, if any.
         public init?(_ directive: AgentDirective) {
             switch directive {
+            case .joined(let endpoints): self = .joined(agents: endpoints)
             case .bootstrapped(let endpoints, _): self = .bootstrapped(agents: endpoints)
             case .stagingReport(let report): self = .stagingReport(report)
             case .stagingProgress(let id, let bytes): self = .stagingProgress(transferID: id, bytes: bytes)
@@ -174,6 +185,10 @@ public struct JobMachine: Sendable {
         switch event {
         case .start:
             break
+        case .joined(let endpoints):
+            guard configuration.launchesBeforeWiring, configuration.staging.isEmpty, !configuration.bootstrapOnly, !ending else { break }
+            agents = endpoints
+            launch(&out)
         case .bootstrapped(let endpoints):
             bootstrapped(endpoints, now: now, &out)
         case .stagingReport(let report):
@@ -212,7 +227,8 @@ public struct JobMachine: Sendable {
                 end("all tasks exited; some output was lost with a failed agent", &out)
             }
         }
-        if tracker.isComplete, launched || bootstrapTime != nil {
+        // Once wired: tasks launched before wiring completed may all be done before it (see launchesBeforeWiring).
+        if tracker.isComplete, bootstrapTime != nil {
             end("all tasks finished", &out)
         }
         scheduleWake(now: now, &out)

@@ -193,7 +193,7 @@ public struct AgentRuntime: Sendable {
                         break loop
                     case .stagingIO(let io):
                         staging?.perform(io) { event in input.yield(.agent(.staging(event))) }
-                    case .bootstrapped, .failure, .output, .report, .stagingReport, .stagingProgress:
+                    case .joined, .bootstrapped, .failure, .output, .report, .stagingReport, .stagingProgress:
                         break
                     }
                 }

@@ -18,6 +18,9 @@ public enum AgentDirective: Sendable, Hashable {
     case pmiRelease(epoch: Int, entries: [PMIEntry])
     /// This agent is done: stop its tasks, close its links, end. `failed` if it ends because of a fault.
     case exit(reason: String, failed: Bool)
+    /// Controller: every live agent has joined the boot tree (every subtree reported; the go to wire is on its
+    /// way down): the tree carries floods, reports and output from here on, before BMG wiring completes.
+    case joined(endpoints: [AgentEndpoint])
     /// Controller: every live agent is up and BMG-wired.
     case bootstrapped(endpoints: [AgentEndpoint], failed: [FailureNotice])
     /// Controller: a failure reached the controller.

@@ -273,6 +273,7 @@ public struct AgentMachine: Sendable {
                 out.append(.failure(notice))
             }
             installTable(bootstrap.endpoints, failed: Array(failed.keys), message: nil, &out)
+            out.append(.joined(endpoints: bootstrap.endpoints.filter { failures[$0.rank] == nil }.sorted { $0.rank < $1.rank }))
         } else if let parent = parentRank, links.contains(parent) {
             out.append(.send(ControlPayload.subtreeReady(endpoints: bootstrap.endpoints, failed: bootstrap.failed).message, to: parent))
             phase = .wiring
