@@ -22,6 +22,16 @@ struct VHPC: AsyncParsableCommand {
     /// Every command through the argument parser (agent processes are `vhpc-agent`, a program of their own).
     static func main() async {
         do {
+            // `vhpc run` (the command whose start-up is on every job's critical path) is parsed by the same
+            // parser with `run` as its root, which builds RunCommand's argument set twice rather than four times
+            // (the root's parser builds it twice to ask whether `run` captures its program's arguments) and
+            // skips the tree of every subcommand; run directly, not through an existential cast (a conformance
+            // lookup that scans every conformance record of the binary).
+            if let runArguments = RunCommand.rootedArguments(Array(CommandLine.arguments.dropFirst())) {
+                var run = try RunCommand.parse(runArguments)
+                try await run.run()
+                return
+            }
             var command = try parseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
