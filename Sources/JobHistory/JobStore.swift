@@ -118,35 +118,54 @@ public final class JobStore: Sendable {
 
     /// Sets a job's state (and, for a final state, its exit code and end time).
     public func update(id: String, state: JobState, exitCode: Int32? = nil, endedAt: Date? = nil) throws(JobStoreError) {
-        try write { db in
-            try db.execute(
-                sql: "UPDATE jobs SET state = ?, exitCode = COALESCE(?, exitCode), endedAt = COALESCE(?, endedAt) WHERE id = ?",
-                arguments: [state.rawValue, exitCode, endedAt.map(HistoryDate.text), id])
-        }
+        try write { db in try Self.update(db, id: id, state: state, exitCode: exitCode, endedAt: endedAt) }
     }
 
     /// Replaces the job's agent endpoints.
     public func setAgents(_ agents: [AgentRow], job id: String) throws(JobStoreError) {
-        try write { db in
-            try AgentRow.filter(Column("jobID") == id).deleteAll(db)
-            for agent in agents { try agent.insert(db) }
-        }
+        try write { db in try Self.replace(AgentRow.self, with: agents, job: id, db) }
     }
 
     /// Replaces the job's task outcomes.
     public func setTasks(_ tasks: [TaskOutcome], job id: String) throws(JobStoreError) {
+        try write { db in try Self.replace(TaskOutcome.self, with: tasks, job: id, db) }
+    }
+
+    /// The job runs on `agents`: its agents and its `running` state in one transaction.
+    public func running(_ agents: [AgentRow], job id: String) throws(JobStoreError) {
         try write { db in
-            try TaskOutcome.filter(Column("jobID") == id).deleteAll(db)
-            for task in tasks { try task.insert(db) }
+            try Self.replace(AgentRow.self, with: agents, job: id, db)
+            try Self.update(db, id: id, state: .running)
         }
+    }
+
+    /// The job ended: its tasks' outcomes (when any), its agents (when given) and its final state, in one
+    /// transaction (a commit each cost the end of every run its own WAL append).
+    public func ended(
+        id: String, state: JobState, exitCode: Int32, endedAt: Date, tasks: [TaskOutcome], agents: [AgentRow]? = nil
+    ) throws(JobStoreError) {
+        try write { db in
+            if let agents { try Self.replace(AgentRow.self, with: agents, job: id, db) }
+            if !tasks.isEmpty { try Self.replace(TaskOutcome.self, with: tasks, job: id, db) }
+            try Self.update(db, id: id, state: state, exitCode: exitCode, endedAt: endedAt)
+        }
+    }
+
+    static func update(_ db: Database, id: String, state: JobState, exitCode: Int32? = nil, endedAt: Date? = nil) throws {
+        try db.execute(
+            sql: "UPDATE jobs SET state = ?, exitCode = COALESCE(?, exitCode), endedAt = COALESCE(?, endedAt) WHERE id = ?",
+            arguments: [state.rawValue, exitCode, endedAt.map(HistoryDate.text), id])
+    }
+
+    /// Deletes the job's rows of `Row`'s table and inserts `rows`.
+    static func replace<Row: PersistableRecord>(_: Row.Type, with rows: [Row], job id: String, _ db: Database) throws {
+        try Row.filter(Column("jobID") == id).deleteAll(db)
+        for row in rows { try row.insert(db) }
     }
 
     /// Replaces the job's VMs.
     public func setVMs(_ vms: [JobVMRow], job id: String) throws(JobStoreError) {
-        try write { db in
-            try JobVMRow.filter(Column("jobID") == id).deleteAll(db)
-            for vm in vms { try vm.insert(db) }
-        }
+        try write { db in try Self.replace(JobVMRow.self, with: vms, job: id, db) }
     }
 
     /// Adds a detected failure.

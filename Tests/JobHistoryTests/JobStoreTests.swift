@@ -32,6 +32,30 @@ import Testing
         #expect(detail.vms.map(\.name) == ["tiny-r1"])
     }
 
+    /// What `vhpc run` writes: the agents and `running` together, then the end with the tasks (and the agents
+    /// only when they changed) together.
+    @Test func runningAndEndedWriteAgentsTasksAndStateTogether() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try JobStore(path: directory + "/jobs.sqlite")
+        try store.begin(job("job-3-1", startedAt: Date(), state: .starting))
+        try store.running([AgentRow(jobID: "job-3-1", rank: 0, host: "127.0.0.1", port: 4000, pid: 10),
+                           AgentRow(jobID: "job-3-1", rank: 1, host: "127.0.0.1", port: 4001, pid: 11)], job: "job-3-1")
+        var detail = try store.detail(id: "job-3-1")
+        #expect(detail.job.state == .running)
+        #expect(detail.agents.map(\.rank) == [0, 1])
+        try store.ended(id: "job-3-1", state: .failed, exitCode: 3, endedAt: Date(),
+                        tasks: [TaskOutcome(jobID: "job-3-1", rank: 0, node: 1, exitCode: 3, signal: nil)])
+        detail = try store.detail(id: "job-3-1")
+        #expect(detail.job.state == .failed && detail.job.exitCode == 3 && detail.job.endedAt != nil)
+        #expect(detail.tasks.map(\.exitCode) == [3])
+        #expect(detail.agents.map(\.port) == [4000, 4001], "agents not given: kept")
+        try store.ended(id: "job-3-1", state: .failed, exitCode: 3, endedAt: Date(), tasks: [],
+                        agents: [AgentRow(jobID: "job-3-1", rank: 0, host: "127.0.0.1", port: 5000, pid: 10)])
+        detail = try store.detail(id: "job-3-1")
+        #expect(detail.agents.map(\.port) == [5000], "agents given: replaced")
+        #expect(detail.tasks.map(\.exitCode) == [3], "no tasks given: kept")
+    }
+
     /// Dates are written in GRDB's text form without a date formatter, and read back through GRDB's decoding.
     @Test func datesAreStoredInGRDBsTextFormAndReadBack() throws {
         #expect(HistoryDate.text(Date(timeIntervalSince1970: 1_700_000_000.123)) == "2023-11-14 22:13:20.123")

@@ -25,9 +25,9 @@ final class JobRecordWriter: Sendable {
     /// VMs are recorded by rank (named `<image>-r<rank>`, placed by the task layout).
     init(options: JobOptions, name: String? = nil, image: (id: String, name: String)? = nil, hypervisor: String = "qemu") {
         self.options = options
-        let startTicks = FrontEndLiveness.startTicks(of: getpid()) ?? 0
         queue.async { [self] in
             do {
+                let startTicks = FrontEndLiveness.startTicks(of: getpid()) ?? 0
                 let opened = try JobStore(path: JobRecordWriter.databasePath(),
                                           retention: try .from(environment: ProcessInfo.processInfo.environment))
                 let job = JobSummary(
@@ -59,9 +59,8 @@ final class JobRecordWriter: Sendable {
 
     func running(agents: [AgentEndpoint]) {
         record {
-            try $0.setAgents(self.rows(agents), job: self.options.jobID)
+            try $0.running(self.rows(agents), job: self.options.jobID)
             self.recordedAgents.withLockedValue { $0 = agents }
-            try $0.update(id: self.options.jobID, state: .running)
         }
     }
 
@@ -85,12 +84,10 @@ final class JobRecordWriter: Sendable {
         record(waiting: true) {
             // Usually the agents recorded once the job ran: not deleted and inserted again (257 rows at N = 256,
             // written while the command waits).
-            if !agents.isEmpty, agents != self.recordedAgents.withLockedValue({ $0 }) {
-                try $0.setAgents(self.rows(agents), job: self.options.jobID)
-            }
+            let changed = !agents.isEmpty && agents != self.recordedAgents.withLockedValue({ $0 })
             let ended = self.tasks.withLockedValue { $0.values.sorted { $0.rank < $1.rank } }
-            if !ended.isEmpty { try $0.setTasks(ended, job: self.options.jobID) }
-            try $0.update(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date())
+            try $0.ended(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date(), tasks: ended,
+                         agents: changed ? self.rows(agents) : nil)
         }
         if let store = store.withLockedValue({ $0 }) { Self.leftOpen.withLockedValue { $0.append(store) } }
     }
