@@ -23,13 +23,15 @@ final class JobRecordWriter: Sendable {
 
     /// Opens the history and records the job as starting. `image` names the image of a `--vse` job, whose
     /// VMs are recorded by rank (named `<image>-r<rank>`, placed by the task layout).
-    init(options: JobOptions, name: String? = nil, image: (id: String, name: String)? = nil, hypervisor: String = "qemu") {
+    /// `environment` is the command's (VHPC_HOME, VHPC_JOBS_KEEP…), read once by it.
+    init(options: JobOptions, name: String? = nil, image: (id: String, name: String)? = nil, hypervisor: String = "qemu",
+         environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.options = options
         queue.async { [self] in
             do {
                 let startTicks = FrontEndLiveness.startTicks(of: getpid()) ?? 0
-                let opened = try JobStore(path: JobRecordWriter.databasePath(),
-                                          retention: try .from(environment: ProcessInfo.processInfo.environment))
+                let opened = try JobStore(path: JobRecordWriter.databasePath(environment: environment),
+                                          retention: try .from(environment: environment))
                 let job = JobSummary(
                     id: options.jobID, name: name, user: Self.userName(),
                     command: ([options.executable] + options.arguments).joined(separator: " "),
@@ -53,8 +55,8 @@ final class JobRecordWriter: Sendable {
     }
 
     /// `$VHPC_HOME/jobs.sqlite` (the state directory's default otherwise).
-    static func databasePath() -> String {
-        StateDirectory.resolve().root + "/jobs.sqlite"
+    static func databasePath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        StateDirectory.resolve(environment: environment).root + "/jobs.sqlite"
     }
 
     func running(agents: [AgentEndpoint]) {

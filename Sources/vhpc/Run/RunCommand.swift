@@ -272,7 +272,8 @@ struct RunCommand: AsyncParsableCommand {
         if options.prestartsPMIx, let here = spawner as? InProcessAgentSpawner { here.prestartNodeServers(jobID: options.jobID) }
         let runner = JobRunner(options: options, spawner: spawner, logger: logger)
         let record = JobRecordWriter(
-            options: options, name: jobName ?? environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) })
+            options: options, name: jobName ?? environment["VHPC_JOB_NAME"], image: image.map { ($0.manifest.id, $0.manifest.name) },
+            environment: environment)
         let result: JobRunner.Result
         do {
             result = try await runner.run(
