@@ -34,6 +34,18 @@ import Testing
         #expect(help.contains("STDIN AND OUTPUT:"))
     }
 
+    /// `vhpc run` is parsed with `run` as the parser's root unless a word the parser answers itself (help,
+    /// version) is on the line: both ways give the program its own words and the same usage errors.
+    @Test func theParsersOwnWordsAfterTheProgramAreTheProgramsAndErrorsReadTheSame() throws {
+        let words = try CLI.run(["run", "-N1", "--", "echo", "-h", "--version", "--help"])
+        #expect(words.status == 0 && words.stdout == "-h --version --help\n", "\(words.stdout) \(words.stderr)")
+        let plain = try CLI.run(["run", "-N", "x", "--", "echo", "hi"])
+        let viaRoot = try CLI.run(["run", "-N", "x", "--", "echo", "--help"])
+        #expect(plain.status == 64 && viaRoot.status == 64, "\(plain.stderr) \(viaRoot.stderr)")
+        #expect(plain.stderr == "vhpc: The value 'x' is invalid for '-N <nodes>'\n", "\(plain.stderr)")
+        #expect(viaRoot.stderr == plain.stderr)
+    }
+
     @Test func hostfileSlotsAreTasksOnThatHost() throws {
         let file = NSTemporaryDirectory() + "vhpc-hostfile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: file) }
