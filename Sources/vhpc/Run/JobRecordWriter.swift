@@ -8,18 +8,35 @@ import VSE
 /// Best effort: a history that cannot be written costs one warning, never the job.
 final class JobRecordWriter: Sendable {
     let options: JobOptions
-    /// Every write happens here, in order, off the job's critical path (opening SQLite and pruning the
-    /// history must not delay the first agent's start); `finish` waits for all of them.
-    private let queue = DispatchQueue(label: "vhpc.job-history")
     private let store = NIOLockedValueBox<JobStore?>(nil)
     private let warned = NIOLockedValueBox(false)
     private let tasks = NIOLockedValueBox<[Int: TaskOutcome]>([:])
     /// The agents ``running(agents:)`` wrote (the job's end writes them again only if they changed).
     private let recordedAgents = NIOLockedValueBox<[AgentEndpoint]>([])
-    /// Histories of finished jobs, left open until the process exits: closing the last connection
-    /// checkpoints the WAL (three fdatasyncs, measured +20–30 ms at the end of every `vhpc run`); the next
-    /// writer's automatic checkpoints take that over. The rows are committed either way.
-    private static let leftOpen = NIOLockedValueBox<[JobStore]>([])
+    /// Every write happens here, in order, off the job's critical path (opening SQLite and pruning the
+    /// history must not delay the first agent's start); `finish` waits for all of them.
+    private static let queue = DispatchQueue(label: "vhpc.job-history")
+    /// The history, opened once per process on ``queue`` and left open until the process exits: closing the
+    /// last connection checkpoints the WAL (three fdatasyncs, measured +20–30 ms at the end of every `vhpc
+    /// run`); the next writer's automatic checkpoints take that over. The rows are committed either way.
+    private static let history = NIOLockedValueBox<Result<JobStore, JobStoreError>?>(nil)
+
+    /// Starts opening the history while the command line is still being parsed: SQLite's open, the WAL's
+    /// set-up and the schema check (about 3 ms of CPU here, most of it first uses of GRDB's types) then run
+    /// on the other core beside the single-threaded parse, not beside the job's start.
+    static func openEarly() {
+        queue.async { _ = opened(environment: ProcessInfo.processInfo.environment) }
+    }
+
+    /// On ``queue``: the history, opened by the first caller.
+    private static func opened(environment: [String: String]) -> Result<JobStore, JobStoreError> {
+        if let history = history.withLockedValue({ $0 }) { return history }
+        let result = Result { () throws(JobStoreError) -> JobStore in
+            try JobStore(path: databasePath(environment: environment), retention: try .from(environment: environment))
+        }
+        history.withLockedValue { $0 = result }
+        return result
+    }
 
     /// Opens the history and records the job as starting. `image` names the image of a `--vse` job, whose
     /// VMs are recorded by rank (named `<image>-r<rank>`, placed by the task layout).
@@ -27,11 +44,10 @@ final class JobRecordWriter: Sendable {
     init(options: JobOptions, name: String? = nil, image: (id: String, name: String)? = nil, hypervisor: String = "qemu",
          environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.options = options
-        queue.async { [self] in
+        Self.queue.async { [self] in
             do {
                 let startTicks = FrontEndLiveness.startTicks(of: getpid()) ?? 0
-                let opened = try JobStore(path: JobRecordWriter.databasePath(environment: environment),
-                                          retention: try .from(environment: environment))
+                let opened = try Self.opened(environment: environment).get()
                 let job = JobSummary(
                     id: options.jobID, name: name, user: Self.userName(),
                     command: ([options.executable] + options.arguments).joined(separator: " "),
@@ -91,7 +107,6 @@ final class JobRecordWriter: Sendable {
             try $0.ended(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date(), tasks: ended,
                          agents: changed ? self.rows(agents) : nil)
         }
-        if let store = store.withLockedValue({ $0 }) { Self.leftOpen.withLockedValue { $0.append(store) } }
     }
 
     private func rows(_ agents: [AgentEndpoint]) -> [AgentRow] {
@@ -103,7 +118,7 @@ final class JobRecordWriter: Sendable {
             guard let store = store.withLockedValue({ $0 }) else { return }
             do { try body(store) } catch { warn("\(error)") }
         }
-        if waiting { queue.sync(execute: work) } else { queue.async(execute: work) }
+        if waiting { Self.queue.sync(execute: work) } else { Self.queue.async(execute: work) }
     }
 
     private func warn(_ message: String) {

@@ -1,7 +1,7 @@
 extension RunCommand {
     /// Words that make the parser answer instead of running (help, version, completion scripts): a command
     /// line holding one anywhere goes through the root command, which answers them for every command alike.
-    static let parserAnswered: Set<String> = ["-h", "--help", "-help", "--version", "--experimental-dump-help"]
+    static let parserAnswered = ["-h", "--help", "-help", "--version", "--experimental-dump-help"]
 
     /// The arguments after `run` when `arguments` (those after `vhpc`) start a job and nothing in them asks
     /// the parser itself for an answer; nil otherwise (the root command parses them then).
