@@ -49,6 +49,34 @@ import Topology
         check(seed: 3, steps: 5_000) { random.next() % 2 == 0 ? .microseconds(3) : .seconds(5) }
     }
 
+    /// A scenario stopped at a deadline schedules many events at the instant it stopped at, behind the
+    /// bucket the queue has moved on to (the rerouting run's reports from every survivor): they leave in
+    /// scheduling order, interleaved by time with the others.
+    @Test func manyEventsScheduledAtTheInstantStoppedAtLeaveInOrder() {
+        var queue = EventQueue()
+        queue.insert(Entry(time: .milliseconds(2000), order: 0, rank: 0, slot: 0))
+        queue.insert(Entry(time: .milliseconds(1000), order: 1, rank: 0, slot: 0))
+        #expect(queue.removeMin(notAfter: .milliseconds(1500))?.order == 1)
+        #expect(queue.removeMin(notAfter: .milliseconds(1500)) == nil)
+        var expected: [Entry] = [Entry(time: .milliseconds(2000), order: 0, rank: 0, slot: 0)]
+        for order in 2..<20_002 {
+            // Most at one instant, some a little later, a few earlier still.
+            let time: Duration = order % 7 == 0 ? .nanoseconds(1_500_000_300) : order % 101 == 0 ? .nanoseconds(1_499_999_900) : .milliseconds(1500)
+            let entry = Entry(time: time, order: order, rank: 0, slot: 0)
+            queue.insert(entry)
+            expected.append(entry)
+            if order % 1000 == 0 {
+                // Take a few meanwhile (the earliest first).
+                expected.sort()
+                for _ in 0..<3 { #expect(queue.removeMin()?.order == expected.removeFirst().order) }
+            }
+        }
+        expected.sort()
+        var taken: [Int] = []
+        while let next = queue.removeMin() { taken.append(next.order) }
+        #expect(taken == expected.map(\.order))
+    }
+
     @Test func aDeadlineLeavesLaterEventsQueued() {
         var queue = EventQueue()
         for (order, time) in [Duration.seconds(3), .milliseconds(1), .seconds(1), .milliseconds(2)].enumerated() {

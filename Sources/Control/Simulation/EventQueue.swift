@@ -24,8 +24,12 @@ struct EventQueue {
     private var heads: [Int32]
     private var nodes: [Node] = []
     private var freeNode: Int32 = -1
-    /// The current bucket's events (and any scheduled into it or before it), sorted latest first.
+    /// The current bucket's events (and any scheduled into it or before it), sorted earliest first from
+    /// `head` on (the ones before it are taken): an event scheduled into the current bucket is usually the
+    /// latest yet and is appended. Sorted latest first, each went to the front, behind every event of the
+    /// bucket: 100,000 reports scheduled at one instant moved the whole bucket 100,000 times (minutes).
     private var current: [Entry] = []
+    private var head = 0
     /// The current bucket's number (time / width).
     private var cursor: Int64 = 0
     /// Events in the wheel's lists.
@@ -48,14 +52,22 @@ struct EventQueue {
         count += 1
         let bucket = Self.bucket(entry)
         if bucket <= cursor {
-            // Into the sorted current bucket (latest first): usually at its front, the latest yet.
-            var low = 0
-            var high = current.count
-            while low < high {
-                let middle = (low + high) / 2
-                if entry < current[middle] { low = middle + 1 } else { high = middle }
+            // Into the sorted current bucket: usually at its end (the latest yet), else after every event
+            // before it (binary search), into the taken room at the front when it is the earliest.
+            if head == current.count || current[current.count - 1] < entry {
+                current.append(entry)
+            } else if head > 0, entry < current[head] {
+                head -= 1
+                current[head] = entry
+            } else {
+                var low = head
+                var high = current.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if current[middle] < entry { low = middle + 1 } else { high = middle }
+                }
+                current.insert(entry, at: low)
             }
-            current.insert(entry, at: low)
         } else if bucket - cursor < Int64(Self.bucketCount) {
             push(entry, into: bucket)
         } else {
@@ -85,19 +97,29 @@ struct EventQueue {
 
     /// Removes and returns the earliest event if it is due at `deadline` or before (nil: whenever).
     mutating func removeMin(notAfter deadline: Duration?) -> Entry? {
-        if current.isEmpty { advance() }
-        guard let first = current.last else { return nil }
+        if head == current.count { advance() }
+        guard head < current.count else { return nil }
+        let first = current[head]
         if let deadline {
             guard first.attoseconds <= deadline.attoseconds else { return nil }
         }
-        current.removeLast()
+        head += 1
+        if head == current.count {
+            current.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 4096, head * 2 >= current.count {
+            current.removeSubrange(0..<head)  // events keep coming into the bucket: drop the taken room
+            head = 0
+        }
         count -= 1
         return first
     }
 
     /// Moves on to the next bucket that holds events, bringing far events into the wheel as it comes to them.
     private mutating func advance() {
-        while current.isEmpty, count > 0 {
+        while head == current.count, count > 0 {
+            current.removeAll(keepingCapacity: true)
+            head = 0
             if inWheel == 0, let next = far.min {
                 cursor = Self.bucket(next)  // nothing in the wheel: straight to the far heap's first
             } else {
@@ -119,7 +141,7 @@ struct EventQueue {
                 node = next
                 inWheel -= 1
             }
-            if current.count > 1 { current.sort(by: >) }
+            if current.count > 1 { current.sort() }
         }
     }
 }

@@ -35,6 +35,7 @@ public struct HeartbeatDetector: Sendable {
     }
 
     private struct Peer: Sendable {
+        var rank: Int
         var lastHeard: Duration
         var lastPing: Duration
         /// When it was first suspected (nil: not suspected).
@@ -61,7 +62,10 @@ public struct HeartbeatDetector: Sendable {
     /// Peers suspected and then heard from before their verdict (each a failure this detector did not
     /// declare, for figures).
     public private(set) var refutedSuspicions = 0
-    private var peers: [Int: Peer] = [:]
+    /// The watched peers, sorted by rank: a handful per agent, searched and walked in place (every tick and
+    /// every message of every agent comes here; a dictionary hashed each access, and its keys were sorted
+    /// into a new array on each tick).
+    private var peers: [Peer] = []
     private var nextID: UInt64 = 1
     private var lastTick: Duration?
     private var healthySince: Duration?
@@ -75,7 +79,14 @@ public struct HeartbeatDetector: Sendable {
     }
 
     /// Ranks currently watched.
-    public var watched: [Int] { peers.keys.sorted() }
+    public var watched: [Int] { peers.map(\.rank) }
+
+    /// Where `peer` is in ``peers``, or where it would go.
+    private func position(of peer: Int) -> (index: Int, found: Bool) {
+        var index = 0
+        while index < peers.count, peers[index].rank < peer { index += 1 }
+        return (index, index < peers.count && peers[index].rank == peer)
+    }
 
     /// The silence after which a peer is suspected now.
     public var effectiveTimeout: Duration { timeout * (1 + localHealth) }
@@ -85,21 +96,25 @@ public struct HeartbeatDetector: Sendable {
 
     /// Starts watching `peer` (its silence is measured from `now`).
     public mutating func watch(_ peer: Int, now: Duration) {
-        peers[peer] = Peer(lastHeard: now, lastPing: now - period, silentSince: now)
+        let entry = Peer(rank: peer, lastHeard: now, lastPing: now - period, silentSince: now)
+        let (index, found) = position(of: peer)
+        if found { peers[index] = entry } else { peers.insert(entry, at: index) }
     }
 
     /// Stops watching `peer`.
     public mutating func forget(_ peer: Int) {
-        peers[peer] = nil
+        let (index, found) = position(of: peer)
+        if found { peers.remove(at: index) }
     }
 
     /// Records that something arrived from `peer`.
     public mutating func heard(from peer: Int, now: Duration) {
-        guard peers[peer] != nil else { return }
-        peers[peer]?.lastHeard = now
-        peers[peer]?.silentSince = now
-        if peers[peer]?.suspectedAt != nil {
-            peers[peer]?.suspectedAt = nil
+        let (index, found) = position(of: peer)
+        guard found else { return }
+        peers[index].lastHeard = now
+        peers[index].silentSince = now
+        if peers[index].suspectedAt != nil {
+            peers[index].suspectedAt = nil
             refutedSuspicions += 1
         }
     }
@@ -114,10 +129,10 @@ public struct HeartbeatDetector: Sendable {
         if let lastTick {
             let gap = now - lastTick
             if gap > period / 2 {
-                for key in peers.keys {
-                    peers[key]?.lastHeard = now
+                for index in peers.indices {
+                    peers[index].lastHeard = now
                     // Stopped for long: this agent cannot judge its peers' silence over that time either.
-                    if gap > hardBound / 2 { peers[key]?.silentSince = now }
+                    if gap > hardBound / 2 { peers[index].silentSince = now }
                 }
                 raiseHealth(by: 2, now: now)
             } else if let expectedTick, gap > expectedTick * 4 {
@@ -127,51 +142,52 @@ public struct HeartbeatDetector: Sendable {
                 healthySince = now
             }
         }
-        // Every tick of every agent comes here: one sorted pass over the few peers, nothing else allocated.
+        // Every tick of every agent comes here: one pass over the few peers in rank order, in place.
         let limit = effectiveTimeout
         let bound = hardBound
-        let ranks = peers.keys.sorted()
         // Several peers silent at once: more likely this agent is slow than that they all died.
         if adaptive {
             var silentCount = 0
             var newlySilent = false
-            for rankOfPeer in ranks where now - peers[rankOfPeer]!.lastHeard > limit {
+            for peer in peers where now - peer.lastHeard > limit {
                 silentCount += 1
-                newlySilent = newlySilent || peers[rankOfPeer]!.suspectedAt == nil
+                newlySilent = newlySilent || peer.suspectedAt == nil
             }
             if silentCount > 1, newlySilent { raiseHealth(by: 1, now: now) }
         }
-        for rankOfPeer in ranks {
-            guard var peer = peers[rankOfPeer] else { continue }
+        var index = 0
+        while index < peers.count {
+            let peer = peers[index]
             let silence = now - peer.lastHeard
             if adaptive, now - peer.silentSince > bound {
-                peers[rankOfPeer] = nil
-                actions.append(.suspect(peer: rankOfPeer, silence: now - peer.silentSince))
+                peers.remove(at: index)
+                actions.append(.suspect(peer: peer.rank, silence: now - peer.silentSince))
                 continue
             }
             if silence > limit {
+                // The scaled timeout as it stands now (a suspicion raised just before, for another peer, counts).
                 if !adaptive || peer.suspectedAt.map({ now - $0 > effectiveTimeout }) == true {
-                    peers[rankOfPeer] = nil
-                    actions.append(.suspect(peer: rankOfPeer, silence: silence))
+                    peers.remove(at: index)
+                    actions.append(.suspect(peer: peer.rank, silence: silence))
                     continue
                 }
                 if peer.suspectedAt == nil {
                     // Suspect it: ask once more now, and give it one more (scaled) timeout to answer.
-                    peer.suspectedAt = now
-                    peer.lastPing = now
-                    peers[rankOfPeer] = peer
+                    peers[index].suspectedAt = now
+                    peers[index].lastPing = now
                     raiseHealth(by: 1, now: now)
-                    actions.append(.ping(peer: rankOfPeer, id: nextID))
+                    actions.append(.ping(peer: peer.rank, id: nextID))
                     nextID += 1
+                    index += 1
                     continue
                 }
             }
             if now - peer.lastPing >= period {
-                peer.lastPing = now
-                peers[rankOfPeer] = peer
-                actions.append(.ping(peer: rankOfPeer, id: nextID))
+                peers[index].lastPing = now
+                actions.append(.ping(peer: peer.rank, id: nextID))
                 nextID += 1
             }
+            index += 1
         }
         return actions
     }
