@@ -41,14 +41,10 @@ public struct DetectModelBenchmark: Sendable {
             let userBefore = StageModelBenchmark.usage().user
             let faults = DetectionSimulation.Fault.allCases
             let patterns = DetectionSimulation.Pattern.allCases
-            // Detection and rerouting bootstrap clusters of their own: they run side by side.
-            let parts = try Scenarios.run(noReroute ? [false] : [false, true]) { reroute in
-                reroute
-                    ? ([], try DetectionSimulation.reroute(nodes: size, fanout: fanout, model: model, cpu: .measured, patterns: patterns, seed: seed))
-                    : (try DetectionSimulation.run(
-                        nodes: size, fanout: fanout, model: model, cpu: .measured, faults: faults, fraction: fraction, period: period, seed: seed), [])
-            }
-            let outcomes = parts[0].0
+            // One bootstrap; detection and rerouting then run side by side on copies of the wired cluster.
+            let (outcomes, rerouted) = try DetectionSimulation.run(
+                nodes: size, fanout: fanout, model: model, cpu: .measured, faults: faults, fraction: fraction, period: period, seed: seed,
+                patterns: noReroute ? [] : patterns)
             let usage = StageModelBenchmark.usage()
             print(String(format: "N=%d simulated: %.1f s wall, %.1f s user CPU (all threads), peak RSS %@", size,
                          (ContinuousClock.now - started).seconds, usage.user - userBefore, benchBytes(usage.maxRSS)))
@@ -70,7 +66,7 @@ public struct DetectModelBenchmark: Sendable {
                 for line in outcome.undeclared { print("  not declared: \(line)") }
             }
             guard !noReroute else { continue }
-            for (pattern, outcome) in zip(patterns, parts[1].1) {
+            for (pattern, outcome) in zip(patterns, rerouted) {
                 reroutes.append([
                     "\(size)", pattern.rawValue, "\(outcome.failed)", "\(outcome.survivors)",
                     String(format: "%d (%.2f %%)", outcome.reached, 100 * Double(outcome.reached) / Double(max(1, outcome.survivors))),

@@ -46,7 +46,7 @@ public enum BootstrapSimulation {
 
     /// The bootstrap figures of `cluster` as it stands.
     static func outcome(of cluster: SimulatedCluster) -> Outcome {
-        let notRunning = cluster.machines.indices.filter { cluster.machines[$0]?.phase != .running }
+        let notRunning = cluster.machines.indices.filter { cluster.machine($0)?.phase != .running }
         return Outcome(
             wired: cluster.wired, treeHeight: cluster.tree.height, frames: cluster.frames, bytes: cluster.bytes,
             busiestNodeCPU: cluster.busy.max() ?? .zero, totalCPU: cluster.busy.reduce(.zero, +), notRunning: notRunning,

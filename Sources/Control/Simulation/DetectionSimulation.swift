@@ -54,17 +54,44 @@ public enum DetectionSimulation {
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, faults: [Fault], fraction: Double,
         period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20
     ) throws -> [Outcome] {
+        try run(nodes: nodes, fanout: fanout, model: model, cpu: cpu, faults: faults, fraction: fraction, period: period, seed: seed,
+                limit: limit, patterns: []).detection
+    }
+
+    /// Detection (each of `faults`) and rerouting (each of `patterns`) from one bootstrap: the rerouting runs
+    /// on copies of the cluster as it stood when wired (``reroute(from:pattern:)``), the detection on another
+    /// (launched, then each fault on a copy of its steady state), all side by side (``Scenarios``).
+    public static func run(
+        nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, faults: [Fault], fraction: Double,
+        period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20, patterns: [Pattern]
+    ) throws -> (detection: [Outcome], rerouting: [RerouteOutcome]) {
         var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, heartbeat: period, seed: seed)
         cluster.run(goal: .wired)
-        guard let wired = cluster.wired else {
-            return faults.map { _ in
+        guard cluster.wired != nil else {
+            return (faults.map { _ in
                 Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(), exits: cluster.exits)
-            }
+            }, patterns.map { _ in RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits) })
         }
+        let wired = cluster
+        let parts: [Pattern?] = (faults.isEmpty ? [] : [nil]) + patterns.map { $0 }
+        let results = try Scenarios.run(parts) { part -> ([Outcome], RerouteOutcome?) in
+            if let part { return ([], try reroute(from: wired, pattern: part)) }
+            return (try detect(from: wired, faults: faults, fraction: fraction, period: period, limit: limit), nil)
+        }
+        return (results.flatMap(\.0), results.compactMap(\.1))
+    }
+
+    /// Launches the wired `cluster`, runs it to steady state and measures a period's heartbeats, then fails
+    /// the victims with each of `faults` on a copy of it.
+    static func detect(from wired: SimulatedCluster, faults: [Fault], fraction: Double, period: Duration, limit: Int) throws -> [Outcome] {
+        var cluster = wired
+        let wired = cluster.wired!
+        let nodes = cluster.rankCount - 1
         cluster.launch(at: wired)
         let nodesOnly = Array(1..<cluster.rankCount)
-        // Steady state: one period, from a period after the launch (every detector armed).
-        let windowStart = wired + period * 2
+        // Steady state: one period, from a period after the launch (every detector armed and pinging: the
+        // launch reaches every agent within milliseconds, each pings at its first tick after).
+        let windowStart = wired + period
         cluster.run(until: windowStart)
         let framesBefore = cluster.heartbeatFramesIn
         let bytesBefore = cluster.heartbeatBytesIn
@@ -128,51 +155,42 @@ public enum DetectionSimulation {
     public static func reroute(
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, pattern: Pattern, seed: UInt64 = 1
     ) throws -> RerouteOutcome {
-        try reroute(nodes: nodes, fanout: fanout, model: model, cpu: cpu, patterns: [pattern], seed: seed)[0]
+        try run(nodes: nodes, fanout: fanout, model: model, cpu: cpu, faults: [], fraction: 0, seed: seed, patterns: [pattern]).rerouting[0]
     }
 
-    /// As ``reroute(nodes:fanout:model:cpu:pattern:seed:)`` for each of `patterns`, from one bootstrap: each
-    /// pattern runs on its own copy of the launched cluster, side by side (``Scenarios``).
-    public static func reroute(
-        nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, patterns: [Pattern], seed: UInt64 = 1
-    ) throws -> [RerouteOutcome] {
-        var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, ticks: true, seed: seed)
-        cluster.run(goal: .wired)
-        guard let wired = cluster.wired else {
-            return patterns.map { _ in RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits) }
-        }
-        cluster.launch(at: wired)
-        cluster.run(until: wired + .milliseconds(100))
+    /// Rerouting on a copy of the `wired` cluster (its agents ticking, their heartbeat detectors not armed: no
+    /// launch): a tenth of a second on, degree − 1 agents of `pattern` are killed; three seconds later (the
+    /// connection-close detectors' refused redials at once, the other ends' relink window of 2 s) every
+    /// surviving node reports to the controller, which is given up to two seconds to have them all.
+    static func reroute(from wired: SimulatedCluster, pattern: Pattern) throws -> RerouteOutcome {
+        var cluster = wired
+        cluster.run(until: cluster.wired! + .milliseconds(100))
         let degree = try BinomialGraph(nodeCount: cluster.rankCount).degree
-        let launched = cluster
-        return try Scenarios.run(patterns) { pattern in
-            var cluster = launched
-            var victims: [Int]
-            switch pattern {
-            case .random:
-                victims = cluster.randomRanks(degree - 1)
-            case .neighbours:
-                let center = cluster.randomRanks(1)[0]
-                var neighbours = try LocalRouter(rank: center, tree: cluster.tree).neighbors().filter { $0 != 0 }
-                // Shuffle (Fisher-Yates, seeded), keep the first degree − 1.
-                for index in neighbours.indices.reversed() where index > 0 {
-                    neighbours.swapAt(index, Int(cluster.random.next() % UInt64(index + 1)))
-                }
-                victims = Array(neighbours.prefix(degree - 1))
+        var victims: [Int]
+        switch pattern {
+        case .random:
+            victims = cluster.randomRanks(degree - 1)
+        case .neighbours:
+            let center = cluster.randomRanks(1)[0]
+            var neighbours = try LocalRouter(rank: center, tree: cluster.tree).neighbors().filter { $0 != 0 }
+            // Shuffle (Fisher-Yates, seeded), keep the first degree − 1.
+            for index in neighbours.indices.reversed() where index > 0 {
+                neighbours.swapAt(index, Int(cluster.random.next() % UInt64(index + 1)))
             }
-            for rank in victims { cluster.kill(rank) }
-            // Detection: refused redials at once, the other ends after the relink window (2 s).
-            cluster.run(until: cluster.now + .seconds(3))
-            let reportAt = cluster.now
-            let survivors = (1..<cluster.rankCount).filter { cluster.health[$0] == .up }
-            for rank in survivors {
-                cluster.schedule(.event(.taskExited(task: rank - 1, status: 0, message: "")), at: rank, time: reportAt)
-            }
-            cluster.run(until: reportAt + .seconds(2))
-            let unreached = survivors.filter { !cluster.reports.contains($0) }
-            return RerouteOutcome(
-                failed: victims.count, survivors: survivors.count, reached: survivors.count - unreached.count, unreached: unreached,
-                exits: cluster.exits)
+            victims = Array(neighbours.prefix(degree - 1))
         }
+        for rank in victims { cluster.kill(rank) }
+        // Detection: refused redials at once, the other ends after the relink window (2 s).
+        cluster.run(until: cluster.now + .seconds(3))
+        let reportAt = cluster.now
+        let survivors = (1..<cluster.rankCount).filter { cluster.health[$0] == .up }
+        for rank in survivors {
+            cluster.schedule(.event(.taskExited(task: rank - 1, status: 0, message: "")), at: rank, time: reportAt)
+        }
+        cluster.run(until: reportAt + .seconds(2), goal: .reports(survivors.count))
+        let unreached = survivors.filter { !cluster.reports.contains($0) }
+        return RerouteOutcome(
+            failed: victims.count, survivors: survivors.count, reached: survivors.count - unreached.count, unreached: unreached,
+            exits: cluster.exits)
     }
 }

@@ -9,19 +9,19 @@ extension SimulatedCluster {
         guard let router = try? LocalRouter(rank: victim, tree: tree) else { return "rank \(victim): out of range" }
         let watchers = router.neighbors().filter { HeartbeatWatchSet.watches($0, victim, tree: tree, rankCount: rankCount) }
         let seen = watchers.map { watcher -> String in
-            let machine = machines[watcher]
+            let machine = machine(watcher)
             let verdict = machine?.failures[victim] != nil ? "declared it"
                 : machine?.watchedPeers.contains(victim) == true ? "still watching" : "not watching"
             return "\(watcher) (\(health[watcher]), \(verdict))"
         }
         var stuck: [String] = []
         for rank in machines.indices where health[rank] == .up {
-            guard let held = machines[rank]?.reportsVia else { continue }
+            guard let held = machine(rank)?.reportsVia else { continue }
             for (hop, reports) in held.sorted(by: { $0.key < $1.key }) {
                 let about = reports.contains { if case .failureReport(let report) = $0 { Int(report.failed) == victim } else { false } }
                 guard about else { continue }
-                let watched = machines[rank]?.watchedPeers.contains(hop) == true ? "watched" : "not watched"
-                let knownFailed = machines[rank]?.failures[hop] != nil ? ", known failed" : ""
+                let watched = machine(rank)?.watchedPeers.contains(hop) == true ? "watched" : "not watched"
+                let knownFailed = machine(rank)?.failures[hop] != nil ? ", known failed" : ""
                 stuck.append("relay \(rank) → hop \(hop) (\(health[hop]), \(watched) by the relay\(knownFailed))")
             }
         }

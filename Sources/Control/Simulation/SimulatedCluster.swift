@@ -16,14 +16,23 @@ struct SimulatedCluster {
     enum Arrival {
         /// The node's agent process is running (its parent started it).
         case live
+        /// A link to `peer` is up (the commonest event: both ends of every binomial-graph link; not boxed).
+        case linkUp(peer: Int)
         /// An event for the agent's machine (a link up or down, a failed dial, a frame decoded by `deliver`).
         /// Boxed: an event is hundreds of bytes (its largest cases), copied several times on its way through
         /// the queue's slots, where a box is a pointer.
         indirect case event(AgentEvent)
         /// A frame from a neighbour.
-        case frame(Frame, from: Int)
+        case frame(Delivery)
         /// The shell's periodic tick.
         case tick
+    }
+
+    /// A frame and the rank it comes from: one struct, not a tuple payload, which was copied through the
+    /// runtime's generic tuple witness (2 % of the time) each time the arrival was matched.
+    struct Delivery {
+        var frame: Frame
+        var from: Int
     }
 
     /// A queue entry: small, so that moving millions stays cheap; the arrival waits in `slots`. The time is
@@ -60,9 +69,12 @@ struct SimulatedCluster {
     let tickInterval: Duration?
     /// Each agent's staging window (chunks in flight per child).
     let stagingWindow: Int
-    var machines: [AgentMachine?]
-    /// Whether each rank's machine is built: tested instead of `machines[rank] != nil`, which copied the
-    /// whole machine (every field retained) on each event.
+    /// Each rank's machine, stored without an optional so that `machines[rank].handle` runs in place in the
+    /// array's storage (a force-unwrapped optional element was moved out and back, hundreds of bytes, and its
+    /// tag tested through an outlined call on every event). Ranks not built yet hold a copy of a stand-in
+    /// (the controller's machine before its start, sharing its storage): read them through ``machine(_:)``.
+    var machines: [AgentMachine]
+    /// Whether each rank's machine is built.
     var built: [Bool]
     var health: [Health]
     var freeAt: [Duration]
@@ -132,8 +144,9 @@ struct SimulatedCluster {
         tickInterval = ticks || heartbeat != nil
             ? AgentHost.tickInterval(heartbeatMilliseconds: heartbeat.map { Int($0.milliseconds) } ?? 0) : nil
         let ranks = nodes + 1
+        rankCount = ranks
         tree = try BootTree(kind: .tree(arity: fanout), nodeCount: ranks)
-        machines = Array(repeating: nil, count: ranks)
+        machines = []
         built = Array(repeating: false, count: ranks)
         health = Array(repeating: .up, count: ranks)
         freeAt = Array(repeating: .zero, count: ranks)
@@ -168,13 +181,18 @@ struct SimulatedCluster {
         var started = Array(repeating: false, count: processRoots.count)
         started[0] = true  // the front-end's, with the controller alone
         processStarted = started
+        machines = Array(repeating: try AgentMachine(configuration: configuration(0)), count: ranks)
         schedule(.live, at: 0, time: .zero)
     }
+
+    /// `rank`'s machine once built.
+    func machine(_ rank: Int) -> AgentMachine? { built[rank] ? machines[rank] : nil }
 
     /// Whether two ranks' agents share a process.
     func sameProcess(_ a: Int, _ b: Int) -> Bool { processOf[a] == processOf[b] }
 
-    var rankCount: Int { machines.count }
+    /// Ranks: the controller and the nodes.
+    let rankCount: Int
 
     func endpoint(_ rank: Int) -> AgentEndpoint {
         AgentEndpoint(rank: rank, host: "node\(rank)", port: 7000, pid: Int32(rank + 1))
@@ -211,6 +229,8 @@ struct SimulatedCluster {
         case declared
         /// The controller has every node's staging report.
         case staged
+        /// The controller has this many nodes' task-exit reports.
+        case reports(Int)
     }
 
     /// Runs events until `goal` is met or nothing is left before `deadline`.
@@ -231,6 +251,7 @@ struct SimulatedCluster {
         case .wired: return wired != nil
         case .declared: return declaredVictims >= victims.count
         case .staged: return stagedReports >= rankCount - 1
+        case .reports(let count): return reports.count >= count
         }
     }
 
@@ -296,7 +317,6 @@ struct SimulatedCluster {
         self.now = now
         let started = now
         var event: AgentEvent = .tick
-        var incoming: (frame: Frame, peer: Int)?
         switch arrival {
         case .live:
             let configuration = configuration(rank)
@@ -323,26 +343,28 @@ struct SimulatedCluster {
                 schedule(.tick, at: rank, time: now + tickInterval * (Double(random.next() % 1000) / 1000))
             }
             event = .start
-        case .event(let agentEvent):
-            if case .linkUp(let peer) = agentEvent, !sameProcess(rank, peer) {
+        case .linkUp(let peer):
+            if !sameProcess(rank, peer) {
                 now += cpuTime(model.frameCPU * 2)  // the handshake frames this end received
                 trunkFrameEnds += 2
             }
+            event = .linkUp(rank: peer)
+        case .event(let agentEvent):
             event = agentEvent
-        case .frame(let frame, let peer):
-            if sameProcess(rank, peer) {
+        case .frame(let delivery):
+            let frame = delivery.frame
+            if sameProcess(rank, delivery.from) {
                 now += cpuTime(model.localMessageCPU)
                 localMessageEnds += 1
             } else {
                 now = now.adding(cpuTime(model.frameCPU))
                 trunkFrameEnds += 1
             }
-            let size = wireSize(frame)
+            let size = Self.wireSize(frame, scale: staging?.scale ?? 1)
             framesIn[rank] += 1
             bytesIn[rank] += size
             if frame.kind == .ping || frame.kind == .pong { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
             if frame.kind == .fileChunk, let hashing = staging?.hashTime(frame) { now += cpuTime(hashing) }  // the chunk's SHA-256 check
-            incoming = (frame, peer)  // decoded below, its CPU measured with the machine's
         case .tick:
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
@@ -353,16 +375,24 @@ struct SimulatedCluster {
         // the time). The frames leave once all are encoded.
         // In place: a copy of the machine would retain its every field, and make its collections copy on write.
         var lap = CPULap(cpu)
-        var handled: [AgentDirective]?
-        if let incoming, let message = try? MessageCodec.message(from: incoming.frame) {
-            handled = machines[rank]!.handle(.message(message, from: incoming.peer), now: now)
-        } else if incoming == nil {
-            handled = machines[rank]!.handle(event, now: now)
-        }
-        guard let directives = handled else {
-            now += cpuTime(lap.next())
-            exits.append("rank \(rank): undecodable frame from \(incoming?.peer ?? -1)")
-            return
+        let directives: [AgentDirective]
+        if case .frame(let delivery) = arrival {
+            // Decoded here, its CPU measured with the machine's.
+            let peer = delivery.from
+            guard let message = try? MessageCodec.message(from: delivery.frame) else {
+                now += cpuTime(lap.next())
+                exits.append("rank \(rank): undecodable frame from \(peer)")
+                return
+            }
+            if case .ping(let heartbeat) = message {
+                // The shell answers a ping itself, straight from the connection's reader (`TrunkHandler`,
+                // `LocalLink`): the agent's machine never sees it, and a busy agent loop still answers.
+                directives = [.send(.pong(heartbeat), to: peer)]
+            } else {
+                directives = machines[rank].handle(.message(message, from: peer), now: now)
+            }
+        } else {
+            directives = machines[rank].handle(event, now: now)
         }
         // Into the kept buffer: an array allocated and freed per event otherwise.
         var frames = encoded
@@ -406,30 +436,30 @@ struct SimulatedCluster {
         case .dial(let peer, _, _):
             switch health[peer] {
             case .up where built[peer] && sameProcess(rank, peer):
-                schedule(.event(.linkUp(rank: rank)), at: peer, time: now)
-                schedule(.event(.linkUp(rank: peer)), at: rank, time: now)
+                schedule(.linkUp(peer: rank), at: peer, time: now)
+                schedule(.linkUp(peer: peer), at: rank, time: now)
             case .up where built[peer]:
                 // A new trunk costs TCP's and the handshake's trips; a link on an existing one, an open and its ack.
                 let pair = Int(min(processOf[rank], processOf[peer])) * processRoots.count + Int(max(processOf[rank], processOf[peer]))
                 let trips = model.agentsPerProcess > 1 && !trunks.insert(pair).inserted ? 1 : model.acceptTrips
-                schedule(.event(.linkUp(rank: rank)), at: peer, time: now + model.linkLatency * trips)
-                schedule(.event(.linkUp(rank: peer)), at: rank, time: now + model.linkLatency * (trips + 1))
+                schedule(.linkUp(peer: rank), at: peer, time: now + model.linkLatency * trips)
+                schedule(.linkUp(peer: peer), at: rank, time: now + model.linkLatency * (trips + 1))
             case .hung:
-                let window = machines[rank]?.configuration.handshakeWindow ?? .seconds(10)
+                let window = built[rank] ? machines[rank].configuration.handshakeWindow : .seconds(10)
                 schedule(.event(.dialFailed(rank: peer, detail: "handshake timed out")), at: rank, time: now + window)
             default:
                 schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now + model.linkLatency * 2)
             }
         case .send(_, let peer):
             guard let frame = encoded else { break }
-            let size = wireSize(frame)
+            let size = Self.wireSize(frame, scale: staging?.scale ?? 1)
             frames += 1
             bytes += size
             if sameProcess(rank, peer) {
                 // Handed over in memory: no socket, no MAC, no wire.
                 now += cpuTime(model.localMessageCPU)
                 localMessageEnds += 1
-                schedule(.frame(frame, from: rank), at: peer, time: now)
+                schedule(.frame(Delivery(frame: frame, from: rank)), at: peer, time: now)
                 break
             }
             now = now.adding(cpuTime(model.frameCPU))
@@ -442,7 +472,7 @@ struct SimulatedCluster {
                 sent = max(now, egressFreeAt[rank]).adding(transfer)
                 egressFreeAt[rank] = sent
             }
-            schedule(.frame(frame, from: rank), at: peer, time: sent.adding(model.linkLatency))
+            schedule(.frame(Delivery(frame: frame, from: rank)), at: peer, time: sent.adding(model.linkLatency))
         case .closeLink(let peer):
             schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
         case .bootstrapped:
@@ -469,9 +499,10 @@ struct SimulatedCluster {
 
     /// Bytes of `frame` on the wire, header and MAC included; a file chunk of a scaled staging run counts
     /// the bytes its stand-in data stands for (``SimulatedStaging/scale``).
-    func wireSize(_ frame: Frame) -> Int {
+    /// (Static: a method on the cluster copied the whole struct, 800 bytes, on every call.)
+    static func wireSize(_ frame: Frame, scale: Int) -> Int {
         let size = FrameHeader.byteCount + frame.payload.readableBytes + FrameMAC.byteCount
-        guard frame.kind == .fileChunk, let scale = staging?.scale, scale > 1 else { return size }
+        guard frame.kind == .fileChunk, scale > 1 else { return size }
         return size + (frame.payload.readableBytes - FileChunk.authenticatedPrefixLength) * (scale - 1)
     }
 
@@ -480,7 +511,7 @@ struct SimulatedCluster {
         guard health[rank] == .up else { return }
         health[rank] = .killed
         victims.insert(rank)
-        for peer in machines[rank]?.links ?? [] {
+        for peer in built[rank] ? machines[rank].links : [] {
             schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
         }
         if let parent = tree.parent(of: rank) {

@@ -6,7 +6,7 @@ import Wire
 ///
 /// The machines stage a stand-in of one SHA-256 block (64 bytes) per modelled chunk — their windows, acks,
 /// feeders, checksums and commits run unchanged, and their frames are really encoded and decoded — while the
-/// cluster charges each stand-in byte as ``scale`` bytes: on the wire (``SimulatedCluster/wireSize(_:)``), in
+/// cluster charges each stand-in byte as ``scale`` bytes: on the wire (``SimulatedCluster/wireSize(_:scale:)``), in
 /// a receiver's SHA-256 check (``hashTime(_:)``) and on the disks. Hashing a real gigabyte per node would take
 /// the simulation days at 100,000 nodes.
 struct SimulatedStaging {

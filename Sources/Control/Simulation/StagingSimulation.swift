@@ -83,7 +83,7 @@ public enum StagingSimulation {
         let result = cluster.staging!
         let nodesOnly = Array(1..<cluster.rankCount)
         let committed = nodesOnly.compactMap { result.committed[$0] }
-        let complete = nodesOnly.filter { cluster.machines[$0]?.staging.received(file.offer.transferID) == file.offer.size }.count
+        let complete = nodesOnly.filter { cluster.machine($0)?.staging.received(file.offer.transferID) == file.offer.size }.count
         let failed = result.reports.filter { $0.value.outcome == .failed }.keys.sorted().map { "node \($0)" }
         return Outcome(
             wired: wired, staged: committed.count == nodes ? committed.max().map { $0 - wired } : nil,
