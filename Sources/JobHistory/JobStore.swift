@@ -111,7 +111,7 @@ public final class JobStore: Sendable {
     /// Records a new job, then prunes old history.
     public func begin(_ job: JobSummary, now: Date = Date()) throws(JobStoreError) {
         try write { db in
-            try job.insert(db)
+            try Self.insert([job], db)
             try Self.prune(db, retention: self.retention, now: now)
         }
     }
@@ -160,7 +160,24 @@ public final class JobStore: Sendable {
     /// Deletes the job's rows of `Row`'s table and inserts `rows`.
     static func replace<Row: PersistableRecord>(_: Row.Type, with rows: [Row], job id: String, _ db: Database) throws {
         try Row.filter(Column("jobID") == id).deleteAll(db)
-        for row in rows { try row.insert(db) }
+        try insert(rows, db)
+    }
+
+    /// Inserts `rows` (of one table, every row the same columns) with one statement built from their own
+    /// columns (`encode(to:)`). GRDB's `insert` first reads the table's primary key from the schema, a few
+    /// PRAGMA queries per table on every new connection, so in every `vhpc run`: ~1 ms of its CPU here.
+    static func insert<Row: PersistableRecord>(_ rows: [Row], _ db: Database) throws {
+        guard let first = rows.first else { return }
+        let columns = try first.databaseDictionary.keys.sorted()
+        let statement = try db.makeStatement(sql: """
+            INSERT INTO \(Row.databaseTableName.quotedDatabaseIdentifier) \
+            (\(columns.map(\.quotedDatabaseIdentifier).joined(separator: ", "))) \
+            VALUES (\(databaseQuestionMarks(count: columns.count)))
+            """)
+        for row in rows {
+            let values = try row.databaseDictionary
+            try statement.execute(arguments: StatementArguments(columns.map { values[$0] ?? .null }))
+        }
     }
 
     /// Replaces the job's VMs.
