@@ -23,11 +23,11 @@ public struct SrunVersionCache: Sendable {
     /// (remembered when it answers).
     public func version(of srun: String, probe: (String) -> SrunCommand.Version? = SrunCommand.installedVersion) -> SrunCommand.Version? {
         guard let identity = Self.identity(of: srun) else { return probe(srun) }
-        if let text = try? String(contentsOfFile: file, encoding: .utf8), let known = Self.entry(text, identity: identity) {
+        if let line = CacheLine(file: file).read(), let known = Self.entry(line + "\n", identity: identity) {
             return known
         }
         guard let version = probe(srun) else { return nil }
-        store(Self.line(identity: identity, version: version))
+        CacheLine(file: file).write(String(Self.line(identity: identity, version: version).dropLast()))
         return version
     }
 
@@ -51,12 +51,5 @@ public struct SrunVersionCache: Sendable {
         let parts = line[..<space].split(separator: ".")
         guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
         return SrunCommand.Version(major: major, minor: minor)
-    }
-
-    private func store(_ line: String) {
-        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return }
-        let temporary = file + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(line.utf8), attributes: [.posixPermissions: 0o644]) else { return }
-        if rename(temporary, file) != 0 { unlink(temporary) }
     }
 }

@@ -3,6 +3,7 @@ import Control
 import Foundation
 import HostProcess
 import Launch
+import VSE
 
 /// Validated `vhpc run` arguments: one clear error line for each kind of bad input.
 struct RunPlan {
@@ -158,10 +159,13 @@ extension RunPlan {
     }
 
     /// This machine's own name may resolve to loopback: advertise the address on the route to the first node
-    /// (its `NodeAddr`, else its name).
-    static func slurmFrontendAddress(hosts: [String]) throws -> String {
+    /// (its `NodeAddr`, remembered for the allocation, else its name).
+    static func slurmFrontendAddress(hosts: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         guard let first = hosts.first else { throw CLIErrors.fail("the Slurm allocation has no nodes") }
-        let target = SlurmNodeAddress.lookup(first) ?? first
+        let cache = StateDirectory.resolve(environment: environment).root + "/cache"
+        let found = environment["SLURM_JOB_ID"].map { SlurmNodeAddress.lookup(first, jobID: $0, cacheDirectory: cache) }
+            ?? SlurmNodeAddress.lookup(first)
+        let target = found ?? first
         guard let address = SSHHostResolver.localAddress(towards: target) else {
             throw CLIErrors.fail("cannot find an address of this machine that reaches node \(first) (\(target)); give one with --frontend-address")
         }

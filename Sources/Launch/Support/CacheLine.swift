@@ -1,0 +1,26 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One small cache file under `$VHPC_HOME/cache` holding one line: read whole, replaced whole (written to a
+/// temporary file renamed into place, so a reader never sees half a line). What the line means, and when it
+/// is stale, is its user's ( ``SrunVersionCache``, ``SlurmNodeAddress`` ).
+struct CacheLine: Sendable {
+    let file: String
+
+    /// The line without its newline; nil when the file is missing, unreadable or not one whole line.
+    func read() -> Substring? {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8), text.hasSuffix("\n") else { return nil }
+        return text.dropLast()
+    }
+
+    /// Replaces the file's line (best effort: a cache that cannot be written is only slower next time).
+    func write(_ line: String) {
+        let directory = (file as NSString).deletingLastPathComponent
+        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return }
+        let temporary = file + ".\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data((line + "\n").utf8), attributes: [.posixPermissions: 0o644]) else { return }
+        if rename(temporary, file) != 0 { unlink(temporary) }
+    }
+}
