@@ -14,22 +14,24 @@ import Wire
     final class Agent: @unchecked Sendable {
         let rank: Int
         let input: AgentInput
+        let continuation: Events.Continuation
         var iterator: Events.AsyncIterator
 
         init(rank: Int, hub: LinkHub) {
             self.rank = rank
-            let (events, input) = Events.makeStream()
-            self.input = input
+            let (events, continuation) = Events.makeStream()
+            self.continuation = continuation
+            input = AgentInput(continuation)
             iterator = events.makeAsyncIterator()
             hub.register(rank: rank, input: input)
         }
 
         /// The next event, or nil if none comes within five seconds.
         func next() async -> AgentRuntime.ShellEvent? {
-            let input = self.input
+            let continuation = self.continuation
             let timer = Task {
                 try await Task.sleep(for: .seconds(5))
-                input.finish()
+                continuation.finish()
             }
             defer { timer.cancel() }
             return await iterator.next()
@@ -96,7 +98,7 @@ import Wire
         #expect(ackTwo == .ack(Ack(of: .launch, id: 6)) && ackTwoFrom == 3)
 
         // Finishing one link closes it on both sides and leaves the other open.
-        try await oneSide.writer.finish().get()
+        try await oneSide.writer.finish()?.get()
         let threeClosed = try await three.closed()
         #expect(threeClosed.peer == 1 && threeClosed.id == threeSide.id)
         let oneClosed = try await one.closed()
@@ -195,7 +197,7 @@ import Wire
         let a = try await Self.hub(identity: 1, hosting: [1, 2])
         defer { a.shutdown() }
         let (one, two) = (Agent(rank: 1, hub: a), Agent(rank: 2, hub: a))
-        one.input.finish()
+        one.continuation.finish()
         await #expect(throws: LinkError.self) {
             try await a.dial(from: 1, to: 2, host: "127.0.0.1", port: a.port, input: one.input, timeout: .seconds(5))
         }

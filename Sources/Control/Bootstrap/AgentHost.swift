@@ -112,7 +112,9 @@ public struct AgentHost: Sendable {
 
         // Which agents share a process (and so its PMIx server); only worked out when processes are packed.
         let agentProcesses = config.agentsPerProcess > 1 ? ChunkPlan.processes(tree: tree, agentsPerProcess: config.agentsPerProcess) : []
-        var runtimes: [Int: AgentRuntime] = [:]
+        // One loop runs every hosted agent (see AgentRuntime).
+        let runtime = AgentRuntime(hub: hub)
+        var agents: [Int: AgentRuntime.Agent] = [:]
         let adaptiveDetector = !Self.fixedDetector
         for rank in plan.hosted {
             let parentRank = tree.parent(of: rank) ?? 0
@@ -136,10 +138,10 @@ public struct AgentHost: Sendable {
                 staging: nodeDirectory.map { StagingFiles(role: .node(directory: $0(rank), jobID: config.jobID), durable: config.stagingDurable) },
                 corruptChunkOffset: Self.corruptChunkOffset(rank: rank))
             runtimeEnvironment.agentProcesses = agentProcesses
-            runtimes[rank] = AgentRuntime(configuration: machine, hub: hub, environment: runtimeEnvironment)
+            agents[rank] = runtime.add(configuration: machine, environment: runtimeEnvironment)
         }
 
-        stepReady?()  // registered (AgentRuntime.init): children may dial now
+        stepReady?()  // registered (AgentRuntime.add): children may dial now
         let failures = try await withThrowingTaskGroup(of: Bool?.self) { group in
             if let reporting {
                 group.addTask {
@@ -151,28 +153,25 @@ public struct AgentHost: Sendable {
                 let roots = childGroup.map { ChunkRoot(rank: $0, parent: endpoints[tree.parent(of: $0)!]!) }
                 let childConfig = config.forChild(roots: roots)
                 let host = config.host(ofRank: childGroup[0])
-                let parents = childGroup.map { (rank: $0, runtime: runtimes[tree.parent(of: $0)!]!) }
+                let parents = childGroup.map { (rank: $0, parent: agents[tree.parent(of: $0)!]!) }
                 group.addTask {
                     await Self.spawnAndWatch(parents, host: host, configuration: childConfig, spawner: spawner)
                     return nil
                 }
             }
-            for rank in plan.hosted {
-                let runtime = runtimes[rank]!
-                group.addTask {
-                    let outcome = try await runtime.run()
-                    if outcome.failed {
-                        logger.warning("agent \(rank) exiting: \(outcome.reason)")
-                    }
-                    return outcome.failed ? true : false
+            group.addTask {
+                var failed = false
+                for (rank, outcome) in try await runtime.run().sorted(by: { $0.key < $1.key }) where outcome.failed {
+                    logger.warning("agent \(rank) exiting: \(outcome.reason)")
+                    failed = true
                 }
+                return failed
             }
-            var finished = 0
             var failed = false
-            while finished < plan.hosted.count, let result = try await group.next() {
-                guard let agentFailed = result else { continue }  // a child process ended, or the report to the rendezvous
-                finished += 1
-                failed = failed || agentFailed
+            while let result = try await group.next() {
+                guard let agentsFailed = result else { continue }  // a child process ended, or the report to the rendezvous
+                failed = agentsFailed
+                break
             }
             group.cancelAll()
             return failed
@@ -195,19 +194,19 @@ public struct AgentHost: Sendable {
     /// Starts the child process hosting `roots` and tells each root's parent agent when it fails to start or
     /// exits.
     static func spawnAndWatch(
-        _ roots: [(rank: Int, runtime: AgentRuntime)], host: String, configuration: AgentProcessConfiguration,
+        _ roots: [(rank: Int, parent: AgentRuntime.Agent)], host: String, configuration: AgentProcessConfiguration,
         spawner: any AgentSpawner
     ) async {
         let child: SpawnedAgent
         do {
             child = try await spawner.spawnAgent(host: host, configuration: configuration)
         } catch {
-            for root in roots { root.runtime.send(.spawnFailed(rank: root.rank, detail: "\(error)")) }
+            for root in roots { root.parent.send(.spawnFailed(rank: root.rank, detail: "\(error)")) }
             return
         }
         let status = await child.waitForExit()
         if status >= 0 {
-            for root in roots { root.runtime.send(.childExited(rank: root.rank, status: status)) }
+            for root in roots { root.parent.send(.childExited(rank: root.rank, status: status)) }
         }
     }
 }

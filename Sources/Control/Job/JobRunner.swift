@@ -66,16 +66,20 @@ public struct JobRunner: Sendable {
             heartbeatPeriod: options.heartbeat, heartbeatTimeout: options.heartbeatTimeout, parent: nil)
         controller.adaptiveDetector = !AgentHost.fixedDetector
         controller.fullAddressTable = options.fullAddressTable
-        let runtime = AgentRuntime(
-            configuration: controller, hub: hub,
+        // Everything that happens to the job reaches its machine through this stream, in order.
+        let (inputs, input) = AsyncStream.makeStream(of: JobMachine.Event.self)
+        let agents = AgentRuntime(hub: hub)
+        let runtime = agents.add(
+            configuration: controller,
             environment: .init(
                 group: group, jobID: options.jobID, secret: secret,
                 tickInterval: AgentHost.tickInterval(heartbeatMilliseconds: heartbeatMS), backend: nil,
                 nodeCount: options.nodeCount, host: me.host, logger: logger,
                 staging: StagingFiles(role: .source(Dictionary(
-                    options.staging.map { ($0.offer.transferID, $0.source) }, uniquingKeysWith: { first, _ in first })))))
-        // Everything that happens to the job reaches its machine through this stream, in order.
-        let (inputs, input) = AsyncStream.makeStream(of: JobMachine.Event.self)
+                    options.staging.map { ($0.offer.transferID, $0.source) }, uniquingKeysWith: { first, _ in first })))),
+            observe: { directive in
+                if let event = JobMachine.Event(directive) { input.yield(event) }
+            })
         var machine = JobMachine(configuration: JobMachine.Configuration(options), now: started)
         input.yield(.start)
         ready(Interrupter { signal in input.yield(.interrupt(signal: signal)) })
@@ -167,9 +171,7 @@ public struct JobRunner: Sendable {
             group.addTask {
                 // However the controller ends, the job's loop ends with it (after what it reported).
                 defer { input.finish() }
-                _ = try await runtime.run(observe: { directive in
-                    if let event = JobMachine.Event(directive) { input.yield(event) }
-                })
+                _ = try await agents.run()
                 return nil
             }
             // The job's loop, the machine's one owner; its deadlines are a task sleeping until the next one.
@@ -213,7 +215,7 @@ public struct JobRunner: Sendable {
     }
 
     /// Where the front-end's stdin goes once tasks run: each chunk (and the end of stream) to every route.
-    private func stdinSink(_ routes: [JobMachine.StdinRoute], runtime: AgentRuntime) -> @Sendable ([UInt8], Bool) -> Void {
+    private func stdinSink(_ routes: [JobMachine.StdinRoute], runtime: AgentRuntime.Agent) -> @Sendable ([UInt8], Bool) -> Void {
         let sequence = NIOLockedValueBox<UInt64>(0)
         return { bytes, endOfStream in
             let number = sequence.withLockedValue { value -> UInt64 in

@@ -138,14 +138,7 @@ public final class LinkHub: Sendable {
     /// Opens a link from hosted agent `local` to agent `remote` at `host:port`. On success `input` has been
     /// given `.opened`; throws if the peer is not there or does not answer within `timeout`.
     func dial(from local: Int, to remote: Int, host: String, port: Int, input: AgentInput, timeout: Duration) async throws {
-        if hosted.contains(remote) {
-            try openLocal(from: local, to: remote, input: input, at: self)
-            return
-        }
-        if let peer = sameProcessPeer(hosting: remote, port: port) {
-            try openLocal(from: local, to: remote, input: input, at: peer)
-            return
-        }
+        if try dialInProcess(from: local, to: remote, port: port, input: input) { return }
         // A trunk that closed just before the open may still be in the table: one fresh attempt.
         for attempt in 0..<2 {
             let trunk = try await self.trunk(host: host, port: port, timeout: timeout).get()
@@ -160,12 +153,27 @@ public final class LinkHub: Sendable {
         }
     }
 
+    /// Opens the link from hosted agent `local` to agent `remote` at once if `remote` lives in this process (hosted
+    /// here, or by a listed peer hub listening on `port`): returns true then (`input` has been given `.opened`), or
+    /// throws if `remote` is not running. False: the link needs a connection (``dial(from:to:host:port:input:timeout:)``).
+    func dialInProcess(from local: Int, to remote: Int, port: Int, input: AgentInput) throws -> Bool {
+        if hosted.contains(remote) {
+            try openLocal(from: local, to: remote, input: input, at: self)
+            return true
+        }
+        if let peer = sameProcessPeer(hosting: remote, port: port) {
+            try openLocal(from: local, to: remote, input: input, at: peer)
+            return true
+        }
+        return false
+    }
+
     /// Opens an in-process link to agent `remote` of `hub` (this one or a listed peer).
     private func openLocal(from local: Int, to remote: Int, input: AgentInput, at hub: LinkHub) throws {
         guard let peerInput = hub.input(of: remote) else { throw LinkError.refused(rank: remote) }
         let dialer = LocalLink.Side(rank: local, id: Self.nextLinkID(), input: input)
         let acceptor = LocalLink.Side(rank: remote, id: Self.nextLinkID(), input: peerInput)
-        guard LocalLink(dialer, acceptor, eventLoop: group.next()).open() else { throw LinkError.refused(rank: remote) }
+        guard LocalLink(dialer, acceptor).open() else { throw LinkError.refused(rank: remote) }
     }
 
     private func trunk(host: String, port: Int, timeout: Duration) -> EventLoopFuture<Trunk> {

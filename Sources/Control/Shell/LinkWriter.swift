@@ -2,15 +2,39 @@ import NIOCore
 import Wire
 
 /// Where an agent's shell receives its events: link opened, message, link closed (and its own events).
-typealias AgentInput = AsyncStream<AgentRuntime.ShellEvent>.Continuation
+struct AgentInput: Sendable {
+    /// Whether the event was taken, or the agent reads no more events.
+    enum YieldResult { case enqueued, terminated }
+
+    private let deliver: @Sendable (AgentRuntime.ShellEvent) -> Bool
+
+    /// Events go to `deliver`, which returns false once the agent reads no more.
+    init(deliver: @escaping @Sendable (AgentRuntime.ShellEvent) -> Bool) {
+        self.deliver = deliver
+    }
+
+    /// Events go into an event stream (tests read one that way).
+    init(_ continuation: AsyncStream<AgentRuntime.ShellEvent>.Continuation) {
+        deliver = { event in
+            if case .terminated = continuation.yield(event) { return false }
+            return true
+        }
+    }
+
+    @discardableResult
+    func yield(_ event: AgentRuntime.ShellEvent) -> YieldResult {
+        deliver(event) ? .enqueued : .terminated
+    }
+}
 
 /// One end of a link between two agents: on a trunk to another process (``TrunkLinkEnd``) or inside this
 /// process (``LocalLink``).
 protocol LinkEnd: Sendable {
     /// Sends a message; messages keep their order.
     func send(_ message: Message)
-    /// Closes the link once what was written has gone out; the future completes then.
-    func finish() -> EventLoopFuture<Void>
+    /// Closes the link once what was written has gone out; the future completes then (nil: it has already,
+    /// nothing was left to write).
+    func finish() -> EventLoopFuture<Void>?
     /// Closes the link at once.
     func abort()
 }
@@ -25,9 +49,9 @@ struct LinkWriter: Sendable {
 
     /// Ends the link once what was written has gone out (the peer then closes its side, which closes ours);
     /// a peer that never does (hung, stopped, cut off) is closed on a second later. The future completes
-    /// when the written data has gone out (or the link is gone).
+    /// when the written data has gone out (or the link is gone); nil when nothing was left to write.
     @discardableResult
-    func finish() -> EventLoopFuture<Void> {
+    func finish() -> EventLoopFuture<Void>? {
         end.finish()
     }
 

@@ -217,7 +217,7 @@ struct TrunkLinkEnd: LinkEnd {
         channel.eventLoop.execute { handler.value.write(frame) }
     }
 
-    func finish() -> EventLoopFuture<Void> {
+    func finish() -> EventLoopFuture<Void>? {
         let flushed = channel.eventLoop.makePromise(of: Void.self)
         let handler = self.handler
         let link = self.link
