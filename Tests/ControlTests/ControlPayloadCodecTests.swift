@@ -11,6 +11,7 @@ import Wire
         .addressTable(endpoints: endpoints, failed: [7, 9]),
         .subtreeWired(count: 1023),
         .taskExited(node: 2, task: 5, status: -1, message: ""),
+        .taskExited(node: 2, task: 6, status: 0, message: "", output: OutputCounts(stdout: 7, stderr: 0)),
         .launchFailed(node: 4, message: "command not found: x"),
         .stageOffer(StagingOffer(transferID: 7, size: 1 << 30, sha256: String(repeating: "ab", count: 32), target: .job(index: 0, path: "in.dat"))),
         .stageResend(transferID: 7, offset: 1 << 20),

@@ -15,6 +15,7 @@ enum PayloadSeeds {
                 .addressTable(endpoints: endpoints, failed: [7]),
                 .subtreeWired(count: 3),
                 .taskExited(node: 2, task: 5, status: 1, message: "x"),
+                .taskExited(node: 2, task: 6, status: 0, message: "", output: OutputCounts(stdout: 3, stderr: 0)),
                 .launchFailed(node: 1, message: "command not found"),
                 .stageOffer(StagingOffer(transferID: 7, size: 1 << 20, sha256: String(repeating: "ab", count: 32), target: .job(index: 0, path: "in.dat"), mode: 0o640)),
                 .stageOffer(StagingOffer(transferID: 8, size: 9, sha256: "00", target: .image(imageID: "abc", artifact: "kernel", artifactCount: 3))),

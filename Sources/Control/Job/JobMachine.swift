@@ -81,8 +81,8 @@ public struct JobMachine: Sendable {
         /// Output of a task, in arrival order.
         case output(Wire.IOData)
         /// A task exited on node (agent rank) `node`; `message` says why it could not start, or why its
-        /// infrastructure failed (status 255), or is empty.
-        case taskExited(node: Int, task: Int, status: Int32, message: String)
+        /// infrastructure failed (status 255), or is empty. `output`: its streams end after that many chunks.
+        case taskExited(node: Int, task: Int, status: Int32, message: String, output: OutputCounts? = nil)
         /// Node (agent rank) `node` could not start its tasks.
         case launchFailed(node: Int, message: String)
         /// The user (or a broken output pipe) asked the job to stop.
@@ -102,8 +102,8 @@ public struct JobMachine: Sendable {
             case .stagingProgress(let id, let bytes): self = .stagingProgress(transferID: id, bytes: bytes)
             case .failure(let notice): self = .agentFailed(notice)
             case .output(let data): self = .output(data)
-            case .report(.taskExited(let node, let task, let status, let message)):
-                self = .taskExited(node: node, task: task, status: status, message: message)
+            case .report(.taskExited(let node, let task, let status, let message, let output)):
+                self = .taskExited(node: node, task: task, status: status, message: message, output: output)
             case .report(.launchFailed(let node, let message)): self = .launchFailed(node: node, message: message)
             default: return nil
             }
@@ -140,6 +140,13 @@ public struct JobMachine: Sendable {
     public let started: ContinuousClock.Instant
     private var tracker: JobTracker
     private var sequencer = OutputSequencer()
+    /// Streams whose length an exit report gave (``OutputCounts``), until that many chunks have been put in order.
+    private var streamChunks: [StreamKey: UInt64] = [:]
+
+    private struct StreamKey: Hashable, Sendable {
+        var task: UInt32
+        var stream: IOStream
+    }
     private var policy: JobPolicy
     private var staging: StagingTracker?
     private var stagingStarted: ContinuousClock.Instant?
@@ -205,7 +212,14 @@ public struct JobMachine: Sendable {
                     out.append(.report(.output(task: Int(chunk.task), stream: chunk.stream, data: chunk.data)))
                 }
             }
-        case .taskExited(let node, let task, let status, let message):
+            endStream(task: data.task, data.stream)
+        case .taskExited(let node, let task, let status, let message, let output):
+            if let output {
+                streamChunks[StreamKey(task: UInt32(truncatingIfNeeded: task), stream: .stdout)] = output.stdout
+                streamChunks[StreamKey(task: UInt32(truncatingIfNeeded: task), stream: .stderr)] = output.stderr
+                endStream(task: UInt32(truncatingIfNeeded: task), .stdout)
+                endStream(task: UInt32(truncatingIfNeeded: task), .stderr)
+            }
             taskExited(node: node, task: task, status: status, message: message, now: now, &out)
         case .launchFailed(let node, let message):
             out.append(.report(.launchFailed(node: node, message: message)))
@@ -298,6 +312,14 @@ public struct JobMachine: Sendable {
     }
 
     // MARK: Failures and exits
+
+    /// A stream whose length is known has ended once that many of its chunks are in order.
+    private mutating func endStream(task: UInt32, _ stream: IOStream) {
+        let key = StreamKey(task: task, stream: stream)
+        guard let chunks = streamChunks[key], sequencer.delivered(task: task, stream: stream) >= chunks else { return }
+        streamChunks[key] = nil
+        tracker.streamEnded(task: Int(task), isError: stream == .stderr)
+    }
 
     private mutating func agentFailed(_ notice: FailureNotice, now: ContinuousClock.Instant, _ out: inout [Action]) {
         out.append(.report(.failure(notice)))

@@ -12,8 +12,9 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case addressTable(endpoints: [AgentEndpoint], failed: [Int])
     /// Child → parent: this many agents of my subtree have all their BMG links up.
     case subtreeWired(count: Int)
-    /// Agent → controller: a task ended (`status` is the exit code or 128 + signal).
-    case taskExited(node: Int, task: Int, status: Int32, message: String)
+    /// Agent → controller: a task ended (`status` is the exit code or 128 + signal); `output`: its streams ended
+    /// after that many chunks each (they send no end-of-stream mark of their own), nil: they end on their own.
+    case taskExited(node: Int, task: Int, status: Int32, message: String, output: OutputCounts? = nil)
     /// Agent → controller: the tasks of a node could not start (e.g. command not found).
     case launchFailed(node: Int, message: String)
     /// Controller → every agent (flooded): a file to stage.

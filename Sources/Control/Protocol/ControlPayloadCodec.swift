@@ -34,12 +34,17 @@ extension ControlPayload {
         case .subtreeWired(let count):
             buffer.writeInteger(Tag.subtreeWired.rawValue)
             buffer.writeInteger(Int64(count))
-        case .taskExited(let node, let task, let status, let message):
+        case .taskExited(let node, let task, let status, let message, let output):
             buffer.writeInteger(Tag.taskExited.rawValue)
             buffer.writeInteger(Int64(node))
             buffer.writeInteger(Int64(task))
             buffer.writeInteger(status)
             buffer.writeWireString(message)
+            buffer.writeWireBool(output != nil)
+            if let output {
+                buffer.writeInteger(output.stdout)
+                buffer.writeInteger(output.stderr)
+            }
         case .launchFailed(let node, let message):
             buffer.writeInteger(Tag.launchFailed.rawValue)
             buffer.writeInteger(Int64(node))
@@ -125,8 +130,13 @@ extension ControlPayload {
         case .subtreeWired:
             payload = .subtreeWired(count: Int(try reader.integer("count", as: Int64.self)))
         case .taskExited:
-            payload = .taskExited(node: Int(try reader.integer("node", as: Int64.self)), task: Int(try reader.integer("task", as: Int64.self)),
-                                  status: try reader.integer("status"), message: try reader.string("message"))
+            let node = Int(try reader.integer("node", as: Int64.self))
+            let task = Int(try reader.integer("task", as: Int64.self))
+            let status: Int32 = try reader.integer("status")
+            let message = try reader.string("message")
+            let output = try reader.bool("output counts")
+                ? OutputCounts(stdout: try reader.integer("stdout chunks"), stderr: try reader.integer("stderr chunks")) : nil
+            payload = .taskExited(node: node, task: task, status: status, message: message, output: output)
         case .launchFailed:
             payload = .launchFailed(node: Int(try reader.integer("node", as: Int64.self)), message: try reader.string("message"))
         case .stageOffer:

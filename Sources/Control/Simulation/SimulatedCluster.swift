@@ -486,7 +486,7 @@ struct SimulatedCluster {
                 if victims.contains(notice.rank) { declaredVictims += 1 }
             }
         case .report(let payload):
-            if case .taskExited(let node, _, _, _) = payload { reports.insert(node) }
+            if case .taskExited(let node, _, _, _, _) = payload { reports.insert(node) }
         case .stagingIO(let io):
             performStagingIO(io, at: rank, now: now)
         case .stagingReport(let report):

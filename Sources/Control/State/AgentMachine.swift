@@ -102,6 +102,11 @@ public struct AgentMachine: Sendable {
     private var exitedChildren: Set<Int> = []
     private var flood = FloodFilter()
     private var sequences: [Int: [IOStream: UInt64]] = [:]
+    /// Tasks whose streams ended (how many chunks each carried; whether the end's mark is held here), until their
+    /// exit is reported with the counts.
+    private var streamEnds: [Int: [IOStream: (chunks: UInt64, held: Bool)]] = [:]
+    /// Tasks whose exit was reported: their end-of-stream marks go up on their own.
+    private var exitReported: Set<Int> = []
     private var launchID: UInt64 = 0
     /// Final reports (task exits and end-of-stream marks), re-sent whenever a failure may have eaten them.
     private var finalReports: [Message] = []
@@ -172,9 +177,7 @@ public struct AgentMachine: Sendable {
             }
         case .taskOutput(let task, let stream, let data, let eos): taskOutput(task, stream, data, eos, &out)
         case .taskExited(let task, let status, let message):
-            let report = ControlPayload.taskExited(node: rank, task: task, status: status, message: message).message
-            finalReports.append(report)
-            routeToController(report, &out)
+            taskExited(task, status, message, &out)
         case .launchFailed(let message):
             routeToController(ControlPayload.launchFailed(node: rank, message: message).message, &out)
         case .pmiFence(let epoch, let entries):
@@ -722,7 +725,22 @@ public struct AgentMachine: Sendable {
 
     // MARK: Output and routing
 
+    /// A task's output. Its end-of-stream marks are held for its exit report (``OutputCounts``), which a backend
+    /// sends after them; once an exit was reported (a PMI abort is reported before the process ends) they go up
+    /// on their own.
     private mutating func taskOutput(_ task: Int, _ stream: IOStream, _ data: ByteBuffer, _ eos: Bool, _ out: inout [AgentDirective]) {
+        let sequence = sequences[task, default: [:]][stream, default: 0]
+        if eos, !exitReported.contains(task) {
+            if data.readableBytes == 0 {
+                streamEnds[task, default: [:]][stream] = (sequence, held: true)
+                return
+            }
+            streamEnds[task, default: [:]][stream] = (sequence + 1, held: false)
+        }
+        sendOutput(task, stream, data, eos, &out)
+    }
+
+    private mutating func sendOutput(_ task: Int, _ stream: IOStream, _ data: ByteBuffer, _ eos: Bool, _ out: inout [AgentDirective]) {
         let sequence = sequences[task, default: [:]][stream, default: 0]
         sequences[task, default: [:]][stream] = sequence + 1
         let io = Wire.IOData(
@@ -730,6 +748,24 @@ public struct AgentMachine: Sendable {
             isEndOfStream: eos, data: data)
         if eos && data.readableBytes == 0 { finalReports.append(.ioData(io)) }
         routeToController(.ioData(io), &out)
+    }
+
+    /// Reports a task's exit, with how many chunks each of its streams carried when both have ended; a mark held
+    /// for a stream that has ended goes up on its own otherwise.
+    private mutating func taskExited(_ task: Int, _ status: Int32, _ message: String, _ out: inout [AgentDirective]) {
+        let ends = streamEnds.removeValue(forKey: task) ?? [:]
+        var output: OutputCounts?
+        if !exitReported.contains(task), let stdout = ends[.stdout], let stderr = ends[.stderr] {
+            output = OutputCounts(stdout: stdout.chunks, stderr: stderr.chunks)
+        } else {
+            for stream in [IOStream.stdout, .stderr] where ends[stream]?.held == true {
+                sendOutput(task, stream, ByteBuffer(), true, &out)
+            }
+        }
+        exitReported.insert(task)
+        let report = ControlPayload.taskExited(node: rank, task: task, status: status, message: message, output: output).message
+        finalReports.append(report)
+        routeToController(report, &out)
     }
 
     /// Routes a failure report toward the controller, remembering the hop it took (``reportsVia``).

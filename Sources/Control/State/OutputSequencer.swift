@@ -32,6 +32,11 @@ public struct OutputSequencer: Sendable {
         return ready
     }
 
+    /// How many chunks of `task`'s `stream` have been put in order.
+    public func delivered(task: UInt32, stream: IOStream) -> UInt64 {
+        next[Key(task: task, stream: stream)] ?? 0
+    }
+
     /// Chunks held back because an earlier one never came.
     public var heldCount: Int { held.values.reduce(0) { $0 + $1.count } }
 }
