@@ -95,7 +95,13 @@ public struct NodeTaskPlan: Sendable, Hashable {
 
     /// The environment of task `rank`: the agent's, the launch's, and the `VHPC_*` variables.
     public func environment(forTask rank: Int, base: [String: String]) -> [String: String] {
-        var result = base.merging(environment) { _, new in new }
+        environment(forTask: rank, launchEnvironment: base.merging(environment) { _, new in new })
+    }
+
+    /// The environment of task `rank` from `launchEnvironment` (a base with the launch's variables over it,
+    /// worked out once for all tasks): with the `VHPC_*` variables.
+    public func environment(forTask rank: Int, launchEnvironment: [String: String]) -> [String: String] {
+        var result = launchEnvironment
         result["VHPC_RANK"] = String(rank)
         result["VHPC_SIZE"] = String(size)
         result["VHPC_NODE"] = String(node)

@@ -21,6 +21,8 @@ public struct ProcessTaskBackend: TaskBackend {
     /// Time between SIGTERM and SIGKILL on terminate.
     public var killGrace: Duration
     let logger: Logger
+    /// The job's start, worked out once for every node hosted here.
+    private let starts = JobStartCache()
 
     public init(baseEnvironment: [String: String] = ProcessInfo.processInfo.environment, killGrace: Duration = .milliseconds(500), logger: Logger) {
         self.baseEnvironment = baseEnvironment
@@ -30,24 +32,14 @@ public struct ProcessTaskBackend: TaskBackend {
 
     public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         guard !plan.taskRanks.isEmpty else { return }
-        let base = plan.processBase(baseEnvironment)
-        let pathVariable = plan.environment["PATH"] ?? base["PATH"]
-        let directory: String
-        let executable: String
-        do throws(TaskStartFailure) {
-            directory = try plan.processDirectory(home: base["HOME"])
-            let name = ExecutableLookup.anchored(plan.executable, in: directory)
-            guard let found = ExecutableLookup.resolve(name, path: pathVariable) else {
-                throw TaskStartFailure.lookup(name, path: pathVariable, shownAs: plan.executable)
-            }
-            executable = found
-        } catch {
+        let start: JobStartCache.Start
+        switch starts.start(of: plan, nodeEnvironment: baseEnvironment) {
+        case .success(let found): start = found
+        case .failure(let error):
             Self.reportStartFailure(error, ranks: plan.taskRanks, report: report)
             return
         }
-        // Under --mpi auto the program's MPI library decides which servers its tasks get (servesPMIx(to:),
-        // servesPMI1(to:)).
-        let libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable, runningWith: base, plan.environment) : nil
+        let (directory, executable, libraries) = (start.directory, start.executable, start.libraries)
         let servesPMIx = libraries.map(plan.servesPMIx(to:)) ?? plan.usesPMIx
         let pmiWriters = PMIWriters()
         let pmi = (libraries.map(plan.servesPMI1(to:)) ?? plan.usesPMI) ? PMINodeShell(
@@ -136,8 +128,7 @@ public struct ProcessTaskBackend: TaskBackend {
                     for fd in [childStdin, outPipe.read, outPipe.write, errPipe.read, errPipe.write, stdinFD ?? -1] where fd >= 0 { close(fd) }
                     throw error
                 }
-                var environment = plan.environment(forTask: rank, base: base)
-                environment["PWD"] = directory
+                var environment = plan.environment(forTask: rank, launchEnvironment: start.environment)
                 if pmiPair != nil { environment.merge(plan.pmiEnvironment(forTask: rank, fd: 3)) { _, pmi in pmi } }
                 if let pmix = pmixEnvironments[rank] { environment.merge(pmix) { _, pmix in pmix } }
                 return Prepared(rank: rank, environment: environment, childStdin: childStdin, outPipe: outPipe, errPipe: errPipe,
