@@ -107,7 +107,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
         valueName: "FILE[:DEST]")) var stage: [String] = []
-    @Option(name: .customLong("stage-chunk-size"), help: .hidden) var stageChunkSize: Int = StagePlan.defaultChunkSize
+    // No default on the property: ArgumentParser describes an option's default value through `"\(value)"` and
+    // casts it to `CaseIterable & RawRepresentable`, three conformance scans of the binary for `Int` in every run.
+    @Option(name: .customLong("stage-chunk-size"), help: .hidden) var stageChunkSize: Int?
     @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]") var command: [String] = []
 
     func run() async throws {
@@ -195,6 +197,7 @@ struct RunCommand: AsyncParsableCommand {
         options.stdinTarget = stdinTarget
         options.policy.killWait = killWait.duration
         do { options.policy.timeLimit = try timeLimit.flatMap { try TimeLimit.parse($0) } } catch { throw CLIErrors.fail("\(error)") }
+        let stageChunkSize = self.stageChunkSize ?? StagePlan.defaultChunkSize
         guard stageChunkSize >= 4096, stageChunkSize <= 1 << 20 else { throw CLIErrors.fail("--stage-chunk-size must be 4096…1048576") }
         options.staging = try StagePlan.jobFiles(stage, chunkSize: stageChunkSize)
         options.fullAddressTable = vse != nil  // the job network joins every node to every other
