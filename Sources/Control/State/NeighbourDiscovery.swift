@@ -50,25 +50,37 @@ struct NeighbourDiscovery: Sendable {
     /// `halfway`, only those asked of that neighbour (its link just came up).
     mutating func requests(known: [Int: AgentEndpoint], failed: [Int: FailureNotice], linked: Set<Int>, halfway only: Int? = nil) -> [Request] {
         guard !open.isEmpty else { return [] }
+        // Every link that comes up asks: with `halfway`, usually about none of the open jumps, so nothing is
+        // allocated then; the open list is compacted in place.
+        if let only, !open.contains(where: { (rank + jumps[$0 - 1]) % rankCount == only }) { return [] }
         var out: [Request] = []
-        var stillOpen: [Int] = []
-        for index in open {
+        var kept = 0
+        for position in open.indices {
+            let index = open[position]
+            var stays = false
             if let only, (rank + jumps[index - 1]) % rankCount != only {
-                stillOpen.append(index)
-                continue
-            }
-            let target = (rank + jumps[index]) % rankCount
-            if target == rank || known[target] != nil || isFailed(target, failed) { continue }
-            let halfway = (rank + jumps[index - 1]) % rankCount
-            if halfway == 0 || isFailed(halfway, failed) {
-                out.append(Request(target: target, helper: 0))
-            } else if linked.contains(halfway) {
-                out.append(Request(target: target, helper: halfway))
+                stays = true
             } else {
-                stillOpen.append(index)
+                let target = (rank + jumps[index]) % rankCount
+                if target == rank || known[target] != nil || isFailed(target, failed) {
+                    stays = false
+                } else {
+                    let halfway = (rank + jumps[index - 1]) % rankCount
+                    if halfway == 0 || isFailed(halfway, failed) {
+                        out.append(Request(target: target, helper: 0))
+                    } else if linked.contains(halfway) {
+                        out.append(Request(target: target, helper: halfway))
+                    } else {
+                        stays = true
+                    }
+                }
+            }
+            if stays {
+                open[kept] = index
+                kept += 1
             }
         }
-        open = stillOpen
+        open.removeLast(open.count - kept)
         return out
     }
 
