@@ -197,7 +197,11 @@ public final class AgentRuntime: Sendable {
         guard let tick = added.map(\.environment.tickInterval).min() else { return [:] }
         let origin = ContinuousClock.now
         var running = agents.count
-        try await withThrowingDiscardingTaskGroup { group in
+        // Two groups: the tool agents and the exits' last writes run to their end (a tool agent cancelled before it
+        // took its terminate would leave its tasks running); the ticker and the dials are cancelled once every
+        // agent has ended.
+        try await withThrowingDiscardingTaskGroup { tools in
+          try await withThrowingDiscardingTaskGroup { group in
             group.addTask { [self] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: tick)
@@ -211,11 +215,15 @@ public final class AgentRuntime: Sendable {
                     case .tick:
                         let now = ContinuousClock.now - origin
                         for agent in agents where agent.state == .running {
-                            if agent.execute(agent.machine.handle(.tick, now: now), hub: hub, group: &group) { ended.append(agent) }
+                            if agent.execute(agent.machine.handle(.tick, now: now), hub: hub, group: &group, tools: &tools) {
+                                ended.append(agent)
+                            }
                         }
                     case .event(let slot, let event):
                         let agent = agents[slot]
-                        if agent.handle(event, now: ContinuousClock.now - origin, hub: hub, group: &group) { ended.append(agent) }
+                        if agent.handle(event, now: ContinuousClock.now - origin, hub: hub, group: &group, tools: &tools) {
+                            ended.append(agent)
+                        }
                     }
                     for agent in ended {
                         hub.unregister(rank: agent.rank)
@@ -228,6 +236,7 @@ public final class AgentRuntime: Sendable {
             // Events queued behind the last exit: links opened to an agent after it ended are closed.
             for case .event(_, .opened(_, _, let writer)) in queue.withLock({ $0.entries }) { writer.abort() }
             group.cancelAll()
+          }
         }
         for agent in agents { agent.staging?.close() }
         return Dictionary(agents.map { ($0.rank, $0.outcome) }, uniquingKeysWith: { first, _ in first })
@@ -276,7 +285,8 @@ private final class HostedAgent {
 
     /// Handles one event; true when the agent has ended (its last writes are out).
     func handle(
-        _ event: AgentRuntime.ShellEvent, now: Duration, hub: LinkHub, group: inout ThrowingDiscardingTaskGroup<any Error>
+        _ event: AgentRuntime.ShellEvent, now: Duration, hub: LinkHub, group: inout ThrowingDiscardingTaskGroup<any Error>,
+        tools: inout ThrowingDiscardingTaskGroup<any Error>
     ) -> Bool {
         guard state == .running else {
             switch event {
@@ -307,12 +317,16 @@ private final class HostedAgent {
         case .drained:
             return false
         }
-        return execute(directives, hub: hub, group: &group)
+        return execute(directives, hub: hub, group: &group, tools: &tools)
     }
 
     /// Carries out the machine's directives; true when the agent has ended.
     @discardableResult
-    func execute(_ directives: [AgentDirective], hub: LinkHub, group: inout ThrowingDiscardingTaskGroup<any Error>) -> Bool {
+    /// Dials go to `group`, tool agents and last writes to `tools`.
+    func execute(
+        _ directives: [AgentDirective], hub: LinkHub, group: inout ThrowingDiscardingTaskGroup<any Error>,
+        tools: inout ThrowingDiscardingTaskGroup<any Error>
+    ) -> Bool {
         let rank = self.rank
         let input = self.input
         let logger = self.logger
@@ -356,7 +370,7 @@ private final class HostedAgent {
                 plan.secret = environment.secret
                 let (controls, continuation) = AsyncStream.makeStream(of: TaskControl.self)
                 toolControls = continuation
-                group.addTask {
+                tools.addTask {
                     await backend.run(plan, controls: controls) { event in input.yield(.agent(event)) }
                 }
             case .signalTasks(let number):
@@ -370,7 +384,7 @@ private final class HostedAgent {
                 logger.debug("agent exiting", metadata: ["reason": "\(reason)"])
                 toolControls?.yield(.terminate)
                 toolControls?.finish()
-                return exit(group: &group)
+                return exit(group: &tools)
             case .stagingIO(let io):
                 staging?.perform(io) { event in input.yield(.agent(.staging(event))) }
             case .joined, .bootstrapped, .failure, .output, .report, .stagingReport, .stagingProgress:
