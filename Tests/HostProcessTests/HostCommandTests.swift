@@ -112,6 +112,13 @@ import Testing
         #expect(output.timedOut)
         #expect(output.status == 128 + SIGKILL)
         let group = pid_t(output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(group > 0)
+        // The group got SIGKILL; under load a member may not have been scheduled to die yet when the command
+        // returns (its own shell was reaped): allow it a bounded moment, far below the 30 s it would sleep.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while group > 0, !Self.liveMembers(ofGroup: group).isEmpty, ContinuousClock.now < deadline {
+            usleep(10_000)
+        }
         #expect(group > 0 && Self.liveMembers(ofGroup: group).isEmpty, "nothing of the group is left")
         let quick = try HostCommand("/bin/sh", ["-c", "exit 0"], timeout: .seconds(30)).run()
         #expect(!quick.timedOut)
