@@ -35,8 +35,9 @@ import Testing
         let port = try #require(announced.split(separator: ":").last.flatMap { Int($0.split(separator: "/").first ?? "") },
                                 "\(announced)")
         var body = ""
-        // Every task's line, once each has come in (each arrives on its own).
-        for _ in 0..<40 where !body.contains("vhpc_task_output_bytes_total{stream=\"stdout\"} 18") {
+        // Every task's line, once each has come in (each arrives on its own), and the agents, counted once the
+        // job is wired: the tasks start when every agent has joined the tree, so their output may come first.
+        for _ in 0..<40 where !(body.contains("vhpc_task_output_bytes_total{stream=\"stdout\"} 18") && body.contains("vhpc_job_agents 4")) {
             usleep(100_000)
             body = (try? Self.get(port: port, path: "/metrics")) ?? ""
         }
