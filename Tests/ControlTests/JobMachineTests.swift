@@ -199,6 +199,7 @@ import Wire
         var job = Job(configuration)
         let agents = (0...2).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: Int32(100 + $0)) }
         let joined = job.feed(.joined(agents: agents), at: .milliseconds(50))
+        #expect(joined.contains(.report(.joined(agents: agents))))  // the front-end counts its agents from here
         #expect(joined.last == .launch(stdin: [.init(node: 1, task: 0)]))
         #expect(job.machine.bootstrapTime == nil)
         job.finish(task: 0, node: 1)

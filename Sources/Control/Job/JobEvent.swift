@@ -3,6 +3,9 @@ import Wire
 
 /// What the front-end learns while a job runs (the CLI prints these).
 public enum JobEvent: Sendable, Hashable {
+    /// Every live agent has joined the boot tree and the tasks are being launched over it while BMG wiring
+    /// completes (``JobMachine/Configuration/launchesBeforeWiring``); ``bootstrapped(agents:elapsed:)`` follows.
+    case joined(agents: [AgentEndpoint])
     /// Every live agent is up and BMG-wired, `elapsed` after start.
     case bootstrapped(agents: [AgentEndpoint], elapsed: Duration)
     /// An agent failed.

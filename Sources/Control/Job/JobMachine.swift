@@ -195,6 +195,7 @@ public struct JobMachine: Sendable {
         case .joined(let endpoints):
             guard configuration.launchesBeforeWiring, configuration.staging.isEmpty, !configuration.bootstrapOnly, !ending else { break }
             agents = endpoints
+            out.append(.report(.joined(agents: endpoints)))
             launch(&out)
         case .bootstrapped(let endpoints):
             bootstrapped(endpoints, now: now, &out)

@@ -24,6 +24,8 @@ final class JobMetrics: Sendable {
 
     func handle(_ event: JobEvent) {
         switch event {
+        case .joined(let endpoints):
+            agents.record(endpoints.count)  // the tasks run from here on, before wiring completes
         case .bootstrapped(let endpoints, let elapsed):
             agents.record(endpoints.count)
             bootstrapSeconds.record(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)

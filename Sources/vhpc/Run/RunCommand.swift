@@ -300,6 +300,8 @@ struct RunCommand: AsyncParsableCommand {
                     case .bootstrapped(let agents, let elapsed):
                         record.running(agents: agents)
                         logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
+                    case .joined(let agents):
+                        logger.info("\(agents.count) agents joined the tree; launching while wiring completes")
                     case .ending(let reason):
                         logger.info("job ending: \(reason)")
                     case .stagingProgress, .staged:
