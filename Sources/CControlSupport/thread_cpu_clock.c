@@ -71,6 +71,8 @@ struct thread_clock {
     uint64_t anchor_ns;
     uint64_t anchor_tick;
     uint32_t anchor_seq;
+    uint64_t resync_ticks;  // counter ticks after which a reading goes back to the system call
+    uint64_t last_ns;       // the last value returned: readings never go back
 };
 
 static __thread struct thread_clock clock_of_thread;
@@ -112,9 +114,18 @@ static void open_clock(struct thread_clock *clock) {
     clock->fd = fd;
     clock->page = page;
     clock->anchor_seq = clock->page->lock - 1;  // forces a system-call reading first
+    clock->resync_ticks = (uint64_t)((double)VHPC_THREAD_CPU_RESYNC_NS / ns_per_tick);
     clock->state = 1;
     pthread_once(&closer_made, make_closer);
     pthread_setspecific(closer, clock);
+}
+
+/// `value`, or the last value returned if that was later (a system-call reading can be behind a counter
+/// reading taken while the hypervisor had stolen the CPU).
+static uint64_t monotonic(struct thread_clock *clock, uint64_t value) {
+    if (value < clock->last_ns) return clock->last_ns;
+    clock->last_ns = value;
+    return value;
 }
 
 uint64_t vhpc_thread_cpu_ns(void) {
@@ -125,10 +136,11 @@ uint64_t vhpc_thread_cpu_ns(void) {
     __asm__ volatile("" ::: "memory");
     uint64_t tick = __rdtsc();
     __asm__ volatile("" ::: "memory");
-    if (seq == clock->anchor_seq && clock->page->lock == seq) {
-        return clock->anchor_ns + (uint64_t)((double)(tick - clock->anchor_tick) * ns_per_tick);
+    if (seq == clock->anchor_seq && clock->page->lock == seq && tick - clock->anchor_tick < clock->resync_ticks) {
+        return monotonic(clock, clock->anchor_ns + (uint64_t)((double)(tick - clock->anchor_tick) * ns_per_tick));
     }
-    // Switched since the last reading: read it again, with the counter, while the thread is not switched.
+    // Switched since the last reading, or the reading is old: read it again, with the counter, while the
+    // thread is not switched.
     for (;;) {
         seq = clock->page->lock;
         __asm__ volatile("" ::: "memory");
@@ -139,7 +151,7 @@ uint64_t vhpc_thread_cpu_ns(void) {
             clock->anchor_ns = now;
             clock->anchor_tick = tick;
             clock->anchor_seq = seq;
-            return now;
+            return monotonic(clock, now);
         }
     }
 }
