@@ -8,6 +8,12 @@ import TextReport
 /// `vhpc run -n N -- true`, `srun -n N true` and MPICH's `mpiexec.hydra -bootstrap slurm -n N true`; medians
 /// and failures; `others` (other vhpc executables, e.g. a previous build) get a column each, interleaved with
 /// the rest. Outside an allocation the CLI allocates one (`salloc --exclusive`) and runs inside it.
+///
+/// The commands do not use the same nodes: `vhpc run -n N` and `srun -n N` run on every node of the allocation
+/// (`-N` defaults to it), while hydra fills each node's slots (`SLURM_TASKS_PER_NODE`) in turn and starts its
+/// proxies only on the nodes it needs (`srun -N 1 -n 1 … hydra_pmi_proxy` for N = 3 and 48 in a 3-node
+/// allocation of 64 CPUs per node). So one more column, `vhpc -N as hydra`, runs `vhpc run -N K -n N` on the
+/// K nodes hydra uses (``hydraNodes(tasks:slots:)``): the like-for-like comparison.
 public struct LaunchBenchmark: Sendable {
     public var allocation: SlurmAllocation
     public var sizes: [Int]
@@ -34,9 +40,14 @@ public struct LaunchBenchmark: Sendable {
         for (index, other) in others.enumerated() { print("vhpc\(index + 2): \(other)") }
         let vhpcs = [vhpc] + others
         let names = ["vhpc run"] + others.indices.map { "vhpc\($0 + 2) run" }
-        var rows = [["N"] + names + ["srun", "mpiexec.hydra", "FAILURES " + (names.map { $0.replacingOccurrences(of: " run", with: "") } + ["srun", "hydra"]).joined(separator: "/")]]
+        let slots = Self.slots(tasksPerNode: ProcessInfo.processInfo.environment["SLURM_TASKS_PER_NODE"] ?? "")
+            ?? Array(repeating: 1, count: allocation.nodes.count)
+        var rows = [["N"] + names + ["vhpc -N as hydra", "srun", "mpiexec.hydra",
+                                     "FAILURES " + (names.map { $0.replacingOccurrences(of: " run", with: "") } + ["vhpc -N", "srun", "hydra"]).joined(separator: "/")]]
         for size in sizes {
+            let hydraNodes = Self.hydraNodes(tasks: size, slots: slots)
             let commands: [[String]?] = vhpcs.map { [$0, "run", "--launcher", "slurm", "-n", "\(size)", "--", "true"] } + [
+                [vhpc, "run", "--launcher", "slurm", "-N", "\(hydraNodes)", "-n", "\(size)", "--", "true"],
                 [srun, "-n", "\(size)", "true"],
                 hydra.map { [$0, "-bootstrap", "slurm"] + (interface.map { ["-iface", $0] } ?? []) + ["-n", "\(size)", "true"] },
             ]
@@ -54,9 +65,40 @@ public struct LaunchBenchmark: Sendable {
                 guard !values.isEmpty else { return "failed" }
                 return String(format: "%.0f ms", values.sorted()[values.count / 2] * 1000)
             }
-            rows.append(["\(size)"] + commands.indices.map { median(times[$0], $0) } + [failures.map(String.init).joined(separator: "/")])
+            var cells = commands.indices.map { median(times[$0], $0) }
+            cells[vhpcs.count] += " (-N \(hydraNodes))"
+            rows.append(["\(size)"] + cells + [failures.map(String.init).joined(separator: "/")])
         }
         print(TextTable.render(rows), terminator: "")
+    }
+
+    /// The nodes hydra's Slurm bootstrap starts proxies on for `tasks` ranks: it fills the nodes' `slots` in
+    /// order, and with more ranks than slots it wraps around (then every node has some).
+    public static func hydraNodes(tasks: Int, slots: [Int]) -> Int {
+        var left = tasks
+        for (index, count) in slots.enumerated() {
+            left -= max(0, count)
+            if left <= 0 { return index + 1 }
+        }
+        return slots.count
+    }
+
+    /// The slots per node `SLURM_TASKS_PER_NODE` gives (`64(x3)`, `2(x2),1`); nil when it is empty or malformed.
+    public static func slots(tasksPerNode text: String) -> [Int]? {
+        var slots: [Int] = []
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "(")
+            guard let count = Int(parts[0]) else { return nil }
+            var repeats = 1
+            if parts.count == 2 {
+                guard parts[1].hasPrefix("x"), parts[1].hasSuffix(")"), let times = Int(parts[1].dropFirst().dropLast()) else { return nil }
+                repeats = times
+            } else if parts.count > 2 {
+                return nil
+            }
+            slots += Array(repeating: count, count: repeats)
+        }
+        return slots.isEmpty ? nil : slots
     }
 
     /// Wall time of one run in seconds; nil when it failed (non-zero exit, or killed after `timeout`).
