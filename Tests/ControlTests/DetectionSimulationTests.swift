@@ -64,4 +64,32 @@ import Topology
         }
         #expect(try Scenarios.run(Array(0..<8)) { $0 * $0 } == (0..<8).map { $0 * $0 })
     }
+
+    /// A scenario may queue others (the runs that go on from the state it reached): they run too, the ones
+    /// queued first ahead of those waiting, and the first error any of them throws is rethrown.
+    @Test func queuedScenariosRunWhatTheyQueueAndRethrowTheFirstError() throws {
+        struct Failed: Error {}
+        /// What ran, in the order it ran (one thread).
+        final class Log: @unchecked Sendable { var ran: [Int] = [] }
+        let results = Scenarios.Slots<Int>(count: 4)
+        let log = Log()
+        let queue = Scenarios.Queue()
+        func record(_ index: Int, _ value: Int) {
+            results[index] = value
+            log.ran.append(index)
+        }
+        queue.add { queue in
+            record(0, 10)
+            queue.add(first: true) { _ in record(3, 13) }
+        }
+        queue.add { _ in record(1, 11) }
+        queue.add { _ in record(2, 12) }
+        try queue.drain(threads: 1)  // one thread: the follow-up goes before the scenarios still waiting
+        #expect(results.values == [10, 11, 12, 13])
+        #expect(log.ran == [0, 3, 1, 2])
+        let failing = Scenarios.Queue()
+        failing.add { queue in queue.add { _ in throw Failed() } }
+        failing.add { _ in }
+        #expect(throws: Failed.self) { try failing.drain(threads: 2) }
+    }
 }

@@ -48,6 +48,16 @@ public struct DetectModelBenchmark: Sendable {
             let usage = StageModelBenchmark.usage()
             print(String(format: "N=%d simulated: %.1f s wall, %.1f s user CPU (all threads), peak RSS %@", size,
                          (ContinuousClock.now - started).seconds, usage.user - userBefore, benchBytes(usage.maxRSS)))
+            // The simulator's critical path: on a quiet host its wall time (each stage's thread CPU, so other load
+            // does not inflate it as it does the wall time above).
+            let stages = zip(faults, outcomes).map { String(format: "%@ %.1f s", $0.rawValue, $1.simulation.run.seconds) }
+                + zip(patterns, rerouted).map { String(format: "rerouting (%@) %.1f s", $0.rawValue, $1.simulation.run.seconds) }
+            if let first = outcomes.first {
+                let longest = (outcomes.map(\.simulation.total) + rerouted.map(\.simulation.total)).max() ?? .zero
+                print(String(format: "N=%d simulator thread CPU: bootstrap %.1f s, steady state %.1f s, then side by side: %@; longest path %.1f s",
+                             size, first.simulation.bootstrap.seconds, first.simulation.steadyState.seconds, stages.joined(separator: ", "),
+                             longest.seconds))
+            }
             for (fault, outcome) in zip(faults, outcomes) {
                 guard outcome.wired != nil else {
                     throw BenchmarkError("N=\(size): bootstrap did not complete: \(outcome.exits.prefix(3).joined(separator: "; "))")

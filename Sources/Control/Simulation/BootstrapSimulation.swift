@@ -52,7 +52,7 @@ public enum BootstrapSimulation {
             busiestNodeCPU: cluster.busy.max() ?? .zero, totalCPU: cluster.busy.reduce(.zero, +), notRunning: notRunning,
             exits: cluster.exits,
             received: SimulatedCluster.traffic(frames: cluster.framesIn, bytes: cluster.bytesIn, ranks: Array(1..<cluster.rankCount)),
-            controllerFrames: Int(cluster.framesIn[0]), controllerBytes: cluster.bytesIn[0],
+            controllerFrames: Int(cluster.nodes[0].framesIn), controllerBytes: cluster.nodes[0].bytesIn,
             localMessageEnds: cluster.localMessageEnds, trunkFrameEnds: cluster.trunkFrameEnds, processesStarted: cluster.processesStarted)
     }
 }

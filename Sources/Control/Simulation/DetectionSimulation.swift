@@ -11,6 +11,9 @@ public enum DetectionSimulation {
         case kill
         /// kill -STOP: the process stays, silent; its connections stay open.
         case hang
+
+        /// Whether its run takes longer (a hang is declared after periods of silence, a kill at once): queued first.
+        var runsLonger: Bool { self == .hang }
     }
 
     /// How a simulated detection went.
@@ -35,6 +38,25 @@ public enum DetectionSimulation {
         /// Failed agents the controller did not declare, each with who watched it and where the reports about
         /// it stopped (``SimulatedCluster/whyUndeclared(_:)``).
         public var undeclared: [String] = []
+        /// The simulator's own thread CPU on this outcome's path: the bootstrap, the steady state, this run.
+        public var simulation = SimulationCPU()
+    }
+
+    /// Thread CPU the simulator spent on the stages of one scenario, one after the other: on a quiet host its
+    /// wall time, whatever else ran beside it (the figures of the command's slowest scenario are its
+    /// critical path).
+    public struct SimulationCPU: Sendable {
+        public var bootstrap: Duration = .zero
+        public var steadyState: Duration = .zero
+        public var run: Duration = .zero
+        public var total: Duration { bootstrap + steadyState + run }
+    }
+
+    /// `work`'s result and the thread CPU it took.
+    static func timed<T>(_ work: () throws -> T) rethrows -> (T, Duration) {
+        let started = SimulatedCluster.threadCPUTime()
+        let result = try work()
+        return (result, SimulatedCluster.threadCPUTime() - started)
     }
 
     /// Bootstraps `nodes` agents, launches, waits two periods, fails `fraction` of them (`fault`, at random,
@@ -65,28 +87,57 @@ public enum DetectionSimulation {
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, faults: [Fault], fraction: Double,
         period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20, patterns: [Pattern]
     ) throws -> (detection: [Outcome], rerouting: [RerouteOutcome]) {
-        var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, heartbeat: period, seed: seed)
-        cluster.run(goal: .wired)
+        let (cluster, bootstrapCPU) = try timed {
+            var cluster = try SimulatedCluster(nodes: nodes, fanout: fanout, model: model, cpu: cpu, heartbeat: period, seed: seed)
+            cluster.run(goal: .wired)
+            return cluster
+        }
         guard cluster.wired != nil else {
             return (faults.map { _ in
                 Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(), exits: cluster.exits)
             }, patterns.map { _ in RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits) })
         }
         let wired = cluster
-        let parts: [Pattern?] = (faults.isEmpty ? [] : [nil]) + patterns.map { $0 }
-        let results = try Scenarios.run(parts) { part -> ([Outcome], RerouteOutcome?) in
-            if let part { return ([], try reroute(from: wired, pattern: part)) }
-            return (try detect(from: wired, faults: faults, fraction: fraction, period: period, limit: limit), nil)
+        // One thread per core takes the next scenario: the detection's steady state (which then queues each
+        // fault on a copy of it, first in line, the longest first) and the rerouting patterns.
+        let detection = Scenarios.Slots<Outcome>(count: faults.count)
+        let rerouting = Scenarios.Slots<RerouteOutcome>(count: patterns.count)
+        let queue = Scenarios.Queue()
+        if !faults.isEmpty {
+            queue.add { queue in
+                let (steady, steadyCPU) = timed { steadyState(from: wired, period: period) }
+                for index in faults.indices.sorted(by: { faults[$0].runsLonger && !faults[$1].runsLonger }).reversed() {
+                    queue.add(first: true) { _ in
+                        let (result, runCPU) = timed { fail(steady, fault: faults[index], fraction: fraction, period: period, limit: limit) }
+                        var outcome = result
+                        outcome.simulation = SimulationCPU(bootstrap: bootstrapCPU, steadyState: steadyCPU, run: runCPU)
+                        detection[index] = outcome
+                    }
+                }
+            }
         }
-        return (results.flatMap(\.0), results.compactMap(\.1))
+        for index in patterns.indices {
+            queue.add { _ in
+                let (result, runCPU) = try timed { try reroute(from: wired, pattern: patterns[index]) }
+                var outcome = result
+                outcome.simulation = SimulationCPU(bootstrap: bootstrapCPU, run: runCPU)
+                rerouting[index] = outcome
+            }
+        }
+        try queue.drain()
+        return (detection.values, rerouting.values)
     }
 
-    /// Launches the wired `cluster`, runs it to steady state and measures a period's heartbeats, then fails
-    /// the victims with each of `faults` on a copy of it.
-    static func detect(from wired: SimulatedCluster, faults: [Fault], fraction: Double, period: Duration, limit: Int) throws -> [Outcome] {
+    /// A launched cluster in steady state, and the heartbeats each node's agent received in one period of it.
+    struct SteadyState {
+        var cluster: SimulatedCluster
+        var heartbeat: SimulatedTraffic
+    }
+
+    /// Launches the wired `cluster` and runs it to steady state, measuring a period's heartbeats.
+    static func steadyState(from wired: SimulatedCluster, period: Duration) -> SteadyState {
         var cluster = wired
         let wired = cluster.wired!
-        let nodes = cluster.rankCount - 1
         cluster.launch(at: wired)
         let nodesOnly = Array(1..<cluster.rankCount)
         // Steady state: one period, from a period after the launch (every detector armed and pinging: the
@@ -99,34 +150,40 @@ public enum DetectionSimulation {
         let heartbeat = SimulatedCluster.traffic(
             frames: zip(cluster.heartbeatFramesIn, framesBefore).map { $0 - $1 },
             bytes: zip(cluster.heartbeatBytesIn, bytesBefore).map { $0 - $1 }, ranks: nodesOnly)
-        let steady = cluster
-        return try Scenarios.run(faults) { fault in
-            var cluster = steady
-            let failedAt = cluster.now
-            let victims = cluster.randomRanks(max(1, Int((Double(nodes) * fraction).rounded())))
-            for rank in victims {
-                switch fault {
-                case .kill: cluster.kill(rank)
-                case .hang: cluster.hang(rank)
-                }
+        return SteadyState(cluster: cluster, heartbeat: heartbeat)
+    }
+
+    /// Fails the victims of `steady` (a copy of it) with `fault` and runs until the controller has declared
+    /// them all or `limit` periods passed.
+    static func fail(_ steady: SteadyState, fault: Fault, fraction: Double, period: Duration, limit: Int) -> Outcome {
+        var cluster = steady.cluster
+        let wired = cluster.wired!
+        let nodes = cluster.rankCount - 1
+        let nodesOnly = 1..<cluster.rankCount
+        let failedAt = cluster.now
+        let victims = cluster.randomRanks(max(1, Int((Double(nodes) * fraction).rounded())))
+        for rank in victims {
+            switch fault {
+            case .kill: cluster.kill(rank)
+            case .hang: cluster.hang(rank)
             }
-            let otherFrames = { (cluster: SimulatedCluster) in zip(cluster.framesIn, cluster.heartbeatFramesIn).map { $0 - $1 } }
-            let otherBytes = { (cluster: SimulatedCluster) in zip(cluster.bytesIn, cluster.heartbeatBytesIn).map { $0 - $1 } }
-            let framesBeforeFailures = otherFrames(cluster)
-            let bytesBeforeFailures = otherBytes(cluster)
-            cluster.run(until: failedAt + period * limit, goal: .declared)
-            let survivors = nodesOnly.filter { cluster.health[$0] == .up }
-            let after = SimulatedCluster.traffic(
-                frames: zip(otherFrames(cluster), framesBeforeFailures).map { $0 - $1 },
-                bytes: zip(otherBytes(cluster), bytesBeforeFailures).map { $0 - $1 }, ranks: survivors)
-            let latencies = victims.compactMap { cluster.declared[$0].map { $0 - failedAt } }.sorted()
-            let falsePositives = cluster.declared.keys.filter { !cluster.victims.contains($0) }.count
-            return Outcome(
-                wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
-                medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
-                heartbeat: heartbeat, afterFailures: after, exits: cluster.exits,
-                undeclared: victims.filter { cluster.declared[$0] == nil }.map { cluster.whyUndeclared($0) })
         }
+        let otherFrames = { (cluster: SimulatedCluster) in zip(cluster.framesIn, cluster.heartbeatFramesIn).map { $0 - $1 } }
+        let otherBytes = { (cluster: SimulatedCluster) in zip(cluster.bytesIn, cluster.heartbeatBytesIn).map { $0 - $1 } }
+        let framesBeforeFailures = otherFrames(cluster)
+        let bytesBeforeFailures = otherBytes(cluster)
+        cluster.run(until: failedAt + period * limit, goal: .declared)
+        let survivors = nodesOnly.filter { cluster.nodes[$0].health == .up }
+        let after = SimulatedCluster.traffic(
+            frames: zip(otherFrames(cluster), framesBeforeFailures).map { $0 - $1 },
+            bytes: zip(otherBytes(cluster), bytesBeforeFailures).map { $0 - $1 }, ranks: survivors)
+        let latencies = victims.compactMap { cluster.declared[$0].map { $0 - failedAt } }.sorted()
+        let falsePositives = cluster.declared.keys.filter { !cluster.victims.contains($0) }.count
+        return Outcome(
+            wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
+            medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
+            heartbeat: steady.heartbeat, afterFailures: after, exits: cluster.exits,
+            undeclared: victims.filter { cluster.declared[$0] == nil }.map { cluster.whyUndeclared($0) })
     }
 
     /// How a simulated rerouting went.
@@ -139,6 +196,8 @@ public enum DetectionSimulation {
         public var unreached: [Int]
         /// Agents that exited on their own.
         public var exits: [String]
+        /// The simulator's own thread CPU on this outcome's path: the bootstrap, this run.
+        public var simulation = SimulationCPU()
     }
 
     /// Which degree − 1 agents fail.
@@ -183,7 +242,7 @@ public enum DetectionSimulation {
         // Detection: refused redials at once, the other ends after the relink window (2 s).
         cluster.run(until: cluster.now + .seconds(3))
         let reportAt = cluster.now
-        let survivors = (1..<cluster.rankCount).filter { cluster.health[$0] == .up }
+        let survivors = (1..<cluster.rankCount).filter { cluster.nodes[$0].health == .up }
         for rank in survivors {
             cluster.schedule(.event(.taskExited(task: rank - 1, status: 0, message: "")), at: rank, time: reportAt)
         }

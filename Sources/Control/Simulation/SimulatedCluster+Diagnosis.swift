@@ -12,17 +12,17 @@ extension SimulatedCluster {
             let machine = machine(watcher)
             let verdict = machine?.failures[victim] != nil ? "declared it"
                 : machine?.watchedPeers.contains(victim) == true ? "still watching" : "not watching"
-            return "\(watcher) (\(health[watcher]), \(verdict))"
+            return "\(watcher) (\(nodes[watcher].health), \(verdict))"
         }
         var stuck: [String] = []
-        for rank in machines.indices where health[rank] == .up {
+        for rank in machines.indices where nodes[rank].health == .up {
             guard let held = machine(rank)?.reportsVia else { continue }
             for (hop, reports) in held.sorted(by: { $0.key < $1.key }) {
                 let about = reports.contains { if case .failureReport(let report) = $0 { Int(report.failed) == victim } else { false } }
                 guard about else { continue }
                 let watched = machine(rank)?.watchedPeers.contains(hop) == true ? "watched" : "not watched"
                 let knownFailed = machine(rank)?.failures[hop] != nil ? ", known failed" : ""
-                stuck.append("relay \(rank) → hop \(hop) (\(health[hop]), \(watched) by the relay\(knownFailed))")
+                stuck.append("relay \(rank) → hop \(hop) (\(nodes[hop].health), \(watched) by the relay\(knownFailed))")
             }
         }
         return "rank \(victim): watchers \(seen.joined(separator: ", ")); reports held: "

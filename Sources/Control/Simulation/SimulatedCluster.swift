@@ -59,7 +59,26 @@ struct SimulatedCluster {
     }
 
     /// A node's agent process.
-    enum Health { case up, killed, hung, exited }
+    enum Health: UInt8 { case up, killed, hung, exited }
+
+    /// A node's state besides its machine, in one cache line.
+    struct Node {
+        /// When the node is done with the events it has taken.
+        var freeAt: Duration = .zero
+        /// Virtual time it spent working.
+        var busy: Duration = .zero
+        /// Bytes its agent received (headers and MACs included), and those of heartbeats (pings and pongs).
+        var bytesIn = 0
+        var heartbeatBytesIn = 0
+        /// Frames its agent received, and heartbeat frames.
+        var framesIn: Int32 = 0
+        var heartbeatFramesIn: Int32 = 0
+        /// Its agent's process (index into ``processRoots``, ``BootstrapModel/agentsPerProcess``).
+        var process: Int32
+        var health = Health.up
+        /// Whether its machine is built.
+        var built = false
+    }
 
     let model: BootstrapModel
     let cpu: BootstrapCPU
@@ -74,27 +93,17 @@ struct SimulatedCluster {
     /// tag tested through an outlined call on every event). Ranks not built yet hold a copy of a stand-in
     /// (the controller's machine before its start, sharing its storage): read them through ``machine(_:)``.
     var machines: [AgentMachine]
-    /// Whether each rank's machine is built.
-    var built: [Bool]
-    var health: [Health]
-    var freeAt: [Duration]
+    /// Each rank's node: what every event of it reads and writes, side by side (an array per field was a
+    /// cache miss per field on every event, at 100,000 nodes).
+    var nodes: [Node]
     /// When each node's network interface has sent the file chunks queued on it: they leave one after another,
     /// each taking its size over the bandwidth (a node feeding k children sends each chunk k times).
     var egressFreeAt: [Duration]
-    var busy: [Duration]
-    /// Frames and bytes each agent received (headers and MACs included).
-    var framesIn: [Int32]
-    var bytesIn: [Int]
-    /// Heartbeat frames (pings and pongs) and their bytes each agent received.
-    var heartbeatFramesIn: [Int32]
-    var heartbeatBytesIn: [Int]
     /// With a shared host (``BootstrapModel/hostCores``): when each core is next free, and when each thread
     /// of each process is (``BootstrapModel/threadsPerProcess``).
     var coreFreeAt: [Duration]
     var threadFreeAt: [[Duration]] = []
-    /// Each rank's process (index into ``processes``) and the processes' hosted ranks and child processes'
-    /// roots (``BootstrapModel/agentsPerProcess``).
-    let processOf: [Int32]
+    /// The processes' hosted ranks and child processes' roots (``BootstrapModel/agentsPerProcess``).
     let processRoots: [[Int]]
     var processStarted: [Bool]
     /// Process pairs joined by a trunk (a TCP connection shared by their agents' links).
@@ -147,15 +156,7 @@ struct SimulatedCluster {
         rankCount = ranks
         tree = try BootTree(kind: .tree(arity: fanout), nodeCount: ranks)
         machines = []
-        built = Array(repeating: false, count: ranks)
-        health = Array(repeating: .up, count: ranks)
-        freeAt = Array(repeating: .zero, count: ranks)
         egressFreeAt = Array(repeating: .zero, count: ranks)
-        busy = Array(repeating: .zero, count: ranks)
-        framesIn = Array(repeating: 0, count: ranks)
-        bytesIn = Array(repeating: 0, count: ranks)
-        heartbeatFramesIn = Array(repeating: 0, count: ranks)
-        heartbeatBytesIn = Array(repeating: 0, count: ranks)
         random = SplitMix64(seed: seed)
         coreFreeAt = Array(repeating: .zero, count: max(0, model.hostCores ?? 0))
         if model.agentsPerProcess > 1 {
@@ -169,10 +170,10 @@ struct SimulatedCluster {
                 let members = Set(hosted)
                 roots.append(hosted.filter { rank in boot.parent(of: rank).map { !members.contains($0) } ?? true })
             }
-            self.processOf = processOf
+            self.nodes = processOf.map { Node(process: $0) }
             processRoots = roots
         } else {
-            processOf = (0..<ranks).map { Int32($0) }
+            self.nodes = (0..<ranks).map { Node(process: Int32($0)) }
             processRoots = (0..<ranks).map { [$0] }
         }
         if let threads = model.threadsPerProcess, model.hostCores != nil {
@@ -186,10 +187,18 @@ struct SimulatedCluster {
     }
 
     /// `rank`'s machine once built.
-    func machine(_ rank: Int) -> AgentMachine? { built[rank] ? machines[rank] : nil }
+    func machine(_ rank: Int) -> AgentMachine? { nodes[rank].built ? machines[rank] : nil }
 
     /// Whether two ranks' agents share a process.
-    func sameProcess(_ a: Int, _ b: Int) -> Bool { processOf[a] == processOf[b] }
+    func sameProcess(_ a: Int, _ b: Int) -> Bool { nodes[a].process == nodes[b].process }
+
+    /// Each rank's process, and what each node received and worked (for figures: a new array per call).
+    var processOf: [Int32] { nodes.map(\.process) }
+    var framesIn: [Int32] { nodes.map(\.framesIn) }
+    var bytesIn: [Int] { nodes.map(\.bytesIn) }
+    var heartbeatFramesIn: [Int32] { nodes.map(\.heartbeatFramesIn) }
+    var heartbeatBytesIn: [Int] { nodes.map(\.heartbeatBytesIn) }
+    var busy: [Duration] { nodes.map(\.busy) }
 
     /// Ranks: the controller and the nodes.
     let rankCount: Int
@@ -297,13 +306,13 @@ struct SimulatedCluster {
     }
 
     mutating func process(_ arrival: Arrival, at rank: Int, time: Duration) {
-        guard health[rank] == .up else { return }
-        var now = max(time, freeAt[rank])
+        guard nodes[rank].health == .up else { return }
+        var now = max(time, nodes[rank].freeAt)
         var core: Int?
         var thread: Int?
         if !threadFreeAt.isEmpty {
             // The event waits for a thread of its process first, then for a core.
-            let threads = threadFreeAt[Int(processOf[rank])]
+            let threads = threadFreeAt[Int(nodes[rank].process)]
             let free = threads.indices.min { threads[$0] < threads[$1] }!
             thread = free
             now = max(now, threads[free])
@@ -323,14 +332,14 @@ struct SimulatedCluster {
             let (machine, cost) = Self.charge(cpu) { try? AgentMachine(configuration: configuration) }
             guard let machine else { exits.append("rank \(rank): machine could not be built"); return }
             machines[rank] = machine
-            built[rank] = true
+            nodes[rank].built = true
             now += cpuTime(cost)
             for child in tree.children(of: rank) {
                 if sameProcess(child, rank) {
                     schedule(.live, at: child, time: now)  // hosted by the same process: starts with it
                     continue
                 }
-                let process = Int(processOf[child])
+                let process = Int(nodes[child].process)
                 guard !processStarted[process] else { continue }
                 processStarted[process] = true
                 processesStarted += 1
@@ -361,15 +370,15 @@ struct SimulatedCluster {
                 trunkFrameEnds += 1
             }
             let size = Self.wireSize(frame, scale: staging?.scale ?? 1)
-            framesIn[rank] += 1
-            bytesIn[rank] += size
-            if frame.kind == .ping || frame.kind == .pong { heartbeatFramesIn[rank] += 1; heartbeatBytesIn[rank] += size }
+            nodes[rank].framesIn += 1
+            nodes[rank].bytesIn += size
+            if frame.kind == .ping || frame.kind == .pong { nodes[rank].heartbeatFramesIn += 1; nodes[rank].heartbeatBytesIn += size }
             if frame.kind == .fileChunk, let hashing = staging?.hashTime(frame) { now += cpuTime(hashing) }  // the chunk's SHA-256 check
         case .tick:
             if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
         }
-        guard built[rank] else { return }
+        guard nodes[rank].built else { return }
         // One CPU measurement for decoding, handling and encoding what goes out: two clock reads (each a
         // system call, the simulator's largest single cost; a third one to split off the encoding cost 4 % of
         // the time). The frames leave once all are encoded.
@@ -407,10 +416,10 @@ struct SimulatedCluster {
         }
         frames.removeAll(keepingCapacity: true)
         encoded = frames
-        freeAt[rank] = now
+        nodes[rank].freeAt = now
         if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
-        if let thread { threadFreeAt[Int(processOf[rank])][thread] = now }
-        busy[rank] = busy[rank].adding(model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare)  // every advance above was CPU
+        if let thread { threadFreeAt[Int(nodes[rank].process)][thread] = now }
+        nodes[rank].busy = nodes[rank].busy.adding(model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare)  // every advance above was CPU
     }
 
     /// The time `cpu` of work takes on a core of which the job gets ``BootstrapModel/cpuShare``.
@@ -434,18 +443,19 @@ struct SimulatedCluster {
         var now = now
         switch directive {
         case .dial(let peer, _, _):
-            switch health[peer] {
-            case .up where built[peer] && sameProcess(rank, peer):
+            switch nodes[peer].health {
+            case .up where nodes[peer].built && sameProcess(rank, peer):
                 schedule(.linkUp(peer: rank), at: peer, time: now)
                 schedule(.linkUp(peer: peer), at: rank, time: now)
-            case .up where built[peer]:
+            case .up where nodes[peer].built:
                 // A new trunk costs TCP's and the handshake's trips; a link on an existing one, an open and its ack.
-                let pair = Int(min(processOf[rank], processOf[peer])) * processRoots.count + Int(max(processOf[rank], processOf[peer]))
+                let (from, to) = (nodes[rank].process, nodes[peer].process)
+                let pair = Int(min(from, to)) * processRoots.count + Int(max(from, to))
                 let trips = model.agentsPerProcess > 1 && !trunks.insert(pair).inserted ? 1 : model.acceptTrips
                 schedule(.linkUp(peer: rank), at: peer, time: now + model.linkLatency * trips)
                 schedule(.linkUp(peer: peer), at: rank, time: now + model.linkLatency * (trips + 1))
             case .hung:
-                let window = built[rank] ? machines[rank].configuration.handshakeWindow : .seconds(10)
+                let window = nodes[rank].built ? machines[rank].configuration.handshakeWindow : .seconds(10)
                 schedule(.event(.dialFailed(rank: peer, detail: "handshake timed out")), at: rank, time: now + window)
             default:
                 schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now + model.linkLatency * 2)
@@ -479,7 +489,7 @@ struct SimulatedCluster {
             if rank == 0 { wired = now }
         case .exit(let reason, let failed):
             if failed { exits.append("rank \(rank): \(reason)") }
-            health[rank] = .exited
+            nodes[rank].health = .exited
         case .failure(let notice):
             if declared[notice.rank] == nil {
                 declared[notice.rank] = now
@@ -508,10 +518,10 @@ struct SimulatedCluster {
 
     /// Kills `rank`'s agent now: its links close at their other ends, its parent's SIGCHLD fires.
     mutating func kill(_ rank: Int) {
-        guard health[rank] == .up else { return }
-        health[rank] = .killed
+        guard nodes[rank].health == .up else { return }
+        nodes[rank].health = .killed
         victims.insert(rank)
-        for peer in built[rank] ? machines[rank].links : [] {
+        for peer in nodes[rank].built ? machines[rank].links : [] {
             schedule(.event(.linkDown(rank: rank)), at: peer, time: now + model.linkLatency)
         }
         if let parent = tree.parent(of: rank) {
@@ -521,8 +531,8 @@ struct SimulatedCluster {
 
     /// Hangs `rank`'s agent now (SIGSTOP): it handles nothing more, its links stay open.
     mutating func hang(_ rank: Int) {
-        guard health[rank] == .up else { return }
-        health[rank] = .hung
+        guard nodes[rank].health == .up else { return }
+        nodes[rank].health = .hung
         victims.insert(rank)
     }
 
