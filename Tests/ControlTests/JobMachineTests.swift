@@ -213,6 +213,56 @@ import Wire
         #expect(job.machine.exitCode == 0)
     }
 
+    /// Under `--on-failure abort` a job that launches before wiring holds the go to wire for `wiringDelay`: one whose
+    /// tasks are all done by then ends over the tree and never wires (no `.wire`); a longer one sends the go when
+    /// the delay is up and, as before, ends only once wired.
+    @Test func aShortJobEndsOverTheTreeAndALongerOneWiresAfterTheDelay() {
+        var configuration = JobMachine.Configuration(taskCount: 2, nodeCount: 2, policy: .init(killOnBadExit: false))
+        configuration.launchesBeforeWiring = true
+        configuration.wiringDelay = .seconds(1)
+        let agents = (0...2).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: Int32(100 + $0)) }
+        let wires = { (actions: [JobMachine.Action]) in actions.contains { if case .wire = $0 { true } else { false } } }
+
+        var short = Job(configuration)
+        let joined = short.feed(.joined(agents: agents), at: .milliseconds(50))
+        #expect(Self.launches(joined) && !wires(joined))
+        #expect(short.wake(in: joined) == .milliseconds(1050))  // the go is due one delay after the launch
+        short.finish(task: 0, node: 1)
+        let done = short.finish(task: 1, node: 2)
+        #expect(Self.ending(done) == "all tasks finished")
+        #expect(Self.terminates(done) && !wires(done))
+        #expect(short.feed(.wake, at: .milliseconds(1100)).allSatisfy { !wires([$0]) })  // ending: the go never goes
+        #expect(short.machine.exitCode == 0)
+
+        var long = Job(configuration)
+        _ = long.feed(.joined(agents: agents), at: .milliseconds(50))
+        #expect(!wires(long.feed(.wake, at: .milliseconds(1000))))  // not yet
+        #expect(wires(long.feed(.wake, at: .milliseconds(1050))))
+        long.finish(task: 0, node: 1, at: .milliseconds(1100))
+        #expect(!Self.terminates(long.finish(task: 1, node: 2, at: .milliseconds(1100))))  // the go went out: wiring first
+        let wired = long.bootstrap(nodes: 2, at: .milliseconds(1200))
+        #expect(Self.terminates(wired) && Self.ending(wired) == "all tasks finished")
+
+        // An agent failure before the go ends the job at once, and the go never goes.
+        var failing = Job(configuration)
+        _ = failing.feed(.joined(agents: agents), at: .milliseconds(50))
+        let failed = failing.feed(.agentFailed(Self.failure(2)), at: .milliseconds(60))
+        #expect(Self.terminates(failed) && !wires(failed))
+        #expect(!wires(failing.feed(.wake, at: .milliseconds(1100))))
+    }
+
+    /// The delay is the default under abort only: under `continue` a job must survive a failure, which needs the
+    /// binomial graph at once.
+    @Test func onlyAbortJobsHoldTheGoToWire() {
+        var options = JobOptions(jobID: "j", nodeCount: 2, taskCount: 2, hosts: ["a", "b"], executable: "true", arguments: [], workingDirectory: "/")
+        #expect(JobMachine.Configuration(options).wiringDelay == JobMachine.Configuration.defaultWiringDelay)
+        options.onFailure = .continue
+        #expect(JobMachine.Configuration(options).wiringDelay == nil)
+        options.onFailure = .abort
+        options.fullAddressTable = true
+        #expect(JobMachine.Configuration(options).wiringDelay == nil)
+    }
+
     /// Files to stage (and by default) the launch waits for wiring as before: joining alone starts nothing.
     @Test func joiningAloneLaunchesNothingWithFilesToStageOrByDefault() {
         let agents = (0...2).map { AgentEndpoint(rank: $0, host: "h", port: 1000 + $0, pid: Int32(100 + $0)) }

@@ -259,6 +259,75 @@ import Wire
         #expect(directives.contains { if case .bootstrapped = $0 { return true } else { return false } })
     }
 
+    /// A controller that holds the go to wire (``AgentMachine/Configuration/holdsWiring``) reports every agent
+    /// joined but sends its children no address table until ``AgentEvent/wire``.
+    @Test func aControllerHoldingTheGoSendsTheTableOnlyOnWire() throws {
+        let tree = try BootTree(kind: .tree(arity: 2), nodeCount: 3)
+        var configuration = AgentMachine.Configuration(
+            endpoint: AgentEndpoint(rank: 0, host: "h", port: 1000, pid: 1), rankCount: 3, tree: tree,
+            handshakeWindow: .seconds(1), heartbeatPeriod: .seconds(1), parent: nil)
+        configuration.holdsWiring = true
+        var controller = try AgentMachine(configuration: configuration)
+        _ = controller.handle(.start, now: .zero)
+        var directives: [AgentDirective] = []
+        for child in [1, 2] {
+            _ = controller.handle(.linkUp(rank: child), now: .milliseconds(10))
+            directives += controller.handle(.message(ControlPayload.subtreeReady(
+                endpoints: [AgentEndpoint(rank: child, host: "h", port: 1000 + child, pid: 1)], failed: []).message, from: child),
+                now: .milliseconds(20))
+        }
+        let tables = { (directives: [AgentDirective]) in
+            directives.compactMap { directive -> Int? in
+                guard case .send(let message, let to) = directive, case .addressTable? = ControlPayload(message: message) else { return nil }
+                return to
+            }
+        }
+        #expect(directives.contains { if case .joined = $0 { true } else { false } })
+        #expect(tables(directives).isEmpty)
+        #expect(controller.holdingWiring)
+        #expect(tables(controller.handle(.tick, now: .seconds(5))).isEmpty)  // held, however long
+        #expect(tables(controller.handle(.wire, now: .seconds(5))) == [1, 2])
+        #expect(!controller.holdingWiring)
+        #expect(tables(controller.handle(.wire, now: .seconds(5))).isEmpty)  // once
+    }
+
+    /// Before the go to wire an agent's only way to the controller is the tree. Launched there (the go held), it
+    /// no longer waits for the table, and it ends itself when its parent is found failed: closed and not
+    /// re-established, or stopped (the heartbeat, armed by the launch); nothing would ever reach it or come from it.
+    @Test(arguments: [false, true])
+    func anAgentCutOffBeforeTheGoEndsItself(parentStopped: Bool) throws {
+        var agent = try machine(rank: 3, ranks: 8)  // parent 1, child 7
+        _ = agent.handle(.start, now: .zero)
+        _ = agent.handle(.linkUp(rank: 1), now: .milliseconds(1))
+        _ = agent.handle(.linkUp(rank: 7), now: .milliseconds(2))
+        _ = agent.handle(.message(ControlPayload.subtreeReady(
+            endpoints: [AgentEndpoint(rank: 7, host: "h", port: 1007, pid: 1)], failed: []).message, from: 7), now: .milliseconds(3))
+        let launched = agent.handle(.message(.launch(LaunchCommand(id: 1, executable: "true")), from: 1), now: .milliseconds(4))
+        #expect(launched.contains { if case .startTasks = $0 { true } else { false } })
+        #expect(launched.contains { if case .send(.launch, to: 7) = $0 { true } else { false } })  // down the tree
+        #expect(!agent.tableInstalled)
+        // The table's window (4 handshake windows at this height) passes: a launched agent keeps running.
+        var now = Duration.milliseconds(4)
+        var exit: String?
+        while now < .seconds(10), exit == nil {
+            now += .milliseconds(250)
+            _ = agent.handle(.message(.pong(Heartbeat(id: 0, timestamp: 0)), from: 7), now: now)
+            if !parentStopped { _ = agent.handle(.message(.pong(Heartbeat(id: 0, timestamp: 0)), from: 1), now: now) }
+            exit = agent.handle(.tick, now: now).lazy.compactMap { if case .exit(let reason, true) = $0 { reason } else { nil } }.first
+            if !parentStopped, now >= .seconds(6) { break }
+        }
+        if !parentStopped {
+            #expect(exit == nil, "\(exit ?? "")")
+            // Its link closes: maybe only cut (redialled, as a running agent's), then the redial is refused.
+            #expect(agent.handle(.linkDown(rank: 1), now: now) == [.dial(rank: 1, host: "h", port: 1001)])
+            exit = agent.handle(.dialFailed(rank: 1, detail: "refused"), now: now)
+                .lazy.compactMap { if case .exit(let reason, true) = $0 { reason } else { nil } }.first
+        }
+        let reason = try #require(exit, "the agent did not end")
+        #expect(reason.contains("controller unreachable after failure of agent 1"), "\(reason)")
+        #expect(agent.phase == .exited)
+    }
+
     /// A neighbour may ask this agent for an endpoint it knows without asking (its child's, from the child's
     /// subtree report) before its own address table has come: the answer must follow once the table is
     /// installed. It never did: the asker waited out the handshake window and the job failed with

@@ -40,6 +40,12 @@ public struct JobMachine: Sendable {
         /// wiring is complete: the tree carries the launch, the tasks' reports and output, and failures until
         /// then. Not with files to stage, nor for jobs that need every node's address (VM networks).
         public var launchesBeforeWiring = false
+        /// With ``launchesBeforeWiring``: how long after the launch the go to wire goes down (``Action/wire``); a job
+        /// whose tasks are all done by then never wires its binomial graph and ends over the tree. nil: the
+        /// controller sends the go itself as soon as every agent joined. Only under `--on-failure abort`: the first
+        /// agent failure ends such a job, which the tree alone detects and reports (each agent's parent and
+        /// children watch it); surviving one, and routing around it, needs the binomial graph.
+        public var wiringDelay: Duration?
 
         public init(
             taskCount: Int, nodeCount: Int, onFailure: JobOptions.FailurePolicy = .abort, bootstrapOnly: Bool = false,
@@ -61,7 +67,12 @@ public struct JobMachine: Sendable {
                 bootstrapOnly: options.bootstrapOnly, staging: options.staging.map(\.offer),
                 stdinTarget: options.stdinTarget, policy: options.policy)
             launchesBeforeWiring = options.staging.isEmpty && !options.fullAddressTable && !options.bootstrapOnly
+            if launchesBeforeWiring, options.onFailure == .abort { wiringDelay = Self.defaultWiringDelay }
         }
+
+        /// A short job (`true` over 256 nodes ends in ~0.1 s here) never wires: at N = 256 wiring is ~2,000 links
+        /// set up, as many neighbour look-ups and the terminate flooded over every link, against 256 task reports.
+        public static let defaultWiringDelay = Duration.seconds(1)
     }
 
     /// What happens to the job.
@@ -130,6 +141,8 @@ public struct JobMachine: Sendable {
         case signalTasks(Int32, commandID: UInt64)
         /// Fail an agent that will never come (its launcher gave up on it).
         case spawnFailed(rank: Int, detail: String)
+        /// Send the go to wire the binomial graph (the controller holds it, see ``Configuration/wiringDelay``).
+        case wire
         /// Feed ``Event/wake`` at `instant` (replaces any earlier request).
         case wake(at: ContinuousClock.Instant)
     }
@@ -156,6 +169,10 @@ public struct JobMachine: Sendable {
     /// Since when every task has exited while some output is still missing.
     private var outputMissingSince: ContinuousClock.Instant?
     private var wakeRequested: ContinuousClock.Instant?
+    /// When the go to wire is due (``Configuration/wiringDelay``), until it went out.
+    private var wireDue: ContinuousClock.Instant?
+    /// Whether the go to wire went out (or the controller sends it itself): the job's end then waits for wiring.
+    private var wiring: Bool
 
     /// Agent failures, in the order they reached the front-end.
     public private(set) var failures: [FailureNotice] = []
@@ -177,6 +194,7 @@ public struct JobMachine: Sendable {
         started = now
         tracker = JobTracker(taskCount: configuration.taskCount)
         policy = JobPolicy(configuration: configuration.policy, taskCount: configuration.taskCount)
+        wiring = configuration.wiringDelay == nil
     }
 
     /// The job's exit code: 128 + signal when interrupted, else the policy's (highest task status, the
@@ -197,6 +215,7 @@ public struct JobMachine: Sendable {
             agents = endpoints
             out.append(.report(.joined(agents: endpoints)))
             launch(&out)
+            if !wiring, let delay = configuration.wiringDelay { wireDue = now + delay }
         case .bootstrapped(let endpoints):
             bootstrapped(endpoints, now: now, &out)
         case .stagingReport(let report):
@@ -237,13 +256,20 @@ public struct JobMachine: Sendable {
         case .wake:
             wakeRequested = nil  // whatever is still due is asked for again
             guard !ending else { break }
+            if let due = wireDue, now >= due {
+                wireDue = nil
+                wiring = true
+                out.append(.wire)
+            }
             apply(policy.handle(.tick, now: now - started), &out)
             if let since = outputMissingSince, now - since >= configuration.lostOutputWait {
                 end("all tasks exited; some output was lost with a failed agent", &out)
             }
         }
-        // Once wired: tasks launched before wiring completed may all be done before it (see launchesBeforeWiring).
-        if tracker.isComplete, bootstrapTime != nil {
+        // Once wired: tasks launched before wiring completed may all be done before it (see launchesBeforeWiring),
+        // and no agent may still be dialling one that already left; a job whose go to wire never went out ends
+        // over the tree (the controller takes the terminate before any go: both come from here, in order).
+        if tracker.isComplete, bootstrapTime != nil || (launched && !wiring) {
             end("all tasks finished", &out)
         }
         scheduleWake(now: now, &out)
@@ -396,7 +422,7 @@ public struct JobMachine: Sendable {
             outputMissingSince = nil
         }
         guard !ending else { return }
-        let deadlines = [policy.deadline.map { started + $0 }, outputMissingSince.map { $0 + configuration.lostOutputWait }]
+        let deadlines = [policy.deadline.map { started + $0 }, outputMissingSince.map { $0 + configuration.lostOutputWait }, wireDue]
         guard let next = deadlines.compactMap({ $0 }).min(), next != wakeRequested else { return }
         wakeRequested = next
         out.append(.wake(at: next))

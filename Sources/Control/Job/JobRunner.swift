@@ -66,6 +66,11 @@ public struct JobRunner: Sendable {
             heartbeatPeriod: options.heartbeat, heartbeatTimeout: options.heartbeatTimeout, parent: nil)
         controller.adaptiveDetector = !AgentHost.fixedDetector
         controller.fullAddressTable = options.fullAddressTable
+        var jobConfiguration = JobMachine.Configuration(options)
+        if jobConfiguration.wiringDelay != nil, let milliseconds = Self.wiringDelayMilliseconds {
+            jobConfiguration.wiringDelay = milliseconds > 0 ? .milliseconds(milliseconds) : nil
+        }
+        controller.holdsWiring = jobConfiguration.wiringDelay != nil
         // Everything that happens to the job reaches its machine through this stream, in order.
         let (inputs, input) = AsyncStream.makeStream(of: JobMachine.Event.self)
         let agents = AgentRuntime(hub: hub)
@@ -80,7 +85,7 @@ public struct JobRunner: Sendable {
             observe: { directive in
                 if let event = JobMachine.Event(directive) { input.yield(event) }
             })
-        var machine = JobMachine(configuration: JobMachine.Configuration(options), now: started)
+        var machine = JobMachine(configuration: jobConfiguration, now: started)
         input.yield(.start)
         ready(Interrupter { signal in input.yield(.interrupt(signal: signal)) })
 
@@ -126,6 +131,8 @@ public struct JobRunner: Sendable {
                 runtime.send(.broadcast(.control(ControlCommand(id: id, target: .all, operation: .signal(number)))))
             case .spawnFailed(let rank, let detail):
                 runtime.send(.spawnFailed(rank: rank, detail: detail))
+            case .wire:
+                runtime.send(.wire)
             case .wake:
                 break  // the loop below owns the timer
             }
@@ -229,6 +236,12 @@ public struct JobRunner: Sendable {
                     isEndOfStream: endOfStream, data: data)))
             }
         }
+    }
+
+    /// Benchmark hook: `VHPC_WIRING_DELAY_MS` sets ``JobMachine/Configuration/wiringDelay`` where the job would hold
+    /// the go to wire (0: every agent wires as soon as all joined, as before the delay existed).
+    static var wiringDelayMilliseconds: Int? {
+        getenv("VHPC_WIRING_DELAY_MS").flatMap { Int(String(cString: $0)) }.map { max(0, $0) }
     }
 
     private func hostName() -> String {

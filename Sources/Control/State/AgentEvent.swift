@@ -35,4 +35,6 @@ public enum AgentEvent: Sendable {
     case staging(StagingEvent)
     /// Controller only: send stdin data to the node `data.rank` (for its task `data.task`, or every task).
     case stdin(Wire.IOData)
+    /// Controller with ``AgentMachine/Configuration/holdsWiring``: send the go to wire down the tree now.
+    case wire
 }

@@ -42,6 +42,10 @@ public struct AgentMachine: Sendable {
         /// Whether the heartbeat detector backs off under load (local health, suspicion; see
         /// ``HeartbeatDetector``); false keeps the fixed timeout (`VHPC_DETECTOR=fixed`, for benchmarks).
         public var adaptiveDetector = true
+        /// Controller: once every agent joined, hold the go to wire until ``AgentEvent/wire`` (the front-end's
+        /// job sends it once the job has run long enough to need the binomial graph, see
+        /// ``JobMachine/Configuration/wiringDelay``); false: the go goes down as soon as every agent joined.
+        public var holdsWiring = false
 
         public init(
             endpoint: AgentEndpoint, rankCount: Int, tree: BootTree, handshakeWindow: Duration = .seconds(10),
@@ -77,6 +81,8 @@ public struct AgentMachine: Sendable {
     public private(set) var router: LocalRouter
     /// The controller's go to wire has come (or, at the controller, gone out).
     public private(set) var tableInstalled = false
+    /// Controller with ``Configuration/holdsWiring``: every agent joined, the go waits for ``AgentEvent/wire``.
+    public private(set) var holdingWiring = false
     /// Learning the neighbours' endpoints (see ``NeighbourDiscovery``).
     private var discovery: NeighbourDiscovery
     private var bootstrap: BootstrapTracker
@@ -108,6 +114,8 @@ public struct AgentMachine: Sendable {
     /// Tasks whose exit was reported: their end-of-stream marks go up on their own.
     private var exitReported: Set<Int> = []
     private var launchID: UInt64 = 0
+    /// The launch came (or, at the controller, went out).
+    private var launched = false
     /// Final reports (task exits and end-of-stream marks), re-sent whenever a failure may have eaten them.
     private var finalReports: [Message] = []
     /// Failure reports this agent passed toward the controller, by the hop they went to. Later copies of a
@@ -196,6 +204,11 @@ public struct AgentMachine: Sendable {
             }
         case .staging(let event):
             stage(&out) { $0.handle(event) }
+        case .wire:
+            if isController, holdingWiring {
+                holdingWiring = false
+                installTable(bootstrap.endpoints, failed: failures.keys.sorted(), message: nil, &out)
+            }
         }
         return out
     }
@@ -275,7 +288,13 @@ public struct AgentMachine: Sendable {
                 record(notice, &out)
                 out.append(.failure(notice))
             }
-            installTable(bootstrap.endpoints, failed: Array(failed.keys), message: nil, &out)
+            if configuration.holdsWiring {
+                // The tree alone carries the job until the go (AgentEvent.wire): a job that ends first never wires.
+                phase = .wiring
+                holdingWiring = true
+            } else {
+                installTable(bootstrap.endpoints, failed: Array(failed.keys), message: nil, &out)
+            }
             out.append(.joined(endpoints: bootstrap.endpoints.filter { failures[$0.rank] == nil }.sorted { $0.rank < $1.rank }))
         } else if let parent = parentRank, links.contains(parent) {
             out.append(.send(ControlPayload.subtreeReady(endpoints: bootstrap.endpoints, failed: bootstrap.failed).message, to: parent))
@@ -399,17 +418,19 @@ public struct AgentMachine: Sendable {
     private mutating func linkDown(_ peer: Int, _ out: inout [AgentDirective]) {
         guard links.remove(peer) != nil else { return }
         detector?.forget(peer)
-        if peer == parentRank, !tableInstalled {
+        if peer == parentRank, !tableInstalled, !launched {
             exit("lost the link to parent agent \(peer) during bootstrap", failed: true, &out)
             return
         }
         // A running peer whose process is not known to be gone may only have lost this connection (a cut
         // link): route around it and re-establish it — the end that dialled it when wiring dials again. A
-        // dead peer's listener refuses at once, so kill -9 is still detected in one round trip.
-        if phase == .running, failures[peer] == nil, !exitedChildren.contains(peer), addresses[peer] != nil || !router.dials(peer) {
+        // dead peer's listener refuses at once, so kill -9 is still detected in one round trip. Once launched
+        // the same holds before the go to wire (the tree links; the parent's endpoint is the configuration's).
+        let endpoint = addresses[peer] ?? (peer == parentRank ? configuration.parent : nil)
+        if phase == .running || launched, failures[peer] == nil, !exitedChildren.contains(peer), endpoint != nil || !router.dials(peer) {
             router.markCut(link: peer)
             relinking[peer] = now + relinkWindow
-            if router.dials(peer), let endpoint = addresses[peer] { out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port)) }
+            if router.dials(peer), let endpoint { out.append(.dial(rank: peer, host: endpoint.host, port: endpoint.port)) }
             return
         }
         detect(peer, .connectionClosed, "connection closed", &out)
@@ -497,12 +518,23 @@ public struct AgentMachine: Sendable {
         if from == nil, links.contains(notice.rank) { out.append(.send(report, to: notice.rank)) }
         if router.isNeighbor(notice.rank) || configuration.tree.isInSubtree(rank, of: notice.rank) { record(notice, &out) }
         routeReport(report, &out)
-        if !router.canReach(0) {
+        if cutOffFromController {
             exit("controller unreachable after failure of agent \(notice.rank)", failed: true, &out)
             return
         }
         // Reports in flight through the failed agent may be lost: send the final ones again (idempotent).
         for report in finalReports { routeToController(report, &out) }
+    }
+
+    /// Whether no route to the controller is left: none over the binomial graph's neighbours, or, before the go
+    /// to wire came (the tree is the only way up and nothing will wire), a tree ancestor failed — as a lost
+    /// parent link ends the agent then (a stopped parent is found by the heartbeat instead).
+    private var cutOffFromController: Bool {
+        if !router.canReach(0) { return true }
+        guard !isController, !tableInstalled, !router.failedAncestors.isEmpty else { return false }
+        // Only links up now that lead out of this agent's own subtree count (a child may be a graph neighbour too).
+        let outward = links.filter { !configuration.tree.isInSubtree($0, of: rank) }
+        return !router.canReach(0, linked: outward)
     }
 
     /// Marks a rank failed locally: router, links, pending bootstrap and wiring state; an ancestor's failure
@@ -611,7 +643,7 @@ public struct AgentMachine: Sendable {
         case .ancestorFailed(let notice):
             guard peer == parentRank, failures[notice.rank] == nil else { return }
             record(notice, &out)
-            if !router.canReach(0) {
+            if cutOffFromController {
                 exit("controller unreachable after failure of agent \(notice.rank)", failed: true, &out)
                 return
             }
@@ -667,6 +699,7 @@ public struct AgentMachine: Sendable {
         switch message {
         case .launch(let command):
             launchID = command.id
+            launched = true
             if isController {
                 let layout = TaskLayout(tasks: Int(command.tasks), nodes: max(1, configuration.rankCount - 1))
                 pmiFences = PMIFenceTracker(nodes: Set((1..<max(2, configuration.rankCount)).filter { layout.taskCount(onNode: $0 - 1) > 0 }),
@@ -675,6 +708,10 @@ public struct AgentMachine: Sendable {
             // The ping-pong detector runs once the job runs: bootstrap is CPU-heavy on shared machines and a
             // slow-but-alive agent must not be declared dead; connection-close and SIGCHLD cover bootstrap.
             armHeartbeat()
+            // The launch came down the tree: the controller and every ancestor were there. The go to wire may come
+            // much later (held by the controller, see Configuration.holdsWiring); until then a failed ancestor ends
+            // this agent (cutOffFromController) — found at once when its link closes, by the heartbeat when stopped.
+            tableDeadline = nil
             if !isController {
                 // A node that could not stage the job's files (its image, its --stage files) does not start
                 // tasks that would run without them; the controller counts them as not started.
