@@ -15,6 +15,10 @@ import Wire
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
+        // `run` is vhpc's subcommand even when parsed as the root (`VHPC.main`'s direct path): the parser then
+        // names the tool `vhpc run` and skips its completion-script probe (two more argument sets, 2.5 ms of a
+        // start's CPU), which `rootedArguments` leaves to the root parser anyway.
+        _superCommandName: "vhpc",
         abstract: "Run a command as parallel tasks over nodes (like srun/mpirun), with fault-tolerant agents.",
         usage: """
             vhpc run [-N NODES] [-n TASKS] [OPTIONS] [--] CMD [ARGS...]
