@@ -28,6 +28,7 @@ struct VHPC: AsyncParsableCommand {
             // skips the tree of every subcommand; run directly, not through an existential cast (a conformance
             // lookup that scans every conformance record of the binary).
             if let runArguments = RunCommand.rootedArguments(Array(CommandLine.arguments.dropFirst())) {
+                RunCommand.warmUpEarly()
                 JobRecordWriter.openEarly()
                 var run = try RunCommand.parse(runArguments)
                 try await run.run()
