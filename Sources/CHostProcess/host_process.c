@@ -127,51 +127,65 @@ pid_t vhpc_spawn(const char *path, const char *cwd, char *const argv[], char *co
  * exited — which is what CLONE_VFORK waits for; here the batch waits for all of them at the end. The
  * children run spawn_child concurrently with each other and this thread: each reads and writes only its own
  * request and stack; errno is the one location they share (this thread's), read by a child right after its
- * own failing call. */
-int vhpc_spawn_batch(const struct vhpc_spawn_spec *specs, int count, pid_t *pids, int *errors) {
-    enum { STACK_SIZE = 256 * 1024 };
-    struct slot {
-        struct spawn_request request;
-        void *stack;
-        volatile pid_t done;
-    };
-    if (count <= 0) return 0;
-    struct slot *slots = mmap(NULL, sizeof(struct slot) * (size_t)count, PROT_READ | PROT_WRITE,
-                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (slots == MAP_FAILED) { pids[0] = -1; errors[0] = errno; return 1; }
+ * own failing call. Started and waited for in two halves, so that one thread can start several batches (the
+ * tasks of several agents of one process) before it waits for any. */
+enum { BATCH_STACK_SIZE = 256 * 1024 };
+
+struct batch_slot {
+    struct spawn_request request;
+    void *stack;
+    volatile pid_t done;
+};
+
+struct vhpc_spawn_batch {
+    int count, started, failed_at;
+    size_t bytes;
+    struct batch_slot slots[];
+};
+
+struct vhpc_spawn_batch *vhpc_spawn_batch_start(const struct vhpc_spawn_spec *specs, int count, pid_t *pids, int *errors) {
+    size_t bytes = sizeof(struct vhpc_spawn_batch) + sizeof(struct batch_slot) * (size_t)count;
+    struct vhpc_spawn_batch *batch = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (batch == MAP_FAILED) { pids[0] = -1; errors[0] = errno; return NULL; }
+    *batch = (struct vhpc_spawn_batch){.count = count, .started = 0, .failed_at = -1, .bytes = bytes};
     pid_t self = getpid();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int started = 0, failed_at = -1;
     for (int i = 0; i < count; i++) {
-        struct slot *slot = &slots[i];
+        struct batch_slot *slot = &batch->slots[i];
         slot->request = (struct spawn_request){.spec = specs[i], .parent = self, .error = 0};
         slot->done = 1;
-        slot->stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (slot->stack == MAP_FAILED) { pids[i] = -1; errors[i] = errno; failed_at = i; break; }
-        pid_t pid = clone(spawn_child, (char *)slot->stack + STACK_SIZE, CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD,
+        slot->stack = mmap(NULL, BATCH_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (slot->stack == MAP_FAILED) { pids[i] = -1; errors[i] = errno; batch->failed_at = i; break; }
+        pid_t pid = clone(spawn_child, (char *)slot->stack + BATCH_STACK_SIZE, CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD,
                           &slot->request, NULL, NULL, (pid_t *)&slot->done);
         if (pid < 0) {
             errors[i] = errno;
             pids[i] = -1;
-            munmap(slot->stack, STACK_SIZE);
-            failed_at = i;
+            munmap(slot->stack, BATCH_STACK_SIZE);
+            batch->failed_at = i;
             break;
         }
         pids[i] = pid;
-        started = i + 1;
+        batch->started = i + 1;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    for (int i = 0; i < started; i++) {
-        struct slot *slot = &slots[i];
+    return batch;
+}
+
+int vhpc_spawn_batch_finish(struct vhpc_spawn_batch *batch, pid_t *pids, int *errors) {
+    if (batch == NULL) return 1;
+    int failed_at = batch->failed_at;
+    for (int i = 0; i < batch->started; i++) {
+        struct batch_slot *slot = &batch->slots[i];
         // Not FUTEX_PRIVATE: the kernel's wake on a cleared child tid is a shared one. The timeout only bounds
         // a missed wake.
         while (__atomic_load_n(&slot->done, __ATOMIC_ACQUIRE) != 0) {
             struct timespec bound = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
             syscall(SYS_futex, &slot->done, FUTEX_WAIT, 1, &bound, NULL, 0);
         }
-        munmap(slot->stack, STACK_SIZE);
+        munmap(slot->stack, BATCH_STACK_SIZE);
         if (slot->request.error != 0) {
             int status;
             while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {}
@@ -183,15 +197,20 @@ int vhpc_spawn_batch(const struct vhpc_spawn_spec *specs, int count, pid_t *pids
         }
     }
     // As if started one after another, stopping at the first failure: what started after it is taken back.
-    int results = failed_at >= 0 ? failed_at + 1 : count;
-    for (int i = results; i < started; i++) {
+    int results = failed_at >= 0 ? failed_at + 1 : batch->count;
+    for (int i = results; i < batch->started; i++) {
         if (pids[i] <= 0) continue;
         kill(pids[i], SIGKILL);
         int status;
         while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {}
     }
-    munmap(slots, sizeof(struct slot) * (size_t)count);
+    munmap(batch, batch->bytes);
     return results;
+}
+
+int vhpc_spawn_batch(const struct vhpc_spawn_spec *specs, int count, pid_t *pids, int *errors) {
+    if (count <= 0) return 0;
+    return vhpc_spawn_batch_finish(vhpc_spawn_batch_start(specs, count, pids, errors), pids, errors);
 }
 
 int vhpc_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1); }

@@ -109,14 +109,34 @@ public enum ProcessSpawner {
     /// thread does not sleep through each child's start (`vhpc_spawn_batch`). Each started child is registered
     /// with ``ChildReaper``.
     public static func spawnBatch(_ requests: [Request]) -> [Result<pid_t, SpawnError>] {
-        guard !requests.isEmpty else { return [] }
-        var owned: [UnsafeMutablePointer<CChar>?] = []
-        var arrays: [UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>] = []
-        defer {
-            for pointer in owned { free(pointer) }
-            for array in arrays { array.deallocate() }
+        spawnBatches([requests])[0]
+    }
+
+    /// ``spawnBatch(_:)`` for each of `batches` (independent: a failure ends only its own batch), every child of
+    /// every batch started before the thread waits for any to exec: the agents of one process start their
+    /// tasks in one wait, not one wait each.
+    public static func spawnBatches(_ batches: [[Request]]) -> [[Result<pid_t, SpawnError>]] {
+        var strings = CStrings()
+        defer { strings.free() }
+        ChildReaper.shared.willSpawn()
+        let started = batches.map { requests in StartedBatch(requests: requests, strings: &strings) }
+        return zip(batches, started).map { requests, batch in
+            batch.finish().enumerated().map { index, outcome in
+                ChildReaper.shared.didSpawn(outcome.pid)
+                guard outcome.pid > 0 else {
+                    return .failure(SpawnError(executable: requests[index].executable, errorNumber: outcome.error))
+                }
+                return .success(outcome.pid)
+            }
         }
-        func strings(_ values: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+    }
+
+    /// C copies of the strings a batch's children read until they exec (freed once every batch is finished).
+    private struct CStrings {
+        private var owned: [UnsafeMutablePointer<CChar>?] = []
+        private var arrays: [UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>] = []
+
+        mutating func array(_ values: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
             let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: values.count + 1)
             for (index, value) in values.enumerated() { array[index] = strdup(value) }
             array[values.count] = nil
@@ -124,32 +144,66 @@ public enum ProcessSpawner {
             arrays.append(array)
             return UnsafePointer(array)
         }
-        func string(_ value: String?) -> UnsafePointer<CChar>? {
+
+        mutating func string(_ value: String?) -> UnsafePointer<CChar>? {
             guard let value else { return nil }
             let copy = strdup(value)
             owned.append(copy)
             return UnsafePointer(copy)
         }
-        let specs = requests.map { request in
-            vhpc_spawn_spec(
-                path: string(request.executable), cwd: string(request.directory),
-                argv: strings([request.executable] + request.arguments),
-                envp: strings(request.environment.map { "\($0.key)=\($0.value)" }),
-                stdin_fd: request.streams.stdin, stdout_fd: request.streams.stdout, stderr_fd: request.streams.stderr,
-                extra_fd: request.streams.extraFD,
-                new_process_group: request.newSession ? 2 : request.newProcessGroup ? 1 : 0,
-                pdeathsig: request.parentDeathSignal ?? 0)
+
+        func free() {
+            for pointer in owned { Glibc.free(pointer) }
+            for array in arrays { array.deallocate() }
         }
-        var pids = [pid_t](repeating: -1, count: requests.count)
-        var errors = [Int32](repeating: 0, count: requests.count)
-        ChildReaper.shared.willSpawn()
-        let count = Int(vhpc_spawn_batch(specs, Int32(specs.count), &pids, &errors))
-        return (0..<count).map { index in
-            ChildReaper.shared.didSpawn(pids[index])
-            guard pids[index] > 0 else {
-                return .failure(SpawnError(executable: requests[index].executable, errorNumber: errors[index]))
+    }
+
+    /// One batch between `vhpc_spawn_batch_start` and `vhpc_spawn_batch_finish`: its specs and result slots stay
+    /// allocated (its children read them) until ``finish()``.
+    private struct StartedBatch {
+        let count: Int
+        let specs: UnsafeMutablePointer<vhpc_spawn_spec>?
+        let pids: UnsafeMutablePointer<pid_t>?
+        let errors: UnsafeMutablePointer<Int32>?
+        let batch: OpaquePointer?
+
+        init(requests: [Request], strings: inout CStrings) {
+            count = requests.count
+            guard count > 0 else {
+                (specs, pids, errors, batch) = (nil, nil, nil, nil)
+                return
             }
-            return .success(pids[index])
+            let specs = UnsafeMutablePointer<vhpc_spawn_spec>.allocate(capacity: count)
+            for (index, request) in requests.enumerated() {
+                specs[index] = vhpc_spawn_spec(
+                    path: strings.string(request.executable), cwd: strings.string(request.directory),
+                    argv: strings.array([request.executable] + request.arguments),
+                    envp: strings.array(request.environment.map { "\($0.key)=\($0.value)" }),
+                    stdin_fd: request.streams.stdin, stdout_fd: request.streams.stdout, stderr_fd: request.streams.stderr,
+                    extra_fd: request.streams.extraFD,
+                    new_process_group: request.newSession ? 2 : request.newProcessGroup ? 1 : 0,
+                    pdeathsig: request.parentDeathSignal ?? 0)
+            }
+            let pids = UnsafeMutablePointer<pid_t>.allocate(capacity: count)
+            pids.initialize(repeating: -1, count: count)
+            let errors = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+            errors.initialize(repeating: 0, count: count)
+            self.specs = specs
+            self.pids = pids
+            self.errors = errors
+            batch = vhpc_spawn_batch_start(specs, Int32(count), pids, errors)
+        }
+
+        /// Waits until every child has exec'd; the outcomes up to and including the first failure.
+        func finish() -> [(pid: pid_t, error: Int32)] {
+            guard let specs, let pids, let errors else { return [] }
+            defer {
+                specs.deallocate()
+                pids.deallocate()
+                errors.deallocate()
+            }
+            let results = Int(vhpc_spawn_batch_finish(batch, pids, errors))
+            return (0..<results).map { (pids[$0], errors[$0]) }
         }
     }
 

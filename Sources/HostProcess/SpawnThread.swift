@@ -12,6 +12,13 @@ public final class SpawnThread: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [@Sendable () -> Void] = []
+    private var batches: [PendingBatch] = []
+
+    /// A ``spawnBatch(_:)`` waiting for the thread: its requests and where its results go.
+    private struct PendingBatch {
+        var requests: [ProcessSpawner.Request]
+        var deliver: @Sendable ([Result<pid_t, SpawnError>]) -> Void
+    }
 
     private init() {
         let thread = Thread { [self] in self.loop() }
@@ -22,11 +29,18 @@ public final class SpawnThread: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while queue.isEmpty { condition.wait() }
+            while queue.isEmpty, batches.isEmpty { condition.wait() }
             let work = queue
+            let waiting = batches
             queue.removeAll()
+            batches.removeAll()
             condition.unlock()
             for item in work { item() }
+            // Every batch that arrived meanwhile starts together and is waited for once (the tasks of a process's
+            // agents: one wait per agent spread 16 agents' execs over 25 ms, 64 agents' over 80-100 ms).
+            guard !waiting.isEmpty else { continue }
+            let results = ProcessSpawner.spawnBatches(waiting.map(\.requests))
+            for (batch, outcome) in zip(waiting, results) { batch.deliver(outcome) }
         }
     }
 
@@ -47,6 +61,17 @@ public final class SpawnThread: @unchecked Sendable {
         }
         done.wait()
         return result.value.withLock { $0! }
+    }
+
+    /// ``ProcessSpawner/spawnBatch(_:)`` on the spawn thread, started together with every other batch that is
+    /// waiting for the thread by then; the calling task waits without blocking its thread.
+    public func spawnBatch(_ requests: [ProcessSpawner.Request]) async -> [Result<pid_t, SpawnError>] {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            batches.append(PendingBatch(requests: requests) { continuation.resume(returning: $0) })
+            condition.signal()
+            condition.unlock()
+        }
     }
 
     /// Runs `body` on the spawn thread; the calling task waits without blocking its thread.

@@ -56,5 +56,49 @@ import Glibc
 
     @Test func anEmptyBatchStartsNothing() {
         #expect(ProcessSpawner.spawnBatch([]).isEmpty)
+        #expect(ProcessSpawner.spawnBatches([[], []]).map(\.count) == [0, 0])
+    }
+
+    @Test(.timeLimit(.minutes(1))) func batchesStartedTogetherFailAlone() async throws {
+        let marker = "vhpc-batches-\(UUID().uuidString)"
+        let missing = ProcessSpawner.Request(executable: "/nonexistent/\(marker)", arguments: [], environment: [:], newProcessGroup: true)
+        let batches: [[ProcessSpawner.Request]] = [
+            [request("exit 3"), request("exit 4")],
+            [request("exit 0"), missing, request("exec sleep 30 \(marker)")],
+            [request("exit 5")],
+        ]
+        let results = SpawnThread.shared.run { ProcessSpawner.spawnBatches(batches) }
+        #expect(results.map(\.count) == [2, 2, 1], "the middle batch stops at its missing program; the others do not")
+        #expect(await ChildReaper.shared.waitForExit(try results[0][0].get()) == 3)
+        #expect(await ChildReaper.shared.waitForExit(try results[0][1].get()) == 4)
+        #expect(await ChildReaper.shared.waitForExit(try results[1][0].get()) == 0)
+        guard case .failure(let error) = results[1][1] else { Issue.record("the missing program started"); return }
+        #expect(error.errorNumber == ENOENT)
+        #expect(await ChildReaper.shared.waitForExit(try results[2][0].get()) == 5)
+        let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").filter { entry in
+            guard Int(entry) != nil, let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8) else { return false }
+            return command.contains(marker)
+        }
+        #expect(left.isEmpty, "the child after the failed one was taken back")
+    }
+
+    /// The spawn thread starts the batches of many callers (a process's agents) together; each caller gets its
+    /// own children, in its own order.
+    @Test(.timeLimit(.minutes(1))) func concurrentCallersEachGetTheirOwnChildren() async throws {
+        let outcomes = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { group in
+            for caller in 0..<16 {
+                group.addTask {
+                    let results = await SpawnThread.shared.spawnBatch([self.request("exit \(caller)"), self.request("exit \(caller + 100)")])
+                    var codes: [Int32] = []
+                    for result in results { codes.append(await ChildReaper.shared.waitForExit(try result.get())) }
+                    return (caller, codes)
+                }
+            }
+            var all: [Int: [Int32]] = [:]
+            for try await (caller, codes) in group { all[caller] = codes }
+            return all
+        }
+        #expect(outcomes.count == 16)
+        for (caller, codes) in outcomes { #expect(codes == [Int32(caller), Int32(caller + 100)]) }
     }
 }

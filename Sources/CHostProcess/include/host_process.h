@@ -29,6 +29,19 @@ struct vhpc_spawn_spec {
 /// 1); a failed one has pid -1 and its errno; children started after it are killed and reaped.
 int vhpc_spawn_batch(const struct vhpc_spawn_spec *specs, int count, pid_t *pids, int *errors);
 
+/// A batch whose children were started by ``vhpc_spawn_batch_start`` and not yet waited for.
+struct vhpc_spawn_batch;
+
+/// The first half of ``vhpc_spawn_batch`` (`count` >= 1): starts every child and returns without waiting, so
+/// a thread can start several batches before it waits for any (each batch's children read `specs` and the
+/// strings it points to until ``vhpc_spawn_batch_finish``: keep them alive until then). Fills `pids`/`errors`
+/// of the children it could not start. NULL only if no memory for the batch (then `errors[0]` says why).
+struct vhpc_spawn_batch *vhpc_spawn_batch_start(const struct vhpc_spawn_spec *specs, int count, pid_t *pids, int *errors);
+
+/// The second half: waits until every child of `batch` has exec'd (or failed to), frees the batch, and returns
+/// what ``vhpc_spawn_batch`` returns (1 for a NULL batch: its one failure).
+int vhpc_spawn_batch_finish(struct vhpc_spawn_batch *batch, pid_t *pids, int *errors);
+
 /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants are re-parented to this process.
 int vhpc_set_child_subreaper(void);
 

@@ -149,18 +149,14 @@ public struct ProcessTaskBackend: TaskBackend {
                     do { prepared.append(try prepare(rank)) } catch { failure = error; break }
                 }
                 let ready = prepared
-                let results = (try? await SpawnThread.shared.perform { () -> [Result<pid_t, SpawnError>] in
-                    ProcessSpawner.spawnBatch(ready.map { task in
-                        ProcessSpawner.Request(
-                            executable: executable, arguments: arguments, environment: task.environment,
-                            streams: .init(stdin: task.childStdin, stdout: task.outPipe.write, stderr: task.errPipe.write, extraFD: task.pmiPair?.child ?? -1),
-                            newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
-                    })
-                }) ?? []
+                // With the batches of this process's other agents that are ready by then (SpawnThread.spawnBatch).
+                let results = await SpawnThread.shared.spawnBatch(ready.map { task in
+                    ProcessSpawner.Request(
+                        executable: executable, arguments: arguments, environment: task.environment,
+                        streams: .init(stdin: task.childStdin, stdout: task.outPipe.write, stderr: task.errPipe.write, extraFD: task.pmiPair?.child ?? -1),
+                        newProcessGroup: true, newSession: true, parentDeathSignal: SIGKILL, directory: directory)
+                })
                 for task in prepared { task.closeChildEnds() }
-                if results.count < prepared.count, failure == nil, results.allSatisfy({ if case .success = $0 { true } else { false } }) {
-                    failure = SpawnError(executable: "the spawn thread", errorNumber: EIO)  // cannot happen: nothing there throws
-                }
                 for (index, task) in prepared.enumerated() {
                     guard index < results.count, case .success(let pid) = results[index] else {
                         task.closeAgentEnds()
