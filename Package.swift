@@ -66,6 +66,8 @@ let package = Package(
         .target(name: "CPMIxServer", cSettings: [.unsafeFlags([
             "-I/usr/lib/x86_64-linux-gnu/pmix2/include", "-I/usr/lib/aarch64-linux-gnu/pmix2/include",
         ])]),
+        // hwloc 2 (Debian's libhwloc15, which MPICH links) for the node's topology as XML, loaded on first use.
+        .target(name: "CHwloc"),
         // Hypervisor abstraction: profiles, VM lifecycle, plug-ins.
         .target(name: "V2M", dependencies: [
             "VSE", "GuestProtocol", "Wire", "CLibvirt", "HostProcess",
@@ -89,7 +91,7 @@ let package = Package(
         // The node's side of a job: the agent process, its task backends (processes; VMs through V2M's
         // Hypervisor protocol), PMI-1 and PMIx serving, the job network plan, the node's staging directories.
         .target(name: "NodeAgent", dependencies: [
-            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire", "HostProcess", "CStepKeeper", "CPMIxServer",
+            "Control", "Launch", "V2M", "VSE", "GuestProtocol", "Wire", "HostProcess", "CStepKeeper", "CPMIxServer", "CHwloc",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -30,6 +30,15 @@ import Wire
         #expect(rank3?["pmix.lrank"] == .uint16(1))
         #expect(rank3?["pmix.nodeid"] == .uint32(1))
         #expect(rank3?["pmix.hname"] == .string("vhpc-node1"))
+        #expect(info["pmix.ltopo"] == nil)
+    }
+
+    @Test func theNodesTopologyGoesToOpenMPIAsLocalTopo() {
+        let job = PMIxJob(jobID: "j1", layout: TaskLayout(tasks: 2, nodes: 1), processes: [[0], [1]], agentRank: 1)
+        let xml = "<topology version=\"2.0\"></topology>"
+        let info = job.namespaceInfo(tmpdir: "/t", topology: xml)
+        #expect(info["pmix.ltopo"] == .string(xml))
+        #expect(info.filter { $0.key == "pmix.ltopo" }.count == 1)
     }
 
     @Test func agentsPackedInOneProcessAreOnePMIxNode() {

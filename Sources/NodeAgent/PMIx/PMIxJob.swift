@@ -61,8 +61,10 @@ public struct PMIxJob: Sendable, Hashable {
         self.localNode = local
     }
 
-    /// The namespace's info for `PMIx_server_register_nspace`; `tmpdir` is the node's session directory.
-    public func namespaceInfo(tmpdir: String) -> [PMIxInfo] {
+    /// The namespace's info for `PMIx_server_register_nspace`; `tmpdir` is the node's session directory,
+    /// `topology` the node's hwloc XML when known (``HwlocTopology``): Open MPI 4.1's ranks load it from
+    /// `pmix.ltopo` instead of discovering the node each (as under mpirun, whose daemon hands it over).
+    public func namespaceInfo(tmpdir: String, topology: String? = nil) -> [PMIxInfo] {
         let size = UInt32(size)
         let local = self.local
         var info: [PMIxInfo] = [
@@ -86,6 +88,7 @@ public struct PMIxJob: Sendable, Hashable {
             .init("pmix.nsdir", .string(tmpdir + "/" + namespace)),
             .init("pmix.tdir.rmclean", .bool(true)),
         ]
+        if let topology { info.append(.init("pmix.ltopo", .string(topology))) }
         for (nodeID, node) in nodes.enumerated() {
             for (localRank, rank) in node.ranks.enumerated() {
                 info.append(.init("pmix.pdata", .infos([

@@ -47,11 +47,11 @@ public final class PMIxServer: Sendable {
 
     /// ``join(_:report:)`` on a thread of its own: it waits for the library (once per task), which must not hold
     /// one of the few threads Swift's concurrency shares with the agent's links and heartbeats.
-    public func joinOffPool(_ plan: NodeTaskPlan, guests: Bool = false,
+    public func joinOffPool(_ plan: NodeTaskPlan, guests: Bool = false, topologyFile: String? = nil,
                             report: @escaping @Sendable (AgentEvent) -> Void) async throws -> [Int: [String: String]] {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.join(plan, guests: guests, report: report) })
+                continuation.resume(with: Result { try self.join(plan, guests: guests, topologyFile: topologyFile, report: report) })
             }
         }
     }
@@ -71,7 +71,9 @@ public final class PMIxServer: Sendable {
     /// Open MPI keeps its node-local files). `report` is the node agent's event sink (fences, aborts).
     /// With `guests` the tasks run in VMs (``PMIxGuest``): they connect as the guest's root through the node
     /// agent's relay, keep their session files in the guest, and get the guest's variant of the environment.
-    public func join(_ plan: NodeTaskPlan, guests: Bool = false, report: @escaping @Sendable (AgentEvent) -> Void) throws -> [Int: [String: String]] {
+    /// `topologyFile` is the node's hwloc XML (``HwlocTopology``), registered for Open MPI as `pmix.ltopo`.
+    public func join(_ plan: NodeTaskPlan, guests: Bool = false, topologyFile: String? = nil,
+                     report: @escaping @Sendable (AgentEvent) -> Void) throws -> [Int: [String: String]] {
         let job = PMIxJob(jobID: plan.jobID, layout: TaskLayout(tasks: plan.size, nodes: plan.nodeCount),
                           processes: plan.agentProcesses, agentRank: plan.agentRank,
                           namespaceTag: plan.secret.map(Self.namespaceTag) ?? "")
@@ -84,7 +86,8 @@ public final class PMIxServer: Sendable {
                 return tmpdir
             }
             let tmpdir = try start(&state, jobID: plan.jobID, nodeName: job.local.name)
-            let info = job.namespaceInfo(tmpdir: guests ? PMIxGuest.directory : tmpdir)
+            let topology = topologyFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            let info = job.namespaceInfo(tmpdir: guests ? PMIxGuest.directory : tmpdir, topology: topology)
             let status = vhpc_pmix_register_nspace(job.namespace, Int32(job.local.ranks.count), Self.list(info))
             guard status == 0 else {
                 throw Failure(description: "cannot register PMIx namespace \(job.namespace): " + String(cString: vhpc_pmix_error_string(status)))

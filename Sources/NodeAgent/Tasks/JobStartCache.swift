@@ -3,7 +3,8 @@ import HostProcess
 import Synchronization
 
 /// What every node of a job that this process hosts works out the same way before its tasks start: the tasks'
-/// base environment, their directory, the program's path and its MPI linkage. Worked out once per job (a
+/// base environment (with the node's topology for MPICH's ranks, ``HwlocTopology``), their directory, the
+/// program's path and its MPI linkage. Worked out once per job (a
 /// process hosts up to 256 nodes' agents, and each repeated it: ~6 ms of CPU at N = 256), then shared; only
 /// the last job's is kept (a process runs one job).
 final class JobStartCache: Sendable {
@@ -14,6 +15,8 @@ final class JobStartCache: Sendable {
         var directory: String
         var executable: String
         var libraries: MPILinkage.Libraries?
+        /// The node's hwloc XML for an MPI program's ranks (``HwlocTopology``), unless the user chose hwloc's source.
+        var topologyFile: String?
     }
 
     /// A job's one launch (launch id 1) is what the key's fields come from.
@@ -56,6 +59,13 @@ final class JobStartCache: Sendable {
         let libraries = plan.mpiMode == .auto ? MPILinkage.shared.libraries(executable, runningWith: base, plan.environment) : nil
         var environment = base.merging(plan.environment) { _, launch in launch }
         environment["PWD"] = directory
-        return .success(Start(environment: environment, directory: directory, executable: executable, libraries: libraries))
+        // MPI ranks load the node's topology from the agent's XML instead of each discovering it.
+        let linkage = libraries ?? MPILinkage.shared.libraries(executable)
+        let topologyFile = HwlocTopology.wanted(by: linkage, taskEnvironment: environment) ? HwlocTopologyCache.file() : nil
+        if let topologyFile, linkage.mpich {
+            environment.merge(HwlocTopology.environment(xmlFile: topologyFile)) { task, _ in task }
+        }
+        return .success(Start(environment: environment, directory: directory, executable: executable, libraries: libraries,
+                              topologyFile: topologyFile))
     }
 }

@@ -50,7 +50,7 @@ public struct ProcessTaskBackend: TaskBackend {
         var pmixEnvironments: [Int: [String: String]] = [:]
         if servesPMIx {
             do {
-                pmixEnvironments = try await PMIxServer.shared.joinOffPool(plan, report: report)
+                pmixEnvironments = try await PMIxServer.shared.joinOffPool(plan, topologyFile: start.topologyFile, report: report)
             } catch {
                 // --mpi pmix asked for it; under auto an MPICH program still runs (and an Open MPI one is caught
                 // as a singleton when it exits).
