@@ -65,6 +65,10 @@ final class JobStartCache: Sendable {
         if let topologyFile, linkage.mpich {
             environment.merge(HwlocTopology.environment(xmlFile: topologyFile)) { task, _ in task }
         }
+        // Open MPI's ranks skip the fabric components that could only drive hardware this node lacks.
+        if linkage.other {
+            environment.merge(OpenMPIFabrics.environment(node: OpenMPIFabricProbe.node, taskEnvironment: environment)) { task, _ in task }
+        }
         return .success(Start(environment: environment, directory: directory, executable: executable, libraries: libraries,
                               topologyFile: topologyFile))
     }
