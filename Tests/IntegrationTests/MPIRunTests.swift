@@ -30,6 +30,29 @@ import Testing
         #expect(result.stdout.components(separatedBy: "allreduce sum = \(expected) (expected \(expected))").count - 1 == tasks)
     }
 
+    /// MPICH's ranks load the node's hwloc topology from the agent's XML file (HWLOC_XMLFILE, with
+    /// HWLOC_THISSYSTEM=1) instead of each discovering it; a user's choice of hwloc's source turns it off.
+    @Test func ranksGetTheNodesTopologyUnlessTheUserChoseHwlocsSource() throws {
+        let program = try #require(Self.build("print_env"), "mpicc.mpich could not build the test program (package libmpich-dev)")
+        let environment = ["VHPC_JOB_NAME": ControlRunTests.stateDirectory()]
+        let given = try CLI.run(["run", "-N", "1", "-n", "2", "--", program, "HWLOC_XMLFILE", "HWLOC_THISSYSTEM"],
+                                environment: environment, timeout: .seconds(60))
+        #expect(given.status == 0, "\(given.stderr)")
+        var files = Set<String>()
+        for line in given.stdout.split(separator: "\n") {
+            guard let range = line.range(of: " HWLOC_XMLFILE=") else { continue }
+            files.insert(String(line[range.upperBound...]))
+        }
+        let file = try #require(files.count == 1 ? files.first : nil, "\(given.stdout)")
+        #expect(try String(contentsOfFile: file, encoding: .utf8).contains("<topology"), "\(file)")
+        #expect(given.stdout.components(separatedBy: "HWLOC_THISSYSTEM=1\n").count - 1 == 2, "\(given.stdout)")
+        let chosen = try CLI.run(["run", "-N", "1", "-n", "2", "--export", "ALL,HWLOC_THISSYSTEM=0", "--", program, "HWLOC_XMLFILE", "HWLOC_THISSYSTEM"],
+                                 environment: environment, timeout: .seconds(60))
+        #expect(chosen.status == 0, "\(chosen.stderr)")
+        #expect(chosen.stdout.components(separatedBy: "HWLOC_XMLFILE=(unset)\n").count - 1 == 2, "\(chosen.stdout)")
+        #expect(chosen.stdout.components(separatedBy: "HWLOC_THISSYSTEM=0\n").count - 1 == 2, "\(chosen.stdout)")
+    }
+
     @Test func mpiAbortEndsTheJobWithItsCode() throws {
         let program = try #require(Self.program)
         let directory = (program as NSString).deletingLastPathComponent

@@ -52,6 +52,25 @@ import Testing
         #expect(chosen.stdout.split(separator: "\n").allSatisfy { $0 == "over=0" }, "\(chosen.stdout)\n\(chosen.stderr)")
     }
 
+    /// On a node without fabric hardware, Open MPI's ranks skip the components that poll for it (libpsm2's and
+    /// libinfinipath's constructors sleep ~200 ms); Debian's `mtl = ^ofi` is extended, a user's selection kept.
+    @Test func ranksSkipFabricComponentsTheNodeCannotUse() throws {
+        let program = try #require(Self.build("print_env"), "mpicc.openmpi could not build the test program (package libopenmpi-dev)")
+        let devices = (try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []
+        let bare = !FileManager.default.fileExists(atPath: "/sys/class/infiniband")
+            && !devices.contains { name in ["hfi1", "ipath", "cxi", "kgni"].contains { name.hasPrefix($0) } }
+        let given = try CLI.run(["run", "-N", "1", "-n", "2", "--", program, "OMPI_MCA_mtl"], environment: Self.environment, timeout: .seconds(60))
+        #expect(given.status == 0, "\(given.stderr)")
+        if bare {
+            #expect(given.stdout.components(separatedBy: "OMPI_MCA_mtl=^ofi,psm,psm2\n").count - 1 == 2, "\(given.stdout)")
+        } else {
+            #expect(given.stdout.components(separatedBy: "OMPI_MCA_mtl=(unset)\n").count - 1 == 2, "\(given.stdout)")
+        }
+        let chosen = try CLI.run(["run", "-N", "1", "-n", "2", "--export", "ALL,OMPI_MCA_mtl=^ofi", "--", program, "OMPI_MCA_mtl"],
+                                 environment: Self.environment, timeout: .seconds(60))
+        #expect(chosen.stdout.components(separatedBy: "OMPI_MCA_mtl=^ofi\n").count - 1 == 2, "\(chosen.stdout)\n\(chosen.stderr)")
+    }
+
     @Test func mpiAbortEndsTheJobWithItsCode() throws {
         let program = try #require(Self.build("abort"))
         let clock = ContinuousClock()
