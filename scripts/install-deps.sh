@@ -8,6 +8,8 @@ PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gz
 PACKAGES="$PACKAGES libsqlite3-dev graphviz"
 # The Slurm cluster of the tests (scripts/slurm-cluster.sh), its PMIx plugin, and Open MPI.
 PACKAGES="$PACKAGES slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev openmpi-bin"
+# hwloc 2, loaded by the node agent to hand MPI ranks the node's topology (CHwloc; MPICH pulls it in too).
+PACKAGES="$PACKAGES libhwloc15"
 # Open MPI under vhpc run: its compiler wrapper, and OpenPMIx's server headers (the library is loaded at run
 # time).
 PACKAGES="$PACKAGES libopenmpi-dev"

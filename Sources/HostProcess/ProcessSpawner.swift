@@ -116,12 +116,13 @@ public enum ProcessSpawner {
     /// every batch started before the thread waits for any to exec: the agents of one process start their
     /// tasks in one wait, not one wait each.
     public static func spawnBatches(_ batches: [[Request]]) -> [[Result<pid_t, SpawnError>]] {
+        guard batches.contains(where: { !$0.isEmpty }) else { return batches.map { _ in [] } }
         var strings = CStrings()
         defer { strings.free() }
         ChildReaper.shared.willSpawn()
-        let started = batches.map { requests in StartedBatch(requests: requests, strings: &strings) }
+        let started = batches.map { requests in requests.isEmpty ? nil : StartedBatch(requests: requests, strings: &strings) }
         return zip(batches, started).map { requests, batch in
-            batch.finish().enumerated().map { index, outcome in
+            (batch?.finish() ?? []).enumerated().map { index, outcome in
                 ChildReaper.shared.didSpawn(outcome.pid)
                 guard outcome.pid > 0 else {
                     return .failure(SpawnError(executable: requests[index].executable, errorNumber: outcome.error))
@@ -158,22 +159,17 @@ public enum ProcessSpawner {
         }
     }
 
-    /// One batch between `vhpc_spawn_batch_start` and `vhpc_spawn_batch_finish`: its specs and result slots stay
-    /// allocated (its children read them) until ``finish()``.
+    /// One non-empty batch between `vhpc_spawn_batch_start` and `vhpc_spawn_batch_finish`: its specs and result
+    /// slots stay allocated (its children read them) until ``finish()``.
     private struct StartedBatch {
-        let count: Int
-        let specs: UnsafeMutablePointer<vhpc_spawn_spec>?
-        let pids: UnsafeMutablePointer<pid_t>?
-        let errors: UnsafeMutablePointer<Int32>?
+        let specs: UnsafeMutablePointer<vhpc_spawn_spec>
+        let pids: UnsafeMutablePointer<pid_t>
+        let errors: UnsafeMutablePointer<Int32>
         let batch: OpaquePointer?
 
         init(requests: [Request], strings: inout CStrings) {
-            count = requests.count
-            guard count > 0 else {
-                (specs, pids, errors, batch) = (nil, nil, nil, nil)
-                return
-            }
-            let specs = UnsafeMutablePointer<vhpc_spawn_spec>.allocate(capacity: count)
+            let count = requests.count
+            specs = UnsafeMutablePointer<vhpc_spawn_spec>.allocate(capacity: count)
             for (index, request) in requests.enumerated() {
                 specs[index] = vhpc_spawn_spec(
                     path: strings.string(request.executable), cwd: strings.string(request.directory),
@@ -184,19 +180,15 @@ public enum ProcessSpawner {
                     new_process_group: request.newSession ? 2 : request.newProcessGroup ? 1 : 0,
                     pdeathsig: request.parentDeathSignal ?? 0)
             }
-            let pids = UnsafeMutablePointer<pid_t>.allocate(capacity: count)
+            pids = UnsafeMutablePointer<pid_t>.allocate(capacity: count)
             pids.initialize(repeating: -1, count: count)
-            let errors = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+            errors = UnsafeMutablePointer<Int32>.allocate(capacity: count)
             errors.initialize(repeating: 0, count: count)
-            self.specs = specs
-            self.pids = pids
-            self.errors = errors
             batch = vhpc_spawn_batch_start(specs, Int32(count), pids, errors)
         }
 
         /// Waits until every child has exec'd; the outcomes up to and including the first failure.
         func finish() -> [(pid: pid_t, error: Int32)] {
-            guard let specs, let pids, let errors else { return [] }
             defer {
                 specs.deallocate()
                 pids.deallocate()

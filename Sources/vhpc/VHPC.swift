@@ -1,4 +1,5 @@
 import ArgumentParser
+import Control
 import Foundation
 
 /// The `vhpc` command: front-end of the virtual HPC runtime.
@@ -28,9 +29,9 @@ struct VHPC: AsyncParsableCommand {
             // skips the tree of every subcommand; run directly, not through an existential cast (a conformance
             // lookup that scans every conformance record of the binary).
             if let runArguments = RunCommand.rootedArguments(Array(CommandLine.arguments.dropFirst())) {
-                RunCommand.warmUpEarly()
+                EventLoopWarmUp.start()  // beside the single-threaded parse
                 JobRecordWriter.openEarly()
-                var run = try RunCommand.parse(runArguments)
+                let run = try RunCommand.parse(runArguments)
                 try await run.run()
                 return
             }

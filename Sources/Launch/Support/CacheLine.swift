@@ -17,10 +17,24 @@ struct CacheLine: Sendable {
 
     /// Replaces the file's line (best effort: a cache that cannot be written is only slower next time).
     func write(_ line: String) {
+        CacheFile.replace(file, with: Data((line + "\n").utf8))
+    }
+}
+
+/// A cache file under `$VHPC_HOME/cache` replaced whole: written to a temporary file (its directory made if
+/// missing) and renamed into place, so a reader never sees half of it.
+public enum CacheFile {
+    /// Replaces `file` with `contents`; false if it could not (best effort: a cache is only a shortcut).
+    @discardableResult
+    public static func replace(_ file: String, with contents: Data) -> Bool {
         let directory = (file as NSString).deletingLastPathComponent
-        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return }
+        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return false }
         let temporary = file + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data((line + "\n").utf8), attributes: [.posixPermissions: 0o644]) else { return }
-        if rename(temporary, file) != 0 { unlink(temporary) }
+        guard FileManager.default.createFile(atPath: temporary, contents: contents, attributes: [.posixPermissions: 0o644]) else { return false }
+        guard rename(temporary, file) == 0 else {
+            unlink(temporary)
+            return false
+        }
+        return true
     }
 }

@@ -2,7 +2,6 @@ import Control
 import Foundation
 import Launch
 import Logging
-import NIOPosix
 
 /// One agent OS process on a node (`vhpc-agent --role root|step`): reads its configuration line (with the
 /// job secret) from stdin, hosts its agents with the node's task backends (processes, or VMs through V2M),
@@ -10,9 +9,8 @@ import NIOPosix
 public enum NodeAgentProcess {
     /// Runs the agent process to its end; throws ``NodeAgentError`` for a configuration it cannot use.
     public static func run(role: AgentExecutable.Role) async throws -> Int32 {
-        // The event loop threads every agent process runs on come up while the configuration is on its way (a
-        // step's agents wait for srun to forward it once every node's step is up).
-        DispatchQueue.global().async { _ = MultiThreadedEventLoopGroup.singleton }
+        // A step's agents wait here until srun forwards the configuration (once every node's step is up).
+        EventLoopWarmUp.start()
         // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).
         let line = readLine(0)
         // A step started ahead of its job is withdrawn when the front-end gives up before the job starts:

@@ -37,9 +37,9 @@ public enum HwlocTopology {
     /// allowed CPUs and memory nodes, its cgroup, the hwloc variables it runs with): a new boot, a CPU taken
     /// offline or another cpuset gives another name, so a stale topology is never handed out.
     public static func cacheFileName(facts: [String]) -> String {
-        let bytes = Array(facts.joined(separator: "\n\u{1}").utf8)
-        let digest = bytes.withUnsafeBytes { SwiftCryptoWire().sha256($0) }
-        return filePrefix + digest.prefix(12).map { byte in byte < 16 ? "0" + String(byte, radix: 16) : String(byte, radix: 16) }.joined() + ".xml"
+        var digest = ContentDigest()
+        Array(facts.joined(separator: "\n\u{1}").utf8).withUnsafeBytes { digest.update($0) }
+        return filePrefix + digest.hex().prefix(24) + ".xml"
     }
 
     /// What every cache file's name starts with (older views' files are removed when a new one is written).

@@ -1,5 +1,7 @@
 import CHwloc
 import Foundation
+import Launch
+import V2M
 import VSE
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +31,7 @@ public enum HwlocTopologyCache {
             .filter { $0.hasPrefix("Cpus_allowed_list:") || $0.hasPrefix("Mems_allowed_list:") }.joined(separator: "\n")
         let hwlocVariables = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("HWLOC_") }
             .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
-        return [read("/proc/sys/kernel/random/boot_id"), read("/sys/devices/system/cpu/online"), status,
+        return [AcceleratorProbe.bootID(), read("/sys/devices/system/cpu/online"), status,
                 read("/proc/self/cgroup"), hwlocVariables]
     }
 
@@ -39,16 +41,7 @@ public enum HwlocTopologyCache {
         var error = [CChar](repeating: 0, count: 256)
         guard vhpc_hwloc_export_xml(&xml, &length, &error, error.count) == 0, let xml else { return nil }
         defer { free(xml) }
-        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return nil }
-        let temporary = path + ".\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return nil }
-        let written = Glibc.write(fd, xml, length)
-        close(fd)
-        guard written == length, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return nil
-        }
+        guard CacheFile.replace(path, with: Data(bytes: xml, count: length)) else { return nil }
         let name = (path as NSString).lastPathComponent
         let now = Date()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []

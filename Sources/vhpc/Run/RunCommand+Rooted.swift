@@ -1,6 +1,3 @@
-import Dispatch
-import NIOPosix
-
 extension RunCommand {
     /// Words that make the parser answer instead of running (help, version, completion scripts): a command
     /// line holding one anywhere goes through the root command, which answers them for every command alike.
@@ -13,12 +10,5 @@ extension RunCommand {
         let rest = arguments.dropFirst()
         if rest.contains(where: { parserAnswered.contains($0) || $0.hasPrefix("--generate-completion-script") }) { return nil }
         return Array(rest)
-    }
-
-    /// Starts what every job needs and no option changes while the command line is still being parsed: NIO's
-    /// event loop threads (the job's listeners, links and timers run on them) come up on the other core beside
-    /// the single-threaded parse instead of after it, on the way to the first agent.
-    static func warmUpEarly() {
-        DispatchQueue.global().async { _ = MultiThreadedEventLoopGroup.singleton }
     }
 }
