@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Independent scenarios of a scale simulation (each on its own copy of a cluster, sharing nothing) run side
 /// by side, one thread per core, so that a host's cores run them at once. Each event's CPU is its own thread's
@@ -20,69 +21,41 @@ public enum Scenarios {
         return results.values
     }
 
-    /// Scenarios waiting for a thread. A scenario may queue others (``add(first:_:)``: those that go on from the
-    /// state it reached), so that one that needs another's end does not wait for a whole round of them: one
-    /// thread per core takes the next one queued as soon as it is free. (Not nested `concurrentPerform`s: an
-    /// inner one inside an outer one of as many items as cores runs its items one after the other.)
+    /// Scenarios waiting for a thread, on Foundation's `OperationQueue` (one operation at a time per core). A
+    /// scenario may queue others (``add(first:_:)``: those that go on from the state it reached, at a higher
+    /// priority), so that one that needs another's end does not wait for a whole round of them. (Not nested
+    /// `concurrentPerform`s: an inner one inside an outer one of as many items as cores runs its items one
+    /// after the other.)
     public final class Queue: @unchecked Sendable {
         public typealias Scenario = (Queue) throws -> Void
 
-        /// Guards everything below; `ready` counts the scenarios queued (and, at the end, wakes every thread).
-        private let lock = DispatchSemaphore(value: 1)
-        private let ready = DispatchSemaphore(value: 0)
-        private var waiting: [Scenario] = []
-        private var running = 0
-        private var failure: (any Error)?
-        private var threads = 0
+        private let operations = OperationQueue()
+        private let failure = NIOLockedValueBox<(any Error)?>(nil)
 
-        public init() {}
+        public init() {
+            operations.isSuspended = true  // nothing runs before drain(threads:)
+        }
 
         /// Queues `scenario`: last, or (`first`) before every one waiting.
         public func add(first: Bool = false, _ scenario: @escaping Scenario) {
-            lock.wait()
-            if first { waiting.insert(scenario, at: 0) } else { waiting.append(scenario) }
-            lock.signal()
-            ready.signal()
-        }
-
-        /// Runs every scenario queued and every one they queue, on one thread per core (at most one per
-        /// scenario queued at the start); returns once all have ended, rethrowing the first error (the
-        /// scenarios still waiting then are dropped).
-        public func drain(threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-            lock.wait()
-            self.threads = max(1, min(threads, waiting.count))
-            let count = self.threads
-            lock.signal()
-            DispatchQueue.concurrentPerform(iterations: count) { _ in work() }
-            if let failure { throw failure }
-        }
-
-        private func work() {
-            while true {
-                ready.wait()
-                lock.wait()
-                guard !waiting.isEmpty else {
-                    lock.signal()
-                    return  // everything has ended
-                }
-                let scenario = waiting.removeFirst()
-                running += 1
-                let failed = failure != nil
-                lock.signal()
-                do {
-                    if !failed { try scenario(self) }
-                } catch {
-                    lock.wait()
-                    if failure == nil { failure = error }
-                    lock.signal()
-                }
-                lock.wait()
-                running -= 1
-                let ended = waiting.isEmpty && running == 0
-                let threads = self.threads
-                lock.signal()
-                if ended { for _ in 0..<threads { ready.signal() } }
+            // Each scenario works on its own copy of a cluster; what they share (result slots, this queue) is
+            // theirs to guard.
+            nonisolated(unsafe) let scenario = scenario
+            let operation = BlockOperation { [self] in
+                guard failure.withLockedValue({ $0 }) == nil else { return }
+                do { try scenario(self) } catch { failure.withLockedValue { $0 = $0 ?? error } }
             }
+            operation.queuePriority = first ? .high : .normal
+            operations.addOperation(operation)
+        }
+
+        /// Runs every scenario queued and every one they queue, `threads` at a time; returns once all have
+        /// ended, rethrowing the first error (the scenarios still waiting then do nothing).
+        public func drain(threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+            operations.maxConcurrentOperationCount = max(1, threads)
+            operations.isSuspended = false
+            operations.waitUntilAllOperationsAreFinished()
+            if let error = failure.withLockedValue({ $0 }) { throw error }
         }
     }
 
