@@ -199,6 +199,24 @@ static pmix_server_module_t module = {
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int started;
+/// The variables `set_for_server` set because they were unset: the server's own settings, which the agent's
+/// tasks must not inherit from its environment (a user's value is never among them). Guarded by start_lock.
+static const char *injected[4];
+static int injected_count;
+
+/// Sets `name` for the server and the libraries it loads, unless the environment already has it.
+static void set_for_server(const char *name, const char *value) {
+    if (getenv(name) != NULL || injected_count == (int)(sizeof injected / sizeof injected[0])) return;
+    setenv(name, value, 0);
+    injected[injected_count++] = name;
+}
+
+const char *vhpc_pmix_injected_variable(int index) {
+    pthread_mutex_lock(&start_lock);
+    const char *name = index >= 0 && index < injected_count ? injected[index] : NULL;
+    pthread_mutex_unlock(&start_lock);
+    return name;
+}
 
 int vhpc_pmix_server_start(const char *tmpdir, const char *hostname, vhpc_pmix_event_fn handler, void *context,
                            char *error, size_t error_size) {
@@ -216,13 +234,13 @@ int vhpc_pmix_server_start(const char *tmpdir, const char *hostname, vhpc_pmix_e
     event_handler = handler;
     event_context = context;
     // Clients prove who they are with the kernel's peer credentials, not munge: a node need not run munged.
-    setenv("PMIX_MCA_psec", "native", 0);
+    set_for_server("PMIX_MCA_psec", "native");
     // The server wants the node's CPU topology only: hwloc's GPU, OpenCL, X11 and PCI plug-ins would load some
     // 20 more libraries (ICU, libX11, libOpenCL...) into every agent that serves PMIx.
-    setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci,hwloc_opencl,hwloc_gl,hwloc_xml_libxml,hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero", 0);
+    set_for_server("HWLOC_PLUGINS_BLACKLIST", "hwloc_pci,hwloc_opencl,hwloc_gl,hwloc_xml_libxml,hwloc_cuda,hwloc_nvml,hwloc_rsmi,hwloc_levelzero");
     // Nor its I/O devices: hwloc's linuxio component reads every PCI device's config space from sysfs, and in a
     // virtual machine each of those reads traps to the hypervisor (~3 ms of kernel time per agent process here, perf).
-    setenv("HWLOC_COMPONENTS", "-linuxio,-pci", 0);
+    set_for_server("HWLOC_COMPONENTS", "-linuxio,-pci");
     vhpc_pmix_info_list *info = vhpc_pmix_info_new();
     vhpc_pmix_info_string(info, PMIX_SERVER_TMPDIR, tmpdir);
     vhpc_pmix_info_string(info, PMIX_SYSTEM_TMPDIR, tmpdir);

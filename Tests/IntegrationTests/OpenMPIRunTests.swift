@@ -71,6 +71,24 @@ import Testing
         #expect(chosen.stdout.components(separatedBy: "OMPI_MCA_mtl=^ofi\n").count - 1 == 2, "\(chosen.stdout)\n\(chosen.stderr)")
     }
 
+    /// The node's PMIx server sets hwloc's component choices in the agent's environment for itself (they keep
+    /// hwloc's PCI and GPU plug-ins out of the agent); the ranks' hwloc discovers as they would under any
+    /// launcher, unless the user set the variables, and then with the user's values.
+    @Test func ranksDoNotInheritTheServersOwnHwlocSettings() throws {
+        let program = try #require(Self.build("print_env"), "mpicc.openmpi could not build the test program (package libopenmpi-dev)")
+        let names = ["HWLOC_COMPONENTS", "HWLOC_PLUGINS_BLACKLIST"]
+        // One node: its agent is hosted in the front-end, whose server starts before the tasks' environment is read.
+        let served = try CLI.run(["run", "-N", "1", "-n", "2", "--", program] + names, environment: Self.environment, timeout: .seconds(60))
+        #expect(served.status == 0, "\(served.stderr)")
+        for name in names {
+            #expect(served.stdout.components(separatedBy: "\(name)=(unset)\n").count - 1 == 2, "\(served.stdout)")
+        }
+        let chosen = try CLI.run(["run", "-N", "1", "-n", "2", "--", program] + names,
+                                 environment: Self.environment.merging(["HWLOC_COMPONENTS": "-linuxio"]) { _, new in new }, timeout: .seconds(60))
+        #expect(chosen.stdout.components(separatedBy: "HWLOC_COMPONENTS=-linuxio\n").count - 1 == 2, "\(chosen.stdout)\n\(chosen.stderr)")
+        #expect(chosen.stdout.components(separatedBy: "HWLOC_PLUGINS_BLACKLIST=(unset)\n").count - 1 == 2, "\(chosen.stdout)")
+    }
+
     @Test func mpiAbortEndsTheJobWithItsCode() throws {
         let program = try #require(Self.build("abort"))
         let clock = ContinuousClock()

@@ -41,6 +41,10 @@ typedef void (*vhpc_pmix_event_fn)(void *context, int kind, uint32_t rank, int s
 int vhpc_pmix_server_start(const char *tmpdir, const char *hostname, vhpc_pmix_event_fn handler, void *context,
                            char *error, size_t error_size);
 
+/// The `index`th variable the server's start set in this process's environment because it was unset (its own
+/// hwloc and security settings), NULL past the last: tasks started from the environment leave them out.
+const char *vhpc_pmix_injected_variable(int index);
+
 /// Registers a namespace with `local_procs` clients on this node; `info` is consumed. Blocks until done.
 int vhpc_pmix_register_nspace(const char *nspace, int local_procs, vhpc_pmix_info_list *info);
 /// Registers a client (blocks until done).

@@ -15,6 +15,19 @@ import Glibc
 public final class PMIxServer: Sendable {
     public static let shared = PMIxServer()
 
+    /// The variables the server's start set in this process's environment for itself (its hwloc and security
+    /// settings, where the environment had none): tasks started from the agent's environment must not inherit
+    /// them, whenever that environment was read.
+    public static var ownVariables: Set<String> {
+        var names: Set<String> = []
+        var index: Int32 = 0
+        while let name = vhpc_pmix_injected_variable(index) {
+            names.insert(String(cString: name))
+            index += 1
+        }
+        return names
+    }
+
     /// Why the server cannot serve a job.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

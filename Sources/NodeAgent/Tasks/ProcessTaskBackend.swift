@@ -16,7 +16,8 @@ import Glibc
 /// default) each task gets a socketpair as `PMI_FD` (fd 3) to the node's ``PMINodeShell``, so MPICH
 /// programs wire up without `mpiexec`.
 public struct ProcessTaskBackend: TaskBackend {
-    /// Environment every task starts from (the agent's own by default).
+    /// Environment every task starts from (the agent's own by default, less what the node's PMIx server set in
+    /// it for itself: ``PMIxServer/ownVariables``).
     public var baseEnvironment: [String: String]
     /// Time between SIGTERM and SIGKILL on terminate.
     public var killGrace: Duration
@@ -33,7 +34,11 @@ public struct ProcessTaskBackend: TaskBackend {
     public func run(_ plan: NodeTaskPlan, controls: AsyncStream<TaskControl>, report: @escaping @Sendable (AgentEvent) -> Void) async {
         guard !plan.taskRanks.isEmpty else { return }
         let start: JobStartCache.Start
-        switch starts.start(of: plan, nodeEnvironment: baseEnvironment) {
+        // Read when the tasks start: a PMIx server started meanwhile may have set its own variables in the
+        // environment this backend copied.
+        let ownVariables = PMIxServer.ownVariables
+        let nodeEnvironment = ownVariables.isEmpty ? baseEnvironment : baseEnvironment.filter { !ownVariables.contains($0.key) }
+        switch starts.start(of: plan, nodeEnvironment: nodeEnvironment) {
         case .success(let found): start = found
         case .failure(let error):
             Self.reportStartFailure(error, ranks: plan.taskRanks, report: report)
