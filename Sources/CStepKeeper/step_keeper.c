@@ -105,7 +105,7 @@ static void keep(pid_t agent, const sigset_t *waited) {
 }
 
 static int is_step_agent(int argc, char **argv) {
-    return argc >= 3 && strcmp(argv[1], "--role") == 0 && strcmp(argv[2], "step") == 0;
+    return argc >= 3 && strcmp(argv[1], "--role") == 0 && (strcmp(argv[2], "step") == 0 || strcmp(argv[2], "resident") == 0);
 }
 
 __attribute__((constructor)) static void vhpc_step_keeper(int argc, char **argv, char **envp) {

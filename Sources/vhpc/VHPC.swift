@@ -15,6 +15,7 @@ struct VHPC: AsyncParsableCommand {
             TopologyCommand.self,
             BenchCommand.self,
             RunCommand.self,
+            AgentsCommand.self,
             StatusCommand.self,
             JobsCommand.self,
         ]

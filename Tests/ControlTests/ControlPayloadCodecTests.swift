@@ -20,6 +20,9 @@ import Wire
         .pmiFence(node: 2, epoch: 0, entries: [PMIEntry(key: "P0-businesscard", value: "description#vm$port#5000$"), PMIEntry(key: "k", value: "")]),
         .pmiFence(node: 1, epoch: 3, entries: []),
         .pmiRelease(epoch: 1, entries: [PMIEntry(key: "a", value: "1"), PMIEntry(key: "b", value: "2")]),
+        .residentLaunch(configuration: #"{"jobID":"job-1","secretHex":"ab"}"#),
+        .residentExited(status: 137),
+        .residentExited(status: -1),
     ]
 
     @Test(arguments: payloads)

@@ -44,6 +44,11 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case stepParent(AgentEndpoint)
     /// Step agent → front-end's rendezvous: my agent is registered; my children may dial me.
     case stepReady(rank: Int)
+    /// Front-end → a node's resident agent (`vhpc agents start`): start this job's agent here, as a job step
+    /// would (`configuration`: the agent's configuration line, JSON).
+    case residentLaunch(configuration: String)
+    /// Resident agent → front-end: the job's agent on this node exited with `status` (128 + signal if killed).
+    case residentExited(status: Int32)
 
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {

@@ -16,6 +16,7 @@ extension ControlPayload {
         case pmiFence, pmiRelease
         case stepJoin, stepParent, stepReady
         case lookup, introduce, ancestorFailed
+        case residentLaunch, residentExited
     }
 
     /// Appends the encoded payload.
@@ -96,6 +97,12 @@ extension ControlPayload {
             buffer.writeInteger(Tag.introduce.rawValue)
             buffer.writeInteger(Int64(destination))
             buffer.writeEndpoints([endpoint])
+        case .residentLaunch(let configuration):
+            buffer.writeInteger(Tag.residentLaunch.rawValue)
+            buffer.writeWireString(configuration)
+        case .residentExited(let status):
+            buffer.writeInteger(Tag.residentExited.rawValue)
+            buffer.writeInteger(status)
         case .ancestorFailed(let notice):
             buffer.writeInteger(Tag.ancestorFailed.rawValue)
             buffer.writeNotice(notice)
@@ -178,6 +185,10 @@ extension ControlPayload {
             payload = .introduce(to: destination, endpoint: endpoints[0])
         case .ancestorFailed:
             payload = .ancestorFailed(try reader.notice())
+        case .residentLaunch:
+            payload = .residentLaunch(configuration: try reader.string("configuration"))
+        case .residentExited:
+            payload = .residentExited(status: try reader.integer("status", as: Int32.self))
         }
         try reader.finish()
         return payload

@@ -15,6 +15,9 @@ public enum AgentExecutable {
         case root
         /// One of a job step's agents (its rank from the resource manager).
         case step
+        /// A node's resident agent (`vhpc agents start`): one of a job step of its own that outlives jobs, and
+        /// starts each later job's agent on its node as a step would (see `ResidentAgents`).
+        case resident
     }
 
     /// The command line a launcher gives `vhpc-agent` (``role(_:)`` reads it back). `--job` and `--rank` are

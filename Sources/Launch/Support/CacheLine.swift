@@ -24,13 +24,14 @@ struct CacheLine: Sendable {
 /// A cache file under `$VHPC_HOME/cache` replaced whole: written to a temporary file (its directory made if
 /// missing) and renamed into place, so a reader never sees half of it.
 public enum CacheFile {
-    /// Replaces `file` with `contents`; false if it could not (best effort: a cache is only a shortcut).
+    /// Replaces `file` with `contents` (a file of mode `permissions`, whole or not at all); false if it could not
+    /// (best effort: a cache is only a shortcut).
     @discardableResult
-    public static func replace(_ file: String, with contents: Data) -> Bool {
+    public static func replace(_ file: String, with contents: Data, permissions: Int = 0o644) -> Bool {
         let directory = (file as NSString).deletingLastPathComponent
         guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return false }
         let temporary = file + ".\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: contents, attributes: [.posixPermissions: 0o644]) else { return false }
+        guard FileManager.default.createFile(atPath: temporary, contents: contents, attributes: [.posixPermissions: permissions]) else { return false }
         guard rename(temporary, file) == 0 else {
             unlink(temporary)
             return false

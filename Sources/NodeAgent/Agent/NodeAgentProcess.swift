@@ -16,6 +16,7 @@ public enum NodeAgentProcess {
         // A step started ahead of its job is withdrawn when the front-end gives up before the job starts:
         // nothing was started here, and the front-end reports why.
         if role == .step, line + [UInt8(ascii: "\n")] == PendingStep.withdrawal { return 0 }
+        if role == .resident { return try await ResidentAgentProcess.run(line: line) }
         if role == .step, !StepKeeper.kept {
             throw NodeAgentError("--role step: started without its step keeper (run it as exactly `vhpc-agent --role step`)")
         }

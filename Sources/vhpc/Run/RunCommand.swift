@@ -175,7 +175,15 @@ struct RunCommand: AsyncParsableCommand {
         do {
             if launcher == "slurm" {
                 let slurm = try SlurmLauncher.installed(versionCache: SrunVersionCache(directory: StateDirectory.resolve(environment: environment).root + "/cache"))
-                launcherSpawner = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
+                let step = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
+                // The allocation's resident agents (`vhpc agents start`), where they run on every node of the job.
+                if let allocation = environment["SLURM_JOB_ID"],
+                   let residents = ResidentAgentsFile.load(allocation: allocation, environment: environment),
+                   residents.covers(plan.options.hosts), ResidentAgentsFile.isRunning(residents) {
+                    launcherSpawner = ResidentStepSpawner(residents: residents, fallback: step, warn: { CLIErrors.printError($0) })
+                } else {
+                    launcherSpawner = step
+                }
             } else if launcher == "pbs" {
                 let local: Set<String> = ["localhost", ProcessInfo.processInfo.hostName, plan.options.advertisedHost ?? "127.0.0.1"]
                 launcherSpawner = LauncherAgentSpawner(launcher: PBSLauncher(localNames: local))

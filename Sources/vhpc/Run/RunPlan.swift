@@ -140,10 +140,13 @@ struct RunPlan {
 }
 
 extension RunPlan {
-    /// Under Slurm: starts the agents' job step now (they wait on stdin for their configuration) and, while
+    /// Under Slurm: starts the agents' job step now (with resident agents, only finds the address below) (they wait on stdin for their configuration) and, while
     /// srun creates it and the nodes start their agents, finds the address the nodes reach this machine at
     /// unless `--frontend-address` gave one. Other launchers' spawners come back as they are.
     static func startStepEarly(_ spawner: any AgentSpawner, options: inout JobOptions) async throws -> any AgentSpawner {
+        if spawner is ResidentStepSpawner, options.advertisedHost == nil {
+            options.advertisedHost = try slurmFrontendAddress(hosts: options.hosts)
+        }
         guard let slurm = spawner as? SlurmStepSpawner else { return spawner }
         let started: SlurmStepSpawner
         do { started = try await slurm.prestart(hosts: options.hosts, jobID: options.jobID) } catch { throw CLIErrors.fail("\(error)") }
