@@ -3,6 +3,7 @@ import Foundation
 import HostProcess
 import Launch
 import TextReport
+import VSE
 
 /// `vhpc bench launch`: inside one Slurm allocation, side by side in one run, the wall time of
 /// `vhpc run -n N -- true`, `srun -n N true` and MPICH's `mpiexec.hydra -bootstrap slurm -n N true`; medians
@@ -13,7 +14,9 @@ import TextReport
 /// (`-N` defaults to it), while hydra fills each node's slots (`SLURM_TASKS_PER_NODE`) in turn and starts its
 /// proxies only on the nodes it needs (`srun -N 1 -n 1 … hydra_pmi_proxy` for N = 3 and 48 in a 3-node
 /// allocation of 64 CPUs per node). So one more column, `vhpc -N as hydra`, runs `vhpc run -N K -n N` on the
-/// K nodes hydra uses (``hydraNodes(tasks:slots:)``): the like-for-like comparison.
+/// K nodes hydra uses (``hydraNodes(tasks:slots:)``): the like-for-like comparison. `vhpc resident` runs the
+/// same `vhpc run -n N` through the allocation's resident agents (`vhpc agents start`, under a state directory
+/// of its own so the other columns start their own steps), the way PRRTE's `prun` runs on a started DVM.
 public struct LaunchBenchmark: Sendable {
     public var allocation: SlurmAllocation
     public var sizes: [Int]
@@ -40,14 +43,18 @@ public struct LaunchBenchmark: Sendable {
         for (index, other) in others.enumerated() { print("vhpc\(index + 2): \(other)") }
         let vhpcs = [vhpc] + others
         let names = ["vhpc run"] + others.indices.map { "vhpc\($0 + 2) run" }
+        let resident = Self.startResidentAgents(vhpc: vhpc, timeout: timeout)
+        defer { resident.map { Self.stopResidentAgents(vhpc: vhpc, environment: $0) } }
         let slots = Self.slots(tasksPerNode: ProcessInfo.processInfo.environment["SLURM_TASKS_PER_NODE"] ?? "")
             ?? Array(repeating: 1, count: allocation.nodes.count)
-        var rows = [["N"] + names + ["vhpc -N as hydra", "srun", "mpiexec.hydra",
-                                     "FAILURES " + (names.map { $0.replacingOccurrences(of: " run", with: "") } + ["vhpc -N", "srun", "hydra"]).joined(separator: "/")]]
+        var rows = [["N"] + names + ["vhpc -N as hydra", "vhpc resident", "srun", "mpiexec.hydra",
+                                     "FAILURES " + (names.map { $0.replacingOccurrences(of: " run", with: "") }
+                                        + ["vhpc -N", "resident", "srun", "hydra"]).joined(separator: "/")]]
         for size in sizes {
             let hydraNodes = Self.hydraNodes(tasks: size, slots: slots)
             let commands: [[String]?] = vhpcs.map { [$0, "run", "--launcher", "slurm", "-n", "\(size)", "--", "true"] } + [
                 [vhpc, "run", "--launcher", "slurm", "-N", "\(hydraNodes)", "-n", "\(size)", "--", "true"],
+                resident.map { _ in [vhpc, "run", "--launcher", "slurm", "-n", "\(size)", "--", "true"] },
                 [srun, "-n", "\(size)", "true"],
                 hydra.map { [$0, "-bootstrap", "slurm"] + (interface.map { ["-iface", $0] } ?? []) + ["-n", "\(size)", "true"] },
             ]
@@ -57,7 +64,12 @@ public struct LaunchBenchmark: Sendable {
                 // Interleaved: each command sees the same machine load over the run.
                 for (index, command) in commands.enumerated() {
                     guard let command else { continue }
-                    if let seconds = Self.time(command, timeout: timeout) { times[index].append(seconds) } else { failures[index] += 1 }
+                    let environment = index == vhpcs.count + 1 ? resident : nil
+                    if let seconds = Self.time(command, environment: environment, timeout: timeout) {
+                        times[index].append(seconds)
+                    } else {
+                        failures[index] += 1
+                    }
                 }
             }
             func median(_ values: [Double], _ index: Int) -> String {
@@ -101,10 +113,32 @@ public struct LaunchBenchmark: Sendable {
         return slots.isEmpty ? nil : slots
     }
 
+    /// `vhpc agents start` under a state directory of the benchmark's own; the environment that reaches them
+    /// (nil, with the reason printed, when they did not start).
+    static func startResidentAgents(vhpc: String, timeout: Int) -> [String: String]? {
+        var environment = ProcessInfo.processInfo.environment
+        let home = StateDirectory.resolve(environment: environment).root + "/bench-resident-\(getpid())"
+        environment["VHPC_HOME"] = home
+        let started = try? HostCommand(vhpc, ["agents", "start"], environment: environment, timeout: .seconds(max(timeout, 60))).runAllowingFailure()
+        guard let started, started.status == 0 else {
+            print("vhpc agents start failed: \(started?.stderrText ?? "cannot run \(vhpc)")")
+            try? FileManager.default.removeItem(atPath: home)
+            return nil
+        }
+        return environment
+    }
+
+    static func stopResidentAgents(vhpc: String, environment: [String: String]) {
+        let stopped = try? HostCommand(vhpc, ["agents", "stop"], environment: environment, timeout: .seconds(60)).runAllowingFailure()
+        if stopped?.status != 0 { print("vhpc agents stop failed: \(stopped?.stderrText ?? "")") }
+        if let home = environment["VHPC_HOME"] { try? FileManager.default.removeItem(atPath: home) }
+    }
+
     /// Wall time of one run in seconds; nil when it failed (non-zero exit, or killed after `timeout`).
-    static func time(_ command: [String], timeout: Int) -> Double? {
+    static func time(_ command: [String], environment: [String: String]? = nil, timeout: Int) -> Double? {
         let started = ContinuousClock.now
-        guard let run = try? HostCommand(command[0], Array(command.dropFirst()), timeout: .seconds(timeout)).runAllowingFailure() else {
+        guard let run = try? HostCommand(command[0], Array(command.dropFirst()), environment: environment,
+                                         timeout: .seconds(timeout)).runAllowingFailure() else {
             return nil
         }
         let elapsed = ContinuousClock.now - started

@@ -1,4 +1,5 @@
 import Foundation
+import HostProcess
 import Launch
 import NIOCore
 import NIOPosix
@@ -13,7 +14,8 @@ import Glibc
 /// agent here exactly as the job's own step would (`vhpc-agent --role step`, the configuration on its stdin,
 /// the resource manager's environment inherited), and answers ``ControlPayload/residentExited(status:)``
 /// when the agent exits. A front-end that goes away (its link closes) takes its job's agent with it: SIGTERM,
-/// then SIGKILL after `grace`.
+/// then SIGKILL after `grace`. The next job's agent is started ahead of it (``SpareAgent``): it has gone
+/// through its exec and start-up, and waits on stdin, when the job comes.
 public final class ResidentAgentServer: Sendable {
     private let listener: WireListener
 
@@ -36,12 +38,14 @@ public final class ResidentAgentServer: Sendable {
         let window = Duration.milliseconds(configuration.handshakeMilliseconds)
         let jobID = ResidentAgents.linkJobID(allocation: configuration.allocation)
         let identity = PeerIdentity(rank: UInt32(rank), role: .rootAgent)
+        let spare = SpareAgent(executable: executable, jobID: jobID)
+        spare.replenish()
         let listener = try await WireListener.bind(
             group: group, host: bindHost,
             handshake: Handshake.Configuration(role: .responder, jobID: jobID, secret: secret, identity: identity, timeout: window),
             report: { _ in }
         ) { channel in
-            let job = ResidentJob(executable: executable, grace: grace)
+            let job = ResidentJob(spare: spare, grace: grace)
             channel.closeFuture.whenComplete { _ in job.linkClosed() }
             return RendezvousHandler { payload, channel in job.received(payload, on: channel) }
         }
@@ -72,14 +76,14 @@ final class ResidentJob: Sendable {
         case ended
     }
 
-    private let executable: String
+    private let spare: SpareAgent
     private let grace: Duration
     private let stage = Mutex(Stage.waiting)
     /// The agent's status was collected.
     private let exited = Atomic(false)
 
-    init(executable: String, grace: Duration) {
-        self.executable = executable
+    init(spare: SpareAgent, grace: Duration) {
+        self.spare = spare
         self.grace = grace
     }
 
@@ -90,13 +94,11 @@ final class ResidentJob: Sendable {
             channel.close(promise: nil)
             return
         }
-        let request = LaunchRequest(
-            host: "localhost", executable: executable, arguments: AgentExecutable.arguments(role: .step, jobID: configuration.jobID),
-            standardInput: Array(text.utf8) + [UInt8(ascii: "\n")])
+        let line = Array(text.utf8) + [UInt8(ascii: "\n")]
         Task {
             let status: Int32
             do {
-                let process = try await LocalLauncher().launch(request)
+                let process = try await spare.start(configuration: line)
                 let ended = stage.withLock { stage -> Bool in
                     if case .ended = stage { return true }
                     stage = .running(process)
@@ -108,6 +110,7 @@ final class ResidentJob: Sendable {
             } catch {
                 status = 127
             }
+            spare.replenish()
             try? await channel.writeAndFlush(ControlPayload.residentExited(status: status).message).get()
             try? await channel.close()
         }
@@ -130,6 +133,55 @@ final class ResidentJob: Sendable {
             try? await Task.sleep(for: grace)
             if !exited.load(ordering: .acquiring) { process.signal(SIGKILL) }
         }
+    }
+}
+
+/// The node agent of a resident agent's next job, started ahead of it: exec'd, through its start-up, and
+/// waiting on stdin (as a prestarted step's agents wait for srun to forward their configuration). A job takes
+/// it and a new one starts; one that died meanwhile (or none yet) means a fresh start.
+final class SpareAgent: Sendable {
+    private let executable: String
+    private let jobID: String
+    private let waiting = Mutex<(process: LocalProcess, input: Int32)?>(nil)
+
+    init(executable: String, jobID: String) {
+        self.executable = executable
+        self.jobID = jobID
+    }
+
+    /// Starts the job's agent with `configuration` (its line on stdin). The next spare is the caller's to start
+    /// (``replenish()``), once the job no longer needs the node's cores.
+    func start(configuration line: [UInt8]) async throws -> any LaunchedProcess {
+        if let (process, input) = waiting.withLock({ spare in defer { spare = nil }; return spare }) {
+            var written = true
+            line.withUnsafeBytes { written = write(input, $0.baseAddress, $0.count) == $0.count }
+            close(input)
+            if written, !ChildReaper.shared.hasExited(process.pid) { return process }
+            process.signal(SIGKILL)
+        }
+        return try await LocalLauncher().launch(request(line))
+    }
+
+    /// Starts the next spare in the background (unless one waits).
+    func replenish() {
+        Task {
+            guard waiting.withLock({ $0 == nil }),
+                  let (process, input) = try? await LocalLauncher().start(request([])) else { return }
+            let kept = waiting.withLock { spare -> Bool in
+                guard spare == nil else { return false }
+                spare = (process, input)
+                return true
+            }
+            if !kept {
+                close(input)
+                process.signal(SIGKILL)
+            }
+        }
+    }
+
+    private func request(_ line: [UInt8]) -> LaunchRequest {
+        LaunchRequest(host: "localhost", executable: executable, arguments: AgentExecutable.arguments(role: .step, jobID: jobID),
+                      standardInput: line)
     }
 }
 

@@ -2,10 +2,9 @@ import Foundation
 import Testing
 
 /// `vhpc agents start|stop` on the real 3-node Slurm (scripts/slurm-cluster.sh): resident agents held by one job
-/// step for the allocation, later jobs started through them without a step of their own.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct SlurmResidentAgentsTests {
-    init() throws { try SlurmCluster.start() }
-
+/// step for the allocation, later jobs started through them without a step of their own. Part of
+/// ``SlurmRunTests`` (serialized): their spare agents must not meet another test's check for leftovers.
+extension SlurmRunTests {
     @Test func residentAgentsServeJobsWithoutAStepEach() throws {
         let result = try SlurmCluster.inAllocation(
             """

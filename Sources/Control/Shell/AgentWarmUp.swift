@@ -1,0 +1,37 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Wire
+
+/// An agent process's first uses, made while it has nothing else to do: a spare agent waiting for its job
+/// (``ResidentAgentServer``) runs its listener's, a dial's and the handshake's code once over loopback with a
+/// throwaway secret, and decodes a configuration, so that the Swift runtime's first-use work (type metadata,
+/// protocol conformance look-ups, which scan every record of the binary) is done before the job comes, not on
+/// its way to the first task. Nothing of it is kept.
+public enum AgentWarmUp {
+    public static func run() async {
+        _ = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(sampleConfiguration.utf8))
+        let group = MultiThreadedEventLoopGroup.singleton
+        let secret = JobSecret.generate()
+        let jobID = "warm-up-\(getpid())"
+        guard let hub = try? await LinkHub.bind(
+            group: group, host: "127.0.0.1", jobID: jobID, secret: secret, identity: PeerIdentity(rank: 1, role: .rootAgent),
+            hosted: [1], handshakeWindow: .seconds(5), report: { _ in }) else { return }
+        defer { hub.shutdown() }
+        let handshake = Handshake.Configuration(
+            role: .initiator, jobID: jobID, secret: secret, identity: PeerIdentity(rank: 2, role: .rootAgent), timeout: .seconds(5))
+        let channel = try? await WireListener.dial(
+            group: group, host: "127.0.0.1", port: hub.port, handshake: handshake, connectTimeout: .seconds(5), report: { _ in }
+        ) { _ in RendezvousHandler { _, _ in } }.get()
+        try? await channel?.close()
+    }
+
+    /// A configuration as a job step's agents get it (the values do not matter).
+    static let sampleConfiguration = """
+        {"jobID":"job-1-1","secretHex":"00112233445566778899aabbccddeeff","nodeCount":2,"fanout":32,"roots":[],\
+        "agentsPerProcess":1,"hosts":["n1","n2"],"bindHost":"0.0.0.0","heartbeatMilliseconds":0,\
+        "heartbeatTimeoutMilliseconds":0,"handshakeMilliseconds":10000,"launcher":"slurm","stallRanks":[],\
+        "logLevel":"warning","stagingDurable":true,"prestartsPMIx":false,\
+        "rendezvous":{"rank":0,"host":"127.0.0.1","port":1,"pid":1},"controller":{"rank":0,"host":"127.0.0.1","port":1,"pid":1}}
+        """
+}
