@@ -23,6 +23,7 @@ import Wire
         .residentLaunch(configuration: #"{"jobID":"job-1","secretHex":"ab"}"#),
         .residentExited(status: 137),
         .residentExited(status: -1),
+        .residentRelease,
     ]
 
     @Test(arguments: payloads)

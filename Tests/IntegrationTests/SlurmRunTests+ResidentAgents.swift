@@ -14,6 +14,7 @@ extension SlurmRunTests {
             "$VHPC" run -l --ntasks-per-node=2 -- sh -c 'echo "on $(hostname)"'; echo "vhpc exit $?"
             "$VHPC" run -N 2 -- sh -c 'exit 3'; echo "vhpc exit $?"
             echo "steps during: $(squeue -h -s -j "$SLURM_JOB_ID" | wc -l)"
+            sleep 0.5; echo "job agents left: $(pgrep -fc -- '--role ste[p] --job jo[b]-')"
             "$VHPC" agents stop; echo "stop exit $?"
             sleep 1; echo "steps left: $(squeue -h -s -j "$SLURM_JOB_ID" | wc -l)"
             test -e "$VHPC_HOME/resident/slurm-$SLURM_JOB_ID.json" && echo "state file left"
@@ -32,6 +33,8 @@ extension SlurmRunTests {
         // Only the resident agents' step: the jobs made none of their own.
         #expect(result.stdout.contains("steps during: 1"), "\(context)")
         #expect(!result.stderr.contains("job step of its own"), "\(context)")
+        // Released by the front-end at the job's end, the jobs' agents exited on their own.
+        #expect(result.stdout.contains("job agents left: 0"), "\(context)")
         #expect(result.stdout.contains("stop exit 0"), "\(context)")
         #expect(result.stdout.contains("steps left: 0"), "\(context)")
         #expect(!result.stdout.contains("state file left"), "\(context)")
@@ -68,6 +71,32 @@ extension SlurmRunTests {
         #expect(result.stdout.contains("stop exit 0"), "\(context)")
         #expect(result.stdout.contains("steps left: 0"), "\(context)")
         #expect(SlurmCluster.processes { $0.contains("vhpc-agent --role resident") }.isEmpty)
+        #expect(SlurmCluster.agentProcesses().isEmpty)
+    }
+
+    /// A node's agent killed mid-job under resident agents: the job goes on on the others and fails, and nothing
+    /// of it is left (the resident agent reaps what its agent left).
+    @Test func aKilledAgentUnderResidentAgentsIsDetectedWithoutLeftovers() throws {
+        let result = try SlurmCluster.inAllocation(
+            """
+            "$VHPC" agents start >/dev/null; echo "start exit $?"
+            "$VHPC" run -l --mpi none --on-failure continue --heartbeat 500ms -- sh -c \\
+              'if [ "$(hostname)" = n2 ]; then kill -9 $PPID; sleep 30; fi; sleep 2; echo "done on $(hostname)"'
+            echo "vhpc exit $?"
+            sleep 1; echo "sleepers left: $(pgrep -xc -f 'sleep 30')"
+            "$VHPC" run -l -- hostname; echo "next job exit $?"
+            "$VHPC" agents stop; echo "stop exit $?"
+            """, environment: ["VHPC_HOME": CLI.stateDirectory])
+        let context = "stdout: \(result.stdout)\nstderr: \(result.stderr)"
+        #expect(result.stdout.contains("0: done on n1"), "\(context)")
+        #expect(result.stdout.contains("2: done on n3"), "\(context)")
+        #expect(!result.stdout.contains("done on n2"), "\(context)")
+        #expect(result.stdout.contains("vhpc exit 1") || result.stdout.contains("vhpc exit 137"), "\(context)")
+        #expect(result.stderr.contains("agent 2"), "\(context)")
+        #expect(result.stdout.contains("sleepers left: 0"), "\(context)")
+        #expect(result.stdout.contains("1: n2"), "\(context)")
+        #expect(result.stdout.contains("next job exit 0"), "\(context)")
+        #expect(result.stdout.contains("stop exit 0"), "\(context)")
         #expect(SlurmCluster.agentProcesses().isEmpty)
     }
 

@@ -81,6 +81,8 @@ final class ResidentJob: Sendable {
     private let stage = Mutex(Stage.waiting)
     /// The agent's status was collected.
     private let exited = Atomic(false)
+    /// The front-end is done with the job: its agent may finish exiting on its own.
+    private let released = Atomic(false)
 
     init(spare: SpareAgent, grace: Duration) {
         self.spare = spare
@@ -88,6 +90,10 @@ final class ResidentJob: Sendable {
     }
 
     func received(_ payload: ControlPayload, on channel: any Channel) {
+        if case .residentRelease = payload {
+            released.store(true, ordering: .releasing)
+            return
+        }
         guard case .residentLaunch(let text) = payload,
               let configuration = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(text.utf8)),
               stage.withLock({ if case .waiting = $0 { return true } else { return false } }) else {
@@ -116,14 +122,23 @@ final class ResidentJob: Sendable {
         }
     }
 
-    /// The front-end's link closed: the job's agent, if it still runs, ends.
+    /// The front-end's link closed: the job's agent, if it still runs, ends (released: after the grace, if it
+    /// has not exited by then).
     func linkClosed() {
         let process = stage.withLock { stage -> (any LaunchedProcess)? in
             defer { stage = .ended }
             if case .running(let process) = stage { return process }
             return nil
         }
-        if let process { end(process) }
+        guard let process else { return }
+        if released.load(ordering: .acquiring) {
+            Task {
+                try? await Task.sleep(for: grace)
+                if !exited.load(ordering: .acquiring) { end(process) }
+            }
+        } else {
+            end(process)
+        }
     }
 
     /// SIGTERM to the agent's process group (its keeper passes it on), SIGKILL after the grace if it is still there.

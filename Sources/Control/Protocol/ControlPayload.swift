@@ -49,6 +49,9 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case residentLaunch(configuration: String)
     /// Resident agent → front-end: the job's agent on this node exited with `status` (128 + signal if killed).
     case residentExited(status: Int32)
+    /// Front-end → resident agent: the job is over on the front-end's side (its agents were told to end); the
+    /// link closes next, and the node's agent gets a grace period to exit on its own before it is signalled.
+    case residentRelease
 
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {

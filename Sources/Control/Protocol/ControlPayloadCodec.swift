@@ -16,7 +16,7 @@ extension ControlPayload {
         case pmiFence, pmiRelease
         case stepJoin, stepParent, stepReady
         case lookup, introduce, ancestorFailed
-        case residentLaunch, residentExited
+        case residentLaunch, residentExited, residentRelease
     }
 
     /// Appends the encoded payload.
@@ -103,6 +103,8 @@ extension ControlPayload {
         case .residentExited(let status):
             buffer.writeInteger(Tag.residentExited.rawValue)
             buffer.writeInteger(status)
+        case .residentRelease:
+            buffer.writeInteger(Tag.residentRelease.rawValue)
         case .ancestorFailed(let notice):
             buffer.writeInteger(Tag.ancestorFailed.rawValue)
             buffer.writeNotice(notice)
@@ -189,6 +191,8 @@ extension ControlPayload {
             payload = .residentLaunch(configuration: try reader.string("configuration"))
         case .residentExited:
             payload = .residentExited(status: try reader.integer("status", as: Int32.self))
+        case .residentRelease:
+            payload = .residentRelease
         }
         try reader.finish()
         return payload

@@ -18,6 +18,8 @@ public struct ResidentStepSpawner: StepAgentSpawner {
     public let residents: ResidentAgents
     public let fallback: SlurmStepSpawner
     let warn: @Sendable (String) -> Void
+    /// Links dialled ahead of the job's configuration (``predial(hosts:window:)``), for these hosts.
+    private var dialled: (hosts: [String], links: Task<ResidentLaunch, any Error>)?
 
     public init(residents: ResidentAgents, fallback: SlurmStepSpawner, warn: @escaping @Sendable (String) -> Void) {
         self.residents = residents
@@ -25,17 +27,32 @@ public struct ResidentStepSpawner: StepAgentSpawner {
         self.warn = warn
     }
 
+    /// Starts dialling (and authenticating to) `hosts`' resident agents now, while the front-end sets up the
+    /// job: ``spawnStep(hosts:configuration:)`` for the same hosts then only sends the configuration.
+    public func predial(hosts: [String], window: Duration) -> ResidentStepSpawner {
+        var spawner = self
+        let residents = self.residents
+        spawner.dialled = (hosts, Task { try await ResidentLaunch.connect(hosts: hosts, residents: residents, window: window) })
+        return spawner
+    }
+
     public func spawnStep(hosts: [String], configuration: AgentProcessConfiguration) async throws -> SpawnedAgent {
         let text = String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self)
         let launched: ResidentLaunch
         do {
-            launched = try await ResidentLaunch.start(hosts: hosts, residents: residents, configuration: text,
-                                                      window: .milliseconds(configuration.handshakeMilliseconds))
+            if let dialled, dialled.hosts == hosts {
+                launched = try await dialled.links.value
+            } else {
+                launched = try await ResidentLaunch.connect(hosts: hosts, residents: residents,
+                                                            window: .milliseconds(configuration.handshakeMilliseconds))
+            }
         } catch {
             warn("vhpc: \(error); starting this job's agents with a job step of its own (`vhpc agents stop` forgets the resident agents)")
             return try await fallback.spawnStep(hosts: hosts, configuration: configuration)
         }
-        return SpawnedAgent(pid: getpid(), waitForExit: { await launched.waitForExit() }, signal: { _ in launched.close() })
+        launched.send(configuration: text)
+        return SpawnedAgent(pid: getpid(), waitForExit: { await launched.waitForExit() }, signal: { _ in launched.close() },
+                            release: { launched.close(releasing: true) })
     }
 
     /// One node's agent through its resident agent (not used by vhpc, which starts every node's at once).
@@ -43,27 +60,14 @@ public struct ResidentStepSpawner: StepAgentSpawner {
         try await spawnStep(hosts: [host], configuration: configuration)
     }
 
-    /// The agents end with the job (they exit after its terminate); the links that stand for them are closed
-    /// after the grace period, on which the resident agents end whatever is left of them. A job that fell
-    /// back to a step of its own is swept as one.
+    /// The job's agents were told to end: the resident agents are told the front-end is done (released) and
+    /// their links close; each gives its node's agent the grace period to exit on its own, then ends it. The
+    /// front-end does not wait for the agents' processes to exit (a resident agent reaps them, as slurmstepd
+    /// finishes a step after srun returns). A job that fell back to a step of its own is swept as one.
     public func sweep(_ job: AgentSweep) async {
-        let own = job.spawned.filter { $0.pid != getpid() }
+        let own = job.spawned.filter { $0.release == nil }
         if !own.isEmpty { await fallback.sweep(AgentSweep(jobID: job.jobID, spawned: own, agentPIDs: [])) }
-        let resident = job.spawned.filter { $0.pid == getpid() }
-        guard !resident.isEmpty else { return }
-        await withTaskGroup(of: Void.self) { group in
-            for agent in resident {
-                group.addTask {
-                    let exited = Task { _ = await agent.waitForExit() }
-                    let deadline = Task {
-                        try? await Task.sleep(for: job.grace)
-                        agent.signal(SIGKILL)
-                    }
-                    await exited.value
-                    deadline.cancel()
-                }
-            }
-        }
+        for agent in job.spawned { agent.release?() }
     }
 }
 
@@ -78,9 +82,9 @@ final class ResidentLaunch: Sendable {
         self.statuses = statuses
     }
 
-    /// Dials every host's resident agent, then sends each the configuration. Throws (having closed what it
-    /// opened) if one cannot be reached or authenticated within `window`.
-    static func start(hosts: [String], residents: ResidentAgents, configuration: String, window: Duration) async throws -> ResidentLaunch {
+    /// Dials every host's resident agent. Throws (having closed what it opened) if one cannot be reached or
+    /// authenticated within `window`.
+    static func connect(hosts: [String], residents: ResidentAgents, window: Duration) async throws -> ResidentLaunch {
         guard let secret = JobSecret(hexEncoded: residents.secretHex) else {
             throw ResidentFailure(description: "the resident agents' state has a bad secret")
         }
@@ -125,10 +129,14 @@ final class ResidentLaunch: Sendable {
             for channel in channels { channel.close(promise: nil) }
             throw failure
         }
+        return ResidentLaunch(channels: channels, statuses: dials.map(\.status.promise.futureResult))
+    }
+
+    /// Sends every resident agent the job's configuration: each starts its node's agent.
+    func send(configuration: String) {
         for channel in channels {
             channel.writeAndFlush(ControlPayload.residentLaunch(configuration: configuration).message, promise: nil)
         }
-        return ResidentLaunch(channels: channels, statuses: dials.map(\.status.promise.futureResult))
     }
 
     /// The first non-zero status of the nodes' agents, else 0.
@@ -141,9 +149,16 @@ final class ResidentLaunch: Sendable {
         return result
     }
 
-    /// Closes every link: each resident agent ends its node's agent (SIGTERM, then SIGKILL).
-    func close() {
-        for channel in channels { channel.close(promise: nil) }
+    /// Closes every link: each resident agent ends its node's agent (SIGTERM, then SIGKILL), at once or, when
+    /// `releasing`, after a grace period for it to exit on its own.
+    func close(releasing: Bool = false) {
+        for channel in channels {
+            if releasing {
+                channel.writeAndFlush(ControlPayload.residentRelease.message).whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                channel.close(promise: nil)
+            }
+        }
     }
 }
 

@@ -181,6 +181,7 @@ struct RunCommand: AsyncParsableCommand {
                    let residents = ResidentAgentsFile.load(allocation: allocation, environment: environment),
                    residents.covers(plan.options.hosts), ResidentAgentsFile.isRunning(residents) {
                     launcherSpawner = ResidentStepSpawner(residents: residents, fallback: step, warn: { CLIErrors.printError($0) })
+                        .predial(hosts: plan.options.hosts, window: plan.options.handshakeWindow)
                 } else {
                     launcherSpawner = step
                 }
