@@ -24,14 +24,19 @@ public struct LaunchBenchmark: Sendable {
     public var iface: String?
     public var timeout: Int
     public var others: [String]
+    /// Pause after every run, so that what a command leaves working in the background (resident agents start
+    /// their next spare) is done before the next command's clock starts, not charged to it.
+    public var settle: Duration
 
-    public init(allocation: SlurmAllocation, sizes: [Int], runs: Int, iface: String?, timeout: Int, others: [String] = []) {
+    public init(allocation: SlurmAllocation, sizes: [Int], runs: Int, iface: String?, timeout: Int, others: [String] = [],
+                settle: Duration = .milliseconds(200)) {
         self.allocation = allocation
         self.sizes = sizes
         self.runs = runs
         self.iface = iface
         self.timeout = timeout
         self.others = others
+        self.settle = settle
     }
 
     public func run() async throws {
@@ -39,7 +44,8 @@ public struct LaunchBenchmark: Sendable {
         let hydra = ExecutableLookup.resolve("mpiexec.hydra")
         let interface = iface ?? Self.interface(towards: SlurmNodeAddress.lookup(allocation.nodes[0]) ?? allocation.nodes[0])
         let vhpc = ExecutableLookup.currentExecutable()
-        print("Slurm job \(allocation.jobID): \(allocation.nodes.count) nodes (\(allocation.nodeList)); \(runs) runs per cell, medians; hydra -iface \(interface ?? "(none)")")
+        print("Slurm job \(allocation.jobID): \(allocation.nodes.count) nodes (\(allocation.nodeList)); \(runs) runs per cell, medians, "
+            + "\(settle.milliseconds) ms between runs; hydra -iface \(interface ?? "(none)")")
         for (index, other) in others.enumerated() { print("vhpc\(index + 2): \(other)") }
         let vhpcs = [vhpc] + others
         let names = ["vhpc run"] + others.indices.map { "vhpc\($0 + 2) run" }
@@ -70,6 +76,7 @@ public struct LaunchBenchmark: Sendable {
                     } else {
                         failures[index] += 1
                     }
+                    try? await Task.sleep(for: settle)
                 }
             }
             func median(_ values: [Double], _ index: Int) -> String {

@@ -116,7 +116,7 @@ final class ResidentJob: Sendable {
             } catch {
                 status = 127
             }
-            spare.replenish()
+            spare.replenish(after: .milliseconds(30))
             try? await channel.writeAndFlush(ControlPayload.residentExited(status: status).message).get()
             try? await channel.close()
         }
@@ -177,9 +177,11 @@ final class SpareAgent: Sendable {
         return try await LocalLauncher().launch(request(line))
     }
 
-    /// Starts the next spare in the background (unless one waits).
-    func replenish() {
+    /// Starts the next spare in the background (unless one waits), `delay` from now: after a job, its front-end
+    /// ends in that time without the spare's start on the node's cores.
+    func replenish(after delay: Duration = .zero) {
         Task {
+            if delay > .zero { try? await Task.sleep(for: delay) }
             guard waiting.withLock({ $0 == nil }),
                   let (process, input) = try? await LocalLauncher().start(request([])) else { return }
             let kept = waiting.withLock { spare -> Bool in

@@ -17,6 +17,8 @@ struct BenchLaunchCommand: AsyncParsableCommand {
     @Option(name: .customLong("vs"), help: ArgumentHelp(
         "Another vhpc executable to time side by side in the same allocation (repeatable): a previous build.", valueName: "VHPC"))
     var others: [String] = []
+    @Option(help: "Milliseconds to pause after every run (background work a command leaves is not charged to the next).")
+    var settle: Int = 200
 
     func run() async throws {
         guard let allocation = try RunPlan.slurmAllocation(ProcessInfo.processInfo.environment) else {
@@ -25,6 +27,7 @@ struct BenchLaunchCommand: AsyncParsableCommand {
                 + Array(CommandLine.arguments.dropFirst())
             try SlurmAllocate.exec(command)
         }
-        try await LaunchBenchmark(allocation: allocation, sizes: sizes, runs: runs, iface: iface, timeout: timeout, others: others).run()
+        try await LaunchBenchmark(allocation: allocation, sizes: sizes, runs: runs, iface: iface, timeout: timeout, others: others,
+                                  settle: .milliseconds(max(0, settle))).run()
     }
 }
