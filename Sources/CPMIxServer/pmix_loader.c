@@ -204,11 +204,24 @@ static int started;
 static const char *injected[4];
 static int injected_count;
 
-/// Sets `name` for the server and the libraries it loads, unless the environment already has it.
+/// Sets `name` for the server and the libraries it loads, unless the environment already has it. The names set
+/// are also listed in VHPC_PMIX_OWN_VARIABLES, so that an agent process started from this environment (which
+/// inherits them) knows them for the server's too.
 static void set_for_server(const char *name, const char *value) {
     if (getenv(name) != NULL || injected_count == (int)(sizeof injected / sizeof injected[0])) return;
     setenv(name, value, 0);
     injected[injected_count++] = name;
+    char list[256] = "";
+    for (int i = 0; i < injected_count; i++) {
+        if (i > 0) strncat(list, ",", sizeof list - strlen(list) - 1);
+        strncat(list, injected[i], sizeof list - strlen(list) - 1);
+    }
+    const char *inherited = getenv("VHPC_PMIX_OWN_VARIABLES");
+    if (inherited != NULL && inherited[0] != '\0') {
+        strncat(list, ",", sizeof list - strlen(list) - 1);
+        strncat(list, inherited, sizeof list - strlen(list) - 1);
+    }
+    setenv("VHPC_PMIX_OWN_VARIABLES", list, 1);
 }
 
 const char *vhpc_pmix_injected_variable(int index) {

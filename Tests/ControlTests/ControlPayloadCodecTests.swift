@@ -24,6 +24,8 @@ import Wire
         .residentExited(status: 137),
         .residentExited(status: -1),
         .residentRelease,
+        .residentReport(node: "n2", step: "301.4", endpoint: AgentEndpoint(rank: 2, host: "10.250.13.12", port: 40123, pid: 77)),
+        .residentOutput("vhpc-agent: no route\n"),
     ]
 
     @Test(arguments: payloads)

@@ -13,8 +13,9 @@ extension SlurmRunTests {
             "$VHPC" agents start; echo "second start exit $?"
             "$VHPC" run -l --ntasks-per-node=2 -- sh -c 'echo "on $(hostname)"'; echo "vhpc exit $?"
             "$VHPC" run -N 2 -- sh -c 'exit 3'; echo "vhpc exit $?"
+            "$VHPC" run -l -w n3,n2 -- hostname; echo "subset exit $?"
             echo "steps during: $(squeue -h -s -j "$SLURM_JOB_ID" | wc -l)"
-            sleep 0.5; echo "job agents left: $(pgrep -fc -- '--role ste[p] --job jo[b]-')"
+            sleep 0.5; echo "node agents: $(pgrep -fc -- '--role ste[p] ')"
             "$VHPC" agents stop; echo "stop exit $?"
             sleep 1; echo "steps left: $(squeue -h -s -j "$SLURM_JOB_ID" | wc -l)"
             test -e "$VHPC_HOME/resident/slurm-$SLURM_JOB_ID.json" && echo "state file left"
@@ -30,11 +31,15 @@ extension SlurmRunTests {
         }
         #expect(result.stdout.contains("vhpc exit 0"), "\(context)")
         #expect(result.stdout.contains("vhpc exit 3"), "\(context)")
+        // A job on some of the nodes, in another order: each node's agent takes its rank in the job, not in the allocation.
+        #expect(result.stdout.contains("0: n3\n") && result.stdout.contains("1: n2\n"), "\(context)")
+        #expect(result.stdout.contains("subset exit 0"), "\(context)")
         // Only the resident agents' step: the jobs made none of their own.
         #expect(result.stdout.contains("steps during: 1"), "\(context)")
         #expect(!result.stderr.contains("job step of its own"), "\(context)")
-        // Released by the front-end at the job's end, the jobs' agents exited on their own.
-        #expect(result.stdout.contains("job agents left: 0"), "\(context)")
+        // Released by the front-end at the job's end, the jobs' agents exited on their own: what is left is one
+        // spare per node (its keeper and itself), waiting for the next job.
+        #expect(result.stdout.contains("node agents: 6\n"), "\(context)")
         #expect(result.stdout.contains("stop exit 0"), "\(context)")
         #expect(result.stdout.contains("steps left: 0"), "\(context)")
         #expect(!result.stdout.contains("state file left"), "\(context)")

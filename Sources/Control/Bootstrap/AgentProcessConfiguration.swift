@@ -42,6 +42,10 @@ public struct AgentProcessConfiguration: Codable, Sendable, Hashable {
     /// parent is the controller dials it at once instead of asking the rendezvous for it (one connection and
     /// handshake fewer before its tree handshake); it still reports to the rendezvous when it has children.
     public var controller: AgentEndpoint?
+    /// Set by a resident agent (``ResidentAgents``): this node's rank in the job (its place in `hosts`, plus 1).
+    /// A step agent takes it over `SLURM_NODEID`, which under resident agents numbers the allocation's nodes,
+    /// not the job's.
+    public var stepRank: Int?
 
     public init(
         jobID: String, secretHex: String, nodeCount: Int, fanout: Int, roots: [ChunkRoot], agentsPerProcess: Int,

@@ -11,11 +11,12 @@ import Glibc
 
 /// The node's side of resident agents (``ResidentAgents``): a listener whose links are authenticated with the
 /// allocation's secret. On a front-end's ``ControlPayload/residentLaunch(configuration:)`` it starts that job's
-/// agent here exactly as the job's own step would (`vhpc-agent --role step`, the configuration on its stdin,
-/// the resource manager's environment inherited), and answers ``ControlPayload/residentExited(status:)``
-/// when the agent exits. A front-end that goes away (its link closes) takes its job's agent with it: SIGTERM,
-/// then SIGKILL after `grace`. The next job's agent is started ahead of it (``SpareAgent``): it has gone
-/// through its exec and start-up, and waits on stdin, when the job comes.
+/// agent here as the job's own step would (`vhpc-agent --role step`, the configuration on its stdin, with this
+/// node's rank in the job set in it), passes on what the agent writes on stderr
+/// (``ControlPayload/residentOutput(_:)``) and answers ``ControlPayload/residentExited(status:)`` when it
+/// exits. A front-end that goes away (its link closes) takes its job's agent with it: SIGTERM, then SIGKILL
+/// after `grace`; one that released it first (``ControlPayload/residentRelease``) leaves it the grace to exit on
+/// its own. The next job's agent is started ahead of it (``SpareAgent``).
 public final class ResidentAgentServer: Sendable {
     private let listener: WireListener
 
@@ -26,18 +27,19 @@ public final class ResidentAgentServer: Sendable {
         self.listener = listener
     }
 
-    /// Listens on `bindHost`, then reports `rank`'s endpoint (`advertisedHost`, the port bound) to the starting
-    /// front-end at `configuration.report`. `executable` is the node agent's program (`vhpc-agent`).
+    /// Listens on `bindHost`, then reports this node's endpoint (`advertisedHost`, the port bound) to the
+    /// starting front-end at `configuration.report`. `node` is Slurm's name for this node, `step` the resident
+    /// agents' step (`<job>.<step>`), `executable` the node agent's program (`vhpc-agent`).
     public static func serve(
-        group: any EventLoopGroup, bindHost: String, configuration: ResidentConfiguration, rank: Int, advertisedHost: String,
-        executable: String, grace: Duration = .milliseconds(1500)
+        group: any EventLoopGroup, bindHost: String, configuration: ResidentConfiguration, node: String, step: String,
+        advertisedHost: String, executable: String, grace: Duration = .milliseconds(1500)
     ) async throws -> ResidentAgentServer {
         guard let secret = JobSecret(hexEncoded: configuration.secretHex) else {
             throw ControlError.badConfiguration("the allocation's secret is not valid hex")
         }
         let window = Duration.milliseconds(configuration.handshakeMilliseconds)
         let jobID = ResidentAgents.linkJobID(allocation: configuration.allocation)
-        let identity = PeerIdentity(rank: UInt32(rank), role: .rootAgent)
+        let identity = PeerIdentity(rank: 1, role: .rootAgent)
         let spare = SpareAgent(executable: executable, jobID: jobID)
         spare.replenish()
         let listener = try await WireListener.bind(
@@ -45,11 +47,11 @@ public final class ResidentAgentServer: Sendable {
             handshake: Handshake.Configuration(role: .responder, jobID: jobID, secret: secret, identity: identity, timeout: window),
             report: { _ in }
         ) { channel in
-            let job = ResidentJob(spare: spare, grace: grace)
+            let job = ResidentJob(node: node, spare: spare, grace: grace)
             channel.closeFuture.whenComplete { _ in job.linkClosed() }
             return RendezvousHandler { payload, channel in job.received(payload, on: channel) }
         }
-        let own = AgentEndpoint(rank: rank, host: advertisedHost, port: listener.port, pid: getpid())
+        let own = AgentEndpoint(rank: 1, host: advertisedHost, port: listener.port, pid: getpid())
         let report = configuration.report
         do {
             let channel = try await WireListener.dial(
@@ -57,7 +59,7 @@ public final class ResidentAgentServer: Sendable {
                 handshake: Handshake.Configuration(role: .initiator, jobID: jobID, secret: secret, identity: identity, timeout: window),
                 connectTimeout: window, report: { _ in }
             ) { _ in RendezvousHandler { _, _ in } }.get()
-            try await channel.writeAndFlush(ControlPayload.stepJoin(own).message).get()
+            try await channel.writeAndFlush(ControlPayload.residentReport(node: node, step: step, endpoint: own).message).get()
             try? await channel.close()
         } catch {
             listener.server.close(promise: nil)
@@ -71,20 +73,23 @@ public final class ResidentAgentServer: Sendable {
 final class ResidentJob: Sendable {
     private enum Stage {
         case waiting
-        case running(any LaunchedProcess)
-        /// The link closed (the agent, if any, is being ended).
+        case starting
+        case running(NodeJobAgent)
+        /// The agent exited (its status collected): nothing is left to signal.
+        case finished
+        /// The link closed first (an agent still starting is ended as soon as it exists).
         case ended
     }
 
+    private let node: String
     private let spare: SpareAgent
     private let grace: Duration
     private let stage = Mutex(Stage.waiting)
-    /// The agent's status was collected.
-    private let exited = Atomic(false)
     /// The front-end is done with the job: its agent may finish exiting on its own.
     private let released = Atomic(false)
 
-    init(spare: SpareAgent, grace: Duration) {
+    init(node: String, spare: SpareAgent, grace: Duration) {
+        self.node = node
         self.spare = spare
         self.grace = grace
     }
@@ -95,25 +100,36 @@ final class ResidentJob: Sendable {
             return
         }
         guard case .residentLaunch(let text) = payload,
-              let configuration = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(text.utf8)),
-              stage.withLock({ if case .waiting = $0 { return true } else { return false } }) else {
+              var configuration = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(text.utf8)),
+              stage.withLock({ stage -> Bool in
+                  guard case .waiting = stage else { return false }
+                  stage = .starting
+                  return true
+              }) else {
             channel.close(promise: nil)
             return
         }
-        let line = Array(text.utf8) + [UInt8(ascii: "\n")]
+        guard let index = configuration.hosts.firstIndex(of: node), let line = Self.line(configuration, rank: index + 1) else {
+            let reason = "vhpc: node \(node) is not among the job's hosts (\(configuration.hosts.joined(separator: ",")))\n"
+            channel.writeAndFlush(ControlPayload.residentOutput(reason).message, promise: nil)
+            channel.writeAndFlush(ControlPayload.residentExited(status: 1).message).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        configuration.stepRank = index + 1
         Task {
             let status: Int32
             do {
-                let process = try await spare.start(configuration: line)
+                let agent = try await spare.start(configuration: line, output: channel)
                 let ended = stage.withLock { stage -> Bool in
                     if case .ended = stage { return true }
-                    stage = .running(process)
+                    stage = .running(agent)
                     return false
                 }
-                if ended { end(process) }
-                status = await process.waitForExit()
-                exited.store(true, ordering: .releasing)
+                if ended { agent.end(grace: grace) }
+                status = await agent.waitForExit()
+                stage.withLock { if case .running = $0 { $0 = .finished } }
             } catch {
+                channel.writeAndFlush(ControlPayload.residentOutput("vhpc: cannot start the node agent on \(node): \(error)\n").message, promise: nil)
                 status = 127
             }
             spare.replenish(after: .milliseconds(30))
@@ -122,59 +138,148 @@ final class ResidentJob: Sendable {
         }
     }
 
+    /// The configuration line with this node's rank in the job.
+    private static func line(_ configuration: AgentProcessConfiguration, rank: Int) -> [UInt8]? {
+        var configuration = configuration
+        configuration.stepRank = rank
+        guard let data = try? JSONEncoder().encode(configuration) else { return nil }
+        return Array(data) + [UInt8(ascii: "\n")]
+    }
+
     /// The front-end's link closed: the job's agent, if it still runs, ends (released: after the grace, if it
     /// has not exited by then).
     func linkClosed() {
-        let process = stage.withLock { stage -> (any LaunchedProcess)? in
-            defer { stage = .ended }
-            if case .running(let process) = stage { return process }
+        let agent = stage.withLock { stage -> NodeJobAgent? in
+            if case .running(let agent) = stage { return agent }
+            if case .finished = stage { return nil }
+            stage = .ended
             return nil
         }
-        guard let process else { return }
+        guard let agent else { return }
         if released.load(ordering: .acquiring) {
-            Task {
+            Task { [grace] in
                 try? await Task.sleep(for: grace)
-                if !exited.load(ordering: .acquiring) { end(process) }
+                agent.end(grace: grace)
             }
         } else {
-            end(process)
+            agent.end(grace: grace)
         }
     }
+}
 
-    /// SIGTERM to the agent's process group (its keeper passes it on), SIGKILL after the grace if it is still there.
-    private func end(_ process: any LaunchedProcess) {
+/// A job's node agent started by a resident agent: its process, and its stderr passed on to the job's link.
+final class NodeJobAgent: Sendable {
+    let process: LocalProcess
+    private let exited = Atomic(false)
+    private let errors: StderrRelay
+
+    init(process: LocalProcess, errors: StderrRelay) {
+        self.process = process
+        self.errors = errors
+    }
+
+    /// The agent's status (128 + signal if killed), once it has exited.
+    func waitForExit() async -> Int32 {
+        let status = await process.waitForExit()
+        exited.store(true, ordering: .releasing)
+        return status
+    }
+
+    /// SIGTERM to the agent's process group (its keeper passes it on), SIGKILL after `grace` if it is still
+    /// there; nothing once it has exited (its pid may be another process's by then).
+    func end(grace: Duration) {
+        guard !exited.load(ordering: .acquiring) else { return }
         process.signal(SIGTERM)
         Task {
             try? await Task.sleep(for: grace)
             if !exited.load(ordering: .acquiring) { process.signal(SIGKILL) }
         }
     }
+
+    func attach(_ channel: any Channel) { errors.attach(channel) }
 }
 
-/// The node agent of a resident agent's next job, started ahead of it: exec'd, through its start-up, and
-/// waiting on stdin (as a prestarted step's agents wait for srun to forward their configuration). A job takes
-/// it and a new one starts; one that died meanwhile (or none yet) means a fresh start.
+/// Reads a node agent's stderr on a thread of its own and passes it to the job's link as it comes; what the
+/// agent writes before it has a job (a spare) is kept, up to 16 KiB, and goes with the job's first output.
+final class StderrRelay: Sendable {
+    private struct State {
+        var channel: (any Channel)?
+        var pending: [UInt8] = []
+    }
+
+    private let state = Mutex(State())
+    static let pendingLimit = 16 * 1024
+
+    /// Starts reading `fd` (closed at its end of file).
+    static func reading(_ fd: Int32) -> StderrRelay {
+        let relay = StderrRelay()
+        let thread = Thread {
+            var block = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(fd, &block, block.count)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                relay.received(Array(block[..<count]))
+            }
+            close(fd)
+        }
+        thread.name = "vhpc-agent-stderr"
+        thread.start()
+        return relay
+    }
+
+    func attach(_ channel: any Channel) {
+        let pending = state.withLock { state -> [UInt8] in
+            state.channel = channel
+            defer { state.pending = [] }
+            return state.pending
+        }
+        if !pending.isEmpty { send(pending, to: channel) }
+    }
+
+    private func received(_ bytes: [UInt8]) {
+        let channel = state.withLock { state -> (any Channel)? in
+            if state.channel == nil, state.pending.count + bytes.count <= Self.pendingLimit { state.pending += bytes }
+            return state.channel
+        }
+        if let channel { send(bytes, to: channel) }
+    }
+
+    private func send(_ bytes: [UInt8], to channel: any Channel) {
+        channel.writeAndFlush(ControlPayload.residentOutput(String(decoding: bytes, as: UTF8.self)).message, promise: nil)
+    }
+}
+
+/// The node agent of a resident agent's next job, started ahead of it: exec'd, through its start-up (and
+/// first uses, ``AgentWarmUp``), waiting on stdin, as a prestarted step's agents wait for srun to forward their
+/// configuration. A job takes it; the next one starts after the job (``replenish(after:)``). One that died
+/// meanwhile, or none yet, means a fresh start.
 final class SpareAgent: Sendable {
     private let executable: String
     private let jobID: String
-    private let waiting = Mutex<(process: LocalProcess, input: Int32)?>(nil)
+    private let waiting = Mutex<(agent: NodeJobAgent, input: Int32)?>(nil)
 
     init(executable: String, jobID: String) {
         self.executable = executable
         self.jobID = jobID
     }
 
-    /// Starts the job's agent with `configuration` (its line on stdin). The next spare is the caller's to start
-    /// (``replenish()``), once the job no longer needs the node's cores.
-    func start(configuration line: [UInt8]) async throws -> any LaunchedProcess {
-        if let (process, input) = waiting.withLock({ spare in defer { spare = nil }; return spare }) {
-            var written = true
-            line.withUnsafeBytes { written = write(input, $0.baseAddress, $0.count) == $0.count }
+    /// Starts the job's agent with `configuration` (its line on stdin); its stderr goes to `output`.
+    func start(configuration line: [UInt8], output: any Channel) async throws -> NodeJobAgent {
+        if let (agent, input) = waiting.withLock({ spare in defer { spare = nil }; return spare }) {
+            line.withUnsafeBytes { writeAll(input, $0) }
             close(input)
-            if written, !ChildReaper.shared.hasExited(process.pid) { return process }
-            process.signal(SIGKILL)
+            if !ChildReaper.shared.hasExited(agent.process.pid) {
+                agent.attach(output)
+                return agent
+            }
+            agent.process.signal(SIGKILL)
         }
-        return try await LocalLauncher().launch(request(line))
+        let (agent, input) = try await launch(spare: false)
+        line.withUnsafeBytes { writeAll(input, $0) }
+        close(input)
+        agent.attach(output)
+        return agent
     }
 
     /// Starts the next spare in the background (unless one waits), `delay` from now: after a job, its front-end
@@ -182,38 +287,54 @@ final class SpareAgent: Sendable {
     func replenish(after delay: Duration = .zero) {
         Task {
             if delay > .zero { try? await Task.sleep(for: delay) }
-            guard waiting.withLock({ $0 == nil }),
-                  let (process, input) = try? await LocalLauncher().start(request([])) else { return }
+            guard waiting.withLock({ $0 == nil }), let (agent, input) = try? await launch(spare: true) else { return }
             let kept = waiting.withLock { spare -> Bool in
                 guard spare == nil else { return false }
-                spare = (process, input)
+                spare = (agent, input)
                 return true
             }
             if !kept {
                 close(input)
-                process.signal(SIGKILL)
+                agent.process.signal(SIGKILL)
             }
         }
     }
 
-    private func request(_ line: [UInt8]) -> LaunchRequest {
-        LaunchRequest(host: "localhost", executable: executable, arguments: AgentExecutable.arguments(role: .step, jobID: jobID),
-                      standardInput: line)
+    private func launch(spare: Bool) async throws -> (NodeJobAgent, Int32) {
+        let errors = try ProcessSpawner.makePipe()
+        let request = LaunchRequest(
+            host: "localhost", executable: executable, arguments: AgentExecutable.arguments(role: .step, jobID: jobID),
+            environment: spare ? [ResidentAgents.spareVariable: "1"] : [:])
+        do {
+            let (process, input) = try await LocalLauncher().start(request, standardError: errors.write)
+            close(errors.write)
+            return (NodeJobAgent(process: process, errors: StderrRelay.reading(errors.read)), input)
+        } catch {
+            close(errors.read)
+            close(errors.write)
+            throw error
+        }
     }
 }
 
 /// The starting front-end's side (`vhpc agents start`): a listener, authenticated with the allocation's secret,
 /// where each node's resident agent reports where it listens.
 public final class ResidentReports: Sendable {
+    /// What the nodes reported: endpoints by node name, and their step.
+    public struct Reported: Sendable {
+        public var endpoints: [String: AgentEndpoint] = [:]
+        public var step: String?
+    }
+
     private let listener: WireListener
-    private let reported: Mutex<[Int: AgentEndpoint]>
+    private let state: Mutex<Reported>
 
     /// The port resident agents report to.
     public var port: Int { listener.port }
 
     private init(listener: WireListener) {
         self.listener = listener
-        self.reported = Mutex([:])
+        self.state = Mutex(Reported())
     }
 
     /// Listens on `host` (any free port) for the reports of `allocation`'s resident agents.
@@ -225,8 +346,11 @@ public final class ResidentReports: Sendable {
         let box = Mutex<ResidentReports?>(nil)
         let listener = try await WireListener.bind(group: MultiThreadedEventLoopGroup.singleton, host: host, handshake: handshake, report: { _ in }) { _ in
             RendezvousHandler { payload, channel in
-                if case .stepJoin(let endpoint) = payload, let reports = box.withLock({ $0 }) {
-                    reports.reported.withLock { $0[endpoint.rank] = endpoint }
+                if case .residentReport(let node, let step, let endpoint) = payload, let reports = box.withLock({ $0 }) {
+                    reports.state.withLock {
+                        $0.endpoints[node] = endpoint
+                        $0.step = step
+                    }
                 }
                 channel.close(promise: nil)
             }
@@ -236,8 +360,8 @@ public final class ResidentReports: Sendable {
         return reports
     }
 
-    /// The endpoints reported so far, by rank.
-    public var endpoints: [Int: AgentEndpoint] { reported.withLock { $0 } }
+    /// What was reported so far.
+    public var reported: Reported { state.withLock { $0 } }
 
     /// Stops listening.
     public func shutdown() {

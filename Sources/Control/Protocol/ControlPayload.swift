@@ -49,6 +49,11 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case residentLaunch(configuration: String)
     /// Resident agent → front-end: the job's agent on this node exited with `status` (128 + signal if killed).
     case residentExited(status: Int32)
+    /// Resident agent → the front-end starting it (`vhpc agents start`): node `node` (Slurm's name for it) listens
+    /// at `endpoint`; `step` is the resident agents' Slurm step (`<job>.<step>`).
+    case residentReport(node: String, step: String, endpoint: AgentEndpoint)
+    /// Resident agent → front-end: what the job's agent on this node wrote on its stderr (its errors and log).
+    case residentOutput(String)
     /// Front-end → resident agent: the job is over on the front-end's side (its agents were told to end); the
     /// link closes next, and the node's agent gets a grace period to exit on its own before it is signalled.
     case residentRelease

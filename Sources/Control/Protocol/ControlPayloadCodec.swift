@@ -16,7 +16,7 @@ extension ControlPayload {
         case pmiFence, pmiRelease
         case stepJoin, stepParent, stepReady
         case lookup, introduce, ancestorFailed
-        case residentLaunch, residentExited, residentRelease
+        case residentLaunch, residentExited, residentRelease, residentReport, residentOutput
     }
 
     /// Appends the encoded payload.
@@ -105,6 +105,14 @@ extension ControlPayload {
             buffer.writeInteger(status)
         case .residentRelease:
             buffer.writeInteger(Tag.residentRelease.rawValue)
+        case .residentReport(let node, let step, let endpoint):
+            buffer.writeInteger(Tag.residentReport.rawValue)
+            buffer.writeWireString(node)
+            buffer.writeWireString(step)
+            buffer.writeEndpoints([endpoint])
+        case .residentOutput(let text):
+            buffer.writeInteger(Tag.residentOutput.rawValue)
+            buffer.writeWireString(text)
         case .ancestorFailed(let notice):
             buffer.writeInteger(Tag.ancestorFailed.rawValue)
             buffer.writeNotice(notice)
@@ -193,6 +201,14 @@ extension ControlPayload {
             payload = .residentExited(status: try reader.integer("status", as: Int32.self))
         case .residentRelease:
             payload = .residentRelease
+        case .residentReport:
+            let node = try reader.string("node")
+            let step = try reader.string("step")
+            let endpoints = try reader.endpoints()
+            guard endpoints.count == 1 else { throw reader.malformed("\(endpoints.count) endpoints, expected 1") }
+            payload = .residentReport(node: node, step: step, endpoint: endpoints[0])
+        case .residentOutput:
+            payload = .residentOutput(try reader.string("text"))
         }
         try reader.finish()
         return payload

@@ -3,14 +3,23 @@ import NIOCore
 import NIOPosix
 import Wire
 
-/// An agent process's first uses, made while it has nothing else to do: a spare agent waiting for its job
-/// (``ResidentAgentServer``) runs its listener's, a dial's and the handshake's code once over loopback with a
+/// An agent process's first uses, made while it has nothing else to do: a resident agent's spare waiting for its
+/// job (``ResidentAgentServer``) runs its listener's, a dial's and the handshake's code once over loopback with a
 /// throwaway secret, and decodes a configuration, so that the Swift runtime's first-use work (type metadata,
 /// protocol conformance look-ups, which scan every record of the binary) is done before the job comes, not on
 /// its way to the first task. Nothing of it is kept.
 public enum AgentWarmUp {
+    /// Runs them; returns when done (a failure is ignored: this is only a head start).
     public static func run() async {
-        _ = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(sampleConfiguration.utf8))
+        let endpoint = AgentEndpoint(rank: 0, host: "127.0.0.1", port: 1, pid: getpid())
+        var sample = AgentProcessConfiguration(
+            jobID: "warm-up", secretHex: String(repeating: "00", count: 16), nodeCount: 2, fanout: 32, roots: [], agentsPerProcess: 1,
+            hosts: ["n1", "n2"], bindHost: "0.0.0.0", heartbeatMilliseconds: 0, heartbeatTimeoutMilliseconds: 0,
+            handshakeMilliseconds: 10_000, launcher: "slurm")
+        sample.rendezvous = endpoint
+        sample.controller = endpoint
+        sample.stepRank = 1
+        if let data = try? JSONEncoder().encode(sample) { _ = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: data) }
         let group = MultiThreadedEventLoopGroup.singleton
         let secret = JobSecret.generate()
         let jobID = "warm-up-\(getpid())"
@@ -25,13 +34,4 @@ public enum AgentWarmUp {
         ) { _ in RendezvousHandler { _, _ in } }.get()
         try? await channel?.close()
     }
-
-    /// A configuration as a job step's agents get it (the values do not matter).
-    static let sampleConfiguration = """
-        {"jobID":"job-1-1","secretHex":"00112233445566778899aabbccddeeff","nodeCount":2,"fanout":32,"roots":[],\
-        "agentsPerProcess":1,"hosts":["n1","n2"],"bindHost":"0.0.0.0","heartbeatMilliseconds":0,\
-        "heartbeatTimeoutMilliseconds":0,"handshakeMilliseconds":10000,"launcher":"slurm","stallRanks":[],\
-        "logLevel":"warning","stagingDurable":true,"prestartsPMIx":false,\
-        "rendezvous":{"rank":0,"host":"127.0.0.1","port":1,"pid":1},"controller":{"rank":0,"host":"127.0.0.1","port":1,"pid":1}}
-        """
 }

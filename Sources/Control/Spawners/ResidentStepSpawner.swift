@@ -15,12 +15,16 @@ import Glibc
 /// cannot be reached (its step ended, the node failed) makes the job start a step of its own (`fallback`),
 /// with one warning.
 public struct ResidentStepSpawner: StepAgentSpawner {
+    /// The allocation's resident agents.
     public let residents: ResidentAgents
+    /// How the job starts its agents when they cannot: a step of its own.
     public let fallback: SlurmStepSpawner
+    /// Writes a line (or the nodes' agents' stderr) on the front-end's stderr.
     let warn: @Sendable (String) -> Void
     /// Links dialled ahead of the job's configuration (``predial(hosts:window:)``), for these hosts.
     private var dialled: (hosts: [String], links: Task<ResidentLaunch, any Error>)?
 
+    /// `warn` writes on the front-end's stderr: the fallback's warning, and what the nodes' agents write there.
     public init(residents: ResidentAgents, fallback: SlurmStepSpawner, warn: @escaping @Sendable (String) -> Void) {
         self.residents = residents
         self.fallback = fallback
@@ -31,8 +35,8 @@ public struct ResidentStepSpawner: StepAgentSpawner {
     /// job: ``spawnStep(hosts:configuration:)`` for the same hosts then only sends the configuration.
     public func predial(hosts: [String], window: Duration) -> ResidentStepSpawner {
         var spawner = self
-        let residents = self.residents
-        spawner.dialled = (hosts, Task { try await ResidentLaunch.connect(hosts: hosts, residents: residents, window: window) })
+        let (residents, warn) = (self.residents, self.warn)
+        spawner.dialled = (hosts, Task { try await ResidentLaunch.connect(hosts: hosts, residents: residents, window: window, output: warn) })
         return spawner
     }
 
@@ -44,7 +48,7 @@ public struct ResidentStepSpawner: StepAgentSpawner {
                 launched = try await dialled.links.value
             } else {
                 launched = try await ResidentLaunch.connect(hosts: hosts, residents: residents,
-                                                            window: .milliseconds(configuration.handshakeMilliseconds))
+                                                            window: .milliseconds(configuration.handshakeMilliseconds), output: warn)
             }
         } catch {
             warn("vhpc: \(error); starting this job's agents with a job step of its own (`vhpc agents stop` forgets the resident agents)")
@@ -52,7 +56,7 @@ public struct ResidentStepSpawner: StepAgentSpawner {
         }
         launched.send(configuration: text)
         return SpawnedAgent(pid: getpid(), waitForExit: { await launched.waitForExit() }, signal: { _ in launched.close() },
-                            release: { launched.close(releasing: true) })
+                            release: { await launched.release() })
     }
 
     /// One node's agent through its resident agent (not used by vhpc, which starts every node's at once).
@@ -65,9 +69,11 @@ public struct ResidentStepSpawner: StepAgentSpawner {
     /// front-end does not wait for the agents' processes to exit (a resident agent reaps them, as slurmstepd
     /// finishes a step after srun returns). A job that fell back to a step of its own is swept as one.
     public func sweep(_ job: AgentSweep) async {
-        let own = job.spawned.filter { $0.release == nil }
-        if !own.isEmpty { await fallback.sweep(AgentSweep(jobID: job.jobID, spawned: own, agentPIDs: [])) }
-        for agent in job.spawned { agent.release?() }
+        var own = job
+        own.spawned = job.spawned.filter { $0.release == nil }
+        own.agentPIDs = []
+        if !own.spawned.isEmpty { await fallback.sweep(own) }
+        for agent in job.spawned { await agent.release?() }
     }
 }
 
@@ -84,7 +90,9 @@ final class ResidentLaunch: Sendable {
 
     /// Dials every host's resident agent. Throws (having closed what it opened) if one cannot be reached or
     /// authenticated within `window`.
-    static func connect(hosts: [String], residents: ResidentAgents, window: Duration) async throws -> ResidentLaunch {
+    /// What the nodes' agents write on stderr goes to `output`.
+    static func connect(hosts: [String], residents: ResidentAgents, window: Duration,
+                        output: @escaping @Sendable (String) -> Void) async throws -> ResidentLaunch {
         guard let secret = JobSecret(hexEncoded: residents.secretHex) else {
             throw ResidentFailure(description: "the resident agents' state has a bad secret")
         }
@@ -95,6 +103,7 @@ final class ResidentLaunch: Sendable {
         var dials: [(host: String, channel: EventLoopFuture<any Channel>, status: FirstStatus)] = []
         for host in hosts {
             guard let endpoint = residents.endpoints[host] else {
+                for dial in dials { dial.channel.whenSuccess { $0.close(promise: nil) } }
                 throw ResidentFailure(description: "no resident agent on \(host)")
             }
             let status = FirstStatus(group.next().makePromise(of: Int32.self))
@@ -102,7 +111,11 @@ final class ResidentLaunch: Sendable {
                 group: group, host: endpoint.host, port: endpoint.port, handshake: handshake, connectTimeout: window, report: { _ in }
             ) { _ in
                 RendezvousHandler { payload, _ in
-                    if case .residentExited(let code) = payload { status.complete(code) }
+                    switch payload {
+                    case .residentExited(let code): status.complete(code)
+                    case .residentOutput(let text): output(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+                    default: break
+                    }
                 }
             }
             channel.whenComplete { result in
@@ -149,16 +162,22 @@ final class ResidentLaunch: Sendable {
         return result
     }
 
-    /// Closes every link: each resident agent ends its node's agent (SIGTERM, then SIGKILL), at once or, when
-    /// `releasing`, after a grace period for it to exit on its own.
-    func close(releasing: Bool = false) {
-        for channel in channels {
-            if releasing {
-                channel.writeAndFlush(ControlPayload.residentRelease.message).whenComplete { _ in channel.close(promise: nil) }
-            } else {
-                channel.close(promise: nil)
-            }
+    /// Closes every link: each resident agent ends its node's agent at once (SIGTERM, then SIGKILL).
+    func close() {
+        for channel in channels { channel.close(promise: nil) }
+    }
+
+    /// Tells every resident agent the front-end is done (its node's agent gets a grace period to exit on its
+    /// own), waits (at most a second) for that to be written, and closes the links.
+    func release() async {
+        let written = channels.map { $0.writeAndFlush(ControlPayload.residentRelease.message) }
+        let deadline = ContinuousClock.now + .seconds(1)
+        for future in written {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { break }
+            _ = await future.completes(within: remaining)
         }
+        close()
     }
 }
 

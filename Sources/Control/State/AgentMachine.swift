@@ -680,7 +680,7 @@ public struct AgentMachine: Sendable {
             if !isController, let whole = pmiParts.add(source: 0, epoch: epoch, part: part, parts: parts, entries: entries) {
                 out.append(.pmiRelease(epoch: epoch, entries: whole))
             }
-        case .stepJoin, .stepParent, .stepReady, .residentLaunch, .residentExited, .residentRelease:
+        case .stepJoin, .stepParent, .stepReady, .residentLaunch, .residentExited, .residentRelease, .residentReport, .residentOutput:
             break  // rendezvous messages travel on the front-end's rendezvous connections, never on links
         }
     }

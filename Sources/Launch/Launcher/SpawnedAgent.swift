@@ -8,10 +8,10 @@ public struct SpawnedAgent: Sendable {
     public var signal: @Sendable (Int32) -> Void
     /// For an agent something else reaps (a resident agent's, see `ResidentStepSpawner`): the front-end is done
     /// with it; it gets a grace period to exit on its own. Nil for a process the spawner reaps itself.
-    public var release: (@Sendable () -> Void)?
+    public var release: (@Sendable () async -> Void)?
 
     public init(pid: Int32, waitForExit: @escaping @Sendable () async -> Int32, signal: @escaping @Sendable (Int32) -> Void,
-                release: (@Sendable () -> Void)? = nil) {
+                release: (@Sendable () async -> Void)? = nil) {
         self.pid = pid
         self.waitForExit = waitForExit
         self.signal = signal

@@ -31,8 +31,10 @@ public struct LocalLauncher: Launcher {
 
     /// Starts the process with a pipe on its stdin and hands back the pipe's write end, unwritten: the
     /// caller writes (``writeAll(_:_:)``) and closes it when it has something to say (a job step started
-    /// before its configuration is known). `request.standardInput` is not written.
-    public func start(_ request: LaunchRequest) async throws -> (process: LocalProcess, standardInput: Int32) {
+    /// before its configuration is known). `request.standardInput` is not written. `standardOutput` and
+    /// `standardError`, when given, are the child's (else it shares this process's).
+    public func start(_ request: LaunchRequest, standardOutput: Int32 = -1, standardError: Int32 = -1) async throws
+        -> (process: LocalProcess, standardInput: Int32) {
         let command = ([request.executable] + request.arguments).joined(separator: " ")
         let fds: [Int32]
         do {
@@ -46,7 +48,7 @@ public struct LocalLauncher: Launcher {
         do {
             pid = try await ProcessSpawner.spawn(
                 executable: request.executable, arguments: request.arguments, environment: environment,
-                streams: .init(stdin: fds[0]), newProcessGroup: true, newSession: true)
+                streams: .init(stdin: fds[0], stdout: standardOutput, stderr: standardError), newProcessGroup: true, newSession: true)
         } catch {
             close(fds[0])
             close(fds[1])

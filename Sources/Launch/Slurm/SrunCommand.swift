@@ -33,13 +33,15 @@ public enum SrunCommand {
     /// never goes through srun's stdio.
     /// `binds`: the cluster's task plugin binds CPUs (with `TaskPlugin=task/none` srun prints a warning for
     /// every `--cpu-bind`, and there is nothing to turn off).
-    public static func stepArguments(hosts: [String], version: Version, killOnBadExit: Bool, binds: Bool = true) -> [String] {
+    /// `jobName` names the step in `squeue -s` and sacct (`vhpc-agents`; resident agents' `vhpc-resident`).
+    public static func stepArguments(hosts: [String], version: Version, killOnBadExit: Bool, binds: Bool = true,
+                                     jobName: String = "vhpc-agents") -> [String] {
         var arguments = [
             "--nodes=\(hosts.count)", "--ntasks=\(hosts.count)", "--ntasks-per-node=1",
             "--nodelist=\(hosts.joined(separator: ","))", "--mpi=none",
         ]
         if binds { arguments.append("--cpu-bind=none") }
-        arguments += ["--kill-on-bad-exit=\(killOnBadExit ? 1 : 0)", "--input=all", "--job-name=vhpc-agents"]
+        arguments += ["--kill-on-bad-exit=\(killOnBadExit ? 1 : 0)", "--input=all", "--job-name=\(jobName)"]
         if version >= Version(major: 23, minor: 11) {
             arguments.append("--external-launcher")
         } else if version >= Version(major: 20, minor: 11) {

@@ -10,10 +10,12 @@ public enum NodeAgentProcess {
     /// Runs the agent process to its end; throws ``NodeAgentError`` for a configuration it cannot use.
     public static func run(role: AgentExecutable.Role) async throws -> Int32 {
         // A step's agents wait here until srun forwards the configuration (once every node's step is up).
+        // A resident agent's spare, waiting for its job: the first uses of what the job will need are made
+        // meanwhile (the marker is not passed on to the tasks).
+        let spare = role == .step && getenv(ResidentAgents.spareVariable) != nil
+        if spare { unsetenv(ResidentAgents.spareVariable) }
         EventLoopWarmUp.start()
-        // A step agent whose configuration is not there yet (a resident agent's spare, waiting for its job):
-        // the first uses of what the job will need are made meanwhile.
-        if role == .step, !Self.hasInput(0) { Task.detached { await AgentWarmUp.run() } }
+        if spare { Task.detached { await AgentWarmUp.run() } }
         // One JSON line (the ssh launcher keeps stdin open afterwards; the local one closes it).
         let line = readLine(0)
         // A step started ahead of its job is withdrawn when the front-end gives up before the job starts:
@@ -65,12 +67,6 @@ public enum NodeAgentProcess {
             throw NodeAgentError("\(error)")
         }
         return try await host(configuration: configuration, spawner: spawner, logger: logger, nodeDirectory: nodeDirectory, step: step).run()
-    }
-
-    /// Whether `fd` has something to read now (or is at end of file).
-    static func hasInput(_ fd: Int32) -> Bool {
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, 0) > 0
     }
 
     /// The first line of `fd` without its newline (all of it at end of file), read a block at a time rather

@@ -19,18 +19,15 @@ enum ResidentAgentProcess {
         } catch {
             throw NodeAgentError("cannot read the resident configuration from stdin: \(error)")
         }
-        guard let text = environment["SLURM_NODEID"] ?? environment["SLURM_PROCID"], let index = Int(text) else {
-            throw NodeAgentError("--role resident needs SLURM_NODEID (it is started by srun)")
+        guard let node = environment["SLURMD_NODENAME"], let job = environment["SLURM_JOB_ID"], let step = environment["SLURM_STEP_ID"] else {
+            throw NodeAgentError("--role resident needs SLURMD_NODENAME, SLURM_JOB_ID and SLURM_STEP_ID (it is started by srun)")
         }
-        let host = environment["SLURMD_NODENAME"] ?? ProcessInfo.processInfo.hostName
-        guard let address = SSHHostResolver.localAddress(towards: configuration.report.host) else {
-            throw NodeAgentError("node \(host): no route to the front-end at \(configuration.report.host)")
-        }
+        let address = try StepAgentPlacement.address(towards: configuration.report.host, node: node)
         signal(SIGPIPE, SIG_IGN)
         ResourceLimits.raiseOpenFiles()
         let server = try await ResidentAgentServer.serve(
-            group: MultiThreadedEventLoopGroup.singleton, bindHost: address, configuration: configuration, rank: index + 1,
-            advertisedHost: address, executable: AgentExecutable.beside())
+            group: MultiThreadedEventLoopGroup.singleton, bindHost: address, configuration: configuration, node: node,
+            step: "\(job).\(step)", advertisedHost: address, executable: AgentExecutable.beside())
         // Serves until the step ends (SIGTERM from the keeper).
         while true {
             try? await Task.sleep(for: .seconds(3600))

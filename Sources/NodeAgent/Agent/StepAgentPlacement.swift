@@ -11,14 +11,24 @@ enum StepAgentPlacement {
         guard let rendezvous = configuration.rendezvous else {
             throw NodeAgentError("--role step needs a configuration with a rendezvous")
         }
-        guard let text = environment["SLURM_NODEID"] ?? environment["SLURM_PROCID"], let index = Int(text) else {
+        let index: Int
+        if let rank = configuration.stepRank {
+            index = rank - 1
+        } else if let text = environment["SLURM_NODEID"] ?? environment["SLURM_PROCID"], let number = Int(text) {
+            index = number
+        } else {
             throw NodeAgentError("--role step needs SLURM_NODEID (it is started by srun)")
         }
         let host = environment["SLURMD_NODENAME"] ?? ProcessInfo.processInfo.hostName
-        guard let address = SSHHostResolver.localAddress(towards: rendezvous.host) else {
-            throw NodeAgentError("node \(host): no route to the front-end at \(rendezvous.host)")
+        return AgentHost.StepPlacement(rank: index + 1, advertisedHost: try address(towards: rendezvous.host, node: host))
+    }
+
+    /// This node's address on the route to the front-end at `frontEnd` (`node` names the node in the error).
+    static func address(towards frontEnd: String, node: String) throws -> String {
+        guard let address = SSHHostResolver.localAddress(towards: frontEnd) else {
+            throw NodeAgentError("node \(node): no route to the front-end at \(frontEnd)")
         }
-        return AgentHost.StepPlacement(rank: index + 1, advertisedHost: address)
+        return address
     }
 }
 

@@ -15,11 +15,17 @@ import Glibc
 public final class PMIxServer: Sendable {
     public static let shared = PMIxServer()
 
+    /// Lists the server's own variables in the environment (set by the shim): an agent process started from
+    /// an environment in which a server had already started inherits them, and the list.
+    static let ownVariablesList = "VHPC_PMIX_OWN_VARIABLES"
+
     /// The variables the server's start set in this process's environment for itself (its hwloc and security
-    /// settings, where the environment had none): tasks started from the agent's environment must not inherit
-    /// them, whenever that environment was read.
-    public static var ownVariables: Set<String> {
-        var names: Set<String> = []
+    /// settings, where the environment had none), those an agent process started from a server's environment
+    /// inherited (listed in `environment`), and the list itself: tasks started from the agent's environment must
+    /// not inherit them, whenever that environment was read.
+    public static func ownVariables(in environment: [String: String]) -> Set<String> {
+        var names: Set<String> = [ownVariablesList]
+        for name in (environment[ownVariablesList] ?? "").split(separator: ",") { names.insert(String(name)) }
         var index: Int32 = 0
         while let name = vhpc_pmix_injected_variable(index) {
             names.insert(String(cString: name))

@@ -17,7 +17,7 @@ import Glibc
 /// programs wire up without `mpiexec`.
 public struct ProcessTaskBackend: TaskBackend {
     /// Environment every task starts from (the agent's own by default, less what the node's PMIx server set in
-    /// it for itself: ``PMIxServer/ownVariables``).
+    /// it for itself: ``PMIxServer/ownVariables(in:)``).
     public var baseEnvironment: [String: String]
     /// Time between SIGTERM and SIGKILL on terminate.
     public var killGrace: Duration
@@ -36,8 +36,8 @@ public struct ProcessTaskBackend: TaskBackend {
         let start: JobStartCache.Start
         // Read when the tasks start: a PMIx server started meanwhile may have set its own variables in the
         // environment this backend copied.
-        let ownVariables = PMIxServer.ownVariables
-        let nodeEnvironment = ownVariables.isEmpty ? baseEnvironment : baseEnvironment.filter { !ownVariables.contains($0.key) }
+        let ownVariables = PMIxServer.ownVariables(in: baseEnvironment)
+        let nodeEnvironment = baseEnvironment.filter { !ownVariables.contains($0.key) }
         switch starts.start(of: plan, nodeEnvironment: nodeEnvironment) {
         case .success(let found): start = found
         case .failure(let error):

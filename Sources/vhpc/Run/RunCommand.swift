@@ -177,9 +177,9 @@ struct RunCommand: AsyncParsableCommand {
                 let slurm = try SlurmLauncher.installed(versionCache: SrunVersionCache(directory: StateDirectory.resolve(environment: environment).root + "/cache"))
                 let step = SlurmStepSpawner(srun: slurm.srun, version: slurm.version, killOnBadExit: plan.options.onFailure == .abort)
                 // The allocation's resident agents (`vhpc agents start`), where they run on every node of the job.
-                if let allocation = environment["SLURM_JOB_ID"],
-                   let residents = ResidentAgentsFile.load(allocation: allocation, environment: environment),
-                   residents.covers(plan.options.hosts), ResidentAgentsFile.isRunning(residents) {
+                if let allocation = try RunPlan.slurmAllocation(environment),
+                   let residents = ResidentAgentsFile.load(allocation: allocation.jobID, environment: environment),
+                   residents.covers(plan.options.hosts), !ResidentAgentsFile.isStale(residents) {
                     launcherSpawner = ResidentStepSpawner(residents: residents, fallback: step, warn: { CLIErrors.printError($0) })
                         .predial(hosts: plan.options.hosts, window: plan.options.handshakeWindow)
                 } else {
