@@ -105,6 +105,24 @@ extension SlurmRunTests {
         #expect(SlurmCluster.agentProcesses().isEmpty)
     }
 
+    /// A job's node agent that fails says why on the front-end's stderr, as under a step of its own (here: the
+    /// front-end told them an address where nothing listens, and each gives up on its parent).
+    @Test func aNodeAgentsErrorReachesTheFrontEnd() throws {
+        let result = try SlurmCluster.inAllocation(
+            """
+            "$VHPC" agents start >/dev/null; echo "start exit $?"
+            "$VHPC" run --handshake-timeout 2s --frontend-address 127.0.0.1 -- true; echo "vhpc exit $?"
+            "$VHPC" agents stop; echo "stop exit $?"
+            """, environment: ["VHPC_HOME": CLI.stateDirectory])
+        let context = "stdout: \(result.stdout)\nstderr: \(result.stderr)"
+        #expect(result.stdout.contains("start exit 0"), "\(context)")
+        #expect(!result.stdout.contains("vhpc exit 0"), "\(context)")
+        // The agents' own log lines, next to the front-end's "agent N failed (handshake-failed, seen by controller)".
+        #expect(result.stderr.contains("exiting: no handshake with parent agent 0"), "\(context)")
+        #expect(result.stdout.contains("stop exit 0"), "\(context)")
+        #expect(SlurmCluster.agentProcesses().isEmpty)
+    }
+
     @Test func outsideAnAllocationItIsOneClearError() throws {
         let start = try CLI.run(["agents", "start"], timeout: .seconds(30))
         #expect(start.status == 1)

@@ -178,10 +178,12 @@ final class NodeJobAgent: Sendable {
         self.errors = errors
     }
 
-    /// The agent's status (128 + signal if killed), once it has exited.
+    /// The agent's status (128 + signal if killed), once it has exited and what it wrote on stderr has been
+    /// passed on (up to 200 ms for that).
     func waitForExit() async -> Int32 {
         let status = await process.waitForExit()
         exited.store(true, ordering: .releasing)
+        await errors.waitForEnd(within: .milliseconds(200))
         return status
     }
 
@@ -208,6 +210,8 @@ final class StderrRelay: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Signalled at the stderr's end of file.
+    private let ended = DispatchSemaphore(value: 0)
     static let pendingLimit = 16 * 1024
 
     /// Starts reading `fd` (closed at its end of file).
@@ -222,10 +226,21 @@ final class StderrRelay: Sendable {
                 relay.received(Array(block[..<count]))
             }
             close(fd)
+            relay.ended.signal()
         }
         thread.name = "vhpc-agent-stderr"
         thread.start()
         return relay
+    }
+
+    /// Waits (at most `limit`) for the stderr's end of file: everything the agent wrote has been passed on.
+    func waitForEnd(within limit: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [ended] in
+                if ended.wait(timeout: .now() + .milliseconds(Int(limit.milliseconds))) == .success { ended.signal() }
+                continuation.resume()
+            }
+        }
     }
 
     func attach(_ channel: any Channel) {

@@ -201,7 +201,9 @@ public struct JobRunner: Sendable {
             return children
         }
 
-        await spawner.sweep(AgentSweep(jobID: options.jobID, spawned: spawned, agentPIDs: Set(machine.agents.map(\.pid))))
+        var sweep = AgentSweep(jobID: options.jobID, spawned: spawned, agentPIDs: Set(machine.agents.map(\.pid)))
+        sweep.agentsFailed = !machine.failures.isEmpty
+        await spawner.sweep(sweep)
         return Result(
             exitCode: machine.exitCode, failures: machine.failures, bootstrapTime: machine.bootstrapTime,
             agents: machine.agents, stagingTime: machine.stagingTime)

@@ -56,7 +56,7 @@ public struct ResidentStepSpawner: StepAgentSpawner {
         }
         launched.send(configuration: text)
         return SpawnedAgent(pid: getpid(), waitForExit: { await launched.waitForExit() }, signal: { _ in launched.close() },
-                            release: { await launched.release() })
+                            release: { wait in await launched.release(waitingForExit: wait) })
     }
 
     /// One node's agent through its resident agent (not used by vhpc, which starts every node's at once).
@@ -65,15 +65,22 @@ public struct ResidentStepSpawner: StepAgentSpawner {
     }
 
     /// The job's agents were told to end: the resident agents are told the front-end is done (released) and
-    /// their links close; each gives its node's agent the grace period to exit on its own, then ends it. The
-    /// front-end does not wait for the agents' processes to exit (a resident agent reaps them, as slurmstepd
-    /// finishes a step after srun returns). A job that fell back to a step of its own is swept as one.
+    /// their links close; each gives its node's agent the grace period to exit on its own, then ends it. After
+    /// a job whose agents all did well the front-end does not wait for their processes to exit (a resident
+    /// agent reaps them, as slurmstepd finishes a step after srun returns); after a failure it waits (up to the
+    /// grace) for their exit, so that what they wrote on stderr is passed on. A job that fell back to a step of
+    /// its own is swept as one.
     public func sweep(_ job: AgentSweep) async {
         var own = job
         own.spawned = job.spawned.filter { $0.release == nil }
         own.agentPIDs = []
         if !own.spawned.isEmpty { await fallback.sweep(own) }
-        for agent in job.spawned { await agent.release?() }
+        // Released together: each waits (up to the grace, after a failure) for its nodes' agents, then lets go.
+        await withTaskGroup(of: Void.self) { group in
+            for agent in job.spawned where agent.release != nil {
+                group.addTask { await agent.release?(job.agentsFailed ? job.grace : .zero) }
+            }
+        }
     }
 }
 
@@ -168,8 +175,17 @@ final class ResidentLaunch: Sendable {
     }
 
     /// Tells every resident agent the front-end is done (its node's agent gets a grace period to exit on its
-    /// own), waits (at most a second) for that to be written, and closes the links.
-    func release() async {
+    /// own), waits (at most a second) for that to be written, and closes the links. With `waitingForExit`, it
+    /// first waits up to that long for the agents to exit (and what they wrote on stderr to arrive).
+    func release(waitingForExit limit: Duration = .zero) async {
+        if limit > .zero {
+            let deadline = ContinuousClock.now + limit
+            for status in statuses {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { break }
+                _ = await status.completes(within: remaining)
+            }
+        }
         let written = channels.map { $0.writeAndFlush(ControlPayload.residentRelease.message) }
         let deadline = ContinuousClock.now + .seconds(1)
         for future in written {

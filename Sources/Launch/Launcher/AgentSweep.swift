@@ -13,6 +13,8 @@ public struct AgentSweep: Sendable {
     public var agentPIDs: Set<pid_t>
     /// How long agents get to exit on their own after the job's terminate.
     public var grace: Duration = .milliseconds(1500)
+    /// Some agent failed: its process's last words (on stderr) are worth waiting for.
+    public var agentsFailed = false
 
     public init(jobID: String, spawned: [SpawnedAgent], agentPIDs: Set<pid_t>) {
         self.jobID = jobID

@@ -7,11 +7,12 @@ public struct SpawnedAgent: Sendable {
     /// Signals the process (group).
     public var signal: @Sendable (Int32) -> Void
     /// For an agent something else reaps (a resident agent's, see `ResidentStepSpawner`): the front-end is done
-    /// with it; it gets a grace period to exit on its own. Nil for a process the spawner reaps itself.
-    public var release: (@Sendable () async -> Void)?
+    /// with it, after waiting up to the given time for it to exit (zero: not at all); it then gets a grace period
+    /// to exit on its own. Nil for a process the spawner reaps itself.
+    public var release: (@Sendable (Duration) async -> Void)?
 
     public init(pid: Int32, waitForExit: @escaping @Sendable () async -> Int32, signal: @escaping @Sendable (Int32) -> Void,
-                release: (@Sendable () async -> Void)? = nil) {
+                release: (@Sendable (Duration) async -> Void)? = nil) {
         self.pid = pid
         self.waitForExit = waitForExit
         self.signal = signal

@@ -45,6 +45,7 @@ struct AgentsCommand: ParsableCommand {
                 }
                 ResidentAgentsFile.remove(allocation: allocation.jobID, environment: environment)
             }
+            ResidentAgentsFile.pruneStale(environment: environment)
             let slurm: SlurmLauncher
             let executable = AgentExecutable.beside()
             do {

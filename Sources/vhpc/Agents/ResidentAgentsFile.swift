@@ -57,6 +57,19 @@ enum ResidentAgentsFile {
         }
     }
 
+    /// Removes the state (and log) of resident agents started here whose srun is gone: allocations that ended
+    /// without `vhpc agents stop`.
+    static func pruneStale(environment: [String: String]) {
+        let directory = (path(allocation: "-", environment: environment) as NSString).deletingLastPathComponent
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.hasPrefix("slurm-") && name.hasSuffix(".json") {
+            let allocation = String(name.dropFirst("slurm-".count).dropLast(".json".count))
+            if let residents = load(allocation: allocation, environment: environment), isStale(residents) {
+                remove(allocation: allocation, environment: environment)
+            }
+        }
+    }
+
     /// Removes the state and the log.
     static func remove(allocation: String, environment: [String: String]) {
         unlink(path(allocation: allocation, environment: environment))
