@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 check=""
 if [ "${1:-}" = "--check" ]; then check=1; shift; fi
 vhpc="${1:-.build/debug/vhpc}"
-commands="run status jobs topology vse:build vse:list vse:rm vse:gc vse:boot vm:start vm:list vm:pause vm:stop vm:migrate"
+commands="run agents:start agents:stop status jobs topology vse:build vse:list vse:rm vse:gc vse:boot vm:start vm:list vm:pause vm:stop vm:migrate"
 generated=$(mktemp)
 trap 'rm -f "$generated" "$generated.readme"' EXIT
 {
