@@ -11,14 +11,30 @@ public enum Scenarios {
         guard items.count > 1 else { return try items.map(work) }
         let results = Slots<Result>(count: items.count)
         try withoutActuallyEscaping(work) { work in
+            // The queue's operations may outlive the drain (OperationQueue lets them go when it pleases): they
+            // hold `work` only through this box, which lets it go before `work` must be unescaped again.
+            let box = WorkBox(work)
+            defer { box.work = nil }
             let queue = Queue()
             for index in items.indices {
                 let item = items[index]
-                queue.add { _ in results[index] = try work(item) }
+                queue.add { _ in
+                    guard let work = box.work else { return }
+                    results[index] = try work(item)
+                }
             }
             try queue.drain()
         }
         return results.values
+    }
+
+    /// Holds the scenarios' work while they run.
+    private final class WorkBox<Item, Result>: @unchecked Sendable {
+        var work: ((Item) throws -> Result)?
+
+        init(_ work: @escaping (Item) throws -> Result) {
+            self.work = work
+        }
     }
 
     /// Scenarios waiting for a thread, on Foundation's `OperationQueue` (one operation at a time per core). A
