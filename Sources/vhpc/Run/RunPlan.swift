@@ -140,9 +140,10 @@ struct RunPlan {
 }
 
 extension RunPlan {
-    /// Under Slurm: starts the agents' job step now (with resident agents, only finds the address below) (they wait on stdin for their configuration) and, while
+    /// Under Slurm: starts the agents' job step now (they wait on stdin for their configuration) and, while
     /// srun creates it and the nodes start their agents, finds the address the nodes reach this machine at
-    /// unless `--frontend-address` gave one. Other launchers' spawners come back as they are.
+    /// unless `--frontend-address` gave one. With resident agents there is no step to start: only the address
+    /// is found. Other launchers' spawners come back as they are.
     static func startStepEarly(_ spawner: any AgentSpawner, options: inout JobOptions) async throws -> any AgentSpawner {
         if spawner is ResidentStepSpawner, options.advertisedHost == nil {
             options.advertisedHost = try slurmFrontendAddress(hosts: options.hosts)
