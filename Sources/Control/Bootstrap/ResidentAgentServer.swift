@@ -100,7 +100,7 @@ final class ResidentJob: Sendable {
             return
         }
         guard case .residentLaunch(let text) = payload,
-              var configuration = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(text.utf8)),
+              let configuration = try? JSONDecoder().decode(AgentProcessConfiguration.self, from: Data(text.utf8)),
               stage.withLock({ stage -> Bool in
                   guard case .waiting = stage else { return false }
                   stage = .starting
@@ -115,7 +115,6 @@ final class ResidentJob: Sendable {
             channel.writeAndFlush(ControlPayload.residentExited(status: 1).message).whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        configuration.stepRank = index + 1
         Task {
             let status: Int32
             do {

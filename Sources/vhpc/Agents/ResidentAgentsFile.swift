@@ -14,6 +14,11 @@ enum ResidentAgentsFile {
         ResidentAgents.file(allocation: allocation, stateRoot: StateDirectory.resolve(environment: environment).root)
     }
 
+    /// The directory of every allocation's state.
+    static func directory(environment: [String: String]) -> String {
+        (path(allocation: "-", environment: environment) as NSString).deletingLastPathComponent
+    }
+
     /// The log of their step's srun, beside the state.
     static func logPath(allocation: String, environment: [String: String]) -> String {
         String(path(allocation: allocation, environment: environment).dropLast(".json".count)) + ".log"
@@ -37,9 +42,9 @@ enum ResidentAgentsFile {
         residents.host == ProcessInfo.processInfo.hostName && FrontEndLiveness.startTicks(of: residents.srunPID) == residents.srunStartTicks
     }
 
-    /// Creates the state's private directory.
+    /// Creates the state's private directory (before the log and the state are written there).
     static func prepareDirectory(environment: [String: String]) throws {
-        let directory = (path(allocation: "-", environment: environment) as NSString).deletingLastPathComponent
+        let directory = directory(environment: environment)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory)
@@ -48,8 +53,8 @@ enum ResidentAgentsFile {
         }
     }
 
+    /// Writes the state (into the directory ``prepareDirectory(environment:)`` made).
     static func save(_ residents: ResidentAgents, environment: [String: String]) throws {
-        try prepareDirectory(environment: environment)
         do {
             try PrivateFile.replace(path(allocation: residents.allocation, environment: environment), with: Array(try JSONEncoder().encode(residents)))
         } catch {
@@ -60,8 +65,7 @@ enum ResidentAgentsFile {
     /// Removes the state (and log) of resident agents started here whose srun is gone: allocations that ended
     /// without `vhpc agents stop`.
     static func pruneStale(environment: [String: String]) {
-        let directory = (path(allocation: "-", environment: environment) as NSString).deletingLastPathComponent
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory(environment: environment))) ?? []
         where name.hasPrefix("slurm-") && name.hasSuffix(".json") {
             let allocation = String(name.dropFirst("slurm-".count).dropLast(".json".count))
             if let residents = load(allocation: allocation, environment: environment), isStale(residents) {
