@@ -4,7 +4,8 @@ import Topology
 @testable import Control
 
 /// The simulator's calendar queue against a plain sorted list: events leave by time, ties in scheduling order,
-/// whether they wait in the current bucket, the wheel or beyond it.
+/// whether they wait in the current bucket, the wheel or beyond it; the event announced as upcoming is the
+/// next to leave.
 @Suite struct EventQueueTests {
     typealias Entry = SimulatedCluster.Scheduled
 
@@ -28,6 +29,8 @@ import Topology
                 reference.remove(at: reference.firstIndex(of: expected)!)
                 let taken = queue.removeMin()
                 #expect(taken?.order == expected.order)
+                // What the simulator prefetches, when at hand, is what leaves next.
+                if let upcoming = queue.upcoming(0) { #expect(upcoming.order == reference.min()?.order) }
                 now = expected.time
             }
         }

@@ -248,8 +248,15 @@ struct SimulatedCluster {
             let arrival = slots[Int(next.slot)].take()!
             freeSlots.append(next.slot)
             events += 1
+            if let upcoming = queue.upcoming(0) { prefetch(Int(upcoming.rank)) }
             process(arrival, at: Int(next.rank), time: next.time)
         }
+    }
+
+    /// Starts bringing `rank`'s node record and machine into the caches (its event comes next).
+    func prefetch(_ rank: Int) {
+        nodes.withUnsafeBufferPointer { vhpc_prefetch($0.baseAddress! + rank, UInt(MemoryLayout<Node>.stride)) }
+        machines.withUnsafeBufferPointer { vhpc_prefetch($0.baseAddress! + rank, UInt(MemoryLayout<AgentMachine>.stride)) }
     }
 
     /// Whether `goal` is met. A method reading the fields in place: a nested function taking the cluster as

@@ -44,6 +44,7 @@ struct BenchBootstrapModelCommand: ParsableCommand {
     }
 
     func run() throws {
+        SimulatorHeap.useHugePages()
         try BootstrapModelBenchmark(
             sizes: sizes, fanout: fanout, latencyMicroseconds: latencyMicroseconds,
             bandwidthGigabits: bandwidthGigabits, spawnMilliseconds: spawnMilliseconds,

@@ -33,6 +33,7 @@ struct BenchDetectModelCommand: ParsableCommand {
     }
 
     func run() throws {
+        SimulatorHeap.useHugePages()
         try DetectModelBenchmark(
             sizes: sizes, fanout: fanout, fraction: fraction, heartbeatMilliseconds: heartbeatMilliseconds,
             latencyMicroseconds: latencyMicroseconds, seed: seed, noReroute: noReroute

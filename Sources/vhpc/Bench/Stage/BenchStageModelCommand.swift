@@ -37,6 +37,7 @@ struct BenchStageModelCommand: ParsableCommand {
     }
 
     func run() throws {
+        SimulatorHeap.useHugePages()
         try StageModelBenchmark(
             sizes: sizes, fanout: fanout, size: size, chunk: chunk, latencyMicroseconds: latencyMicroseconds,
             bandwidthGigabits: bandwidthGigabits, diskGigabits: diskGigabits
