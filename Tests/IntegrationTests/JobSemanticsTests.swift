@@ -192,9 +192,11 @@ import Testing
         let tree = try await job.waitFor { $0.filter { $0.command == "sleep" }.count == 3 }
         let killed = Self.nodeDirectories(tmpdir)
         #expect(killed.count == 3, "\(killed)")
-        // Every process at once, front-end included: no agent gets to clean up.
-        kill(job.process.pid, SIGKILL)
-        for entry in tree { kill(entry.pid, SIGKILL) }
+        // Every process at once, front-end included: no agent gets to clean up. Stopped first, all of them:
+        // killed one by one, an agent still running saw the front-end's link close and removed its own
+        // directory before its SIGKILL came (a flaky failure).
+        for pid in [job.process.pid] + tree.map(\.pid) { kill(pid, SIGSTOP) }
+        for pid in [job.process.pid] + tree.map(\.pid) { kill(pid, SIGKILL) }
         _ = job.finish()
         let deadline = ContinuousClock.now + .seconds(10)
         while !job.survivors().isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }

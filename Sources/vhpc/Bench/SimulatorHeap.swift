@@ -10,12 +10,12 @@ import HostProcess
 /// and reads tunables only when a program starts; so the command starts itself again once with it set.
 /// `bootstrap-model --sizes 100000 --no-latency-only`: 62.0 s wall without, 52.8 s with (this machine, idle).
 /// The agents' measured CPU is the protocol code's as before, minus TLB misses a real agent's small state
-/// does not have either.
+/// does not have either. A `glibc.malloc.hugetlb` the user set is left as it is.
 enum SimulatorHeap {
     static let tunable = "glibc.malloc.hugetlb"
 
-    /// Starts this command again with huge pages asked for, unless they already are (or were refused: it then
-    /// simply goes on); returns only if it goes on in this process.
+    /// Starts this command again with huge pages asked for, unless the tunable is already set (or the restart
+    /// fails: it then simply goes on); returns only if it goes on in this process.
     static func useHugePages() {
         let current = ProcessInfo.processInfo.environment["GLIBC_TUNABLES"]
         guard !(current ?? "").contains(tunable) else { return }
@@ -24,5 +24,14 @@ enum SimulatorHeap {
         var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
         execv(ExecutableLookup.currentExecutable(), &argv)
         // Not started again (the executable is gone): go on with ordinary pages.
+    }
+
+    /// The line the model commands print first: which pages their heap is in (the figures depend on it).
+    static var note: String {
+        let tunables = ProcessInfo.processInfo.environment["GLIBC_TUNABLES"] ?? ""
+        let asked = tunables.split(separator: ":").contains { $0.hasPrefix("\(tunable)=") && !$0.hasSuffix("=0") }
+        return asked
+            ? "Heap: transparent huge pages asked of glibc (GLIBC_TUNABLES=\(tunables))."
+            : "Heap: ordinary pages (GLIBC_TUNABLES=\(tunables))."
     }
 }

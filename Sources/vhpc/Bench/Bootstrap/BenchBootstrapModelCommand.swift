@@ -45,6 +45,7 @@ struct BenchBootstrapModelCommand: ParsableCommand {
 
     func run() throws {
         SimulatorHeap.useHugePages()
+        print(SimulatorHeap.note)
         try BootstrapModelBenchmark(
             sizes: sizes, fanout: fanout, latencyMicroseconds: latencyMicroseconds,
             bandwidthGigabits: bandwidthGigabits, spawnMilliseconds: spawnMilliseconds,

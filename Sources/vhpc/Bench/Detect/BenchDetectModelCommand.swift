@@ -34,6 +34,7 @@ struct BenchDetectModelCommand: ParsableCommand {
 
     func run() throws {
         SimulatorHeap.useHugePages()
+        print(SimulatorHeap.note)
         try DetectModelBenchmark(
             sizes: sizes, fanout: fanout, fraction: fraction, heartbeatMilliseconds: heartbeatMilliseconds,
             latencyMicroseconds: latencyMicroseconds, seed: seed, noReroute: noReroute

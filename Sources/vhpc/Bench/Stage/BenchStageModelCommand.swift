@@ -38,6 +38,7 @@ struct BenchStageModelCommand: ParsableCommand {
 
     func run() throws {
         SimulatorHeap.useHugePages()
+        print(SimulatorHeap.note)
         try StageModelBenchmark(
             sizes: sizes, fanout: fanout, size: size, chunk: chunk, latencyMicroseconds: latencyMicroseconds,
             bandwidthGigabits: bandwidthGigabits, diskGigabits: diskGigabits
