@@ -3,6 +3,10 @@ import Control
 import Foundation
 
 /// The `vhpc` command: front-end of the virtual HPC runtime.
+///
+/// Every command names itself (`commandName:`): ArgumentParser builds the whole command tree at each start,
+/// and a name it has to derive from the type is a `String(describing:)` of it — conformance scans over the
+/// binary's ~9,000 records, 1.1 ms of each `vhpc --version` for the two commands that lacked one.
 @main
 struct VHPC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -20,7 +20,7 @@ struct AgentsCommand: ParsableCommand {
     /// `vhpc agents start`.
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start a resident agent on every node of this Slurm allocation.",
+            commandName: "start", abstract: "Start a resident agent on every node of this Slurm allocation.",
             discussion: """
                 They run as a job step of their own (named vhpc-resident) until `vhpc agents stop` or the \
                 allocation's end; each later `vhpc run` in the allocation starts its agents through them instead \
@@ -140,7 +140,7 @@ struct AgentsCommand: ParsableCommand {
 
     /// `vhpc agents stop`.
     struct Stop: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End this Slurm allocation's resident agents.")
+        static let configuration = CommandConfiguration(commandName: "stop", abstract: "End this Slurm allocation's resident agents.")
 
         @Option(name: .customLong("job"), help: "The Slurm job whose resident agents to end (default: this allocation's).")
         var job: String?
