@@ -25,6 +25,11 @@ LOGDIR=/var/log/slurm
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
+# The daemons started here must not inherit the caller's descriptors: munged kept the descriptor of a
+# `flock /tmp/vhpc-integration.lock make test` and held that lock for as long as it ran. (sh takes
+# single-digit descriptors only; flock's is 3.)
+for n in 3 4 5 6 7 8 9; do eval "exec $n>&-"; done
+
 log() { echo "slurm-cluster: $*" >&2; }
 die() { echo "slurm-cluster: error: $*" >&2; exit 1; }
 
