@@ -90,9 +90,9 @@ struct EventQueue {
         inWheel += 1
     }
 
-    /// The event `ahead` places after the one just removed (0: the next) when it is already at hand, in the
-    /// current bucket (nothing moves on to the next bucket): what the simulator prefetches.
-    func upcoming(_ ahead: Int) -> Entry? { head + ahead < current.count ? current[head + ahead] : nil }
+    /// The event that leaves next when it is already at hand, in the current bucket (nothing moves on to the
+    /// next bucket): what the simulator prefetches.
+    var upcoming: Entry? { head < current.count ? current[head] : nil }
 
     /// Removes and returns the earliest event.
     mutating func removeMin() -> Entry? {

@@ -61,7 +61,7 @@ struct SimulatedCluster {
     /// A node's agent process.
     enum Health: UInt8 { case up, killed, hung, exited }
 
-    /// A node's state besides its machine, in one cache line.
+    /// A node's state besides its machine, in 64 bytes (one or two cache lines: the array aligns it to 16).
     struct Node {
         /// When the node is done with the events it has taken.
         var freeAt: Duration = .zero
@@ -248,7 +248,7 @@ struct SimulatedCluster {
             let arrival = slots[Int(next.slot)].take()!
             freeSlots.append(next.slot)
             events += 1
-            if let upcoming = queue.upcoming(0) { prefetch(Int(upcoming.rank)) }
+            if let upcoming = queue.upcoming { prefetch(Int(upcoming.rank)) }
             process(arrival, at: Int(next.rank), time: next.time)
         }
     }
