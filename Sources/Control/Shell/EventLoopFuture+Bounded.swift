@@ -24,4 +24,15 @@ extension EventLoopFuture {
             }
         }
     }
+
+    /// Waits for every one of `futures` until `limit` has passed in all (not each); returns whether all
+    /// completed by then.
+    static func allComplete(_ futures: [EventLoopFuture<Value>], within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        for future in futures {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero, await future.completes(within: remaining) else { return false }
+        }
+        return true
+    }
 }

@@ -178,21 +178,8 @@ final class ResidentLaunch: Sendable {
     /// own), waits (at most a second) for that to be written, and closes the links. With `waitingForExit`, it
     /// first waits up to that long for the agents to exit (and what they wrote on stderr to arrive).
     func release(waitingForExit limit: Duration = .zero) async {
-        if limit > .zero {
-            let deadline = ContinuousClock.now + limit
-            for status in statuses {
-                let remaining = deadline - ContinuousClock.now
-                guard remaining > .zero else { break }
-                _ = await status.completes(within: remaining)
-            }
-        }
-        let written = channels.map { $0.writeAndFlush(ControlPayload.residentRelease.message) }
-        let deadline = ContinuousClock.now + .seconds(1)
-        for future in written {
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { break }
-            _ = await future.completes(within: remaining)
-        }
+        if limit > .zero { _ = await EventLoopFuture.allComplete(statuses, within: limit) }
+        _ = await EventLoopFuture.allComplete(channels.map { $0.writeAndFlush(ControlPayload.residentRelease.message) }, within: .seconds(1))
         close()
     }
 }

@@ -155,23 +155,25 @@ struct AgentsCommand: ParsableCommand {
                 print("vhpc: no resident agents for Slurm job \(allocation)")
                 return
             }
-            defer { ResidentAgentsFile.remove(allocation: allocation, environment: environment) }
             if ResidentAgentsFile.isRunningHere(residents) {
                 // srun passes SIGTERM to the step: every node's keeper ends its resident agent and what it started.
                 kill(residents.srunPID, SIGTERM)
                 await ProcessExitWatch.waitUntilGone([residents.srunPID], for: .seconds(15))
                 if FrontEndLiveness.startTicks(of: residents.srunPID) == residents.srunStartTicks {
                     kill(residents.srunPID, SIGKILL)
+                    ResidentAgentsFile.remove(allocation: allocation, environment: environment)
                     throw CLIErrors.fail("the resident agents' srun (pid \(residents.srunPID)) did not end within 15 s of SIGTERM; killed it")
                 }
             } else if let step = residents.step, residents.host != ProcessInfo.processInfo.hostName {
-                // Started on another machine: Slurm ends the step from here.
+                // Started on another machine: Slurm ends the step from here. The state stays if it cannot (so
+                // that `stop` can be tried again).
                 guard let scancel = ExecutableLookup.resolve("scancel") else { throw CLIErrors.fail("scancel not found in PATH") }
                 let cancelled = try HostCommand(scancel, [step], timeout: .seconds(30)).runAllowingFailure()
                 guard cancelled.status == 0 else {
                     throw CLIErrors.fail("scancel \(step): \(cancelled.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
                 }
             }
+            ResidentAgentsFile.remove(allocation: allocation, environment: environment)
             print("vhpc: resident agents of Slurm job \(allocation) stopped")
         }
     }
