@@ -94,6 +94,21 @@ public struct LocalRouter: Sendable {
         return GreedyBMGRouting(graph: binomial).nextHop(from: rank, to: destination) { _, candidate in usable(candidate) }
     }
 
+    /// A second way toward `destination` besides the hop `primary`: the usable (and, with `linked`, linked)
+    /// binomial-graph neighbour closest to it around the ring, strictly closer than this agent, neither in this
+    /// agent's own subtree (whose way up comes back through it) nor one of its ancestors (whose way up is the
+    /// end of the first one) unless it is `destination` itself; nil when there is none. From there the message
+    /// goes on as that agent routes it, up another branch of the tree: a hop hung on the first way (not yet
+    /// known failed) does not hold it too.
+    public func alternateHop(to destination: Int, besides primary: Int?, linked: Set<Int>? = nil) -> Int? {
+        guard destination != rank, (0..<tree.nodeCount).contains(destination) else { return nil }
+        return GreedyBMGRouting(graph: binomial).nextHop(from: rank, to: destination) { _, candidate in
+            guard candidate != primary, isUsable(candidate), linked?.contains(candidate) ?? true else { return false }
+            if candidate == destination { return true }
+            return !tree.isInSubtree(candidate, of: rank) && !tree.isInSubtree(rank, of: candidate)
+        }
+    }
+
     /// Whether some usable hop over `linked` leads toward `destination`.
     public func canReach(_ destination: Int, linked: Set<Int>? = nil) -> Bool {
         destination == rank || nextHop(to: destination, linked: linked) != nil

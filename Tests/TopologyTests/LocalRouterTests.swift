@@ -52,4 +52,41 @@ import Testing
         }
         #expect(delivered == n - failed.count)
     }
+
+    /// The second way up a report takes: never the first hop, a binomial-graph neighbour strictly closer to the
+    /// controller around the ring, neither below nor above the agent in the tree (the controller aside), from which the tree (or the ring) leads
+    /// on to 0 without coming back through the agent; in a tree of 4,097 ranks every agent but the controller's
+    /// own neighbours has one.
+    @Test func aSecondWayUpLeavesByAnotherBranchAndReachesTheController() throws {
+        let n = 4_097
+        let tree = try BootTree(kind: .tree(arity: 4), nodeCount: n)
+        let routers = try (0..<n).map { try LocalRouter(rank: $0, tree: tree) }
+        let ring = { (rank: Int) in min(rank, n - rank) }
+        var without = 0
+        for router in routers.dropFirst() {
+            let primary = try #require(router.nextHop(to: 0))
+            guard let second = router.alternateHop(to: 0, besides: primary) else {
+                without += 1
+                continue
+            }
+            #expect(second != primary && second != router.rank)
+            #expect(router.isNeighbor(second))
+            #expect(ring(second) < ring(router.rank), "\(router.rank) → \(second)")
+            #expect(!tree.isInSubtree(second, of: router.rank))
+            #expect(second == 0 || !tree.isInSubtree(router.rank, of: second), "\(second) is an ancestor of \(router.rank)")
+            var current = second
+            var hops = 0
+            while current != 0, let next = routers[current].nextHop(to: 0) {
+                #expect(next != router.rank, "the second way from \(router.rank) came back through it")
+                current = next
+                hops += 1
+            }
+            #expect(current == 0 && hops < 2 * 13)
+        }
+        #expect(without <= routers[0].neighbors().count, "\(without) agents without a second way")
+        // Linked only: with no neighbour but the primary linked there is none.
+        let router = routers[2_000]
+        let primary = try #require(router.nextHop(to: 0))
+        #expect(router.alternateHop(to: 0, besides: primary, linked: [primary]) == nil)
+    }
 }
