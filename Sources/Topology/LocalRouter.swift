@@ -94,6 +94,16 @@ public struct LocalRouter: Sendable {
         return GreedyBMGRouting(graph: binomial).nextHop(from: rank, to: destination) { _, candidate in usable(candidate) }
     }
 
+    /// The next hop toward `destination` over the binomial graph alone: the usable (and, with `linked`, linked)
+    /// neighbour closest to it around the ring, strictly closer than this agent, so a message so routed never
+    /// loops; nil when stuck. For messages down to an agent whose tree ancestor failed: the tree's way down
+    /// passes that ancestor, and agents that do not know it failed send the message back up toward it.
+    public func ringHop(to destination: Int, linked: Set<Int>? = nil) -> Int? {
+        GreedyBMGRouting(graph: binomial).nextHop(from: rank, to: destination) { _, candidate in
+            isUsable(candidate) && (linked?.contains(candidate) ?? true)
+        }
+    }
+
     /// A second way toward `destination` besides the hop `primary`: the usable (and, with `linked`, linked)
     /// binomial-graph neighbour closest to it around the ring, strictly closer than this agent, neither in this
     /// agent's own subtree (whose way up comes back through it) nor one of its ancestors (whose way up is the

@@ -26,6 +26,9 @@ import Wire
         .residentRelease,
         .residentReport(node: "n2", step: "301.4", endpoint: AgentEndpoint(rank: 2, host: "10.250.13.12", port: 40123, pid: 77)),
         .residentOutput("vhpc-agent: no route\n"),
+        .commandSync(requester: 12),
+        .commands(to: 9, [.launch(LaunchCommand(id: 1, executable: "a.out", tasks: 4)), .control(ControlCommand(id: 2, operation: .signal(15)))]),
+        .commands(to: 3, []),
     ]
 
     @Test(arguments: payloads)
@@ -43,6 +46,29 @@ import Wire
         }
         let padded = Message.agentControl(AgentControl(body: ByteBuffer(bytes: bytes + [0])))
         #expect(ControlPayload(message: padded) == nil)
+    }
+
+    /// The commands the controller sends an agent whose parent failed carry launch and control messages only:
+    /// any other message inside is refused.
+    @Test func commandsOtherThanLaunchAndControlAreRefused() {
+        var inner = ByteBuffer()
+        MessageCodec.encode(.ping(Heartbeat(id: 1, timestamp: 2)), into: &inner)
+        var body = ByteBuffer()
+        body.writeInteger(UInt8(24))  // commands
+        body.writeInteger(Int64(4))
+        body.writeInteger(UInt32(1))
+        body.writeInteger(MessageKind.ping.rawValue)
+        body.writeWireBuffer(inner)
+        #expect(ControlPayload(message: .agentControl(AgentControl(body: body))) == nil)
+        var launch = ByteBuffer()
+        MessageCodec.encode(.launch(LaunchCommand(id: 1, executable: "x")), into: &launch)
+        var good = ByteBuffer()
+        good.writeInteger(UInt8(24))
+        good.writeInteger(Int64(4))
+        good.writeInteger(UInt32(1))
+        good.writeInteger(MessageKind.launch.rawValue)
+        good.writeWireBuffer(launch)
+        #expect(ControlPayload(message: .agentControl(AgentControl(body: good))) == .commands(to: 4, [.launch(LaunchCommand(id: 1, executable: "x"))]))
     }
 
     @Test func aHostNameThatIsNotUTF8IsRefused() {

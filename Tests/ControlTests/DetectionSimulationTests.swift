@@ -1,5 +1,6 @@
 import Testing
 import Topology
+import Wire
 
 @testable import Control
 
@@ -48,6 +49,36 @@ import Topology
         #expect(declared - hungAt < .seconds(3), "declared \(declared - hungAt) after it hung")
         #expect(cluster.declared[ancestor] != nil)
         #expect(cluster.declared.count == 2)
+    }
+
+    /// The launch goes down the tree, one frame per agent; an interior agent killed just before it (nobody
+    /// knows yet) does not keep it from its subtree: its children find it dead, ask the controller, and pass
+    /// the launch down, and a later command reaches them too.
+    @Test func everySurvivorGetsTheCommandsWhenAnInteriorAgentDiesAsTheyGoDown() throws {
+        var wired = try SimulatedCluster(nodes: 300, fanout: 4, model: Self.model, cpu: .fixed(perEvent: .zero))
+        wired.run(goal: .wired)
+        var quiet = wired
+        let framesBefore = quiet.frames
+        quiet.launch(at: quiet.now)
+        quiet.run(until: quiet.now + .seconds(1))
+        #expect(quiet.frames - framesBefore == 300, "one launch frame per agent")
+        #expect((1...300).allSatisfy { quiet.machine($0)?.commands.count == 1 })
+
+        var cluster = wired
+        let victim = 6
+        let subtree = (1...300).filter { $0 != victim && cluster.tree.isInSubtree($0, of: victim) }
+        #expect(subtree.count >= 20)
+        cluster.kill(victim)
+        cluster.launch(at: cluster.now + .microseconds(1))
+        cluster.run(until: cluster.now + .seconds(3))
+        let survivors = (1...300).filter { $0 != victim }
+        let missing = survivors.filter { cluster.machine($0)?.commands.count != 1 }
+        #expect(missing.isEmpty, "no launch at \(missing)")
+        cluster.schedule(.event(.broadcast(.control(ControlCommand(id: 2, operation: .signal(10))))), at: 0, time: cluster.now)
+        cluster.run(until: cluster.now + .seconds(1))
+        let missingSignal = survivors.filter { cluster.machine($0)?.commands.count != 2 }
+        #expect(missingSignal.isEmpty, "no signal at \(missingSignal)")
+        #expect(cluster.exits.isEmpty, "\(cluster.exits)")
     }
 
     @Test(arguments: DetectionSimulation.Pattern.allCases)

@@ -447,6 +447,69 @@ import Wire
         }
     }
 
+    /// Launch and control commands go down the tree: to the tree children only (a flood over every link sent
+    /// one per neighbour), and again to a child whose link comes back up; copies that come again are dropped.
+    @Test func commandsGoDownTheTreeAndAgainToAChildThatRelinks() throws {
+        var agent = try machine(rank: 1, ranks: 15)  // parent 0, children 3 and 4; ring 2, 5, 9 ...
+        _ = agent.handle(.start, now: .zero)
+        for peer in [0, 3, 4, 2, 5, 9] { _ = agent.handle(.linkUp(rank: peer), now: .zero) }
+        let launch = Message.launch(LaunchCommand(id: 1, executable: "true"))
+        let sentTo = { (directives: [AgentDirective]) in
+            directives.compactMap { if case .send(.launch, let to) = $0 { return to } else { return nil } }
+        }
+        let launched = agent.handle(.message(launch, from: 0), now: .milliseconds(1))
+        #expect(sentTo(launched) == [3, 4], "\(launched)")
+        #expect(launched.contains { if case .startTasks = $0 { return true } else { return false } })
+        #expect(agent.handle(.message(launch, from: 2), now: .milliseconds(2)).isEmpty)
+        // The link to child 4 drops (a cut link: it is dialled again) and comes back: the launch goes again.
+        _ = agent.handle(.linkDown(rank: 4), now: .milliseconds(3))
+        #expect(sentTo(agent.handle(.linkUp(rank: 4), now: .milliseconds(4))) == [4])
+        // A binomial-graph neighbour's link coming up gets nothing.
+        _ = agent.handle(.linkDown(rank: 9), now: .milliseconds(5))
+        #expect(sentTo(agent.handle(.linkUp(rank: 9), now: .milliseconds(6))).isEmpty)
+    }
+
+    /// A child whose parent failed asks the controller for the commands (they come down the tree, and the
+    /// parent may have taken them with it); the controller answers with those it has and routes it every
+    /// later one, which the child passes down to its own children.
+    @Test func theChildOfAFailedAgentGetsTheCommandsFromTheController() throws {
+        var child = try machine(rank: 3, ranks: 15)  // parent 1, children 7 and 8; ring 2, 4, 5, 11
+        _ = child.handle(.start, now: .zero)
+        for peer in [1, 7, 8, 2, 4, 5, 11] { _ = child.handle(.linkUp(rank: peer), now: .zero) }
+        let asked = child.handle(.childExited(rank: 1, status: 9), now: .seconds(1))
+        let sync = asked.compactMap { directive -> Int? in
+            guard case .send(let message, let to) = directive, case .commandSync(requester: 3)? = ControlPayload(message: message) else { return nil }
+            return to
+        }
+        #expect(sync == [2], "\(asked)")  // around the failed parent, toward 0
+
+        var controller = try machine(rank: 0, ranks: 15)
+        _ = controller.handle(.start, now: .zero)
+        for peer in [1, 2] { _ = controller.handle(.linkUp(rank: peer), now: .zero) }
+        let launch = Message.launch(LaunchCommand(id: 1, executable: "true"))
+        let launched = controller.handle(.broadcast(launch), now: .seconds(1))
+        #expect(launched.compactMap { if case .send(.launch, let to) = $0 { return to } else { return nil } } == [1, 2])
+        let answer = controller.handle(.message(ControlPayload.commandSync(requester: 3).message, from: 2), now: .seconds(2))
+        let routed = answer.compactMap { directive -> (Int, ControlPayload)? in
+            guard case .send(let message, let to) = directive, let payload = ControlPayload(message: message) else { return nil }
+            return (to, payload)
+        }
+        #expect(routed.count == 1 && routed.first?.1 == .commands(to: 3, [launch]), "\(answer)")
+        let signal = Message.control(ControlCommand(id: 2, operation: .signal(10)))
+        let later = controller.handle(.broadcast(signal), now: .seconds(3)).compactMap { directive -> ControlPayload? in
+            guard case .send(let message, _) = directive else { return nil }
+            return ControlPayload(message: message)
+        }
+        #expect(later == [.commands(to: 3, [signal])], "\(later)")
+
+        // The child takes them (the launch once) and passes them down to its children.
+        let delivered = ControlPayload.commands(to: 3, [launch]).message
+        let taken = child.handle(.message(delivered, from: 2), now: .seconds(2))
+        #expect(taken.compactMap { if case .send(.launch, let to) = $0 { return to } else { return nil } } == [7, 8])
+        #expect(child.commands == [launch])
+        #expect(child.handle(.message(delivered, from: 4), now: .seconds(2)).isEmpty)
+    }
+
     /// A failure this agent detects goes up two ways: its tree parent, and a binomial-graph neighbour outside
     /// its subtree closer to the controller (a hop hung on one way, not known failed yet, no longer holds the
     /// report for a timeout: the slowest of 1,000 hung agents at 100,000 nodes in the model took 7.0 s against

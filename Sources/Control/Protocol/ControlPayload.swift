@@ -5,7 +5,7 @@ import Wire
 /// Control-layer messages (bootstrap reports, address tables, task results). They travel as Wire's
 /// ``Wire/Message/agentControl(_:)`` with a binary body: Wire frames and authenticates them, the schema
 /// stays here.
-public enum ControlPayload: Codable, Sendable, Hashable {
+public enum ControlPayload: Sendable, Hashable {
     /// Child → parent after bootstrap of its subtree: every endpoint that came up, every rank that did not.
     case subtreeReady(endpoints: [AgentEndpoint], failed: [FailureNotice])
     /// Controller → down the tree: every live endpoint, and the job's epoch-0 failure list.
@@ -38,6 +38,11 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     case introduce(to: Int, endpoint: AgentEndpoint)
     /// Parent → children, down the failed agent's subtree: a tree ancestor failed (route around it).
     case ancestorFailed(FailureNotice)
+    /// Agent → controller (routed): my tree parent failed; send me the job's commands, now and from now on
+    /// (launch and control commands go down the tree, and may have been lost with the parent).
+    case commandSync(requester: Int)
+    /// Controller → rank `to` (routed): job commands (`.launch` and `.control` messages only) it may have missed.
+    case commands(to: Int, [Message])
     /// Step agent → front-end's rendezvous (agents started as one resource-manager job step): where I listen.
     case stepJoin(AgentEndpoint)
     /// Front-end's rendezvous → step agent: your boot-tree parent, listening and registered.
@@ -61,7 +66,7 @@ public enum ControlPayload: Codable, Sendable, Hashable {
     /// Whether the payload travels to the controller (rank 0) hop by hop.
     public var isForController: Bool {
         switch self {
-        case .taskExited, .launchFailed, .staged, .pmiFence: return true
+        case .taskExited, .launchFailed, .staged, .pmiFence, .commandSync: return true
         default: return false
         }
     }

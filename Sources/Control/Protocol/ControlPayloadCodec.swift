@@ -17,6 +17,7 @@ extension ControlPayload {
         case stepJoin, stepParent, stepReady
         case lookup, introduce, ancestorFailed
         case residentLaunch, residentExited, residentRelease, residentReport, residentOutput
+        case commandSync, commands
     }
 
     /// Appends the encoded payload.
@@ -116,6 +117,20 @@ extension ControlPayload {
         case .ancestorFailed(let notice):
             buffer.writeInteger(Tag.ancestorFailed.rawValue)
             buffer.writeNotice(notice)
+        case .commandSync(let requester):
+            buffer.writeInteger(Tag.commandSync.rawValue)
+            buffer.writeInteger(Int64(requester))
+        case .commands(let destination, let messages):
+            // Each message as its kind and its Wire payload (launch and control commands only).
+            buffer.writeInteger(Tag.commands.rawValue)
+            buffer.writeInteger(Int64(destination))
+            buffer.writeWireCount(messages.count)
+            for message in messages {
+                var payload = ByteBuffer()
+                MessageCodec.encode(message, into: &payload)
+                buffer.writeInteger(message.kind.rawValue)
+                buffer.writeWireBuffer(payload)
+            }
         }
     }
 
@@ -209,6 +224,18 @@ extension ControlPayload {
             payload = .residentReport(node: node, step: step, endpoint: endpoints[0])
         case .residentOutput:
             payload = .residentOutput(try reader.string("text"))
+        case .commandSync:
+            payload = .commandSync(requester: Int(try reader.integer("requester", as: Int64.self)))
+        case .commands:
+            let destination = Int(try reader.integer("destination", as: Int64.self))
+            let count = try reader.count("commands", elementSize: 5)
+            var messages: [Message] = []
+            for _ in 0..<count {
+                let kind: MessageKind = try reader.enumeration("command kind")
+                guard kind == .launch || kind == .control else { throw reader.malformed("a \(kind) message is not a job command") }
+                messages.append(try MessageCodec.decode(kind: kind, payload: try reader.slice("command")))
+            }
+            payload = .commands(to: destination, messages)
         }
         try reader.finish()
         return payload

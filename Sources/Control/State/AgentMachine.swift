@@ -9,7 +9,8 @@ import Wire
 /// (children connect within the window and report their subtrees; the report goes up) → *wiring* (the
 /// controller's go — its failure list, not its address table — comes down the tree; each agent learns its
 /// binomial-graph neighbours' endpoints from its neighbours (``wiring``), the dialling end of each link
-/// dials; wired counts go up) → *running* (heartbeats on the watched links, launch/control floods, output and
+/// dials; wired counts go up) → *running* (heartbeats on the watched links, launch/control commands down the
+/// tree — the children of a failed agent ask the controller for them —, PMI releases flooded, output and
 /// reports routed to rank 0 over the tree or, around a failure, greedily over the binomial graph) → *exited*.
 ///
 /// A non-controller agent holds O(log N) state: the endpoints of its neighbours, the failures of its
@@ -107,6 +108,14 @@ public struct AgentMachine: Sendable {
     /// Child agents whose process exited (SIGCHLD): their closed links are not cut links.
     private var exitedChildren: Set<Int> = []
     private var flood = FloodFilter()
+    /// Launch and control commands this agent has had, in order. They go down the tree — one copy per agent,
+    /// from its parent, where a flood over every binomial-graph link delivered one per neighbour (34 at 100,000
+    /// agents) — and go again to a tree child whose link comes up again.
+    public private(set) var commands: [Message] = []
+    /// Controller: agents whose tree parent failed, which asked for the commands
+    /// (``ControlPayload/commandSync(requester:)``): every later command is routed to each of them too, since
+    /// it cannot come down their branch.
+    private var orphans: Set<Int> = []
     private var sequences: [Int: [IOStream: UInt64]] = [:]
     /// Tasks whose streams ended (how many chunks each carried; whether the end's mark is held here), until their
     /// exit is reported with the counts.
@@ -194,7 +203,7 @@ public struct AgentMachine: Sendable {
                 routeToController(ControlPayload.pmiFence(node: rank, epoch: epoch, entries: part, part: index, parts: parts.count).message, &out)
             }
         case .broadcast(let message):
-            if isController { floodOut(message, except: nil, &out); apply(message, &out) }
+            if isController { takeCommand(message, from: nil, &out) }
         case .stdin(let data):
             if isController { route(.ioData(data), to: Int(data.rank), &out) }
         case .stage(let offer):
@@ -263,6 +272,10 @@ public struct AgentMachine: Sendable {
         }
         links.insert(peer)
         if relinking.removeValue(forKey: peer) != nil { router.markRestored(link: peer) }
+        if !commands.isEmpty, configuration.tree.parent(of: peer) == rank {
+            // A tree child's link back up: the commands it may have lost with it (it drops those it has).
+            for command in commands { out.append(.send(command, to: peer)) }
+        }
         if heartbeatArmed || stagingHeartbeat, isWatched(peer) { detector?.watch(peer, now: now) }
         if peer == parentRank, phase == .joining {
             phase = .bootstrapping
@@ -559,6 +572,11 @@ public struct AgentMachine: Sendable {
         }
         detector?.forget(notice.rank)
         if links.remove(notice.rank) != nil { out.append(.closeLink(notice.rank)) }
+        if notice.rank == parentRank {
+            // Commands come down the tree: ask the controller for those the parent may not have passed on, and
+            // for every later one (its answer goes around the parent; this agent passes them down as usual).
+            routeToController(ControlPayload.commandSync(requester: rank).message, &out)
+        }
         reportHops.remove(notice.rank)
         for report in reportsVia.removeValue(forKey: notice.rank) ?? [] { routeReport(report, &out) }
         if bootstrap.childFailed(notice) { progressBootstrap(&out) }
@@ -599,14 +617,8 @@ public struct AgentMachine: Sendable {
             let notice = FailureNotice(
                 rank: Int(report.failed), reporter: Int(report.reporter), detector: report.detector, detail: report.detail)
             spread(notice, from: peer, &out)
-        case .launch(let command):
-            guard flood.firstSighting(.launch(command.id)) else { return }
-            floodOut(message, except: peer, &out)
-            apply(message, &out)
-        case .control(let command):
-            guard flood.firstSighting(.control(command.id)) else { return }
-            floodOut(message, except: peer, &out)
-            apply(message, &out)
+        case .launch, .control:
+            takeCommand(message, from: peer, &out)
         case .ioData(let data):
             if data.stream == .stdin {
                 if Int(data.rank) == rank { out.append(.writeStdin(data)) } else { route(message, to: Int(data.rank), &out) }
@@ -687,6 +699,13 @@ public struct AgentMachine: Sendable {
             if !isController, let whole = pmiParts.add(source: 0, epoch: epoch, part: part, parts: parts, entries: entries) {
                 out.append(.pmiRelease(epoch: epoch, entries: whole))
             }
+        case .commandSync(let requester):
+            guard isController else { route(message, to: 0, &out); return }
+            orphans.insert(requester)
+            if !commands.isEmpty { routeOverRing(ControlPayload.commands(to: requester, commands).message, to: requester, &out) }
+        case .commands(let destination, let messages):
+            guard destination == rank else { routeOverRing(message, to: destination, &out); return }
+            for command in messages { takeCommand(command, from: peer, &out) }
         case .stepJoin, .stepParent, .stepReady, .residentLaunch, .residentExited, .residentRelease, .residentReport, .residentOutput:
             break  // rendezvous messages travel on the front-end's rendezvous connections, never on links
         }
@@ -701,7 +720,27 @@ public struct AgentMachine: Sendable {
         }
     }
 
-    /// Applies a flooded command locally.
+    /// A launch or control command, the first time it comes: kept, passed down to the tree children linked
+    /// now (one whose link is down gets it when the link comes up again; the children of a failed one ask the
+    /// controller, ``ControlPayload/commandSync(requester:)``), at the controller routed to those children too,
+    /// then applied here.
+    private mutating func takeCommand(_ message: Message, from peer: Int?, _ out: inout [AgentDirective]) {
+        switch message {
+        case .launch(let command): guard flood.firstSighting(.launch(command.id)) else { return }
+        case .control(let command): guard flood.firstSighting(.control(command.id)) else { return }
+        default: return
+        }
+        commands.append(message)
+        for child in configuration.tree.children(of: rank) where child != peer && links.contains(child) {
+            out.append(.send(message, to: child))
+        }
+        if isController {
+            for orphan in orphans.sorted() { routeOverRing(ControlPayload.commands(to: orphan, [message]).message, to: orphan, &out) }
+        }
+        apply(message, &out)
+    }
+
+    /// Applies a launch or control command locally.
     private mutating func apply(_ message: Message, _ out: inout [AgentDirective]) {
         switch message {
         case .launch(let command):
@@ -841,6 +880,17 @@ public struct AgentMachine: Sendable {
         }
         // No usable hop (the agent is cut off from `destination`): the message is dropped; the failure that
         // caused it is being reported separately.
+    }
+
+    /// Routes `message` to `destination` over the binomial graph alone (``LocalRouter/ringHop(to:linked:)``:
+    /// never loops, where the tree's way down to an agent whose ancestor failed would); dropped when stuck.
+    private func routeOverRing(_ message: Message, to destination: Int, _ out: inout [AgentDirective]) {
+        guard destination != rank else { return }
+        if links.contains(destination) {
+            out.append(.send(message, to: destination))
+        } else if let hop = router.ringHop(to: destination, linked: links) {
+            out.append(.send(message, to: hop))
+        }
     }
 
     private func floodOut(_ message: Message, except: Int?, _ out: inout [AgentDirective]) {
