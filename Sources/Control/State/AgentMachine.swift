@@ -285,6 +285,7 @@ public struct AgentMachine: Sendable {
         if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer, reportBy: now + reportWindow) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
         if discovery.started { ask(discovery.requests(known: addresses, failed: failures, linked: links, halfway: peer), &out) }
+        send(discovery.pushes(linkedTo: peer, known: addresses), &out)
         if staging.hasTransfers { stage(&out) { $0.linkUp(peer) } }
     }
 
@@ -368,6 +369,7 @@ public struct AgentMachine: Sendable {
         wiredChildrenPending = Set(configuration.tree.children(of: rank).filter { failures[$0] == nil })
         wiredDeadline = now + reportWindow
         discovery.started = true
+        send(discovery.pushes(known: addresses, linked: links), &out)
         discover(&out)
         progressWiring(&out)
     }
@@ -393,13 +395,23 @@ public struct AgentMachine: Sendable {
         }
     }
 
-    /// An endpoint this agent asked for (or was introduced to): keep it, answer whoever asked for it, dial.
+    /// Sends endpoints unasked to the neighbours that need them (``NeighbourDiscovery/Push``).
+    private func send(_ pushes: [NeighbourDiscovery.Push], _ out: inout [AgentDirective]) {
+        for push in pushes {
+            guard let endpoint = addresses[push.target] else { continue }
+            out.append(.send(ControlPayload.introduce(to: push.to, endpoint: endpoint).message, to: push.to))
+        }
+    }
+
+    /// An endpoint this agent asked for (or was introduced to): keep it, answer whoever asked for it, pass it
+    /// on to the neighbour that needs it next, dial.
     private mutating func learn(_ endpoint: AgentEndpoint, _ out: inout [AgentDirective]) {
         guard endpoint.rank != rank else { return }
         if addresses[endpoint.rank] == nil || !isController { addresses[endpoint.rank] = endpoint }
         for requester in discovery.answered(endpoint.rank) {
             route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
         }
+        send(discovery.pushes(learned: endpoint.rank, linked: links), &out)
         if phase == .wiring || phase == .running { dialIfDue(endpoint.rank, &out) }
     }
 

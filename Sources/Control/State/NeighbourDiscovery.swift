@@ -4,10 +4,12 @@ import Topology
 /// ``AgentMachine``'s wiring; O(log N) state and messages per agent).
 ///
 /// The endpoint of `rank + 2^j` is the one `rank + 2^(j-1)` itself learns at step j − 1 (it is *its*
-/// `+ 2^(j-1)` neighbour), so each agent asks the neighbour half-way there, once the link to it is up;
-/// `rank + 1` introduces itself along the boot tree (on a breadth-first tree consecutive ranks are close:
-/// an agent forwards O(fanout × height) introductions). A helper that failed is replaced by the controller,
-/// which keeps the whole table. Wiring thus takes ⌈log2 N⌉ steps of a link handshake and a round trip.
+/// `+ 2^(j-1)` neighbour), so the neighbour half-way there sends it unasked once it knows it and the link
+/// between them is up (``pushes(linkedTo:known:)``, ``pushes(learned:linked:)``: where the agent asked for it,
+/// one frame more per step and agent, 16 at 100,000 agents); `rank + 1` introduces itself along the boot
+/// tree (on a breadth-first tree consecutive ranks are close: an agent forwards O(fanout × height)
+/// introductions). A helper that failed, or the controller half-way, is asked instead (the controller keeps
+/// the whole table). Wiring thus takes ⌈log2 N⌉ steps of a link handshake and a one-way trip.
 struct NeighbourDiscovery: Sendable {
     /// A lookup to send: the endpoint of `target`, asked of `helper` (0: the controller, routed if need be).
     struct Request: Sendable, Hashable {
@@ -29,6 +31,8 @@ struct NeighbourDiscovery: Sendable {
     private var open: [Int]
     /// Lookups this agent could not answer yet: target → who asked.
     private var waiting: [Int: [Int]] = [:]
+    /// Steps k whose endpoint (`rank + 2^k`) this agent has sent to `rank − 2^k` (bit k).
+    private var pushed: UInt64 = 0
 
     init(rank: Int, rankCount: Int) {
         self.rank = rank
@@ -68,10 +72,8 @@ struct NeighbourDiscovery: Sendable {
                     let halfway = (rank + jumps[index - 1]) % rankCount
                     if halfway == 0 || isFailed(halfway, failed) {
                         out.append(Request(target: target, helper: 0))
-                    } else if linked.contains(halfway) {
-                        out.append(Request(target: target, helper: halfway))
                     } else {
-                        stays = true
+                        stays = true  // the live helper sends it once it has it and is linked here
                     }
                 }
             }
@@ -82,6 +84,50 @@ struct NeighbourDiscovery: Sendable {
         }
         open.removeLast(open.count - kept)
         return out
+    }
+
+    /// An endpoint to send unasked: `endpoint`'s rank to the agent `to`.
+    struct Push: Sendable, Hashable {
+        var to: Int
+        var target: Int
+    }
+
+    /// The link to `peer` came up: if `peer` is `rank − 2^k` and this agent knows `rank + 2^k` (the endpoint
+    /// `peer` needs at its step k + 1), send it.
+    mutating func pushes(linkedTo peer: Int, known: [Int: AgentEndpoint]) -> [Push] {
+        guard let k = step(of: (rank - peer + rankCount) % rankCount) else { return [] }
+        return push(k, known: known, linked: [peer])
+    }
+
+    /// This agent learned `target`'s endpoint: if `target` is `rank + 2^k`, send it to `rank − 2^k` once linked.
+    mutating func pushes(learned target: Int, linked: Set<Int>) -> [Push] {
+        guard let k = step(of: (target - rank + rankCount) % rankCount) else { return [] }
+        return push(k, known: nil, linked: linked)
+    }
+
+    /// Every push due now (at the go to wire: endpoints known from the bootstrap, links already up).
+    mutating func pushes(known: [Int: AgentEndpoint], linked: Set<Int>) -> [Push] {
+        (0..<jumps.count).flatMap { push($0, known: known, linked: linked) }
+    }
+
+    /// k when `distance` is 2^k and `rank ± 2^k` has a step k + 1 (2^(k+1) < N); never for the controller,
+    /// which answers lookups instead.
+    private func step(of distance: Int) -> Int? {
+        guard rank != 0, distance > 0, distance & (distance - 1) == 0 else { return nil }
+        let k = distance.trailingZeroBitCount
+        return k + 1 < jumps.count ? k : nil
+    }
+
+    /// Step k's push, once: `rank + 2^k` to `rank − 2^k` (not the controller), when the link to it is up and
+    /// the endpoint known (`known` nil: just learned).
+    private mutating func push(_ k: Int, known: [Int: AgentEndpoint]?, linked: Set<Int>) -> [Push] {
+        guard rank != 0, k + 1 < jumps.count, pushed & (1 << k) == 0 else { return [] }
+        let receiver = (rank - jumps[k] + rankCount) % rankCount
+        let target = (rank + jumps[k]) % rankCount
+        guard receiver != 0, receiver != rank, target != rank, target != receiver, linked.contains(receiver) else { return [] }
+        if let known, known[target] == nil { return [] }
+        pushed |= 1 << k
+        return [Push(to: receiver, target: target)]
     }
 
     private func isFailed(_ peer: Int, _ failed: [Int: FailureNotice]) -> Bool {
