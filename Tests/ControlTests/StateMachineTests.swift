@@ -356,6 +356,54 @@ import Wire
         #expect(answers.count == 1, "\(installed)")
     }
 
+    /// Neighbour discovery by push: agent 5 sends agent 1 (its −4 neighbour) the endpoint of 9 (its +4, which 1
+    /// needs at its step 8) unasked, once it knows it and the link to 1 is up — whichever comes last — and
+    /// only once. Agent 1 asks no live neighbour: the lookup it sent before was a frame more per step.
+    @Test(arguments: [false, true])
+    func anEndpointIsSentUnaskedToTheNeighbourThatNeedsItNext(linkFirst: Bool) throws {
+        var agent = try machine(rank: 5, ranks: 32)  // parent 2; ±1 4/6, ±2 3/7, ±4 1/9, ±8 29/13, ±16 21/21
+        _ = agent.handle(.start, now: .zero)
+        let nine = AgentEndpoint(rank: 9, host: "h", port: 1009, pid: 1)
+        let pushes = { (directives: [AgentDirective]) in
+            directives.compactMap { directive -> (Int, ControlPayload)? in
+                guard case .send(let message, let to) = directive, let payload = ControlPayload(message: message),
+                      case .introduce = payload else { return nil }
+                return (to, payload)
+            }
+        }
+        var sent: [(Int, ControlPayload)] = []
+        if linkFirst {
+            sent += pushes(agent.handle(.linkUp(rank: 1), now: .milliseconds(1)))
+            #expect(sent.isEmpty)
+            sent += pushes(agent.handle(.message(ControlPayload.introduce(to: 5, endpoint: nine).message, from: 7), now: .milliseconds(2)))
+        } else {
+            sent += pushes(agent.handle(.message(ControlPayload.introduce(to: 5, endpoint: nine).message, from: 7), now: .milliseconds(1)))
+            #expect(sent.isEmpty)
+            sent += pushes(agent.handle(.linkUp(rank: 1), now: .milliseconds(2)))
+        }
+        #expect(sent.count == 1 && sent.first?.0 == 1 && sent.first?.1 == .introduce(to: 1, endpoint: nine), "\(sent)")
+        _ = agent.handle(.linkDown(rank: 1), now: .milliseconds(3))
+        #expect(pushes(agent.handle(.linkUp(rank: 1), now: .milliseconds(4))).isEmpty)  // once
+
+        // Agent 1 at the go to wire: links to its parent 0 and children 3 and 4 up; it needs 3 (its child), 5
+        // (from 3, linked) and 9 (from 5): it asks nobody.
+        var asker = try machine(rank: 1, ranks: 32)
+        _ = asker.handle(.start, now: .zero)
+        _ = asker.handle(.linkUp(rank: 0), now: .zero)
+        for child in [3, 4] {
+            _ = asker.handle(.linkUp(rank: child), now: .milliseconds(1))
+            _ = asker.handle(.message(ControlPayload.subtreeReady(
+                endpoints: [AgentEndpoint(rank: child, host: "h", port: 1000 + child, pid: 1)], failed: []).message, from: child),
+                now: .milliseconds(2))
+        }
+        let wiring = asker.handle(.message(ControlPayload.addressTable(endpoints: [], failed: []).message, from: 0), now: .milliseconds(3))
+        let lookups = wiring.filter {
+            if case .send(let message, _) = $0, case .lookup? = ControlPayload(message: message) { return true }
+            return false
+        }
+        #expect(lookups.isEmpty, "\(lookups)")
+    }
+
     /// A failure report goes to the controller once (later copies are dropped), not to every neighbour.
     @Test func failureReportsGoToTheControllerOnce() throws {
         var agent = try machine(rank: 1, ranks: 8)
