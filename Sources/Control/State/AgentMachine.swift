@@ -284,8 +284,8 @@ public struct AgentMachine: Sendable {
         }
         if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer, reportBy: now + reportWindow) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
-        if discovery.started { ask(discovery.requests(known: addresses, failed: failures, linked: links, halfway: peer), &out) }
-        send(discovery.pushes(linkedTo: peer, known: addresses), &out)
+        let pushes = discovery.pushes(linkedTo: peer, known: addresses)
+        if !pushes.isEmpty { send(pushes, &out) }
         if staging.hasTransfers { stage(&out) { $0.linkUp(peer) } }
     }
 
@@ -369,7 +369,8 @@ public struct AgentMachine: Sendable {
         wiredChildrenPending = Set(configuration.tree.children(of: rank).filter { failures[$0] == nil })
         wiredDeadline = now + reportWindow
         discovery.started = true
-        send(discovery.pushes(known: addresses, linked: links), &out)
+        let pushes = discovery.pushes(known: addresses, linked: links)
+        send(pushes, &out)
         discover(&out)
         progressWiring(&out)
     }
@@ -379,7 +380,7 @@ public struct AgentMachine: Sendable {
     private mutating func discover(_ out: inout [AgentDirective]) {
         guard phase == .wiring || phase == .running else { return }
         for peer in wiringPending.sorted() { dialIfDue(peer, &out) }
-        ask(discovery.requests(known: addresses, failed: failures, linked: links), &out)
+        ask(discovery.requests(known: addresses, failed: failures), &out)
     }
 
     /// Dials `peer` if this end dials that link, its endpoint is known and it is not up or dialled yet.
@@ -395,7 +396,9 @@ public struct AgentMachine: Sendable {
         }
     }
 
-    /// Sends endpoints unasked to the neighbours that need them (``NeighbourDiscovery/Push``).
+    /// Sends endpoints unasked to the neighbours that need them (``NeighbourDiscovery/Push``). (Worked out
+    /// before the call, never in its argument list: a call on `self` whose argument mutates `self` copies the
+    /// whole machine first — a quarter of the simulator's time when it did.)
     private func send(_ pushes: [NeighbourDiscovery.Push], _ out: inout [AgentDirective]) {
         for push in pushes {
             guard let endpoint = addresses[push.target] else { continue }
@@ -411,7 +414,8 @@ public struct AgentMachine: Sendable {
         for requester in discovery.answered(endpoint.rank) {
             route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
         }
-        send(discovery.pushes(learned: endpoint.rank, linked: links), &out)
+        let pushes = discovery.pushes(learned: endpoint.rank, linked: links)
+        if !pushes.isEmpty { send(pushes, &out) }
         if phase == .wiring || phase == .running { dialIfDue(endpoint.rank, &out) }
     }
 
@@ -595,7 +599,7 @@ public struct AgentMachine: Sendable {
         if wiringPending.remove(notice.rank) != nil { progressWiring(&out) }
         if wiredChildrenPending.remove(notice.rank) != nil { progressWiring(&out) }
         // A failed helper: ask the controller instead.
-        if discovery.started, phase == .wiring { ask(discovery.requests(known: addresses, failed: failures, linked: links), &out) }
+        if discovery.started, phase == .wiring { ask(discovery.requests(known: addresses, failed: failures), &out) }
         stage(&out) { $0.peerFailed(notice.rank) }
     }
 

@@ -50,35 +50,21 @@ struct NeighbourDiscovery: Sendable {
     /// The ring predecessor, to which this agent introduces itself.
     var predecessor: Int { (rank - 1 + rankCount) % rankCount }
 
-    /// The lookups to send now, given what is known, failed and linked (each target is asked once); with
-    /// `halfway`, only those asked of that neighbour (its link just came up).
-    mutating func requests(known: [Int: AgentEndpoint], failed: [Int: FailureNotice], linked: Set<Int>, halfway only: Int? = nil) -> [Request] {
+    /// The lookups to send now, given what is known and failed (each target is asked once): only where the
+    /// helper half-way is the controller or failed (a live helper sends the endpoint unasked).
+    mutating func requests(known: [Int: AgentEndpoint], failed: [Int: FailureNotice]) -> [Request] {
         guard !open.isEmpty else { return [] }
-        // Every link that comes up asks: with `halfway`, usually about none of the open jumps, so nothing is
-        // allocated then; the open list is compacted in place.
-        if let only, !open.contains(where: { (rank + jumps[$0 - 1]) % rankCount == only }) { return [] }
         var out: [Request] = []
         var kept = 0
         for position in open.indices {
             let index = open[position]
-            var stays = false
-            if let only, (rank + jumps[index - 1]) % rankCount != only {
-                stays = true
+            let target = (rank + jumps[index]) % rankCount
+            guard target != rank, known[target] == nil, !isFailed(target, failed) else { continue }
+            let halfway = (rank + jumps[index - 1]) % rankCount
+            if halfway == 0 || isFailed(halfway, failed) {
+                out.append(Request(target: target, helper: 0))
             } else {
-                let target = (rank + jumps[index]) % rankCount
-                if target == rank || known[target] != nil || isFailed(target, failed) {
-                    stays = false
-                } else {
-                    let halfway = (rank + jumps[index - 1]) % rankCount
-                    if halfway == 0 || isFailed(halfway, failed) {
-                        out.append(Request(target: target, helper: 0))
-                    } else {
-                        stays = true  // the live helper sends it once it has it and is linked here
-                    }
-                }
-            }
-            if stays {
-                open[kept] = index
+                open[kept] = index  // the live helper sends it once it has it and is linked here
                 kept += 1
             }
         }
