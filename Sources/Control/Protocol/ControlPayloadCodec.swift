@@ -260,6 +260,17 @@ extension ByteBuffer {
     /// once, in order of first use, and endpoints refer to it by index, so a 1,025-entry address table
     /// decodes a handful of strings.
     fileprivate mutating func writeEndpoints(_ endpoints: [AgentEndpoint]) {
+        if endpoints.count == 1 {
+            // One endpoint (an introduction, a step's join): its host, then it — no index to build.
+            writeWireCount(1)
+            writeWireString(endpoints[0].host)
+            writeWireCount(1)
+            writeInteger(Int64(endpoints[0].rank))
+            writeInteger(UInt32(0))
+            writeInteger(Int64(endpoints[0].port))
+            writeInteger(endpoints[0].pid)
+            return
+        }
         var hostIndex: [String: UInt32] = [:]
         var hosts: [String] = []
         for endpoint in endpoints where hostIndex[endpoint.host] == nil {

@@ -126,15 +126,22 @@ extension StagingMachine {
     }
 
     /// Tells the feeder how far it may send: everything held, at most a window beyond what is written.
-    /// The first acknowledgement to a feeder attaches this node to it.
+    /// The first acknowledgement to a feeder attaches this node to it; after it, one goes when the position has
+    /// moved half a window (the feeder still has half a window to send meanwhile, so the pipeline stays full
+    /// with half the acknowledgements or fewer: one per chunk was a third of the frames a node received while
+    /// staging) and when the whole file is held.
     mutating func acknowledge(_ id: UInt64, _ out: inout [StagingAction]) {
         guard let index = transfers.index(forKey: id) else { return }
         let windowChunks = configuration.window
         let ack: (feeder: Int, position: UInt64)? = Self.update(&transfers.values[index]) { transfer in
             guard !transfer.isSource, transfer.opened, transfer.isActive, let feeder = transfer.feeder else { return nil }
-            let window = UInt64(windowChunks * transfer.offer.chunkSize)
-            let position = transfer.complete ? transfer.size : min(transfer.received, transfer.written + window)
-            if let last = transfer.lastAck, last >= position { return nil }
+            let chunkSize = UInt64(transfer.offer.chunkSize)
+            let position = transfer.complete ? transfer.size : min(transfer.received, transfer.written + UInt64(windowChunks) * chunkSize)
+            if let last = transfer.lastAck {
+                guard position > last else { return nil }
+                let step = UInt64(max(1, windowChunks / 2)) * chunkSize
+                guard position - last >= step || position == transfer.size else { return nil }
+            }
             transfer.lastAck = position
             return (feeder, position)
         }

@@ -284,8 +284,7 @@ public struct AgentMachine: Sendable {
         }
         if configuration.tree.parent(of: peer) == rank { bootstrap.connected(peer, reportBy: now + reportWindow) }
         if wiringPending.remove(peer) != nil { progressWiring(&out) }
-        let pushes = discovery.pushes(linkedTo: peer, known: addresses)
-        if !pushes.isEmpty { send(pushes, &out) }
+        if let push = discovery.push(linkedTo: peer, known: addresses) { send(push, &out) }
         if staging.hasTransfers { stage(&out) { $0.linkUp(peer) } }
     }
 
@@ -370,7 +369,7 @@ public struct AgentMachine: Sendable {
         wiredDeadline = now + reportWindow
         discovery.started = true
         let pushes = discovery.pushes(known: addresses, linked: links)
-        send(pushes, &out)
+        for push in pushes { send(push, &out) }
         discover(&out)
         progressWiring(&out)
     }
@@ -396,14 +395,12 @@ public struct AgentMachine: Sendable {
         }
     }
 
-    /// Sends endpoints unasked to the neighbours that need them (``NeighbourDiscovery/Push``). (Worked out
+    /// Sends an endpoint unasked to the neighbour that needs it (``NeighbourDiscovery/Push``). (Worked out
     /// before the call, never in its argument list: a call on `self` whose argument mutates `self` copies the
     /// whole machine first — a quarter of the simulator's time when it did.)
-    private func send(_ pushes: [NeighbourDiscovery.Push], _ out: inout [AgentDirective]) {
-        for push in pushes {
-            guard let endpoint = addresses[push.target] else { continue }
-            out.append(.send(ControlPayload.introduce(to: push.to, endpoint: endpoint).message, to: push.to))
-        }
+    private func send(_ push: NeighbourDiscovery.Push, _ out: inout [AgentDirective]) {
+        guard let endpoint = addresses[push.target] else { return }
+        out.append(.send(ControlPayload.introduce(to: push.to, endpoint: endpoint).message, to: push.to))
     }
 
     /// An endpoint this agent asked for (or was introduced to): keep it, answer whoever asked for it, pass it
@@ -414,8 +411,7 @@ public struct AgentMachine: Sendable {
         for requester in discovery.answered(endpoint.rank) {
             route(ControlPayload.introduce(to: requester, endpoint: endpoint).message, to: requester, &out)
         }
-        let pushes = discovery.pushes(learned: endpoint.rank, linked: links)
-        if !pushes.isEmpty { send(pushes, &out) }
+        if let push = discovery.push(learned: endpoint.rank, linked: links) { send(push, &out) }
         if phase == .wiring || phase == .running { dialIfDue(endpoint.rank, &out) }
     }
 

@@ -5,7 +5,7 @@ import Topology
 ///
 /// The endpoint of `rank + 2^j` is the one `rank + 2^(j-1)` itself learns at step j − 1 (it is *its*
 /// `+ 2^(j-1)` neighbour), so the neighbour half-way there sends it unasked once it knows it and the link
-/// between them is up (``pushes(linkedTo:known:)``, ``pushes(learned:linked:)``: where the agent asked for it,
+/// between them is up (``push(linkedTo:known:)``, ``push(learned:linked:)``: where the agent asked for it,
 /// one frame more per step and agent, 16 at 100,000 agents); `rank + 1` introduces itself along the boot
 /// tree (on a breadth-first tree consecutive ranks are close: an agent forwards O(fanout × height)
 /// introductions). A helper that failed, or the controller half-way, is asked instead (the controller keeps
@@ -80,20 +80,20 @@ struct NeighbourDiscovery: Sendable {
 
     /// The link to `peer` came up: if `peer` is `rank − 2^k` and this agent knows `rank + 2^k` (the endpoint
     /// `peer` needs at its step k + 1), send it.
-    mutating func pushes(linkedTo peer: Int, known: [Int: AgentEndpoint]) -> [Push] {
-        guard let k = step(of: (rank - peer + rankCount) % rankCount) else { return [] }
-        return push(k, known: known, linked: [peer])
+    mutating func push(linkedTo peer: Int, known: [Int: AgentEndpoint]) -> Push? {
+        guard let k = step(of: (rank - peer + rankCount) % rankCount) else { return nil }
+        return push(k) { target, receiver in receiver == peer && known[target] != nil }
     }
 
     /// This agent learned `target`'s endpoint: if `target` is `rank + 2^k`, send it to `rank − 2^k` once linked.
-    mutating func pushes(learned target: Int, linked: Set<Int>) -> [Push] {
-        guard let k = step(of: (target - rank + rankCount) % rankCount) else { return [] }
-        return push(k, known: nil, linked: linked)
+    mutating func push(learned target: Int, linked: Set<Int>) -> Push? {
+        guard let k = step(of: (target - rank + rankCount) % rankCount) else { return nil }
+        return push(k) { _, receiver in linked.contains(receiver) }
     }
 
     /// Every push due now (at the go to wire: endpoints known from the bootstrap, links already up).
     mutating func pushes(known: [Int: AgentEndpoint], linked: Set<Int>) -> [Push] {
-        (0..<jumps.count).flatMap { push($0, known: known, linked: linked) }
+        (0..<jumps.count).compactMap { k in push(k) { target, receiver in linked.contains(receiver) && known[target] != nil } }
     }
 
     /// k when `distance` is 2^k and `rank ± 2^k` has a step k + 1 (2^(k+1) < N); never for the controller,
@@ -104,16 +104,15 @@ struct NeighbourDiscovery: Sendable {
         return k + 1 < jumps.count ? k : nil
     }
 
-    /// Step k's push, once: `rank + 2^k` to `rank − 2^k` (not the controller), when the link to it is up and
-    /// the endpoint known (`known` nil: just learned).
-    private mutating func push(_ k: Int, known: [Int: AgentEndpoint]?, linked: Set<Int>) -> [Push] {
-        guard rank != 0, k + 1 < jumps.count, pushed & (1 << k) == 0 else { return [] }
+    /// Step k's push, once: `rank + 2^k` to `rank − 2^k` (not the controller) when `isDue(target, receiver)`
+    /// (the link to the receiver is up and the endpoint known).
+    private mutating func push(_ k: Int, isDue: (_ target: Int, _ receiver: Int) -> Bool) -> Push? {
+        guard rank != 0, k + 1 < jumps.count, pushed & (1 << k) == 0 else { return nil }
         let receiver = (rank - jumps[k] + rankCount) % rankCount
         let target = (rank + jumps[k]) % rankCount
-        guard receiver != 0, receiver != rank, target != rank, target != receiver, linked.contains(receiver) else { return [] }
-        if let known, known[target] == nil { return [] }
+        guard receiver != 0, receiver != rank, target != rank, target != receiver, isDue(target, receiver) else { return nil }
         pushed |= 1 << k
-        return [Push(to: receiver, target: target)]
+        return Push(to: receiver, target: target)
     }
 
     private func isFailed(_ peer: Int, _ failed: [Int: FailureNotice]) -> Bool {
