@@ -81,28 +81,6 @@ import Wire
         #expect(cluster.exits.isEmpty, "\(cluster.exits)")
     }
 
-    /// An agent with nothing due (wired, not launched: no detector, no deadline) is not ticked — a second
-    /// passes without an event in a job of 100 — and it ticks again once something is due: a killed agent's
-    /// neighbours that do not dial it declare it when their relink window (2 s) ends.
-    @Test func agentsWithNothingDueAreNotTickedUntilSomethingIs() throws {
-        var cluster = try SimulatedCluster(nodes: 100, fanout: 4, model: Self.model, cpu: .fixed(perEvent: .zero), ticks: true)
-        cluster.run(goal: .wired)
-        cluster.run(until: cluster.now + .milliseconds(500))  // the last reports and deadlines settle
-        let settled = cluster.events
-        cluster.run(until: cluster.now + .seconds(1))
-        #expect(cluster.events == settled, "\(cluster.events - settled) events in an idle second")
-        let victim = 37
-        let hearers = (1...100).filter { peer in
-            peer != victim && cluster.machine(peer)?.links.contains(victim) == true && cluster.machine(peer)?.router.dials(victim) == false
-        }
-        #expect(!hearers.isEmpty)
-        cluster.kill(victim)
-        cluster.run(until: cluster.now + .seconds(3))
-        let unaware = hearers.filter { cluster.machine($0)?.failures[victim] == nil }
-        #expect(unaware.isEmpty, "\(unaware) never found \(victim) dead")
-        #expect(cluster.declared[victim] != nil)
-    }
-
     @Test(arguments: DetectionSimulation.Pattern.allCases)
     func reportsFromEverySurvivorReachTheControllerAfterDegreeMinusOneFailures(pattern: DetectionSimulation.Pattern) throws {
         let outcome = try DetectionSimulation.reroute(nodes: 300, fanout: 4, model: Self.model, cpu: .fixed(perEvent: .zero), pattern: pattern)

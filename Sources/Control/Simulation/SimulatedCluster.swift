@@ -106,9 +106,6 @@ struct SimulatedCluster {
     /// The processes' hosted ranks and child processes' roots (``BootstrapModel/agentsPerProcess``).
     let processRoots: [[Int]]
     var processStarted: [Bool]
-    /// Agents whose ticks are skipped while they have nothing due (``AgentMachine/needsTicks``): when the next
-    /// would have come (ticks resume on that agent's own grid once something is due again).
-    var skippedTick: [Duration?] = []
     /// Process pairs joined by a trunk (a TCP connection shared by their agents' links).
     var trunks: Set<Int> = []
     var queue = EventQueue()
@@ -186,7 +183,6 @@ struct SimulatedCluster {
         started[0] = true  // the front-end's, with the controller alone
         processStarted = started
         machines = Array(repeating: try AgentMachine(configuration: configuration(0)), count: ranks)
-        skippedTick = Array(repeating: nil, count: ranks)
         schedule(.live, at: 0, time: .zero)
     }
 
@@ -386,6 +382,7 @@ struct SimulatedCluster {
             if frame.kind == .ping || frame.kind == .pong { nodes[rank].heartbeatFramesIn += 1; nodes[rank].heartbeatBytesIn += size }
             if frame.kind == .fileChunk, let hashing = staging?.hashTime(frame) { now += cpuTime(hashing) }  // the chunk's SHA-256 check
         case .tick:
+            if let tickInterval { schedule(.tick, at: rank, time: time + tickInterval) }
             event = .tick
         }
         guard nodes[rank].built else { return }
@@ -428,24 +425,9 @@ struct SimulatedCluster {
         frames.removeAll(keepingCapacity: true)
         encoded = frames
         nodes[rank].freeAt = now
-        if let tickInterval { scheduleTick(rank, after: arrival, at: time, interval: tickInterval) }
         if let core { coreFreeAt[core] = max(coreFreeAt[core], now) }  // a process start may have taken it on
         if let thread { threadFreeAt[Int(nodes[rank].process)][thread] = now }
         nodes[rank].busy = nodes[rank].busy.adding(model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare)  // every advance above was CPU
-    }
-
-    /// The next tick of `rank` after an event that arrived at `time`: a period on after a tick while its agent
-    /// has something due, else none (the tick's time kept in ``skippedTick``); after another event, the first
-    /// tick of its grid not before `time` if the agent now has something due and its ticks were skipped.
-    mutating func scheduleTick(_ rank: Int, after arrival: Arrival, at time: Duration, interval: Duration) {
-        if case .tick = arrival {
-            let next = time + interval
-            if machines[rank].needsTicks { schedule(.tick, at: rank, time: next) } else { skippedTick[rank] = next }
-        } else if let skipped = skippedTick[rank], machines[rank].needsTicks {
-            skippedTick[rank] = nil
-            let behind = skipped < time ? ((time - skipped) / interval).rounded(.up) : 0
-            schedule(.tick, at: rank, time: skipped + interval * behind)
-        }
     }
 
     /// The time `cpu` of work takes on a core of which the job gets ``BootstrapModel/cpuShare``.

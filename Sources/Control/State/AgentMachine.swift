@@ -464,15 +464,6 @@ public struct AgentMachine: Sendable {
     /// How long a closed link may take to come back before its peer is declared failed.
     private var relinkWindow: Duration { min(configuration.handshakeWindow, .seconds(2)) }
 
-    /// Whether a tick could do anything now: a deadline runs (parent, table, a child's bootstrap, wiring, a
-    /// closed link's re-establishment), the heartbeat detector is armed, or (controller) PMI fences wait. A
-    /// shell may skip the ticks of an agent for which this is false until an event makes it true (the model
-    /// does, ``SimulatedCluster``: a wired agent with nothing due was ticked eight times a second for nothing).
-    public var needsTicks: Bool {
-        detector != nil || pmiFences != nil || parentDeadline != nil || tableDeadline != nil || !relinking.isEmpty
-            || bootstrap.hasDeadlines || wiringDeadline != nil || wiredDeadline != nil
-    }
-
     private mutating func tick(_ out: inout [AgentDirective]) {
         if isController, var fences = pmiFences {
             for (epoch, entries) in fences.tick(now: now) { releasePMI(epoch, entries, &out) }

@@ -17,9 +17,6 @@ public struct BootstrapTracker: Sendable {
         for child in children { deadlines[child] = deadline }
     }
 
-    /// Whether a child's handshake or report deadline is still running.
-    public var hasDeadlines: Bool { !deadlines.isEmpty }
-
     /// Whether every child has reported or failed.
     public var isComplete: Bool { awaitingReport.isEmpty }
 
