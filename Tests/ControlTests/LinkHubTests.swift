@@ -89,12 +89,9 @@ import Wire
         oneSide.writer.send(.ping(Heartbeat(id: 9, timestamp: 1)))
         oneSide.writer.send(.ack(Ack(of: .launch, id: 5)))
         threeSecond.writer.send(.ack(Ack(of: .launch, id: 6)))
-        // Agent 3's process answers the ping from its reader (a busy agent still answers), and agent 3 hears
-        // it too: a sign of life from the end that pings the link.
+        // The ping never reaches agent 3: its process answers it.
         let (pong, pongFrom) = try await one.message()
         #expect(pong == .pong(Heartbeat(id: 9, timestamp: 1)) && pongFrom == 3)
-        let (ping, pingFrom) = try await three.message()
-        #expect(ping == .ping(Heartbeat(id: 9, timestamp: 1)) && pingFrom == 1)
         let (ack, ackFrom) = try await three.message()
         #expect(ack == .ack(Ack(of: .launch, id: 5)) && ackFrom == 1)
         let (ackTwo, ackTwoFrom) = try await two.message()
@@ -123,8 +120,6 @@ import Wire
         twoSide.writer.send(.ack(Ack(of: .launch, id: 8)))
         let (pong, _) = try await two.message()
         #expect(pong == .pong(Heartbeat(id: 3, timestamp: 4)))
-        let (ping, pingFrom) = try await one.message()
-        #expect(ping == .ping(Heartbeat(id: 3, timestamp: 4)) && pingFrom == 2)
         let (ack, from) = try await one.message()
         #expect(ack == .ack(Ack(of: .launch, id: 8)) && from == 2)
         oneSide.writer.abort()
@@ -150,8 +145,6 @@ import Wire
         oneSide.writer.send(.ack(Ack(of: .launch, id: 3)))
         let (pong, pongFrom) = try await one.message()
         #expect(pong == .pong(Heartbeat(id: 1, timestamp: 2)) && pongFrom == 0)
-        let (ping, pingFrom) = try await zero.message()
-        #expect(ping == .ping(Heartbeat(id: 1, timestamp: 2)) && pingFrom == 1)
         let (ack, ackFrom) = try await zero.message()
         #expect(ack == .ack(Ack(of: .launch, id: 3)) && ackFrom == 1)
         zeroSide.writer.abort()

@@ -47,11 +47,10 @@ final class LocalLink: Sendable {
         isOpen.withLockedValue { open in
             guard open else { return }
             if case .ping(let heartbeat) = message {
-                // Answered here, as a connection's reader answers; the agent still hears it (one end of a
-                // link pings, the other knows it alive from the pings).
                 from.input.yield(.agent(.message(.pong(heartbeat), from: to.rank)))
+            } else {
+                to.input.yield(.agent(.message(message, from: from.rank)))
             }
-            to.input.yield(.agent(.message(message, from: from.rank)))
         }
     }
 

@@ -99,11 +99,10 @@ final class TrunkHandler: ChannelInboundHandler {
         case .data:
             guard let end = ends[link], let message = frame.message else { return }
             if case .ping(let heartbeat) = message {
-                // Answered from the reader, so a busy agent loop still answers; the agent hears it too (one
-                // end of a link pings, the other knows it alive from the pings).
                 write(self.frame(link, end, .data, .pong(heartbeat)), context)
+            } else {
+                end.input.yield(.agent(.message(message, from: end.remote)))
             }
-            end.input.yield(.agent(.message(message, from: end.remote)))
         case .open:
             guard !dialed else {  // link numbers on a trunk are its dialer's
                 write(LinkFrame(link: link, source: frame.destination, destination: frame.source, operation: .refuse), context)

@@ -402,9 +402,8 @@ struct SimulatedCluster {
             }
             if case .ping(let heartbeat) = message {
                 // The shell answers a ping itself, straight from the connection's reader (`TrunkHandler`,
-                // `LocalLink`: a busy agent loop still answers), and hands it on to the machine, for which it is
-                // a sign of life from the end that pings the link.
-                directives = [.send(.pong(heartbeat), to: peer)] + machines[rank].handle(.message(message, from: peer), now: now)
+                // `LocalLink`): the agent's machine never sees it, and a busy agent loop still answers.
+                directives = [.send(.pong(heartbeat), to: peer)]
             } else {
                 directives = machines[rank].handle(.message(message, from: peer), now: now)
             }

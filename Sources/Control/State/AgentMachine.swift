@@ -257,7 +257,7 @@ public struct AgentMachine: Sendable {
             heartbeatArmed = true
             if stagingHeartbeat { detector = Self.makeDetector(configuration, period: period, timeout: configuration.heartbeatTimeout) }
         }
-        for peer in links where isWatched(peer) { detector?.watch(peer, now: now, pings: router.dials(peer)) }
+        for peer in links where isWatched(peer) { detector?.watch(peer, now: now) }
     }
 
     /// Whether the ping-pong detector watches the link to `peer` (see ``HeartbeatWatchSet``).
@@ -276,7 +276,7 @@ public struct AgentMachine: Sendable {
             // A tree child's link back up: the commands it may have lost with it (it drops those it has).
             for command in commands { out.append(.send(command, to: peer)) }
         }
-        if heartbeatArmed || stagingHeartbeat, isWatched(peer) { detector?.watch(peer, now: now, pings: router.dials(peer)) }
+        if heartbeatArmed || stagingHeartbeat, isWatched(peer) { detector?.watch(peer, now: now) }
         if peer == parentRank, phase == .joining {
             phase = .bootstrapping
             parentDeadline = nil
@@ -612,10 +612,8 @@ public struct AgentMachine: Sendable {
     private mutating func receive(_ message: Message, from peer: Int, _ out: inout [AgentDirective]) {
         detector?.heard(from: peer, now: now)
         switch message {
-        case .ping:
-            // The shell answered it from the connection's reader (a busy agent loop still answers); here it
-            // is a sign of life from the end that pings this link (the detector above heard it).
-            break
+        case .ping(let heartbeat):
+            out.append(.send(.pong(heartbeat), to: peer))
         case .pong:
             // It answered a ping sent after the reports it was handed (that link is not pinged otherwise): it
             // is not stopped, and it read them; stop pinging it.

@@ -1,12 +1,10 @@
 /// The ping-pong failure detector over an agent's links, as a sans-I/O state machine.
 ///
-/// One end of a watched link (the caller says which: ``watch(_:now:pings:)``) sends a ping every `period`;
-/// the shell answers pings with pongs straight from the connection's reader, so a peer whose agent loop is
-/// merely busy (printing 100,000 lines) still answers, while a hung (SIGSTOP) or dead one does not. Any
-/// inbound message counts as a sign of life — the other end hears the pings — and a peer silent for
-/// `timeout` (default 1.5 × period) is suspected, at one ping and one pong per link per period (both ends
-/// pinged until session 13: twice the frames, the traffic that matters at 1,024 agents on a small machine,
-/// for no earlier verdict: a ping interval is at most a period and a tick, under the timeout). With `adaptive` false (the fixed detector),
+/// Each end of a watched link sends a ping every `period`; the shell answers pings with pongs straight from
+/// the connection's reader, so a peer whose agent loop is merely busy (printing 100,000 lines) still answers,
+/// while a hung (SIGSTOP) or dead one does not. Any inbound message counts as a sign of life; a peer silent
+/// for `timeout` (default 1.5 × period) is suspected, at two pings and two pongs per link per period: the
+/// traffic that matters at 1,024 agents on a small machine. With `adaptive` false (the fixed detector),
 /// a suspected peer is declared failed at once: detection after a hang takes between `timeout − period` and
 /// `timeout` plus one tick.
 ///
@@ -40,8 +38,6 @@ public struct HeartbeatDetector: Sendable {
         var rank: Int
         var lastHeard: Duration
         var lastPing: Duration
-        /// Whether this end pings it every period (otherwise it only answers, and pings a suspect).
-        var pings: Bool
         /// When it was first suspected (nil: not suspected).
         var suspectedAt: Duration?
         /// When it was last heard, moved only by this agent's own long pauses (for ``hardBound``).
@@ -98,10 +94,9 @@ public struct HeartbeatDetector: Sendable {
     /// Wall-clock silence after which a peer is declared failed whatever the load (adaptive detector).
     public var hardBound: Duration { timeout * (1 + Self.maximumLocalHealth) }
 
-    /// Starts watching `peer` (its silence is measured from `now`); `pings`: this end pings it every period
-    /// (exactly one end of a link should, the other hears the pings).
-    public mutating func watch(_ peer: Int, now: Duration, pings: Bool = true) {
-        let entry = Peer(rank: peer, lastHeard: now, lastPing: now - period, pings: pings, silentSince: now)
+    /// Starts watching `peer` (its silence is measured from `now`).
+    public mutating func watch(_ peer: Int, now: Duration) {
+        let entry = Peer(rank: peer, lastHeard: now, lastPing: now - period, silentSince: now)
         let (index, found) = position(of: peer)
         if found { peers[index] = entry } else { peers.insert(entry, at: index) }
     }
@@ -187,7 +182,7 @@ public struct HeartbeatDetector: Sendable {
                     continue
                 }
             }
-            if peer.pings, now - peer.lastPing >= period {
+            if now - peer.lastPing >= period {
                 peers[index].lastPing = now
                 actions.append(.ping(peer: peer.rank, id: nextID))
                 nextID += 1
