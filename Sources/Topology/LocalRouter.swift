@@ -99,7 +99,8 @@ public struct LocalRouter: Sendable {
     /// loops; nil when stuck. For messages down to an agent whose tree ancestor failed: the tree's way down
     /// passes that ancestor, and agents that do not know it failed send the message back up toward it.
     public func ringHop(to destination: Int, linked: Set<Int>? = nil) -> Int? {
-        GreedyBMGRouting(graph: binomial).nextHop(from: rank, to: destination) { _, candidate in
+        guard destination != rank, (0..<tree.nodeCount).contains(destination) else { return nil }
+        return GreedyBMGRouting(graph: binomial).nextHop(from: rank, to: destination) { _, candidate in
             isUsable(candidate) && (linked?.contains(candidate) ?? true)
         }
     }

@@ -81,6 +81,23 @@ import Wire
         #expect(cluster.exits.isEmpty, "\(cluster.exits)")
     }
 
+    /// A parent hung before a launch that comes after wiring (no heartbeat runs before the launch, so its
+    /// children never notice): the parent's own watchers report it, and the controller sends the launch to its
+    /// children itself. Found in review: 20 of 20 agents below it never got the launch, even after 30 s.
+    @Test func theSubtreeOfAParentHungBeforeTheLaunchGetsTheLaunch() throws {
+        var cluster = try SimulatedCluster(nodes: 300, fanout: 4, model: Self.model, cpu: .fixed(perEvent: .zero), heartbeat: .seconds(1))
+        cluster.run(goal: .wired)
+        let victim = 6
+        cluster.hang(victim)
+        cluster.launch(at: cluster.now + .microseconds(1))
+        cluster.run(until: cluster.now + .seconds(10))
+        #expect(cluster.declared[victim] != nil)
+        let subtree = (1...300).filter { $0 != victim && cluster.tree.isInSubtree($0, of: victim) }
+        let missing = subtree.filter { cluster.machine($0)?.commands.count != 1 }
+        #expect(missing.isEmpty, "no launch at \(missing)")
+        #expect(cluster.exits.isEmpty, "\(cluster.exits)")
+    }
+
     @Test(arguments: DetectionSimulation.Pattern.allCases)
     func reportsFromEverySurvivorReachTheControllerAfterDegreeMinusOneFailures(pattern: DetectionSimulation.Pattern) throws {
         let outcome = try DetectionSimulation.reroute(nodes: 300, fanout: 4, model: Self.model, cpu: .fixed(perEvent: .zero), pattern: pattern)

@@ -574,6 +574,15 @@ public struct AgentMachine: Sendable {
     private mutating func record(_ notice: FailureNotice, _ out: inout [AgentDirective]) {
         guard failures[notice.rank] == nil else { return }
         failures[notice.rank] = notice
+        if isController {
+            // Commands come down the tree: the failed agent's children get them from here instead, now and
+            // every later one. Not left to their own request (commandSync) alone: a child with no link outward
+            // yet has no way to send it, and one whose parent hung before the launch never notices (no
+            // heartbeat runs before it), while the parent's own watchers report it here.
+            for child in configuration.tree.children(of: notice.rank) where failures[child] == nil && orphans.insert(child).inserted {
+                if !commands.isEmpty { routeOverRing(ControlPayload.commands(to: child, commands).message, to: child, &out) }
+            }
+        }
         relinking[notice.rank] = nil
         router.markFailed(node: notice.rank)
         if notice.rank != rank, configuration.tree.isInSubtree(rank, of: notice.rank) {
@@ -713,11 +722,14 @@ public struct AgentMachine: Sendable {
             }
         case .commandSync(let requester):
             guard isController else { route(message, to: 0, &out); return }
+            guard (1..<configuration.rankCount).contains(requester) else { return }
             orphans.insert(requester)
             if !commands.isEmpty { routeOverRing(ControlPayload.commands(to: requester, commands).message, to: requester, &out) }
         case .commands(let destination, let messages):
+            guard (0..<configuration.rankCount).contains(destination) else { return }
             guard destination == rank else { routeOverRing(message, to: destination, &out); return }
-            for command in messages { takeCommand(command, from: peer, &out) }
+            // From the controller, not the tree parent: passed down to every linked tree child.
+            for command in messages { takeCommand(command, from: nil, &out) }
         case .stepJoin, .stepParent, .stepReady, .residentLaunch, .residentExited, .residentRelease, .residentReport, .residentOutput:
             break  // rendezvous messages travel on the front-end's rendezvous connections, never on links
         }
