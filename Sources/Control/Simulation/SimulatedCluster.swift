@@ -361,7 +361,7 @@ struct SimulatedCluster {
             event = .start
         case .linkUp(let peer):
             if !sameProcess(rank, peer) {
-                now += cpuTime(model.frameCPU * 2)  // the handshake frames this end received
+                now += cpuTime(model.frameCPU.times(2))  // the handshake frames this end received
                 trunkFrameEnds += 2
             }
             event = .linkUp(rank: peer)
@@ -429,6 +429,12 @@ struct SimulatedCluster {
         nodes[rank].busy = nodes[rank].busy.adding(model.cpuShare == 1 ? now - started : (now - started) * model.cpuShare)  // every advance above was CPU
     }
 
+    /// The time `bytes` take through an interface at the model's bandwidth.
+    func transferTime(bytes: Int) -> Duration {
+        guard model.bandwidth.isFinite else { return .zero }
+        return .fromSeconds(Double(bytes) / model.bandwidth)
+    }
+
     /// The time `cpu` of work takes on a core of which the job gets ``BootstrapModel/cpuShare``.
     func cpuTime(_ cpu: Duration) -> Duration { model.cpuShare == 1 ? cpu : cpu / model.cpuShare }
 
@@ -459,13 +465,13 @@ struct SimulatedCluster {
                 let (from, to) = (nodes[rank].process, nodes[peer].process)
                 let pair = Int(min(from, to)) * processRoots.count + Int(max(from, to))
                 let trips = model.agentsPerProcess > 1 && !trunks.insert(pair).inserted ? 1 : model.acceptTrips
-                schedule(.linkUp(peer: rank), at: peer, time: now + model.linkLatency * trips)
-                schedule(.linkUp(peer: peer), at: rank, time: now + model.linkLatency * (trips + 1))
+                schedule(.linkUp(peer: rank), at: peer, time: now.adding(model.linkLatency.times(trips)))
+                schedule(.linkUp(peer: peer), at: rank, time: now.adding(model.linkLatency.times(trips + 1)))
             case .hung:
                 let window = nodes[rank].built ? machines[rank].configuration.handshakeWindow : .seconds(10)
                 schedule(.event(.dialFailed(rank: peer, detail: "handshake timed out")), at: rank, time: now + window)
             default:
-                schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now + model.linkLatency * 2)
+                schedule(.event(.dialFailed(rank: peer, detail: "connection refused")), at: rank, time: now.adding(model.linkLatency.times(2)))
             }
         case .send(_, let peer):
             guard let frame = encoded else { break }
@@ -481,7 +487,7 @@ struct SimulatedCluster {
             }
             now = now.adding(cpuTime(model.frameCPU))
             trunkFrameEnds += 1
-            let transfer = model.bandwidth.isFinite ? Duration.seconds(Double(size) / model.bandwidth) : .zero
+            let transfer = transferTime(bytes: size)
             // File chunks go out one after another through the node's interface; a small frame (an ack, a
             // report) is interleaved between their packets on its own connection, not queued behind them.
             var sent = now.adding(transfer)
@@ -587,4 +593,15 @@ extension Duration {
     /// `self + other` in `Int128` instructions: `Duration`'s `+` calls the standard library's software 128-bit
     /// addition (2 % of the simulator's time, on every event's few additions).
     @inline(__always) func adding(_ other: Duration) -> Duration { Duration(attoseconds: attoseconds &+ other.attoseconds) }
+
+    /// `self × count` in `Int128` instructions: `Duration`'s `*` by an integer is generic (the runtime's
+    /// witnesses and a checked conversion to `Int128` on every call).
+    @inline(__always) func times(_ count: Int) -> Duration { Duration(attoseconds: attoseconds &* Int128(count)) }
+
+    /// `seconds` (not negative) to the attosecond below, as `Duration.seconds(_: Double)` gives it but without
+    /// its generic conversion (3 % of `detect-model`'s time: one per frame sent, for its transfer time).
+    static func fromSeconds(_ seconds: Double) -> Duration {
+        guard seconds < 9 else { return .seconds(seconds) }  // beyond Int64's attoseconds
+        return Duration(attoseconds: Int128(Int64(seconds * 1e18)))
+    }
 }

@@ -51,13 +51,13 @@ struct SimulatedStaging {
     /// Time a node's core spends checking a received chunk's SHA-256 (what the chunk stands for).
     func hashTime(_ frame: Frame) -> Duration {
         guard hashRate.isFinite else { return .zero }
-        return .seconds(Double(modelled(frame.payload.readableBytes - FileChunk.authenticatedPrefixLength)) / hashRate)
+        return .fromSeconds(Double(modelled(frame.payload.readableBytes - FileChunk.authenticatedPrefixLength)) / hashRate)
     }
 
     /// When a disk operation on `count` stand-in bytes queued at `now` on `rank`'s disk ends (operations run
     /// one after another, in the order they were queued); `extra` is added (the source's hashing as it reads).
     mutating func disk(_ rank: Int, bytes count: Int, now: Duration, extra: Duration = .zero) -> Duration {
-        let transfer = diskBandwidth.isFinite ? Duration.seconds(Double(modelled(count)) / diskBandwidth) : .zero
+        let transfer = diskBandwidth.isFinite ? Duration.fromSeconds(Double(modelled(count)) / diskBandwidth) : .zero
         let done = max(now, diskFreeAt[rank]) + transfer + extra
         diskFreeAt[rank] = done
         return done
@@ -79,7 +79,7 @@ extension SimulatedCluster {
             // The source's shell takes each chunk's checksum as it reads the file; others' come from the machine.
             let isSource = rank == 0
             let hashRate = staging!.hashRate
-            let hashing = isSource && hashRate.isFinite ? Duration.seconds(Double(staging!.modelled(length)) / hashRate) : .zero
+            let hashing = isSource && hashRate.isFinite ? Duration.fromSeconds(Double(staging!.modelled(length)) / hashRate) : .zero
             let done = staging!.disk(rank, bytes: length, now: now, extra: hashing)
             let start = Int(offset)
             let data = ByteBuffer(bytes: staging!.file[start..<min(staging!.file.count, start + length)])

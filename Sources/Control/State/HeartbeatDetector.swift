@@ -58,7 +58,20 @@ public struct HeartbeatDetector: Sendable {
     /// Whether local health and suspicion are used (false: the fixed timeout, for comparison benchmarks).
     public let adaptive: Bool
     /// The local-health score (0: healthy).
-    public private(set) var localHealth = 0
+    public private(set) var localHealth = 0 {
+        didSet { effectiveTimeout = timeout * (1 + localHealth) }
+    }
+    /// The silence after which a peer is suspected now: `timeout × (1 + localHealth)`, kept as the score
+    /// changes. Every tick of every agent reads it and the bounds below; `Duration`'s `*` and `/` by an integer
+    /// are generic (128-bit arithmetic through the runtime's witnesses: 4 % of `detect-model`'s time when
+    /// each tick worked them out).
+    public private(set) var effectiveTimeout: Duration
+    /// Wall-clock silence after which a peer is declared failed whatever the load (adaptive detector).
+    public let hardBound: Duration
+    /// Half a period and half the hard bound (pauses of this agent), and four ticks' time (a late tick).
+    private let halfPeriod: Duration
+    private let halfHardBound: Duration
+    private let lateTick: Duration?
     /// Peers suspected and then heard from before their verdict (each a failure this detector did not
     /// declare, for figures).
     public private(set) var refutedSuspicions = 0
@@ -73,9 +86,15 @@ public struct HeartbeatDetector: Sendable {
     public init(rank: Int, period: Duration, timeout: Duration? = nil, expectedTick: Duration? = nil, adaptive: Bool = true) {
         self.rank = rank
         self.period = period
-        self.timeout = timeout ?? period + period / 2
+        let timeout = timeout ?? period + period / 2
+        self.timeout = timeout
         self.expectedTick = expectedTick
         self.adaptive = adaptive
+        effectiveTimeout = timeout
+        hardBound = timeout * (1 + Self.maximumLocalHealth)
+        halfPeriod = period / 2
+        halfHardBound = hardBound / 2
+        lateTick = expectedTick.map { $0 * 4 }
     }
 
     /// Ranks currently watched.
@@ -87,12 +106,6 @@ public struct HeartbeatDetector: Sendable {
         while index < peers.count, peers[index].rank < peer { index += 1 }
         return (index, index < peers.count && peers[index].rank == peer)
     }
-
-    /// The silence after which a peer is suspected now.
-    public var effectiveTimeout: Duration { timeout * (1 + localHealth) }
-
-    /// Wall-clock silence after which a peer is declared failed whatever the load (adaptive detector).
-    public var hardBound: Duration { timeout * (1 + Self.maximumLocalHealth) }
 
     /// Starts watching `peer` (its silence is measured from `now`).
     public mutating func watch(_ peer: Int, now: Duration) {
@@ -128,14 +141,14 @@ public struct HeartbeatDetector: Sendable {
         defer { lastTick = now }
         if let lastTick {
             let gap = now - lastTick
-            if gap > period / 2 {
+            if gap > halfPeriod {
                 for index in peers.indices {
                     peers[index].lastHeard = now
                     // Stopped for long: this agent cannot judge its peers' silence over that time either.
-                    if gap > hardBound / 2 { peers[index].silentSince = now }
+                    if gap > halfHardBound { peers[index].silentSince = now }
                 }
                 raiseHealth(by: 2, now: now)
-            } else if let expectedTick, gap > expectedTick * 4 {
+            } else if let lateTick, gap > lateTick {
                 raiseHealth(by: 1, now: now)
             } else if adaptive, localHealth > 0, let since = healthySince, now - since >= period {
                 localHealth -= 1
