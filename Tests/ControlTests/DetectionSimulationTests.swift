@@ -140,12 +140,12 @@ import Wire
     }
 
     /// A scenario may queue others (the runs that go on from the state it reached): they run too, the ones
-    /// queued first ahead of those waiting, and the first error any of them throws is rethrown.
+    /// queued first ahead of those waiting (in the order they were queued), and the first error any of them throws is rethrown.
     @Test func queuedScenariosRunWhatTheyQueueAndRethrowTheFirstError() throws {
         struct Failed: Error {}
         /// What ran, in the order it ran (one thread).
         final class Log: @unchecked Sendable { var ran: [Int] = [] }
-        let results = Scenarios.Slots<Int>(count: 4)
+        let results = Scenarios.Slots<Int>(count: 5)
         let log = Log()
         let queue = Scenarios.Queue()
         func record(_ index: Int, _ value: Int) {
@@ -155,12 +155,13 @@ import Wire
         queue.add { queue in
             record(0, 10)
             queue.add(first: true) { _ in record(3, 13) }
+            queue.add(first: true) { _ in record(4, 14) }  // after the one queued first before it
         }
         queue.add { _ in record(1, 11) }
         queue.add { _ in record(2, 12) }
         try queue.drain(threads: 1)  // one thread: the follow-up goes before the scenarios still waiting
-        #expect(results.values == [10, 11, 12, 13])
-        #expect(log.ran == [0, 3, 1, 2])
+        #expect(results.values == [10, 11, 12, 13, 14])
+        #expect(log.ran == [0, 3, 4, 1, 2])
         let failing = Scenarios.Queue()
         failing.add { queue in queue.add { _ in throw Failed() } }
         failing.add { _ in }

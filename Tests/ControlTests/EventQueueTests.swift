@@ -37,6 +37,8 @@ import Topology
                     #expect(upcoming.order == reference.min()?.order)
                     announced += 1
                 }
+                // Its guess otherwise is an event still waiting.
+                if let guess = queue.likelyNext { #expect(reference.contains { $0.order == guess.order }) }
                 now = expected.time
             }
         }

@@ -97,18 +97,21 @@ public enum DetectionSimulation {
                 Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(), exits: cluster.exits)
             }, patterns.map { _ in RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits) })
         }
-        let wired = cluster
         // One thread per core takes the next scenario: the detection's steady state (which then queues each
         // fault on a copy of it, first in line, the longest first) and the rerouting patterns.
+        let wired = Scenarios.SharedStart(consume cluster, users: (faults.isEmpty ? 0 : 1) + patterns.count)
         let detection = Scenarios.Slots<Outcome>(count: faults.count)
         let rerouting = Scenarios.Slots<RerouteOutcome>(count: patterns.count)
         let queue = Scenarios.Queue()
         if !faults.isEmpty {
             queue.add { queue in
-                let (steady, steadyCPU) = timed { steadyState(from: wired, period: period) }
-                for index in faults.indices.sorted(by: { faults[$0].runsLonger && !faults[$1].runsLonger }).reversed() {
+                let (reached, steadyCPU) = timed { steadyState(from: wired.take(), period: period) }
+                let steady = Scenarios.SharedStart(consume reached, users: faults.count)
+                // The longest first: `first` scenarios run in the order they were queued (a kill queued ahead of
+                // the hang once kept the hang, the command's critical path, waiting 3 s for it at 100,000).
+                for index in faults.indices.sorted(by: { faults[$0].runsLonger && !faults[$1].runsLonger }) {
                     queue.add(first: true) { _ in
-                        let (result, runCPU) = timed { fail(steady, fault: faults[index], fraction: fraction, period: period, limit: limit) }
+                        let (result, runCPU) = timed { fail(steady.take(), fault: faults[index], fraction: fraction, period: period, limit: limit) }
                         var outcome = result
                         outcome.simulation = SimulationCPU(bootstrap: bootstrapCPU, steadyState: steadyCPU, run: runCPU)
                         detection[index] = outcome
@@ -118,7 +121,7 @@ public enum DetectionSimulation {
         }
         for index in patterns.indices {
             queue.add { _ in
-                let (result, runCPU) = try timed { try reroute(from: wired, pattern: patterns[index]) }
+                let (result, runCPU) = try timed { try reroute(from: wired.take(), pattern: patterns[index]) }
                 var outcome = result
                 outcome.simulation = SimulationCPU(bootstrap: bootstrapCPU, run: runCPU)
                 rerouting[index] = outcome
@@ -135,8 +138,7 @@ public enum DetectionSimulation {
     }
 
     /// Launches the wired `cluster` and runs it to steady state, measuring a period's heartbeats.
-    static func steadyState(from wired: SimulatedCluster, period: Duration) -> SteadyState {
-        var cluster = wired
+    static func steadyState(from cluster: consuming SimulatedCluster, period: Duration) -> SteadyState {
         let wired = cluster.wired!
         cluster.launch(at: wired)
         let nodesOnly = Array(1..<cluster.rankCount)
@@ -155,8 +157,9 @@ public enum DetectionSimulation {
 
     /// Fails the victims of `steady` (a copy of it) with `fault` and runs until the controller has declared
     /// them all or `limit` periods passed.
-    static func fail(_ steady: SteadyState, fault: Fault, fraction: Double, period: Duration, limit: Int) -> Outcome {
-        var cluster = steady.cluster
+    static func fail(_ steady: consuming SteadyState, fault: Fault, fraction: Double, period: Duration, limit: Int) -> Outcome {
+        let heartbeat = steady.heartbeat
+        var cluster = (consume steady).cluster  // its only reference (when the caller gave up its own), changed in place
         let wired = cluster.wired!
         let nodes = cluster.rankCount - 1
         let nodesOnly = 1..<cluster.rankCount
@@ -182,7 +185,7 @@ public enum DetectionSimulation {
         return Outcome(
             wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
             medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
-            heartbeat: steady.heartbeat, afterFailures: after, exits: cluster.exits,
+            heartbeat: heartbeat, afterFailures: after, exits: cluster.exits,
             undeclared: victims.filter { cluster.declared[$0] == nil }.map { cluster.whyUndeclared($0) })
     }
 
@@ -221,8 +224,7 @@ public enum DetectionSimulation {
     /// launch): a tenth of a second on, degree − 1 agents of `pattern` are killed; three seconds later (the
     /// connection-close detectors' refused redials at once, the other ends' relink window of 2 s) every
     /// surviving node reports to the controller, which is given up to two seconds to have them all.
-    static func reroute(from wired: SimulatedCluster, pattern: Pattern) throws -> RerouteOutcome {
-        var cluster = wired
+    static func reroute(from cluster: consuming SimulatedCluster, pattern: Pattern) throws -> RerouteOutcome {
         cluster.run(until: cluster.wired! + .milliseconds(100))
         let degree = try BinomialGraph(nodeCount: cluster.rankCount).degree
         var victims: [Int]

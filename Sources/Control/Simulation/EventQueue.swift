@@ -1,3 +1,5 @@
+import CControlSupport
+
 /// The simulator's pending events, earliest first (ties in the order they were scheduled): a calendar queue
 /// (a timing wheel of ~1.1 µs buckets over about a second, later events in a 4-ary heap until they come within it).
 ///
@@ -91,8 +93,16 @@ struct EventQueue {
     }
 
     /// The event that leaves next when it is already at hand, in the current bucket (nothing moves on to the
-    /// next bucket): what the simulator prefetches.
+    /// next bucket).
     var upcoming: Entry? { head < current.count ? current[head] : nil }
+
+    /// What the simulator prefetches: ``upcoming``, else (most often, when events are sparser than buckets: a
+    /// steady state's ticks) the last event scheduled into the next bucket, a pending one likely to leave next.
+    var likelyNext: Entry? {
+        if head < current.count { return current[head] }
+        let node = heads[Int((cursor + 1) & Int64(Self.bucketCount - 1))]
+        return node >= 0 ? nodes[Int(node)].entry : nil
+    }
 
     /// Removes and returns the earliest event.
     mutating func removeMin() -> Entry? {
@@ -147,6 +157,10 @@ struct EventQueue {
             }
             if current.count > 1 { current.sort() }
         }
+        // The first event of the bucket after next: ``likelyNext`` reads it once the next bucket's events are
+        // being taken (a cache miss per event otherwise, the pool's nodes being reused in no order).
+        let next = heads[Int((cursor + 2) & Int64(Self.bucketCount - 1))]
+        if next >= 0 { nodes.withUnsafeBufferPointer { vhpc_prefetch($0.baseAddress! + Int(next), UInt(MemoryLayout<Node>.stride)) } }
     }
 }
 

@@ -52,7 +52,8 @@ public enum Scenarios {
             operations.isSuspended = true  // nothing runs before drain(threads:)
         }
 
-        /// Queues `scenario`: last, or (`first`) before every one waiting.
+        /// Queues `scenario`: last, or (`first`) before every one waiting that was not queued `first` too
+        /// (those run in the order they were queued).
         public func add(first: Bool = false, _ scenario: @escaping Scenario) {
             // Each scenario works on its own copy of a cluster; what they share (result slots, this queue) is
             // theirs to guard.
@@ -72,6 +73,33 @@ public enum Scenarios {
             operations.isSuspended = false
             operations.waitUntilAllOperationsAreFinished()
             if let error = failure.withLockedValue({ $0 }) { throw error }
+        }
+    }
+
+    /// A state several scenarios start from (a wired cluster): each takes its own copy, the last to start the
+    /// state itself — which it then changes in place (a copy of a cluster at 100,000 nodes is a second of
+    /// copying and page faults) and frees on its own thread when it is done, rather than the caller after them
+    /// all. Whoever made it must hold no other reference to the state.
+    public final class SharedStart<Value>: @unchecked Sendable {
+        private var value: Value?
+        private var users: Int
+        private let lock = NIOLock()
+
+        /// `value` for `users` scenarios, each of which calls ``take()`` once.
+        public init(_ value: consuming Value, users: Int) {
+            self.value = value
+            self.users = users
+        }
+
+        /// The state: a copy, or the state itself for the last user.
+        public func take() -> Value {
+            lock.withLock {
+                precondition(users > 0, "SharedStart: more takers than users")
+                users -= 1
+                let taken = value!
+                if users == 0 { value = nil }  // the taker's is the only reference left
+                return taken
+            }
         }
     }
 

@@ -248,15 +248,18 @@ struct SimulatedCluster {
             let arrival = slots[Int(next.slot)].take()!
             freeSlots.append(next.slot)
             events += 1
-            if let upcoming = queue.upcoming { prefetch(Int(upcoming.rank)) }
+            if let next = queue.likelyNext { prefetch(next) }
             process(arrival, at: Int(next.rank), time: next.time)
         }
     }
 
-    /// Starts bringing `rank`'s node record and machine into the caches (its event comes next).
-    func prefetch(_ rank: Int) {
+    /// Starts bringing the node record and machine of `next`'s rank, and its arrival, into the caches (its event
+    /// comes next).
+    func prefetch(_ next: Scheduled) {
+        let rank = Int(next.rank)
         nodes.withUnsafeBufferPointer { vhpc_prefetch($0.baseAddress! + rank, UInt(MemoryLayout<Node>.stride)) }
         machines.withUnsafeBufferPointer { vhpc_prefetch($0.baseAddress! + rank, UInt(MemoryLayout<AgentMachine>.stride)) }
+        slots.withUnsafeBufferPointer { vhpc_prefetch($0.baseAddress! + Int(next.slot), UInt(MemoryLayout<Arrival?>.stride)) }
     }
 
     /// Whether `goal` is met. A method reading the fields in place: a nested function taking the cluster as
