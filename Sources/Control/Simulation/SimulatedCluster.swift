@@ -248,7 +248,7 @@ struct SimulatedCluster {
             let arrival = slots[Int(next.slot)].take()!
             freeSlots.append(next.slot)
             events += 1
-            if let next = queue.likelyNext { prefetch(next) }
+            if let likely = queue.likelyNext { prefetch(likely) }
             process(arrival, at: Int(next.rank), time: next.time)
         }
     }
