@@ -28,7 +28,7 @@ public enum DetectionSimulation {
         public var medianLatency: Duration?
         public var maxLatency: Duration?
         /// Heartbeat frames (pings and pongs) and bytes each node's agent received in one period of steady
-        /// state before the failures: mean and largest.
+        /// state (from the instant of the failures, on a copy without them): mean and largest.
         public var heartbeat: SimulatedTraffic
         /// Frames and bytes besides heartbeats each surviving node's agent received from the failures until
         /// the last was declared: mean and largest.
@@ -59,7 +59,7 @@ public enum DetectionSimulation {
         return (result, SimulatedCluster.threadCPUTime() - started)
     }
 
-    /// Bootstraps `nodes` agents, launches, waits two periods, fails `fraction` of them (`fault`, at random,
+    /// Bootstraps `nodes` agents, launches, waits a period, fails `fraction` of them (`fault`, at random,
     /// never the controller), and runs until the controller has declared them all or `limit` periods passed.
     public static func run(
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, fault: Fault, fraction: Double,
@@ -82,7 +82,8 @@ public enum DetectionSimulation {
 
     /// Detection (each of `faults`) and rerouting (each of `patterns`) from one bootstrap: the rerouting runs
     /// on copies of the cluster as it stood when wired (``reroute(from:pattern:)``), the detection on another
-    /// (launched, then each fault on a copy of its steady state), all side by side (``Scenarios``).
+    /// (launched and run for a period, then each fault, and a period of steady state measured for its
+    /// heartbeats, on a copy of it), all side by side (``Scenarios``).
     public static func run(
         nodes: Int, fanout: Int, model: BootstrapModel, cpu: BootstrapCPU, faults: [Fault], fraction: Double,
         period: Duration = .seconds(1), seed: UInt64 = 1, limit: Int = 20, patterns: [Pattern]
@@ -103,10 +104,13 @@ public enum DetectionSimulation {
         let detection = Scenarios.Slots<Outcome>(count: faults.count)
         let rerouting = Scenarios.Slots<RerouteOutcome>(count: patterns.count)
         let queue = Scenarios.Queue()
+        let heartbeat = Scenarios.Slots<SimulatedTraffic>(count: 1)
         if !faults.isEmpty {
             queue.add { queue in
-                let (reached, steadyCPU) = timed { steadyState(from: wired.take(), period: period) }
-                let steady = Scenarios.SharedStart(consume reached, users: faults.count)
+                // Launched and run for a period: the faults, and the period of steady state measured for its
+                // heartbeats, then go on side by side from there, each on its own copy.
+                let (launched, steadyCPU) = timed { warmUp(from: wired.take(), period: period) }
+                let steady = Scenarios.SharedStart(consume launched, users: faults.count + 1)
                 // The longest first: `first` scenarios run in the order they were queued (a kill queued ahead of
                 // the hang once kept the hang, the command's critical path, waiting 3 s for it at 100,000).
                 for index in faults.indices.sorted(by: { faults[$0].runsLonger && !faults[$1].runsLonger }) {
@@ -117,6 +121,7 @@ public enum DetectionSimulation {
                         detection[index] = outcome
                     }
                 }
+                queue.add(first: true) { _ in heartbeat[0] = measureHeartbeats(steady.take(), period: period).heartbeat }
             }
         }
         for index in patterns.indices {
@@ -128,7 +133,12 @@ public enum DetectionSimulation {
             }
         }
         try queue.drain()
-        return (detection.values, rerouting.values)
+        let outcomes = detection.values.map { outcome in
+            var outcome = outcome
+            outcome.heartbeat = heartbeat[0]!
+            return outcome
+        }
+        return (outcomes, rerouting.values)
     }
 
     /// A launched cluster in steady state, and the heartbeats each node's agent received in one period of it.
@@ -139,27 +149,34 @@ public enum DetectionSimulation {
 
     /// Launches the wired `cluster` and runs it to steady state, measuring a period's heartbeats.
     static func steadyState(from cluster: consuming SimulatedCluster, period: Duration) -> SteadyState {
+        measureHeartbeats(warmUp(from: cluster, period: period), period: period)
+    }
+
+    /// Launches the wired `cluster` and runs it for a period: every detector armed and pinging (the launch
+    /// reaches every agent within milliseconds, each pings at its first tick after), the launch's burst
+    /// behind them.
+    static func warmUp(from cluster: consuming SimulatedCluster, period: Duration) -> SimulatedCluster {
         let wired = cluster.wired!
         cluster.launch(at: wired)
-        let nodesOnly = Array(1..<cluster.rankCount)
-        // Steady state: one period, from a period after the launch (every detector armed and pinging: the
-        // launch reaches every agent within milliseconds, each pings at its first tick after).
-        let windowStart = wired + period
-        cluster.run(until: windowStart)
+        cluster.run(until: wired + period)
+        return cluster
+    }
+
+    /// Runs the launched `cluster` one more period, counting the heartbeats each node's agent receives.
+    static func measureHeartbeats(_ cluster: consuming SimulatedCluster, period: Duration) -> SteadyState {
+        let windowStart = cluster.wired! + period
         let framesBefore = cluster.heartbeatFramesIn
         let bytesBefore = cluster.heartbeatBytesIn
         cluster.run(until: windowStart + period)
         let heartbeat = SimulatedCluster.traffic(
             frames: zip(cluster.heartbeatFramesIn, framesBefore).map { $0 - $1 },
-            bytes: zip(cluster.heartbeatBytesIn, bytesBefore).map { $0 - $1 }, ranks: nodesOnly)
+            bytes: zip(cluster.heartbeatBytesIn, bytesBefore).map { $0 - $1 }, ranks: Array(1..<cluster.rankCount))
         return SteadyState(cluster: cluster, heartbeat: heartbeat)
     }
 
-    /// Fails the victims of `steady` (a copy of it) with `fault` and runs until the controller has declared
-    /// them all or `limit` periods passed.
-    static func fail(_ steady: consuming SteadyState, fault: Fault, fraction: Double, period: Duration, limit: Int) -> Outcome {
-        let heartbeat = steady.heartbeat
-        var cluster = (consume steady).cluster  // its only reference (when the caller gave up its own), changed in place
+    /// Fails the victims of the launched `cluster` (a copy of it) with `fault` and runs until the controller
+    /// has declared them all or `limit` periods passed (the outcome's heartbeats are the caller's to fill in).
+    static func fail(_ cluster: consuming SimulatedCluster, fault: Fault, fraction: Double, period: Duration, limit: Int) -> Outcome {
         let wired = cluster.wired!
         let nodes = cluster.rankCount - 1
         let nodesOnly = 1..<cluster.rankCount
@@ -185,7 +202,7 @@ public enum DetectionSimulation {
         return Outcome(
             wired: wired, failed: victims.count, declared: latencies.count, falsePositives: falsePositives,
             medianLatency: latencies.isEmpty ? nil : latencies[latencies.count / 2], maxLatency: latencies.last,
-            heartbeat: heartbeat, afterFailures: after, exits: cluster.exits,
+            heartbeat: SimulatedTraffic(), afterFailures: after, exits: cluster.exits,
             undeclared: victims.filter { cluster.declared[$0] == nil }.map { cluster.whyUndeclared($0) })
     }
 

@@ -8,10 +8,10 @@ struct BenchDetectModelCommand: ParsableCommand {
         abstract: "Failure detection and rerouting on a modelled cluster (scale simulation of the real agent state machines).",
         discussion: """
             Per N: one bootstrap, then on copies of the wired cluster side by side: launch (every heartbeat \
-            detector armed), one period of steady state (HEARTBEAT \
-            RECEIVED/AGENT/PERIOD: pings and pongs each node's agent read, mean and largest), then --fraction \
-            of the nodes killed (kill -9: links close, SIGCHLD) or hung (kill -STOP: silent, links open) at \
-            random, each fault on its own copy of that cluster; DETECTED is how many the controller declared, with the time from the failure (median and \
+            detector armed) and a period on, then on copies of that cluster side by side one period of steady \
+            state (HEARTBEAT RECEIVED/AGENT/PERIOD: pings and pongs each node's agent read, mean and largest) \
+            and --fraction of the nodes killed (kill -9: links close, SIGCHLD) or hung (kill -STOP: silent, \
+            links open) at random, each fault on its own copy; DETECTED is how many the controller declared, with the time from the failure (median and \
             largest), FALSE how many it declared that had not failed, FAILURE TRAFFIC what each survivor read \
             besides heartbeats until the last was declared (reports, notices, redials' frames). REROUTE (on a copy not launched: no heartbeat detector armed) kills degree - 1 agents (the binomial graph's degree: around \
             one agent, all but one or more of its neighbours; or at random), waits for the detectors, then has \
