@@ -98,8 +98,9 @@ public enum DetectionSimulation {
                 Outcome(wired: nil, failed: 0, declared: 0, falsePositives: 0, heartbeat: .init(), afterFailures: .init(), exits: cluster.exits)
             }, patterns.map { _ in RerouteOutcome(failed: 0, survivors: 0, reached: 0, unreached: [], exits: cluster.exits) })
         }
-        // One thread per core takes the next scenario: the detection's steady state (which then queues each
-        // fault on a copy of it, first in line, the longest first) and the rerouting patterns.
+        // One thread per core takes the next scenario: the detection's launch (which then queues each fault
+        // and the measured period, each on a copy of the launched cluster, first in line, the longest first)
+        // and the rerouting patterns.
         let wired = Scenarios.SharedStart(consume cluster, users: (faults.isEmpty ? 0 : 1) + patterns.count)
         let detection = Scenarios.Slots<Outcome>(count: faults.count)
         let rerouting = Scenarios.Slots<RerouteOutcome>(count: patterns.count)

@@ -99,7 +99,7 @@ struct EventQueue {
     /// What the simulator prefetches: ``upcoming``, else (most often, when events are sparser than buckets: a
     /// steady state's ticks) the last event scheduled into the next bucket, a pending one likely to leave next.
     var likelyNext: Entry? {
-        if head < current.count { return current[head] }
+        if let upcoming { return upcoming }
         let node = heads[Int((cursor + 1) & Int64(Self.bucketCount - 1))]
         return node >= 0 ? nodes[Int(node)].entry : nil
     }

@@ -77,8 +77,8 @@ public enum Scenarios {
     }
 
     /// A state several scenarios start from (a wired cluster): each takes its own copy, the last to start the
-    /// state itself — which it then changes in place (a copy of a cluster at 100,000 nodes is a second of
-    /// copying and page faults) and frees on its own thread when it is done, rather than the caller after them
+    /// state itself — which it then changes in place (a copy of a cluster at 100,000 nodes is about a
+    /// second of copying and page faults, perf) and frees on its own thread when it is done, rather than the caller after them
     /// all. Whoever made it must hold no other reference to the state.
     public final class SharedStart<Value>: @unchecked Sendable {
         private var value: Value?
