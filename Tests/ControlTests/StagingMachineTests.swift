@@ -85,6 +85,52 @@ import Wire
         }
     }
 
+    /// Copies that fail (a full disk) on an interior node and on the neighbours its orphans turn to: node 6's
+    /// feeder (2) gives up mid-file, node 6 attaches to node 1, whose copy had already failed, which detaches
+    /// it at once; then to node 5 (failed too), then to node 4. Before, a feeder whose copy had failed ignored
+    /// the new child's acknowledgement and node 6 waited for chunks forever (the job never ended).
+    @Test func anOrphanThatAttachesToAFeederWhoseCopyFailedLooksFurther() throws {
+        var network = try StagingNetwork(nodes: 8, fileSize: 40 * 1024, chunkSize: 1024)
+        network.failWrites = [1: 0, 5: 0, 2: 12 * 1024]
+        network.start()
+        network.run()
+        #expect(network.queue.isEmpty)
+        for rank in [1, 2, 5] { #expect(network.outcome(of: rank) == .failed, "node \(rank)") }
+        for rank in [4, 6] {
+            #expect(network.outcome(of: rank) == .staged, "node \(rank)")
+            let holdsTheSource = network.committed[rank] == network.source
+            #expect(holdsTheSource, "node \(rank)")
+        }
+        // Every node ends with a verdict: staged, or failed with a reason the job reports.
+        for rank in 1...8 { #expect(network.outcome(of: rank) != nil, "node \(rank) has no verdict") }
+        #expect(network.machines[6]?.transfers[7]?.avoid.isSuperset(of: [1, 2]) == true)
+    }
+
+    /// A child whose link to its feeder was down when the feeder's copy failed (the detach was lost) is
+    /// detached when the link comes back, and takes the file from another neighbour.
+    @Test func aChildCutOffWhenItsFeederFailedIsDetachedWhenTheLinkReturns() throws {
+        var network = try StagingNetwork(nodes: 8, fileSize: 40 * 1024, chunkSize: 1024)
+        network.failWrites = [2: 12 * 1024]
+        network.start()
+        network.run { $0.chunksDelivered[6, default: 0] >= 2 }
+        network.links[2]!.remove(6)
+        network.links[6]!.remove(2)
+        network.run()
+        #expect(network.outcome(of: 2) == .failed)
+        #expect(network.outcome(of: 6) == nil, "node 6 still counts on node 2")
+        network.links[2]!.insert(6)
+        network.links[6]!.insert(2)
+        var parent = network.machines[2]!
+        parent.links = network.links[2]!
+        let actions = parent.linkUp(6)
+        network.machines[2] = parent
+        network.apply(2, actions)
+        network.run()
+        #expect(network.outcome(of: 6) == .staged)
+        let holdsTheSource = network.committed[6] == network.source
+        #expect(holdsTheSource)
+    }
+
     /// Without failures the offer goes down the tree: each node gets it once, from its parent (a flood over
     /// every binomial-graph link delivered it once per neighbour).
     @Test func withoutFailuresEachNodeGetsTheOfferOnceFromItsParent() throws {

@@ -96,7 +96,8 @@ import Testing
         let (home, source, sha) = try Self.fixture(megabytes: 256)
         defer { try? FileManager.default.removeItem(atPath: home) }
         let process = try CLI.command(CLI.vhpc, ["run", "-N", "8", "-l", "--heartbeat", "300ms", "--on-failure", "continue", "--stage", source,
-                                                 "--", "sh", "-c", "sha256sum \"$VHPC_STAGED_0\""], environment: Self.environment(home)).start()
+                                                 "--", "sh", "-c", "sha256sum \"$VHPC_STAGED_0\""], environment: Self.environment(home),
+                                      timeout: .seconds(300)).start()
         // Agent 1 is interior (agents 3 and 4 hang below it): kill it once it holds part of the file.
         var victim: Int32?
         for _ in 0..<400 where victim == nil {
@@ -115,5 +116,23 @@ import Testing
         for rank in 1...7 { #expect(digests[rank]?.sha == sha, "rank \(rank): \(stdout)") }
         #expect(Self.partialFiles(home).isEmpty, "\(Self.partialFiles(home))")
         for agent in try ControlRunTests.recordedPIDs(home + "/state", home: home) { #expect(!ControlRunTests.isAlive(agent), "agent \(agent) survived") }
+    }
+
+    /// Nodes whose disk fills up while the file comes (all eight nodes' directories on one 300 MiB tmpfs, 8 ×
+    /// 128 MiB to write): each fails its copy with the system's reason, orphans look for other feeders, and
+    /// the job ends (bounded by the watchdog: a node left waiting for chunks once held it until CI's limit).
+    @Test func nodesWhoseDiskFillsUpFailWithTheReasonAndTheJobEnds() throws {
+        let (home, source, _) = try Self.fixture(megabytes: 128)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let small = home + "/small"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        _ = try Self.shell("mount -t tmpfs -o size=300m tmpfs '\(small)'")
+        defer { _ = try? Self.shell("umount '\(small)'") }
+        let result = try CLI.run(["run", "-N", "8", "-l", "--on-failure", "continue", "--stage", source, "--", "true"],
+                                 environment: Self.environment(small), timeout: .seconds(120))
+        #expect(result.status != 0 && result.status != 137, "status \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("No space left on device"), "\(result.stderr)")
+        #expect(result.stderr.contains("tasks not started on node"), "\(result.stderr)")
+        #expect(Self.partialFiles(small).isEmpty, "\(Self.partialFiles(small))")
     }
 }

@@ -2,10 +2,17 @@ import Wire
 
 extension StagingMachine {
     /// A child acknowledged `position` bytes (the first acknowledgement attaches it; the whole file detaches it).
+    /// A node that attaches to a feeder whose own copy failed (it chose this agent after another gave up, or
+    /// its link was down when this agent detached its children) is detached at once, so that it looks for
+    /// another feeder or fails, instead of waiting for chunks that will not come.
     public mutating func receiveAck(_ id: UInt64, position: UInt64, from peer: Int) -> [StagingAction] {
         guard let index = transfers.index(forKey: id) else {
             pendingAttach[id, default: [:]][peer] = position
             return []
+        }
+        if !transfers.values[index].isActive {
+            guard peer != transfers.values[index].feeder else { return [] }
+            return [.send(ControlPayload.stageDetach(transferID: id).message, to: peer)]
         }
         let isSource: Bool? = Self.update(&transfers.values[index]) { transfer in
             guard transfer.isActive, peer != transfer.feeder else { return nil }

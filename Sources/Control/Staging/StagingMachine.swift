@@ -123,12 +123,17 @@ public struct StagingMachine: Sendable {
     }
 
     /// A link came up: a tree child's again after a drop may have lost its offers with it; it is sent them
-    /// again (a copy from its parent that it has is dropped there).
+    /// again (a copy from its parent that it has is dropped there). For a file whose copy failed here the
+    /// child is also detached: it may still count on this agent, if the detach went out while the link was down.
     public mutating func linkUp(_ peer: Int) -> [StagingAction] {
         guard !transfers.isEmpty, configuration.tree.parent(of: peer) == rank else { return [] }
-        return transfers.keys.sorted().compactMap { id in
-            transfers[id].map { .send(ControlPayload.stageOffer($0.offer).message, to: peer) }
+        var out: [StagingAction] = []
+        for id in transfers.keys.sorted() {
+            guard let transfer = transfers[id] else { continue }
+            out.append(.send(ControlPayload.stageOffer(transfer.offer).message, to: peer))
+            if !transfer.isActive { out.append(.send(ControlPayload.stageDetach(transferID: id).message, to: peer)) }
         }
+        return out
     }
 
     /// Agent `rank` failed: stop feeding it; if it fed us, attach to another feeder where we stand. The offers

@@ -27,6 +27,8 @@ struct StagingNetwork {
     var corrupt: [Int: UInt64] = [:]
     /// Corrupt every chunk `rank` receives at `offset` from its tree parent (a parent whose copy is damaged).
     var damagedAtParent: [Int: UInt64] = [:]
+    /// `rank`'s writes at or beyond `offset` fail (a full disk).
+    var failWrites: [Int: UInt64] = [:]
     var resendRequests = 0
     /// Resend requests the receivers announced for the log.
     var resendsAnnounced = 0
@@ -138,6 +140,9 @@ struct StagingNetwork {
             files[rank] = Array(repeating: 0, count: Int(offer.size))
             return .opened(transferID: offer.transferID, present: false)
         case .write(let id, let offset, let data):
+            if let full = failWrites[rank], offset >= full {
+                return .failed(transferID: id, message: "node \(rank): write at offset \(offset): No space left on device")
+            }
             files[rank]!.replaceSubrange(Int(offset)..<Int(offset) + data.readableBytes, with: data.readableBytesView)
             return .written(transferID: id, offset: offset, length: data.readableBytes)
         case .read(let id, let offset, let length):
