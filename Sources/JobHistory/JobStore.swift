@@ -9,7 +9,7 @@ public final class JobStore: Sendable {
     private let pool: DatabasePool
 
     /// How much history is kept: jobs that ended more than `maxAge` ago, and all but the newest `maxCount`
-    /// jobs, are removed (running jobs never are).
+    /// jobs, are removed (running jobs never are); by count in batches, once `maxCount / 16` more are recorded.
     public struct Retention: Sendable, Equatable {
         public var maxCount: Int
         public var maxAge: TimeInterval
@@ -108,11 +108,26 @@ public final class JobStore: Sendable {
         return migrator
     }
 
-    /// Records a new job, then prunes old history.
+    /// Records a new job, prunes old history, then checkpoints the write-ahead log (see ``checkpoint()``).
     public func begin(_ job: JobSummary, now: Date = Date()) throws(JobStoreError) {
         try write { db in
             try Self.insert([job], db)
             try Self.prune(db, retention: self.retention, now: now)
+        }
+        try checkpoint()
+    }
+
+    /// Copies the write-ahead log into the database (SQLite's passive checkpoint: it waits for no one).
+    /// Every `vhpc run` opens the history anew, and the first connection to a database rebuilds the log's index
+    /// by reading the whole log: left to SQLite's automatic checkpoint (at 1,000 pages) the log held up to 4 MB,
+    /// ~5 ms of CPU in every run's start (measured: open and first query 6.1 ms with a 4.2 MB log, 0.5 ms
+    /// without). Checkpointed at each job's start, it holds about one job's pages; this runs beside the job's
+    /// start, not on its way to the first task or its exit.
+    public func checkpoint() throws(JobStoreError) {
+        do {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        } catch {
+            throw .failed(path, "\(error)")
         }
     }
 
@@ -235,9 +250,14 @@ public final class JobStore: Sendable {
         try write { db in try Self.prune(db, retention: self.retention, now: now) }
     }
 
+    /// By age through the `startedAt` index; by count only once the history holds `maxCount` plus a sixteenth
+    /// (then down to `maxCount`): deleting beyond the newest `maxCount` sorts every job, which every job's start
+    /// paid for its one extra row (~1 ms of CPU at 1,000 jobs).
     static func prune(_ db: Database, retention: Retention, now: Date) throws {
         let ended = ![JobState.starting.rawValue, JobState.running.rawValue].contains(Column("state"))
         try JobSummary.filter(ended && Column("startedAt") < HistoryDate.text(now.addingTimeInterval(-retention.maxAge))).deleteAll(db)
+        let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") ?? 0
+        guard count > retention.maxCount + retention.maxCount / 16 else { return }
         try db.execute(sql: """
             DELETE FROM jobs WHERE state NOT IN ('starting', 'running') AND id NOT IN
               (SELECT id FROM jobs ORDER BY startedAt DESC, id DESC LIMIT ?)
@@ -246,10 +266,7 @@ public final class JobStore: Sendable {
 
     private func write(_ body: @escaping @Sendable (Database) throws -> Void) throws(JobStoreError) {
         do {
-            try pool.write { db in
-                try db.execute(sql: "PRAGMA foreign_keys = ON")
-                try body(db)
-            }
+            try pool.write { db in try body(db) }  // foreign keys are on for every connection (GRDB's default)
         } catch let error as JobStoreError {
             throw error
         } catch {

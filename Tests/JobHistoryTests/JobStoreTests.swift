@@ -108,6 +108,26 @@ import Testing
         #expect(try store.jobs(limit: 2).map(\.id) == ["j5", "j4"])
     }
 
+    /// The write-ahead log is checkpointed when each job starts, so it stays about one job long: every `vhpc
+    /// run` opens the history anew, and SQLite reads the whole log before the first query (with the automatic
+    /// checkpoint alone it grew to 4 MB).
+    @Test func theWriteAheadLogStaysAboutOneJobLong() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/jobs.sqlite"
+        let store = try JobStore(path: path)
+        var largest = 0
+        for index in 1...60 {
+            let id = "job-\(index)"
+            try store.begin(job(id, startedAt: Date(), state: .starting))
+            try store.running((0..<64).map { AgentRow(jobID: id, rank: $0, host: "127.0.0.1", port: 4000 + $0, pid: 10) }, job: id)
+            let tasks = (0..<64).map { TaskOutcome(jobID: id, rank: $0, node: $0 + 1, exitCode: 0, signal: nil) }
+            try store.ended(id: id, state: .completed, exitCode: 0, endedAt: Date(), tasks: tasks)
+            largest = max(largest, (try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0)
+        }
+        #expect(largest < 256 << 10, "the log reached \(largest) bytes")
+        #expect(try store.jobs().count == 60)
+    }
+
     @Test func aJobWhoseFrontEndIsGoneIsShownLost() throws {
         let me = getpid()
         let ticks = try #require(FrontEndLiveness.startTicks(of: me))

@@ -10,7 +10,8 @@ struct JobsCommand: ParsableCommand {
         discussion: """
             Jobs are kept in $VHPC_HOME/jobs.sqlite; the ones that ended more than VHPC_JOBS_KEEP_DAYS \
             (default 30) days ago, and all but the newest VHPC_JOBS_KEEP (default 1000), are pruned when a \
-            job starts. A job whose front-end is gone without recording an end is shown as 'lost'.
+            job starts (by count in batches, once a sixteenth more are recorded). A job whose front-end is gone \
+            without recording an end is shown as 'lost'.
             """)
 
     @Option(name: [.customShort("n"), .long], help: "Show at most this many jobs.") var limit: Int = 50
