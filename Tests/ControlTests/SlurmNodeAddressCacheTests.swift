@@ -9,19 +9,8 @@ import Testing
         let base = FileManager.default.temporaryDirectory.path + "/node-address-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let scontrol = base + "/scontrol"
-        try Self.writeExecutable(scontrol, "#!/bin/sh\necho run >> '\(base)/runs'\necho 'NodeName=n1 NodeAddr=\(address) NodeHostName=n1'\n")
+        try ExecutableScript.write(scontrol, "#!/bin/sh\necho run >> '\(base)/runs'\necho 'NodeName=n1 NodeAddr=\(address) NodeHostName=n1'\n")
         return (scontrol, base + "/runs", base + "/cache")
-    }
-
-    /// Writes a script through a close-on-exec descriptor: a child another test forks meanwhile must not keep
-    /// it open for writing, or running it fails with ETXTBSY.
-    static func writeExecutable(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count else { throw POSIXError(.EIO) }
     }
 
     private func runs(_ file: String) -> Int {

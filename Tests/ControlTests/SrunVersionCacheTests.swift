@@ -8,8 +8,7 @@ import Testing
         let base = FileManager.default.temporaryDirectory.path + "/srun-cache-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let srun = base + "/srun"
-        try "#!/bin/sh\necho 'slurm 22.05.8'\n".write(toFile: srun, atomically: true, encoding: .utf8)
-        chmod(srun, 0o755)
+        try ExecutableScript.write(srun, "#!/bin/sh\necho 'slurm 22.05.8'\n")
         return (srun, SrunVersionCache(directory: base + "/cache"))
     }
 
@@ -22,8 +21,7 @@ import Testing
         #expect(probes == 1)
         // A reinstalled srun (new inode and change time) is probed again, and its answer replaces the old one.
         let replacement = srun + ".new"
-        try "#!/bin/sh\necho 'slurm-wlm 23.11.4'\n".write(toFile: replacement, atomically: true, encoding: .utf8)
-        chmod(replacement, 0o755)
+        try ExecutableScript.write(replacement, "#!/bin/sh\necho 'slurm-wlm 23.11.4'\n")
         #expect(rename(replacement, srun) == 0)
         #expect(cache.version(of: srun, probe: probe) == SrunCommand.Version(major: 23, minor: 11))
         #expect(probes == 2)
