@@ -62,7 +62,7 @@ import Wire
     }
 
     static func ending(_ actions: [JobMachine.Action]) -> String? {
-        actions.compactMap { if case .report(.ending(let reason)) = $0 { reason } else { nil } }.first
+        actions.compactMap { if case .report(.ending(let reason, _)) = $0 { reason } else { nil } }.first
     }
 
     static func terminates(_ actions: [JobMachine.Action]) -> Bool {
@@ -137,7 +137,8 @@ import Wire
         job.bootstrap(nodes: 3)
         job.finish(task: 0, node: 1, status: 0)
         #expect(job.finish(task: 1, node: 2, status: 3).contains(.report(.taskFailed(TaskEnd(task: 1, node: 1, status: 3)))))
-        job.finish(task: 2, node: 3, status: 139)
+        // The report that the job ends carries the exit code it ends with (the history records it then).
+        #expect(job.finish(task: 2, node: 3, status: 139).contains(.report(.ending(reason: "all tasks finished", exitCode: 139))))
         #expect(job.machine.ending)
         #expect(job.machine.exitCode == 139)
     }
@@ -444,7 +445,7 @@ import Wire
         var job = Job(tasks: 2, nodes: 2)
         job.bootstrap(nodes: 2)
         let first = job.feed(.interrupt(signal: 2), at: .seconds(1))
-        #expect(first == [.report(.ending(reason: "interrupted by signal 2")), .terminate(commandID: 11)])
+        #expect(first == [.report(.ending(reason: "interrupted by signal 2", exitCode: 130)), .terminate(commandID: 11)])
         #expect(job.feed(.interrupt(signal: 15), at: .seconds(2)).isEmpty)
         // Tasks killed by the end are not what the job exits with: 128 + the first signal.
         job.finish(task: 0, node: 1, status: 143, at: .seconds(2))

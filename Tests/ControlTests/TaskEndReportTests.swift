@@ -79,7 +79,7 @@ import Wire
         func chunk(_ stream: IOStream, _ sequence: UInt64) -> JobMachine.Event {
             .output(Wire.IOData(launchID: 1, rank: 1, task: 0, stream: stream, sequence: sequence, data: ByteBuffer(string: "x\n")))
         }
-        func ends(_ actions: [JobMachine.Action]) -> Bool { actions.contains(.report(.ending(reason: "all tasks finished"))) }
+        func ends(_ actions: [JobMachine.Action]) -> Bool { actions.contains(.report(.ending(reason: "all tasks finished", exitCode: 0))) }
         _ = job.handle(chunk(.stdout, 1), now: now)  // out of order: held
         #expect(!ends(job.handle(.taskExited(node: 1, task: 0, status: 0, message: "", output: OutputCounts(stdout: 2, stderr: 1)), now: now)))
         #expect(!ends(job.handle(chunk(.stderr, 0), now: now)))

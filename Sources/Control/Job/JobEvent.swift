@@ -25,6 +25,7 @@ public enum JobEvent: Sendable, Hashable {
     case taskFailed(TaskEnd)
     /// Why the job is being ended (kill-on-bad-exit, time limit), for the user.
     case notice(String)
-    /// The job is ending: `reason`.
-    case ending(reason: String)
+    /// The job is ending: `reason`. `exitCode` is the job's exit code as it ends — the final one unless
+    /// something fails while its agents stop (the job history records it at once, beside that teardown).
+    case ending(reason: String, exitCode: Int32)
 }

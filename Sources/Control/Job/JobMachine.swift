@@ -404,7 +404,7 @@ public struct JobMachine: Sendable {
     private mutating func end(_ reason: String, _ out: inout [Action]) {
         guard !ending else { return }
         ending = true
-        out.append(.report(.ending(reason: reason)))
+        out.append(.report(.ending(reason: reason, exitCode: exitCode)))
         out.append(.terminate(commandID: commandID()))
     }
 

@@ -13,6 +13,14 @@ final class JobRecordWriter: Sendable {
     private let tasks = NIOLockedValueBox<[Int: TaskOutcome]>([:])
     /// The agents ``running(agents:)`` wrote (the job's end writes them again only if they changed).
     private let recordedAgents = NIOLockedValueBox<[AgentEndpoint]>([])
+    /// What ``ending(exitCode:)`` wrote: ``finish(state:exitCode:agents:)`` writes again only what changed.
+    private let recordedEnd = NIOLockedValueBox<RecordedEnd?>(nil)
+
+    private struct RecordedEnd: Equatable {
+        var state: JobState
+        var exitCode: Int32
+        var tasks: [TaskOutcome]
+    }
     /// Every write happens here, in order, off the job's critical path (opening SQLite and pruning the
     /// history must not delay the first agent's start); `finish` waits for all of them.
     private static let queue = DispatchQueue(label: "vhpc.job-history")
@@ -96,17 +104,32 @@ final class JobRecordWriter: Sendable {
         tasks.withLockedValue { $0[end.task] = outcome }
     }
 
+    /// The job is ending with `exitCode` (its agents are being stopped): its end is written now, beside that
+    /// teardown, rather than after it while the command waits to exit (~1.5 ms at N = 16 here).
+    func ending(exitCode: Int32) {
+        record {
+            let end = RecordedEnd(state: exitCode == 0 ? .completed : .failed, exitCode: exitCode, tasks: self.endedTasks())
+            try $0.ended(id: self.options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks)
+            self.recordedEnd.withLockedValue { $0 = end }
+        }
+    }
+
     /// The job ended with `exitCode` (`state` says how: completed, failed, cancelled, timeout). Returns once
-    /// everything recorded before is written.
+    /// everything recorded before is written; writes only what differs from the end ``ending(exitCode:)`` wrote.
     func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
         record(waiting: true) {
             // Usually the agents recorded once the job ran: not deleted and inserted again (257 rows at N = 256,
             // written while the command waits).
             let changed = !agents.isEmpty && agents != self.recordedAgents.withLockedValue({ $0 })
-            let ended = self.tasks.withLockedValue { $0.values.sorted { $0.rank < $1.rank } }
-            try $0.ended(id: self.options.jobID, state: state, exitCode: exitCode, endedAt: Date(), tasks: ended,
+            let end = RecordedEnd(state: state, exitCode: exitCode, tasks: self.endedTasks())
+            if !changed, self.recordedEnd.withLockedValue({ $0 }) == end { return }
+            try $0.ended(id: self.options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks,
                          agents: changed ? self.rows(agents) : nil)
         }
+    }
+
+    private func endedTasks() -> [TaskOutcome] {
+        tasks.withLockedValue { $0.values.sorted { $0.rank < $1.rank } }
     }
 
     private func rows(_ agents: [AgentEndpoint]) -> [AgentRow] {

@@ -315,8 +315,9 @@ struct RunCommand: AsyncParsableCommand {
                         logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
                     case .joined(let agents):
                         logger.info("\(agents.count) agents joined the tree; launching while wiring completes")
-                    case .ending(let reason):
+                    case .ending(let reason, let exitCode):
                         logger.info("job ending: \(reason)")
+                        record.ending(exitCode: exitCode)
                     case .stagingProgress, .staged:
                         progress.handle(event)
                     }
