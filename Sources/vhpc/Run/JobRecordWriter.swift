@@ -13,6 +13,8 @@ final class JobRecordWriter: Sendable {
     private let tasks = NIOLockedValueBox<[Int: TaskOutcome]>([:])
     /// The agents ``running(agents:)`` wrote (the job's end writes them again only if they changed).
     private let recordedAgents = NIOLockedValueBox<[AgentEndpoint]>([])
+    /// The job's agents as last reported (joined, bootstrapped), for the end ``ending(exitCode:)`` writes.
+    private let knownAgents = NIOLockedValueBox<[AgentEndpoint]>([])
     /// What ``ending(exitCode:)`` wrote: ``finish(state:exitCode:agents:)`` writes again only what changed.
     private let recordedEnd = NIOLockedValueBox<RecordedEnd?>(nil)
 
@@ -83,7 +85,13 @@ final class JobRecordWriter: Sendable {
         StateDirectory.resolve(environment: environment).root + "/jobs.sqlite"
     }
 
+    /// The agents joined the tree (a short job may end before they are all wired and `running` is written).
+    func noteAgents(_ agents: [AgentEndpoint]) {
+        knownAgents.withLockedValue { $0 = agents }
+    }
+
     func running(agents: [AgentEndpoint]) {
+        noteAgents(agents)
         record {
             try $0.running(self.rows(agents), job: self.options.jobID)
             self.recordedAgents.withLockedValue { $0 = agents }
@@ -109,7 +117,11 @@ final class JobRecordWriter: Sendable {
     func ending(exitCode: Int32) {
         record {
             let end = RecordedEnd(state: exitCode == 0 ? .completed : .failed, exitCode: exitCode, tasks: self.endedTasks())
-            try $0.ended(id: self.options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks)
+            let agents = self.knownAgents.withLockedValue { $0 }
+            let changed = !agents.isEmpty && agents != self.recordedAgents.withLockedValue({ $0 })
+            try $0.ended(id: self.options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks,
+                         agents: changed ? self.rows(agents) : nil)
+            if changed { self.recordedAgents.withLockedValue { $0 = agents } }
             self.recordedEnd.withLockedValue { $0 = end }
         }
     }

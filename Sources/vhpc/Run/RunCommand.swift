@@ -314,6 +314,7 @@ struct RunCommand: AsyncParsableCommand {
                         record.running(agents: agents)
                         logger.info("bootstrapped \(agents.count) agents in \(elapsed)")
                     case .joined(let agents):
+                        record.noteAgents(agents)
                         logger.info("\(agents.count) agents joined the tree; launching while wiring completes")
                     case .ending(let reason, let exitCode):
                         logger.info("job ending: \(reason)")
