@@ -119,8 +119,9 @@ import Testing
     }
 
     /// Nodes whose disk fills up while the file comes (all eight nodes' directories on one 300 MiB tmpfs, 8 ×
-    /// 128 MiB to write): each fails its copy with the system's reason, orphans look for other feeders, and
-    /// the job ends (bounded by the watchdog: a node left waiting for chunks once held it until CI's limit).
+    /// 128 MiB to write): the copies that fail say why, orphans look for other feeders, and the job ends
+    /// (bounded by the watchdog: a node left waiting for chunks once held it until CI's limit). How many nodes
+    /// fill up first varies from run to run (all of them, often): the test asserts only what every run shows.
     @Test func nodesWhoseDiskFillsUpFailWithTheReasonAndTheJobEnds() throws {
         let (home, source, _) = try Self.fixture(megabytes: 128)
         defer { try? FileManager.default.removeItem(atPath: home) }
@@ -132,7 +133,6 @@ import Testing
                                  environment: Self.environment(small), timeout: .seconds(120))
         #expect(result.status != 0 && result.status != 137, "status \(result.status): \(result.stderr)")
         #expect(result.stderr.contains("No space left on device"), "\(result.stderr)")
-        #expect(result.stderr.contains("tasks not started on node"), "\(result.stderr)")
         #expect(Self.partialFiles(small).isEmpty, "\(Self.partialFiles(small))")
     }
 }
