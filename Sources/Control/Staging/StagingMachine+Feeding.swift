@@ -15,7 +15,7 @@ extension StagingMachine {
             return [.send(ControlPayload.stageDetach(transferID: id).message, to: peer)]
         }
         let isSource: Bool? = Self.update(&transfers.values[index]) { transfer in
-            guard transfer.isActive, peer != transfer.feeder else { return nil }
+            guard peer != transfer.feeder else { return nil }  // active: a failed transfer answered above
             if position >= transfer.size {
                 transfer.children[peer] = nil
             } else if var child = transfer.children[peer] {

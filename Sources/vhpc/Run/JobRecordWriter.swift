@@ -115,29 +115,25 @@ final class JobRecordWriter: Sendable {
     /// The job is ending with `exitCode` (its agents are being stopped): its end is written now, beside that
     /// teardown, rather than after it while the command waits to exit (~1.5 ms at N = 16 here).
     func ending(exitCode: Int32) {
-        record {
-            let end = RecordedEnd(state: exitCode == 0 ? .completed : .failed, exitCode: exitCode, tasks: self.endedTasks())
-            let agents = self.knownAgents.withLockedValue { $0 }
-            let changed = !agents.isEmpty && agents != self.recordedAgents.withLockedValue({ $0 })
-            try $0.ended(id: self.options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks,
-                         agents: changed ? self.rows(agents) : nil)
-            if changed { self.recordedAgents.withLockedValue { $0 = agents } }
-            self.recordedEnd.withLockedValue { $0 = end }
-        }
+        record { try self.writeEnd($0, exitCode: exitCode, agents: self.knownAgents.withLockedValue { $0 }) }
     }
 
-    /// The job ended with `exitCode` (`state` says how: completed, failed, cancelled, timeout). Returns once
-    /// everything recorded before is written; writes only what differs from the end ``ending(exitCode:)`` wrote.
-    func finish(state: JobState, exitCode: Int32, agents: [AgentEndpoint] = []) {
-        record(waiting: true) {
-            // Usually the agents recorded once the job ran: not deleted and inserted again (257 rows at N = 256,
-            // written while the command waits).
-            let changed = !agents.isEmpty && agents != self.recordedAgents.withLockedValue({ $0 })
-            let end = RecordedEnd(state: state, exitCode: exitCode, tasks: self.endedTasks())
-            if !changed, self.recordedEnd.withLockedValue({ $0 }) == end { return }
-            try $0.ended(id: self.options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks,
-                         agents: changed ? self.rows(agents) : nil)
-        }
+    /// The job ended with `exitCode` (0: completed, else failed). Returns once everything recorded before is
+    /// written; writes only what differs from the end ``ending(exitCode:)`` wrote.
+    func finish(exitCode: Int32, agents: [AgentEndpoint] = []) {
+        record(waiting: true) { try self.writeEnd($0, exitCode: exitCode, agents: agents) }
+    }
+
+    /// Writes the job's end (its state, exit code and tasks' outcomes, and `agents` when they differ from those
+    /// written: 257 rows at N = 256) unless the same end was written already.
+    private func writeEnd(_ store: JobStore, exitCode: Int32, agents: [AgentEndpoint]) throws {
+        let changed = !agents.isEmpty && agents != recordedAgents.withLockedValue({ $0 })
+        let end = RecordedEnd(state: exitCode == 0 ? .completed : .failed, exitCode: exitCode, tasks: endedTasks())
+        if !changed, recordedEnd.withLockedValue({ $0 }) == end { return }
+        try store.ended(id: options.jobID, state: end.state, exitCode: end.exitCode, endedAt: Date(), tasks: end.tasks,
+                        agents: changed ? rows(agents) : nil)
+        if changed { recordedAgents.withLockedValue { $0 = agents } }
+        recordedEnd.withLockedValue { $0 = end }
     }
 
     private func endedTasks() -> [TaskOutcome] {

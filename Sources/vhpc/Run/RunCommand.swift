@@ -334,13 +334,13 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             await pendingStep?.withdraw()
             (spawner as? InProcessAgentSpawner)?.finishNodeServers()  // a server started early, never joined
-            record.finish(state: .failed, exitCode: 1)
+            record.finish(exitCode: 1)
             throw CLIErrors.fail("\(error)")
         }
         await pendingStep?.withdraw()
         printer.flush()
         sweepLocalNodeFiles(pmix: false)  // the spawner's sweep (at the end of the run) saw to PMIx's directories
-        record.finish(state: result.exitCode == 0 ? .completed : .failed, exitCode: result.exitCode, agents: result.agents)
+        record.finish(exitCode: result.exitCode, agents: result.agents)
         if printer.isBroken { throw ExitCode(128 + SIGPIPE) }  // quietly, as a tool killed by SIGPIPE
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
