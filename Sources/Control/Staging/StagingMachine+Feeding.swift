@@ -10,12 +10,11 @@ extension StagingMachine {
             pendingAttach[id, default: [:]][peer] = position
             return []
         }
-        if !transfers.values[index].isActive {
-            guard peer != transfers.values[index].feeder else { return [] }
-            return [.send(ControlPayload.stageDetach(transferID: id).message, to: peer)]
-        }
-        let isSource: Bool? = Self.update(&transfers.values[index]) { transfer in
-            guard peer != transfer.feeder else { return nil }  // active: a failed transfer answered above
+        enum Step { case ignore, detach, pump(isSource: Bool) }
+        // In place: reading a field through `transfers.values[index]` copied the whole transfer first.
+        let step: Step = Self.update(&transfers.values[index]) { transfer in
+            guard peer != transfer.feeder else { return .ignore }
+            guard transfer.isActive else { return .detach }
             if position >= transfer.size {
                 transfer.children[peer] = nil
             } else if var child = transfer.children[peer] {
@@ -25,13 +24,19 @@ extension StagingMachine {
             } else {
                 transfer.children[peer] = .init(next: position, acked: position)
             }
-            return transfer.isSource
+            return .pump(isSource: transfer.isSource)
         }
-        guard let isSource else { return [] }
-        var out: [StagingAction] = []
-        pump(id, &out)
-        if isSource { noteProgress(id, &out) }
-        return out
+        switch step {
+        case .ignore:
+            return []
+        case .detach:
+            return [.send(ControlPayload.stageDetach(transferID: id).message, to: peer)]
+        case .pump(let isSource):
+            var out: [StagingAction] = []
+            pump(id, &out)
+            if isSource { noteProgress(id, &out) }
+            return out
+        }
     }
 
     /// Runs `body` on `transfer` in place. The machine's steps used to copy a transfer out of ``transfers``,
