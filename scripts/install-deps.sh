@@ -4,8 +4,9 @@ set -eu
 PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gzip lz4 xz-utils zstd kmod binutils
   util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev libssl-dev mpich libmpich-dev
   openssh-server openssh-client ca-certificates"
-# Job history (GRDB links the system SQLite) and topology pictures (Graphviz's dot).
-PACKAGES="$PACKAGES libsqlite3-dev graphviz"
+# Job history (GRDB links the system SQLite) and topology pictures (Graphviz's dot); the release binaries
+# link SQLite and libstdc++ statically (Makefile, STATIC_LIBS).
+PACKAGES="$PACKAGES libsqlite3-dev libstdc++-12-dev graphviz"
 # The Slurm cluster of the tests (scripts/slurm-cluster.sh), its PMIx plugin, and Open MPI.
 PACKAGES="$PACKAGES slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev openmpi-bin"
 # hwloc 2, loaded by the node agent to hand MPI ranks the node's topology (CHwloc; MPICH pulls it in too).
