@@ -1,8 +1,8 @@
 import ArgumentParser
 import VSE
 
-/// The shape of a VM, shared by `vhpc run --vse`, `vhpc vm start` and `vhpc vse boot`: its virtual CPUs and
-/// memory (each the image's default when not given).
+/// The shape of a VM, shared by `vhpc vm start` and `vhpc vse boot` (`vhpc run --vse` declares the same two
+/// options itself and builds one): its virtual CPUs and memory (each the image's default when not given).
 struct VMShapeOptions: ParsableArguments {
     @Option(help: "Virtual CPUs of each VM (default: the image's).") var vcpus: Int?
     @Option(help: ArgumentHelp("Memory of each VM, e.g. 512M or 2G, at least 32M (default: the image's).", valueName: "SIZE"))
