@@ -5,8 +5,8 @@ PACKAGES="qemu-system-x86 qemu-utils mmdebstrap e2fsprogs cpio busybox-static gz
   util-linux iproute2 libvirt-daemon-system libvirt-clients libvirt-dev libssl-dev mpich libmpich-dev
   openssh-server openssh-client ca-certificates"
 # Job history (GRDB links the system SQLite) and topology pictures (Graphviz's dot); the release binaries
-# link SQLite and libstdc++ statically (Makefile, STATIC_LIBS).
-PACKAGES="$PACKAGES libsqlite3-dev libstdc++-12-dev graphviz"
+# link SQLite and libstdc++ statically (Makefile, STATIC_LIBS; gcc finds the archives).
+PACKAGES="$PACKAGES libsqlite3-dev gcc libstdc++-12-dev graphviz"
 # The Slurm cluster of the tests (scripts/slurm-cluster.sh), its PMIx plugin, and Open MPI.
 PACKAGES="$PACKAGES slurm-wlm slurmctld slurmd slurm-client munge libpmix-dev openmpi-bin"
 # hwloc 2, loaded by the node agent to hand MPI ranks the node's topology (CHwloc; MPICH pulls it in too).
