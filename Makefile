@@ -15,15 +15,15 @@ deps:
 # runtime and Foundation statically: start-up without ~70 shared libraries to relocate is 10 ms instead of
 # 20-30 ms (64 agents, one per process: 0.85 s instead of 1.4 s to wire, `vhpc bench bootstrap`).
 # libstdc++ (the Swift runtime's) and SQLite (the job history's) are linked statically too: the loader then
-# relocates 165 symbols at start instead of 3,401 (`LD_DEBUG=statistics vhpc --version`), and
-# `vhpc --version` takes 6 ms instead of 9. The linker takes the archives from STATIC_LIBS, searched before
-# the system's directories, where the shared libraries are.
+# relocates 165 symbols at start instead of 3,401 (`LD_DEBUG=statistics vhpc --version`; `vhpc --version`
+# 0.78x). The linker takes the archives from STATIC_LIBS, searched before the system's directories, where the
+# shared libraries are.
 # Every module (ours and the packages') reaches the metadata of a concrete generic type (a [Int: Endpoint], a
 # Set<Rank>) through its accessor instead of by demangling its name at run time: the run-time way looks up
 # each generic argument's conformances, and every lookup that misses the cache scans all ~8,900 conformance
 # records of the binary. `vhpc run -N 16 -- true` spent 7.6 ms of its 63 ms of CPU in
-# those scans, 4.4 of them through demangled names. Both: 0.88x the wall time of `vhpc run -N 16 -- true`
-# (README, Launch latency).
+# those scans, 4.4 of them through demangled names. Both: 0.88x the wall time of `vhpc run -N 16 -- true`,
+# `vhpc --version` 6 ms instead of 9 (README, Launch latency).
 STATIC_LIBS := .build/static-libs
 RELEASE_FLAGS := -c release -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
 STATIC_LINK := --static-swift-stdlib -Xlinker -L$(CURDIR)/$(STATIC_LIBS)

@@ -108,6 +108,22 @@ import Testing
         #expect(try store.jobs(limit: 2).map(\.id) == ["j5", "j4"])
     }
 
+    /// Pruning by count waits until the history holds a sixteenth more than it keeps (sorting every job on every
+    /// start cost each run for one extra row), then goes back down to what it keeps, newest first.
+    @Test func pruningByCountRunsInBatches() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try JobStore(path: directory + "/jobs.sqlite", retention: .init(maxCount: 16, maxAge: 3600))
+        let start = Date()
+        for index in 1...17 {
+            try store.begin(job("j\(index)", startedAt: start.addingTimeInterval(Double(index)), state: .completed), now: start)
+        }
+        #expect(try store.jobs().count == 17)  // one over: within the batch
+        try store.begin(job("j18", startedAt: start.addingTimeInterval(18), state: .completed), now: start)
+        let kept = try store.jobs().map(\.id)
+        #expect(kept.count == 16)
+        #expect(kept.first == "j18" && !kept.contains("j1") && !kept.contains("j2"))
+    }
+
     /// The write-ahead log is checkpointed when each job starts, so it stays about one job long: every `vhpc
     /// run` opens the history anew, and SQLite reads the whole log before the first query (with the automatic
     /// checkpoint alone it grew to 4 MB).

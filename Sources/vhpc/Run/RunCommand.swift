@@ -60,8 +60,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "With --launcher slurm outside an allocation: the account to charge.") var account: String?
     @Option(help: "Boot tree fanout (k of the k-ary tree; default 4, or 2 when files or an image are staged).") var fanout: Int?
     @Flag(name: [.customShort("l"), .long], help: "Prefix each output line with the task rank.") var label = false
-    // Options with a default take it in a computed property below (`onFailure`, `killWait`, …), not on the stored
-    // one: ArgumentParser describes a stored default by casting it to `CaseIterable & RawRepresentable` and, for
+    // Options with a default take it in a computed property below (`onFailure`, `killWait`, …; `--stage-chunk-size`
+    // leaves it to the plan), not on the stored one: ArgumentParser describes a stored default by casting it to `CaseIterable & RawRepresentable` and, for
     // a type that is not both, through `"\(value)"` — conformance scans of the binary (a uprobe count: 33 on the
     // parse's thread with the defaults stored, 26 without; `run -N 16 -- true` 0.98x in two calls of 100 pairs).
     @Option(name: .customLong("on-failure"), help: "abort or continue: what an agent failure (and, unless -K is given, a task failure) does (default: abort).")
@@ -122,8 +122,6 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("stage"), help: ArgumentHelp(
         "Stage FILE to every node before the tasks start (repeatable); tasks find it as $VHPC_STAGED_<n> (n from 0), under $VHPC_STAGE_DIR/DEST.",
         valueName: "FILE[:DEST]")) var stage: [String] = []
-    // No default on the property: ArgumentParser describes an option's default value through `"\(value)"` and
-    // casts it to `CaseIterable & RawRepresentable`, three conformance scans of the binary for `Int` in every run.
     @Option(name: .customLong("stage-chunk-size"), help: .hidden) var stageChunkSize: Int?
     @Argument(parsing: .captureForPassthrough, help: "-- CMD [ARGS…]") var command: [String] = []
 
